@@ -1,0 +1,165 @@
+/**
+ * The reference forward pass of every SAE architecture (SAELens v6 semantics, shared/FORMATS.md §1).
+ * This is the single definition of encode/decode: loaders' equivalence tests, eval and diagnostics call
+ * it; the trainer's fast kernels are tested against it. Rows are Float32, row-major.
+ */
+import { matmul } from '../compute/matmul';
+import type { Sae } from './types';
+
+/** Per-row statistics of input normalisation, needed to undo it on the output. */
+export interface NormState {
+  mean?: Float32Array;
+  scale: Float32Array;
+}
+
+/** Applies the SAE's input normalisation in place; returns what decode needs to invert it. */
+export function normalizeInput(sae: Sae, x: Float32Array, n: number): NormState {
+  const d = sae.cfg.dIn;
+  const scale = new Float32Array(n).fill(1);
+  const mode = sae.cfg.normalizeActivations;
+  if (mode === 'constant_norm_rescale') {
+    for (let r = 0; r < n; r++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += x[r * d + j]! ** 2;
+      const f = Math.sqrt(d) / Math.max(Math.sqrt(s), 1e-12);
+      scale[r] = f;
+      for (let j = 0; j < d; j++) x[r * d + j]! *= f;
+    }
+    return { scale };
+  }
+  if (mode === 'layer_norm') {
+    const mean = new Float32Array(n);
+    for (let r = 0; r < n; r++) {
+      let mu = 0;
+      for (let j = 0; j < d; j++) mu += x[r * d + j]!;
+      mu /= d;
+      let v = 0;
+      for (let j = 0; j < d; j++) v += (x[r * d + j]! - mu) ** 2;
+      const sigma = Math.sqrt(v / Math.max(d - 1, 1));
+      mean[r] = mu;
+      scale[r] = 1 / (sigma + 1e-5);
+      for (let j = 0; j < d; j++) x[r * d + j] = (x[r * d + j]! - mu) * scale[r]!;
+    }
+    return { mean, scale };
+  }
+  if (mode === 'expected_average_only_in') {
+    const f = Number(sae.cfg.training?.activationScale ?? 1);
+    for (let i = 0; i < n * d; i++) x[i]! *= f;
+    scale.fill(f);
+  }
+  return { scale };
+}
+
+/** Row norms of W_dec, [dSae]. */
+export function decoderNorms(sae: Sae): Float32Array {
+  const { dSae, dOut } = sae.cfg;
+  const out = new Float32Array(dSae);
+  for (let i = 0; i < dSae; i++) {
+    let s = 0;
+    for (let j = 0; j < dOut; j++) s += sae.wDec[i * dOut + j]! ** 2;
+    out[i] = Math.sqrt(s);
+  }
+  return out;
+}
+
+/** Pre-activations h = x'·W_enc + b_enc for already-normalised rows x' (b_dec subtraction included here). */
+export function preActivations(sae: Sae, xNorm: Float32Array, n: number): Float32Array {
+  const { dIn, dSae } = sae.cfg;
+  let input = xNorm;
+  if (sae.cfg.applyBDecToInput && !sae.cfg.transcoder) {
+    input = new Float32Array(xNorm.length);
+    for (let r = 0; r < n; r++) for (let j = 0; j < dIn; j++) input[r * dIn + j] = xNorm[r * dIn + j]! - sae.bDec[j]!;
+  }
+  const h = matmul(input, sae.wEnc, n, dIn, dSae);
+  if (sae.cfg.activation === 'gated') return h; // biases applied per path in applyActivation
+  for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) h[r * dSae + i]! += sae.bEnc[i]!;
+  return h;
+}
+
+/** Keeps the k largest entries of a row (ties broken by index), zeroing the rest, then ReLU. */
+export function topkRow(row: Float32Array, k: number): void {
+  const n = row.length;
+  if (k >= n) { for (let i = 0; i < n; i++) if (!(row[i]! > 0)) row[i] = 0; return; }
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const sorted = Array.from(idx).sort((a, b) => row[b]! - row[a]! || a - b);
+  const keep = new Uint8Array(n);
+  for (let t = 0; t < k; t++) keep[sorted[t]!] = 1;
+  for (let i = 0; i < n; i++) if (!keep[i] || !(row[i]! > 0)) row[i] = 0;
+}
+
+/** Codes from pre-activations, in place. */
+export function applyActivation(sae: Sae, h: Float32Array, n: number, norms?: Float32Array): Float32Array {
+  const { dSae, activation } = sae.cfg;
+  if (activation === 'relu') {
+    for (let i = 0; i < h.length; i++) if (!(h[i]! > 0)) h[i] = 0;
+  } else if (activation === 'jumprelu' || (activation === 'batchtopk' && sae.threshold)) {
+    const th = sae.threshold!;
+    for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) {
+      const v = h[r * dSae + i]!;
+      if (!(v > th[i]! && v > 0)) h[r * dSae + i] = 0;
+    }
+  } else if (activation === 'topk' || activation === 'batchtopk') {
+    const k = sae.cfg.k ?? 32;
+    const scale = sae.cfg.rescaleActsByDecoderNorm ? (norms ?? decoderNorms(sae)) : undefined;
+    for (let r = 0; r < n; r++) {
+      const row = h.subarray(r * dSae, (r + 1) * dSae);
+      if (scale) for (let i = 0; i < dSae; i++) row[i]! *= scale[i]!;
+      topkRow(row, k);
+    }
+  } else if (activation === 'gated') {
+    const bGate = sae.bEnc, bMag = sae.bMag!, rMag = sae.rMag!;
+    for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) {
+      const base = h[r * dSae + i]!;
+      const gate = base + bGate[i]! > 0;
+      const mag = base * Math.exp(rMag[i]!) + bMag[i]!;
+      h[r * dSae + i] = gate && mag > 0 ? mag : 0;
+    }
+  }
+  return h;
+}
+
+/** Codes f [n, dSae] for raw input rows x [n, dIn] (x is not modified). */
+export function encode(sae: Sae, x: Float32Array, n: number): { codes: Float32Array; norm: NormState } {
+  const xNorm = x.slice(0, n * sae.cfg.dIn);
+  const norm = normalizeInput(sae, xNorm, n);
+  const h = preActivations(sae, xNorm, n);
+  return { codes: applyActivation(sae, h, n), norm };
+}
+
+/**
+ * Reconstruction [n, dOut] from codes. `xIn` (raw input rows) is needed by skip transcoders; `norm`
+ * (from encode) undoes input normalisation on the output for SAEs.
+ */
+export function decode(sae: Sae, codes: Float32Array, n: number, norm?: NormState, xIn?: Float32Array): Float32Array {
+  const { dSae, dOut, dIn } = sae.cfg;
+  let f = codes;
+  if ((sae.cfg.activation === 'topk' || sae.cfg.activation === 'batchtopk') && sae.cfg.rescaleActsByDecoderNorm) {
+    const norms = decoderNorms(sae);
+    f = codes.slice();
+    for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) f[r * dSae + i]! /= norms[i]! || 1;
+  }
+  const out = matmul(f, sae.wDec, n, dSae, dOut);
+  for (let r = 0; r < n; r++) for (let j = 0; j < dOut; j++) out[r * dOut + j]! += sae.bDec[j]!;
+  if (sae.wSkip) {
+    if (!xIn) throw new Error('skip transcoder decode needs the input rows');
+    for (let r = 0; r < n; r++) for (let o = 0; o < dOut; o++) {
+      let s = 0;
+      for (let j = 0; j < dIn; j++) s += xIn[r * dIn + j]! * sae.wSkip[o * dIn + j]!;
+      out[r * dOut + o]! += s;
+    }
+  }
+  if (norm && !sae.cfg.transcoder && sae.cfg.normalizeActivations !== 'none') {
+    for (let r = 0; r < n; r++) {
+      const s = norm.scale[r]!, mu = norm.mean ? norm.mean[r]! : 0;
+      for (let j = 0; j < dOut; j++) out[r * dOut + j] = out[r * dOut + j]! / s + mu;
+    }
+  }
+  return out;
+}
+
+/** Codes and reconstruction in one call. */
+export function forward(sae: Sae, x: Float32Array, n: number): { codes: Float32Array; recon: Float32Array } {
+  const { codes, norm } = encode(sae, x, n);
+  return { codes, recon: decode(sae, codes, n, norm, x) };
+}
