@@ -29,7 +29,10 @@ function pick<T extends vscode.QuickPickItem>(title: string, step: number, total
     const qp = vscode.window.createQuickPick<T>();
     Object.assign(qp, { title, step, totalSteps: total, items, canSelectMany: !!opts.many, placeholder: opts.placeholder, ignoreFocusOut: true });
     if (step > 1) qp.buttons = [vscode.QuickInputButtons.Back];
-    if (opts.active?.length) (opts.many ? (qp.selectedItems = opts.active) : (qp.activeItems = opts.active));
+    if (opts.active?.length) {
+      if (opts.many) qp.selectedItems = opts.active;
+      else qp.activeItems = opts.active;
+    }
     let done = false;
     const finish = (v: StepResult<readonly T[]>) => { if (!done) { done = true; resolve(v); qp.dispose(); } };
     qp.onDidTriggerButton((b) => { if (b === vscode.QuickInputButtons.Back) finish(BACK); });
