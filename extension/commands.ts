@@ -161,8 +161,9 @@ export function registerCommands({ context, index, runs, annotations }: CommandD
   });
 
   // For tests and other extensions: what the workspace index holds right now.
-  reg('saeWorkbench.listSaes', async () => {
-    await index.refresh();
+  // `{ rescan: false }` returns what the file watcher has kept current, without scanning.
+  reg('saeWorkbench.listSaes', async (opts?: unknown) => {
+    if ((opts as { rescan?: boolean } | undefined)?.rescan !== false) await index.refresh();
     return index.saes().map((e) => ({ ...e }));
   });
 }

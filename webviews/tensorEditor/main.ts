@@ -138,7 +138,8 @@ function render(): void {
   filter.addEventListener('input', () => { view.filter = filter.value; vscode.setState(view); render(); });
   tools.append(filter);
   app.append(tools, table());
-  for (const w of report?.warnings ?? []) app.append(el('p', 'warning', w));
+  // Warnings name the file for the CLI; here the file is the editor's own.
+  for (const w of report?.warnings ?? []) app.append(el('p', 'warning', w.startsWith(`${report!.path}: `) ? w.slice(report!.path.length + 2) : w));
   const meta = listing?.metadata ?? report?.metadata;
   if (meta && Object.keys(meta).length) {
     const d = el('details', 'metadata');
