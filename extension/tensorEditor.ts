@@ -4,31 +4,20 @@
  * weights of a recognised SAE folder. Typed protocol in src/protocol/tensorEditor.ts.
  */
 import * as vscode from 'vscode';
-import { Worker } from 'node:worker_threads';
 import { basename, dirname, extname, join } from 'node:path';
 import { listTensors } from '../src/io/inspect';
 import type { InspectReport } from '../src/io/inspect';
 import { MessageHandler } from '../src/protocol/rpc';
-import type { InspectWorkerRequests, SaeSummary, TensorEditorHostEvents, TensorEditorWebviewEvents } from '../src/protocol/tensorEditor';
+import type { SaeSummary, TensorEditorHostEvents, TensorEditorWebviewEvents } from '../src/protocol/tensorEditor';
 import { oneLine } from '../src/errors';
 import { readSaeFacts } from './saeFacts';
+import { inspectInWorker } from './inspectClient';
 import { showDictionary } from './panels';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const TENSOR_EDITOR_VIEW_TYPE = 'saeWorkbench.tensorFile';
 
 type Empty = Record<string, never>;
-
-/** Runs inspectPath in a worker thread; the worker ends after one answer (or when the editor closes). */
-export function inspectInWorker(extensionUri: vscode.Uri, path: string, token?: vscode.CancellationToken): Promise<InspectReport> {
-  const worker = new Worker(join(extensionUri.fsPath, 'dist', 'workers', 'inspect.worker.js'));
-  const rpc = new MessageHandler<InspectWorkerRequests, Empty, Empty, Empty>((m) => worker.postMessage(m));
-  worker.on('message', (m: unknown) => { void rpc.receive(m); });
-  worker.on('error', (e) => rpc.dispose(`the statistics worker crashed: ${oneLine(e)}`));
-  worker.on('exit', (code) => rpc.dispose(code === 0 ? 'the statistics worker stopped' : `the statistics worker exited with code ${code}`));
-  const cancel = token?.onCancellationRequested(() => void worker.terminate());
-  return rpc.request('inspect', { path }).finally(() => { cancel?.dispose(); void worker.terminate(); });
-}
 
 function saeOf(file: string): SaeSummary | null {
   const f = readSaeFacts(dirname(file));
@@ -56,11 +45,11 @@ export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider
     panel.webview.options = webviewOptions(extUri);
     panel.webview.html = webviewHtml(panel.webview, extUri, 'tensorEditor', basename(path));
     const rpc = new MessageHandler<Empty, TensorEditorHostEvents, Empty, TensorEditorWebviewEvents>((m) => void panel.webview.postMessage(m));
-    const cts = new vscode.CancellationTokenSource();
-    let report: Promise<InspectReport> | undefined;
+    let job: ReturnType<typeof inspectInWorker> | undefined;
+    let closed = false;
     const subs = [
       panel.webview.onDidReceiveMessage((m: unknown) => { void rpc.receive(m); }),
-      panel.onDidDispose(() => { cts.cancel(); cts.dispose(); rpc.dispose(); for (const s of subs) s.dispose(); }),
+      panel.onDidDispose(() => { closed = true; job?.cancel(); rpc.dispose(); for (const s of subs) s.dispose(); }),
     ];
     rpc.onEvent('tensorEditor/ready', () => {
       // The header is small and read at once; .npz is a zip whose listing needs decompression: worker only.
@@ -72,8 +61,9 @@ export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider
         return;
       }
       rpc.event('tensorEditor/listing', { fileName: basename(path), listing, sae: saeOf(path), trusted: vscode.workspace.isTrusted });
-      report ??= inspectInWorker(extUri, path, cts.token);
-      report.then((r) => rpc.event('tensorEditor/stats', { report: r }), (e) => { if (!cts.token.isCancellationRequested) rpc.event('tensorEditor/failed', { message: oneLine(e) }); });
+      // One worker per editor; a reloaded webview (ready again) gets the same report.
+      job ??= inspectInWorker(join(extUri.fsPath, 'dist', 'workers', 'inspect.worker.js'), path);
+      job.report.then((r: InspectReport) => rpc.event('tensorEditor/stats', { report: r }), (e: unknown) => { if (!closed) rpc.event('tensorEditor/failed', { message: oneLine(e) }); });
     });
     rpc.onEvent('tensorEditor/openAsSae', () => {
       const sae = saeOf(path);

@@ -101,7 +101,8 @@ function workbenchUrl(payload) {
   return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
 // Offline: marketplace and update lookups fail; their noise is not ours.
-const NOISE = /marketplace|gallery|ENOTFOUND|getaddrinfo|update\.code|vscode-unpkg|open-vsx|ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|net::ERR_|Failed to fetch|telemetry/i;
+// The workbench's own start-up chatter (sockets, policy, service worker) is not ours either.
+const NOISE = /Creating a socket|connection token|authentication provider|\[(AccountPolicyGate|AgentHost[^\]]*|reconnection-grace-time|Service Worker|lifecycle)\]|Updating additional builtin|^\s+at .*workbench\.js|marketplace|gallery|ENOTFOUND|getaddrinfo|update\.code|vscode-unpkg|open-vsx|ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|net::ERR_|Failed to fetch|telemetry/i;
 
 let failed = false;
 try {
@@ -113,7 +114,7 @@ try {
     await page.exposeFunction('codeAutomationLog', (type, args2) => {
       // The log arrives as console arguments: a format string (mocha's '%s (%dms)') and its values.
       const line = format(...(Array.isArray(args2) ? args2 : [args2]));
-      if (!NOISE.test(line)) console.log(`  ${line}`);
+      for (const l of line.split('\n')) if (l.trim() && !NOISE.test(l)) console.log(`  ${l}`);
     });
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
     await page.goto(workbenchUrl([['extensionDevelopmentPath', remote(root)], ['extensionTestsPath', remote(join(out, 'index.js'))]]));
