@@ -57,7 +57,7 @@ async function notificationText(page, openCenter = false) {
   return (await page.locator(sel).allInnerTexts().catch(() => [])).join('\n');
 }
 
-export async function runUiTests(page, { artifacts, log }) {
+function runner(page, artifacts, log) {
   const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
   const results = [];
   async function t(name, fn) {
@@ -71,6 +71,47 @@ export async function runUiTests(page, { artifacts, log }) {
     }
     log(`  ${name}: ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }
+  return { shot, results, t };
+}
+
+/** The palette rows offered for a query (all of them: the SAE commands fit without scrolling). */
+async function paletteRows(page, query) {
+  await closeQuickInput(page);
+  await page.keyboard.press('F1');
+  const input = page.locator(`${QUICK_INPUT} input`);
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`>${query}`);
+  await page.waitForTimeout(800);
+  const rows = await page.locator(ROW).allInnerTexts();
+  return rows;
+}
+
+export async function runRestrictedModeTests(page, { artifacts, log }) {
+  const { shot, results, t } = runner(page, artifacts, log);
+  await page.waitForSelector(STATUSBAR, { timeout: 180_000 });
+  await page.waitForTimeout(1500);
+  await t('Restricted Mode: viewing works; training and writing commands are hidden', async () => {
+    // Contributed commands appear a moment after the workbench draws.
+    let rows = [];
+    for (let i = 0; i < 15 && !rows.some((r) => r.includes('Show Dictionary')); i++) {
+      rows = await paletteRows(page, 'SAE: ');
+      if (!rows.some((r) => r.includes('Show Dictionary'))) await page.waitForTimeout(1000);
+    }
+    const text = rows.join('\n');
+    for (const want of ['Show Dictionary', 'Open SAE', 'Run Diagnostics', 'Search Annotations']) if (!text.includes(want)) throw new Error(`palette lacks '${want}':\n${text}`);
+    for (const hidden of ['Train Sparse Autoencoder', 'Annotate Feature', 'Generate Synthetic Dataset', 'Export Report']) if (text.includes(hidden)) throw new Error(`palette offers '${hidden}' in Restricted Mode`);
+    await shot('restricted-mode-palette');
+    await quickOpen(page, 'probe.safetensors');
+    await webview(page).locator('td.name', { hasText: 'probe.weight' }).waitFor({ timeout: 30_000 });
+    const status = await page.locator(STATUSBAR).innerText();
+    if (!/Restricted Mode/i.test(status)) throw new Error(`status bar does not say Restricted Mode: ${status.replace(/\s+/g, ' ')}`);
+    await shot('restricted-mode-viewer');
+  });
+  return results;
+}
+
+export async function runUiTests(page, { artifacts, log }) {
+  const { shot, results, t } = runner(page, artifacts, log);
 
   await page.waitForSelector(STATUSBAR, { timeout: 180_000 });
   await page.waitForTimeout(1500);
