@@ -148,7 +148,7 @@ export class TrainingRuns implements vscode.Disposable {
     if (r.status === 'done') {
       const ev = r.summary?.explainedVariance ?? r.summary?.explained_variance;
       const evText = typeof ev === 'number' ? ` (EV ${ev.toFixed(3)})` : '';
-      void vscode.window.showInformationMessage(`SAE Workbench: training finished${evText}: ${r.outDir}`, 'Open Dictionary').then((pick) => {
+      void vscode.window.showInformationMessage(`SAE Workbench: training finished${evText}: ${vscode.workspace.asRelativePath(r.outDir)}`, 'Open Dictionary').then((pick) => {
         if (pick) showDictionary(this.context, r.outDir);
       });
     } else if (r.status === 'cancelled') {

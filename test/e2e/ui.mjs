@@ -190,15 +190,49 @@ export async function runUiTests(page, { artifacts, log }) {
     throw new Error('neither a panel nor a message appeared');
   });
 
-  await t('training wizard starts from the palette with workspace activation files', async () => {
+  await t('training from the palette: the six-step wizard runs a training (or says why not)', async () => {
     await closeEditors(page);
     await runCommand(page, 'SAE: Train Sparse Autoencoder…', 'Train Sparse Autoencoder');
+    const title = page.locator(`${QUICK_INPUT} .quick-input-title`);
     const row = page.locator(ROW, { hasText: 'acts.npy' }).first();
     await row.waitFor({ state: 'visible', timeout: 15_000 });
-    const title = await page.locator(`${QUICK_INPUT} .quick-input-title`).innerText();
-    if (!/Train Sparse Autoencoder/.test(title)) throw new Error(`wizard title reads '${title}'`);
+    if (!/Train Sparse Autoencoder \(1\/6\)/.test(await title.innerText())) throw new Error(`wizard title reads '${await title.innerText()}'`);
+    await row.click();
     await shot('train-wizard-step1');
-    await page.keyboard.press('Escape');
+    await page.locator(`${QUICK_INPUT} .monaco-button`, { hasText: 'OK' }).first().click();
+    const input = page.locator(`${QUICK_INPUT} input`);
+    const step = async (n, value) => {
+      await page.waitForFunction(`document.querySelector('.quick-input-widget .quick-input-title')?.textContent?.includes('(${n}/6)')`, undefined, { timeout: 10_000 });
+      await input.fill(value);
+      if (n === 2) await page.locator(ROW, { hasText: value }).first().waitFor({ state: 'visible', timeout: 5000 });
+      await page.keyboard.press('Enter');
+    };
+    await step(2, 'topk');
+    await step(3, '32');
+    await step(4, '4');
+    await step(5, '8192');
+    await step(6, 'saes/ui_trained');
+    const deadline = Date.now() + 120_000;
+    let polls = 0;
+    let progressShot = false;
+    while (Date.now() < deadline) {
+      const note = await notificationText(page, ++polls % 20 === 0);
+      if (!progressShot && /tok\/s · ETA/.test(note)) { progressShot = true; await shot('train-progress'); }
+      const notStarted = /training did not start: ([^\n]*)/.exec(note);
+      if (notStarted && /trainer is not built yet/.test(notStarted[1])) {
+        await shot('train-wizard-result');
+        return { skipped: true, note: `wizard completed; skipped the run: "${notStarted[1]}" (src/train/api.ts is the contract placeholder on this branch)` };
+      }
+      if (notStarted || /training failed/.test(note)) throw new Error(note.split('\n')[0]);
+      if (/training finished/.test(note)) {
+        await shot('train-wizard-result');
+        const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'SAE Workbench' }) });
+        await pane.locator('.monaco-list-row', { hasText: 'ui_trained' }).first().waitFor({ state: 'visible', timeout: 20_000 });
+        return { note: 'trained; the SAE is listed in the explorer' };
+      }
+      await page.waitForTimeout(500);
+    }
+    throw new Error('no outcome notification within 2 minutes');
   });
 
   return results;
