@@ -45,12 +45,28 @@ export class TrainingRuns implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private counter = 0;
+  /** Shown while runs are active, also when the progress notification is dismissed: click to cancel. */
+  private readonly status = vscode.window.createStatusBarItem('saeWorkbench.training', vscode.StatusBarAlignment.Left, 10);
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.OutputChannel, private readonly onFinished: (outDir: string) => void) {}
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.OutputChannel, private readonly onFinished: (outDir: string) => void) {
+    this.status.name = 'SAE Workbench training';
+    this.status.command = 'saeWorkbench.cancelTraining';
+  }
 
   dispose(): void {
     for (const r of this.runs.values()) r.handle.cancel();
     this.changed.dispose();
+    this.status.dispose();
+  }
+
+  private updateStatus(): void {
+    const runs = [...this.runs.values()];
+    if (runs.length === 0) { this.status.hide(); return; }
+    const p = runs[0]!.last;
+    const pct = p && p.totalTokens > 0 ? ` ${Math.floor((100 * p.tokens) / p.totalTokens)}%` : '';
+    this.status.text = `$(sync~spin) SAE${pct}${runs.length > 1 ? ` (+${runs.length - 1})` : ''}`;
+    this.status.tooltip = `${runs.map((r) => `${r.opts.runId}: ${r.last ? progressMessage(r.last) : 'starting…'}`).join('\n')}\nClick to cancel.`;
+    this.status.show();
   }
 
   active(): string[] { return [...this.runs.keys()]; }
@@ -88,7 +104,7 @@ export class TrainingRuns implements vscode.Disposable {
     const run = { opts, progress } as Run;
     try {
       run.handle = startTraining(opts, (e: TrainingEvent) => {
-        if (e.type === 'progress') { run.last = e.progress; progress.fire(e.progress); }
+        if (e.type === 'progress') { run.last = e.progress; progress.fire(e.progress); this.updateStatus(); }
         else if (e.type === 'checkpoint') lastCheckpoint = e.path;
         else if ((e.type === 'error' || e.type === 'cancelled') && e.lastCheckpoint) lastCheckpoint = e.lastCheckpoint;
       });
@@ -160,6 +176,7 @@ export class TrainingRuns implements vscode.Disposable {
 
   private async updateContext(): Promise<void> {
     await vscode.commands.executeCommand('setContext', ACTIVE_CONTEXT, this.runs.size > 0);
+    this.updateStatus();
     this.changed.fire();
   }
 }
