@@ -1,12 +1,33 @@
 import * as vscode from 'vscode';
+import { Annotations, registerAnnotationCommands } from './annotations';
+import { registerCommands } from './commands';
+import { SaeExplorer, VIEW_ID } from './explorer';
+import { registerHookLens } from './hookLens';
+import { registerPanels } from './panels';
+import { TensorEditorProvider } from './tensorEditor';
+import { TrainingRuns } from './training';
+import { WorkspaceIndex } from './workspaceIndex';
 
-/** Entry point of the extension host side. Commands, views and panels are registered by their modules. */
+/** Entry point of the extension host side: builds the shared services and registers every contribution. */
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('SAE Workbench');
-  context.subscriptions.push(output);
+  const index = new WorkspaceIndex(context, output);
+  const annotations = new Annotations(output);
+  const runs = new TrainingRuns(context, output, () => index.scheduleRefresh(100));
+  context.subscriptions.push(output, index, annotations, runs);
+
+  registerPanels(context);
+  registerCommands({ context, index, runs, annotations });
+  registerAnnotationCommands(context, index, annotations);
+  registerHookLens(context, index);
+  context.subscriptions.push(
+    vscode.window.createTreeView(VIEW_ID, { treeDataProvider: new SaeExplorer(index), showCollapseAll: true }),
+    TensorEditorProvider.register(context),
+  );
+  void index.refresh();
   output.appendLine('SAE Workbench activated');
 }
 
 export function deactivate(): void {
-  // nothing to release beyond context.subscriptions
+  // everything is in context.subscriptions (running trainings are cancelled by TrainingRuns.dispose)
 }

@@ -1,0 +1,110 @@
+/**
+ * The "SAE Workbench" explorer view: SAE folders (facts as children, broken ones as error items with the
+ * reason) and activation files. Context menus act on the item (package.json `menus.view/item/context`,
+ * keyed by contextValue: sae, saeBroken, activations).
+ */
+import * as vscode from 'vscode';
+import { relative } from 'node:path';
+import { describeFacts } from './saeFacts';
+import type { SaeEntry } from './saeFacts';
+import type { ActivationFile, WorkspaceIndex } from './workspaceIndex';
+
+export const VIEW_ID = 'saeWorkbench.explorer';
+
+type Node =
+  | { kind: 'group'; id: 'saes' | 'activations' }
+  | { kind: 'sae'; entry: SaeEntry }
+  | { kind: 'fact'; label: string; value: string }
+  | { kind: 'activations'; file: ActivationFile };
+
+/** What a context-menu command receives: the tree node, or nothing (palette). */
+export type ExplorerNode = Node;
+
+export function nodePath(node: unknown): string | undefined {
+  const n = node as Node | undefined;
+  if (n?.kind === 'sae') return n.entry.dir;
+  if (n?.kind === 'activations') return n.file.path;
+  if (node instanceof vscode.Uri) return node.fsPath;
+  return undefined;
+}
+
+export class SaeExplorer implements vscode.TreeDataProvider<Node> {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly index: WorkspaceIndex) {
+    index.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  private rel(p: string): string {
+    const folder = vscode.workspace.workspaceFolders?.find((f) => p.startsWith(f.uri.fsPath));
+    return folder ? relative(folder.uri.fsPath, p) || '.' : p;
+  }
+
+  getChildren(node?: Node): Node[] {
+    if (!node) return [{ kind: 'group', id: 'saes' }, { kind: 'group', id: 'activations' }];
+    if (node.kind === 'group') {
+      return node.id === 'saes' ? this.index.saes().map((entry) => ({ kind: 'sae', entry })) : this.index.activations().map((file) => ({ kind: 'activations', file }));
+    }
+    if (node.kind === 'sae' && node.entry.ok) {
+      const f = node.entry;
+      const facts: Node[] = [
+        { kind: 'fact', label: 'architecture', value: f.architecture + (f.k !== undefined ? ` (k=${f.k})` : '') },
+        { kind: 'fact', label: 'width', value: `${f.dSae.toLocaleString('en-US')} latents, d_in ${f.dIn}` },
+        { kind: 'fact', label: 'hook', value: f.hookName ?? '(none)' },
+        { kind: 'fact', label: 'explained variance', value: f.explainedVariance !== undefined ? f.explainedVariance.toFixed(3) : 'not evaluated' },
+      ];
+      if (f.l0 !== undefined) facts.push({ kind: 'fact', label: 'L0', value: f.l0.toFixed(1) });
+      if (f.modelName) facts.push({ kind: 'fact', label: 'model', value: f.modelName });
+      return facts;
+    }
+    return [];
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    switch (node.kind) {
+      case 'group': {
+        const n = node.id === 'saes' ? this.index.saes().length : this.index.activations().length;
+        const item = new vscode.TreeItem(node.id === 'saes' ? `SAEs (${n})` : `Activation files (${n})`, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `group:${node.id}`;
+        item.contextValue = `group-${node.id}`;
+        return item;
+      }
+      case 'sae': {
+        const e = node.entry;
+        const item = new vscode.TreeItem(e.name, e.ok ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        item.id = `sae:${e.dir}`;
+        item.resourceUri = vscode.Uri.file(e.dir);
+        if (e.ok) {
+          item.description = describeFacts(e);
+          item.tooltip = new vscode.MarkdownString().appendText(`${this.rel(e.dir)}\n${describeFacts(e)}\nhook: ${e.hookName ?? '(none)'}`);
+          item.iconPath = new vscode.ThemeIcon('symbol-namespace');
+          item.contextValue = 'sae';
+          item.command = { command: 'saeWorkbench.showDictionary', title: 'Show Dictionary', arguments: [node] };
+        } else {
+          item.description = e.reason;
+          item.tooltip = `${this.rel(e.dir)}: ${e.reason}`;
+          item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+          item.contextValue = 'saeBroken';
+        }
+        return item;
+      }
+      case 'fact': {
+        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+        item.description = node.value;
+        item.contextValue = 'fact';
+        return item;
+      }
+      case 'activations': {
+        const item = new vscode.TreeItem(node.file.name, vscode.TreeItemCollapsibleState.None);
+        item.id = `acts:${node.file.path}`;
+        item.resourceUri = vscode.Uri.file(node.file.path);
+        item.description = this.rel(node.file.path);
+        item.iconPath = new vscode.ThemeIcon('database');
+        item.contextValue = 'activations';
+        item.command = { command: 'vscode.openWith', title: 'Open', arguments: [vscode.Uri.file(node.file.path), 'saeWorkbench.tensorFile'] };
+        return item;
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/** Shared pickers: which SAE or activation file a command acts on (from an argument, or asked). */
+import * as vscode from 'vscode';
+import { readSaeFacts } from './saeFacts';
+import type { SaeFacts } from './saeFacts';
+import { nodePath } from './explorer';
+import type { WorkspaceIndex } from './workspaceIndex';
+
+interface SaeItem extends vscode.QuickPickItem { dir?: string; browse?: boolean }
+
+/** The SAE folder named by a command argument (tree node, Uri, path string), if any. */
+export function saeDirFromArg(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  return nodePath(arg);
+}
+
+/** Resolves an argument or asks; healthy SAEs only. Says why when it cannot. */
+export async function pickSae(index: WorkspaceIndex, arg: unknown, purpose: string): Promise<SaeFacts | undefined> {
+  const given = saeDirFromArg(arg);
+  if (given) {
+    const f = index.get(given) ?? readSaeFacts(given);
+    if (f?.ok) return f;
+    void vscode.window.showErrorMessage(`SAE Workbench: ${given}: ${f ? f.reason : 'not an SAE folder'}`);
+    return undefined;
+  }
+  const items: SaeItem[] = index.healthySaes().map((s) => ({ label: s.name, description: vscode.workspace.asRelativePath(s.dir), detail: `${s.architecture}${s.k !== undefined ? ` k=${s.k}` : ''} · ${s.dSae.toLocaleString('en-US')} latents${s.hookName ? ` · ${s.hookName}` : ''}`, dir: s.dir }));
+  items.push({ label: '$(folder-opened) Browse…', description: 'an SAE folder anywhere', browse: true, alwaysShow: true });
+  const chosen = await vscode.window.showQuickPick(items, { title: purpose, placeHolder: items.length > 1 ? 'Which SAE?' : 'No SAE found in this workspace: browse for one' });
+  if (!chosen) return undefined;
+  if (chosen.browse) return browseSae(index);
+  return index.get(chosen.dir!)?.ok ? (index.get(chosen.dir!) as SaeFacts) : undefined;
+}
+
+export async function pickSaes(index: WorkspaceIndex, purpose: string, min: number): Promise<SaeFacts[] | undefined> {
+  const items = index.healthySaes().map((s) => ({ label: s.name, description: `${s.dSae.toLocaleString('en-US')} latents${s.hookName ? ` · ${s.hookName}` : ''}`, detail: vscode.workspace.asRelativePath(s.dir), facts: s }));
+  if (items.length < min) {
+    void vscode.window.showInformationMessage(`SAE Workbench: ${purpose} needs at least ${min} SAEs in the workspace; ${items.length} found. Open or train more first.`);
+    return undefined;
+  }
+  const chosen = await vscode.window.showQuickPick(items, { title: purpose, canPickMany: true, placeHolder: `Pick ${min} or more SAEs` });
+  if (!chosen) return undefined;
+  if (chosen.length < min) {
+    void vscode.window.showWarningMessage(`SAE Workbench: ${purpose} needs at least ${min} SAEs.`);
+    return undefined;
+  }
+  return chosen.map((c) => c.facts);
+}
+
+export async function browseSae(index: WorkspaceIndex): Promise<SaeFacts | undefined> {
+  const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Open SAE' });
+  if (!uris?.[0]) return undefined;
+  const entry = await index.addOpened(uris[0].fsPath) ?? readSaeFacts(uris[0].fsPath);
+  if (entry?.ok) return entry;
+  void vscode.window.showErrorMessage(`SAE Workbench: ${uris[0].fsPath}: ${entry ? entry.reason : 'not an SAE folder (expected cfg.json and sae_weights.safetensors)'}`);
+  return undefined;
+}
+
+/** An activation file from an argument, or asked; undefined is fine where activations are optional. */
+export async function pickActivations(index: WorkspaceIndex, arg: unknown, purpose: string, optional: boolean): Promise<string | undefined | null> {
+  if (typeof arg === 'string') return arg;
+  const items: (vscode.QuickPickItem & { path?: string })[] = index.activations().map((a) => ({ label: a.name, description: vscode.workspace.asRelativePath(a.path), path: a.path }));
+  if (optional) items.unshift({ label: 'No activations', description: 'weight-only analyses' });
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage(`SAE Workbench: ${purpose} needs an activation file (.npy or .safetensors) in the workspace.`);
+    return null;
+  }
+  const chosen = await vscode.window.showQuickPick(items, { title: purpose, placeHolder: 'Activations to analyse with' });
+  if (!chosen) return null;
+  return chosen.path;
+}

@@ -1,0 +1,84 @@
+/**
+ * Parsing and checking of what the user types in the training wizard (and passes to the `saeWorkbench.train`
+ * command API). Plain TypeScript, unit-tested; every problem is one line naming the field.
+ */
+import { InputError } from '../src/errors';
+import { ACTIVATIONS } from '../src/sae/types';
+import type { Activation } from '../src/sae/types';
+import type { TrainOptions } from '../src/train/api';
+
+const SUFFIX: Record<string, number> = { '': 1, k: 1e3, m: 1e6, b: 1e9, g: 1e9 };
+
+/** "10M", "2.5k", "1_000_000", "16384" -> a positive integer; undefined with a reason otherwise. */
+export function parseCount(text: string): number | undefined {
+  const m = /^\s*(\d+(?:[._]\d+)*)\s*([kmbg]?)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const digits = m[1]!.replace(/_/g, '');
+  const v = Math.round(Number(digits) * SUFFIX[m[2]!.toLowerCase()]!);
+  return Number.isSafeInteger(v) && v > 0 ? v : undefined;
+}
+
+/** Human form of a count: 10000000 -> "10M", 16384 -> "16,384". */
+export function formatCount(n: number): string {
+  if (n >= 1e9 && n % 1e8 === 0) return `${n / 1e9}B`;
+  if (n >= 1e6 && n % 1e5 === 0) return `${n / 1e6}M`;
+  return n.toLocaleString('en-US');
+}
+
+export function validateWidth(text: string): string | undefined {
+  const v = parseCount(text);
+  if (v === undefined) return 'Width must be a positive whole number, e.g. 16384 or 16k';
+  if (v < 2 || v > 1 << 24) return 'Width must be between 2 and 16,777,216 latents';
+  return undefined;
+}
+
+export function validateK(text: string, width?: number): string | undefined {
+  const v = parseCount(text);
+  if (v === undefined) return 'k must be a positive whole number';
+  if (width !== undefined && v >= width) return `k must be smaller than the width (${width})`;
+  return undefined;
+}
+
+export function validateL1(text: string): string | undefined {
+  const v = Number(text.trim());
+  return text.trim() !== '' && Number.isFinite(v) && v > 0 ? undefined : 'The sparsity coefficient must be a positive number, e.g. 5 or 0.001';
+}
+
+export function validateTokens(text: string): string | undefined {
+  return parseCount(text) === undefined ? 'Token budget must be a positive whole number, e.g. 10M or 2.5e6 written as 2500000' : undefined;
+}
+
+export function usesK(arch: Activation): boolean {
+  return arch === 'topk' || arch === 'batchtopk';
+}
+
+/** A folder name for a new run, e.g. "topk-16k-20260122-0315". */
+export function defaultRunName(arch: Activation, width: number, now: Date): string {
+  const w = width % 1024 === 0 ? `${width / 1024}k` : String(width);
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 13);
+  return `${arch}-${w}-${t}`;
+}
+
+/**
+ * Checks options coming through the command API (another extension, a test, a keybinding's args): the
+ * shape must be right before anything starts. Returns the options typed, or throws an InputError.
+ */
+export function checkTrainOptions(raw: unknown): TrainOptions {
+  const src = 'saeWorkbench.train';
+  if (typeof raw !== 'object' || raw === null) throw new InputError(src, 'expects an options object { activations, outDir, arch, width, ... }');
+  const o = raw as Record<string, unknown>;
+  if (!Array.isArray(o.activations) || o.activations.length === 0 || o.activations.some((a) => typeof a !== 'string')) throw new InputError(src, 'activations must be a non-empty array of file paths');
+  if (typeof o.outDir !== 'string' || !o.outDir) throw new InputError(src, 'outDir must be a folder path');
+  if (!ACTIVATIONS.includes(o.arch as Activation)) throw new InputError(src, `arch must be one of ${ACTIVATIONS.join(', ')}`);
+  const intFields = ['width', 'k', 'tokens', 'batch', 'seed', 'threads', 'checkpointEvery', 'memoryBudget'] as const;
+  for (const f of intFields) {
+    if (o[f] !== undefined && (!Number.isSafeInteger(o[f]) || (o[f] as number) < 0)) throw new InputError(src, `${f} must be a non-negative integer, got ${JSON.stringify(o[f])}`);
+  }
+  if (!Number.isSafeInteger(o.width) || (o.width as number) < 2) throw new InputError(src, 'width must be an integer ≥ 2');
+  for (const f of ['l1', 'lr'] as const) {
+    if (o[f] !== undefined && (typeof o[f] !== 'number' || !Number.isFinite(o[f]) || (o[f] as number) <= 0)) throw new InputError(src, `${f} must be a positive number`);
+  }
+  if (usesK(o.arch as Activation) && o.k !== undefined && (o.k as number) >= (o.width as number)) throw new InputError(src, 'k must be smaller than width');
+  if (o.engine !== undefined && !['auto', 'tfjs-node', 'wasm', 'js'].includes(o.engine as string)) throw new InputError(src, 'engine must be auto, tfjs-node, wasm or js');
+  return o as unknown as TrainOptions;
+}

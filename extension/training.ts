@@ -1,0 +1,182 @@
+/**
+ * Coordinates training runs: the trainer itself runs in worker threads behind src/train/api.ts; here we
+ * only start runs, relay progress (notification with percentage, tokens/s, ETA and Cancel; the training
+ * monitor panel), cancel, and report the outcome. The same entry point serves the palette wizard and the
+ * `saeWorkbench.train` command API (tests and other extensions call it with an options object, no UI).
+ */
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import { startTraining } from '../src/train/api';
+import type { TrainHandle, TrainOptions } from '../src/train/api';
+import type { TrainingEvent, TrainingProgress } from '../src/protocol/training';
+import { oneLine } from '../src/errors';
+import { showDictionary, showTrainingMonitor } from './panels';
+import { readSettings } from './settings';
+
+export interface TrainResult {
+  runId: string;
+  status: 'done' | 'cancelled' | 'error';
+  outDir: string;
+  summary?: Record<string, unknown>;
+  message?: string;
+  lastCheckpoint?: string;
+}
+
+interface Run { handle: TrainHandle; opts: TrainOptions; progress: vscode.EventEmitter<TrainingProgress>; last?: TrainingProgress }
+
+export const LAST_RUN_KEY = 'saeWorkbench.lastTrainOptions';
+const ACTIVE_CONTEXT = 'saeWorkbench.trainingActive';
+
+function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '…';
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** "42% · 18,300 tok/s · ETA 3 min · EV 0.81 · wasm-simd" */
+export function progressMessage(p: TrainingProgress): string {
+  const pct = p.totalTokens > 0 ? Math.floor((100 * p.tokens) / p.totalTokens) : 0;
+  return `${pct}% · ${Math.round(p.tokensPerSecond).toLocaleString('en-US')} tok/s · ETA ${formatEta(p.etaSeconds)} · EV ${p.explainedVariance.toFixed(2)} · ${p.engine}`;
+}
+
+export class TrainingRuns implements vscode.Disposable {
+  private readonly runs = new Map<string, Run>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private counter = 0;
+  /** Shown while runs are active, also when the progress notification is dismissed: click to cancel. */
+  private readonly status = vscode.window.createStatusBarItem('saeWorkbench.training', vscode.StatusBarAlignment.Left, 10);
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.OutputChannel, private readonly onFinished: (outDir: string) => void) {
+    this.status.name = 'SAE Workbench training';
+    this.status.command = 'saeWorkbench.cancelTraining';
+  }
+
+  dispose(): void {
+    for (const r of this.runs.values()) r.handle.cancel();
+    this.changed.dispose();
+    this.status.dispose();
+  }
+
+  private updateStatus(): void {
+    const runs = [...this.runs.values()];
+    if (runs.length === 0) { this.status.hide(); return; }
+    const p = runs[0]!.last;
+    const pct = p && p.totalTokens > 0 ? ` ${Math.floor((100 * p.tokens) / p.totalTokens)}%` : '';
+    this.status.text = `$(sync~spin) SAE${pct}${runs.length > 1 ? ` (+${runs.length - 1})` : ''}`;
+    this.status.tooltip = `${runs.map((r) => `${r.opts.runId}: ${r.last ? progressMessage(r.last) : 'starting…'}`).join('\n')}\nClick to cancel.`;
+    this.status.show();
+  }
+
+  active(): string[] { return [...this.runs.keys()]; }
+
+  /** Cancels one run, or every run when no id is given. Returns the ids asked to stop. */
+  cancel(runId?: string): string[] {
+    const ids = runId ? [runId].filter((id) => this.runs.has(id)) : this.active();
+    for (const id of ids) this.runs.get(id)!.handle.cancel();
+    return ids;
+  }
+
+  /** Fills what the caller left out from the settings (threads, engine, memory budget). */
+  private withDefaults(opts: TrainOptions): TrainOptions {
+    const s = readSettings();
+    return {
+      ...opts,
+      threads: opts.threads ?? (s.threads || undefined),
+      engine: opts.engine ?? s.engine,
+      memoryBudget: opts.memoryBudget ?? s.memoryBudgetMB * 1024 * 1024,
+      runId: opts.runId ?? `run-${Date.now().toString(36)}-${++this.counter}`,
+    };
+  }
+
+  /** Starts a run and resolves when it ends (never rejects: the result says how it ended). */
+  async run(input: TrainOptions, ui: boolean): Promise<TrainResult> {
+    const opts = this.withDefaults(input);
+    const runId = opts.runId!;
+    for (const a of opts.activations) {
+      if (!existsSync(a)) return this.fail(runId, opts.outDir, `${a}: no such activation file`, ui);
+    }
+    if (this.runs.has(runId)) return this.fail(runId, opts.outDir, `a run with id ${runId} is already running`, ui);
+    const progress = new vscode.EventEmitter<TrainingProgress>();
+    let lastCheckpoint: string | undefined;
+    // Declared before starting: the trainer may report synchronously.
+    const run = { opts, progress } as Run;
+    try {
+      run.handle = startTraining(opts, (e: TrainingEvent) => {
+        if (e.type === 'progress') { run.last = e.progress; progress.fire(e.progress); this.updateStatus(); }
+        else if (e.type === 'checkpoint') lastCheckpoint = e.path;
+        else if ((e.type === 'error' || e.type === 'cancelled') && e.lastCheckpoint) lastCheckpoint = e.lastCheckpoint;
+      });
+    } catch (e) {
+      progress.dispose();
+      return this.fail(runId, opts.outDir, oneLine(e), ui);
+    }
+    this.runs.set(runId, run);
+    await this.updateContext();
+    await this.context.workspaceState.update(LAST_RUN_KEY, { ...input, runId: undefined });
+    this.log.appendLine(`training ${runId}: ${opts.arch} width ${opts.width} on ${opts.activations.join(', ')} -> ${opts.outDir}`);
+    if (ui) {
+      showTrainingMonitor(this.context, runId, progress.event);
+      void this.showProgress(run);
+    }
+    let result: TrainResult;
+    try {
+      const summary = await run.handle.done;
+      result = { runId, status: 'done', outDir: opts.outDir, summary };
+    } catch (e) {
+      const cancelled = e instanceof Error && e.name === 'CancelledError';
+      result = { runId, status: cancelled ? 'cancelled' : 'error', outDir: opts.outDir, message: cancelled ? undefined : oneLine(e), lastCheckpoint };
+    } finally {
+      this.runs.delete(runId);
+      progress.dispose();
+      await this.updateContext();
+    }
+    this.log.appendLine(`training ${runId}: ${result.status}${result.message ? ` (${result.message})` : ''}`);
+    this.onFinished(opts.outDir);
+    if (ui) this.announce(result);
+    return result;
+  }
+
+  private async fail(runId: string, outDir: string, message: string, ui: boolean): Promise<TrainResult> {
+    this.log.appendLine(`training ${runId}: not started: ${message}`);
+    if (ui) void vscode.window.showErrorMessage(`SAE Workbench: training did not start: ${message}`);
+    return { runId, status: 'error', outDir, message };
+  }
+
+  private showProgress(run: Run): Thenable<void> {
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Training SAE (${run.opts.arch}, ${run.opts.width.toLocaleString('en-US')} latents)`, cancellable: true },
+      (reporter, token) => new Promise<void>((resolve) => {
+        token.onCancellationRequested(() => run.handle.cancel());
+        let reported = 0;
+        const sub = run.progress.event((p) => {
+          const pct = p.totalTokens > 0 ? (100 * p.tokens) / p.totalTokens : 0;
+          reporter.report({ increment: Math.max(0, pct - reported), message: progressMessage(p) });
+          reported = Math.max(reported, pct);
+        });
+        void run.handle.done.then(() => undefined, () => undefined).finally(() => { sub.dispose(); resolve(); });
+      }),
+    );
+  }
+
+  private announce(r: TrainResult): void {
+    if (r.status === 'done') {
+      const ev = r.summary?.explainedVariance ?? r.summary?.explained_variance;
+      const evText = typeof ev === 'number' ? ` (EV ${ev.toFixed(3)})` : '';
+      void vscode.window.showInformationMessage(`SAE Workbench: training finished${evText}: ${vscode.workspace.asRelativePath(r.outDir)}`, 'Open Dictionary').then((pick) => {
+        if (pick) showDictionary(this.context, r.outDir);
+      });
+    } else if (r.status === 'cancelled') {
+      void vscode.window.showInformationMessage(`SAE Workbench: training cancelled${r.lastCheckpoint ? `; last checkpoint ${r.lastCheckpoint}` : ''}.`);
+    } else {
+      void vscode.window.showErrorMessage(`SAE Workbench: training failed: ${r.message}${r.lastCheckpoint ? ` (last checkpoint kept: ${r.lastCheckpoint})` : ''}`);
+    }
+  }
+
+  private async updateContext(): Promise<void> {
+    await vscode.commands.executeCommand('setContext', ACTIVE_CONTEXT, this.runs.size > 0);
+    this.updateStatus();
+    this.changed.fire();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * What the workspace holds: SAE folders (with their facts or the reason they are broken) and activation
+ * files. Found with findFiles, kept current by a FileSystemWatcher (no polling), shared by the explorer,
+ * CodeLens/hover and the pickers. Reading facts is cheap (cfg.json + safetensors header); problems are
+ * logged and shown as error items, never as popups.
+ */
+import * as vscode from 'vscode';
+import { dirname, basename } from 'node:path';
+import { readSaeFacts } from './saeFacts';
+import type { SaeEntry, SaeFacts } from './saeFacts';
+import { CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE } from '../src/formats/saelens';
+
+const EXCLUDE = '**/{node_modules,.git,.venv,venv,__pycache__,.test-artifacts}/**';
+const ACTIVATION_GLOB = '**/*.{npy,npz,safetensors}';
+const MAX_FILES = 2000;
+const OPENED_KEY = 'saeWorkbench.openedSaes';
+
+export interface ActivationFile { path: string; name: string }
+
+export class WorkspaceIndex implements vscode.Disposable {
+  private entries = new Map<string, SaeEntry>();
+  private activationFiles: ActivationFile[] = [];
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | undefined;
+  private rescanRequested = false;
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.OutputChannel) {
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*.{json,safetensors,npy,npz}');
+    const onFs = (uri: vscode.Uri) => { if (!/[\\/](node_modules|\.git)[\\/]/.test(uri.fsPath)) this.scheduleRefresh(); };
+    watcher.onDidCreate(onFs);
+    watcher.onDidChange(onFs);
+    watcher.onDidDelete(onFs);
+    this.disposables.push(watcher, vscode.workspace.onDidChangeWorkspaceFolders(() => this.scheduleRefresh()));
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+
+  saes(): SaeEntry[] { return [...this.entries.values()].sort((a, b) => a.dir.localeCompare(b.dir)); }
+  healthySaes(): SaeFacts[] { return this.saes().filter((e): e is SaeFacts => e.ok); }
+  activations(): ActivationFile[] { return this.activationFiles; }
+  get(dir: string): SaeEntry | undefined { return this.entries.get(dir); }
+  /** Healthy SAEs whose hook_name is `hook`. */
+  byHook(hook: string): SaeFacts[] { return this.healthySaes().filter((s) => s.hookName === hook); }
+  hookNames(): Set<string> { return new Set(this.healthySaes().map((s) => s.hookName).filter((h): h is string => !!h)); }
+
+  /** Remembers an SAE opened from outside the workspace so that it stays listed. */
+  async addOpened(dir: string): Promise<SaeEntry | undefined> {
+    const opened = new Set(this.context.workspaceState.get<string[]>(OPENED_KEY, []));
+    opened.add(dir);
+    await this.context.workspaceState.update(OPENED_KEY, [...opened]);
+    await this.refresh();
+    return this.entries.get(dir);
+  }
+
+  scheduleRefresh(delayMs = 250): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = undefined; void this.refresh(); }, delayMs);
+  }
+
+  /** Rescans; concurrent calls coalesce into one more scan after the running one. */
+  refresh(): Promise<void> {
+    if (this.scanning) {
+      this.rescanRequested = true;
+      return this.scanning;
+    }
+    this.scanning = this.scan().finally(() => {
+      this.scanning = undefined;
+      if (this.rescanRequested) { this.rescanRequested = false; void this.refresh(); }
+    });
+    return this.scanning;
+  }
+
+  private async scan(): Promise<void> {
+    const [cfgs, tensors] = await Promise.all([
+      vscode.workspace.findFiles(`**/${CFG_FILE}`, EXCLUDE, MAX_FILES),
+      vscode.workspace.findFiles(ACTIVATION_GLOB, EXCLUDE, MAX_FILES),
+    ]);
+    const dirs = new Set(cfgs.map((u) => dirname(u.fsPath)));
+    for (const d of this.context.workspaceState.get<string[]>(OPENED_KEY, [])) dirs.add(d);
+    const entries = new Map<string, SaeEntry>();
+    for (const dir of dirs) {
+      const e = readSaeFacts(dir);
+      if (!e) continue;
+      entries.set(dir, e);
+      if (!e.ok && this.entries.get(dir)?.ok !== false) this.log.appendLine(`SAE folder ${dir}: ${e.reason}`);
+    }
+    const saeFiles = new Set([WEIGHTS_FILE, SPARSITY_FILE]);
+    this.activationFiles = tensors
+      .map((u) => u.fsPath)
+      .filter((p) => !(entries.has(dirname(p)) && saeFiles.has(basename(p))) && !/checkpoint/i.test(p))
+      .sort()
+      .map((p) => ({ path: p, name: basename(p) }));
+    this.entries = entries;
+    this.changed.fire();
+  }
+}
