@@ -120,7 +120,7 @@ export function loadSaeLens(dir: string): Sae {
     matryoshkaWidths: Array.isArray(cfg.matryoshka_widths) ? (cfg.matryoshka_widths as number[]) : undefined,
     dtype: String(cfg.dtype ?? 'float32'),
     training: typeof ours.training === 'object' && ours.training !== null ? (ours.training as Json) : undefined,
-    metadata: { ...extra, metadata: meta },
+    metadata: { ...extra, metadata: meta, ...(ours.source !== undefined ? { sae_workbench_source: ours.source } : {}) },
     source: { format: 'saelens', path: dir },
   };
   const src = weightsPath;
@@ -168,7 +168,8 @@ function architectureName(sae: Sae): string {
 export function saeLensConfig(sae: Sae): Json {
   const c = sae.cfg;
   const prevMeta = (c.metadata.metadata ?? {}) as Json;
-  const { metadata: _m, ...extra } = c.metadata;
+  // where a converted SAE came from is kept under sae_workbench.source, out of SAELens's own keys
+  const { metadata: _m, sae_workbench_source: origin, ...extra } = c.metadata;
   const cfg: Json = {
     ...extra,
     d_in: c.dIn,
@@ -194,6 +195,7 @@ export function saeLensConfig(sae: Sae): Json {
   const ours: Json = { activation: c.activation };
   if (c.k !== undefined) ours.k = c.k;
   if (c.training) ours.training = c.training;
+  if (origin !== undefined) ours.source = origin;
   cfg.sae_workbench = ours;
   return cfg;
 }
