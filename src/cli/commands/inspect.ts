@@ -10,6 +10,11 @@ import type { Tensor, TensorStats } from '../../io/tensor';
 import { DTYPE_BYTES } from '../../io/dtype';
 import { detectFormat } from '../../formats';
 import type { Sae } from '../../sae/types';
+import type { Crosscoder } from '../../sae/crosscoder';
+import { readTorchFile } from '../../io/torch';
+import type { TorchValue } from '../../io/torch';
+import { isTensor } from '../../io/torch';
+import { isActivationCache, openActivationCache } from '../../io/arrow';
 import { action, emit, globals, warn } from '../common';
 
 export interface TensorReport extends TensorStats {
@@ -20,9 +25,11 @@ export interface TensorReport extends TensorStats {
 
 export interface InspectReport {
   path: string;
-  kind: 'safetensors' | 'npy' | 'npz' | 'sae';
+  kind: 'safetensors' | 'npy' | 'npz' | 'pt' | 'sae' | 'crosscoder' | 'activation-cache';
   format?: string;
   sae?: { architecture: string; activation: string; d_in: number; d_sae: number; d_out: number; k?: number; hook_name: string | null; transcoder: boolean };
+  crosscoder?: { n_sources: number; d_in: number; d_sae: number; hook_name: string | null };
+  activationCache?: { hook_name: string; context_size: number; d_in: number; dtype: string; shards: number; token_ids: boolean };
   metadata?: Record<string, string>;
   tensors: TensorReport[];
   warnings: string[];
@@ -57,6 +64,7 @@ export function inspectPath(path: string): InspectReport {
   let st;
   try { st = statSync(path); } catch { throw new InputError(path, 'no such file or folder'); }
   const fmt = detectFormat(path);
+  if (fmt?.kind === 'crosscoder') return inspectCrosscoder(path, fmt.id, fmt.loadCrosscoder!(path));
   if (fmt) {
     const sae = fmt.load(path);
     const c = sae.cfg;
@@ -68,6 +76,10 @@ export function inspectPath(path: string): InspectReport {
     const report: InspectReport = { path, kind: 'sae', format: fmt.id, sae: saeFacts(sae), tensors, warnings: [] };
     addWarnings(report);
     return report;
+  }
+  if (st.isDirectory() && isActivationCache(path)) {
+    const info = openActivationCache(path);
+    return { path, kind: 'activation-cache', format: 'saelens-activation-cache', activationCache: { hook_name: info.hookName, context_size: info.contextSize, d_in: info.dIn, dtype: info.dtype, shards: info.files.length, token_ids: info.hasTokenIds }, tensors: [], warnings: [] };
   }
   if (st.isDirectory()) {
     const entries = readdirSync(path).slice(0, 20).join(', ');
@@ -86,9 +98,29 @@ export function inspectPath(path: string): InspectReport {
   } else if (ext === '.npz') {
     const arrays = readNpz(path);
     report = { path, kind: 'npz', tensors: [...arrays].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, ...tensorStats(t) })), warnings: [] };
+  } else if (ext === '.pt' || ext === '.pth') {
+    const tensors: TensorReport[] = [];
+    const walk = (v: TorchValue, name: string): void => {
+      if (isTensor(v)) tensors.push({ name, dtype: v.dtype, shape: v.shape, ...tensorStats(v) });
+      else if (v instanceof Map) for (const [k, x] of v) walk(x, name ? `${name}.${String(k)}` : String(k));
+      else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${name}[${i}]`));
+    };
+    walk(readTorchFile(path).root, '');
+    report = { path, kind: 'pt', tensors, warnings: [] };
   } else {
-    throw new InputError(path, `unsupported file type '${ext || '(none)'}' (expected .safetensors, .npy, .npz or an SAE folder)`);
+    throw new InputError(path, `unsupported file type '${ext || '(none)'}' (expected .safetensors, .npy, .npz, .pt, an SAE folder or an activation cache)`);
   }
+  addWarnings(report);
+  return report;
+}
+
+function inspectCrosscoder(path: string, format: string, cc: Crosscoder): InspectReport {
+  const c = cc.cfg;
+  const list: [string, number[], Float32Array][] = [
+    ['W_enc', [c.nSources, c.dIn, c.dSae], cc.wEnc], ['b_enc', [c.dSae], cc.bEnc], ['W_dec', [c.dSae, c.nSources, c.dIn], cc.wDec], ['b_dec', [c.nSources, c.dIn], cc.bDec],
+  ];
+  const tensors = list.map(([name, shape, data]) => ({ name, dtype: 'F32', shape, ...tensorStats({ dtype: 'F32', shape, data }) }));
+  const report: InspectReport = { path, kind: 'crosscoder', format, crosscoder: { n_sources: c.nSources, d_in: c.dIn, d_sae: c.dSae, hook_name: c.hookName ?? null }, tensors, warnings: [] };
   addWarnings(report);
   return report;
 }
@@ -110,6 +142,14 @@ export function formatInspect(r: InspectReport): string {
     const s = r.sae;
     lines.push(`  ${s.transcoder ? 'transcoder' : 'SAE'}: ${s.architecture}${s.k !== undefined ? ` (k=${s.k})` : ''}, d_in ${s.d_in}, d_sae ${s.d_sae}${s.transcoder ? `, d_out ${s.d_out}` : ''}, hook ${s.hook_name ?? '(none)'}`);
   }
+  if (r.crosscoder) {
+    const c = r.crosscoder;
+    lines.push(`  crosscoder: ${c.n_sources} sources, d_in ${c.d_in}, d_sae ${c.d_sae}, hook ${c.hook_name ?? '(none)'}`);
+  }
+  if (r.activationCache) {
+    const a = r.activationCache;
+    lines.push(`  activation cache: ${a.hook_name}, context ${a.context_size}, d_in ${a.d_in}, ${a.dtype}, ${a.shards} shard(s)${a.token_ids ? ', token ids' : ''}`);
+  }
   if (r.metadata && Object.keys(r.metadata).length) lines.push(`  metadata: ${Object.keys(r.metadata).join(', ')}`);
   const w = Math.max(4, ...r.tensors.map((t) => t.name.length));
   for (const t of r.tensors) {
@@ -122,8 +162,8 @@ export function formatInspect(r: InspectReport): string {
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('show the tensors of a .safetensors/.npy/.npz file, or an SAE folder: names, dtypes, shapes, min/max/mean, NaN/Inf counts')
-    .argument('<paths...>', 'files or SAE folders')
+    .description('show the tensors of a .safetensors/.npy/.npz/.pt file, an SAE in any supported format (SAELens, sparsify, dictionary_learning, OpenAI, GemmaScope, transcoders, crosscoders) or a SAELens activation cache: names, dtypes, shapes, min/max/mean, NaN/Inf counts')
+    .argument('<paths...>', 'files or folders')
     .action(action((paths: string[], _opts: unknown, cmd: Command) => {
       const g = globals(cmd);
       const reports = paths.map((p) => {
