@@ -77,6 +77,8 @@ function materialize(ref: TensorRef, storageBytes: Uint8Array, source: string): 
   const n = numel(shape);
   const all = viewAs(dtype, storageBytes);
   if (n === 0) return { dtype, shape, data: all.subarray(0, 0) };
+  // only an expanded (stride-0) view can have more elements than its storage; state_dicts hold none
+  if (n > all.length) throw new InputError(source, `tensor [${shape.join(', ')}] has more elements than storage '${storage.key}' (${all.length}); expanded views are not supported`);
   let maxIndex = offset;
   for (let d = 0; d < shape.length; d++) maxIndex += (shape[d]! - 1) * stride[d]!;
   if (maxIndex >= all.length) throw new InputError(source, `tensor [${shape.join(', ')}] at offset ${offset} reads past the end of storage '${storage.key}' (${all.length} elements)`);
