@@ -6,14 +6,17 @@
  * `_ArrayXDExtensionType._generate_dtype`), and `token_ids` is Sequence(int32, length=context_size),
  * stored as fixed_size_list in recent `datasets` and as list in older ones. Both layouts are accepted
  * for both columns; every row is checked to have exactly the declared shape.
- * Shards are streamed record batch by record batch, so memory is bounded by one batch, not the file.
+ * Each shard is read whole and bounds-checked (./arrowValidate.ts: apache-arrow trusts header lengths, and a
+ * corrupt one can abort the process), then decoded record batch by record batch: memory is one shard
+ * (datasets writes ≤ 500 MB shards by default) plus one batch as Float32.
  */
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatchReader, Type } from 'apache-arrow';
 import type { Data, DataType } from 'apache-arrow';
 import { InputError } from '../errors';
 import { f16ToNumber } from './dtype';
+import { validateArrowStream } from './arrowValidate';
 
 export interface ActivationCacheInfo {
   dir: string;
@@ -132,14 +135,12 @@ function toF32(leaf: Data<DataType>, start: number, end: number, source: string,
 export async function* readActivationCache(info: ActivationCacheInfo): AsyncGenerator<ActivationBatch> {
   const { contextSize: ctx, dIn } = info;
   for (const file of info.files) {
-    let reader;
+    let bytes: Uint8Array;
+    try { bytes = readFileSync(file); } catch (e) { throw new InputError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    validateArrowStream(bytes, file);
     try {
-      reader = await RecordBatchReader.from(createReadStream(file));
-    } catch (e) {
-      throw new InputError(file, `not a readable Arrow stream (${(e as Error).message.split('\n')[0]})`);
-    }
-    try {
-      for await (const batch of reader) {
+      const reader = RecordBatchReader.from(bytes);
+      for (const batch of reader) {
         const col = batch.getChild(info.hookName);
         if (!col) throw new InputError(file, `record batch has no column '${info.hookName}'`);
         const n = batch.numRows;
