@@ -43,18 +43,34 @@ function checkNotLegacy(path: string, zip: () => ZipReader): ZipReader {
   }
 }
 
-function convert(v: PyValue, resolve: ((t: TensorRef) => Tensor) | undefined, source: string): TorchValue {
-  if (v instanceof TensorRef) return resolve ? resolve(v) : v;
-  if (v instanceof PyDict) {
-    const m = new Map<PyKey, TorchValue>();
-    for (const [k, x] of v.map) m.set(k, convert(x, resolve, source));
-    return m;
-  }
-  if (v instanceof PyTuple) return v.items.map((x) => convert(x, resolve, source));
-  if (Array.isArray(v)) return v.map((x) => convert(x, resolve, source));
-  if (v instanceof StorageRef) throw new InputError(source, `a bare storage ('${v.key}') outside a tensor is not supported`);
-  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) throw new InputError(source, `unsupported pickled value ${describe(v)}`);
-  return v;
+const MAX_DEPTH = 200;
+
+/**
+ * The pickled value with tensors resolved. Shared sub-objects are converted once (a pickle of nested
+ * shared lists would otherwise expand exponentially), and nesting is bounded (a list that contains itself
+ * would otherwise recurse forever).
+ */
+function convert(root: PyValue, resolve: ((t: TensorRef) => Tensor) | undefined, source: string): TorchValue {
+  const done = new Map<object, TorchValue>();
+  const go = (v: PyValue, depth: number): TorchValue => {
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+    const seen = done.get(v);
+    if (seen !== undefined) return seen;
+    if (depth > MAX_DEPTH) throw new InputError(source, `pickled containers nested deeper than ${MAX_DEPTH} levels (or containing themselves)`);
+    let out: TorchValue;
+    if (v instanceof TensorRef) out = resolve ? resolve(v) : v;
+    else if (v instanceof PyDict) {
+      const m = new Map<PyKey, TorchValue>();
+      for (const [k, x] of v.map) m.set(k, go(x, depth + 1));
+      out = m;
+    } else if (v instanceof PyTuple) out = v.items.map((x) => go(x, depth + 1));
+    else if (Array.isArray(v)) out = v.map((x) => go(x, depth + 1));
+    else if (v instanceof StorageRef) throw new InputError(source, `a bare storage ('${v.key}') outside a tensor is not supported`);
+    else throw new InputError(source, `unsupported pickled value ${describe(v)}`);
+    done.set(v, out);
+    return out;
+  };
+  return go(root, 0);
 }
 
 /** Reads the pickle only: the structure with tensors as TensorRef (shape/dtype without data). */

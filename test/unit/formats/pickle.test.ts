@@ -178,3 +178,23 @@ test('malformed pickles and archives are one-line InputErrors', () => {
   writeFileSync(legacy, Uint8Array.from([0x80, 2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e, ...new Array(30).fill(0)]));
   expectInputError(() => readTorchFile(legacy), /legacy torch/, 'legacy format');
 });
+
+test('self-containing, deeply nested and exponentially shared pickles are refused or read in linear time', () => {
+  const path = (name: string, pkl: number[]): string => {
+    const p = join(tmp, `${name}.pt`);
+    writeFileSync(p, zipSync({ [`${name}/data.pkl`]: [Uint8Array.from(pkl), { level: 0 }] }));
+    return p;
+  };
+  // L = []; L.append(L)
+  expectInputError(() => readTorchFile(path('cycle', [0x80, 2, 0x5d, 0x71, 0, 0x68, 0, 0x61, 0x2e])), /nested deeper than/, 'cycle');
+  // [[[[...]]]] 5000 deep
+  const deep = [0x80, 2, ...new Array(5000).fill([0x5d]).flat(), ...new Array(4999).fill(0x61), 0x2e];
+  expectInputError(() => readTorchFile(path('deep', deep)), /nested deeper than/, 'deep nesting');
+  // L0 = [1]; L_i = [L_{i-1}, L_{i-1}] for 60 levels (2^60 leaves if expanded); every level stays on the
+  // stack inside one MARK … TUPLE so that STOP sees one item
+  const pkl: number[] = [0x80, 2, 0x28, 0x5d, 0x4b, 1, 0x61, 0x71, 0];
+  for (let i = 1; i <= 60; i++) pkl.push(0x5d, 0x68, i - 1, 0x61, 0x68, i - 1, 0x61, 0x71, i);
+  pkl.push(0x74, 0x2e);
+  const value = readTorchFile(path('laughs', pkl)).root as unknown[];
+  assert.equal(value.length, 61);
+});
