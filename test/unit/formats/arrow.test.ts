@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { isInputError } from '../../../src/errors';
 import { isActivationCache, openActivationCache, readActivationCache } from '../../../src/io/arrow';
 import { writeActivationCache } from '../../fixtures/arrowCache';
+import { inspectPath } from '../../../src/cli/commands/inspect';
 
 async function readAll(dir: string, hook?: string): Promise<{ rows: number[]; tokens: number[]; batches: number }> {
   const rows: number[] = [], tokens: number[] = [];
@@ -35,6 +36,7 @@ for (const tokenLayout of ['fixed', 'list'] as const) {
     assert.equal(got.batches, 3);
     assert.deepEqual(Float32Array.from(got.rows), fx.rows);
     assert.deepEqual(Int32Array.from(got.tokens), fx.tokenIds);
+    assert.deepEqual(inspectPath(dir).activationCache, { hook_name: 'blocks.3.hook_resid_post', context_size: 5, d_in: 8, dtype: 'float32', shards: 3, token_ids: true });
   });
 }
 

@@ -18,6 +18,7 @@ import type { Tensor } from '../../../src/io/tensor';
 import { loadModel } from '../../../src/formats';
 import { torchPickle, writeTorchStateDict } from '../../fixtures/torchWriter';
 import { pythonFixtures } from './helpers';
+import { inspectPath } from '../../../src/cli/commands/inspect';
 
 const tmp = mkdtempSync(join(tmpdir(), 'saewb-pickle-'));
 const hasPython = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
@@ -85,6 +86,9 @@ test('tensors of every storage dtype, with offsets and strides, read back exactl
   }
   const structure = readTorchStructure(path).root as Map<string, { shape: number[] }>;
   assert.deepEqual(structure.get('f32')!.shape, [2, 3], 'structure-only read has shapes');
+  const report = inspectPath(path);
+  assert.equal(report.kind, 'pt', 'a .pt that is not an SAE is inspected as tensors');
+  assert.deepEqual(report.tensors.find((t) => t.name === 'f32'), { name: 'f32', dtype: 'F32', shape: [2, 3], min: -2, max: 6, mean: 17.5 / 6, nan: 0, inf: 0 });
 });
 
 test('a tensor that is an offset, strided view of a shared storage is gathered in row-major order', () => {
