@@ -106,6 +106,16 @@ export function loadSaeLens(dir: string): Sae {
   const known = new Set(['d_in', 'd_sae', 'd_out', 'dtype', 'device', 'apply_b_dec_to_input', 'normalize_activations', 'architecture', 'k', 'rescale_acts_by_decoder_norm', 'metadata', 'sae_workbench', 'matryoshka_widths']);
   const extra: Json = {};
   for (const [key, v] of Object.entries(cfg)) if (!known.has(key)) extra[key] = v;
+  let training = typeof ours.training === 'object' && ours.training !== null ? (ours.training as Json) : undefined;
+  // SAELens checkpoints keep the estimated input scale beside the weights; forward.ts reads it from training
+  const scalerPath = join(dir, 'activation_scaler.json');
+  if (norm === 'expected_average_only_in' && training?.activationScale === undefined && existsSync(scalerPath)) {
+    const factor = (readJsonFile(scalerPath) as { scaling_factor?: unknown } | null)?.scaling_factor;
+    if (factor !== null && factor !== undefined) {
+      if (typeof factor !== 'number' || !(factor > 0) || !Number.isFinite(factor)) throw new InputError(scalerPath, `scaling_factor must be a positive number, got ${JSON.stringify(factor)}`);
+      training = { ...training, activationScale: factor };
+    }
+  }
   const sCfg: SaeConfig = {
     activation,
     dIn, dSae, dOut,
@@ -119,8 +129,8 @@ export function loadSaeLens(dir: string): Sae {
     modelName: typeof meta.model_name === 'string' ? meta.model_name : undefined,
     matryoshkaWidths: Array.isArray(cfg.matryoshka_widths) ? (cfg.matryoshka_widths as number[]) : undefined,
     dtype: String(cfg.dtype ?? 'float32'),
-    training: typeof ours.training === 'object' && ours.training !== null ? (ours.training as Json) : undefined,
-    metadata: { ...extra, metadata: meta },
+    training,
+    metadata: { ...extra, metadata: meta, ...(ours.source !== undefined ? { sae_workbench_source: ours.source } : {}) },
     source: { format: 'saelens', path: dir },
   };
   const src = weightsPath;
@@ -168,7 +178,8 @@ function architectureName(sae: Sae): string {
 export function saeLensConfig(sae: Sae): Json {
   const c = sae.cfg;
   const prevMeta = (c.metadata.metadata ?? {}) as Json;
-  const { metadata: _m, ...extra } = c.metadata;
+  // where a converted SAE came from is kept under sae_workbench.source, out of SAELens's own keys
+  const { metadata: _m, sae_workbench_source: origin, ...extra } = c.metadata;
   const cfg: Json = {
     ...extra,
     d_in: c.dIn,
@@ -194,6 +205,7 @@ export function saeLensConfig(sae: Sae): Json {
   const ours: Json = { activation: c.activation };
   if (c.k !== undefined) ours.k = c.k;
   if (c.training) ours.training = c.training;
+  if (origin !== undefined) ours.source = origin;
   cfg.sae_workbench = ours;
   return cfg;
 }

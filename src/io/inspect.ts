@@ -14,6 +14,12 @@ import type { Tensor, TensorStats } from './tensor';
 import { DTYPE_BYTES } from './dtype';
 import { detectFormat } from '../formats';
 import type { Sae } from '../sae/types';
+import type { Crosscoder } from '../sae/crosscoder';
+import { readTorchFile } from './torch';
+import type { TorchValue } from './torch';
+import { isTensor } from './torch';
+import { isActivationCache, openActivationCache } from './arrow';
+
 
 export interface TensorReport extends TensorStats {
   name: string;
@@ -23,9 +29,11 @@ export interface TensorReport extends TensorStats {
 
 export interface InspectReport {
   path: string;
-  kind: 'safetensors' | 'npy' | 'npz' | 'sae';
+  kind: 'safetensors' | 'npy' | 'npz' | 'pt' | 'sae' | 'crosscoder' | 'activation-cache';
   format?: string;
   sae?: { architecture: string; activation: string; d_in: number; d_sae: number; d_out: number; k?: number; hook_name: string | null; transcoder: boolean };
+  crosscoder?: { n_sources: number; d_in: number; d_sae: number; hook_name: string | null };
+  activationCache?: { hook_name: string; context_size: number; d_in: number; dtype: string; shards: number; token_ids: boolean };
   metadata?: Record<string, string>;
   tensors: TensorReport[];
   warnings: string[];
@@ -60,6 +68,7 @@ export function inspectPath(path: string): InspectReport {
   let st;
   try { st = statSync(path); } catch { throw new InputError(path, 'no such file or folder'); }
   const fmt = detectFormat(path);
+  if (fmt?.kind === 'crosscoder') return inspectCrosscoder(path, fmt.id, fmt.loadCrosscoder!(path));
   if (fmt) {
     const sae = fmt.load(path);
     const c = sae.cfg;
@@ -71,6 +80,10 @@ export function inspectPath(path: string): InspectReport {
     const report: InspectReport = { path, kind: 'sae', format: fmt.id, sae: saeFacts(sae), tensors, warnings: [] };
     addWarnings(report);
     return report;
+  }
+  if (st.isDirectory() && isActivationCache(path)) {
+    const info = openActivationCache(path);
+    return { path, kind: 'activation-cache', format: 'saelens-activation-cache', activationCache: { hook_name: info.hookName, context_size: info.contextSize, d_in: info.dIn, dtype: info.dtype, shards: info.files.length, token_ids: info.hasTokenIds }, tensors: [], warnings: [] };
   }
   if (st.isDirectory()) {
     const entries = readdirSync(path).slice(0, 20).join(', ');
@@ -89,9 +102,29 @@ export function inspectPath(path: string): InspectReport {
   } else if (ext === '.npz') {
     const arrays = readNpz(path);
     report = { path, kind: 'npz', tensors: [...arrays].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, ...tensorStats(t) })), warnings: [] };
+  } else if (ext === '.pt' || ext === '.pth') {
+    const tensors: TensorReport[] = [];
+    const walk = (v: TorchValue, name: string): void => {
+      if (isTensor(v)) tensors.push({ name, dtype: v.dtype, shape: v.shape, ...tensorStats(v) });
+      else if (v instanceof Map) for (const [k, x] of v) walk(x, name ? `${name}.${String(k)}` : String(k));
+      else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${name}[${i}]`));
+    };
+    walk(readTorchFile(path).root, '');
+    report = { path, kind: 'pt', tensors, warnings: [] };
   } else {
-    throw new InputError(path, `unsupported file type '${ext || '(none)'}' (expected .safetensors, .npy, .npz or an SAE folder)`);
+    throw new InputError(path, `unsupported file type '${ext || '(none)'}' (expected .safetensors, .npy, .npz, .pt, an SAE folder or an activation cache)`);
   }
+  addWarnings(report);
+  return report;
+}
+
+function inspectCrosscoder(path: string, format: string, cc: Crosscoder): InspectReport {
+  const c = cc.cfg;
+  const list: [string, number[], Float32Array][] = [
+    ['W_enc', [c.nSources, c.dIn, c.dSae], cc.wEnc], ['b_enc', [c.dSae], cc.bEnc], ['W_dec', [c.dSae, c.nSources, c.dIn], cc.wDec], ['b_dec', [c.nSources, c.dIn], cc.bDec],
+  ];
+  const tensors = list.map(([name, shape, data]) => ({ name, dtype: 'F32', shape, ...tensorStats({ dtype: 'F32', shape, data }) }));
+  const report: InspectReport = { path, kind: 'crosscoder', format, crosscoder: { n_sources: c.nSources, d_in: c.dIn, d_sae: c.dSae, hook_name: c.hookName ?? null }, tensors, warnings: [] };
   addWarnings(report);
   return report;
 }

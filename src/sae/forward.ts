@@ -10,6 +10,11 @@ import type { Sae } from './types';
 export interface NormState {
   mean?: Float32Array;
   scale: Float32Array;
+  /**
+   * Per-row factor that undoes the normalisation on the output, when it is not 1/scale: layer_norm
+   * divides by (σ + 1e-5) on the way in but multiplies by σ on the way out (SAELens and OpenAI alike).
+   */
+  outScale?: Float32Array;
 }
 
 /** Applies the SAE's input normalisation in place; returns what decode needs to invert it. */
@@ -29,6 +34,7 @@ export function normalizeInput(sae: Sae, x: Float32Array, n: number): NormState 
   }
   if (mode === 'layer_norm') {
     const mean = new Float32Array(n);
+    const outScale = new Float32Array(n);
     for (let r = 0; r < n; r++) {
       let mu = 0;
       for (let j = 0; j < d; j++) mu += x[r * d + j]!;
@@ -38,9 +44,10 @@ export function normalizeInput(sae: Sae, x: Float32Array, n: number): NormState 
       const sigma = Math.sqrt(v / Math.max(d - 1, 1));
       mean[r] = mu;
       scale[r] = 1 / (sigma + 1e-5);
+      outScale[r] = sigma;
       for (let j = 0; j < d; j++) x[r * d + j] = (x[r * d + j]! - mu) * scale[r]!;
     }
-    return { mean, scale };
+    return { mean, scale, outScale };
   }
   if (mode === 'expected_average_only_in') {
     const f = Number(sae.cfg.training?.activationScale ?? 1);
@@ -151,8 +158,9 @@ export function decode(sae: Sae, codes: Float32Array, n: number, norm?: NormStat
   }
   if (norm && !sae.cfg.transcoder && sae.cfg.normalizeActivations !== 'none') {
     for (let r = 0; r < n; r++) {
-      const s = norm.scale[r]!, mu = norm.mean ? norm.mean[r]! : 0;
-      for (let j = 0; j < dOut; j++) out[r * dOut + j] = out[r * dOut + j]! / s + mu;
+      const mu = norm.mean ? norm.mean[r]! : 0;
+      const back = norm.outScale ? norm.outScale[r]! : 1 / norm.scale[r]!;
+      for (let j = 0; j < dOut; j++) out[r * dOut + j] = out[r * dOut + j]! * back + mu;
     }
   }
   return out;

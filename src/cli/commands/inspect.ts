@@ -18,6 +18,14 @@ export function formatInspect(r: InspectReport): string {
     const s = r.sae;
     lines.push(`  ${s.transcoder ? 'transcoder' : 'SAE'}: ${s.architecture}${s.k !== undefined ? ` (k=${s.k})` : ''}, d_in ${s.d_in}, d_sae ${s.d_sae}${s.transcoder ? `, d_out ${s.d_out}` : ''}, hook ${s.hook_name ?? '(none)'}`);
   }
+  if (r.crosscoder) {
+    const c = r.crosscoder;
+    lines.push(`  crosscoder: ${c.n_sources} sources, d_in ${c.d_in}, d_sae ${c.d_sae}, hook ${c.hook_name ?? '(none)'}`);
+  }
+  if (r.activationCache) {
+    const a = r.activationCache;
+    lines.push(`  activation cache: ${a.hook_name}, context ${a.context_size}, d_in ${a.d_in}, ${a.dtype}, ${a.shards} shard(s)${a.token_ids ? ', token ids' : ''}`);
+  }
   if (r.metadata && Object.keys(r.metadata).length) lines.push(`  metadata: ${Object.keys(r.metadata).join(', ')}`);
   const w = Math.max(4, ...r.tensors.map((t) => t.name.length));
   for (const t of r.tensors) {
@@ -30,8 +38,8 @@ export function formatInspect(r: InspectReport): string {
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('show the tensors of a .safetensors/.npy/.npz file, or an SAE folder: names, dtypes, shapes, min/max/mean, NaN/Inf counts')
-    .argument('<paths...>', 'files or SAE folders')
+    .description('show the tensors of a .safetensors/.npy/.npz/.pt file, an SAE in any supported format (SAELens, sparsify, dictionary_learning, OpenAI, GemmaScope, transcoders, crosscoders) or a SAELens activation cache: names, dtypes, shapes, min/max/mean, NaN/Inf counts')
+    .argument('<paths...>', 'files or folders')
     .action(action((paths: string[], _opts: unknown, cmd: Command) => {
       const g = globals(cmd);
       const reports = paths.map((p) => {
