@@ -1,0 +1,224 @@
+/**
+ * The feature-split tree across widths: a d3 tidy tree, narrowest SAE on the left. Each wider latent
+ * hangs under its best-matching (highest decoder cosine) narrower latent; extra parents are drawn as
+ * dashed merge links. Edge width follows cosine, edge opacity follows containment. Collapse (click the
+ * dot), zoom/pan (wheel/drag), search (expands and centres matches), click a label to open its page.
+ */
+import { hierarchy, linkHorizontal, select, tree as d3tree, zoom, zoomIdentity } from 'd3';
+import type { HierarchyPointNode, ZoomBehavior } from 'd3';
+import type { SplitTreeModel } from '../../src/report/model';
+import { EDGE_KIND, NODE_KIND } from '../../src/report/model';
+import { button, clear, h, visible } from '../shared/dom';
+import { fmt } from '../shared/format';
+
+interface TNode {
+  id: number;
+  name: string;
+  children?: TNode[];
+  hidden?: TNode[];
+  /** Edge from the parent (index into model.edges), -1 for synthetic links. */
+  edge: number;
+}
+
+export interface SplitTreeActions {
+  openFeature(sae: number, latent: number): void;
+  saveState?(s: SplitTreeState): void;
+}
+
+export interface SplitTreeState { collapsed: number[]; query: string }
+
+const ROW = 20, COL = 240, LABEL_CHARS = 30;
+
+export class SplitTreeView {
+  private readonly root: TNode;
+  private readonly byId = new Map<number, TNode>();
+  private readonly parentOf = new Map<number, number>();
+  private readonly svg;
+  private readonly g;
+  private readonly zoomer: ZoomBehavior<SVGSVGElement, unknown>;
+  private readonly status = h('div', 'muted count-line');
+  private matches = new Set<number>();
+  private query = '';
+
+  constructor(host: HTMLElement, private readonly m: SplitTreeModel, private readonly actions: SplitTreeActions, initial?: Partial<SplitTreeState> & { expandAll?: boolean }) {
+    clear(host);
+    const nodeCount = m.nodes.latent.length;
+    this.root = { id: -1, name: 'root', children: [], edge: -1 };
+    for (let i = 0; i < nodeCount; i++) this.byId.set(i, { id: i, name: this.nodeName(i), edge: -1 });
+    // Primary parent: the incoming child/absorbed edge with the highest cosine.
+    const best = new Map<number, number>();
+    for (let e = 0; e < m.edges.from.length; e++) {
+      if (m.edges.kind[e] === EDGE_KIND.merge) continue;
+      const to = m.edges.to[e]!, cur = best.get(to);
+      if (cur === undefined || m.edges.cosine[e]! > m.edges.cosine[cur]!) best.set(to, e);
+    }
+    const novelGroups = new Map<number, TNode>();
+    for (let i = 0; i < nodeCount; i++) {
+      const node = this.byId.get(i)!;
+      const e = best.get(i);
+      if (e !== undefined) {
+        const p = this.byId.get(m.edges.from[e]!)!;
+        node.edge = e;
+        (p.children ??= []).push(node);
+        this.parentOf.set(i, p.id);
+      } else if (m.nodes.sae[i] === 0) this.root.children!.push(node);
+      else {
+        const s = m.nodes.sae[i]!;
+        let grp = novelGroups.get(s);
+        if (!grp) {
+          grp = { id: -2 - s, name: `novel in ${m.saes[s]?.name ?? s}`, children: [], edge: -1 };
+          novelGroups.set(s, grp);
+          this.byId.set(grp.id, grp);
+        }
+        grp.children!.push(node);
+        this.parentOf.set(i, grp.id);
+      }
+    }
+    this.root.children!.push(...novelGroups.values());
+    this.byId.set(-1, this.root);
+    // Start collapsed below the first split unless small (or asked to expand all).
+    const collapsed = new Set(initial?.collapsed ?? []);
+    if (!initial?.collapsed && !initial?.expandAll && nodeCount > 300) for (const n of this.root.children!) for (const c of n.children ?? []) if (c.children?.length) collapsed.add(c.id);
+    for (const id of collapsed) this.collapse(this.byId.get(id));
+
+    const search = h('input', 'search');
+    search.type = 'search';
+    search.placeholder = 'Search labels, or #latent';
+    search.setAttribute('aria-label', 'search the tree');
+    search.addEventListener('input', () => this.search(search.value));
+    const legend = h('div', 'legend tree-legend',
+      ...(['split', 'merge', 'novel', 'absorbed'] as const).map((k) => h('span', `legend-item node-${k}`, h('span', 'swatch'), k)),
+      h('span', 'muted', 'edge width = decoder cosine, opacity = containment; dashed = extra (merge) parent'));
+    host.append(
+      h('header', 'page-header', h('h1', '', 'Feature-split tree'), h('span', 'muted', m.saes.map((s) => `${visible(s.name)} (${s.width})`).join(' → '))),
+      h('div', 'toolbar filters', search,
+        button('Expand all', 'expand-all', () => { this.expandAll(); this.draw(); }),
+        button('Collapse all', 'collapse-all', () => { for (const n of this.root.children!) this.collapse(n); this.draw(); }),
+        button('Reset zoom', 'screen-normal', () => this.resetZoom())),
+      legend, this.status);
+    const wrap = h('div', 'tree-wrap');
+    host.append(wrap);
+    this.svg = select(wrap).append('svg').attr('class', 'tree-svg').attr('role', 'tree').attr('aria-label', 'feature-split tree');
+    this.g = this.svg.append('g');
+    this.zoomer = zoom<SVGSVGElement, unknown>().scaleExtent([0.05, 4]).on('zoom', (ev: { transform: { toString(): string } }) => this.g.attr('transform', ev.transform.toString()));
+    this.svg.call(this.zoomer).on('dblclick.zoom', null);
+    if (initial?.query) { search.value = initial.query; this.search(initial.query); } else this.draw();
+    this.resetZoom();
+  }
+
+  private nodeName(i: number): string {
+    const m = this.m;
+    const label = m.nodes.labels[i] ?? '';
+    return `${m.saes[m.nodes.sae[i]!]?.name ?? '?'} #${m.nodes.latent[i]}${label ? ` ${label}` : ''}`;
+  }
+
+  private collapse(n: TNode | undefined): void {
+    if (!n) return;
+    for (const c of n.children ?? []) this.collapse(c);
+    if (n.children?.length && n.id !== -1) { n.hidden = n.children; n.children = undefined; }
+  }
+
+  private expand(n: TNode): void {
+    if (n.hidden) { n.children = n.hidden; n.hidden = undefined; }
+  }
+
+  expandAll(n: TNode = this.root): void {
+    this.expand(n);
+    for (const c of n.children ?? []) this.expandAll(c);
+  }
+
+  toggle(id: number): void {
+    const n = this.byId.get(id);
+    if (!n) return;
+    if (n.children?.length) { n.hidden = n.children; n.children = undefined; } else this.expand(n);
+    this.draw();
+  }
+
+  search(q: string): void {
+    this.query = q.trim().toLowerCase();
+    this.matches.clear();
+    if (this.query) {
+      const idQuery = /^#\d+$/.test(this.query) ? Number(this.query.slice(1)) : undefined;
+      for (let i = 0; i < this.m.nodes.latent.length; i++) {
+        const hit = idQuery !== undefined ? this.m.nodes.latent[i] === idQuery : (this.m.nodes.labels[i] ?? '').toLowerCase().includes(this.query);
+        if (!hit) continue;
+        this.matches.add(i);
+        for (let p = this.parentOf.get(i); p !== undefined; p = this.parentOf.get(p)) this.expand(this.byId.get(p)!);
+      }
+    }
+    this.draw();
+    const first = [...this.matches][0];
+    if (first !== undefined) this.centre(first);
+  }
+
+  private laid: HierarchyPointNode<TNode> | undefined;
+
+  draw(): void {
+    const m = this.m;
+    const layout = d3tree<TNode>().nodeSize([ROW, COL]).separation((a, b) => (a.parent === b.parent ? 1 : 1.4));
+    const rootH = layout(hierarchy(this.root, (d) => d.children));
+    this.laid = rootH;
+    const nodes = rootH.descendants().filter((d) => d.data.id !== -1);
+    const links = rootH.links().filter((l) => l.source.data.id !== -1);
+    const pos = new Map<number, HierarchyPointNode<TNode>>();
+    for (const d of nodes) pos.set(d.data.id, d);
+    this.g.selectAll('*').remove();
+    const link = linkHorizontal<{ source: [number, number]; target: [number, number] }, [number, number]>().source((d) => d.source).target((d) => d.target);
+    this.g.append('g').attr('class', 'links').selectAll('path').data(links).join('path')
+      .attr('class', (l) => `link link-kind-${l.target.data.edge >= 0 ? m.edges.kind[l.target.data.edge] : 'group'}`)
+      .attr('d', (l) => link({ source: [l.source.y, l.source.x], target: [l.target.y, l.target.x] }))
+      .attr('stroke-width', (l) => (l.target.data.edge >= 0 ? 1 + 3 * Math.max(0, m.edges.cosine[l.target.data.edge]!) : 1))
+      .attr('stroke-opacity', (l) => (l.target.data.edge >= 0 ? 0.25 + 0.75 * Math.max(0, Math.min(1, m.edges.containment[l.target.data.edge]!)) : 0.4))
+      .append('title').text((l) => (l.target.data.edge >= 0 ? `cosine ${fmt(m.edges.cosine[l.target.data.edge]!)}, containment ${fmt(m.edges.containment[l.target.data.edge]!)}` : ''));
+    // Extra parents (merge) between visible nodes.
+    const extra: [HierarchyPointNode<TNode>, HierarchyPointNode<TNode>, number][] = [];
+    for (let e = 0; e < m.edges.from.length; e++) {
+      const a = pos.get(m.edges.from[e]!), b = pos.get(m.edges.to[e]!);
+      if (a && b && b.data.edge !== e) extra.push([a, b, e]);
+    }
+    this.g.append('g').attr('class', 'links').selectAll('path').data(extra).join('path').attr('class', 'link link-merge')
+      .attr('d', ([a, b]) => link({ source: [a.y, a.x], target: [b.y, b.x] }))
+      .append('title').text(([, , e]) => `also from a narrower latent: cosine ${fmt(m.edges.cosine[e]!)}, containment ${fmt(m.edges.containment[e]!)}`);
+    const node = this.g.append('g').selectAll('g').data(nodes).join('g')
+      .attr('class', (d) => {
+        const id = d.data.id;
+        const k = id >= 0 ? m.nodes.kind[id]! : 0;
+        const kinds = (Object.keys(NODE_KIND) as (keyof typeof NODE_KIND)[]).filter((n) => k & NODE_KIND[n]).map((n) => `node-${n}`).join(' ');
+        return `node ${kinds}${this.matches.has(id) ? ' match' : ''}${d.data.hidden ? ' collapsed' : ''}`;
+      })
+      .attr('transform', (d) => `translate(${d.y},${d.x})`)
+      .attr('role', 'treeitem').attr('aria-expanded', (d) => (d.data.hidden ? 'false' : d.data.children?.length ? 'true' : null));
+    node.append('circle').attr('r', (d) => (d.data.id >= 0 ? 3 + 4 * Math.sqrt(Math.min(1, Math.max(0, m.nodes.density[d.data.id]! * 10))) : 4))
+      .attr('tabindex', (d) => (d.data.children?.length || d.data.hidden ? 0 : null))
+      .on('click', (_e, d) => this.toggle(d.data.id))
+      .on('keydown', (e: KeyboardEvent, d) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); this.toggle(d.data.id); } })
+      .append('title').text((d) => (d.data.id >= 0 ? `density ${fmt(m.nodes.density[d.data.id]!)}${d.data.hidden ? ` · ${d.data.hidden.length} hidden children` : ''}` : d.data.name));
+    const text = node.append('text').attr('class', (d) => (d.data.id >= 0 ? 'node-label' : 'node-label group-label')).attr('x', 9).attr('dy', '0.32em')
+      .attr('tabindex', (d) => (d.data.id >= 0 ? 0 : null))
+      .text((d) => { const s = visible(d.data.name); return s.length > LABEL_CHARS ? `${s.slice(0, LABEL_CHARS - 1)}…` : s; });
+    text.append('title').text((d) => visible(d.data.name));
+    const open = (d: HierarchyPointNode<TNode>): void => { if (d.data.id >= 0) this.actions.openFeature(m.nodes.sae[d.data.id]!, m.nodes.latent[d.data.id]!); };
+    text.on('click', (_e, d) => open(d)).on('keydown', (e: KeyboardEvent, d) => { if (e.key === 'Enter') open(d); });
+    const hiddenCount = this.m.nodes.latent.length - nodes.filter((d) => d.data.id >= 0).length;
+    this.status.textContent = `${nodes.filter((d) => d.data.id >= 0).length} nodes shown, ${hiddenCount} collapsed${this.query ? ` · ${this.matches.size} match “${visible(this.query)}”` : ''}`;
+    this.actions.saveState?.({ collapsed: [...this.byId.values()].filter((n) => n.hidden).map((n) => n.id), query: this.query });
+  }
+
+  private resetZoom(): void {
+    const el = this.svg.node()!;
+    const b = this.laid ? this.laid.descendants() : [];
+    const minX = Math.min(0, ...b.map((d) => d.x));
+    this.svg.call(this.zoomer.transform, zoomIdentity.translate(12 - COL, (el.clientHeight || 400) / 2 - Math.max(minX + (el.clientHeight || 400) / 2 - 20, 0)));
+    if (b.length) {
+      const top = Math.min(...b.map((d) => d.x));
+      this.svg.call(this.zoomer.transform, zoomIdentity.translate(12 - COL, 20 - top));
+    }
+  }
+
+  private centre(id: number): void {
+    const d = this.laid?.descendants().find((n) => n.data.id === id);
+    if (!d) return;
+    const el = this.svg.node()!;
+    this.svg.call(this.zoomer.transform, zoomIdentity.translate((el.clientWidth || 800) / 3 - d.y, (el.clientHeight || 400) / 2 - d.x));
+  }
+}
