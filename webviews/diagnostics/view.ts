@@ -21,12 +21,15 @@ export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, action
   if (m.notes.length) root.append(h('ul', 'notes', ...m.notes.map((n) => h('li', '', n))));
   const grid = h('div', 'grid-2');
   root.append(grid);
+  // Charts measure their container: draw them once every section is in the grid.
+  const draws: (() => void)[] = [];
 
   if (m.residualNorms) {
     const c = h('div', 'chart-cell');
     grid.append(section('Residual norm ‖r‖', provenance(m.residualNorms.source), c,
       h('p', 'explain', 'At the wide-dictionary optimum every residual is at most λ_e long (THEORY.md D1); mass to the right of the marker is what a wider or better dictionary could still explain.')));
-    histogram(c, m.residualNorms.values, { title: 'residual norm per token', xLabel: '‖r‖', yLabel: 'tokens', marker: Number.isFinite(m.lambdaE) ? { x: m.lambdaE, label: 'λ_e' } : undefined });
+    const values = m.residualNorms.values;
+    draws.push(() => histogram(c, values, { title: 'residual norm per token', xLabel: '‖r‖', yLabel: 'tokens', marker: Number.isFinite(m.lambdaE) ? { x: m.lambdaE, label: 'λ_e' } : undefined }));
   } else grid.append(missing('Residual norm ‖r‖', 'Distribution of per-token residual norms.'));
 
   if (m.spectrum) {
@@ -36,14 +39,14 @@ export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, action
       ['spike ratio μ₁ / median μ', `${fmt(s.spikeRatio)}${s.spikeRatio > 5 ? ' — flagged (> 5)' : ''}`],
       ['effective rank', fmt(s.effectiveRank)],
     ]), h('p', 'explain', 'A spike is structure the dictionary has not learned: heavy-tailed along it means an unlearned sparse feature, Gaussian and two-sided means a dense direction (expect an antipodal pair at larger width).')));
-    barChart(c, s.eigenvalues, { title: 'eigenvalues of Cov(r), largest first', xLabel: 'rank', yLabel: 'eigenvalue', mark: s.spikeRatio > 5 ? 0 : undefined, markLabel: 'spike', logY: true, limit: 64 });
+    draws.push(() => barChart(c, s.eigenvalues, { title: 'eigenvalues of Cov(r), largest first', xLabel: 'rank', yLabel: 'eigenvalue', mark: s.spikeRatio > 5 ? 0 : undefined, markLabel: 'spike', logY: true, limit: 64 }));
   } else grid.append(missing('Residual spectrum', 'Eigenvalues of the residual covariance with the spike ratio and effective rank.'));
 
   if (m.topDirections) {
     const t = m.topDirections;
     const table = h('table', 'data-table', h('tr', '', h('th', '', 'direction'), h('th', 'num', 'excess kurtosis'), h('th', 'num', 'max |cos| to an atom'), h('th', '', 'nearest atom')));
     t.kurtosis.forEach((k, i) => table.append(h('tr', '', h('td', '', `u${i + 1}`), h('td', 'num', fmt(k)), h('td', 'num', fmt(t.maxCosine[i]!)), h('td', '', latentLink(t.nearestAtom[i]!, open)))));
-    grid.append(section('Top residual directions', provenance(t.source), table, h('p', 'explain', 'High kurtosis: a sparse feature is missing. Kurtosis near 0: a dense direction. High cosine to an atom: residue of partial absorption.')));
+    grid.append(section('Top residual directions', provenance(t.source), h('div', 'table-scroll', table), h('p', 'explain', 'High kurtosis: a sparse feature is missing. Kurtosis near 0: a dense direction. High cosine to an atom: residue of partial absorption.')));
   } else grid.append(missing('Top residual directions', 'The top eigenvectors of Cov(r) with the kurtosis of the residual along each and its nearest atoms.'));
 
   if (m.perAtom) {
@@ -57,11 +60,11 @@ export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, action
     grid.append(section('Per-atom optimality', provenance(p.source), c,
       h('p', '', `${int(flagged.length)} of ${int(live)} live atoms (${pct(live ? flagged.length / live : NaN)}) are flagged non-stationary; click a highlighted point to open its page.`),
       h('p', 'explain', 'KKT on support: how far the encoder is from the lasso code on tokens where the atom fires. STAT: how far the atom is from the direction of its code-weighted residual; both are 0 at a stationary dictionary.')));
-    scatter(c, p.kktOn, p.stationarity, {
+    draws.push(() => scatter(c, p.kktOn, p.stationarity, {
       title: 'KKT on support vs STAT (live atoms)', xLabel: 'KKT_on', yLabel: 'STAT', highlighted: flagged, maxHighlighted: 300, onClick: open,
       describe: (i) => `#${i}: KKT_on ${fmt(p.kktOn[i]!)}, STAT ${fmt(p.stationarity[i]!)}, density ${fmt(p.density[i]!)}`,
       hLine: { y: 0.05, label: 'STAT 0.05' },
-    });
+    }));
     if (flagged.length) grid.append(section('Most non-stationary atoms', h('ol', 'neighbours', ...flagged.slice(0, 12).map((i) => h('li', '', latentLink(i, open), h('span', 'num', `STAT ${fmt(p.stationarity[i]!)}`))))));
   } else grid.append(missing('Per-atom optimality', 'KKT and stationarity per atom.'));
 
@@ -105,4 +108,5 @@ export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, action
     grid.append(section(`Absorption (${a.parent.length})`, provenance(a.source), a.parent.length ? h('div', 'table-scroll', table) : h('p', 'muted', 'none found'),
       h('p', 'explain', 'A parent latent that stays silent where its direction is present because a more specific latent fires instead — the optimum for nested features, and a trap for interpretation.')));
   } else grid.append(missing('Absorption', 'Parents whose direction is taken over by more specific latents.'));
+  for (const draw of draws) draw();
 }

@@ -218,7 +218,7 @@ export class FeatureBrowser {
       ['decoder norm', (r) => fmt(L.decoderNorm[r]!)],
       ['max decoder cosine', (r) => fmt(L.maxDecoderCosine[r]!)],
       ['STAT', (r) => fmt(L.stationarity[r]!)],
-      ['flags', (r) => FLAG_NAMES.filter((n) => L.flags[r]! & FLAG[n]).join(', ') || '—'],
+      ['flags', (r) => FLAG_NAMES.filter((n) => L.flags[r]! & FLAG[n]).map(short).join(', ') || '—'],
       ['page', (r) => (this.pages && !this.pages.has(r) ? 'not in this report' : 'available')],
     ];
     for (const [name, f] of rows) table.append(h('tr', '', h('th', '', name), ...Array.from(sel, (r) => h('td', '', f(r)))));

@@ -3,8 +3,8 @@
  * for the mass of points, SVG for the clickable highlighted ones). Colours come from CSS classes that
  * read --vscode-* variables, so charts follow the theme; nothing sets inline style attributes.
  */
-import { axisBottom, axisLeft, bin, extent, line, max as d3max, scaleLinear, scaleLog, select } from 'd3';
-import type { ScaleContinuousNumeric, Selection } from 'd3';
+import { axisBottom, axisLeft, bin, extent, format, line, max as d3max, scaleLinear, scaleLog, select } from 'd3';
+import type { Axis, NumberValue, ScaleContinuousNumeric, Selection } from 'd3';
 import { h } from './dom';
 import { fmt } from './format';
 
@@ -32,10 +32,33 @@ function frame(parent: HTMLElement, title: string, height = HEIGHT): Frame {
   return { svg, plot, w: width - MARGIN.left - MARGIN.right, h: height - MARGIN.top - MARGIN.bottom };
 }
 
+const si = format('.3~s'), general = format('.3~g'), tiny = format('.1~e');
+
+/** Tick labels scientists read without decoding: 200k, 1.2M, 0.05, 150, 1e-5 (no 'm' for milli). */
+export function tickLabel(v: NumberValue): string {
+  const n = Number(v);
+  if (n === 0) return '0';
+  const a = Math.abs(n);
+  return a >= 1e4 ? si(n) : a >= 1e-3 ? general(n) : tiny(n);
+}
+
+function configure(axis: Axis<NumberValue>, scale: ScaleContinuousNumeric<number, number>, count: number): Axis<NumberValue> {
+  const [lo, hi] = scale.domain() as [number, number];
+  const isLog = typeof (scale as unknown as { base?: unknown }).base === 'function';
+  if (isLog && lo > 0) {
+    // Powers of ten only (thinned to `count`), so log axes never crowd.
+    const decades: number[] = [];
+    for (let e = Math.ceil(Math.log10(Math.min(lo, hi))); e <= Math.floor(Math.log10(Math.max(lo, hi))); e++) decades.push(10 ** e);
+    const step = Math.max(1, Math.ceil(decades.length / count));
+    const values = decades.filter((_, i) => i % step === 0);
+    return values.length >= 2 ? axis.tickValues(values).tickFormat(tickLabel) : axis.ticks(3).tickFormat(tickLabel);
+  }
+  return axis.ticks(count).tickFormat(tickLabel);
+}
+
 function axes(f: Frame, x: ScaleContinuousNumeric<number, number>, y: ScaleContinuousNumeric<number, number>, xLabel: string, yLabel: string): void {
-  const xTicks = Math.max(2, Math.floor(f.w / 70));
-  f.plot.append('g').attr('class', 'axis').attr('transform', `translate(0,${f.h})`).call(axisBottom(x).ticks(xTicks, '~g'));
-  f.plot.append('g').attr('class', 'axis').call(axisLeft(y).ticks(Math.max(2, Math.floor(f.h / 32)), '~s'));
+  f.plot.append('g').attr('class', 'axis').attr('transform', `translate(0,${f.h})`).call(configure(axisBottom(x), x, Math.max(2, Math.floor(f.w / 70))));
+  f.plot.append('g').attr('class', 'axis').call(configure(axisLeft(y), y, Math.max(2, Math.floor(f.h / 32))));
   f.plot.append('text').attr('class', 'axis-label').attr('x', f.w / 2).attr('y', f.h + 32).attr('text-anchor', 'middle').text(xLabel);
   f.plot.append('text').attr('class', 'axis-label').attr('transform', 'rotate(-90)').attr('x', -f.h / 2).attr('y', -44).attr('text-anchor', 'middle').text(yLabel);
 }

@@ -27,7 +27,9 @@ export interface SplitTreeActions {
 
 export interface SplitTreeState { collapsed: number[]; query: string }
 
-const ROW = 20, COL = 240, LABEL_CHARS = 30;
+const ROW = 20, COL = 290, LABEL_CHARS = 30;
+/** Where a node's outgoing links start: after its label, so links never cross label text. */
+const labelEnd = (name: string): number => 14 + 6.8 * Math.min(LABEL_CHARS, name.length);
 
 export class SplitTreeView {
   private readonly root: TNode;
@@ -166,7 +168,7 @@ export class SplitTreeView {
     const link = linkHorizontal<{ source: [number, number]; target: [number, number] }, [number, number]>().source((d) => d.source).target((d) => d.target);
     this.g.append('g').attr('class', 'links').selectAll('path').data(links).join('path')
       .attr('class', (l) => `link link-kind-${l.target.data.edge >= 0 ? m.edges.kind[l.target.data.edge] : 'group'}`)
-      .attr('d', (l) => link({ source: [l.source.y, l.source.x], target: [l.target.y, l.target.x] }))
+      .attr('d', (l) => link({ source: [l.source.y + labelEnd(l.source.data.name), l.source.x], target: [l.target.y - 5, l.target.x] }))
       .attr('stroke-width', (l) => (l.target.data.edge >= 0 ? 1 + 3 * Math.max(0, m.edges.cosine[l.target.data.edge]!) : 1))
       .attr('stroke-opacity', (l) => (l.target.data.edge >= 0 ? 0.25 + 0.75 * Math.max(0, Math.min(1, m.edges.containment[l.target.data.edge]!)) : 0.4))
       .append('title').text((l) => (l.target.data.edge >= 0 ? `cosine ${fmt(m.edges.cosine[l.target.data.edge]!)}, containment ${fmt(m.edges.containment[l.target.data.edge]!)}` : ''));
@@ -177,7 +179,7 @@ export class SplitTreeView {
       if (a && b && b.data.edge !== e) extra.push([a, b, e]);
     }
     this.g.append('g').attr('class', 'links').selectAll('path').data(extra).join('path').attr('class', 'link link-merge')
-      .attr('d', ([a, b]) => link({ source: [a.y, a.x], target: [b.y, b.x] }))
+      .attr('d', ([a, b]) => link({ source: [a.y + labelEnd(a.data.name), a.x], target: [b.y - 5, b.x] }))
       .append('title').text(([, , e]) => `also from a narrower latent: cosine ${fmt(m.edges.cosine[e]!)}, containment ${fmt(m.edges.containment[e]!)}`);
     const node = this.g.append('g').selectAll('g').data(nodes).join('g')
       .attr('class', (d) => {
