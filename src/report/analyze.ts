@@ -50,6 +50,8 @@ export interface Analysis {
   metrics: ReconstructionMetrics;
   lambdaE: number;
   lambdaSource: string;
+  /** False for an L1 model whose λ_e is not positive: KKT/STAT are then left out. */
+  lambdaUsable: boolean;
   /** L0-type codes (TopK, BatchTopK, JumpReLU): KKT targets 0, normalised by σ_r (THEORY.md B4). */
   l0Type: boolean;
   kktOn: Float32Array;
@@ -189,7 +191,7 @@ export function analyse(sae: Sae, sample: ActivationSample): Analysis {
   return {
     sae, sample, codes: { ...codesCsr, ...toCsc(codesCsr, n, dSae) }, density, meanActivation, maxActivation: max,
     decoderNorm: norms, unitAtoms: unit, l0PerToken, residualNorm, metrics, lambdaE,
-    lambdaSource: ctx?.lambdaSource ?? 'unknown', l0Type, kktOn, kktOff, stationarity, noiseFloor, widthGap,
+    lambdaSource: ctx?.lambdaSource ?? 'unknown', lambdaUsable: targetsKnown && lambdaUsable, l0Type, kktOn, kktOff, stationarity, noiseFloor, widthGap,
   };
 }
 

@@ -150,7 +150,7 @@ export function featureModel(a: Analysis, latent: number, flags: Uint8Array, ann
   const jac = new Float64Array(dSae).fill(NaN);
   for (let j = 0; j < dSae; j++) if (co[j]! > 0) jac[j] = co[j]! / (ni + (colPtr[j + 1]! - colPtr[j]!) - co[j]!);
   const f = flags[latent]!;
-  const diagnostics: AtomDiagnostics | undefined = Number.isFinite(a.lambdaE) || a.l0Type ? {
+  const diagnostics: AtomDiagnostics | undefined = a.lambdaUsable ? {
     source: 'provisional', lambdaE: a.lambdaE,
     kktOn: finite(a.kktOn[latent]!), kktOff: finite(a.kktOff[latent]!), stationarity: finite(a.stationarity[latent]!), noiseFloor: finite(a.noiseFloor[latent]!),
     flags: FLAG_NAMES.filter((nm) => f & FLAG[nm]) as FlagName[],
@@ -192,8 +192,9 @@ export function provisionalDiagnostics(a: Analysis, flags: Uint8Array): Diagnost
   const model: DiagnosticsModel = {
     sae: saeCard(a.sae), lambdaE: a.lambdaE, lambdaSource: a.lambdaSource, tokens: a.sample.n, notes,
     residualNorms: { values: a.residualNorm, source: 'provisional' },
-    perAtom: { kktOn: a.kktOn, kktOff: a.kktOff, stationarity: a.stationarity, flagged, density: a.density, source: 'provisional' },
   };
+  if (a.lambdaUsable) model.perAtom = { kktOn: a.kktOn, kktOff: a.kktOff, stationarity: a.stationarity, flagged, density: a.density, source: 'provisional' };
+  else notes.push(`λ_e could not be used (${a.sae.cfg.transcoder ? 'a transcoder needs its targets' : `estimated ${a.lambdaE.toPrecision(3)}: the median ⟨d̂_i, r⟩ over active pairs is not positive, i.e. the codes overshoot`}), so per-atom KKT/STAT are not computed`);
   if (a.widthGap) {
     const { objective, wideLimit } = a.widthGap;
     model.widthGap = { objective, wideLimit, gap: (objective - wideLimit) / wideLimit, source: 'provisional' };

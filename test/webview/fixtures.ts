@@ -25,7 +25,7 @@ export const HOSTILE = ['<script>window.__pwned=1</script>', '<img src=x onerror
 export interface Fixture { sae: Sae; x: Float32Array; n: number; dIn: number; dSae: number; features: number }
 
 /** dSae atoms: `features` true feature directions, then random ones; atom dSae−1 dead, atom dSae−2 dense. */
-export function makeFixture(dIn = 16, dSae = 48, n = 1024, features = 24, seed = 1): Fixture {
+export function makeFixture(dIn = 32, dSae = 48, n = 1024, features = 24, seed = 1): Fixture {
   const r = rng(seed);
   const gauss = (): number => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   const dirs = new Float32Array(dSae * dIn);
