@@ -16,6 +16,8 @@ export interface WatchedPage { page: Page; problems: string[] }
 export async function watchedPage(browser: Browser, width = 1200, height = 900): Promise<WatchedPage> {
   const page = await browser.newPage({ viewport: { width, height } });
   const problems: string[] = [];
+  // tsx compiles functions passed to page.evaluate with esbuild's keepNames, which calls __name().
+  await page.addInitScript('self.__name = (f) => f;');
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   // Nothing may leave the page: every request that is not the page itself is a failure.

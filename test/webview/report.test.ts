@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { main } from '../../src/cli/main';
+import { DEFAULT_DEMO_STEPS, runDemo } from '../../src/cli/commands/demo';
+import { isInputError } from '../../src/errors';
 import { forward } from '../../src/sae/forward';
 import { writeNpy } from '../../src/io/npy';
 import { readActivationSample } from '../../src/report/activations';
@@ -170,5 +172,20 @@ describe('report command', () => {
       assert.deepEqual(problems, []);
       await page.close();
     }
+  });
+});
+
+describe('demo', () => {
+  it('composes synthesize → train → diagnose → report through its steps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'demo-'));
+    const calls: string[] = [];
+    const r = await runDemo({ outDir: dir, seed: 1, widths: [8, 16, 32], tokens: 256 }, {
+      synthesize: async (d) => { calls.push('synthesize'); return writeFixture(d, makeFixture()).activations; },
+      trainFamily: async (_acts, d) => { calls.push('train'); return [writeFixture(join(d, 'w'), makeFixture()).saeDir]; },
+      diagnose: async (dirs) => { calls.push(`diagnose ${dirs.length}`); return {}; },
+    });
+    assert.deepEqual(calls, ['synthesize', 'train', 'diagnose 1']);
+    assert.ok(readFileSync(r.report, 'utf8').startsWith('<!DOCTYPE html>'));
+    await assert.rejects(runDemo({ outDir: dir, seed: 1, widths: [8], tokens: 64 }, DEFAULT_DEMO_STEPS), (e: Error) => isInputError(e) && /synthetic generator/.test(e.message));
   });
 });

@@ -35,9 +35,15 @@ export class SplitTreeView {
   private readonly root: TNode;
   private readonly byId = new Map<number, TNode>();
   private readonly parentOf = new Map<number, number>();
+  private readonly wrap: HTMLElement;
+  /** The zoomed layer: an HTML box holding the SVG, moved by a CSS transform so the compositor pans and
+   * scales a cached raster instead of repainting thousands of SVG elements per frame. */
+  private readonly layer: HTMLElement;
   private readonly svg;
   private readonly g;
-  private readonly zoomer: ZoomBehavior<SVGSVGElement, unknown>;
+  private readonly zoomer: ZoomBehavior<HTMLElement, unknown>;
+  /** Layout coordinates → SVG pixels offset (the tidy tree has negative x). */
+  private offset = { x: 0, y: 0 };
   private readonly status = h('div', 'muted count-line');
   private matches = new Set<number>();
   private query = '';
@@ -98,12 +104,17 @@ export class SplitTreeView {
         button('Collapse all', 'collapse-all', () => { for (const n of this.root.children!) this.collapse(n); this.draw(); }),
         button('Reset zoom', 'screen-normal', () => this.resetZoom())),
       legend, this.status);
-    const wrap = h('div', 'tree-wrap');
-    host.append(wrap);
-    this.svg = select(wrap).append('svg').attr('class', 'tree-svg').attr('role', 'tree').attr('aria-label', 'feature-split tree');
+    this.wrap = h('div', 'tree-wrap');
+    this.layer = h('div', 'tree-layer');
+    this.wrap.append(this.layer);
+    host.append(this.wrap);
+    this.svg = select(this.layer).append('svg').attr('class', 'tree-svg').attr('role', 'tree').attr('aria-label', 'feature-split tree');
     this.g = this.svg.append('g');
-    this.zoomer = zoom<SVGSVGElement, unknown>().scaleExtent([0.05, 4]).on('zoom', (ev: { transform: { toString(): string } }) => this.g.attr('transform', ev.transform.toString()));
-    this.svg.call(this.zoomer).on('dblclick.zoom', null);
+    this.zoomer = zoom<HTMLElement, unknown>().scaleExtent([0.05, 4]).on('zoom', (ev: { transform: { x: number; y: number; k: number } }) => {
+      const t = ev.transform;
+      this.layer.style.transform = `translate(${t.x}px, ${t.y}px) scale(${t.k})`;
+    });
+    select(this.wrap).call(this.zoomer).on('dblclick.zoom', null);
     if (initial?.query) { search.value = initial.query; this.search(initial.query); } else this.draw();
     this.resetZoom();
   }
@@ -164,6 +175,12 @@ export class SplitTreeView {
     const links = rootH.links().filter((l) => l.source.data.id !== -1);
     const pos = new Map<number, HierarchyPointNode<TNode>>();
     for (const d of nodes) pos.set(d.data.id, d);
+    let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+    for (const d of nodes) { minX = Math.min(minX, d.x); maxX = Math.max(maxX, d.x); minY = Math.min(minY, d.y); maxY = Math.max(maxY, d.y); }
+    if (!nodes.length) { minX = maxX = minY = maxY = 0; }
+    this.offset = { x: 20 - minX, y: 12 - minY };
+    this.svg.attr('width', maxY - minY + 24 + labelEnd('x'.repeat(LABEL_CHARS))).attr('height', maxX - minX + 40);
+    this.g.attr('transform', `translate(${this.offset.y},${this.offset.x})`);
     this.g.selectAll('*').remove();
     const link = linkHorizontal<{ source: [number, number]; target: [number, number] }, [number, number]>().source((d) => d.source).target((d) => d.target);
     this.g.append('g').attr('class', 'links').selectAll('path').data(links).join('path')
@@ -207,20 +224,13 @@ export class SplitTreeView {
   }
 
   private resetZoom(): void {
-    const el = this.svg.node()!;
-    const b = this.laid ? this.laid.descendants() : [];
-    const minX = Math.min(0, ...b.map((d) => d.x));
-    this.svg.call(this.zoomer.transform, zoomIdentity.translate(12 - COL, (el.clientHeight || 400) / 2 - Math.max(minX + (el.clientHeight || 400) / 2 - 20, 0)));
-    if (b.length) {
-      const top = Math.min(...b.map((d) => d.x));
-      this.svg.call(this.zoomer.transform, zoomIdentity.translate(12 - COL, 20 - top));
-    }
+    select(this.wrap).call(this.zoomer.transform, zoomIdentity);
   }
 
   private centre(id: number): void {
     const d = this.laid?.descendants().find((n) => n.data.id === id);
     if (!d) return;
-    const el = this.svg.node()!;
-    this.svg.call(this.zoomer.transform, zoomIdentity.translate((el.clientWidth || 800) / 3 - d.y, (el.clientHeight || 400) / 2 - d.x));
+    const w = this.wrap.clientWidth || 800, hgt = this.wrap.clientHeight || 400;
+    select(this.wrap).call(this.zoomer.transform, zoomIdentity.translate(w / 3 - (d.y + this.offset.y), hgt / 2 - (d.x + this.offset.x)));
   }
 }
