@@ -28,6 +28,8 @@ export interface SplitTreeActions {
 export interface SplitTreeState { collapsed: number[]; query: string }
 
 const ROW = 20, COL = 290, LABEL_CHARS = 30;
+/** Below this zoom scale labels are not drawn (they would be under ~6px). */
+const LABEL_SCALE = 0.5;
 /** Where a node's outgoing links start: after its label, so links never cross label text. */
 const labelEnd = (name: string): number => 14 + 6.8 * Math.min(LABEL_CHARS, name.length);
 
@@ -112,7 +114,9 @@ export class SplitTreeView {
     this.g = this.svg.append('g');
     this.zoomer = zoom<HTMLElement, unknown>().scaleExtent([0.05, 4]).on('zoom', (ev: { transform: { x: number; y: number; k: number } }) => {
       const t = ev.transform;
+      this.transform = { x: t.x, y: t.y, k: t.k };
       this.layer.style.transform = `translate(${t.x}px, ${t.y}px) scale(${t.k})`;
+      this.onZoom();
     });
     select(this.wrap).call(this.zoomer).on('dblclick.zoom', null);
     if (initial?.query) { search.value = initial.query; this.search(initial.query); } else this.draw();
@@ -165,39 +169,81 @@ export class SplitTreeView {
   }
 
   private laid: HierarchyPointNode<TNode> | undefined;
+  private shown: HierarchyPointNode<TNode>[] = [];
+  private shownLinks: { source: HierarchyPointNode<TNode>; target: HierarchyPointNode<TNode>; edge: number; merge: boolean }[] = [];
+  /** Layout-space window currently in the DOM, and the zoom scale it was drawn for. */
+  private drawn = { x0: 0, x1: -1, y0: 0, y1: -1, labels: true };
+  private transform = { x: 0, y: 0, k: 1 };
+  private pendingWindow = 0;
 
+  /** Lays the visible (expanded) tree out, then draws the part on screen. */
   draw(): void {
     const m = this.m;
     const layout = d3tree<TNode>().nodeSize([ROW, COL]).separation((a, b) => (a.parent === b.parent ? 1 : 1.4));
     const rootH = layout(hierarchy(this.root, (d) => d.children));
     this.laid = rootH;
     const nodes = rootH.descendants().filter((d) => d.data.id !== -1);
-    const links = rootH.links().filter((l) => l.source.data.id !== -1);
     const pos = new Map<number, HierarchyPointNode<TNode>>();
     for (const d of nodes) pos.set(d.data.id, d);
+    this.shown = nodes;
+    this.shownLinks = rootH.links().filter((l) => l.source.data.id !== -1).map((l) => ({ source: l.source, target: l.target, edge: l.target.data.edge, merge: false }));
+    // Extra parents (merge) between shown nodes.
+    for (let e = 0; e < m.edges.from.length; e++) {
+      const a = pos.get(m.edges.from[e]!), b = pos.get(m.edges.to[e]!);
+      if (a && b && b.data.edge !== e) this.shownLinks.push({ source: a, target: b, edge: e, merge: true });
+    }
     let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
     for (const d of nodes) { minX = Math.min(minX, d.x); maxX = Math.max(maxX, d.x); minY = Math.min(minY, d.y); maxY = Math.max(maxY, d.y); }
     if (!nodes.length) { minX = maxX = minY = maxY = 0; }
     this.offset = { x: 20 - minX, y: 12 - minY };
     this.svg.attr('width', maxY - minY + 24 + labelEnd('x'.repeat(LABEL_CHARS))).attr('height', maxX - minX + 40);
     this.g.attr('transform', `translate(${this.offset.y},${this.offset.x})`);
+    const shownCount = nodes.filter((d) => d.data.id >= 0).length;
+    this.status.textContent = `${shownCount} nodes shown, ${this.m.nodes.latent.length - shownCount} collapsed${this.query ? ` · ${this.matches.size} match “${visible(this.query)}”` : ''}`;
+    this.actions.saveState?.({ collapsed: [...this.byId.values()].filter((n) => n.hidden).map((n) => n.id), query: this.query });
+    this.drawWindow(true);
+  }
+
+  /** The layout-space rectangle on screen, padded by one screen on every side. */
+  private viewWindow(): { x0: number; x1: number; y0: number; y1: number } {
+    const { x, y, k } = this.transform;
+    const w = this.wrap.clientWidth || 1200, hgt = this.wrap.clientHeight || 800;
+    const y0 = -x / k - this.offset.y, x0 = -y / k - this.offset.x;
+    return { x0: x0 - hgt / k, x1: x0 + (2 * hgt) / k, y0: y0 - w / k, y1: y0 + (2 * w) / k };
+  }
+
+  /** Called on every zoom frame: redraw only when the view leaves the drawn window or crosses the label scale. */
+  private onZoom(): void {
+    const v = this.viewWindow(), d = this.drawn;
+    const pad = { x: (v.x1 - v.x0) / 6, y: (v.y1 - v.y0) / 6 };
+    const inside = v.x0 + 2 * pad.x >= d.x0 && v.x1 - 2 * pad.x <= d.x1 && v.y0 + 2 * pad.y >= d.y0 && v.y1 - 2 * pad.y <= d.y1;
+    if (inside && (this.transform.k >= LABEL_SCALE) === d.labels) return;
+    if (!this.pendingWindow) this.pendingWindow = requestAnimationFrame(() => { this.pendingWindow = 0; this.drawWindow(false); });
+  }
+
+  /**
+   * Draws the nodes and links inside the view window (SVG cost grows with what is drawn, not with the
+   * tree); below LABEL_SCALE the labels are left out, as they would be unreadable.
+   */
+  private drawWindow(force: boolean): void {
+    const m = this.m;
+    const win = this.viewWindow();
+    const labels = this.transform.k >= LABEL_SCALE;
+    if (!force && win.x0 >= this.drawn.x0 && win.x1 <= this.drawn.x1 && win.y0 >= this.drawn.y0 && win.y1 <= this.drawn.y1 && labels === this.drawn.labels) return;
+    this.drawn = { ...win, labels };
+    const inX = (a: number, b: number): boolean => Math.max(a, b) >= win.x0 && Math.min(a, b) <= win.x1;
+    const inY = (a: number, b: number): boolean => Math.max(a, b) >= win.y0 && Math.min(a, b) <= win.y1;
+    const nodes = this.shown.filter((d) => inX(d.x, d.x) && inY(d.y, d.y + 220));
+    const links = this.shownLinks.filter((l) => inX(l.source.x, l.target.x) && inY(l.source.y, l.target.y));
     this.g.selectAll('*').remove();
     const link = linkHorizontal<{ source: [number, number]; target: [number, number] }, [number, number]>().source((d) => d.source).target((d) => d.target);
+    const start = (d: HierarchyPointNode<TNode>): number => d.y + (labels ? labelEnd(d.data.name) : 6);
     this.g.append('g').attr('class', 'links').selectAll('path').data(links).join('path')
-      .attr('class', (l) => `link link-kind-${l.target.data.edge >= 0 ? m.edges.kind[l.target.data.edge] : 'group'}`)
-      .attr('d', (l) => link({ source: [l.source.y + labelEnd(l.source.data.name), l.source.x], target: [l.target.y - 5, l.target.x] }))
-      .attr('stroke-width', (l) => (l.target.data.edge >= 0 ? 1 + 3 * Math.max(0, m.edges.cosine[l.target.data.edge]!) : 1))
-      .attr('stroke-opacity', (l) => (l.target.data.edge >= 0 ? 0.25 + 0.75 * Math.max(0, Math.min(1, m.edges.containment[l.target.data.edge]!)) : 0.4))
-      .append('title').text((l) => (l.target.data.edge >= 0 ? `cosine ${fmt(m.edges.cosine[l.target.data.edge]!)}, containment ${fmt(m.edges.containment[l.target.data.edge]!)}` : ''));
-    // Extra parents (merge) between visible nodes.
-    const extra: [HierarchyPointNode<TNode>, HierarchyPointNode<TNode>, number][] = [];
-    for (let e = 0; e < m.edges.from.length; e++) {
-      const a = pos.get(m.edges.from[e]!), b = pos.get(m.edges.to[e]!);
-      if (a && b && b.data.edge !== e) extra.push([a, b, e]);
-    }
-    this.g.append('g').attr('class', 'links').selectAll('path').data(extra).join('path').attr('class', 'link link-merge')
-      .attr('d', ([a, b]) => link({ source: [a.y + labelEnd(a.data.name), a.x], target: [b.y - 5, b.x] }))
-      .append('title').text(([, , e]) => `also from a narrower latent: cosine ${fmt(m.edges.cosine[e]!)}, containment ${fmt(m.edges.containment[e]!)}`);
+      .attr('class', (l) => (l.merge ? 'link link-merge' : `link link-kind-${l.edge >= 0 ? m.edges.kind[l.edge] : 'group'}`))
+      .attr('d', (l) => link({ source: [start(l.source), l.source.x], target: [l.target.y - 5, l.target.x] }))
+      .attr('stroke-width', (l) => (l.merge ? null : l.edge >= 0 ? 1 + 3 * Math.max(0, m.edges.cosine[l.edge]!) : 1))
+      .attr('stroke-opacity', (l) => (l.merge ? null : l.edge >= 0 ? 0.25 + 0.75 * Math.max(0, Math.min(1, m.edges.containment[l.edge]!)) : 0.4))
+      .append('title').text((l) => (l.edge >= 0 ? `${l.merge ? 'also from a narrower latent: ' : ''}cosine ${fmt(m.edges.cosine[l.edge]!)}, containment ${fmt(m.edges.containment[l.edge]!)}` : ''));
     const node = this.g.append('g').selectAll('g').data(nodes).join('g')
       .attr('class', (d) => {
         const id = d.data.id;
@@ -211,16 +257,14 @@ export class SplitTreeView {
       .attr('tabindex', (d) => (d.data.children?.length || d.data.hidden ? 0 : null))
       .on('click', (_e, d) => this.toggle(d.data.id))
       .on('keydown', (e: KeyboardEvent, d) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); this.toggle(d.data.id); } })
-      .append('title').text((d) => (d.data.id >= 0 ? `density ${fmt(m.nodes.density[d.data.id]!)}${d.data.hidden ? ` · ${d.data.hidden.length} hidden children` : ''}` : d.data.name));
+      .append('title').text((d) => (d.data.id >= 0 ? `${visible(d.data.name)} · density ${fmt(m.nodes.density[d.data.id]!)}${d.data.hidden ? ` · ${d.data.hidden.length} hidden children` : ''}` : d.data.name));
+    if (!labels) return;
     const text = node.append('text').attr('class', (d) => (d.data.id >= 0 ? 'node-label' : 'node-label group-label')).attr('x', 9).attr('dy', '0.32em')
       .attr('tabindex', (d) => (d.data.id >= 0 ? 0 : null))
       .text((d) => { const s = visible(d.data.name); return s.length > LABEL_CHARS ? `${s.slice(0, LABEL_CHARS - 1)}…` : s; });
     text.append('title').text((d) => visible(d.data.name));
     const open = (d: HierarchyPointNode<TNode>): void => { if (d.data.id >= 0) this.actions.openFeature(m.nodes.sae[d.data.id]!, m.nodes.latent[d.data.id]!); };
     text.on('click', (_e, d) => open(d)).on('keydown', (e: KeyboardEvent, d) => { if (e.key === 'Enter') open(d); });
-    const hiddenCount = this.m.nodes.latent.length - nodes.filter((d) => d.data.id >= 0).length;
-    this.status.textContent = `${nodes.filter((d) => d.data.id >= 0).length} nodes shown, ${hiddenCount} collapsed${this.query ? ` · ${this.matches.size} match “${visible(this.query)}”` : ''}`;
-    this.actions.saveState?.({ collapsed: [...this.byId.values()].filter((n) => n.hidden).map((n) => n.id), query: this.query });
   }
 
   private resetZoom(): void {
