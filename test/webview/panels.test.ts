@@ -57,21 +57,21 @@ describe('feature browser', () => {
     const densest = Array.from(model.latents.density).reduce((best, v, i, arr) => (v > arr[best]! ? i : best), 0);
     assert.equal(await page.locator('.vtable-row[aria-rowindex="1"] .vtable-cell').nth(1).textContent(), `#${densest}`);
     // search by label
-    await page.fill('.search', 'topic 5');
+    await page.fill('.search input', 'topic 5');
     const expected = model.latents.labels.texts.filter((t) => t.toLowerCase().includes('topic 5')).length;
     assert.match((await page.locator('.count-line').textContent())!, new RegExp(`^${expected.toLocaleString('en-US')} of 5,000`));
-    await page.fill('.search', '');
+    await page.fill('.search input', '');
     // flag filter: only dead
     await page.click('.chip[data-flag="dead"]');
     assert.match((await page.locator('.count-line').textContent())!, /^1 of 5,000/);
     await page.click('.chip[data-flag="dead"]');
     // hostile labels are text: the <script> label is shown literally
-    await page.fill('.search', 'script');
+    await page.fill('.search input', 'script');
     const labelCell = page.locator('.vtable-row[aria-rowindex="1"] .vtable-cell').nth(2);
     assert.equal(await labelCell.textContent(), '<script>window.__pwned=1</script>');
-    await page.fill('.search', 'dcba');
+    await page.fill('.search input', 'dcba');
     assert.equal(await page.locator('.vtable-row[aria-rowindex="1"] .vtable-cell').nth(2).textContent(), 'abc⟨U+202E⟩dcba⟨U+2066⟩x');
-    await page.fill('.search', '');
+    await page.fill('.search input', '');
     // multi-select two rows, compare
     await page.locator('.vtable-row[aria-rowindex="1"] .select-box').click();
     await page.locator('.vtable-row[aria-rowindex="2"] .select-box').click();
@@ -140,8 +140,8 @@ describe('feature page', () => {
         await page.locator('.neighbours .latent-link').first().click();
         assert.deepEqual((await posted(page)).filter((m) => m.type === 'openFeature').pop()?.payload, { latent: first });
         // annotate: a request goes to the host; the host's answer shows as saved
-        await page.fill('input.text-input', 'cats on mats');
-        await page.fill('textarea.text-input', 'fires on animals');
+        await page.fill('.label-input input', 'cats on mats');
+        await page.fill('.note-input textarea', 'fires on animals');
         await page.click('text=Save annotation');
         await page.waitForFunction(() => (window as unknown as { __posted: { kind: string }[] }).__posted.some((m) => m.kind === 'request'));
         const req = (await posted(page)).find((m) => m.kind === 'request')!;
@@ -181,17 +181,17 @@ describe('split tree', () => {
         await page.locator('g.node.collapsed circle').click();
         assert.match((await page.locator('.count-line').textContent())!, /^130 nodes shown, 0 collapsed/);
         // search by label marks the matches
-        await page.fill('.search', 'topic 15');
+        await page.fill('.search input', 'topic 15');
         const expected = model.nodes.labels.filter((l) => l.includes('topic 15')).length;
         assert.match((await page.locator('.count-line').textContent())!, new RegExp(`· ${expected} match`));
         assert.ok(await page.locator('g.node.match').count() >= 1, 'the first match is centred and drawn');
         // the hostile label is text, and clicking a label opens the right SAE's feature
-        await page.fill('.search', 'script');
+        await page.fill('.search input', 'script');
         const hostile = page.locator('g.node.match text.node-label').first();
         assert.match((await hostile.textContent())!, /^w-small #0 <script>/);
         await hostile.click();
         assert.deepEqual((await posted(page)).filter((m) => m.type === 'openFeature').pop()?.payload, { sae: 0, latent: 0 });
-        await page.fill('.search', '');
+        await page.fill('.search input', '');
       }
       await screenshot(page, `splitTree-${theme}`);
       await noHostileEffects(page, problems);
@@ -248,7 +248,7 @@ describe('training monitor', () => {
         await page.click('text=Cancel');
         assert.deepEqual((await posted(page)).find((m) => m.type === 'cancel')?.payload, { runId: 'run-1' });
         await hostEvent(page, 'status', { state: 'cancelled', lastCheckpoint: '/x' });
-        await page.waitForSelector('button:has-text("Resume"):not([disabled])');
+        await page.waitForSelector('vscode-button:has-text("Resume"):not([disabled])');
         await page.click('text=Resume');
         assert.deepEqual((await posted(page)).find((m) => m.type === 'resume')?.payload, { runId: 'run-1' });
       }

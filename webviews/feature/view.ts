@@ -7,6 +7,7 @@ import type { AtomDiagnostics, Example, FeatureModel, Neighbours } from '../../s
 import { histogram } from '../shared/charts';
 import { button, clear, facts, h, latentLink, provenance, section, tokenText, visible } from '../shared/dom';
 import { fmt, pct } from '../shared/format';
+import { textArea, textField } from '../shared/elements';
 
 export interface FeatureActions {
   openFeature(latent: number): void;
@@ -111,36 +112,27 @@ function diagnostics(d: AtomDiagnostics | undefined, open: (l: number) => void):
 }
 
 function annotationEditor(m: FeatureModel, actions: FeatureActions): HTMLElement {
-  const labelIn = h('input', 'text-input');
-  labelIn.type = 'text';
-  labelIn.value = m.label;
-  labelIn.maxLength = 200;
-  labelIn.setAttribute('aria-label', 'label');
-  labelIn.placeholder = 'short label, e.g. "dates in French"';
-  const noteIn = h('textarea', 'text-input');
-  noteIn.value = m.note;
-  noteIn.rows = 3;
-  noteIn.maxLength = 4000;
-  noteIn.setAttribute('aria-label', 'note');
-  noteIn.placeholder = 'notes';
+  const labelIn = textField('text-input label-input', 'short label, e.g. "dates in French"', 'label', m.label);
+  labelIn.maxlength = 200;
+  const noteIn = textArea('text-input note-input', 'notes', 'note', m.note);
+  noteIn.maxlength = 4000;
   const status = h('span', 'muted save-status');
   status.setAttribute('role', 'status');
   const form = h('form', 'annotation', h('label', 'field', 'Label', labelIn), h('label', 'field', 'Note', noteIn));
   if (actions.annotate) {
     const annotate = actions.annotate;
-    const save = button('Save annotation', 'save', () => undefined, 'btn primary');
-    save.type = 'submit';
-    form.append(h('div', 'toolbar', save, status));
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
+    const submit = (): void => {
       save.disabled = true;
       status.textContent = 'saving…';
       annotate(labelIn.value.trim(), noteIn.value).then((at) => { status.textContent = `saved ${at}`; }, (err: Error) => { status.textContent = `not saved: ${err.message}`; })
         .finally(() => { save.disabled = false; });
-    });
+    };
+    const save = button('Save annotation', 'save', submit, 'btn primary');
+    form.append(h('div', 'toolbar', save, status));
+    form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
   } else {
-    labelIn.readOnly = true;
-    noteIn.readOnly = true;
+    labelIn.readonly = true;
+    noteIn.readonly = true;
     form.append(h('p', 'muted', 'Read-only in a report: annotate in VS Code.'));
   }
   return section('Annotation', form);

@@ -7,6 +7,7 @@ import { FLAG, FLAG_NAMES } from '../../src/report/model';
 import { button, clear, h, latentLink, section, visible } from '../shared/dom';
 import { fmt, int, pct } from '../shared/format';
 import { VirtualTable } from '../shared/virtualTable';
+import { checkbox, textField } from '../shared/elements';
 import type { Column } from '../shared/virtualTable';
 
 export interface BrowserState {
@@ -43,7 +44,7 @@ export class FeatureBrowser {
   private readonly selected: Set<number>;
   private readonly countLine = h('div', 'muted count-line');
   private readonly compareBox = h('div', 'compare');
-  private readonly compareBtn: HTMLButtonElement;
+  private readonly compareBtn: HTMLElement & { disabled: boolean };
   private state: BrowserState;
   private readonly pages: Set<number> | undefined;
 
@@ -91,11 +92,7 @@ export class FeatureBrowser {
       onScroll: (top) => { this.state.scrollTop = top; this.save(); },
     });
 
-    const search = h('input', 'search');
-    search.type = 'search';
-    search.placeholder = 'Search labels, or #index';
-    search.setAttribute('aria-label', 'search latents by label or index');
-    search.value = this.state.query;
+    const search = textField('search', 'Search labels, or #index', 'search latents by label or index', this.state.query);
     search.addEventListener('input', () => { this.state.query = search.value; this.apply(); });
     const chips = h('div', 'chips');
     for (const name of FLAG_NAMES) {
@@ -112,11 +109,7 @@ export class FeatureBrowser {
       });
       chips.append(chip);
     }
-    const hide = h('label', 'check', h('input', ''), 'hide dead');
-    const hideBox = hide.firstElementChild as HTMLInputElement;
-    hideBox.type = 'checkbox';
-    hideBox.checked = this.state.hideDead;
-    hideBox.addEventListener('change', () => { this.state.hideDead = hideBox.checked; this.apply(); });
+    const hide = checkbox('hide dead', this.state.hideDead, (on) => { this.state.hideDead = on; this.apply(); });
     this.compareBtn = button('Compare selected', 'diff-multiple', () => this.showCompare());
     root.append(
       h('header', 'page-header', h('h1', '', 'Latents'), h('span', 'muted', `${int(L.count)} in ${m.card.name}`)),

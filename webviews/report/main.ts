@@ -13,7 +13,7 @@ import { renderDiagnostics } from '../diagnostics/view';
 import { renderFeature } from '../feature/view';
 import { FeatureBrowser } from '../features/view';
 import { SplitTreeView } from '../splitTree/view';
-import { clear, h, latentLink, section } from '../shared/dom';
+import { button, clear, h, latentLink, section } from '../shared/dom';
 import { trainingCharts } from '../training/view';
 
 type Tab = 'overview' | 'features' | 'feature' | 'tree' | 'diagnostics' | 'training';
@@ -35,13 +35,11 @@ const tabs: [Tab, string, boolean][] = [
 ];
 const nav = h('nav', 'tabs');
 nav.setAttribute('role', 'tablist');
-const themeBtn = h('button', 'btn theme-toggle', 'Light / dark');
-themeBtn.type = 'button';
-themeBtn.addEventListener('click', () => {
+const themeBtn = button('Light / dark', 'color-mode', () => {
   const dark = document.body.classList.contains('vscode-dark');
   document.body.classList.toggle('vscode-dark', !dark);
   document.body.classList.toggle('vscode-light', dark);
-});
+}, 'btn theme-toggle');
 app.append(h('header', 'report-header', h('span', 'report-title', model.title), h('span', 'muted', `generated ${model.createdAt}`), themeBtn), nav);
 for (const [id, title, enabled] of tabs) {
   if (!enabled) continue;

@@ -3,6 +3,8 @@
  * from files (labels, token text, paths) also get their control and bidirectional-override characters
  * replaced by visible escapes, so a label cannot reorder the text around it or hide characters.
  */
+import './elements';
+
 export type Child = Node | string | number | null | undefined | false;
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -40,10 +42,13 @@ export function icon(name: string, label?: string): HTMLSpanElement {
   return s;
 }
 
-export function button(label: string, iconName: string | undefined, onClick: () => void, cls = 'btn'): HTMLButtonElement {
-  const b = h('button', cls, iconName ? icon(iconName) : null, label);
-  b.type = 'button';
-  b.addEventListener('click', onClick);
+/** A vscode-elements button (secondary unless cls has 'primary'); the icon is a codicon span. */
+export function button(label: string, iconName: string | undefined, onClick: () => void, cls = 'btn'): HTMLElement & { disabled: boolean } {
+  const b = document.createElement('vscode-button');
+  b.className = cls;
+  b.secondary = !cls.split(' ').includes('primary');
+  append(b, iconName ? icon(iconName) : null, label);
+  b.addEventListener('click', () => { if (!b.disabled) onClick(); });
   return b;
 }
 

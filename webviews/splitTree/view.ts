@@ -10,6 +10,7 @@ import type { SplitTreeModel } from '../../src/report/model';
 import { EDGE_KIND, NODE_KIND } from '../../src/report/model';
 import { button, clear, h, visible } from '../shared/dom';
 import { fmt } from '../shared/format';
+import { textField } from '../shared/elements';
 
 interface TNode {
   id: number;
@@ -91,10 +92,7 @@ export class SplitTreeView {
     if (!initial?.collapsed && !initial?.expandAll && nodeCount > 300) for (const n of this.root.children!) for (const c of n.children ?? []) if (c.children?.length) collapsed.add(c.id);
     for (const id of collapsed) this.collapse(this.byId.get(id));
 
-    const search = h('input', 'search');
-    search.type = 'search';
-    search.placeholder = 'Search labels, or #latent';
-    search.setAttribute('aria-label', 'search the tree');
+    const search = textField('search', 'Search labels, or #latent', 'search the tree');
     search.addEventListener('input', () => this.search(search.value));
     const legend = h('div', 'legend tree-legend',
       ...(['split', 'merge', 'novel', 'absorbed'] as const).map((k) => h('span', `legend-item node-${k}`, h('span', 'swatch'), k)),

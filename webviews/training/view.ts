@@ -35,8 +35,8 @@ export class TrainingView {
   private readonly summary = h('div', 'training-summary');
   private readonly status = h('div', 'status-line');
   private readonly charts = h('div', 'grid-2');
-  private readonly cancelBtn: HTMLButtonElement;
-  private readonly resumeBtn: HTMLButtonElement;
+  private readonly cancelBtn: HTMLElement & { disabled: boolean };
+  private readonly resumeBtn: HTMLElement & { disabled: boolean };
 
   constructor(root: HTMLElement, private readonly runId: string, actions: TrainingActions) {
     clear(root);
