@@ -34,7 +34,9 @@ window.__host = (type, text) => window.postMessage({ kind: 'event', type, payloa
 `;
 
 /** Writes the harness page for a panel bundle and returns its file URL. */
-export function harnessUrl(panel: string, theme: 'dark' | 'light'): string {
+export type Theme = 'dark' | 'light' | 'high-contrast';
+
+export function harnessUrl(panel: string, theme: Theme): string {
   const dir = join(ARTIFACTS, 'harness');
   mkdirSync(dir, { recursive: true });
   const nonce = 'dGVzdC1ub25jZQ';
@@ -52,7 +54,7 @@ export function harnessUrl(panel: string, theme: 'dark' | 'light'): string {
 }
 
 /** Opens a panel and waits for its ready handshake. */
-export async function openPanel(page: Page, panel: string, theme: 'dark' | 'light' = 'dark'): Promise<void> {
+export async function openPanel(page: Page, panel: string, theme: Theme = 'dark'): Promise<void> {
   await page.goto(harnessUrl(panel, theme));
   await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
 }

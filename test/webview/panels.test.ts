@@ -15,6 +15,7 @@ import { featureModel, provisionalDiagnostics } from '../../src/report/build';
 import { launch, watchedPage } from './browser';
 import { makeFixture, writeFixture } from './fixtures';
 import { hostEvent, openPanel, posted, screenshot } from './harness';
+import type { Theme } from './harness';
 import { bigDictionary, fullDiagnostics, progressEvents, splitTreeModel } from './models';
 
 let browser: Browser;
@@ -23,7 +24,7 @@ after(async () => { await browser?.close(); });
 
 const ARGS = { saeDirs: ['/tmp/sae'] };
 
-async function panel(name: string, theme: 'dark' | 'light' = 'dark'): Promise<{ page: Page; problems: string[] }> {
+async function panel(name: string, theme: Theme = 'dark'): Promise<{ page: Page; problems: string[] }> {
   const w = await watchedPage(browser);
   await openPanel(w.page, name, theme);
   return w;
@@ -91,11 +92,17 @@ describe('feature browser', () => {
     await screenshot(page, 'features-dark');
     await noHostileEffects(page, problems);
     await page.close();
+    const light = await panel('features', 'light');
+    await hostEvent(light.page, 'load', { model, args: ARGS });
+    await light.page.waitForSelector('.vtable-row');
+    await screenshot(light.page, 'features-light');
+    await noHostileEffects(light.page, light.problems);
+    await light.page.close();
   });
 });
 
 describe('dictionary overview', () => {
-  for (const theme of ['dark', 'light'] as const) {
+  for (const theme of ['dark', 'light', 'high-contrast'] as const) {
     it(`renders card, metrics and histograms (${theme})`, async () => {
       const model = bigDictionary(3000);
       model.training = { step: Float64Array.of(10, 20, 30), tokens: Float64Array.of(1e4, 2e4, 3e4), loss: [{ name: 'mse', values: Float32Array.of(1, 0.5, 0.3) }], explainedVariance: Float32Array.of(0.5, 0.7, 0.8), l0: Float32Array.of(60, 40, 32), deadFraction: Float32Array.of(0, 0.01, 0.02), tokensPerSecond: Float32Array.of(1, 1, 1) };
@@ -239,8 +246,10 @@ describe('training monitor', () => {
       const empty = { step: new Float64Array(0), tokens: new Float64Array(0), loss: [], explainedVariance: new Float32Array(0), l0: new Float32Array(0), deadFraction: new Float32Array(0), tokensPerSecond: new Float32Array(0) };
       await hostEvent(page, 'history', { model: empty, args: { saeDirs: [], runId: 'run-1' }, state: 'running' });
       for (const p of events) await hostEvent(page, 'progress', { progress: p });
-      await page.waitForFunction(() => document.querySelectorAll('figure.chart svg').length === 4);
       const last = events[events.length - 1]!;
+      // Redraws are batched per animation frame: wait until the last event is on screen.
+      await page.waitForFunction((text) => document.querySelector('.facts dd')?.textContent === text, `${last.step} / ${last.totalSteps}`);
+      assert.equal(await page.locator('figure.chart svg').count(), 4);
       const facts = await page.locator('.facts dd').allTextContents();
       assert.equal(facts[0], `${last.step} / ${last.totalSteps}`);
       assert.equal(facts[2], last.tokensPerSecond.toLocaleString('en-US'));
