@@ -20,6 +20,8 @@ export interface PanelDataProvider {
   diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel>;
   splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel>;
   annotate(req: AnnotateRequest): Promise<AnnotateResponse>;
+  /** Writes the self-contained HTML report (off the host thread). */
+  report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }>;
 }
 
 /** An activation file beside the SAE (or its parent folder), when the caller gave none. */
@@ -56,6 +58,9 @@ class WorkerDataProvider implements PanelDataProvider {
   }
   diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel> {
     return this.channel().request('diagnostics', { saeDir, activations: activations ?? findActivations(saeDir) });
+  }
+  report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }> {
+    return this.channel().request('report', { saeDir, out, activations: activations ?? findActivations(saeDir) });
   }
   splitTree(_saeDirs: string[]): Promise<SplitTreeModel> {
     // TODO(lead, at merge): src/diagnostics split trees → SplitTreeModel (see docs/panels.md "Mapping").

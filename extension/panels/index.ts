@@ -15,6 +15,7 @@ import { TRAINING_VIEW_TYPE } from '../../src/protocol/trainingPanel';
 import { dictionaryPanel, diagnosticsPanel, featurePanel, featuresPanel, splitTreePanel, trainingPanel } from './controllers';
 import type { TrainingControls } from './controllers';
 import { webviewOptions } from './base';
+import { panelData } from './data';
 
 export { setPanelDataProvider } from './data';
 export type { PanelDataProvider } from './data';
@@ -55,3 +56,7 @@ export function showSplitTree(context: vscode.ExtensionContext, saeDirs: string[
 export function showDiagnostics(context: vscode.ExtensionContext, saeDir: string, activations?: string): void { diagnosticsPanel(context, { saeDirs: [saeDir], activations }); }
 /** `controls` (optional, additive): cancel/resume and run status from whoever started the run. */
 export function showTrainingMonitor(context: vscode.ExtensionContext, runId: string, progress: vscode.Event<TrainingProgress>, controls?: TrainingControls): void { trainingPanel(context, runId, progress, controls); }
+/** The Export Report command's work: writes one self-contained HTML file (in the analysis worker). */
+export function exportReport(context: vscode.ExtensionContext, saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }> {
+  return panelData(context).report(saeDir, out, activations);
+}

@@ -11,6 +11,8 @@ import type { Analysis } from './analyze';
 import { dictionaryModel, featureModel, provisionalDiagnostics, weightsOnlyDictionary } from './build';
 import type { DiagnosticsModel, DictionaryModel, FeatureModel } from './model';
 import { readTrainingLog } from './trainingLog';
+import { buildReport } from './report';
+import { writeReport } from './html';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 
@@ -18,6 +20,8 @@ export type PanelDataRequests = {
   dictionary: [{ saeDir: string; activations?: string }, DictionaryModel];
   feature: [{ saeDir: string; latent: number; activations?: string }, FeatureModel];
   diagnostics: [{ saeDir: string; activations?: string }, DiagnosticsModel];
+  /** Writes the self-contained HTML report; answers with its size in bytes. */
+  report: [{ saeDir: string; activations?: string; out: string; features?: number }, { out: string; bytes: number }];
 };
 
 const MAX_TOKENS = 4096;
@@ -49,6 +53,10 @@ if (parentPort) {
     const a = analysisFor(saeDir, activations);
     if (!Number.isInteger(latent) || latent < 0 || latent >= a.sae.cfg.dSae) throw new InputError(saeDir, `latent ${latent} is out of range [0, ${a.sae.cfg.dSae})`);
     return featureModel(a, latent, basicFlags(a));
+  });
+  rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
+    const bytes = writeReport(out, buildReport({ saeDir, activations, features }));
+    return { out, bytes };
   });
   rpc.onRequest('diagnostics', ({ saeDir, activations }) => {
     if (!activations) throw new InputError(saeDir, 'diagnostics need an activation file (none given, no activations.npy beside the SAE)');

@@ -20,6 +20,10 @@ import { analyse, basicFlags, maxDecoderCosine } from '../../src/report/analyze'
 import { featureModel } from '../../src/report/build';
 import { decodeModel, encodeModel } from '../../src/report/codec';
 import { readTrainingLog } from '../../src/report/trainingLog';
+import { Worker } from 'node:worker_threads';
+import { MessageHandler } from '../../src/protocol/rpc';
+import type { PanelDataRequests } from '../../src/report/panelData.worker';
+import type { DictionaryModel } from '../../src/report/model';
 import { launch, watchedPage } from './browser';
 import { makeFixture, writeFixture } from './fixtures';
 import { ARTIFACTS } from './harness';
@@ -189,5 +193,33 @@ describe('demo', () => {
     assert.deepEqual(calls, ['synthesize', 'train', 'diagnose 1']);
     assert.ok(readFileSync(r.report, 'utf8').startsWith('<!DOCTYPE html>'));
     await assert.rejects(runDemo({ outDir: dir, seed: 1, widths: [8], tokens: 64 }, DEFAULT_DEMO_STEPS), (e: Error) => isInputError(e) && /synthetic generator/.test(e.message));
+  });
+});
+
+describe('panel data worker', () => {
+  it('answers dictionary, feature, diagnostics and report requests off the main thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'worker-'));
+    const f = makeFixture();
+    const p = writeFixture(dir, f);
+    const worker = new Worker(join(__dirname, '..', '..', 'dist', 'workers', 'panelData.worker.js'));
+    const rpc = new MessageHandler<PanelDataRequests, Record<string, unknown>, Record<string, [unknown, unknown]>, Record<string, unknown>>((m) => worker.postMessage(m));
+    worker.on('message', (m) => { void rpc.receive(m); });
+    try {
+      const dict: DictionaryModel = await rpc.request('dictionary', { saeDir: p.saeDir, activations: p.activations });
+      assert.ok(dict.latents.density instanceof Float32Array, 'typed arrays cross as typed arrays');
+      assert.equal(dict.latents.count, f.dSae);
+      const page = await rpc.request('feature', { saeDir: p.saeDir, latent: 2, activations: p.activations });
+      assert.equal(page.latent, 2);
+      await assert.rejects(rpc.request('feature', { saeDir: p.saeDir, latent: f.dSae, activations: p.activations }), /latent 48 is out of range/);
+      const diag = await rpc.request('diagnostics', { saeDir: p.saeDir, activations: p.activations });
+      assert.equal(diag.residualNorms?.values.length, f.n);
+      const out = join(dir, 'r.html');
+      const r = await rpc.request('report', { saeDir: p.saeDir, activations: p.activations, out, features: 4 });
+      assert.ok(r.bytes > 10_000 && existsSync(out));
+      const weightsOnly = await rpc.request('dictionary', { saeDir: p.saeDir });
+      assert.equal(weightsOnly.metrics.tokens, 0);
+    } finally {
+      await worker.terminate();
+    }
   });
 });

@@ -32,9 +32,9 @@ function frame(parent: HTMLElement, title: string, height = HEIGHT): Frame {
   return { svg, plot, w: width - MARGIN.left - MARGIN.right, h: height - MARGIN.top - MARGIN.bottom };
 }
 
-const si = format('.3~s'), general = format('.3~g'), tiny = format('.1~e');
+const si = format('.3~s'), general = format('.4~r'), tiny = format('.1~e');
 
-/** Tick labels scientists read without decoding: 200k, 1.2M, 0.05, 150, 1e-5 (no 'm' for milli). */
+/** Tick labels scientists read without decoding: 200k, 1.2M, 3000, 0.05, 1e-5 (no 'm' for milli, no 3e+3). */
 export function tickLabel(v: NumberValue): string {
   const n = Number(v);
   if (n === 0) return '0';

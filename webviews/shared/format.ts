@@ -8,9 +8,12 @@ export function fmt(v: number | undefined, digits = 3): string {
   return Number(v.toPrecision(digits)).toString();
 }
 
+/** Percentages; small non-zero shares keep two significant digits (1 of 3,000 is 0.033%, not 0.0%). */
 export function pct(v: number | undefined, digits = 1): string {
   if (v === undefined || !Number.isFinite(v)) return '—';
-  return `${(v * 100).toFixed(digits)}%`;
+  const p = v * 100;
+  if (p !== 0 && Math.abs(p) < 1) return `${Number(p.toPrecision(2))}%`;
+  return `${p.toFixed(digits)}%`;
 }
 
 export function int(v: number | undefined): string {
