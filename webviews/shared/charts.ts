@@ -34,12 +34,12 @@ function frame(parent: HTMLElement, title: string, height = HEIGHT): Frame {
 
 const si = format('.3~s'), general = format('.4~r'), tiny = format('.1~e');
 
-/** Tick labels scientists read without decoding: 200k, 1.2M, 3000, 0.05, 1e-5 (no 'm' for milli, no 3e+3). */
+/** Tick labels scientists read without decoding: 5k, 200k, 1.2M, 150, 0.05, 1e-5 (no 'm' for milli, no 3e+3). */
 export function tickLabel(v: NumberValue): string {
   const n = Number(v);
   if (n === 0) return '0';
   const a = Math.abs(n);
-  return a >= 1e4 ? si(n) : a >= 1e-3 ? general(n) : tiny(n);
+  return a >= 1e3 ? si(n) : a >= 1e-3 ? general(n) : tiny(n);
 }
 
 function configure(axis: Axis<NumberValue>, scale: ScaleContinuousNumeric<number, number>, count: number): Axis<NumberValue> {
@@ -100,7 +100,8 @@ export function histogram(parent: HTMLElement, values: ArrayLike<number> | undef
   if (o.marker && Number.isFinite(o.marker.x)) { xDomain[0] = Math.min(xDomain[0], o.marker.x); xDomain[1] = Math.max(xDomain[1], o.marker.x); }
   const x = scaleLinear().domain(xDomain).range([0, f.w]).nice();
   const top = d3max(bars, (b) => b.n) ?? 1;
-  const y = o.logY ? scaleLog().domain([0.8, top * 1.1]).range([f.h, 0]).clamp(true) : scaleLinear().domain([0, top]).range([f.h, 0]).nice();
+  // A log count axis only pays off over at least a decade and a half of counts.
+  const y = o.logY && top >= 30 ? scaleLog().domain([0.8, top * 1.1]).range([f.h, 0]).clamp(true) : scaleLinear().domain([0, top]).range([f.h, 0]).nice();
   f.plot.append('g').selectAll('rect').data(bars.filter((b) => b.n > 0)).join('rect').attr('class', 'bar')
     .attr('x', (b) => x(b.x0) + 0.5).attr('width', (b) => Math.max(1, x(b.x1) - x(b.x0) - 1))
     .attr('y', (b) => y(b.n)).attr('height', (b) => Math.max(0, f.h - y(b.n)))
