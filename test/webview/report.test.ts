@@ -20,6 +20,7 @@ import { analyse, basicFlags, maxDecoderCosine } from '../../src/report/analyze'
 import { featureModel } from '../../src/report/build';
 import { decodeModel, encodeModel } from '../../src/report/codec';
 import { readTrainingLog } from '../../src/report/trainingLog';
+import { splitTreeModel } from '../../src/report/splitTree';
 import { Worker } from 'node:worker_threads';
 import { MessageHandler } from '../../src/protocol/rpc';
 import type { PanelDataRequests } from '../../src/report/panelData.worker';
@@ -127,6 +128,13 @@ describe('bad inputs', () => {
     assert.equal(missing.code, 2);
   });
 
+  it('refuses split trees that do not name their nodes', () => {
+    assert.throws(() => splitTreeModel({ nodes: [] }, 't.json'), /t\.json: a split tree needs "nodes" and "edges" arrays/);
+    assert.throws(() => splitTreeModel({ nodes: [{ sae: 0, latent: 1 }], edges: [{ from: 0, to: 3 }] }, 't.json'), /edges\[0\]\.to: does not name a node/);
+    const t = splitTreeModel({ nodes: [{ sae: 0, latent: 1 }, { sae: 1, latent: 2 }, { sae: 1, latent: 3 }], edges: [{ from: 0, to: 1, kind: 'absorbed', cosine: 0.5, containment: 1 }] }, 't.json');
+    assert.deepEqual(Array.from(t.nodes.kind), [0, 8, 4], 'absorbed child, novel orphan');
+  });
+
   it('reads a training log leniently', () => {
     const dir = mkdtempSync(join(tmpdir(), 'log-'));
     const path = join(dir, 'training_log.jsonl');
@@ -147,7 +155,15 @@ describe('report command', () => {
     const p = writeFixture(dir, f);
     writeFileSync(join(p.saeDir, 'training_log.jsonl'), [1, 2, 3].map((s) => JSON.stringify({ step: s * 100, tokens: s * 4096, loss: { mse: 1 / s }, explainedVariance: 1 - 1 / (s + 1), l0: 30 / s, deadFraction: 0.01 * s })).join('\n'));
     const out = join(dir, 'report.html');
-    const r = await cli(['report', '--sae', p.saeDir, '--activations', p.activations, '--out', out, '--features', '12']);
+    // A split tree in the diagnostics module's shape: SAE 'sae' (this one) and a wider 'wide'.
+    const tree = {
+      saes: [{ name: 'sae', width: f.dSae }, { name: 'wide', width: 96 }],
+      nodes: [{ sae: 'sae', latent: 0, density: 0.4, label: '<script>window.__pwned=4</script>' }, { sae: 'sae', latent: 1, density: 0.1 },
+        { sae: 'wide', latent: 0, density: 0.2 }, { sae: 'wide', latent: 5, density: 0.2 }, { sae: 'wide', latent: 9, density: 0.05 }],
+      edges: [{ kind: 'split', from: 0, to: 2, cosine: 0.9, containment: 0.95 }, { kind: 'split', from: { sae: 'sae', latent: 0 }, to: { sae: 'wide', latent: 5 }, cosine: 0.8, containment: 0.9 }],
+    };
+    writeFileSync(join(dir, 'tree.json'), JSON.stringify(tree));
+    const r = await cli(['report', '--sae', p.saeDir, '--activations', p.activations, '--out', out, '--features', '12', '--tree', join(dir, 'tree.json')]);
     assert.equal(r.code, 0, r.stderr);
     const html = readFileSync(out, 'utf8');
     assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'/);
@@ -160,7 +176,7 @@ describe('report command', () => {
       await page.goto(pathToFileURL(out).href);
       if (theme === 'light') await page.click('.theme-toggle');
       await page.waitForSelector('.metric');
-      assert.equal(await page.locator('.tab').count(), 5, 'overview, latents, feature, diagnostics, training');
+      assert.equal(await page.locator('.tab').count(), 6, 'overview, latents, feature, split tree, diagnostics, training');
       await page.screenshot({ path: join(ARTIFACTS, `report-overview-${theme}.png`), fullPage: true });
       await page.click('.tab[data-tab="features"]');
       await page.waitForSelector('.vtable-row');
@@ -170,6 +186,14 @@ describe('report command', () => {
       const tokens = await page.locator('.tok').allTextContents();
       assert.ok(tokens.some((t) => t.includes('<img src=x onerror="window.__pwned=2">')), 'hostile token shown as text');
       await page.screenshot({ path: join(ARTIFACTS, `report-feature-${theme}.png`), fullPage: true });
+      await page.click('.tab[data-tab="tree"]');
+      await page.waitForSelector('g.node');
+      assert.equal(await page.locator('g.node').count(), 6, 'five nodes and the "novel in wide" group');
+      assert.equal(await page.locator('g.node.node-split').count(), 1);
+      assert.equal(await page.locator('g.node.node-novel').count(), 1, 'wide #9 has no parent');
+      if (theme === 'dark') await page.screenshot({ path: join(ARTIFACTS, 'report-tree-dark.png') });
+      await page.locator('text.node-label', { hasText: 'window.__pwned=4' }).click();
+      assert.equal(await page.evaluate(() => location.hash), '#feature/0');
       await page.click('.tab[data-tab="diagnostics"]');
       await page.waitForSelector('text=Per-atom optimality');
       await page.click('.tab[data-tab="training"]');

@@ -2,9 +2,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../../report/report';
 import { writeReport } from '../../report/html';
+import { readSplitTree } from '../../report/splitTree';
 import { action, emit, globals, intOption, InputError } from '../common';
 
-interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; title?: string }
+interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; title?: string; tree?: string }
 
 /** `sae-workbench report`: one self-contained HTML file with the panels' views of an SAE. */
 export function registerReport(program: Command): void {
@@ -17,11 +18,13 @@ export function registerReport(program: Command): void {
     .option('--max-tokens <n>', 'tokens of the activation file to evaluate on', intOption('max-tokens', 1, 1 << 22), 4096)
     .option('--features <n>', 'feature pages to include', intOption('features', 0, 10000), 48)
     .option('--title <text>', 'report title')
+    .option('--tree <file>', 'a split tree JSON ({saes, nodes, edges}, narrowest SAE first, the --sae one first) to show in the report')
     .action(action((o: ReportCliOptions, cmd: Command) => {
       const g = globals(cmd);
       if (!o.out.toLowerCase().endsWith('.html')) throw new InputError(o.out, 'the report is an .html file');
       const model = buildReport({
         saeDir: o.sae, activations: o.activations, maxTokens: o.maxTokens, features: o.features, title: o.title,
+        splitTree: o.tree ? readSplitTree(o.tree) : undefined,
         onProgress: g.json ? undefined : (what) => process.stderr.write(`${what}…\n`),
       });
       const bytes = writeReport(o.out, model);
