@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   try {
     const args = { saeDirs: ['/bench'] };
     const browserPayload = (n: number): string => encodeModel({ model: bigDictionary(n), args });
+    await measure(browser, 'features', browserPayload(1024)); // warm-up (fonts, caches), not reported
     const base = await runCase(browser, 'features', browserPayload(1024));
     const big = await runCase(browser, 'features', browserPayload(131072));
     console.log(JSON.stringify({

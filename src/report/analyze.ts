@@ -62,7 +62,10 @@ export interface Analysis {
   widthGap?: { objective: number; wideLimit: number };
 }
 
-const CHUNK_ROWS = 256;
+/** Rows per encoding chunk: the chunk's dense codes and ⟨d̂, r⟩ matrices stay around 32 MB each. */
+function chunkRows(dSae: number): number {
+  return Math.max(16, Math.min(256, Math.floor((8 << 20) / dSae)));
+}
 
 /** Encodes the sample in chunks and gathers everything the panels need. */
 export function analyse(sae: Sae, sample: ActivationSample): Analysis {
@@ -88,13 +91,15 @@ export function analyse(sae: Sae, sample: ActivationSample): Analysis {
   const residualNorm = new Float32Array(n);
   const fires = new Float64Array(dSae), sum = new Float64Array(dSae), max = new Float32Array(dSae);
   // B4 accumulators over effective codes ã = ‖d_i‖ f_i.
-  const g = new Float64Array(dSae * dOut), m = new Float64Array(dSae);
+  // Float32 for the [dSae, dOut] accumulator: it is as large as W_dec, and sums run over ≤ a few thousand rows.
+  const g = new Float32Array(dSae * dOut), m = new Float64Array(dSae);
   const onSq = new Float64Array(dSae), offMiss = new Float64Array(dSae), perpSq = new Float64Array(dSae);
   let sse = 0, sumSq = 0, resSq = 0, objective = 0, wideLimit = 0;
   const xMean = new Float64Array(dOut);
 
-  for (let r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
-    const rows = Math.min(CHUNK_ROWS, n - r0);
+  const step = chunkRows(dSae);
+  for (let r0 = 0; r0 < n; r0 += step) {
+    const rows = Math.min(step, n - r0);
     const xs = sample.x.subarray(r0 * dIn, (r0 + rows) * dIn);
     const { codes, recon } = forward(sae, xs, rows);
     const res = new Float32Array(rows * dOut);
