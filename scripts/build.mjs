@@ -58,6 +58,8 @@ if (webviews.length) {
     entryPoints: Object.fromEntries(webviews.map((d) => [`webviews/${d}`, `webviews/${d}/main.ts`])),
     outdir: 'dist',
     loader: { '.css': 'css', '.ttf': 'file' },
+    // fonts (codicons) next to the bundles, inside the webviews' localResourceRoots
+    assetNames: 'webviews/[name]-[hash]',
   });
 }
 

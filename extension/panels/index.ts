@@ -1,22 +1,62 @@
 /**
  * The panels' public face for the rest of the extension: commands call these, activate() calls
- * registerPanels. Each panel has a controller in this folder and a typed protocol in src/protocol.
- * (Placeholder bodies until the panels land; signatures are the contract.)
+ * registerPanels. Each panel has a controller (controllers.ts, on base.ts) and a typed protocol in
+ * src/protocol. The signatures below are the contract with the host.
  */
 import * as vscode from 'vscode';
 import type { TrainingProgress } from '../../src/protocol/training';
+import type { PanelArgs, PanelState } from '../../src/protocol/panels';
+import { DICTIONARY_VIEW_TYPE } from '../../src/protocol/dictionary';
+import { FEATURES_VIEW_TYPE } from '../../src/protocol/features';
+import { FEATURE_VIEW_TYPE } from '../../src/protocol/feature';
+import { SPLIT_TREE_VIEW_TYPE } from '../../src/protocol/splitTree';
+import { DIAGNOSTICS_VIEW_TYPE } from '../../src/protocol/diagnostics';
+import { TRAINING_VIEW_TYPE } from '../../src/protocol/trainingPanel';
+import { dictionaryPanel, diagnosticsPanel, featurePanel, featuresPanel, splitTreePanel, trainingPanel } from './controllers';
+import type { TrainingControls } from './controllers';
+import { webviewOptions } from './base';
+import { panelData } from './data';
+
+export { setPanelDataProvider } from './data';
+export type { PanelDataProvider } from './data';
+export type { TrainingControls } from './controllers';
+
+function validArgs(state: unknown): PanelArgs | undefined {
+  const args = (state as PanelState | undefined)?.args;
+  if (!args || !Array.isArray(args.saeDirs) || !args.saeDirs.every((d) => typeof d === 'string')) return undefined;
+  return args;
+}
 
 /** Registers the webview serializers (restore after reload) and anything panels need at start. */
-export function registerPanels(_context: vscode.ExtensionContext): void {
-  // filled in by the panels
+export function registerPanels(context: vscode.ExtensionContext): void {
+  const restore = (viewType: string, open: (args: PanelArgs, panel: vscode.WebviewPanel) => void): void => {
+    context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(viewType, {
+      deserializeWebviewPanel: async (panel, state) => {
+        panel.webview.options = webviewOptions(context);
+        const args = validArgs(state);
+        if (!args) { panel.dispose(); return; }
+        open(args, panel);
+      },
+    }));
+  };
+  restore(DICTIONARY_VIEW_TYPE, (a, p) => dictionaryPanel(context, a, p));
+  restore(FEATURES_VIEW_TYPE, (a, p) => featuresPanel(context, a, p));
+  restore(FEATURE_VIEW_TYPE, (a, p) => featurePanel(context, a, p));
+  restore(SPLIT_TREE_VIEW_TYPE, (a, p) => splitTreePanel(context, a, p));
+  restore(DIAGNOSTICS_VIEW_TYPE, (a, p) => diagnosticsPanel(context, a, p));
+  // A restored monitor shows the history seen in this session; live events resume when the host reattaches.
+  restore(TRAINING_VIEW_TYPE, (a, p) => trainingPanel(context, a.runId ?? '', undefined, undefined, p));
 }
 
-function notYet(what: string): void {
-  void vscode.window.showInformationMessage(`SAE Workbench: the ${what} panel is not built yet.`);
+export function showDictionary(context: vscode.ExtensionContext, saeDir: string): void { dictionaryPanel(context, { saeDirs: [saeDir] }); }
+/** The feature browser (all latents in a table); also reachable from the dictionary overview. */
+export function showFeatureBrowser(context: vscode.ExtensionContext, saeDir: string, activations?: string): void { featuresPanel(context, { saeDirs: [saeDir], activations }); }
+export function showFeature(context: vscode.ExtensionContext, saeDir: string, latent: number): void { featurePanel(context, { saeDirs: [saeDir], latent }); }
+export function showSplitTree(context: vscode.ExtensionContext, saeDirs: string[], activations?: string): void { splitTreePanel(context, { saeDirs, activations }); }
+export function showDiagnostics(context: vscode.ExtensionContext, saeDir: string, activations?: string): void { diagnosticsPanel(context, { saeDirs: [saeDir], activations }); }
+/** `controls` (optional, additive): cancel/resume and run status from whoever started the run. */
+export function showTrainingMonitor(context: vscode.ExtensionContext, runId: string, progress: vscode.Event<TrainingProgress>, controls?: TrainingControls): void { trainingPanel(context, runId, progress, controls); }
+/** The Export Report command's work: writes one self-contained HTML file (in the analysis worker). */
+export function exportReport(context: vscode.ExtensionContext, saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }> {
+  return panelData(context).report(saeDir, out, activations);
 }
-
-export function showDictionary(_context: vscode.ExtensionContext, _saeDir: string): void { notYet('dictionary'); }
-export function showFeature(_context: vscode.ExtensionContext, _saeDir: string, _latent: number): void { notYet('feature'); }
-export function showSplitTree(_context: vscode.ExtensionContext, _saeDirs: string[], _activations?: string): void { notYet('feature-split tree'); }
-export function showDiagnostics(_context: vscode.ExtensionContext, _saeDir: string, _activations?: string): void { notYet('diagnostics'); }
-export function showTrainingMonitor(_context: vscode.ExtensionContext, _runId: string, _progress: vscode.Event<TrainingProgress>): void { notYet('training monitor'); }

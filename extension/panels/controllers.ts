@@ -1,0 +1,97 @@
+/**
+ * One controller per panel: each binds its webview (base.ts) and answers `ready` with its model from
+ * the data provider. `restore` functions rebuild a panel from the state its webview saved.
+ */
+import * as vscode from 'vscode';
+import { basename } from 'node:path';
+import type { PanelArgs } from '../../src/protocol/panels';
+import type { DictionaryToHostEvents, HostToDictionaryEvents } from '../../src/protocol/dictionary';
+import { DICTIONARY_VIEW_TYPE } from '../../src/protocol/dictionary';
+import type { FeaturesToHostEvents, HostToFeaturesEvents } from '../../src/protocol/features';
+import { FEATURES_VIEW_TYPE } from '../../src/protocol/features';
+import type { FeatureToHostEvents, FeatureToHostRequests, HostToFeatureEvents } from '../../src/protocol/feature';
+import { FEATURE_VIEW_TYPE } from '../../src/protocol/feature';
+import type { HostToSplitTreeEvents, SplitTreeToHostEvents } from '../../src/protocol/splitTree';
+import { SPLIT_TREE_VIEW_TYPE } from '../../src/protocol/splitTree';
+import type { DiagnosticsToHostEvents, HostToDiagnosticsEvents } from '../../src/protocol/diagnostics';
+import { DIAGNOSTICS_VIEW_TYPE } from '../../src/protocol/diagnostics';
+import type { HostToTrainingEvents, RunState, TrainingToHostEvents } from '../../src/protocol/trainingPanel';
+import { TRAINING_VIEW_TYPE } from '../../src/protocol/trainingPanel';
+import type { TrainingProgress } from '../../src/protocol/training';
+import { trainingModelFrom } from '../../src/report/trainingLog';
+import { bind, createPanel } from './base';
+import { panelData } from './data';
+
+type NoRequests = Record<string, [unknown, unknown]>;
+const name = (args: PanelArgs): string => basename(args.saeDirs[0] ?? 'SAE');
+
+export function dictionaryPanel(context: vscode.ExtensionContext, args: PanelArgs, panel = createPanel(context, DICTIONARY_VIEW_TYPE, `Dictionary: ${name(args)}`)): vscode.WebviewPanel {
+  const ch = bind<HostToDictionaryEvents, NoRequests, DictionaryToHostEvents>(panel, context, 'dictionary', async (c) => {
+    c.event('load', { model: await panelData(context).dictionary(args.saeDirs[0]!, args.activations), args });
+  });
+  ch.onEvent('openBrowser', () => featuresPanel(context, args));
+  ch.onEvent('openDiagnostics', () => diagnosticsPanel(context, args));
+  ch.onEvent('openFeature', ({ latent }) => featurePanel(context, { ...args, latent }));
+  return panel;
+}
+
+export function featuresPanel(context: vscode.ExtensionContext, args: PanelArgs, panel = createPanel(context, FEATURES_VIEW_TYPE, `Latents: ${name(args)}`)): vscode.WebviewPanel {
+  const ch = bind<HostToFeaturesEvents, NoRequests, FeaturesToHostEvents>(panel, context, 'features', async (c) => {
+    c.event('load', { model: await panelData(context).dictionary(args.saeDirs[0]!, args.activations), args });
+  });
+  ch.onEvent('openFeature', ({ latent }) => featurePanel(context, { ...args, latent }));
+  ch.onEvent('compare', ({ latents }) => { for (const latent of Array.from(latents).slice(0, 4)) featurePanel(context, { ...args, latent }); });
+  return panel;
+}
+
+export function featurePanel(context: vscode.ExtensionContext, args: PanelArgs, panel = createPanel(context, FEATURE_VIEW_TYPE, `Latent #${args.latent}: ${name(args)}`)): vscode.WebviewPanel {
+  const ch = bind<HostToFeatureEvents, FeatureToHostRequests, FeatureToHostEvents>(panel, context, 'feature', async (c) => {
+    c.event('load', { model: await panelData(context).feature(args.saeDirs[0]!, args.latent ?? 0, args.activations), args });
+  });
+  ch.onEvent('openFeature', ({ latent, sae }) => featurePanel(context, { ...args, saeDirs: [args.saeDirs[sae ?? 0] ?? args.saeDirs[0]!], latent }));
+  ch.onRequest('annotate', (req) => panelData(context).annotate({ ...req, saeDir: args.saeDirs[0]! }));
+  return panel;
+}
+
+export function splitTreePanel(context: vscode.ExtensionContext, args: PanelArgs, panel = createPanel(context, SPLIT_TREE_VIEW_TYPE, `Split tree: ${args.saeDirs.map((d) => basename(d)).join(' → ')}`)): vscode.WebviewPanel {
+  const ch = bind<HostToSplitTreeEvents, NoRequests, SplitTreeToHostEvents>(panel, context, 'splitTree', async (c) => {
+    c.event('load', { model: await panelData(context).splitTree(args.saeDirs, args.activations), args });
+  });
+  ch.onEvent('openFeature', ({ latent, sae }) => featurePanel(context, { saeDirs: [args.saeDirs[sae ?? 0]!], activations: args.activations, latent }));
+  return panel;
+}
+
+export function diagnosticsPanel(context: vscode.ExtensionContext, args: PanelArgs, panel = createPanel(context, DIAGNOSTICS_VIEW_TYPE, `Diagnostics: ${name(args)}`)): vscode.WebviewPanel {
+  const ch = bind<HostToDiagnosticsEvents, NoRequests, DiagnosticsToHostEvents>(panel, context, 'diagnostics', async (c) => {
+    c.event('load', { model: await panelData(context).diagnostics(args.saeDirs[0]!, args.activations), args });
+  });
+  ch.onEvent('openFeature', ({ latent }) => featurePanel(context, { ...args, latent }));
+  return panel;
+}
+
+/** Run controls the training monitor needs from whoever started the run. */
+export interface TrainingControls {
+  cancel(): void;
+  resume(): void;
+  status?: vscode.Event<{ state: RunState; message?: string }>;
+}
+
+/** Progress of each run seen in this session, so a reopened/restored monitor shows the whole history. */
+const runHistory = new Map<string, { rows: TrainingProgress[]; state: RunState }>();
+
+export function trainingPanel(context: vscode.ExtensionContext, runId: string, progress?: vscode.Event<TrainingProgress>, controls?: TrainingControls,
+  panel = createPanel(context, TRAINING_VIEW_TYPE, `Training ${runId}`)): vscode.WebviewPanel {
+  const run = runHistory.get(runId) ?? { rows: [], state: 'running' as RunState };
+  runHistory.set(runId, run);
+  const args: PanelArgs = { saeDirs: [], runId };
+  const ch = bind<HostToTrainingEvents, NoRequests, TrainingToHostEvents>(panel, context, 'training', (c) => {
+    c.event('history', { model: trainingModelFrom(run.rows), args, state: run.state });
+  });
+  const subs: vscode.Disposable[] = [];
+  if (progress) subs.push(progress((p) => { if (p.runId !== runId) return; run.rows.push(p); ch.event('progress', { progress: p }); }));
+  if (controls?.status) subs.push(controls.status((s) => { run.state = s.state; ch.event('status', s); }));
+  ch.onEvent('cancel', () => { if (controls) controls.cancel(); else ch.event('error', { message: 'this run cannot be cancelled from here' }); });
+  ch.onEvent('resume', () => { if (controls) controls.resume(); else ch.event('error', { message: 'this run cannot be resumed from here' }); });
+  panel.onDidDispose(() => subs.forEach((s) => s.dispose()));
+  return panel;
+}

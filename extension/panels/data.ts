@@ -1,0 +1,84 @@
+/**
+ * Where the panels get their data. The default provider runs the analysis (src/report) in a worker
+ * thread, so the extension host thread only coordinates; results are cached per SAE + activation file.
+ * The lead may replace it (setPanelDataProvider) with one that reads the diagnostics cache beside the
+ * SAE and the annotation store.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import * as vscode from 'vscode';
+import { InputError } from '../../src/errors';
+import { MessageHandler } from '../../src/protocol/rpc';
+import type { AnnotateRequest, AnnotateResponse } from '../../src/protocol/feature';
+import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from '../../src/report/model';
+import type { PanelDataRequests } from '../../src/report/panelData.worker';
+
+export interface PanelDataProvider {
+  dictionary(saeDir: string, activations?: string): Promise<DictionaryModel>;
+  feature(saeDir: string, latent: number, activations?: string): Promise<FeatureModel>;
+  diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel>;
+  splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel>;
+  annotate(req: AnnotateRequest): Promise<AnnotateResponse>;
+  /** Writes the self-contained HTML report (off the host thread). */
+  report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }>;
+}
+
+/** An activation file beside the SAE (or its parent folder), when the caller gave none. */
+export function findActivations(saeDir: string): string | undefined {
+  for (const dir of [saeDir, dirname(saeDir)]) {
+    const p = join(dir, 'activations.npy');
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+class WorkerDataProvider implements PanelDataProvider {
+  private rpc: MessageHandler<PanelDataRequests, Record<string, unknown>, Record<string, [unknown, unknown]>, Record<string, unknown>> | undefined;
+
+  constructor(private readonly context: vscode.ExtensionContext) {}
+
+  private channel(): NonNullable<WorkerDataProvider['rpc']> {
+    if (this.rpc) return this.rpc;
+    const worker = new Worker(join(this.context.extensionPath, 'dist', 'workers', 'panelData.worker.js'));
+    const rpc = new MessageHandler<PanelDataRequests, Record<string, unknown>, Record<string, [unknown, unknown]>, Record<string, unknown>>((m) => worker.postMessage(m));
+    worker.on('message', (m) => { void rpc.receive(m); });
+    worker.on('error', (e) => { rpc.dispose(`analysis worker failed: ${e.message}`); this.rpc = undefined; });
+    worker.on('exit', () => { rpc.dispose('analysis worker exited'); this.rpc = undefined; });
+    this.context.subscriptions.push({ dispose: () => { void worker.terminate(); } });
+    this.rpc = rpc;
+    return rpc;
+  }
+
+  dictionary(saeDir: string, activations?: string): Promise<DictionaryModel> {
+    return this.channel().request('dictionary', { saeDir, activations: activations ?? findActivations(saeDir) });
+  }
+  feature(saeDir: string, latent: number, activations?: string): Promise<FeatureModel> {
+    return this.channel().request('feature', { saeDir, latent, activations: activations ?? findActivations(saeDir) });
+  }
+  diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel> {
+    return this.channel().request('diagnostics', { saeDir, activations: activations ?? findActivations(saeDir) });
+  }
+  report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }> {
+    return this.channel().request('report', { saeDir, out, activations: activations ?? findActivations(saeDir) });
+  }
+  splitTree(_saeDirs: string[]): Promise<SplitTreeModel> {
+    // TODO(lead, at merge): src/diagnostics split trees → SplitTreeModel (see docs/panels.md "Mapping").
+    return Promise.reject(new InputError('split tree', 'split trees come from the diagnostics module, which is not connected yet'));
+  }
+  annotate(_req: AnnotateRequest): Promise<AnnotateResponse> {
+    // TODO(lead, at merge): the host's annotation store saves this (atomic JSON beside the SAE).
+    return Promise.reject(new InputError('annotations', 'the annotation store is not connected yet'));
+  }
+}
+
+let provider: PanelDataProvider | undefined;
+
+export function panelData(context: vscode.ExtensionContext): PanelDataProvider {
+  return (provider ??= new WorkerDataProvider(context));
+}
+
+/** Replaces the data source (the host colleague's annotation store, the diagnostics cache). */
+export function setPanelDataProvider(p: PanelDataProvider): void {
+  provider = p;
+}

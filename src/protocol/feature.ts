@@ -1,0 +1,14 @@
+/** Feature page panel protocol (type-only). */
+import type { FeatureModel } from '../report/model';
+import type { ErrorEvent, OpenFeatureEvent, PanelArgs, ReadyEvent } from './panels';
+
+export const FEATURE_VIEW_TYPE = 'saeWorkbench.feature';
+
+export interface AnnotateRequest { saeDir: string; latent: number; label: string; note: string }
+/** The annotation store's answer: when it was saved (ISO time). */
+export interface AnnotateResponse { savedAt: string }
+
+export type HostToFeatureEvents = ErrorEvent & { load: { model: FeatureModel; args: PanelArgs } };
+export type FeatureToHostEvents = ReadyEvent & OpenFeatureEvent;
+/** Requests the webview sends: `annotate` is answered by the host's annotation store. */
+export type FeatureToHostRequests = { annotate: [AnnotateRequest, AnnotateResponse] };

@@ -1,0 +1,18 @@
+/** Training monitor panel protocol (type-only); progress payloads are src/protocol/training.ts's. */
+import type { TrainingModel } from '../report/model';
+import type { ErrorEvent, PanelArgs, ReadyEvent } from './panels';
+import type { TrainingProgress } from './training';
+
+export const TRAINING_VIEW_TYPE = 'saeWorkbench.training';
+
+export type RunState = 'running' | 'cancelling' | 'cancelled' | 'done' | 'error';
+
+export type HostToTrainingEvents = ErrorEvent & {
+  /** Everything logged so far (on ready, and after a restore). */
+  history: { model: TrainingModel; args: PanelArgs; state: RunState };
+  progress: { progress: TrainingProgress };
+  status: { state: RunState; message?: string; lastCheckpoint?: string };
+};
+/** Cancel the run; resume it from its last checkpoint. */
+export type TrainingToHostEvents = ReadyEvent & { cancel: { runId: string }; resume: { runId: string } };
+export type TrainingRequests = Record<never, [unknown, unknown]>;

@@ -1,0 +1,119 @@
+/**
+ * The evaluation sample the panels and the report are computed on: the first rows of an activation
+ * .npy ([n, d] or [sequences, context, d]), plus token ids and a vocabulary when they sit beside it
+ * (`<stem>.tokens.npy`, `<stem>_tokens.npy`, `tokens.npy` or `token_ids.npy`; `tokenizer.json` or
+ * `vocab.json`). Rows with NaN/Inf are left out and counted; `rowIndex` maps sample rows to file rows.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from '../errors';
+import { DTYPE_BYTES, isFloatDType } from '../io/dtype';
+import { forEachChunk } from '../io/chunked';
+import { readNpy, readNpyHeader } from '../io/npy';
+import { toFloat32 } from '../io/tensor';
+
+export interface ActivationSample {
+  path: string;
+  /** Rows [n, d], finite. */
+  x: Float32Array;
+  n: number;
+  d: number;
+  /** File row of each sample row. */
+  rowIndex: Int32Array;
+  /** Tokens per sequence when the file (or the token ids) is [sequences, context]; rows never cross a sequence. */
+  seqLen?: number;
+  /** Token id of each file row (indexed by file row), when found. */
+  tokenIds?: Int32Array;
+  /** id → token text, when a vocabulary was found. */
+  vocab?: Map<number, string>;
+  tokenIdsPath?: string;
+  vocabPath?: string;
+  skippedNonFinite: number;
+}
+
+/** Reads up to maxRows finite rows from an activation .npy (only the bytes needed are read). */
+export function readActivationSample(path: string, maxRows: number, expectDim?: number): ActivationSample {
+  if (!path.toLowerCase().endsWith('.npy')) throw new InputError(path, 'activations must be a .npy file ([tokens, d] or [sequences, context, d])');
+  const h = readNpyHeader(path);
+  if (!isFloatDType(h.dtype)) throw new InputError(path, `activations must be floating point, got ${h.dtype}`);
+  if (h.shape.length !== 2 && h.shape.length !== 3) throw new InputError(path, `activations must be 2-D [tokens, d] or 3-D [sequences, context, d], got shape [${h.shape.join(', ')}]`);
+  const d = h.shape[h.shape.length - 1]!;
+  const rowsInFile = h.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  if (expectDim !== undefined && d !== expectDim) throw new InputError(path, `activation width ${d} does not match the SAE's d_in ${expectDim}`);
+  if (rowsInFile === 0) throw new InputError(path, 'the activation file has no rows');
+  const take = Math.min(maxRows, rowsInFile);
+  const rowBytes = d * DTYPE_BYTES[h.dtype];
+  const raw = new Float32Array(take * d);
+  let filled = 0;
+  forEachChunk(path, h.dtype, h.dataStart, h.dataStart + take * rowBytes, (chunk) => {
+    const f = toFloat32(chunk);
+    raw.set(f, filled);
+    filled += f.length;
+  }, Math.max(rowBytes, 16 * 1024 * 1024 - ((16 * 1024 * 1024) % rowBytes)));
+  const keep: number[] = [];
+  for (let r = 0; r < take; r++) {
+    let ok = true;
+    for (let j = 0; j < d; j++) if (!Number.isFinite(raw[r * d + j]!)) { ok = false; break; }
+    if (ok) keep.push(r);
+  }
+  if (keep.length === 0) throw new InputError(path, `none of the first ${take} rows is finite (all contain NaN or Inf)`);
+  const x = keep.length === take ? raw : new Float32Array(keep.length * d);
+  if (x !== raw) keep.forEach((r, i) => x.set(raw.subarray(r * d, (r + 1) * d), i * d));
+  const sample: ActivationSample = {
+    path, x, n: keep.length, d, rowIndex: Int32Array.from(keep), skippedNonFinite: take - keep.length,
+    seqLen: h.shape.length === 3 ? h.shape[1] : undefined,
+  };
+  attachTokens(sample, rowsInFile);
+  return sample;
+}
+
+function findBeside(path: string, names: string[]): string | undefined {
+  for (const n of names) {
+    const p = join(dirname(path), n);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+function attachTokens(s: ActivationSample, rowsInFile: number): void {
+  const stem = basename(s.path).replace(/\.npy$/i, '');
+  const idsPath = findBeside(s.path, [`${stem}.tokens.npy`, `${stem}_tokens.npy`, 'tokens.npy', 'token_ids.npy']);
+  if (!idsPath || idsPath === s.path) return;
+  const t = readNpy(idsPath);
+  if (t.dtype !== 'I32' && t.dtype !== 'I64' && t.dtype !== 'I16' && t.dtype !== 'U8') throw new InputError(idsPath, `token ids must be integers, got ${t.dtype}`);
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (count !== rowsInFile) throw new InputError(idsPath, `has ${count} token ids but ${s.path} has ${rowsInFile} rows`);
+  const ids = Int32Array.from(toFloat32(t), (v) => Math.round(v));
+  s.tokenIds = ids;
+  s.tokenIdsPath = idsPath;
+  if (t.shape.length === 2 && s.seqLen === undefined) s.seqLen = t.shape[1];
+  const vocabPath = findBeside(s.path, ['tokenizer.json', 'vocab.json']);
+  if (vocabPath) {
+    s.vocab = readVocabulary(vocabPath);
+    s.vocabPath = vocabPath;
+  }
+}
+
+/** A Hugging Face tokenizer.json (BPE/WordPiece map or Unigram list) or a vocab.json {token: id}. */
+export function readVocabulary(path: string): Map<number, string> {
+  let json: unknown;
+  try { json = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new InputError(path, `not readable JSON (${(e as Error).message.split('\n')[0]})`); }
+  const out = new Map<number, string>();
+  const model = (json as { model?: { vocab?: unknown } }).model;
+  const vocab = model && typeof model === 'object' ? model.vocab : json;
+  if (Array.isArray(vocab)) {
+    vocab.forEach((entry, id) => { if (Array.isArray(entry) && typeof entry[0] === 'string') out.set(id, entry[0]); });
+  } else if (vocab && typeof vocab === 'object') {
+    for (const [tok, id] of Object.entries(vocab as Record<string, unknown>)) if (typeof id === 'number') out.set(id, tok);
+  }
+  for (const added of ((json as { added_tokens?: unknown }).added_tokens as { id?: unknown; content?: unknown }[] | undefined) ?? []) {
+    if (typeof added?.id === 'number' && typeof added.content === 'string') out.set(added.id, added.content);
+  }
+  if (out.size === 0) throw new InputError(path, 'no vocabulary found (expected model.vocab in tokenizer.json or {token: id} in vocab.json)');
+  return out;
+}
+
+/** Byte-level BPE and SentencePiece markers shown as the whitespace they stand for. */
+export function displayToken(tok: string): string {
+  return tok.replace(/Ġ/g, ' ').replace(/Ċ/g, '\n').replace(/ĉ/g, '\t').replace(/▁/g, ' ');
+}

@@ -1,0 +1,264 @@
+/**
+ * One pass of an SAE over an evaluation sample, kept sparse (codes as CSR and CSC), from which the panel
+ * models are cut: per-latent columns, per-token L0, reconstruction metrics, feature pages, and the
+ * provisional per-atom optimality numbers (THEORY.md B4: KKT_on, KKT_off, STAT with its noise floor)
+ * that stand in until src/diagnostics lands. Encoding goes through src/sae/forward.ts; λ_e through
+ * src/diagnostics/context.ts.
+ */
+import { matmulBT } from '../compute/matmul';
+import { buildContext } from '../diagnostics/context';
+import { decoderNorms, forward } from '../sae/forward';
+import type { Sae } from '../sae/types';
+import type { ActivationSample } from './activations';
+import { FLAG } from './model';
+import type { ReconstructionMetrics } from './model';
+
+/** Growable typed buffer (push, then trim). */
+class Grow<T extends Float32Array | Int32Array> {
+  length = 0;
+  constructor(public data: T, private readonly make: (n: number) => T) {}
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = this.make(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  trim(): T { return this.data.slice(0, this.length) as T; }
+}
+
+export interface SparseCodes {
+  /** CSR over rows: row r's entries are idx/val[rowPtr[r] .. rowPtr[r+1]), latent ascending. */
+  rowPtr: Int32Array; idx: Int32Array; val: Float32Array;
+  /** CSC over latents: latent i's entries are rows/vals[colPtr[i] .. colPtr[i+1]), row ascending. */
+  colPtr: Int32Array; rows: Int32Array; vals: Float32Array;
+}
+
+export interface Analysis {
+  sae: Sae;
+  sample: ActivationSample;
+  codes: SparseCodes;
+  density: Float32Array;
+  meanActivation: Float32Array;
+  maxActivation: Float32Array;
+  decoderNorm: Float32Array;
+  /** Unit atoms [dSae, dOut]. */
+  unitAtoms: Float32Array;
+  l0PerToken: Float32Array;
+  residualNorm: Float32Array;
+  metrics: ReconstructionMetrics;
+  lambdaE: number;
+  lambdaSource: string;
+  /** False for an L1 model whose λ_e is not positive: KKT/STAT are then left out. */
+  lambdaUsable: boolean;
+  /** L0-type codes (TopK, BatchTopK, JumpReLU): KKT targets 0, normalised by σ_r (THEORY.md B4). */
+  l0Type: boolean;
+  kktOn: Float32Array;
+  kktOff: Float32Array;
+  stationarity: Float32Array;
+  noiseFloor: Float32Array;
+  /** (F(D), F_∞) of THEORY.md D1, for L1 SAEs only. */
+  widthGap?: { objective: number; wideLimit: number };
+}
+
+/** Rows per encoding chunk: the chunk's dense codes and ⟨d̂, r⟩ matrices stay around 32 MB each. */
+function chunkRows(dSae: number): number {
+  return Math.max(16, Math.min(256, Math.floor((8 << 20) / dSae)));
+}
+
+/** Encodes the sample in chunks and gathers everything the panels need. */
+export function analyse(sae: Sae, sample: ActivationSample): Analysis {
+  const { dSae, dOut, dIn } = sae.cfg;
+  const n = sample.n;
+  const l0Type = sae.cfg.activation !== 'relu' && sae.cfg.activation !== 'gated';
+  // λ_e from the diagnostics context (stored or estimated) on a small prefix: one definition, one place.
+  const ctxRows = Math.min(n, 256);
+  const targetsKnown = !sae.cfg.transcoder;
+  const ctx = targetsKnown ? buildContext(sae, sample.x.subarray(0, ctxRows * dIn), ctxRows) : undefined;
+  // An L1 model whose median ⟨d̂_i, r⟩ on active pairs is not positive has no usable λ_e: the KKT/STAT
+  // normalisations would be meaningless, so they are left out (and the overview says why).
+  const lambdaE = ctx?.lambdaE ?? NaN;
+  const lambdaUsable = l0Type || lambdaE > 0;
+  const norms = decoderNorms(sae);
+  const unit = new Float32Array(dSae * dOut);
+  for (let i = 0; i < dSae; i++) if (norms[i]! > 0) for (let j = 0; j < dOut; j++) unit[i * dOut + j] = sae.wDec[i * dOut + j]! / norms[i]!;
+
+  const rowPtr = new Int32Array(n + 1);
+  const idx = new Grow(new Int32Array(1024), (k) => new Int32Array(k));
+  const val = new Grow(new Float32Array(1024), (k) => new Float32Array(k));
+  const l0PerToken = new Float32Array(n);
+  const residualNorm = new Float32Array(n);
+  const fires = new Float64Array(dSae), sum = new Float64Array(dSae), max = new Float32Array(dSae);
+  // B4 accumulators over effective codes ã = ‖d_i‖ f_i.
+  // Float32 for the [dSae, dOut] accumulator: it is as large as W_dec, and sums run over ≤ a few thousand rows.
+  const g = new Float32Array(dSae * dOut), m = new Float64Array(dSae);
+  const onSq = new Float64Array(dSae), offMiss = new Float64Array(dSae), perpSq = new Float64Array(dSae);
+  let sse = 0, sumSq = 0, resSq = 0, objective = 0, wideLimit = 0;
+  const xMean = new Float64Array(dOut);
+
+  const step = chunkRows(dSae);
+  for (let r0 = 0; r0 < n; r0 += step) {
+    const rows = Math.min(step, n - r0);
+    const xs = sample.x.subarray(r0 * dIn, (r0 + rows) * dIn);
+    const { codes, recon } = forward(sae, xs, rows);
+    const res = new Float32Array(rows * dOut);
+    if (targetsKnown) for (let t = 0; t < rows * dOut; t++) res[t] = xs[t]! - recon[t]!;
+    const proj = targetsKnown ? matmulBT(res, unit, rows, dOut, dSae) : undefined;
+    for (let rr = 0; rr < rows; rr++) {
+      const r = r0 + rr;
+      let rn = 0;
+      for (let j = 0; j < dOut; j++) rn += res[rr * dOut + j]! ** 2;
+      residualNorm[r] = Math.sqrt(rn);
+      let active = 0, l1 = 0;
+      for (let i = 0; i < dSae; i++) {
+        const f = codes[rr * dSae + i]!;
+        if (!(f > 0)) {
+          if (proj && !l0Type && proj[rr * dSae + i]! > 1.1 * lambdaE) offMiss[i]! += 1;
+          continue;
+        }
+        active++;
+        idx.push(i); val.push(f);
+        fires[i]! += 1; sum[i]! += f; if (f > max[i]!) max[i] = f;
+        if (!proj) continue;
+        const a = f * norms[i]!;
+        l1 += a;
+        m[i]! += a;
+        const p = proj[rr * dSae + i]!;
+        onSq[i]! += l0Type ? p * p : ((p - lambdaE) / lambdaE) ** 2;
+        perpSq[i]! += a * a * (rn - p * p);
+        for (let j = 0; j < dOut; j++) g[i * dOut + j]! += a * res[rr * dOut + j]!;
+      }
+      rowPtr[r + 1] = idx.length;
+      l0PerToken[r] = active;
+      if (targetsKnown) {
+        sse += rn;
+        let xn2 = 0, xb2 = 0;
+        for (let j = 0; j < dOut; j++) {
+          const v = xs[rr * dIn + j]!;
+          xn2 += v * v; xMean[j]! += v;
+          xb2 += (v - sae.bDec[j]!) ** 2;
+        }
+        sumSq += xn2; resSq += rn;
+        objective += 0.5 * rn + lambdaE * l1;
+        const s = Math.sqrt(xb2);
+        wideLimit += s <= lambdaE ? 0.5 * s * s : lambdaE * s - 0.5 * lambdaE * lambdaE;
+      }
+    }
+  }
+
+  const codesCsr = { rowPtr, idx: idx.trim(), val: val.trim() };
+  const density = new Float32Array(dSae), meanActivation = new Float32Array(dSae);
+  for (let i = 0; i < dSae; i++) {
+    density[i] = fires[i]! / n;
+    meanActivation[i] = fires[i]! > 0 ? sum[i]! / fires[i]! : 0;
+  }
+  const sigmaR = Math.sqrt(resSq / n / dOut) || 1;
+  const kktOn = new Float32Array(dSae).fill(NaN), kktOff = new Float32Array(dSae).fill(NaN);
+  const stationarity = new Float32Array(dSae).fill(NaN), noiseFloor = new Float32Array(dSae).fill(NaN);
+  if (targetsKnown && lambdaUsable) for (let i = 0; i < dSae; i++) {
+    if (!(fires[i]! > 0) || !(norms[i]! > 0)) continue;
+    kktOn[i] = l0Type ? Math.sqrt(onSq[i]! / fires[i]!) / sigmaR : Math.sqrt(onSq[i]! / fires[i]!);
+    if (!l0Type) kktOff[i] = offMiss[i]! / Math.max(1, n - fires[i]!);
+    // g_i = mean_n ã r; split into the part along d̂_i and the tangential part.
+    let radial = 0, total = 0;
+    for (let j = 0; j < dOut; j++) {
+      const gj = g[i * dOut + j]! / n;
+      radial += gj * unit[i * dOut + j]!;
+      total += gj * gj;
+    }
+    const tangential = Math.sqrt(Math.max(0, total - radial * radial));
+    const mi = m[i]! / n;
+    if (l0Type) stationarity[i] = total > 0 ? tangential / Math.sqrt(total) : 0;
+    else stationarity[i] = tangential / (lambdaE * mi);
+    const varPerp = Math.max(0, perpSq[i]! / n - tangential * tangential);
+    noiseFloor[i] = l0Type ? Math.sqrt(varPerp / n) / Math.max(Math.sqrt(total), 1e-30) : Math.sqrt(varPerp / n) / (lambdaE * mi);
+  }
+  let l0 = 0;
+  for (let r = 0; r < n; r++) l0 += l0PerToken[r]!;
+  let meanNorm2 = 0;
+  for (let j = 0; j < dOut; j++) meanNorm2 += (xMean[j]! / n) ** 2;
+  let dead = 0, dense = 0;
+  for (let i = 0; i < dSae; i++) { if (fires[i] === 0) dead++; if (density[i]! > 0.1) dense++; }
+  const metrics: ReconstructionMetrics = {
+    tokens: n,
+    explainedVariance: targetsKnown ? 1 - (sse / n) / (sumSq / n - meanNorm2) : NaN,
+    l0: l0 / n,
+    deadFraction: dead / dSae,
+    denseFraction: dense / dSae,
+    msePerElement: targetsKnown ? sse / (n * dOut) : NaN,
+    ssePerToken: targetsKnown ? sse / n : NaN,
+    note: targetsKnown ? undefined : 'a transcoder needs its target activations for reconstruction metrics; only sparsity is shown',
+  };
+  if (targetsKnown && !lambdaUsable) metrics.note = `λ_e estimated as ${lambdaE.toPrecision(3)} (median ⟨d̂_i, r⟩ over active pairs is not positive: the codes overshoot), so per-atom KKT/STAT and the width gap are not computed`;
+  const widthGap = lambdaUsable && targetsKnown && !l0Type && sae.cfg.normalizeActivations === 'none' && Number.isFinite(lambdaE)
+    ? { objective: objective / n, wideLimit: wideLimit / n } : undefined;
+  return {
+    sae, sample, codes: { ...codesCsr, ...toCsc(codesCsr, n, dSae) }, density, meanActivation, maxActivation: max,
+    decoderNorm: norms, unitAtoms: unit, l0PerToken, residualNorm, metrics, lambdaE,
+    lambdaSource: ctx?.lambdaSource ?? 'unknown', lambdaUsable: targetsKnown && lambdaUsable, l0Type, kktOn, kktOff, stationarity, noiseFloor, widthGap,
+  };
+}
+
+function toCsc(csr: { rowPtr: Int32Array; idx: Int32Array; val: Float32Array }, n: number, dSae: number): { colPtr: Int32Array; rows: Int32Array; vals: Float32Array } {
+  const colPtr = new Int32Array(dSae + 1);
+  for (let t = 0; t < csr.idx.length; t++) colPtr[csr.idx[t]! + 1]! += 1;
+  for (let i = 0; i < dSae; i++) colPtr[i + 1]! += colPtr[i]!;
+  const fill = colPtr.slice(0, dSae);
+  const rows = new Int32Array(csr.idx.length), vals = new Float32Array(csr.idx.length);
+  for (let r = 0; r < n; r++) for (let t = csr.rowPtr[r]!; t < csr.rowPtr[r + 1]!; t++) {
+    const i = csr.idx[t]!;
+    const at = fill[i]!++;
+    rows[at] = r; vals[at] = csr.val[t]!;
+  }
+  return { colPtr, rows, vals };
+}
+
+/** Budget of multiply-adds for the all-pairs decoder cosine; beyond it atoms are compared to a sample. */
+export const MAX_COSINE_BUDGET = 4e9;
+
+/**
+ * max_{j≠i} cos(d_i, d_j) for every atom, exact when dSae²·d fits the budget, otherwise against an
+ * evenly spaced sample of atoms (a lower bound, and said so).
+ */
+export function maxDecoderCosine(unit: Float32Array, dSae: number, d: number, budget = MAX_COSINE_BUDGET): { value: Float32Array; index: Int32Array; exact: boolean } {
+  const exact = dSae * dSae * d <= budget;
+  const sampleCount = exact ? dSae : Math.max(1, Math.min(dSae, Math.floor(budget / (dSae * d))));
+  const stride = dSae / sampleCount;
+  const cols = new Float32Array(sampleCount * d);
+  const colIndex = new Int32Array(sampleCount);
+  for (let s = 0; s < sampleCount; s++) {
+    const j = exact ? s : Math.floor(s * stride);
+    colIndex[s] = j;
+    cols.set(unit.subarray(j * d, (j + 1) * d), s * d);
+  }
+  const value = new Float32Array(dSae).fill(NaN), index = new Int32Array(dSae).fill(-1);
+  const block = 128;
+  for (let i0 = 0; i0 < dSae; i0 += block) {
+    const rows = Math.min(block, dSae - i0);
+    const c = matmulBT(unit.subarray(i0 * d, (i0 + rows) * d), cols, rows, d, sampleCount);
+    for (let r = 0; r < rows; r++) {
+      let best = -Infinity, arg = -1;
+      for (let s = 0; s < sampleCount; s++) {
+        if (colIndex[s] === i0 + r) continue;
+        const v = c[r * sampleCount + s]!;
+        if (v > best) { best = v; arg = colIndex[s]!; }
+      }
+      if (arg >= 0) { value[i0 + r] = best; index[i0 + r] = arg; }
+    }
+  }
+  return { value, index, exact };
+}
+
+/** Flags computable from density and STAT alone; antipodal/absorption/split come from diagnostics. */
+export function basicFlags(a: Analysis): Uint8Array {
+  const flags = new Uint8Array(a.sae.cfg.dSae);
+  for (let i = 0; i < flags.length; i++) {
+    if (a.density[i] === 0) flags[i]! |= FLAG.dead;
+    if (a.density[i]! > 0.1) flags[i]! |= FLAG.dense;
+    const s = a.stationarity[i]!, se = a.noiseFloor[i]!;
+    // THEORY.md B4: non-stationary if STAT > max(3·SE, 0.05) [H].
+    if (Number.isFinite(s) && s > Math.max(3 * (Number.isFinite(se) ? se : 0), 0.05)) flags[i]! |= FLAG.nonStationary;
+  }
+  return flags;
+}

@@ -1,0 +1,203 @@
+/**
+ * Cuts the panel models (src/report/model.ts) out of an Analysis: the dictionary overview, a feature
+ * page, and the provisional diagnostics. Also the weights-only dictionary when no activations exist.
+ */
+import { basename } from 'node:path';
+import { decoderNorms } from '../sae/forward';
+import type { Sae } from '../sae/types';
+import { displayToken } from './activations';
+import type { Analysis } from './analyze';
+import { basicFlags, maxDecoderCosine } from './analyze';
+import type { AtomDiagnostics, DiagnosticsModel, DictionaryModel, Example, FeatureModel, FlagName, LabelMap, Neighbours, QuantileBin, SaeCard, TrainingModel } from './model';
+import { FLAG, FLAG_NAMES } from './model';
+
+export interface Annotation { label: string; note: string }
+
+export function saeCard(sae: Sae): SaeCard {
+  const c = sae.cfg;
+  const t = c.training ?? {};
+  const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const path = c.source?.path ?? '';
+  return {
+    name: path ? basename(path) : 'SAE', path, format: c.source?.format ?? 'in memory',
+    architecture: String(c.metadata.architecture ?? c.activation), activation: c.activation, k: c.k,
+    dIn: c.dIn, dSae: c.dSae, dOut: c.dOut, transcoder: c.transcoder, hookName: c.hookName, modelName: c.modelName,
+    dtype: c.dtype, trainingTokens: num(t.tokens) ?? num(t.trainingTokens) ?? num(c.metadata.training_tokens),
+    engine: typeof t.engine === 'string' ? t.engine : undefined, matryoshkaWidths: c.matryoshkaWidths,
+  };
+}
+
+export function labelMap(annotations: Map<number, Annotation> | undefined): LabelMap {
+  const entries = [...(annotations ?? new Map<number, Annotation>())].filter(([, a]) => a.label).sort((a, b) => a[0] - b[0]);
+  return { latents: Int32Array.from(entries.map((e) => e[0])), texts: entries.map((e) => e[1].label) };
+}
+
+/** The overview + browser model from a full analysis. */
+export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, Annotation>; training?: TrainingModel; pages?: Int32Array } = {}): DictionaryModel {
+  const { dSae, dOut } = a.sae.cfg;
+  const cos = maxDecoderCosine(a.unitAtoms, dSae, dOut);
+  const notes: string[] = [];
+  if (!cos.exact) notes.push(`max decoder cosine is a lower bound: each atom was compared with ${Math.floor(4e9 / (dSae * dOut))} evenly spaced atoms, not all ${dSae}`);
+  if (a.sample.skippedNonFinite) notes.push(`${a.sample.skippedNonFinite} activation rows with NaN/Inf were left out`);
+  if (a.metrics.note) notes.push(a.metrics.note);
+  notes.push(`statistics over ${a.sample.n} tokens of ${basename(a.sample.path)}; a latent with density 0 here is dead on this sample, not necessarily everywhere`);
+  return {
+    card: saeCard(a.sae), metrics: a.metrics, activationsPath: a.sample.path, l0PerToken: a.l0PerToken, training: opts.training, notes,
+    latents: {
+      count: dSae, density: a.density, meanActivation: a.meanActivation, maxActivation: a.maxActivation, decoderNorm: a.decoderNorm,
+      maxDecoderCosine: cos.value, maxCosineExact: cos.exact, stationarity: a.stationarity, stationaritySource: 'provisional',
+      flags: basicFlags(a), labels: labelMap(opts.annotations), pages: opts.pages,
+    },
+  };
+}
+
+/** Weights-only overview (no activation file): decoder geometry, no firing statistics. */
+export function weightsOnlyDictionary(sae: Sae, annotations?: Map<number, Annotation>): DictionaryModel {
+  const { dSae, dOut } = sae.cfg;
+  const norms = decoderNorms(sae);
+  const unit = new Float32Array(dSae * dOut);
+  for (let i = 0; i < dSae; i++) if (norms[i]! > 0) for (let j = 0; j < dOut; j++) unit[i * dOut + j] = sae.wDec[i * dOut + j]! / norms[i]!;
+  const cos = maxDecoderCosine(unit, dSae, dOut);
+  const nan = (): Float32Array => new Float32Array(dSae).fill(NaN);
+  const density = sae.logDensity ? Float32Array.from(sae.logDensity, (v) => 10 ** v) : nan();
+  return {
+    card: saeCard(sae), activationsPath: '', l0PerToken: new Float32Array(0),
+    metrics: { tokens: 0, explainedVariance: NaN, l0: NaN, deadFraction: NaN, denseFraction: NaN, msePerElement: NaN, ssePerToken: NaN, note: 'no activation file: only the decoder geometry is shown' },
+    notes: [sae.logDensity ? 'density from sparsity.safetensors (training-time estimate)' : 'no activation file was given: open the panel with an activation .npy to see firing statistics'],
+    latents: {
+      count: dSae, density, meanActivation: nan(), maxActivation: nan(), decoderNorm: norms, maxDecoderCosine: cos.value, maxCosineExact: cos.exact,
+      stationarity: nan(), flags: new Uint8Array(dSae), labels: labelMap(annotations),
+    },
+  };
+}
+
+function topK(values: Float32Array | Float64Array, k: number, exclude: number): Neighbours {
+  const order: number[] = [];
+  for (let i = 0; i < values.length; i++) if (i !== exclude && Number.isFinite(values[i]!)) order.push(i);
+  order.sort((p, q) => values[q]! - values[p]! || p - q);
+  const pick = order.slice(0, k);
+  return { latents: Int32Array.from(pick), values: Float32Array.from(pick, (i) => values[i]!) };
+}
+
+/** This latent's activation on a sample row (0 when it does not fire there). */
+function codeAt(a: Analysis, row: number, latent: number): number {
+  const { rowPtr, idx, val } = a.codes;
+  let lo = rowPtr[row]!, hi = rowPtr[row + 1]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1, v = idx[mid]!;
+    if (v === latent) return val[mid]!;
+    if (v < latent) lo = mid + 1; else hi = mid - 1;
+  }
+  return 0;
+}
+
+const CONTEXT_BEFORE = 12, CONTEXT_AFTER = 4;
+
+function example(a: Analysis, latent: number, row: number, activation: number): Example {
+  const s = a.sample;
+  const fileRow = s.rowIndex[row]!;
+  const ex: Example = { row: fileRow, activation };
+  if (!s.tokenIds || !s.vocab) return ex;
+  const seqStart = s.seqLen ? fileRow - (fileRow % s.seqLen) : 0;
+  const seqEnd = s.seqLen ? seqStart + s.seqLen : s.tokenIds.length;
+  const lo = Math.max(seqStart, fileRow - CONTEXT_BEFORE), hi = Math.min(seqEnd, fileRow + CONTEXT_AFTER + 1);
+  const tokens: string[] = [], values: number[] = [];
+  // Sample rows map to file rows monotonically; rows outside the sample have no code (shown as 0).
+  for (let fr = lo; fr < hi; fr++) {
+    const id = s.tokenIds[fr]!;
+    tokens.push(displayToken(s.vocab.get(id) ?? `<${id}>`));
+    const sr = row + (fr - fileRow);
+    values.push(sr >= 0 && sr < s.n && s.rowIndex[sr] === fr ? codeAt(a, sr, latent) : 0);
+  }
+  return { ...ex, tokens, values: Float32Array.from(values), focus: fileRow - lo };
+}
+
+/** The feature page of one latent. */
+export function featureModel(a: Analysis, latent: number, flags: Uint8Array, annotation?: Annotation): FeatureModel {
+  const { dSae, dOut } = a.sae.cfg;
+  const { colPtr, rows, vals } = a.codes;
+  const start = colPtr[latent]!, end = colPtr[latent + 1]!;
+  const order = Array.from({ length: end - start }, (_, t) => start + t).sort((p, q) => vals[q]! - vals[p]! || rows[p]! - rows[q]!);
+  const top = order.slice(0, 10).map((t) => example(a, latent, rows[t]!, vals[t]!));
+  // Quantile-sampled: five groups by rank (highest first), three evenly spaced examples from each.
+  const quantiles: QuantileBin[] = [];
+  const groups = order.length >= 15 ? 5 : order.length > 0 ? 1 : 0;
+  for (let q = 0; q < groups; q++) {
+    const lo = Math.floor((q * order.length) / groups), hi = Math.floor(((q + 1) * order.length) / groups);
+    const picks = [0, 1, 2].map((p) => order[lo + Math.floor(((p + 0.5) * (hi - lo)) / 3)]!).filter((v, i, arr) => arr.indexOf(v) === i);
+    quantiles.push({ hi: vals[order[lo]!]!, lo: vals[order[hi - 1]!]!, examples: picks.map((t) => example(a, latent, rows[t]!, vals[t]!)) });
+  }
+  const maxAct = a.maxActivation[latent]!;
+  const bins = 24;
+  const edges = Float32Array.from({ length: bins + 1 }, (_, b) => (maxAct > 0 ? (b * maxAct) / bins : b / bins));
+  const counts = new Uint32Array(bins);
+  for (let t = start; t < end; t++) counts[Math.min(bins - 1, Math.floor((vals[t]! / (maxAct || 1)) * bins))]! += 1;
+  // Nearest by decoder cosine: one row of D̂D̂ᵀ.
+  const u = a.unitAtoms.subarray(latent * dOut, (latent + 1) * dOut);
+  const cosRow = new Float32Array(dSae);
+  for (let j = 0; j < dSae; j++) {
+    let s = 0;
+    for (let k = 0; k < dOut; k++) s += u[k]! * a.unitAtoms[j * dOut + k]!;
+    cosRow[j] = a.decoderNorm[j]! > 0 ? s : NaN;
+  }
+  // Nearest by co-activation: Jaccard of firing sets.
+  const co = new Float64Array(dSae);
+  for (let t = start; t < end; t++) {
+    const r = rows[t]!;
+    for (let e = a.codes.rowPtr[r]!; e < a.codes.rowPtr[r + 1]!; e++) co[a.codes.idx[e]!]! += 1;
+  }
+  const ni = end - start;
+  const jac = new Float64Array(dSae).fill(NaN);
+  for (let j = 0; j < dSae; j++) if (co[j]! > 0) jac[j] = co[j]! / (ni + (colPtr[j + 1]! - colPtr[j]!) - co[j]!);
+  const f = flags[latent]!;
+  const diagnostics: AtomDiagnostics | undefined = a.lambdaUsable ? {
+    source: 'provisional', lambdaE: a.lambdaE,
+    kktOn: finite(a.kktOn[latent]!), kktOff: finite(a.kktOff[latent]!), stationarity: finite(a.stationarity[latent]!), noiseFloor: finite(a.noiseFloor[latent]!),
+    flags: FLAG_NAMES.filter((nm) => f & FLAG[nm]) as FlagName[],
+  } : undefined;
+  return {
+    latent, sae: saeCard(a.sae), label: annotation?.label ?? '', note: annotation?.note ?? '',
+    density: a.density[latent]!, meanActivation: a.meanActivation[latent]!, maxActivation: maxAct, decoderNorm: a.decoderNorm[latent]!,
+    histogram: { edges, counts }, top, quantiles, hasTokens: !!(a.sample.tokenIds && a.sample.vocab),
+    nearestByDecoder: topK(cosRow, 8, latent), nearestByCoactivation: topK(jac, 8, latent), diagnostics,
+  };
+}
+
+function finite(v: number): number | undefined {
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * Which latents get a page in a report: the most frequent live ones, the flagged ones and the
+ * annotated ones, up to `limit`, in latent order.
+ */
+export function pickReportLatents(a: Analysis, flags: Uint8Array, limit: number, annotations?: Map<number, Annotation>): Int32Array {
+  const chosen = new Set<number>();
+  for (const k of annotations?.keys() ?? []) if (chosen.size < limit && k < flags.length) chosen.add(k);
+  const flagged = [...flags.keys()].filter((i) => flags[i]! & (FLAG.dense | FLAG.nonStationary)).sort((p, q) => a.stationarity[q]! - a.stationarity[p]!);
+  for (const i of flagged.slice(0, Math.floor(limit / 4))) if (chosen.size < limit) chosen.add(i);
+  const live = [...a.density.keys()].filter((i) => a.density[i]! > 0).sort((p, q) => a.density[q]! - a.density[p]! || p - q);
+  for (const i of live) { if (chosen.size >= limit) break; chosen.add(i); }
+  return Int32Array.from([...chosen].sort((p, q) => p - q));
+}
+
+/** Provisional diagnostics: what an Analysis measures directly (residual norms, B4 per atom, D1 width gap). */
+export function provisionalDiagnostics(a: Analysis, flags: Uint8Array): DiagnosticsModel {
+  const notes = [
+    'provisional: residual norms, per-atom KKT/STAT and the width gap are computed by the panels from one pass over the sample; the diagnostics module (src/diagnostics) supplies the rest',
+  ];
+  if (a.l0Type) notes.push(`${a.sae.cfg.activation} codes are L0-type: KKT_on is ⟨d̂_i, r⟩ normalised by σ_r (target 0) and STAT is sin∠(g_i, d̂_i) (THEORY.md B4)`);
+  const flagged = new Uint8Array(flags.length);
+  for (let i = 0; i < flags.length; i++) flagged[i] = flags[i]! & FLAG.nonStationary ? 1 : 0;
+  const model: DiagnosticsModel = {
+    sae: saeCard(a.sae), lambdaE: a.lambdaE, lambdaSource: a.lambdaSource, tokens: a.sample.n, notes,
+    residualNorms: { values: a.residualNorm, source: 'provisional' },
+  };
+  if (a.lambdaUsable) model.perAtom = { kktOn: a.kktOn, kktOff: a.kktOff, stationarity: a.stationarity, flagged, density: a.density, source: 'provisional' };
+  else notes.push(`λ_e could not be used (${a.sae.cfg.transcoder ? 'a transcoder needs its targets' : `estimated ${a.lambdaE.toPrecision(3)}: the median ⟨d̂_i, r⟩ over active pairs is not positive, i.e. the codes overshoot`}), so per-atom KKT/STAT are not computed`);
+  if (a.widthGap) {
+    const { objective, wideLimit } = a.widthGap;
+    model.widthGap = { objective, wideLimit, gap: (objective - wideLimit) / wideLimit, source: 'provisional' };
+  } else notes.push('width gap (THEORY.md D1) is defined for L1 (ReLU) SAEs without input normalisation; not shown for this SAE');
+  return model;
+}

@@ -1,0 +1,224 @@
+/**
+ * The data model every panel and the HTML report consume. Type-only (plus flag constants): the host or
+ * the report writer fills it, webviews render it. Per-latent and per-token columns are typed arrays so
+ * that they cross postMessage by structured clone and the report by base64, never as JSON number lists.
+ *
+ * Diagnostic sections are optional and shaped after THEORY.md; each carries a `source` saying whether
+ * it came from the diagnostics module (src/diagnostics) or from this module's provisional estimate.
+ */
+
+/** Where a number came from: the diagnostics module, or the panels' own provisional estimate. */
+export type Provenance = 'diagnostics' | 'provisional';
+
+/** Latent flags, one bit each, in `LatentColumns.flags`. */
+export const FLAG = {
+  dead: 1,
+  dense: 2,
+  antipodal: 4,
+  absorbed: 8,
+  absorber: 16,
+  split: 32,
+  nonStationary: 64,
+} as const;
+export type FlagName = keyof typeof FLAG;
+export const FLAG_NAMES = Object.keys(FLAG) as FlagName[];
+
+/** Sparse labels: latents[i] has text texts[i]. Labels are user text: always rendered as text. */
+export interface LabelMap {
+  latents: Int32Array;
+  texts: string[];
+}
+
+/** What the SAE is (the "card" of the dictionary overview). */
+export interface SaeCard {
+  name: string;
+  path: string;
+  format: string;
+  architecture: string;
+  activation: string;
+  k?: number;
+  dIn: number;
+  dSae: number;
+  dOut: number;
+  transcoder: boolean;
+  hookName?: string;
+  modelName?: string;
+  dtype: string;
+  /** Tokens the SAE was trained on, when its config says. */
+  trainingTokens?: number;
+  /** GEMM engine used for training, when its config says. */
+  engine?: string;
+  matryoshkaWidths?: number[];
+}
+
+/** Reconstruction metrics on the evaluation sample (FORMATS.md §c definitions). NaN = not computed. */
+export interface ReconstructionMetrics {
+  tokens: number;
+  /** Conventional EV: 1 − E‖e‖² / (E‖x‖² − ‖E x‖²), numerator and denominator averaged separately. */
+  explainedVariance: number;
+  l0: number;
+  deadFraction: number;
+  /** Fraction of latents with density > 0.1 (THEORY.md C1). */
+  denseFraction: number;
+  /** Per-element MSE: Σ‖e‖² / (n·d). */
+  msePerElement: number;
+  /** Per-token SSE: Σ‖e‖² / n. */
+  ssePerToken: number;
+  /** Why some metrics are missing (e.g. a transcoder without its targets). */
+  note?: string;
+}
+
+/** One value per latent. NaN marks "not known". */
+export interface LatentColumns {
+  count: number;
+  density: Float32Array;
+  /** Mean activation over the tokens where the latent fires. */
+  meanActivation: Float32Array;
+  maxActivation: Float32Array;
+  decoderNorm: Float32Array;
+  /** max_{j≠i} cos(d_i, d_j); a lower bound when `maxCosineExact` is false. */
+  maxDecoderCosine: Float32Array;
+  maxCosineExact: boolean;
+  /** STAT_i of THEORY.md B4 (NaN for dead atoms or when not computed). */
+  stationarity: Float32Array;
+  stationaritySource?: Provenance;
+  /** Bits of FLAG. */
+  flags: Uint8Array;
+  labels: LabelMap;
+  /** Latents that have a feature page in this model (the report includes only some). Empty = all. */
+  pages?: Int32Array;
+}
+
+/** Parsed training_log.jsonl (or live TrainingProgress events): one entry per logged step. */
+export interface TrainingModel {
+  runId?: string;
+  step: Float64Array;
+  tokens: Float64Array;
+  /** Loss parts by name, each aligned with `step`. */
+  loss: { name: string; values: Float32Array }[];
+  explainedVariance: Float32Array;
+  l0: Float32Array;
+  deadFraction: Float32Array;
+  tokensPerSecond: Float32Array;
+  totalSteps?: number;
+  totalTokens?: number;
+  etaSeconds?: number;
+  engine?: string;
+}
+
+export interface DictionaryModel {
+  card: SaeCard;
+  metrics: ReconstructionMetrics;
+  latents: LatentColumns;
+  /** Active latents per evaluated token. */
+  l0PerToken: Float32Array;
+  training?: TrainingModel;
+  /** Where the evaluation sample came from ('' when weights only). */
+  activationsPath: string;
+  notes: string[];
+}
+
+/** One example row with its token context. */
+export interface Example {
+  row: number;
+  activation: number;
+  /** Token strings around the row (context), when token ids and a vocabulary exist. */
+  tokens?: string[];
+  /** This latent's activation on each context token. */
+  values?: Float32Array;
+  /** Index of the example's own token within `tokens`. */
+  focus?: number;
+}
+
+export interface QuantileBin {
+  /** Activation range [lo, hi] of the bin. */
+  lo: number;
+  hi: number;
+  examples: Example[];
+}
+
+export interface Neighbours {
+  latents: Int32Array;
+  values: Float32Array;
+}
+
+/** Per-atom optimality diagnostics (THEORY.md B4); every field optional. */
+export interface AtomDiagnostics {
+  source: Provenance;
+  lambdaE: number;
+  kktOn?: number;
+  kktOff?: number;
+  stationarity?: number;
+  radial?: number;
+  noiseFloor?: number;
+  /** Atoms this one "wants to rotate toward" (B4 pull direction). */
+  pullToward?: Int32Array;
+  flags: FlagName[];
+}
+
+export interface FeatureModel {
+  latent: number;
+  sae: SaeCard;
+  label: string;
+  note: string;
+  density: number;
+  meanActivation: number;
+  maxActivation: number;
+  decoderNorm: number;
+  /** Histogram of the activation over firing tokens: edges has counts.length + 1 entries. */
+  histogram: { edges: Float32Array; counts: Uint32Array };
+  top: Example[];
+  quantiles: QuantileBin[];
+  /** True when examples carry token contexts; false means row indices only. */
+  hasTokens: boolean;
+  nearestByDecoder: Neighbours;
+  /** By Jaccard index of firing sets. */
+  nearestByCoactivation: Neighbours;
+  diagnostics?: AtomDiagnostics;
+}
+
+/** Split-tree node kinds (bits). */
+export const NODE_KIND = { split: 1, merge: 2, novel: 4, absorbed: 8 } as const;
+export type NodeKindName = keyof typeof NODE_KIND;
+/** Edge kinds. */
+export const EDGE_KIND = { child: 0, merge: 1, absorbed: 2 } as const;
+
+/**
+ * Feature-split tree across SAEs of different widths (or Matryoshka prefixes), columnar. Node n is
+ * latent `latent[n]` of `saes[sae[n]]`. Edges go from the narrower SAE's node to the wider one's.
+ */
+export interface SplitTreeModel {
+  saes: { name: string; width: number; path: string }[];
+  nodes: { sae: Uint8Array; latent: Int32Array; density: Float32Array; kind: Uint8Array; labels: string[] };
+  edges: { from: Int32Array; to: Int32Array; cosine: Float32Array; containment: Float32Array; kind: Uint8Array };
+  source: Provenance;
+}
+
+/** THEORY.md C5/B4/B5/D1/C2/C3 quantities; each section optional, each with its provenance. */
+export interface DiagnosticsModel {
+  sae: SaeCard;
+  lambdaE: number;
+  lambdaSource: string;
+  tokens: number;
+  residualNorms?: { values: Float32Array; source: Provenance };
+  perAtom?: { kktOn: Float32Array; kktOff: Float32Array; stationarity: Float32Array; flagged: Uint8Array; density: Float32Array; source: Provenance };
+  spectrum?: { eigenvalues: Float32Array; spikeRatio: number; effectiveRank: number; source: Provenance };
+  topDirections?: { kurtosis: Float32Array; maxCosine: Float32Array; nearestAtom: Int32Array; source: Provenance };
+  amortisation?: { objectiveGap: number; supportJaccard: number; encoderDead: number; dictionaryDead: number; source: Provenance };
+  widthGap?: { objective: number; wideLimit: number; gap: number; source: Provenance };
+  bestNewAtom?: { gain: number; gainFraction: number; source: Provenance };
+  antipodal?: { a: Int32Array; b: Int32Array; cosine: Float32Array; coactivation: Float32Array; varianceShare: Float32Array; dense: Uint8Array; source: Provenance };
+  absorption?: { parent: Int32Array; absorber: Int32Array; rate: Float32Array; cosine: Float32Array; exclusivity: Float32Array; full: Uint8Array; source: Provenance };
+  notes: string[];
+}
+
+/** Everything one report holds. */
+export interface ReportModel {
+  title: string;
+  createdAt: string;
+  dictionary: DictionaryModel;
+  features: FeatureModel[];
+  diagnostics?: DiagnosticsModel;
+  splitTree?: SplitTreeModel;
+  training?: TrainingModel;
+}

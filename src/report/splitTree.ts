@@ -1,0 +1,81 @@
+/**
+ * Split trees as the diagnostics module describes them — {saes?, nodes: [{sae, latent, density, label?}],
+ * edges: [{kind, from, to, cosine, containment}]} — turned into the panels' columnar SplitTreeModel.
+ * `from`/`to` may be node indices or {sae, latent}; `sae` may be an index or a name. Node kinds (split,
+ * merge, novel, absorbed) are derived from the edges when the nodes do not carry them.
+ */
+import { readFileSync } from 'node:fs';
+import { InputError } from '../errors';
+import type { Provenance, SplitTreeModel } from './model';
+import { EDGE_KIND, NODE_KIND } from './model';
+
+interface NodeIn { sae: number | string; latent: number; density?: number; label?: string; kind?: string | string[] }
+interface EdgeIn { kind?: string; from: number | { sae: number | string; latent: number }; to: number | { sae: number | string; latent: number }; cosine?: number; containment?: number }
+export interface SplitTreeIn { saes?: ({ name?: string; width?: number; path?: string } | string)[]; nodes: NodeIn[]; edges: EdgeIn[] }
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function splitTreeModel(input: unknown, source: string, provenance: Provenance = 'diagnostics'): SplitTreeModel {
+  if (!isObj(input) || !Array.isArray(input.nodes) || !Array.isArray(input.edges)) throw new InputError(source, 'a split tree needs "nodes" and "edges" arrays');
+  const t = input as unknown as SplitTreeIn;
+  const saeNames: string[] = [];
+  const saeIndex = (s: unknown, where: string): number => {
+    if (typeof s === 'number' && Number.isInteger(s) && s >= 0 && s < 256) { while (saeNames.length <= s) saeNames.push(String(saeNames.length)); return s; }
+    if (typeof s === 'string') { let i = saeNames.indexOf(s); if (i < 0) { i = saeNames.length; saeNames.push(s); } return i; }
+    throw new InputError(source, `${where}: "sae" must be an index or a name`);
+  };
+  (t.saes ?? []).forEach((s, i) => { saeNames[i] = typeof s === 'string' ? s : s.name ?? String(i); });
+  const n = t.nodes.length;
+  const sae = new Uint8Array(n), latent = new Int32Array(n), density = new Float32Array(n), kind = new Uint8Array(n);
+  const labels: string[] = [];
+  const byKey = new Map<string, number>();
+  t.nodes.forEach((node, i) => {
+    if (!isObj(node) || !Number.isInteger(node.latent)) throw new InputError(source, `nodes[${i}]: needs an integer "latent"`);
+    sae[i] = saeIndex(node.sae, `nodes[${i}]`);
+    latent[i] = node.latent;
+    density[i] = typeof node.density === 'number' ? node.density : NaN;
+    labels.push(typeof node.label === 'string' ? node.label : '');
+    for (const k of [node.kind ?? []].flat()) if (k in NODE_KIND) kind[i]! |= NODE_KIND[k as keyof typeof NODE_KIND];
+    byKey.set(`${sae[i]}:${latent[i]}`, i);
+  });
+  const ref = (r: EdgeIn['from'], where: string): number => {
+    if (typeof r === 'number' && Number.isInteger(r) && r >= 0 && r < n) return r;
+    if (isObj(r)) { const i = byKey.get(`${saeIndex(r.sae, where)}:${r.latent}`); if (i !== undefined) return i; }
+    throw new InputError(source, `${where}: does not name a node`);
+  };
+  const m = t.edges.length;
+  const from = new Int32Array(m), to = new Int32Array(m), cosine = new Float32Array(m), containment = new Float32Array(m), ekind = new Uint8Array(m);
+  const outDeg = new Int32Array(n), inDeg = new Int32Array(n);
+  t.edges.forEach((e, k) => {
+    if (!isObj(e)) throw new InputError(source, `edges[${k}]: not an object`);
+    from[k] = ref(e.from, `edges[${k}].from`);
+    to[k] = ref(e.to, `edges[${k}].to`);
+    cosine[k] = typeof e.cosine === 'number' ? e.cosine : NaN;
+    containment[k] = typeof e.containment === 'number' ? e.containment : NaN;
+    ekind[k] = e.kind === 'merge' ? EDGE_KIND.merge : e.kind === 'absorbed' ? EDGE_KIND.absorbed : EDGE_KIND.child;
+    outDeg[from[k]!]! += 1; inDeg[to[k]!]! += 1;
+    if (ekind[k] === EDGE_KIND.absorbed) kind[to[k]!]! |= NODE_KIND.absorbed;
+  });
+  const minSae = n ? Math.min(...sae) : 0;
+  for (let i = 0; i < n; i++) {
+    if (outDeg[i]! >= 2) kind[i]! |= NODE_KIND.split;
+    if (inDeg[i]! >= 2) kind[i]! |= NODE_KIND.merge;
+    if (inDeg[i] === 0 && sae[i] !== minSae) kind[i]! |= NODE_KIND.novel;
+  }
+  const widths = saeNames.map((_, s) => sae.reduce((c, v) => c + (v === s ? 1 : 0), 0));
+  return {
+    saes: saeNames.map((name, s) => {
+      const meta = t.saes?.[s];
+      return { name, width: isObj(meta) && typeof meta.width === 'number' ? meta.width : widths[s]!, path: isObj(meta) && typeof meta.path === 'string' ? meta.path : '' };
+    }),
+    nodes: { sae, latent, density, kind, labels },
+    edges: { from, to, cosine, containment, kind: ekind },
+    source: provenance,
+  };
+}
+
+export function readSplitTree(path: string): SplitTreeModel {
+  let json: unknown;
+  try { json = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new InputError(path, `not readable JSON (${(e as Error).message.split('\n')[0]})`); }
+  return splitTreeModel(json, path);
+}

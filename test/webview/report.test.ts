@@ -1,0 +1,249 @@
+/**
+ * The report path end to end: the analysis numbers against an independent dense computation, bad
+ * inputs, the `report` command, and the written HTML opened in Chromium with no network, no CSP
+ * violation, working tabs and inert hostile strings. Screenshots of the report go to .test-artifacts/.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { main } from '../../src/cli/main';
+import { DEFAULT_DEMO_STEPS, runDemo } from '../../src/cli/commands/demo';
+import { isInputError } from '../../src/errors';
+import { forward } from '../../src/sae/forward';
+import { writeNpy } from '../../src/io/npy';
+import { readActivationSample } from '../../src/report/activations';
+import { analyse, basicFlags, maxDecoderCosine } from '../../src/report/analyze';
+import { featureModel } from '../../src/report/build';
+import { decodeModel, encodeModel } from '../../src/report/codec';
+import { readTrainingLog } from '../../src/report/trainingLog';
+import { splitTreeModel } from '../../src/report/splitTree';
+import { Worker } from 'node:worker_threads';
+import { MessageHandler } from '../../src/protocol/rpc';
+import type { PanelDataRequests } from '../../src/report/panelData.worker';
+import type { DictionaryModel } from '../../src/report/model';
+import { launch, watchedPage } from './browser';
+import { makeFixture, writeFixture } from './fixtures';
+import { ARTIFACTS } from './harness';
+
+let browser: Browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
+  const write = process.stderr.write.bind(process.stderr);
+  const out = process.stdout.write.bind(process.stdout);
+  let stderr = '';
+  process.stderr.write = ((s: string) => { stderr += s; return true; }) as typeof process.stderr.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.exitCode = undefined;
+  try { return { code: await main(args), stderr }; } finally { process.stderr.write = write; process.stdout.write = out; process.exitCode = undefined; }
+}
+
+describe('analysis', () => {
+  const f = makeFixture(12, 40, 512, 20, 5);
+  const dir = mkdtempSync(join(tmpdir(), 'analysis-'));
+  const p = writeFixture(dir, f);
+  const a = analyse(f.sae, readActivationSample(p.activations, 10_000, f.dIn));
+
+  it('matches a dense computation of EV, L0, density and max activation', () => {
+    const { codes, recon } = forward(f.sae, f.x, f.n);
+    let sse = 0, sumSq = 0, active = 0;
+    const mean = new Float64Array(f.dIn), fires = new Float64Array(f.dSae), max = new Float64Array(f.dSae);
+    for (let r = 0; r < f.n; r++) {
+      for (let j = 0; j < f.dIn; j++) { const x = f.x[r * f.dIn + j]!; sse += (x - recon[r * f.dIn + j]!) ** 2; sumSq += x * x; mean[j]! += x / f.n; }
+      for (let i = 0; i < f.dSae; i++) { const c = codes[r * f.dSae + i]!; if (c > 0) { active++; fires[i]! += 1; max[i] = Math.max(max[i]!, c); } }
+    }
+    const ev = 1 - (sse / f.n) / (sumSq / f.n - mean.reduce((s, v) => s + v * v, 0));
+    assert.ok(Math.abs(a.metrics.explainedVariance - ev) < 1e-4, `${a.metrics.explainedVariance} vs ${ev}`);
+    assert.ok(Math.abs(a.metrics.l0 - active / f.n) < 1e-9);
+    for (let i = 0; i < f.dSae; i++) {
+      assert.ok(Math.abs(a.density[i]! - fires[i]! / f.n) < 1e-6);
+      assert.ok(Math.abs(a.maxActivation[i]! - max[i]!) < 1e-6);
+    }
+    assert.equal(a.density[f.dSae - 1], 0, 'the dead atom is dead');
+    assert.ok(a.density[f.dSae - 2]! > 0.1, 'the dense atom is dense');
+    const flags = basicFlags(a);
+    assert.equal(flags[f.dSae - 1]! & 1, 1);
+    assert.equal(flags[f.dSae - 2]! & 2, 2);
+  });
+
+  it('finds nearest atoms by decoder cosine and max cosine exactly, and a lower bound when sampled', () => {
+    const d = f.dIn;
+    const cos = (i: number, j: number): number => { let s = 0; for (let k = 0; k < d; k++) s += a.unitAtoms[i * d + k]! * a.unitAtoms[j * d + k]!; return s; };
+    const latent = 2;
+    const best = [...Array(f.dSae).keys()].filter((j) => j !== latent).sort((x, y) => cos(latent, y) - cos(latent, x))[0]!;
+    const page = featureModel(a, latent, basicFlags(a));
+    assert.equal(page.nearestByDecoder.latents[0], best);
+    const exact = maxDecoderCosine(a.unitAtoms, f.dSae, d);
+    assert.ok(exact.exact);
+    assert.ok(Math.abs(exact.value[latent]! - cos(latent, best)) < 1e-5);
+    const sampled = maxDecoderCosine(a.unitAtoms, f.dSae, d, f.dSae * d * 5);
+    assert.equal(sampled.exact, false);
+    for (let i = 0; i < f.dSae; i++) assert.ok(!(sampled.value[i]! > exact.value[i]! + 1e-6), 'a sampled max never exceeds the exact one');
+    // top examples come in decreasing order and start at the latent's max
+    assert.equal(page.top[0]!.activation, a.maxActivation[latent]);
+    for (let t = 1; t < page.top.length; t++) assert.ok(page.top[t]!.activation <= page.top[t - 1]!.activation);
+    assert.ok(page.hasTokens && page.top[0]!.tokens!.length > 0);
+  });
+
+  it('round-trips typed arrays and non-finite numbers through the report encoding', () => {
+    const v = { a: Float32Array.of(1.5, NaN, -Infinity), b: Int32Array.of(-3, 7), c: [Uint8Array.of(255)], d: NaN, s: '</script><b>' };
+    const back = decodeModel<typeof v>(encodeModel(v));
+    assert.ok(back.a instanceof Float32Array && back.a[0] === 1.5 && Number.isNaN(back.a[1]) && back.a[2] === -Infinity);
+    assert.deepEqual(Array.from(back.b), [-3, 7]);
+    assert.equal(back.c[0]![0], 255);
+    assert.ok(Number.isNaN(back.d));
+    assert.equal(back.s, v.s);
+  });
+});
+
+describe('bad inputs', () => {
+  it('refuses a width mismatch, token count mismatch, skips NaN rows, and exits 2 with one line', async () => {
+    const f = makeFixture(8, 16, 64, 8, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'bad-'));
+    const p = writeFixture(dir, f, false);
+    const wrong = join(dir, 'wrong.npy');
+    writeNpy(wrong, { dtype: 'F32', shape: [10, 9], data: new Float32Array(90) });
+    const r = await cli(['report', '--sae', p.saeDir, '--activations', wrong, '--out', join(dir, 'x.html')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /wrong\.npy: activation width 9 does not match the SAE's d_in 8/);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('sae-workbench:')).length, 1, 'one error line');
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(join(dir, 'x.html')), false);
+    const x = f.x.slice();
+    x[3 * 8 + 1] = NaN;
+    const nan = join(dir, 'nan.npy');
+    writeNpy(nan, { dtype: 'F32', shape: [64, 8], data: x });
+    const s = readActivationSample(nan, 100, 8);
+    assert.equal(s.n, 63);
+    assert.equal(s.skippedNonFinite, 1);
+    assert.equal(s.rowIndex[3], 4, 'sample rows keep their file row index');
+    writeNpy(join(dir, 'nan.tokens.npy'), { dtype: 'I32', shape: [5], data: new Int32Array(5) });
+    assert.throws(() => readActivationSample(nan, 100, 8), /nan\.tokens\.npy: has 5 token ids but .* has 64 rows/);
+    const missing = await cli(['report', '--sae', join(dir, 'nope'), '--out', join(dir, 'x.html')]);
+    assert.equal(missing.code, 2);
+  });
+
+  it('refuses split trees that do not name their nodes', () => {
+    assert.throws(() => splitTreeModel({ nodes: [] }, 't.json'), /t\.json: a split tree needs "nodes" and "edges" arrays/);
+    assert.throws(() => splitTreeModel({ nodes: [{ sae: 0, latent: 1 }], edges: [{ from: 0, to: 3 }] }, 't.json'), /edges\[0\]\.to: does not name a node/);
+    const t = splitTreeModel({ nodes: [{ sae: 0, latent: 1 }, { sae: 1, latent: 2 }, { sae: 1, latent: 3 }], edges: [{ from: 0, to: 1, kind: 'absorbed', cosine: 0.5, containment: 1 }] }, 't.json');
+    assert.deepEqual(Array.from(t.nodes.kind), [0, 8, 4], 'absorbed child, novel orphan');
+  });
+
+  it('reads a training log leniently', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-'));
+    const path = join(dir, 'training_log.jsonl');
+    writeFileSync(path, [JSON.stringify({ step: 1, tokens: 10, loss: { mse: 2, l1: 0.5 }, explainedVariance: 0.1, l0: 50, deadFraction: 0 }), 'not json', JSON.stringify({ step: 2, tokens: 20, loss: { mse: 1 }, explained_variance: 0.4, l0: 40 }), ''].join('\n'));
+    const r = readTrainingLog(path)!;
+    assert.equal(r.skipped, 1);
+    assert.deepEqual(Array.from(r.model.step), [1, 2]);
+    assert.deepEqual(r.model.loss.map((l) => l.name), ['mse', 'l1']);
+    assert.ok(Number.isNaN(r.model.loss[1]!.values[1]!));
+    assert.ok(Math.abs(r.model.explainedVariance[1]! - 0.4) < 1e-7);
+  });
+});
+
+describe('report command', () => {
+  it('writes one self-contained HTML file that works offline in Chromium', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'report-'));
+    const f = makeFixture();
+    const p = writeFixture(dir, f);
+    writeFileSync(join(p.saeDir, 'training_log.jsonl'), [1, 2, 3].map((s) => JSON.stringify({ step: s * 100, tokens: s * 4096, loss: { mse: 1 / s }, explainedVariance: 1 - 1 / (s + 1), l0: 30 / s, deadFraction: 0.01 * s })).join('\n'));
+    const out = join(dir, 'report.html');
+    // A split tree in the diagnostics module's shape: SAE 'sae' (this one) and a wider 'wide'.
+    const tree = {
+      saes: [{ name: 'sae', width: f.dSae }, { name: 'wide', width: 96 }],
+      nodes: [{ sae: 'sae', latent: 0, density: 0.4, label: '<script>window.__pwned=4</script>' }, { sae: 'sae', latent: 1, density: 0.1 },
+        { sae: 'wide', latent: 0, density: 0.2 }, { sae: 'wide', latent: 5, density: 0.2 }, { sae: 'wide', latent: 9, density: 0.05 }],
+      edges: [{ kind: 'split', from: 0, to: 2, cosine: 0.9, containment: 0.95 }, { kind: 'split', from: { sae: 'sae', latent: 0 }, to: { sae: 'wide', latent: 5 }, cosine: 0.8, containment: 0.9 }],
+    };
+    writeFileSync(join(dir, 'tree.json'), JSON.stringify(tree));
+    const r = await cli(['report', '--sae', p.saeDir, '--activations', p.activations, '--out', out, '--features', '12', '--tree', join(dir, 'tree.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const html = readFileSync(out, 'utf8');
+    assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'/);
+    // No external resource in markup or CSS (URLs inside library error messages are text); the browser
+    // run below also fails on any network request.
+    assert.doesNotMatch(html, /<link |<script [^>]*src=|<img |url\(\s*["']?(https?:|\/\/)|@import/i, 'no external resources');
+    assert.equal((html.match(/<\/script>/g) ?? []).length, 2, 'the data and the bundle, nothing closes early');
+    for (const theme of ['dark', 'light'] as const) {
+      const { page, problems } = await watchedPage(browser, 1200, 900);
+      await page.goto(pathToFileURL(out).href);
+      if (theme === 'light') await page.click('.theme-toggle');
+      await page.waitForSelector('.metric');
+      assert.equal(await page.locator('.tab').count(), 6, 'overview, latents, feature, split tree, diagnostics, training');
+      await page.screenshot({ path: join(ARTIFACTS, `report-overview-${theme}.png`), fullPage: true });
+      await page.click('.tab[data-tab="features"]');
+      await page.waitForSelector('.vtable-row');
+      await page.locator('.vtable-row[aria-rowindex="1"] .vtable-cell').nth(1).click();
+      await page.waitForSelector('.example');
+      assert.equal(await page.evaluate(() => location.hash), '#feature/0');
+      const tokens = await page.locator('.tok').allTextContents();
+      assert.ok(tokens.some((t) => t.includes('<img src=x onerror="window.__pwned=2">')), 'hostile token shown as text');
+      await page.screenshot({ path: join(ARTIFACTS, `report-feature-${theme}.png`), fullPage: true });
+      await page.click('.tab[data-tab="tree"]');
+      await page.waitForSelector('g.node');
+      assert.equal(await page.locator('g.node').count(), 6, 'five nodes and the "novel in wide" group');
+      assert.equal(await page.locator('g.node.node-split').count(), 1);
+      assert.equal(await page.locator('g.node.node-novel').count(), 1, 'wide #9 has no parent');
+      if (theme === 'dark') await page.screenshot({ path: join(ARTIFACTS, 'report-tree-dark.png') });
+      await page.locator('text.node-label', { hasText: 'window.__pwned=4' }).click();
+      assert.equal(await page.evaluate(() => location.hash), '#feature/0');
+      await page.click('.tab[data-tab="diagnostics"]');
+      await page.waitForSelector('text=Per-atom optimality');
+      await page.click('.tab[data-tab="training"]');
+      await page.waitForSelector('main:not([hidden]) figure.chart svg');
+      assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+      assert.deepEqual(problems, []);
+      await page.close();
+    }
+  });
+});
+
+describe('demo', () => {
+  it('composes synthesize → train → diagnose → report through its steps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'demo-'));
+    const calls: string[] = [];
+    const r = await runDemo({ outDir: dir, seed: 1, widths: [8, 16, 32], tokens: 256 }, {
+      synthesize: async (d) => { calls.push('synthesize'); return writeFixture(d, makeFixture()).activations; },
+      trainFamily: async (_acts, d) => { calls.push('train'); return [writeFixture(join(d, 'w'), makeFixture()).saeDir]; },
+      diagnose: async (dirs) => { calls.push(`diagnose ${dirs.length}`); return {}; },
+    });
+    assert.deepEqual(calls, ['synthesize', 'train', 'diagnose 1']);
+    assert.ok(readFileSync(r.report, 'utf8').startsWith('<!DOCTYPE html>'));
+    await assert.rejects(runDemo({ outDir: dir, seed: 1, widths: [8], tokens: 64 }, DEFAULT_DEMO_STEPS), (e: Error) => isInputError(e) && /synthetic generator/.test(e.message));
+  });
+});
+
+describe('panel data worker', () => {
+  it('answers dictionary, feature, diagnostics and report requests off the main thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'worker-'));
+    const f = makeFixture();
+    const p = writeFixture(dir, f);
+    const worker = new Worker(join(__dirname, '..', '..', 'dist', 'workers', 'panelData.worker.js'));
+    const rpc = new MessageHandler<PanelDataRequests, Record<string, unknown>, Record<string, [unknown, unknown]>, Record<string, unknown>>((m) => worker.postMessage(m));
+    worker.on('message', (m) => { void rpc.receive(m); });
+    try {
+      const dict: DictionaryModel = await rpc.request('dictionary', { saeDir: p.saeDir, activations: p.activations });
+      assert.ok(dict.latents.density instanceof Float32Array, 'typed arrays cross as typed arrays');
+      assert.equal(dict.latents.count, f.dSae);
+      const page = await rpc.request('feature', { saeDir: p.saeDir, latent: 2, activations: p.activations });
+      assert.equal(page.latent, 2);
+      await assert.rejects(rpc.request('feature', { saeDir: p.saeDir, latent: f.dSae, activations: p.activations }), /latent 48 is out of range/);
+      const diag = await rpc.request('diagnostics', { saeDir: p.saeDir, activations: p.activations });
+      assert.equal(diag.residualNorms?.values.length, f.n);
+      const out = join(dir, 'r.html');
+      const r = await rpc.request('report', { saeDir: p.saeDir, activations: p.activations, out, features: 4 });
+      assert.ok(r.bytes > 10_000 && existsSync(out));
+      const weightsOnly = await rpc.request('dictionary', { saeDir: p.saeDir });
+      assert.equal(weightsOnly.metrics.tokens, 0);
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
