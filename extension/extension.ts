@@ -3,7 +3,9 @@ import { Annotations, registerAnnotationCommands } from './annotations';
 import { registerCommands } from './commands';
 import { SaeExplorer, VIEW_ID } from './explorer';
 import { registerHookLens } from './hookLens';
-import { registerPanels } from './panels';
+import { registerPanels, setAnnotationSink } from './panels';
+import { readSaeFacts } from './saeFacts';
+import { InputError } from '../src/errors';
 import { TensorEditorProvider } from './tensorEditor';
 import { TrainingRuns } from './training';
 import { WorkspaceIndex } from './workspaceIndex';
@@ -17,6 +19,14 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(output, index, annotations, runs);
 
   registerPanels(context);
+  // The feature page's annotation editor saves through the same store as the Annotate command.
+  setAnnotationSink(async ({ saeDir, latent, label, note }) => {
+    const facts = readSaeFacts(saeDir);
+    if (!facts || !facts.ok) throw new InputError(saeDir, facts ? facts.reason : 'not an SAE folder');
+    if (!vscode.workspace.isTrusted) throw new InputError(saeDir, 'saving annotations needs a trusted workspace');
+    if (!annotations.annotate(facts, latent, { label, description: note })) throw new InputError(saeDir, 'annotations could not be saved (see the SAE Workbench output)');
+    return { savedAt: new Date().toISOString() };
+  });
   registerCommands({ context, index, runs, annotations });
   registerAnnotationCommands(context, index, annotations);
   registerHookLens(context, index);

@@ -66,13 +66,19 @@ class WorkerDataProvider implements PanelDataProvider {
     // TODO(lead, at merge): src/diagnostics split trees → SplitTreeModel (see docs/panels.md "Mapping").
     return Promise.reject(new InputError('split tree', 'split trees come from the diagnostics module, which is not connected yet'));
   }
-  annotate(_req: AnnotateRequest): Promise<AnnotateResponse> {
-    // TODO(lead, at merge): the host's annotation store saves this (atomic JSON beside the SAE).
-    return Promise.reject(new InputError('annotations', 'the annotation store is not connected yet'));
+  annotate(req: AnnotateRequest): Promise<AnnotateResponse> {
+    if (!annotationSink) return Promise.reject(new InputError('annotations', 'the annotation store is not available'));
+    return annotationSink(req);
   }
 }
 
 let provider: PanelDataProvider | undefined;
+let annotationSink: ((req: AnnotateRequest) => Promise<AnnotateResponse>) | undefined;
+
+/** Where the feature page's annotation editor saves: the extension's annotation store (set at activation). */
+export function setAnnotationSink(sink: (req: AnnotateRequest) => Promise<AnnotateResponse>): void {
+  annotationSink = sink;
+}
 
 export function panelData(context: vscode.ExtensionContext): PanelDataProvider {
   return (provider ??= new WorkerDataProvider(context));

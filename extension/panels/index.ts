@@ -17,7 +17,7 @@ import type { TrainingControls } from './controllers';
 import { webviewOptions } from './base';
 import { panelData } from './data';
 
-export { setPanelDataProvider } from './data';
+export { setPanelDataProvider, setAnnotationSink } from './data';
 export type { PanelDataProvider } from './data';
 export type { TrainingControls } from './controllers';
 

@@ -15,6 +15,7 @@ import { buildReport } from './report';
 import { writeReport } from './html';
 import { join } from 'node:path';
 import { InputError } from '../errors';
+import { readAnnotations } from './annotations';
 
 export type PanelDataRequests = {
   dictionary: [{ saeDir: string; activations?: string }, DictionaryModel];
@@ -45,14 +46,15 @@ if (parentPort) {
   port.on('message', (m) => { void rpc.receive(m); });
   rpc.onRequest('dictionary', ({ saeDir, activations }) => {
     const training = readTrainingLog(join(saeDir, 'training_log.jsonl'))?.model;
-    if (!activations) return { ...weightsOnlyDictionary(loadSae(saeDir)), training };
-    return dictionaryModel(analysisFor(saeDir, activations), { training });
+    const annotations = readAnnotations(saeDir);
+    if (!activations) return { ...weightsOnlyDictionary(loadSae(saeDir), annotations), training };
+    return dictionaryModel(analysisFor(saeDir, activations), { training, annotations });
   });
   rpc.onRequest('feature', ({ saeDir, latent, activations }) => {
     if (!activations) throw new InputError(saeDir, 'a feature page needs an activation file (none given, no activations.npy beside the SAE)');
     const a = analysisFor(saeDir, activations);
     if (!Number.isInteger(latent) || latent < 0 || latent >= a.sae.cfg.dSae) throw new InputError(saeDir, `latent ${latent} is out of range [0, ${a.sae.cfg.dSae})`);
-    return featureModel(a, latent, basicFlags(a));
+    return featureModel(a, latent, basicFlags(a), readAnnotations(saeDir).get(latent));
   });
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features }));

@@ -14,6 +14,7 @@ import type { Annotation } from './build';
 import { dictionaryModel, featureModel, pickReportLatents, provisionalDiagnostics, saeCard, weightsOnlyDictionary } from './build';
 import type { DiagnosticsModel, ReportModel, SplitTreeModel } from './model';
 import { readTrainingLog } from './trainingLog';
+import { readAnnotations } from './annotations';
 
 export interface ReportOptions {
   saeDir: string;
@@ -35,6 +36,7 @@ export const TRAINING_LOG_FILE = 'training_log.jsonl';
 
 export function buildReport(o: ReportOptions): ReportModel {
   const progress = o.onProgress ?? (() => undefined);
+  o = { ...o, annotations: o.annotations ?? readAnnotations(o.saeDir) };
   progress(`loading ${o.saeDir}`);
   const sae: Sae = loadSae(o.saeDir);
   const training = readTrainingLog(join(o.saeDir, TRAINING_LOG_FILE))?.model;
