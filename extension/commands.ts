@@ -5,11 +5,10 @@
 import * as vscode from 'vscode';
 import { dirname, join } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { writeFileAtomic } from '../src/io/atomic';
 import { oneLine } from '../src/errors';
-import { showDictionary, showDiagnostics, showFeature, showSplitTree } from './panels';
+import { exportReport, showDictionary, showDiagnostics, showFeature, showSplitTree } from './panels';
 import { browseSae, pickActivations, pickSae, pickSaes, saeDirFromArg } from './pickers';
-import { compareMarkdown, saeReportMarkdown } from './report';
+import { compareMarkdown } from './report';
 import { checkTrainOptions } from './trainInputs';
 import type { TrainResult, TrainingRuns } from './training';
 import { runTrainWizard } from './trainWizard';
@@ -128,20 +127,25 @@ export function registerCommands({ context, index, runs, annotations }: CommandD
     }
   });
 
-  reg('saeWorkbench.exportReport', async (arg?: unknown, target?: unknown) => {
+  reg('saeWorkbench.exportReport', async (arg?: unknown, target?: unknown, activations?: unknown) => {
     if (!requireTrust('Exporting a report')) return undefined;
     const sae = await pickSae(index, arg, 'Export Report');
     if (!sae) return undefined;
     const uri = typeof target === 'string' ? vscode.Uri.file(target)
-      : await vscode.window.showSaveDialog({ title: 'Export SAE report (Markdown)', defaultUri: vscode.Uri.file(join(sae.dir, 'report.md')), filters: { Markdown: ['md'] } });
+      : await vscode.window.showSaveDialog({ title: 'Export SAE report (self-contained HTML)', defaultUri: vscode.Uri.file(join(sae.dir, 'report.html')), filters: { HTML: ['html'] } });
     if (!uri) return undefined;
     try {
-      writeFileAtomic(uri.fsPath, saeReportMarkdown(sae, annotations.storeFor(sae).list(), new Date().toISOString().slice(0, 16).replace('T', ' ')));
+      // The analysis runs in the panels' worker; the file opens offline in any browser.
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SAE Workbench: writing the report of ${sae.name}` },
+        () => exportReport(context, sae.dir, uri.fsPath, typeof activations === 'string' ? activations : undefined));
     } catch (e) {
       void vscode.window.showErrorMessage(`SAE Workbench: report not written: ${oneLine(e)}`);
       return undefined;
     }
-    if (typeof target !== 'string') await vscode.commands.executeCommand('markdown.showPreview', uri);
+    if (typeof target !== 'string') {
+      const pick = await vscode.window.showInformationMessage(`SAE Workbench: report written to ${uri.fsPath}`, 'Open in Browser');
+      if (pick) await vscode.env.openExternal(uri);
+    }
     return uri.fsPath;
   });
 

@@ -109,14 +109,16 @@ suite('SAE Workbench in VS Code', () => {
     writeFileSync(file, JSON.stringify(merged, null, 2));
   });
 
-  test('the report exports the SAE facts and its annotations', async () => {
+  test('Export Report writes one self-contained HTML file with the annotations', async () => {
     const dir = join(root(), 'saes', 'tiny_topk');
-    const target = join(root(), 'tiny-report.md');
+    const target = join(root(), 'tiny-report.html');
     await sleep(800);
     assert.equal(await vscode.commands.executeCommand('saeWorkbench.exportReport', dir, target), target);
-    const md = readFileSync(target, 'utf8');
-    assert.match(md, /\| latents \(d_sae\) \| 64 \|/);
-    assert.match(md, /\| 3 \| mine \| written elsewhere \| e2e \|/);
+    const html = readFileSync(target, 'utf8');
+    assert.match(html, /^<!doctype html>/i);
+    assert.match(html, /Content-Security-Policy/);
+    assert.doesNotMatch(html, /<script[^>]+src=/i, 'no external scripts');
+    assert.match(html, /mine/, 'the annotation label is in the report');
   });
 
   test('.safetensors opens in the tensor-file editor', async () => {
