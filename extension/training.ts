@@ -11,6 +11,7 @@ import type { TrainHandle, TrainOptions } from '../src/train/api';
 import type { TrainingEvent, TrainingProgress } from '../src/protocol/training';
 import { oneLine } from '../src/errors';
 import { showDictionary, showTrainingMonitor } from './panels';
+import type { RunState } from '../src/protocol/trainingPanel';
 import { readSettings } from './settings';
 
 export interface TrainResult {
@@ -116,8 +117,14 @@ export class TrainingRuns implements vscode.Disposable {
     await this.updateContext();
     await this.context.workspaceState.update(LAST_RUN_KEY, { ...input, runId: undefined });
     this.log.appendLine(`training ${runId}: ${opts.arch} width ${opts.width} on ${opts.activations.join(', ')} -> ${opts.outDir}`);
+    const status = new vscode.EventEmitter<{ state: RunState; message?: string }>();
     if (ui) {
-      showTrainingMonitor(this.context, runId, progress.event);
+      // The monitor's Cancel stops this run; Resume starts a new run that continues from its checkpoint.
+      showTrainingMonitor(this.context, runId, progress.event, {
+        cancel: () => run.handle.cancel(),
+        resume: () => { void this.run({ ...input, runId: undefined, resume: true }, true); },
+        status: status.event,
+      });
       void this.showProgress(run);
     }
     let result: TrainResult;
@@ -132,6 +139,8 @@ export class TrainingRuns implements vscode.Disposable {
       progress.dispose();
       await this.updateContext();
     }
+    status.fire({ state: result.status, message: result.message });
+    status.dispose();
     this.log.appendLine(`training ${runId}: ${result.status}${result.message ? ` (${result.message})` : ''}`);
     this.onFinished(opts.outDir);
     if (ui) this.announce(result);
