@@ -1,0 +1,435 @@
+/**
+ * One training step of a sparse autoencoder, cut into phases that T threads run over disjoint ranges of
+ * latents (or rows), with the coordinator (thread 0) doing the small merges between them. With T = 1 the
+ * same phases run in order on one thread. The objectives are those of ../sae/objectives.ts.
+ *
+ * Sparse-aware: only the encoder's pre-activations Z = (x − b_dec)·W_encᵀ are a dense GEMM. The decoder
+ * forward, the decoder gradient and the encoder gradient walk each latent's list of active rows, and Adam
+ * is applied to a latent's rows as soon as its gradient is accumulated (nothing of the size of W is ever
+ * stored as a gradient). Model-parallel by latents: each thread owns W_enc/W_dec rows, Adam state and
+ * statistics of its latent range, so the only cross-thread traffic is per-row top-k candidates and one
+ * partial reconstruction per thread.
+ */
+import type { GemmProvider } from '../compute/gemm';
+import type { ModelConfig } from '../sae/objectives';
+import { HIST_BINS, S } from './layout';
+import type { ArenaViews, Layout } from './layout';
+
+export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
+export const enum Phase { Encode = 1, Hist2 = 2, Activate = 3, Residual = 4, Backward = 5 }
+
+/** Growable per-latent lists of (row, value), built per step by a thread for its own latents. */
+class LatentLists {
+  ptr: Int32Array;
+  row = new Int32Array(1024);
+  val = new Float32Array(1024);
+  constructor(latents: number) { this.ptr = new Int32Array(latents + 1); }
+  reserve(total: number): void {
+    if (total > this.row.length) {
+      const cap = Math.max(total, Math.ceil(this.row.length * 1.5));
+      this.row = new Int32Array(cap);
+      this.val = new Float32Array(cap);
+    }
+  }
+}
+
+/** A bounded min-heap of (value, index) keeping the best k under (value desc, index asc). */
+class TopHeap {
+  v: Float32Array; i: Int32Array; size = 0; k = 0;
+  constructor(cap: number) { this.v = new Float32Array(cap); this.i = new Int32Array(cap); }
+  reset(k: number): void { this.size = 0; this.k = k; }
+  /** a is worse than b */
+  private worse(av: number, ai: number, bv: number, bi: number): boolean { return av < bv || (av === bv && ai > bi); }
+  push(val: number, idx: number): void {
+    const { v, i } = this;
+    if (this.size < this.k) {
+      let c = this.size++;
+      while (c > 0) {
+        const p = (c - 1) >> 1;
+        if (!this.worse(val, idx, v[p]!, i[p]!)) break;
+        v[c] = v[p]!; i[c] = i[p]!; c = p;
+      }
+      v[c] = val; i[c] = idx;
+      return;
+    }
+    if (this.k === 0 || !this.worse(v[0]!, i[0]!, val, idx)) return;
+    let c = 0;
+    const n = this.size;
+    for (;;) {
+      const l = 2 * c + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const w = r < n && this.worse(v[r]!, i[r]!, v[l]!, i[l]!) ? r : l;
+      if (!this.worse(v[w]!, i[w]!, val, idx)) break;
+      v[c] = v[w]!; i[c] = i[w]!; c = w;
+    }
+    v[c] = val; i[c] = idx;
+  }
+}
+
+export interface StepThread {
+  cfg: ModelConfig;
+  layout: Layout;
+  worker: number;
+  threads: number;
+  /** The whole shared buffer as f32 (for the GEMM) and as u32 (float bits for BatchTopK's histogram). */
+  mem: Float32Array;
+  bits: Uint32Array;
+  v: ArenaViews;
+  gemm: GemmProvider;
+  l0: number; l1: number;
+  r0: number; r1: number;
+  act: LatentLists;
+  aux: LatentLists;
+  ker: LatentLists;
+  heap: TopHeap;
+  theta: Float32Array;
+  dead: Uint8Array;
+  gradDec: Float32Array;
+  gradEnc: Float32Array;
+}
+
+export function rangeOf(total: number, parts: number, p: number): [number, number] {
+  const base = Math.floor(total / parts), extra = total % parts;
+  const start = p * base + Math.min(p, extra);
+  return [start, start + base + (p < extra ? 1 : 0)];
+}
+
+export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBufferLike, v: ArenaViews, gemm: GemmProvider, worker: number): StepThread {
+  const T = layout.threads;
+  const [l0, l1] = rangeOf(cfg.dSae, T, worker);
+  const [r0, r1] = rangeOf(cfg.batch, T, worker);
+  const n = l1 - l0;
+  return {
+    cfg, layout, worker, threads: T,
+    mem: new Float32Array(buffer), bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
+    act: new LatentLists(n), aux: new LatentLists(n), ker: new LatentLists(n),
+    heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
+    theta: new Float32Array(n), dead: new Uint8Array(n),
+    gradDec: new Float32Array(cfg.dIn), gradEnc: new Float32Array(cfg.dIn),
+  };
+}
+
+/** Runs one phase on this thread's range. */
+export function runPhase(t: StepThread, phase: Phase): void {
+  if (phase === Phase.Encode) encode(t);
+  else if (phase === Phase.Hist2) histogram(t, 2);
+  else if (phase === Phase.Activate) activate(t);
+  else if (phase === Phase.Residual) residual(t);
+  else backward(t);
+}
+
+function encode(t: StepThread): void {
+  const { cfg, v, l0, l1 } = t;
+  const { dIn, dSae, batch: B } = cfg;
+  const z = v.f32.z!, bEnc = v.f32.bEnc!;
+  const reg = t.layout.regions;
+  t.gemm.abt(t.mem, B, l1 - l0, dIn, reg.get('xc')!.offset / 4, dIn, reg.get('wEncT')!.offset / 4 + l0 * dIn, dIn, reg.get('z')!.offset / 4 + l0, dSae);
+  for (let n = 0; n < B; n++) {
+    const row = n * dSae;
+    for (let i = l0; i < l1; i++) z[row + i]! += bEnc[i]!;
+  }
+  const sc = v.f64.scalars!;
+  const deadTokens = sc[S.deadTokens]!;
+  const since = v.f64.tokensSinceFired!;
+  for (let i = l0; i < l1; i++) t.dead[i - l0] = cfg.auxK && since[i]! >= deadTokens ? 1 : 0;
+  if (cfg.arch === 'topk') localTopK(t, cfg.k, v.f32.candVal!, v.i32.candIdx!, false);
+  if (cfg.auxK && sc[S.nDead]! > 0) localTopK(t, cfg.kAux, v.f32.auxVal!, v.i32.auxIdx!, true);
+  if (cfg.arch === 'batchtopk') histogram(t, 1);
+}
+
+/** Per row, the best k of this thread's latents (dead ones only, for aux-k), written as candidates. */
+function localTopK(t: StepThread, k: number, outVal: Float32Array, outIdx: Int32Array, deadOnly: boolean): void {
+  const { cfg, l0, l1, heap, worker } = t;
+  const { dSae, batch: B } = cfg;
+  const z = t.v.f32.z!;
+  for (let n = 0; n < B; n++) {
+    heap.reset(k);
+    const row = n * dSae;
+    for (let i = l0; i < l1; i++) {
+      if (deadOnly && !t.dead[i - l0]) continue;
+      heap.push(z[row + i]!, i);
+    }
+    const base = (worker * B + n) * k;
+    for (let j = 0; j < k; j++) {
+      if (j < heap.size) { outVal[base + j] = heap.v[j]!; outIdx[base + j] = heap.i[j]!; }
+      else { outVal[base + j] = -Infinity; outIdx[base + j] = 0x7fffffff; }
+    }
+  }
+}
+
+/** Coordinator: the k-th best candidate of each row over all threads becomes that row's cut (tau, tauIdx). */
+export function mergeTopK(t: StepThread, k: number, kNow: number, candVal: Float32Array, candIdx: Int32Array, tau: Float32Array, tauIdx: Int32Array): void {
+  const { heap, threads: T } = t;
+  const B = t.cfg.batch;
+  for (let n = 0; n < B; n++) {
+    heap.reset(kNow);
+    for (let w = 0; w < T; w++) {
+      const base = (w * B + n) * k;
+      for (let j = 0; j < k; j++) { const val = candVal[base + j]!; if (val !== -Infinity) heap.push(val, candIdx[base + j]!); }
+    }
+    if (heap.size < kNow) { tau[n] = -Infinity; tauIdx[n] = 0x7fffffff; } else { tau[n] = heap.v[0]!; tauIdx[n] = heap.i[0]!; }
+  }
+}
+
+/** BatchTopK: histogram of the bit patterns of positive pre-activations (level 1: top 16 bits; level 2: low 16 bits within the chosen top bin). */
+function histogram(t: StepThread, level: 1 | 2): void {
+  const { cfg, l0, l1, worker } = t;
+  const { dSae, batch: B } = cfg;
+  const hist = t.v.i32.hist!.subarray(worker * HIST_BINS, (worker + 1) * HIST_BINS);
+  hist.fill(0);
+  const zOff = t.layout.regions.get('z')!.offset / 4;
+  const bits = t.bits;
+  const prefix = t.v.f64.scalars![S.histPrefix]!;
+  for (let n = 0; n < B; n++) {
+    const row = zOff + n * dSae;
+    for (let i = l0; i < l1; i++) {
+      const b = bits[row + i]!;
+      // positive finite floats: sign bit clear, not zero; their bit patterns sort like their values
+      if (b === 0 || b >= 0x7f800000) continue;
+      if (level === 1) hist[b >>> 16]!++;
+      else if (b >>> 16 === prefix) hist[b & 0xffff]!++;
+    }
+  }
+}
+
+/**
+ * Coordinator, BatchTopK: picks the bin holding the (k·B)-th largest value. Returns true when level 2 is
+ * needed; sets S.bTopkTau when the cut is final.
+ */
+export function pickHistogram(t: StepThread, level: 1 | 2): boolean {
+  const sc = t.v.f64.scalars!;
+  const hist = t.v.i32.hist!;
+  const T = t.threads;
+  let need = level === 1 ? t.cfg.k * t.cfg.batch : sc[S.histLevel]!;
+  for (let b = HIST_BINS - 1; b >= 0; b--) {
+    let c = 0;
+    for (let w = 0; w < T; w++) c += hist[w * HIST_BINS + b]!;
+    if (c >= need) {
+      if (level === 1) { sc[S.histPrefix] = b; sc[S.histLevel] = need; return true; }
+      const f = new Float32Array(new Uint32Array([(sc[S.histPrefix]! << 16) | b]).buffer)[0]!;
+      sc[S.bTopkTau] = f;
+      return false;
+    }
+    need -= c;
+  }
+  // fewer positive values than k·B: keep them all
+  sc[S.bTopkTau] = level === 1 ? Number.MIN_VALUE : new Float32Array(new Uint32Array([sc[S.histPrefix]! << 16]).buffer)[0]!;
+  return false;
+}
+
+/** Builds this thread's per-latent active lists and its partial reconstruction Σ f·d_i. */
+function activate(t: StepThread): void {
+  const { cfg, v, l0, l1, act, aux, ker, theta, worker } = t;
+  const { dSae, dIn, batch: B, arch } = cfg;
+  const z = v.f32.z!;
+  const nLat = l1 - l0;
+  const sc = v.f64.scalars!;
+  const useAux = cfg.auxK && sc[S.nDead]! > 0;
+  const tau = v.f32.tau!, tauIdx = v.i32.tauIdx!;
+  const auxTau = v.f32.auxTau, auxTauIdx = v.i32.auxTauIdx;
+  const bTau = sc[S.bTopkTau]!;
+  const halfBand = cfg.bandwidth / 2;
+  if (arch === 'jumprelu') {
+    const lt = v.f32.logTheta!;
+    for (let i = l0; i < l1; i++) theta[i - l0] = Math.exp(lt[i]!);
+  }
+  const isActive = (n: number, i: number, val: number): boolean => {
+    if (arch === 'relu') return val > 0;
+    if (arch === 'jumprelu') return val > theta[i - l0]!;
+    if (arch === 'topk') return val > 0 && (val > tau[n]! || (val === tau[n]! && i <= tauIdx[n]!));
+    return val > 0 && val >= bTau;
+  };
+  const isAux = (n: number, i: number, val: number): boolean =>
+    useAux && t.dead[i - l0] === 1 && (val > auxTau![n]! || (val === auxTau![n]! && i <= auxTauIdx![n]!));
+  const inKernel = (i: number, val: number): boolean => arch === 'jumprelu' && Math.abs(val - theta[i - l0]!) < halfBand;
+  // pass 1: counts
+  act.ptr.fill(0); aux.ptr.fill(0); ker.ptr.fill(0);
+  for (let n = 0; n < B; n++) {
+    const row = n * dSae;
+    for (let i = l0; i < l1; i++) {
+      const val = z[row + i]!;
+      if (isActive(n, i, val)) act.ptr[i - l0 + 1]!++;
+      if (useAux && isAux(n, i, val)) aux.ptr[i - l0 + 1]!++;
+      if (inKernel(i, val)) ker.ptr[i - l0 + 1]!++;
+    }
+  }
+  for (const L of [act, aux, ker]) {
+    for (let j = 0; j < nLat; j++) L.ptr[j + 1]! += L.ptr[j]!;
+    L.reserve(L.ptr[nLat]!);
+  }
+  // pass 2: fill (rows ascending within each latent, so sums run in a fixed order)
+  const fillA = act.ptr.slice(0, nLat), fillX = aux.ptr.slice(0, nLat), fillK = ker.ptr.slice(0, nLat);
+  let l1sum = 0;
+  const wDec = v.f32.wDec!;
+  for (let n = 0; n < B; n++) {
+    const row = n * dSae;
+    for (let i = l0; i < l1; i++) {
+      const val = z[row + i]!;
+      const j = i - l0;
+      if (isActive(n, i, val)) { const p = fillA[j]!++; act.row[p] = n; act.val[p] = val; }
+      if (useAux && isAux(n, i, val)) { const p = fillX[j]!++; aux.row[p] = n; aux.val[p] = val; }
+      if (inKernel(i, val)) { const p = fillK[j]!++; ker.row[p] = n; ker.val[p] = val; }
+    }
+  }
+  // partial reconstructions: Σ_i f_{n,i} d_i over own latents
+  const part = v.f32.xhatPart!.subarray(worker * B * dIn, (worker + 1) * B * dIn);
+  part.fill(0);
+  for (let j = 0; j < nLat; j++) {
+    const d = (l0 + j) * dIn;
+    let norm = 0;
+    if (arch === 'relu' && !cfg.unitNormDecoder) { for (let q = 0; q < dIn; q++) norm += wDec[d + q]! ** 2; norm = Math.sqrt(norm); }
+    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
+      const f = act.val[p]!, o = act.row[p]! * dIn;
+      for (let q = 0; q < dIn; q++) part[o + q]! += f * wDec[d + q]!;
+      l1sum += arch === 'relu' && !cfg.unitNormDecoder ? f * norm : f;
+    }
+  }
+  if (useAux) {
+    const xa = v.f32.xauxPart!.subarray(worker * B * dIn, (worker + 1) * B * dIn);
+    xa.fill(0);
+    for (let j = 0; j < nLat; j++) {
+      const d = (l0 + j) * dIn;
+      for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
+        const f = aux.val[p]!, o = aux.row[p]! * dIn;
+        for (let q = 0; q < dIn; q++) xa[o + q]! += f * wDec[d + q]!;
+      }
+    }
+  }
+  const sums = v.f64.sums!;
+  sums[worker * 16 + 3] = act.ptr[nLat]!;
+  sums[worker * 16 + 4] = l1sum;
+}
+
+/** Rows of this thread: reconstruction, residual, the loss gradient with respect to x̂ (and the aux one). */
+function residual(t: StepThread): void {
+  const { cfg, v, r0, r1, worker, threads: T } = t;
+  const { dIn, batch: B } = cfg;
+  const x = v.f32.x!, bDec = v.f32.bDec!, g = v.f32.g!, part = v.f32.xhatPart!, mean = v.f32.xMean!;
+  const sc = v.f64.scalars!;
+  const useAux = cfg.auxK && sc[S.nDead]! > 0;
+  const auxFactor = (2 * cfg.auxCoef * sc[S.auxScale]!) / B;
+  let sse = 0, tot = 0, auxSse = 0;
+  for (let n = r0; n < r1; n++) {
+    const o = n * dIn;
+    for (let q = 0; q < dIn; q++) {
+      let xh = bDec[q]!;
+      for (let w = 0; w < T; w++) xh += part[w * B * dIn + o + q]!;
+      const e = xh - x[o + q]!;
+      sse += e * e;
+      tot += (x[o + q]! - mean[q]!) ** 2;
+      g[o + q] = (2 * e) / B;
+      if (useAux) {
+        // aux target is the residual x − x̂ (a constant): ea = D f_aux − (x − x̂) = D f_aux + e
+        let xa = 0;
+        for (let w = 0; w < T; w++) xa += v.f32.xauxPart![w * B * dIn + o + q]!;
+        const ea = xa + e;
+        auxSse += ea * ea;
+        v.f32.gAux![o + q] = auxFactor * ea;
+      }
+    }
+  }
+  const sums = v.f64.sums!;
+  sums[worker * 16 + 0] = sse;
+  sums[worker * 16 + 1] = tot;
+  sums[worker * 16 + 2] = auxSse;
+}
+
+function adamRow(p: Float32Array, m: Float32Array, vv: Float32Array, off: number, grad: Float32Array, len: number, lr: number, bc1: number, bc2: number): void {
+  const { beta1, beta2, eps } = ADAM;
+  const step = lr / bc1, sbc2 = Math.sqrt(bc2);
+  for (let q = 0; q < len; q++) {
+    const gq = grad[q]!;
+    const mq = beta1 * m[off + q]! + (1 - beta1) * gq;
+    const vq = beta2 * vv[off + q]! + (1 - beta2) * gq * gq;
+    m[off + q] = mq; vv[off + q] = vq;
+    p[off + q]! -= (step * mq) / (Math.sqrt(vq) / sbc2 + eps);
+  }
+}
+
+const scalarGrad = new Float32Array(1);
+
+/** Gradients of own latents, each applied by Adam as soon as it is complete. */
+function backward(t: StepThread): void {
+  const { cfg, v, l0, l1, act, aux, ker, theta, gradDec, gradEnc, worker } = t;
+  const { dIn, batch: B, arch } = cfg;
+  const sc = v.f64.scalars!;
+  const lambda = sc[S.sparsityCoef]!;
+  const lr = sc[S.lr]!, adamT = sc[S.adamT]!;
+  const bc1 = 1 - ADAM.beta1 ** adamT, bc2 = 1 - ADAM.beta2 ** adamT;
+  const capture = !!cfg.captureGrads;
+  const f = v.f32;
+  const wDec = f.wDec!, wEncT = f.wEncT!, bEnc = f.bEnc!, g = f.g!, xc = f.xc!, gAux = f.gAux;
+  const bDecPart = f.bDecPart!.subarray(worker * dIn, (worker + 1) * dIn);
+  bDecPart.fill(0);
+  const since = v.f64.tokensSinceFired!, fires = v.f64.windowFires!;
+  const weighted = arch === 'relu' && !cfg.unitNormDecoder;
+  let penalty = 0;
+  for (let i = l0; i < l1; i++) {
+    const j = i - l0, d = i * dIn;
+    gradDec.fill(0); gradEnc.fill(0);
+    let gb = 0, gTheta = 0;
+    let norm = 1;
+    if (weighted) { let s = 0; for (let q = 0; q < dIn; q++) s += wDec[d + q]! ** 2; norm = Math.sqrt(s); }
+    const l1Grad = arch === 'relu' ? (lambda / B) * norm : 0;
+    let sumF = 0;
+    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
+      const fv = act.val[p]!, o = act.row[p]! * dIn;
+      let df = l1Grad;
+      for (let q = 0; q < dIn; q++) df += g[o + q]! * wDec[d + q]!;
+      for (let q = 0; q < dIn; q++) { gradDec[q]! += fv * g[o + q]!; gradEnc[q]! += df * xc[o + q]!; }
+      gb += df;
+      sumF += fv;
+    }
+    if (weighted && sumF !== 0) {
+      const c = ((lambda / B) * sumF) / (norm || 1);
+      for (let q = 0; q < dIn; q++) gradDec[q]! += c * wDec[d + q]!;
+    }
+    for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
+      const za = aux.val[p]!, o = aux.row[p]! * dIn;
+      let dz = 0;
+      for (let q = 0; q < dIn; q++) dz += gAux![o + q]! * wDec[d + q]!;
+      for (let q = 0; q < dIn; q++) { gradDec[q]! += za * gAux![o + q]!; gradEnc[q]! += dz * xc[o + q]!; }
+      gb += dz;
+    }
+    if (arch === 'jumprelu') {
+      const th = theta[j]!, eps = cfg.bandwidth;
+      for (let p = ker.ptr[j]!; p < ker.ptr[j + 1]!; p++) {
+        const o = ker.row[p]! * dIn;
+        let df = 0;
+        for (let q = 0; q < dIn; q++) df += g[o + q]! * wDec[d + q]!;
+        gTheta += -(th / eps) * df - (lambda / B) / eps;
+      }
+      gTheta *= th; // d/dt with θ = exp(t)
+      penalty += (act.ptr[j + 1]! - act.ptr[j]!);
+    }
+    // b_dec enters through x − b_dec: its gradient gets −Σ_n dz_{n,i} w_enc,i (with the pre-update W_enc)
+    if (gb !== 0) for (let q = 0; q < dIn; q++) bDecPart[q]! -= gb * wEncT[d + q]!;
+    if (cfg.unitNormDecoder) {
+      let par = 0;
+      for (let q = 0; q < dIn; q++) par += gradDec[q]! * wDec[d + q]!;
+      for (let q = 0; q < dIn; q++) gradDec[q]! -= par * wDec[d + q]!;
+    }
+    if (capture) {
+      f.gradWDec!.set(gradDec, d); f.gradWEncT!.set(gradEnc, d); f.gradBEnc![i] = gb;
+      if (arch === 'jumprelu') f.gradLogTheta![i] = gTheta;
+    } else {
+      adamRow(wDec, f.m_wDec!, f.v_wDec!, d, gradDec, dIn, lr, bc1, bc2);
+      adamRow(wEncT, f.m_wEncT!, f.v_wEncT!, d, gradEnc, dIn, lr, bc1, bc2);
+      scalarGrad[0] = gb;
+      adamRow(bEnc, f.m_bEnc!, f.v_bEnc!, i, scalarGrad, 1, lr, bc1, bc2);
+      if (arch === 'jumprelu') { scalarGrad[0] = gTheta; adamRow(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, scalarGrad, 1, lr, bc1, bc2); }
+      if (cfg.unitNormDecoder) {
+        let s = 0;
+        for (let q = 0; q < dIn; q++) s += wDec[d + q]! ** 2;
+        const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+        for (let q = 0; q < dIn; q++) wDec[d + q]! *= inv;
+      }
+    }
+    const fired = act.ptr[j + 1]! - act.ptr[j]!;
+    since[i] = fired > 0 ? 0 : since[i]! + B;
+    fires[i] = fires[i]! + fired;
+  }
+  v.f64.sums![worker * 16 + 5] = penalty;
+}
