@@ -2,6 +2,7 @@
  * Start-up probes and the choice of GEMM engine: tfjs-node (when installed; not used for training yet,
  * reported), then WebAssembly SIMD, then plain JS. Every fallback says why, never crashes.
  */
+import * as workerThreads_ from 'node:worker_threads';
 import { jsGemm } from './gemm';
 import type { GemmProvider } from './gemm';
 import { loadWasmGemm } from './wasmGemm';
@@ -22,7 +23,7 @@ export function probeCapabilities(): Capabilities {
   let sharedArrayBuffer = false;
   try { sharedArrayBuffer = typeof SharedArrayBuffer === 'function' && new SharedArrayBuffer(8).byteLength === 8; } catch { sharedArrayBuffer = false; }
   let workerThreads = false;
-  try { workerThreads = typeof require('node:worker_threads').Worker === 'function'; } catch { workerThreads = false; }
+  try { workerThreads = typeof workerThreads_.Worker === 'function'; } catch { workerThreads = false; }
   let tfjsNode = false;
   try { require.resolve('@tensorflow/tfjs-node'); tfjsNode = true; } catch { tfjsNode = false; }
   return { wasmSimd, sharedArrayBuffer, workerThreads, tfjsNode };
