@@ -16,7 +16,7 @@ import { lossFacts, modelConfig, TRAIN_ARCHS } from '../sae/objectives';
 import type { ModelConfig, TrainArch } from '../sae/objectives';
 import type { Sae } from '../sae/types';
 import type { TrainOptions } from './api';
-import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { CheckpointMeta } from './checkpoint';
 import { activationScale, geometricMedian, initWeights } from './init';
 import { buildLayout, S } from './layout';
@@ -235,10 +235,19 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     const startStep = step;
     let lastEmit = 0;
     const x = v.f32.x!;
-    const checkpoint = (): string => saveCheckpoint(o.outDir, v, {
-      version: 1, options: o as unknown as Record<string, unknown>, dIn, step, totalSteps, tokens, adamT: eng.adamT,
-      reader: reader.state(), rng: rng.state, activationScale: scale, bTopkThreshold: sc[S.bTopkThreshold]!, windowTokens, engine: engineName,
-    });
+    let lastCheckpoint: string | undefined;
+    const checkpoint = (): string => {
+      try {
+        lastCheckpoint = saveCheckpoint(o.outDir, v, {
+          version: 1, options: o as unknown as Record<string, unknown>, dIn, step, totalSteps, tokens, adamT: eng.adamT,
+          reader: reader.state(), rng: rng.state, activationScale: scale, bTopkThreshold: sc[S.bTopkThreshold]!, windowTokens, engine: engineName,
+        });
+        return lastCheckpoint;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        throw new InputError(checkpointPath(o.outDir), `cannot write the checkpoint at step ${step} (${code}); ${lastCheckpoint || meta ? 'the previous checkpoint is intact, --resume continues from it' : 'no earlier checkpoint exists'}`);
+      }
+    };
     const deadFraction = (): number => {
       const since = v.f64.tokensSinceFired!;
       let dead = 0;
