@@ -10,11 +10,27 @@ export interface GemmProvider {
   readonly name: string;
   /** C[i*ldc + j] = Σ_p A[i*lda + p] · B[j*ldb + p], for i < m, j < n (offsets in floats into mem). */
   abt(mem: Float32Array, m: number, n: number, k: number, aOff: number, lda: number, bOff: number, ldb: number, cOff: number, ldc: number): void;
+  /** Σ_p mem[x+p]·mem[y+p] for p < k (the sparse loops' dot product). */
+  dot(mem: Float32Array, x: number, y: number, k: number): number;
+  /** mem[y+p] += alpha·mem[x+p] for p < k. */
+  axpy(mem: Float32Array, alpha: number, x: number, y: number, k: number): void;
+}
+
+export function jsDot(mem: Float32Array, x: number, y: number, k: number): number {
+  let s = 0;
+  for (let p = 0; p < k; p++) s += mem[x + p]! * mem[y + p]!;
+  return s;
+}
+
+export function jsAxpy(mem: Float32Array, alpha: number, x: number, y: number, k: number): void {
+  for (let p = 0; p < k; p++) mem[y + p]! += alpha * mem[x + p]!;
 }
 
 /** Plain JS, 2 rows × 4 columns per inner loop: the last resort, and the reference for the others. */
 export const jsGemm: GemmProvider = {
   name: 'js',
+  dot: jsDot,
+  axpy: jsAxpy,
   abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
     let i = 0;
     for (; i + 1 < m; i += 2) {

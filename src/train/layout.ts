@@ -55,6 +55,8 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('xauxPart', cfg.auxK ? threads * B * dIn : 0);
   add('bDecPart', threads * dIn);
   add('sums', threads * 16, 'f64');
+  // per-thread gradient rows of one latent (decoder, encoder), where the kernels can reach them
+  add('scratch', threads * 2 * dIn);
   const topk = cfg.arch === 'topk';
   add('candVal', topk ? threads * B * cfg.k : 0);
   add('candIdx', topk ? threads * B * cfg.k : 0, 'i32');

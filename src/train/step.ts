@@ -86,8 +86,13 @@ export interface StepThread {
   heap: TopHeap;
   theta: Float32Array;
   dead: Uint8Array;
+  /** This thread's gradient rows (views of the arena's scratch region) and their float offsets. */
   gradDec: Float32Array;
   gradEnc: Float32Array;
+  gradDecOff: number;
+  gradEncOff: number;
+  /** Float offsets of the arena regions the sparse loops address through the kernels. */
+  off: { g: number; gAux: number; xc: number; wDec: number; part: number; xaux: number };
 }
 
 export function rangeOf(total: number, parts: number, p: number): [number, number] {
@@ -101,13 +106,18 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
   const [l0, l1] = rangeOf(cfg.dSae, T, worker);
   const [r0, r1] = rangeOf(cfg.batch, T, worker);
   const n = l1 - l0;
+  const at = (name: string): number => layout.regions.get(name)!.offset / 4;
   return {
     cfg, layout, worker, threads: T,
     mem: new Float32Array(buffer), bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
     act: new LatentLists(n), aux: new LatentLists(n), ker: new LatentLists(n),
     heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
     theta: new Float32Array(n), dead: new Uint8Array(n),
-    gradDec: new Float32Array(cfg.dIn), gradEnc: new Float32Array(cfg.dIn),
+    gradDec: v.f32.scratch!.subarray(2 * worker * cfg.dIn, (2 * worker + 1) * cfg.dIn),
+    gradEnc: v.f32.scratch!.subarray((2 * worker + 1) * cfg.dIn, (2 * worker + 2) * cfg.dIn),
+    gradDecOff: at('scratch') + 2 * worker * cfg.dIn,
+    gradEncOff: at('scratch') + (2 * worker + 1) * cfg.dIn,
+    off: { g: at('g'), gAux: at('gAux'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * cfg.batch * cfg.dIn, xaux: at('xauxPart') + worker * cfg.batch * cfg.dIn },
   };
 }
 
@@ -281,8 +291,8 @@ function activate(t: StepThread): void {
     let norm = 0;
     if (arch === 'relu' && !cfg.unitNormDecoder) { for (let q = 0; q < dIn; q++) norm += wDec[d + q]! ** 2; norm = Math.sqrt(norm); }
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
-      const f = act.val[p]!, o = act.row[p]! * dIn;
-      for (let q = 0; q < dIn; q++) part[o + q]! += f * wDec[d + q]!;
+      const f = act.val[p]!;
+      t.gemm.axpy(t.mem, f, t.off.wDec + d, t.off.part + act.row[p]! * dIn, dIn);
       l1sum += arch === 'relu' && !cfg.unitNormDecoder ? f * norm : f;
     }
   }
@@ -291,10 +301,7 @@ function activate(t: StepThread): void {
     xa.fill(0);
     for (let j = 0; j < nLat; j++) {
       const d = (l0 + j) * dIn;
-      for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
-        const f = aux.val[p]!, o = aux.row[p]! * dIn;
-        for (let q = 0; q < dIn; q++) xa[o + q]! += f * wDec[d + q]!;
-      }
+      for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, aux.val[p]!, t.off.wDec + d, t.off.xaux + aux.row[p]! * dIn, dIn);
     }
   }
   const sums = v.f64.sums!;
@@ -360,7 +367,8 @@ function backward(t: StepThread): void {
   const bc1 = 1 - ADAM.beta1 ** adamT, bc2 = 1 - ADAM.beta2 ** adamT;
   const capture = !!cfg.captureGrads;
   const f = v.f32;
-  const wDec = f.wDec!, wEncT = f.wEncT!, bEnc = f.bEnc!, g = f.g!, xc = f.xc!, gAux = f.gAux;
+  const wDec = f.wDec!, wEncT = f.wEncT!, bEnc = f.bEnc!;
+  const { gemm, mem, off } = t;
   const bDecPart = f.bDecPart!.subarray(worker * dIn, (worker + 1) * dIn);
   bDecPart.fill(0);
   const since = v.f64.tokensSinceFired!, fires = v.f64.windowFires!;
@@ -376,9 +384,9 @@ function backward(t: StepThread): void {
     let sumF = 0;
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
       const fv = act.val[p]!, o = act.row[p]! * dIn;
-      let df = l1Grad;
-      for (let q = 0; q < dIn; q++) df += g[o + q]! * wDec[d + q]!;
-      for (let q = 0; q < dIn; q++) { gradDec[q]! += fv * g[o + q]!; gradEnc[q]! += df * xc[o + q]!; }
+      const df = l1Grad + gemm.dot(mem, off.g + o, off.wDec + d, dIn);
+      gemm.axpy(mem, fv, off.g + o, t.gradDecOff, dIn);
+      gemm.axpy(mem, df, off.xc + o, t.gradEncOff, dIn);
       gb += df;
       sumF += fv;
     }
@@ -388,17 +396,15 @@ function backward(t: StepThread): void {
     }
     for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
       const za = aux.val[p]!, o = aux.row[p]! * dIn;
-      let dz = 0;
-      for (let q = 0; q < dIn; q++) dz += gAux![o + q]! * wDec[d + q]!;
-      for (let q = 0; q < dIn; q++) { gradDec[q]! += za * gAux![o + q]!; gradEnc[q]! += dz * xc[o + q]!; }
+      const dz = gemm.dot(mem, off.gAux + o, off.wDec + d, dIn);
+      gemm.axpy(mem, za, off.gAux + o, t.gradDecOff, dIn);
+      gemm.axpy(mem, dz, off.xc + o, t.gradEncOff, dIn);
       gb += dz;
     }
     if (arch === 'jumprelu') {
       const th = theta[j]!, eps = cfg.bandwidth;
       for (let p = ker.ptr[j]!; p < ker.ptr[j + 1]!; p++) {
-        const o = ker.row[p]! * dIn;
-        let df = 0;
-        for (let q = 0; q < dIn; q++) df += g[o + q]! * wDec[d + q]!;
+        const df = gemm.dot(mem, off.g + ker.row[p]! * dIn, off.wDec + d, dIn);
         gTheta += -(th / eps) * df - (lambda / B) / eps;
       }
       gTheta *= th; // d/dt with θ = exp(t)

@@ -8,6 +8,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chooseEngine } from '../compute/engine';
 import type { EngineChoice } from '../compute/engine';
+import { instantiateWasmGemm } from '../compute/wasmGemm';
 import { CancelledError, InputError } from '../errors';
 import { saveSaeLens } from '../formats/saelens';
 import { openRowReader } from '../io/rowReader';
@@ -190,7 +191,8 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   try {
     const control = new Int32Array(buffer, layout.regions.get('control')!.offset, 16);
     pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer, memory, engine.module) : undefined;
-    eng = new StepEngine(cfg, buffer, engine.gemm, threads, pool);
+    const gemm = memory && engine.module ? instantiateWasmGemm(engine.module, memory) : engine.gemm;
+    eng = new StepEngine(cfg, buffer, gemm, threads, pool);
   } catch (e) {
     reader.close();
     await pool?.close();
