@@ -76,7 +76,7 @@ for line in sys.stdin:
 
 class Torch {
   private readonly lines: AsyncIterableIterator<string>;
-  constructor(private readonly proc: ChildProcessWithoutNullStreams) {
+  constructor(private readonly proc: ChildProcessByStdio<Writable, Readable, null>) {
     this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   }
   async call(cmd: Record<string, unknown>): Promise<Record<string, number>> {
