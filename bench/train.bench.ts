@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -88,14 +88,20 @@ class Torch {
   close(): void { this.proc.stdin.end(); }
 }
 
+// Debian's python3-torch lives in the system interpreter; a pyenv/venv python3 earlier on PATH would not see it
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 function torchAvailable(): string | undefined {
   if (process.env.BENCH_NO_TORCH) return 'BENCH_NO_TORCH is set';
-  const has = (): boolean => spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-  if (has()) return undefined;
-  console.error('bench: python3-torch is missing; installing it with apt-get (Debian) ...');
-  const r = spawnSync('apt-get', ['install', '-y', '-q', 'python3-torch'], { stdio: 'ignore', timeout: 900_000 });
+  const has = (): boolean => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  // Debian's torch calls whatever libblas.so.3 the alternatives point at: without OpenBLAS that is the
+  // reference BLAS, many times slower than the machine's sgemm, which would make the baseline a straw man
+  const fastBlas = existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3');
+  if (has() && fastBlas) return undefined;
+  console.error('bench: installing python3-torch and libopenblas0-pthread with apt-get (Debian) ...');
+  const r = spawnSync('apt-get', ['install', '-y', '-q', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'ignore', timeout: 900_000 });
   if (r.status === 0 && has()) return undefined;
-  return 'python3-torch is not installed and apt-get could not install it';
+  return 'python3-torch (with OpenBLAS) is not installed and apt-get could not install it';
 }
 
 // ---------- our side
@@ -154,7 +160,7 @@ async function main(): Promise<void> {
   if (!skip) {
     const script = join(dir, 'torch_step.py');
     writeFileSync(script, TORCH_WORKER);
-    torch = new Torch(spawn('python3', [script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    torch = new Torch(spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' } }));
   } else {
     console.error(`bench: skipping the PyTorch baseline: ${skip}`);
   }
@@ -189,7 +195,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({
         case: c.name, engine: `${engine.gemm.name} ×${THREADS} threads`, steps: STEPS,
         secondsPerStep: +median(ourTimes).toFixed(3), tokensPerSec: Math.round(oursTps), l0: +ourL0.toFixed(1),
-        baseline: torch ? 'PyTorch CPU, 2 threads, SAELens-style step (dense decode, autograd, torch.optim.Adam)' : `skipped: ${skip}`,
+        baseline: torch ? 'PyTorch CPU (Debian python3-torch + OpenBLAS), 2 threads, SAELens-style step (dense decode, autograd, torch.optim.Adam)' : `skipped: ${skip}`,
         baselineSecondsPerStep: torch ? +median(torchTimes).toFixed(3) : null, baselineTokensPerSec: torch ? Math.round(torchTps) : null,
         baselineL0: torch ? +torchL0.toFixed(1) : null, ratio: torch ? +(oursTps / torchTps).toFixed(2) : null,
         peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), baselinePeakRssMB: torch ? Math.round(torchRss) : null,
