@@ -34,6 +34,20 @@ class LatentLists {
   }
 }
 
+/** Growable (latent, row, value) triples in the order they were found. */
+class FlatList {
+  lat = new Int32Array(4096); row = new Int32Array(4096); val = new Float32Array(4096); size = 0;
+  push(j: number, n: number, v: number): void {
+    if (this.size === this.lat.length) {
+      const cap = this.lat.length * 2;
+      const l = new Int32Array(cap), r = new Int32Array(cap), w = new Float32Array(cap);
+      l.set(this.lat); r.set(this.row); w.set(this.val);
+      this.lat = l; this.row = r; this.val = w;
+    }
+    this.lat[this.size] = j; this.row[this.size] = n; this.val[this.size] = v; this.size++;
+  }
+}
+
 /** A bounded min-heap of (value, index) keeping the best k under (value desc, index asc). */
 class TopHeap {
   v: Float32Array; i: Int32Array; size = 0; k = 0;
@@ -83,6 +97,9 @@ export interface StepThread {
   act: LatentLists;
   aux: LatentLists;
   ker: LatentLists;
+  flatAct: FlatList;
+  flatAux: FlatList;
+  flatKer: FlatList;
   heap: TopHeap;
   theta: Float32Array;
   dead: Uint8Array;
@@ -111,6 +128,7 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     cfg, layout, worker, threads: T,
     mem: new Float32Array(buffer), bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
     act: new LatentLists(n), aux: new LatentLists(n), ker: new LatentLists(n),
+    flatAct: new FlatList(), flatAux: new FlatList(), flatKer: new FlatList(),
     heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
     theta: new Float32Array(n), dead: new Uint8Array(n),
     gradDec: v.f32.scratch!.subarray(2 * worker * cfg.dIn, (2 * worker + 1) * cfg.dIn),
@@ -245,44 +263,46 @@ function activate(t: StepThread): void {
     const lt = v.f32.logTheta!;
     for (let i = l0; i < l1; i++) theta[i - l0] = Math.exp(lt[i]!);
   }
-  const isActive = (n: number, i: number, val: number): boolean => {
-    if (arch === 'relu') return val > 0;
-    if (arch === 'jumprelu') return val > theta[i - l0]!;
-    if (arch === 'topk') return val > 0 && (val > tau[n]! || (val === tau[n]! && i <= tauIdx[n]!));
-    return val > 0 && val >= bTau;
-  };
-  const isAux = (n: number, i: number, val: number): boolean =>
-    useAux && t.dead[i - l0] === 1 && (val > auxTau![n]! || (val === auxTau![n]! && i <= auxTauIdx![n]!));
-  const inKernel = (i: number, val: number): boolean => arch === 'jumprelu' && Math.abs(val - theta[i - l0]!) < halfBand;
-  // pass 1: counts
-  act.ptr.fill(0); aux.ptr.fill(0); ker.ptr.fill(0);
+  // one scan of Z, specialised per architecture, collects (latent, row, value) in row order ...
+  const A = t.flatAct, X = t.flatAux, K = t.flatKer;
+  A.size = 0; X.size = 0; K.size = 0;
   for (let n = 0; n < B; n++) {
     const row = n * dSae;
-    for (let i = l0; i < l1; i++) {
-      const val = z[row + i]!;
-      if (isActive(n, i, val)) act.ptr[i - l0 + 1]!++;
-      if (useAux && isAux(n, i, val)) aux.ptr[i - l0 + 1]!++;
-      if (inKernel(i, val)) ker.ptr[i - l0 + 1]!++;
+    if (arch === 'relu') {
+      for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val > 0) A.push(i - l0, n, val); }
+    } else if (arch === 'jumprelu') {
+      for (let i = l0; i < l1; i++) {
+        const val = z[row + i]!, th = theta[i - l0]!;
+        if (val > th) A.push(i - l0, n, val);
+        if (Math.abs(val - th) < halfBand) K.push(i - l0, n, val);
+      }
+    } else if (arch === 'topk') {
+      const tn = tau[n]!, ti = tauIdx[n]!;
+      for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val > 0 && (val > tn || (val === tn && i <= ti))) A.push(i - l0, n, val); }
+    } else {
+      const cut = Math.max(bTau, Number.MIN_VALUE);
+      for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val >= cut) A.push(i - l0, n, val); }
+    }
+    if (useAux) {
+      const tn = auxTau![n]!, ti = auxTauIdx![n]!;
+      for (let i = l0; i < l1; i++) {
+        if (t.dead[i - l0] !== 1) continue;
+        const val = z[row + i]!;
+        if (val > tn || (val === tn && i <= ti)) X.push(i - l0, n, val);
+      }
     }
   }
-  for (const L of [act, aux, ker]) {
+  // ... then a counting sort by latent (rows stay ascending within each latent, so sums run in a fixed order)
+  for (const [L, F] of [[act, A], [aux, X], [ker, K]] as const) {
+    L.ptr.fill(0);
+    for (let e = 0; e < F.size; e++) L.ptr[F.lat[e]! + 1]!++;
     for (let j = 0; j < nLat; j++) L.ptr[j + 1]! += L.ptr[j]!;
     L.reserve(L.ptr[nLat]!);
+    const fill = L.ptr.slice(0, nLat);
+    for (let e = 0; e < F.size; e++) { const p = fill[F.lat[e]!]!++; L.row[p] = F.row[e]!; L.val[p] = F.val[e]!; }
   }
-  // pass 2: fill (rows ascending within each latent, so sums run in a fixed order)
-  const fillA = act.ptr.slice(0, nLat), fillX = aux.ptr.slice(0, nLat), fillK = ker.ptr.slice(0, nLat);
   let l1sum = 0;
   const wDec = v.f32.wDec!;
-  for (let n = 0; n < B; n++) {
-    const row = n * dSae;
-    for (let i = l0; i < l1; i++) {
-      const val = z[row + i]!;
-      const j = i - l0;
-      if (isActive(n, i, val)) { const p = fillA[j]!++; act.row[p] = n; act.val[p] = val; }
-      if (useAux && isAux(n, i, val)) { const p = fillX[j]!++; aux.row[p] = n; aux.val[p] = val; }
-      if (inKernel(i, val)) { const p = fillK[j]!++; ker.row[p] = n; ker.val[p] = val; }
-    }
-  }
   // partial reconstructions: Σ_i f_{n,i} d_i over own latents
   const part = v.f32.xhatPart!.subarray(worker * B * dIn, (worker + 1) * B * dIn);
   part.fill(0);
