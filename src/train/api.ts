@@ -9,6 +9,9 @@ import type { TrainingEvent } from '../protocol/training';
 import { MessageHandler } from '../protocol/rpc';
 import type { Activation } from '../sae/types';
 import { startWorker } from './workerPath';
+import { probeCapabilities } from '../compute/engine';
+import type { Capabilities } from '../compute/engine';
+import { runTraining } from './trainer';
 
 export interface TrainOptions {
   /** Activation file(s): .npy or .safetensors holding [tokens, d_in] float rows. */
@@ -79,6 +82,8 @@ export interface TrainerWorkerEvents extends Record<string, unknown> {
 
 export function startTraining(opts: TrainOptions, onEvent: (e: TrainingEvent) => void): TrainHandle {
   const runId = opts.runId ?? `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const caps = probeCapabilities();
+  if (!caps.workerThreads || !caps.sharedArrayBuffer) return startInProcess({ ...opts, runId, threads: 1 }, onEvent, caps);
   const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
   const data: TrainerWorkerData = { opts: { ...opts, runId }, cancelFlag };
   let lastCheckpoint: string | undefined;
@@ -118,4 +123,28 @@ export function startTraining(opts: TrainOptions, onEvent: (e: TrainingEvent) =>
     done,
     cancel: () => { Atomics.store(cancelFlag, 0, 1); },
   };
+}
+
+/**
+ * The last resort when this runtime has no worker_threads or SharedArrayBuffer: the loop runs on the
+ * caller's thread, yielding to its event loop between steps is not possible, so the UI stalls; said so in
+ * the summary's engine notes rather than failing.
+ */
+function startInProcess(opts: TrainOptions & { runId: string }, onEvent: (e: TrainingEvent) => void, caps: Capabilities): TrainHandle {
+  let cancelled = false;
+  let lastCheckpoint: string | undefined;
+  const note = `worker_threads ${caps.workerThreads ? 'available' : 'unavailable'}, SharedArrayBuffer ${caps.sharedArrayBuffer ? 'available' : 'unavailable'}: training on the calling thread`;
+  const done = runTraining(opts, {
+    emit: (e) => { if (e.type === 'checkpoint') lastCheckpoint = e.path; onEvent(e); },
+    cancelled: () => cancelled,
+  }).then((summary) => {
+    const s = { ...summary, engineNotes: [...((summary.engineNotes as string[] | undefined) ?? []), note] };
+    onEvent({ type: 'done', runId: opts.runId, outDir: opts.outDir, summary: s });
+    return s;
+  }, (e: unknown) => {
+    if (e instanceof CancelledError) onEvent({ type: 'cancelled', runId: opts.runId, lastCheckpoint });
+    else onEvent({ type: 'error', runId: opts.runId, message: e instanceof Error ? e.message : String(e), lastCheckpoint });
+    throw e;
+  });
+  return { runId: opts.runId, done, cancel: () => { cancelled = true; } };
 }

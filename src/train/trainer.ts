@@ -183,14 +183,15 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     throw new InputError('--width', `d_sae ${o.width} × d_in ${dIn} at batch ${o.batch} needs ${fmtGiB(need.arena)} of WebAssembly memory, above its 4 GiB limit (reduce --width or --batch)`);
   }
   const memory = engine.makeMemory?.(need.arena);
-  const buffer = memory ? (memory.buffer as unknown as SharedArrayBuffer) : new SharedArrayBuffer(need.arena);
+  // without SharedArrayBuffer (threads were forced to 1 above) a plain ArrayBuffer does for one thread
+  const buffer: ArrayBufferLike = memory ? memory.buffer : engine.caps.sharedArrayBuffer ? new SharedArrayBuffer(need.arena) : new ArrayBuffer(need.arena);
   const layout = buildLayout(cfg, threads);
   const engineName = `${engine.gemm.name}${threads > 1 ? ` ×${threads} threads` : ''}`;
   let pool: WorkerPool | undefined;
   let eng: StepEngine;
   try {
     const control = new Int32Array(buffer, layout.regions.get('control')!.offset, 16);
-    pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer, memory, engine.module) : undefined;
+    pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer as SharedArrayBuffer, memory, engine.module) : undefined;
     const gemm = memory && engine.module ? instantiateWasmGemm(engine.module, memory) : engine.gemm;
     eng = new StepEngine(cfg, buffer, gemm, threads, pool);
   } catch (e) {
