@@ -10,6 +10,11 @@ export interface GemmProvider {
   readonly name: string;
   /** C[i*ldc + j] = Σ_p A[i*lda + p] · B[j*ldb + p], for i < m, j < n (offsets in floats into mem). */
   abt(mem: Float32Array, m: number, n: number, k: number, aOff: number, lda: number, bOff: number, ldb: number, cOff: number, ldc: number): void;
+  /**
+   * C[i*ldc + j] = Σ_p A(i, p) · B[p*ldb + j] with A(i, p) = mem[aOff + i*sI + p*sP] (A or Aᵀ): the dense
+   * decoder path. n must be a multiple of 4.
+   */
+  ab(mem: Float32Array, m: number, n: number, k: number, aOff: number, sI: number, sP: number, bOff: number, ldb: number, cOff: number, ldc: number): void;
   /** Σ_p mem[x+p]·mem[y+p] for p < k (the sparse loops' dot product). */
   dot(mem: Float32Array, x: number, y: number, k: number): number;
   /** mem[y+p] += alpha·mem[x+p] for p < k. */
@@ -27,10 +32,24 @@ export function jsAxpy(mem: Float32Array, alpha: number, x: number, y: number, k
 }
 
 /** Plain JS, 2 rows × 4 columns per inner loop: the last resort, and the reference for the others. */
+export function jsAb(mem: Float32Array, m: number, n: number, k: number, aOff: number, sI: number, sP: number, bOff: number, ldb: number, cOff: number, ldc: number): void {
+  for (let i = 0; i < m; i++) {
+    const c = cOff + i * ldc;
+    mem.fill(0, c, c + n);
+    for (let p = 0; p < k; p++) {
+      const av = mem[aOff + i * sI + p * sP]!;
+      if (av === 0) continue;
+      const b = bOff + p * ldb;
+      for (let j = 0; j < n; j++) mem[c + j]! += av * mem[b + j]!;
+    }
+  }
+}
+
 export const jsGemm: GemmProvider = {
   name: 'js',
   dot: jsDot,
   axpy: jsAxpy,
+  ab: jsAb,
   abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
     let i = 0;
     for (; i + 1 < m; i += 2) {

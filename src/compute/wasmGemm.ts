@@ -11,6 +11,7 @@ export interface WasmGemm { gemm: GemmProvider; module: WebAssembly.Module; make
 
 interface KernelExports {
   gemmABt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number): void;
+  gemmAB(m: number, n: number, k: number, a: number, sI: number, sP: number, b: number, ldb: number, c: number, ldc: number): void;
   dot(x: number, y: number, k: number): number;
   axpy(alpha: number, x: number, y: number, k: number): void;
 }
@@ -36,7 +37,7 @@ export function loadWasmGemm(): WasmGemm | { error: string } {
     // instantiate once on a small memory to prove the module links here
     instantiateWasmGemm(module, makeMemory(65536));
     const unbound = (): never => { throw new Error('the wasm GEMM is bound to a memory: use instantiateWasmGemm'); };
-    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, dot: unbound, axpy: unbound }, module, makeMemory });
+    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, ab: unbound, dot: unbound, axpy: unbound }, module, makeMemory });
   } catch (e) {
     return (cached = { error: `the WebAssembly kernel does not load here (${(e as Error).message})` });
   }
@@ -51,6 +52,7 @@ export function instantiateWasmGemm(module: WebAssembly.Module, memory: WebAssem
     abt(_mem, m, n, kk, aOff, lda, bOff, ldb, cOff, ldc) {
       k.gemmABt(m, n, kk, aOff * 4, lda, bOff * 4, ldb, cOff * 4, ldc);
     },
+    ab: (_mem, m, n, kk, aOff, sI, sP, bOff, ldb, cOff, ldc) => k.gemmAB(m, n, kk, aOff * 4, sI, sP, bOff * 4, ldb, cOff * 4, ldc),
     dot: (_mem, x, y, kk) => k.dot(x * 4, y * 4, kk),
     axpy: (_mem, alpha, x, y, kk) => k.axpy(alpha, x * 4, y * 4, kk),
   };

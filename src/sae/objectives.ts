@@ -41,11 +41,16 @@ export interface ModelConfig {
   auxCoef: number;
   /** Rate of BatchTopK's threshold EMA. */
   thresholdLr: number;
+  /**
+   * relu/jumprelu: a thread switches its latents to the dense decoder path (GEMMs instead of per-latent
+   * lists) when more than this fraction of its (row, latent) pairs is active. Infinity: never; 0: always.
+   */
+  denseThreshold: number;
   /** Tests: write gradients to capture buffers instead of updating parameters. */
   captureGrads?: boolean;
 }
 
-export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean } = {}): ModelConfig {
+export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean; denseThreshold?: number } = {}): ModelConfig {
   const isTopk = arch === 'topk' || arch === 'batchtopk';
   return {
     arch, dIn, dSae, batch,
@@ -56,6 +61,9 @@ export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: n
     kAux: Math.max(1, Math.min(dSae, Math.floor(dIn / 2))),
     auxCoef: 1 / 32,
     thresholdLr: 0.01,
+    // early in relu training about half the latents fire and a list walk per latent then re-reads the
+    // batch once per latent; above ~10% active the GEMM path is faster (DESIGN.md, Compute engine)
+    denseThreshold: o.denseThreshold ?? 0.1,
     captureGrads: o.captureGrads,
   };
 }

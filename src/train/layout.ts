@@ -15,6 +15,8 @@ export const ARENA_BASE = 65536;
 export const HIST_BINS = 65536;
 /** Control words for the worker barrier (Int32). */
 export const CONTROL_WORDS = 16;
+/** Latents per encoder-gradient block of the dense path. */
+export const DENSE_BLOCK = 32;
 
 export interface Layout {
   regions: Map<string, Region>;
@@ -57,6 +59,10 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('sums', threads * 16, 'f64');
   // per-thread gradient rows of one latent (decoder, encoder), where the kernels can reach them
   add('scratch', threads * 2 * dIn);
+  // dense decoder path (relu/jumprelu): W_dec's gradient while dF is computed, and encoder-gradient blocks
+  const dense = (cfg.arch === 'relu' || cfg.arch === 'jumprelu') && cfg.denseThreshold !== Infinity && dIn % 4 === 0;
+  add('denseGrad', dense ? dSae * dIn : 0);
+  add('denseEnc', dense ? threads * DENSE_BLOCK * dIn : 0);
   const topk = cfg.arch === 'topk';
   add('candVal', topk ? threads * B * cfg.k : 0);
   add('candIdx', topk ? threads * B * cfg.k : 0, 'i32');

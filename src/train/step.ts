@@ -12,7 +12,7 @@
  */
 import type { GemmProvider } from '../compute/gemm';
 import type { ModelConfig } from '../sae/objectives';
-import { HIST_BINS, S } from './layout';
+import { DENSE_BLOCK, HIST_BINS, S } from './layout';
 import type { ArenaViews, Layout } from './layout';
 
 export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
@@ -109,7 +109,11 @@ export interface StepThread {
   gradDecOff: number;
   gradEncOff: number;
   /** Float offsets of the arena regions the sparse loops address through the kernels. */
-  off: { g: number; gAux: number; xc: number; wDec: number; part: number; xaux: number };
+  off: { g: number; gAux: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number };
+  /** Whether this step runs the dense decoder path on this thread's latents (decided in activate). */
+  dense: boolean;
+  /** Dense path: which (row, own latent) pairs are active, [B × own latents]. */
+  mask: Uint8Array;
 }
 
 export function rangeOf(total: number, parts: number, p: number): [number, number] {
@@ -135,7 +139,9 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     gradEnc: v.f32.scratch!.subarray((2 * worker + 1) * cfg.dIn, (2 * worker + 2) * cfg.dIn),
     gradDecOff: at('scratch') + 2 * worker * cfg.dIn,
     gradEncOff: at('scratch') + (2 * worker + 1) * cfg.dIn,
-    off: { g: at('g'), gAux: at('gAux'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * cfg.batch * cfg.dIn, xaux: at('xauxPart') + worker * cfg.batch * cfg.dIn },
+    off: { g: at('g'), gAux: at('gAux'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * cfg.batch * cfg.dIn, xaux: at('xauxPart') + worker * cfg.batch * cfg.dIn, z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * cfg.dIn },
+    dense: false,
+    mask: new Uint8Array(0),
   };
 }
 
@@ -305,15 +311,32 @@ function activate(t: StepThread): void {
   const wDec = v.f32.wDec!;
   // partial reconstructions: Σ_i f_{n,i} d_i over own latents
   const part = v.f32.xhatPart!.subarray(worker * B * dIn, (worker + 1) * B * dIn);
-  part.fill(0);
-  for (let j = 0; j < nLat; j++) {
+  t.dense = v.f32.denseGrad!.length > 0 && act.ptr[nLat]! > cfg.denseThreshold * B * nLat;
+  const weightedL1 = arch === 'relu' && !cfg.unitNormDecoder;
+  for (let j = 0; j < nLat && weightedL1; j++) {
     const d = (l0 + j) * dIn;
     let norm = 0;
-    if (arch === 'relu' && !cfg.unitNormDecoder) { for (let q = 0; q < dIn; q++) norm += wDec[d + q]! ** 2; norm = Math.sqrt(norm); }
-    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
-      const f = act.val[p]!;
-      t.gemm.axpy(t.mem, f, t.off.wDec + d, t.off.part + act.row[p]! * dIn, dIn);
-      l1sum += arch === 'relu' && !cfg.unitNormDecoder ? f * norm : f;
+    for (let q = 0; q < dIn; q++) norm += wDec[d + q]! ** 2;
+    norm = Math.sqrt(norm);
+    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) l1sum += act.val[p]! * norm;
+  }
+  if (!weightedL1) for (let p = 0; p < act.ptr[nLat]!; p++) l1sum += act.val[p]!;
+  if (t.dense) {
+    // F in place of Z (inactive entries zeroed), then one GEMM F·W_dec over own latents
+    if (t.mask.length < B * nLat) t.mask = new Uint8Array(B * nLat);
+    const mask = t.mask;
+    mask.fill(0, 0, B * nLat);
+    for (let j = 0; j < nLat; j++) for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) mask[act.row[p]! * nLat + j] = 1;
+    for (let n = 0; n < B; n++) {
+      const row = n * dSae + l0, mrow = n * nLat;
+      for (let j = 0; j < nLat; j++) if (!mask[mrow + j]) z[row + j] = 0;
+    }
+    t.gemm.ab(t.mem, B, dIn, nLat, t.off.z + l0, dSae, 1, t.off.wDec + l0 * dIn, dIn, t.off.part, dIn);
+  } else {
+    part.fill(0);
+    for (let j = 0; j < nLat; j++) {
+      const d = (l0 + j) * dIn;
+      for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, act.val[p]!, t.off.wDec + d, t.off.part + act.row[p]! * dIn, dIn);
     }
   }
   if (useAux) {
@@ -377,30 +400,89 @@ function adamRow(p: Float32Array, m: Float32Array, vv: Float32Array, off: number
 
 const scalarGrad = new Float32Array(1);
 
+interface BackwardCtx {
+  lambda: number; lr: number; bc1: number; bc2: number; capture: boolean; weighted: boolean; bDecPart: Float32Array;
+}
+
+/**
+ * The end of one latent's backward pass, shared by the sparse and dense paths: the L1 term of the decoder
+ * row, b_dec's input-path part, the unit-norm projection, Adam (or capture), renormalisation, statistics.
+ * Returns how many rows the latent fired on.
+ */
+function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32Array, gradEnc: Float32Array, gb: number, gTheta: number, sumF: number, norm: number): number {
+  const { cfg, v } = t;
+  const { dIn, batch: B, arch } = cfg;
+  const f = v.f32;
+  const wDec = f.wDec!, wEncT = f.wEncT!;
+  const d = i * dIn, j = i - t.l0;
+  if (c.weighted && sumF !== 0) {
+    const k = ((c.lambda / B) * sumF) / (norm || 1);
+    for (let q = 0; q < dIn; q++) gradDec[q]! += k * wDec[d + q]!;
+  }
+  // b_dec enters through x − b_dec: its gradient gets −Σ_n dz_{n,i} w_enc,i (with the pre-update W_enc)
+  if (gb !== 0) for (let q = 0; q < dIn; q++) c.bDecPart[q]! -= gb * wEncT[d + q]!;
+  if (cfg.unitNormDecoder) {
+    let par = 0;
+    for (let q = 0; q < dIn; q++) par += gradDec[q]! * wDec[d + q]!;
+    for (let q = 0; q < dIn; q++) gradDec[q]! -= par * wDec[d + q]!;
+  }
+  if (c.capture) {
+    f.gradWDec!.set(gradDec, d); f.gradWEncT!.set(gradEnc, d); f.gradBEnc![i] = gb;
+    if (arch === 'jumprelu') f.gradLogTheta![i] = gTheta;
+  } else {
+    adamRow(wDec, f.m_wDec!, f.v_wDec!, d, gradDec, dIn, c.lr, c.bc1, c.bc2);
+    adamRow(wEncT, f.m_wEncT!, f.v_wEncT!, d, gradEnc, dIn, c.lr, c.bc1, c.bc2);
+    scalarGrad[0] = gb;
+    adamRow(f.bEnc!, f.m_bEnc!, f.v_bEnc!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
+    if (arch === 'jumprelu') { scalarGrad[0] = gTheta; adamRow(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2); }
+    if (cfg.unitNormDecoder) {
+      let s = 0;
+      for (let q = 0; q < dIn; q++) s += wDec[d + q]! ** 2;
+      const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+      for (let q = 0; q < dIn; q++) wDec[d + q]! *= inv;
+    }
+  }
+  const fired = t.act.ptr[j + 1]! - t.act.ptr[j]!;
+  const since = v.f64.tokensSinceFired!, fires = v.f64.windowFires!;
+  since[i] = fired > 0 ? 0 : since[i]! + B;
+  fires[i] = fires[i]! + fired;
+  return fired;
+}
+
+function rowNorm(a: Float32Array, off: number, len: number): number {
+  let s = 0;
+  for (let q = 0; q < len; q++) s += a[off + q]! ** 2;
+  return Math.sqrt(s);
+}
+
 /** Gradients of own latents, each applied by Adam as soon as it is complete. */
 function backward(t: StepThread): void {
-  const { cfg, v, l0, l1, act, aux, ker, theta, gradDec, gradEnc, worker } = t;
-  const { dIn, batch: B, arch } = cfg;
+  const { cfg, v, worker } = t;
+  const { dIn, arch } = cfg;
   const sc = v.f64.scalars!;
-  const lambda = sc[S.sparsityCoef]!;
-  const lr = sc[S.lr]!, adamT = sc[S.adamT]!;
-  const bc1 = 1 - ADAM.beta1 ** adamT, bc2 = 1 - ADAM.beta2 ** adamT;
-  const capture = !!cfg.captureGrads;
-  const f = v.f32;
-  const wDec = f.wDec!, wEncT = f.wEncT!, bEnc = f.bEnc!;
-  const { gemm, mem, off } = t;
-  const bDecPart = f.bDecPart!.subarray(worker * dIn, (worker + 1) * dIn);
-  bDecPart.fill(0);
-  const since = v.f64.tokensSinceFired!, fires = v.f64.windowFires!;
-  const weighted = arch === 'relu' && !cfg.unitNormDecoder;
-  let penalty = 0;
+  const adamT = sc[S.adamT]!;
+  const c: BackwardCtx = {
+    lambda: sc[S.sparsityCoef]!, lr: sc[S.lr]!, bc1: 1 - ADAM.beta1 ** adamT, bc2: 1 - ADAM.beta2 ** adamT,
+    capture: !!cfg.captureGrads, weighted: arch === 'relu' && !cfg.unitNormDecoder,
+    bDecPart: v.f32.bDecPart!.subarray(worker * dIn, (worker + 1) * dIn),
+  };
+  c.bDecPart.fill(0);
+  const penalty = t.dense ? backwardDense(t, c) : backwardSparse(t, c);
+  v.f64.sums![worker * 16 + 5] = arch === 'jumprelu' ? penalty : 0;
+}
+
+/** Per latent, over its active rows only (three kernel calls per active pair). */
+function backwardSparse(t: StepThread, c: BackwardCtx): number {
+  const { cfg, l0, l1, act, aux, ker, theta, gradDec, gradEnc, gemm, mem, off } = t;
+  const { dIn, batch: B, arch } = cfg;
+  const wDec = t.v.f32.wDec!;
+  let fired = 0;
   for (let i = l0; i < l1; i++) {
     const j = i - l0, d = i * dIn;
     gradDec.fill(0); gradEnc.fill(0);
     let gb = 0, gTheta = 0;
-    let norm = 1;
-    if (weighted) { let s = 0; for (let q = 0; q < dIn; q++) s += wDec[d + q]! ** 2; norm = Math.sqrt(s); }
-    const l1Grad = arch === 'relu' ? (lambda / B) * norm : 0;
+    const norm = c.weighted ? rowNorm(wDec, d, dIn) : 1;
+    const l1Grad = arch === 'relu' ? (c.lambda / B) * norm : 0;
     let sumF = 0;
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
       const fv = act.val[p]!, o = act.row[p]! * dIn;
@@ -409,10 +491,6 @@ function backward(t: StepThread): void {
       gemm.axpy(mem, df, off.xc + o, t.gradEncOff, dIn);
       gb += df;
       sumF += fv;
-    }
-    if (weighted && sumF !== 0) {
-      const c = ((lambda / B) * sumF) / (norm || 1);
-      for (let q = 0; q < dIn; q++) gradDec[q]! += c * wDec[d + q]!;
     }
     for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
       const za = aux.val[p]!, o = aux.row[p]! * dIn;
@@ -425,37 +503,63 @@ function backward(t: StepThread): void {
       const th = theta[j]!, eps = cfg.bandwidth;
       for (let p = ker.ptr[j]!; p < ker.ptr[j + 1]!; p++) {
         const df = gemm.dot(mem, off.g + ker.row[p]! * dIn, off.wDec + d, dIn);
-        gTheta += -(th / eps) * df - (lambda / B) / eps;
+        gTheta += -(th / eps) * df - (c.lambda / B) / eps;
       }
       gTheta *= th; // d/dt with θ = exp(t)
-      penalty += (act.ptr[j + 1]! - act.ptr[j]!);
     }
-    // b_dec enters through x − b_dec: its gradient gets −Σ_n dz_{n,i} w_enc,i (with the pre-update W_enc)
-    if (gb !== 0) for (let q = 0; q < dIn; q++) bDecPart[q]! -= gb * wEncT[d + q]!;
-    if (cfg.unitNormDecoder) {
-      let par = 0;
-      for (let q = 0; q < dIn; q++) par += gradDec[q]! * wDec[d + q]!;
-      for (let q = 0; q < dIn; q++) gradDec[q]! -= par * wDec[d + q]!;
-    }
-    if (capture) {
-      f.gradWDec!.set(gradDec, d); f.gradWEncT!.set(gradEnc, d); f.gradBEnc![i] = gb;
-      if (arch === 'jumprelu') f.gradLogTheta![i] = gTheta;
-    } else {
-      adamRow(wDec, f.m_wDec!, f.v_wDec!, d, gradDec, dIn, lr, bc1, bc2);
-      adamRow(wEncT, f.m_wEncT!, f.v_wEncT!, d, gradEnc, dIn, lr, bc1, bc2);
-      scalarGrad[0] = gb;
-      adamRow(bEnc, f.m_bEnc!, f.v_bEnc!, i, scalarGrad, 1, lr, bc1, bc2);
-      if (arch === 'jumprelu') { scalarGrad[0] = gTheta; adamRow(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, scalarGrad, 1, lr, bc1, bc2); }
-      if (cfg.unitNormDecoder) {
-        let s = 0;
-        for (let q = 0; q < dIn; q++) s += wDec[d + q]! ** 2;
-        const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-        for (let q = 0; q < dIn; q++) wDec[d + q]! *= inv;
-      }
-    }
-    const fired = act.ptr[j + 1]! - act.ptr[j]!;
-    since[i] = fired > 0 ? 0 : since[i]! + B;
-    fires[i] = fires[i]! + fired;
+    fired += finishLatent(t, c, i, gradDec, gradEnc, gb, gTheta, sumF, norm);
   }
-  v.f64.sums![worker * 16 + 5] = penalty;
+  return fired;
+}
+
+/**
+ * Dense decoder path (relu/jumprelu while many latents fire): Z holds F (from activate). Three GEMMs over
+ * own latents — Fᵀ·g (W_dec's gradient), g·W_decᵀ (dF, written over F), dZᵀ·x′ in blocks (W_enc's
+ * gradient) — instead of walking lists that would re-read the batch once per latent.
+ */
+function backwardDense(t: StepThread, c: BackwardCtx): number {
+  const { cfg, l0, l1, act, ker, theta, gemm, mem, off, mask } = t;
+  const { dIn, dSae, batch: B, arch } = cfg;
+  const f = t.v.f32;
+  const z = f.z!, wDec = f.wDec!, denseGrad = f.denseGrad!;
+  const nLat = l1 - l0;
+  const norms = new Float64Array(nLat);
+  const sumF = new Float64Array(nLat);
+  for (let j = 0; j < nLat; j++) {
+    norms[j] = c.weighted ? rowNorm(wDec, (l0 + j) * dIn, dIn) : 1;
+    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) sumF[j]! += act.val[p]!;
+  }
+  gemm.ab(mem, nLat, dIn, B, off.z + l0, 1, dSae, off.g, dIn, off.denseGrad + l0 * dIn, dIn);
+  gemm.abt(mem, B, nLat, dIn, off.g, dIn, off.wDec + l0 * dIn, dIn, off.z + l0, dSae);
+  const gTheta = new Float64Array(nLat);
+  if (arch === 'jumprelu') {
+    for (let j = 0; j < nLat; j++) {
+      const th = theta[j]!, eps = cfg.bandwidth;
+      let s = 0;
+      for (let p = ker.ptr[j]!; p < ker.ptr[j + 1]!; p++) s += -(th / eps) * z[ker.row[p]! * dSae + l0 + j]! - (c.lambda / B) / eps;
+      gTheta[j] = s * th;
+    }
+  }
+  const gb = new Float64Array(nLat);
+  for (let n = 0; n < B; n++) {
+    const row = n * dSae + l0, mrow = n * nLat;
+    for (let j = 0; j < nLat; j++) {
+      if (mask[mrow + j]) {
+        const dz = z[row + j]! + (arch === 'relu' ? (c.lambda / B) * norms[j]! : 0);
+        z[row + j] = dz;
+        gb[j]! += dz;
+      } else z[row + j] = 0;
+    }
+  }
+  const encBlock = f.denseEnc!.subarray(t.worker * DENSE_BLOCK * dIn, (t.worker + 1) * DENSE_BLOCK * dIn);
+  let fired = 0;
+  for (let b0 = 0; b0 < nLat; b0 += DENSE_BLOCK) {
+    const nb = Math.min(DENSE_BLOCK, nLat - b0);
+    gemm.ab(mem, nb, dIn, B, off.z + l0 + b0, 1, dSae, off.xc, dIn, off.denseEnc, dIn);
+    for (let j = b0; j < b0 + nb; j++) {
+      const i = l0 + j;
+      fired += finishLatent(t, c, i, denseGrad.subarray(i * dIn, (i + 1) * dIn), encBlock.subarray((j - b0) * dIn, (j - b0 + 1) * dIn), gb[j]!, gTheta[j]!, sumF[j]!, norms[j]!);
+    }
+  }
+  return fired;
 }

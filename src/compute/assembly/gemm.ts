@@ -88,3 +88,68 @@ export function axpy(alpha: f32, x: usize, y: usize, k: i32): void {
     store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
   }
 }
+
+// C[i, j] = Σ_p A(i, p) · B[p, j] with A(i, p) = A[i·sI + p·sP] (so A or Aᵀ), B row-major [k × n]: the
+// dense decoder path (F·W_dec, and the gradient blocks Fᵀ·g, dZᵀ·x). A 2 × 16 tile: two broadcast A
+// values and four B vectors feed eight accumulators per p. The p range is cut into blocks of 128 so that
+// the block of B rows stays in cache while every row pair of A passes (C accumulates across blocks).
+// n must be a multiple of 4.
+export function gemmAB(m: i32, n: i32, k: i32, a: usize, sI: i32, sP: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
+  const PB = 128;
+  if (k <= 0) {
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j += 4) v128.store(c + (<usize>(i * ldc + j) << 2), f32x4.splat(0));
+    return;
+  }
+  for (let p0 = 0; p0 < k; p0 += PB) {
+    const p1 = min(p0 + PB, k);
+    const first = p0 == 0;
+    let i = 0;
+    for (; i + 1 < m; i += 2) {
+      const a0 = a + (<usize>(i * sI) << 2);
+      const a1 = a0 + (<usize>sI << 2);
+      let j = 0;
+      for (; j + 15 < n; j += 16) {
+        const o0 = c + (<usize>(i * ldc + j) << 2), o1 = o0 + (<usize>ldc << 2);
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+        let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+        if (!first) {
+          c00 = v128.load(o0); c01 = v128.load(o0, 16); c02 = v128.load(o0, 32); c03 = v128.load(o0, 48);
+          c10 = v128.load(o1); c11 = v128.load(o1, 16); c12 = v128.load(o1, 32); c13 = v128.load(o1, 48);
+        }
+        for (let p = p0; p < p1; p++) {
+          const po = <usize>(p * sP) << 2;
+          const x0 = f32x4.splat(load<f32>(a0 + po)), x1 = f32x4.splat(load<f32>(a1 + po));
+          const bp = b + (<usize>(p * ldb + j) << 2);
+          const w0 = v128.load(bp), w1 = v128.load(bp, 16), w2 = v128.load(bp, 32), w3 = v128.load(bp, 48);
+          c00 = f32x4.add(c00, f32x4.mul(x0, w0)); c01 = f32x4.add(c01, f32x4.mul(x0, w1));
+          c02 = f32x4.add(c02, f32x4.mul(x0, w2)); c03 = f32x4.add(c03, f32x4.mul(x0, w3));
+          c10 = f32x4.add(c10, f32x4.mul(x1, w0)); c11 = f32x4.add(c11, f32x4.mul(x1, w1));
+          c12 = f32x4.add(c12, f32x4.mul(x1, w2)); c13 = f32x4.add(c13, f32x4.mul(x1, w3));
+        }
+        v128.store(o0, c00); v128.store(o0, c01, 16); v128.store(o0, c02, 32); v128.store(o0, c03, 48);
+        v128.store(o1, c10); v128.store(o1, c11, 16); v128.store(o1, c12, 32); v128.store(o1, c13, 48);
+      }
+      for (; j < n; j += 4) {
+        const o0 = c + (<usize>(i * ldc + j) << 2), o1 = c + (<usize>((i + 1) * ldc + j) << 2);
+        let c0 = first ? f32x4.splat(0) : v128.load(o0), c1 = first ? f32x4.splat(0) : v128.load(o1);
+        for (let p = p0; p < p1; p++) {
+          const po = <usize>(p * sP) << 2;
+          const w = v128.load(b + (<usize>(p * ldb + j) << 2));
+          c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + po)), w));
+          c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(a1 + po)), w));
+        }
+        v128.store(o0, c0);
+        v128.store(o1, c1);
+      }
+    }
+    for (; i < m; i++) {
+      const ai = a + (<usize>(i * sI) << 2);
+      for (let j = 0; j < n; j += 4) {
+        const o = c + (<usize>(i * ldc + j) << 2);
+        let c0 = first ? f32x4.splat(0) : v128.load(o);
+        for (let p = p0; p < p1; p++) c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ai + (<usize>(p * sP) << 2))), v128.load(b + (<usize>(p * ldb + j) << 2))));
+        v128.store(o, c0);
+      }
+    }
+  }
+}

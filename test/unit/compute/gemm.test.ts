@@ -30,7 +30,7 @@ test('asking for tfjs-node when it is not installed falls back with a message', 
   assert.equal(chooseEngine('js').gemm.name, 'js');
 });
 
-test('wasm gemmABt, dot and axpy equal the JS reference', () => {
+test('wasm gemmABt, gemmAB, dot and axpy equal the JS reference', () => {
   const w = loadWasmGemm();
   assert.ok(!('error' in w), 'error' in w ? w.error : '');
   if ('error' in w) return;
@@ -38,7 +38,7 @@ test('wasm gemmABt, dot and axpy equal the JS reference', () => {
   const g = instantiateWasmGemm(w.module, mem);
   const f = new Float32Array(mem.buffer);
   const rng = new Rng(1);
-  for (const [m, n, k] of [[7, 13, 37], [2, 4, 4], [33, 130, 65], [1, 5, 3]] as const) {
+  for (const [m, n, k] of [[7, 13, 37], [2, 4, 4], [33, 130, 65], [1, 5, 3], [300, 12, 290]] as const) {
     const a = 16384, lda = k + 3, b = a + m * lda, ldb = k + 1, c = b + n * ldb, ldc = n + 2;
     for (let i = a; i < c + m * ldc; i++) f[i] = rng.normal();
     const ref = new Float32Array(f);
@@ -47,6 +47,18 @@ test('wasm gemmABt, dot and axpy equal the JS reference', () => {
     for (let i = 0; i < m; i++) for (let j = 0; j < ldc; j++) {
       const got = f[c + i * ldc + j]!, exp = ref[c + i * ldc + j]!;
       assert.ok(Math.abs(got - exp) <= 1e-4 * Math.max(1, Math.abs(exp)), `[${m}x${n}x${k}] C[${i},${j}] = ${got}, expected ${exp}`);
+    }
+    // A·B (n a multiple of 4) with A read directly and transposed, as the dense decoder path does
+    const n4 = Math.ceil(n / 4) * 4;
+    for (const [sI, sP] of [[lda, 1], [1, lda]] as const) {
+      const mm = sI === 1 ? Math.min(m, lda) : m, kk = sI === 1 ? Math.min(k, m) : k;
+      const c2 = c + m * ldc + 64;
+      g.ab(f, mm, n4, kk, a, sI, sP, b, n4, c2, n4 + 4);
+      jsGemm.ab(ref, mm, n4, kk, a, sI, sP, b, n4, c2, n4 + 4);
+      for (let i = 0; i < mm; i++) for (let j = 0; j < n4; j++) {
+        const got = f[c2 + i * (n4 + 4) + j]!, exp = ref[c2 + i * (n4 + 4) + j]!;
+        assert.ok(Math.abs(got - exp) <= 1e-4 * Math.max(1, Math.abs(exp)), `ab [${mm}x${n4}x${kk}] (${sI},${sP}) C[${i},${j}] = ${got}, expected ${exp}`);
+      }
     }
     assert.ok(Math.abs(g.dot(f, a, b, k) - jsGemm.dot(ref, a, b, k)) < 1e-4);
     g.axpy(f, 0.5, a, b, k); jsGemm.axpy(ref, 0.5, a, b, k);

@@ -12,7 +12,7 @@ import { seededRandom } from '../../../src/io/rowReader';
 
 void tf.setBackend('cpu');
 
-interface Case { arch: TrainArch; unitNormDecoder?: boolean; dead?: number; k?: number }
+interface Case { arch: TrainArch; unitNormDecoder?: boolean; dead?: number; k?: number; dense?: boolean }
 const D_IN = 8, D_SAE = 12, B = 6, LAMBDA = 0.3, DEAD_TOKENS = 100;
 
 function randn(rand: () => number): number {
@@ -20,7 +20,7 @@ function randn(rand: () => number): number {
 }
 
 function setup(c: Case): { eng: StepEngine; cfg: ModelConfig } {
-  const cfg = modelConfig(c.arch, D_IN, D_SAE, B, { k: c.k ?? 3, unitNormDecoder: c.unitNormDecoder, captureGrads: true, bandwidth: 0.4 });
+  const cfg = modelConfig(c.arch, D_IN, D_SAE, B, { k: c.k ?? 3, unitNormDecoder: c.unitNormDecoder, captureGrads: true, bandwidth: 0.4, denseThreshold: c.dense ? 0 : Infinity });
   const threads = 1;
   const layout = buildLayout(cfg, threads);
   const eng = new StepEngine(cfg, new SharedArrayBuffer(layout.bytes), jsGemm, threads);
@@ -163,12 +163,16 @@ function check(c: Case): void {
     assert.ok(scale > 1e-6 || name === 'logTheta', `${name} gradient is not trivially zero`);
   }
   if (cfg.arch === 'jumprelu') assert.ok(Math.max(...Array.from(got.logTheta!, Math.abs)) > 0, 'some rows fall in the STE kernel');
+  if (c.dense !== undefined) assert.equal(eng.thread0.dense, c.dense, 'the intended decoder path ran');
 }
 
-test('relu, decoder-norm-weighted L1: gradients match autodiff', () => check({ arch: 'relu' }));
-test('relu, unit-norm decoder (parallel component removed): gradients match autodiff', () => check({ arch: 'relu', unitNormDecoder: true }));
+for (const dense of [false, true]) {
+  const path = dense ? 'dense decoder path' : 'sparse path';
+  test(`relu, decoder-norm-weighted L1, ${path}: gradients match autodiff`, () => check({ arch: 'relu', dense }));
+  test(`relu, unit-norm decoder (parallel component removed), ${path}: gradients match autodiff`, () => check({ arch: 'relu', unitNormDecoder: true, dense }));
+  test(`jumprelu with rectangle-kernel STE and L0 penalty, ${path}: gradients match autodiff`, () => check({ arch: 'jumprelu', dense }));
+}
 test('topk without dead latents: gradients match autodiff', () => check({ arch: 'topk' }));
 test('topk with aux-k on 6 dead latents (k_aux = 4, scale 1): gradients match autodiff', () => check({ arch: 'topk', dead: 6 }));
 test('topk with aux-k on 2 dead latents (k_aux = 2, scale 1/2): gradients match autodiff', () => check({ arch: 'topk', dead: 2 }));
 test('batchtopk with aux-k: gradients match autodiff', () => check({ arch: 'batchtopk', dead: 5 }));
-test('jumprelu with rectangle-kernel STE and L0 penalty: gradients match autodiff', () => check({ arch: 'jumprelu' }));
