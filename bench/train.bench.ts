@@ -172,6 +172,8 @@ async function main(): Promise<void> {
   if (shapes.includes('small')) {
     cases.push({ name: 'train.step.topk.512x4096.b4096.k32', arch: 'topk', dIn: 512, dSae: 4096, B: 4096, k: 32, l0: 32 });
     cases.push({ name: 'train.step.relu.512x4096.b4096.l0≈64', arch: 'relu', dIn: 512, dSae: 4096, B: 4096, k: 0, l0: 64 });
+    // early relu training, when about half the latents fire: our dense decoder path
+    cases.push({ name: 'train.step.relu.512x4096.b4096.l0≈2048(dense path)', arch: 'relu', dIn: 512, dSae: 4096, B: 4096, k: 0, l0: 2048 });
   }
   try {
     for (const c of cases) {
