@@ -112,8 +112,9 @@ export interface StepThread {
   off: { g: number; gAux: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number };
   /** Whether this step runs the dense decoder path on this thread's latents (decided in activate). */
   dense: boolean;
-  /** Dense path: which (row, own latent) pairs are active, [B × own latents]. */
+  /** Dense path: which (row, own latent) pairs are active, [B × own latents]; Σ_n f per own latent. */
   mask: Uint8Array;
+  sumF: Float64Array;
 }
 
 export function rangeOf(total: number, parts: number, p: number): [number, number] {
@@ -142,6 +143,7 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     off: { g: at('g'), gAux: at('gAux'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * cfg.batch * cfg.dIn, xaux: at('xauxPart') + worker * cfg.batch * cfg.dIn, z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * cfg.dIn },
     dense: false,
     mask: new Uint8Array(0),
+    sumF: new Float64Array(0),
   };
 }
 
@@ -269,6 +271,17 @@ function activate(t: StepThread): void {
     const lt = v.f32.logTheta!;
     for (let i = l0; i < l1; i++) theta[i - l0] = Math.exp(lt[i]!);
   }
+  // relu/jumprelu: count first; past the threshold the lists are not built at all (dense decoder path)
+  if (v.f32.denseGrad!.length > 0) {
+    let count = 0;
+    for (let n = 0; n < B; n++) {
+      const row = n * dSae;
+      if (arch === 'relu') { for (let i = l0; i < l1; i++) if (z[row + i]! > 0) count++; }
+      else for (let i = l0; i < l1; i++) if (z[row + i]! > theta[i - l0]!) count++;
+    }
+    t.dense = count > cfg.denseThreshold * B * nLat;
+    if (t.dense) { activateDense(t); return; }
+  } else t.dense = false;
   // one scan of Z, specialised per architecture, collects (latent, row, value) in row order ...
   const A = t.flatAct, X = t.flatAux, K = t.flatKer;
   A.size = 0; X.size = 0; K.size = 0;
@@ -311,7 +324,6 @@ function activate(t: StepThread): void {
   const wDec = v.f32.wDec!;
   // partial reconstructions: Σ_i f_{n,i} d_i over own latents
   const part = v.f32.xhatPart!.subarray(worker * B * dIn, (worker + 1) * B * dIn);
-  t.dense = v.f32.denseGrad!.length > 0 && act.ptr[nLat]! > cfg.denseThreshold * B * nLat;
   const weightedL1 = arch === 'relu' && !cfg.unitNormDecoder;
   for (let j = 0; j < nLat && weightedL1; j++) {
     const d = (l0 + j) * dIn;
@@ -321,23 +333,10 @@ function activate(t: StepThread): void {
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) l1sum += act.val[p]! * norm;
   }
   if (!weightedL1) for (let p = 0; p < act.ptr[nLat]!; p++) l1sum += act.val[p]!;
-  if (t.dense) {
-    // F in place of Z (inactive entries zeroed), then one GEMM F·W_dec over own latents
-    if (t.mask.length < B * nLat) t.mask = new Uint8Array(B * nLat);
-    const mask = t.mask;
-    mask.fill(0, 0, B * nLat);
-    for (let j = 0; j < nLat; j++) for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) mask[act.row[p]! * nLat + j] = 1;
-    for (let n = 0; n < B; n++) {
-      const row = n * dSae + l0, mrow = n * nLat;
-      for (let j = 0; j < nLat; j++) if (!mask[mrow + j]) z[row + j] = 0;
-    }
-    t.gemm.ab(t.mem, B, dIn, nLat, t.off.z + l0, dSae, 1, t.off.wDec + l0 * dIn, dIn, t.off.part, dIn);
-  } else {
-    part.fill(0);
-    for (let j = 0; j < nLat; j++) {
-      const d = (l0 + j) * dIn;
-      for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, act.val[p]!, t.off.wDec + d, t.off.part + act.row[p]! * dIn, dIn);
-    }
+  part.fill(0);
+  for (let j = 0; j < nLat; j++) {
+    const d = (l0 + j) * dIn;
+    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, act.val[p]!, t.off.wDec + d, t.off.part + act.row[p]! * dIn, dIn);
   }
   if (useAux) {
     const xa = v.f32.xauxPart!.subarray(worker * B * dIn, (worker + 1) * B * dIn);
@@ -347,6 +346,59 @@ function activate(t: StepThread): void {
       for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, aux.val[p]!, t.off.wDec + d, t.off.xaux + aux.row[p]! * dIn, dIn);
     }
   }
+  const sums = v.f64.sums!;
+  sums[worker * 16 + 3] = act.ptr[nLat]!;
+  sums[worker * 16 + 4] = l1sum;
+}
+
+/**
+ * Dense decoder path of activate: one pass over own columns of Z builds the active mask, zeroes inactive
+ * entries (Z becomes F), counts firings and sums codes per latent, and collects JumpReLU's kernel rows;
+ * then one GEMM F·W_dec gives this thread's partial reconstruction.
+ */
+function activateDense(t: StepThread): void {
+  const { cfg, v, l0, l1, act, aux, ker, theta, worker } = t;
+  const { dSae, dIn, batch: B, arch } = cfg;
+  const z = v.f32.z!, wDec = v.f32.wDec!;
+  const nLat = l1 - l0;
+  const halfBand = cfg.bandwidth / 2;
+  if (t.mask.length < B * nLat) t.mask = new Uint8Array(B * nLat);
+  if (t.sumF.length < nLat) t.sumF = new Float64Array(nLat);
+  const mask = t.mask, sumF = t.sumF;
+  sumF.fill(0);
+  act.ptr.fill(0); aux.ptr.fill(0);
+  const K = t.flatKer;
+  K.size = 0;
+  for (let n = 0; n < B; n++) {
+    const row = n * dSae + l0, mrow = n * nLat;
+    for (let j = 0; j < nLat; j++) {
+      const val = z[row + j]!;
+      let on: boolean;
+      if (arch === 'relu') on = val > 0;
+      else {
+        const th = theta[j]!;
+        on = val > th;
+        if (Math.abs(val - th) < halfBand) K.push(j, n, val);
+      }
+      if (on) { mask[mrow + j] = 1; act.ptr[j + 1]!++; sumF[j]! += val; }
+      else { mask[mrow + j] = 0; z[row + j] = 0; }
+    }
+  }
+  for (let j = 0; j < nLat; j++) act.ptr[j + 1]! += act.ptr[j]!;
+  ker.ptr.fill(0);
+  for (let e = 0; e < K.size; e++) ker.ptr[K.lat[e]! + 1]!++;
+  for (let j = 0; j < nLat; j++) ker.ptr[j + 1]! += ker.ptr[j]!;
+  ker.reserve(ker.ptr[nLat]!);
+  const fill = ker.ptr.slice(0, nLat);
+  for (let e = 0; e < K.size; e++) { const p = fill[K.lat[e]!]!++; ker.row[p] = K.row[e]!; ker.val[p] = K.val[e]!; }
+  let l1sum = 0;
+  const weighted = arch === 'relu' && !cfg.unitNormDecoder;
+  for (let j = 0; j < nLat; j++) {
+    let norm = 1;
+    if (weighted) { let q2 = 0; const d = (l0 + j) * dIn; for (let q = 0; q < dIn; q++) q2 += wDec[d + q]! ** 2; norm = Math.sqrt(q2); }
+    l1sum += sumF[j]! * norm;
+  }
+  t.gemm.ab(t.mem, B, dIn, nLat, t.off.z + l0, dSae, 1, t.off.wDec + l0 * dIn, dIn, t.off.part, dIn);
   const sums = v.f64.sums!;
   sums[worker * 16 + 3] = act.ptr[nLat]!;
   sums[worker * 16 + 4] = l1sum;
@@ -518,17 +570,14 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
  * gradient) — instead of walking lists that would re-read the batch once per latent.
  */
 function backwardDense(t: StepThread, c: BackwardCtx): number {
-  const { cfg, l0, l1, act, ker, theta, gemm, mem, off, mask } = t;
+  const { cfg, l0, l1, ker, theta, gemm, mem, off, mask } = t;
   const { dIn, dSae, batch: B, arch } = cfg;
   const f = t.v.f32;
   const z = f.z!, wDec = f.wDec!, denseGrad = f.denseGrad!;
   const nLat = l1 - l0;
   const norms = new Float64Array(nLat);
-  const sumF = new Float64Array(nLat);
-  for (let j = 0; j < nLat; j++) {
-    norms[j] = c.weighted ? rowNorm(wDec, (l0 + j) * dIn, dIn) : 1;
-    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) sumF[j]! += act.val[p]!;
-  }
+  const sumF = t.sumF;
+  for (let j = 0; j < nLat; j++) norms[j] = c.weighted ? rowNorm(wDec, (l0 + j) * dIn, dIn) : 1;
   gemm.ab(mem, nLat, dIn, B, off.z + l0, 1, dSae, off.g, dIn, off.denseGrad + l0 * dIn, dIn);
   gemm.abt(mem, B, nLat, dIn, off.g, dIn, off.wDec + l0 * dIn, dIn, off.z + l0, dSae);
   const gTheta = new Float64Array(nLat);
