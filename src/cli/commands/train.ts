@@ -1,14 +1,116 @@
 import type { Command } from 'commander';
-import { action, InputError } from '../common';
+import { startTraining } from '../../train/api';
+import type { TrainOptions } from '../../train/api';
+import type { TrainingProgress } from '../../protocol/training';
+import { TRAIN_ARCHS } from '../../sae/objectives';
+import type { TrainArch } from '../../sae/objectives';
+import { action, emit, globals, InputError, intOption, numberOption, warn } from '../common';
 
-/** Not built yet: its issue fills it in. Registered so that `--help` shows the whole command set. */
+interface TrainCliOptions {
+  activations: string[]; out: string; arch: string; width?: number; k?: number; l1?: number; tokens?: number; batch?: number;
+  lr?: number; seed?: number; threads?: number; resume?: boolean; engine?: TrainOptions['engine']; checkpointEvery?: number;
+  nonFinite?: 'skip' | 'stop'; tensor?: string; unitNormDecoder?: boolean; normalize?: boolean; resampleEvery?: number;
+  deadTokens?: number; lrWarmup?: number; lrDecay?: number; l1Warmup?: number; memoryBudget?: number;
+}
+
+function fmtCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
+}
+
+/** One status line, rewritten in place on a terminal. */
+function progressLine(p: TrainingProgress): string {
+  const width = 24;
+  const done = Math.round((p.step / Math.max(p.totalSteps, 1)) * width);
+  const eta = Number.isFinite(p.etaSeconds) ? `${Math.floor(p.etaSeconds / 60)}m${String(Math.round(p.etaSeconds % 60)).padStart(2, '0')}s` : '?';
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.step}/${p.totalSteps} ${fmtCount(p.tokens)} tok  loss ${p.loss.total?.toFixed(4)}  EV ${p.explainedVariance.toFixed(3)}  L0 ${p.l0.toFixed(1)}  dead ${(p.deadFraction * 100).toFixed(1)}%  ${fmtCount(Math.round(p.tokensPerSecond))} tok/s  eta ${eta}`;
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(action(() => {
-      throw new InputError('train', 'this subcommand is not implemented yet');
+    .description('train an SAE on local activations (in worker threads); writes a SAELens v6 folder, sparsity.safetensors and training_log.jsonl')
+    .requiredOption('--activations <files...>', '.npy or .safetensors file(s) of [tokens, d_in] float rows (F32/F16/BF16)')
+    .requiredOption('--out <dir>', 'output folder (checkpoints go to <dir>/checkpoints)')
+    .option('--arch <arch>', `architecture: ${TRAIN_ARCHS.join('|')}`, 'topk')
+    .option('--width <n>', 'd_sae, the number of latents', intOption('width'))
+    .option('--k <k>', 'topk/batchtopk: active latents per row', intOption('k'))
+    .option('--l1 <c>', 'sparsity coefficient (relu: L1 λ, default 5; jumprelu: L0 coefficient, default 1)', numberOption('l1', 0))
+    .option('--tokens <n>', 'tokens to train on (default: one pass over the file)', intOption('tokens'))
+    .option('--batch <b>', 'rows per step', intOption('batch'), 4096)
+    .option('--lr <lr>', 'Adam learning rate', numberOption('lr', 0), 3e-4)
+    .option('--seed <s>', 'seed (initialisation, shuffling, resampling)', intOption('seed', 0), 0)
+    .option('--threads <t>', 'worker threads for the step', intOption('threads', 1, 64))
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--engine <e>', 'GEMM engine: auto|wasm|js|tfjs-node', 'auto')
+    .option('--checkpoint-every <steps>', 'steps between checkpoints', intOption('checkpoint-every'), 1000)
+    .option('--non-finite <mode>', 'rows with NaN/Inf: skip (and count) or stop', 'skip')
+    .option('--tensor <name>', 'which 2-D tensor of a .safetensors file holds the activations')
+    .option('--unit-norm-decoder', 'relu: unit-norm decoder variant instead of decoder-norm-weighted L1')
+    .option('--no-normalize', 'do not scale activations to mean norm √d_in while training')
+    .option('--resample-every <steps>', 'resample dead latents every N steps (0: never)', intOption('resample-every', 0))
+    .option('--dead-tokens <n>', 'tokens without firing after which a latent is dead', intOption('dead-tokens'))
+    .option('--lr-warmup <steps>', 'linear learning-rate warm-up steps', intOption('lr-warmup', 0))
+    .option('--lr-decay <steps>', 'linear decay to 0 over the last N steps', intOption('lr-decay', 0))
+    .option('--l1-warmup <steps>', 'sparsity-coefficient warm-up steps', intOption('l1-warmup', 0))
+    .option('--memory-budget <bytes>', 'bytes the activation reader may hold', intOption('memory-budget', 1 << 20))
+    .action(action(async (o: TrainCliOptions, cmd: Command) => {
+      const g = globals(cmd);
+      if (!TRAIN_ARCHS.includes(o.arch as TrainArch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAIN_ARCHS.join(', ')}`);
+      if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
+      if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
+      if (!['auto', 'wasm', 'js', 'tfjs-node'].includes(o.engine ?? 'auto')) throw new InputError('--engine', `expected auto, wasm, js or tfjs-node, got '${String(o.engine)}'`);
+      const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
+      const opts: TrainOptions = {
+        activations: o.activations, outDir: o.out, arch: o.arch as TrainArch, width: o.width ?? 0,
+        k: o.k, l1: o.l1, tokens: o.tokens, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads ?? 2,
+        engine: o.engine, resume: !!o.resume, checkpointEvery: o.checkpointEvery, onNonFinite: o.nonFinite, tensorName: o.tensor,
+        unitNormDecoder: o.unitNormDecoder, normalize: o.normalize, resampleEvery: o.resampleEvery, deadTokens: o.deadTokens,
+        lrWarmupSteps: o.lrWarmup, lrDecaySteps: o.lrDecay, sparsityWarmupSteps: o.l1Warmup, memoryBudget: o.memoryBudget,
+      };
+      if (o.resume) {
+        // a resumed run takes its options from the checkpoint; only what was typed is checked against it
+        for (const key of ['arch', 'k', 'batch', 'lr', 'seed'] as const) if (!explicit(key)) delete (opts as unknown as Record<string, unknown>)[key];
+        if (o.width === undefined) delete (opts as unknown as Record<string, unknown>).width;
+        if (!explicit('threads')) delete opts.threads;
+      }
+      const tty = process.stderr.isTTY && !g.json;
+      let lastLen = 0;
+      const handle = startTraining(opts, (e) => {
+        if (e.type === 'progress') {
+          if (tty) {
+            const line = progressLine(e.progress).slice(0, (process.stderr.columns || 120) - 1);
+            process.stderr.write(`\r${line}${' '.repeat(Math.max(0, lastLen - line.length))}`);
+            lastLen = line.length;
+          }
+        } else if (e.type === 'checkpoint' && !tty && !g.json) {
+          process.stderr.write(`checkpoint at step ${e.step}: ${e.path}\n`);
+        }
+      });
+      let interrupts = 0;
+      const onSigint = (): void => {
+        if (++interrupts > 1) process.exit(130);
+        process.stderr.write('\nstopping after this step (checkpoint, then exit; Ctrl-C again to quit now)\n');
+        handle.cancel();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const summary = await handle.done;
+        if (tty) process.stderr.write('\n');
+        for (const note of (summary.engineNotes as string[] | undefined) ?? []) warn(note);
+        emit(g, summary, () => {
+          const f = summary.final as { explainedVariance: number; l0: number; deadFraction: number; mse: number } | undefined;
+          return [
+            `trained ${String(summary.arch)} d_in ${String(summary.dIn)} → d_sae ${String(summary.width)} on ${fmtCount(summary.tokens as number)} tokens in ${(summary.seconds as number).toFixed(1)} s (${fmtCount(Math.round(summary.tokensPerSecond as number))} tok/s, engine ${String(summary.engine)})`,
+            f ? `last batch: EV ${f.explainedVariance.toFixed(4)}, L0 ${f.l0.toFixed(2)}, dead ${(f.deadFraction * 100).toFixed(2)}%, mse/token ${f.mse.toPrecision(4)}` : '',
+            (summary.skippedRows as number) > 0 ? `skipped ${String(summary.skippedRows)} rows with NaN/Inf` : '',
+            `wrote ${String(summary.outDir)} (SAELens v6)`,
+          ].filter(Boolean).join('\n');
+        });
+      } catch (e) {
+        if (tty) process.stderr.write('\n');
+        throw e;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
     }));
 }

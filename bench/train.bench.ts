@@ -1,0 +1,227 @@
+// Training-step throughput: our sparse-aware step (wasm SIMD, 2 worker threads) against the same step
+// written as SAELens writes it in PyTorch on CPU with 2 threads, interleaved in one run. Also the dense
+// GEMM's GFLOP/s against torch.mm, and peak RSS. Prints one JSON line per case; quote medians.
+//   BENCH_STEPS=3 (timed steps per case and side), BENCH_SHAPES=large,small, BENCH_NO_TORCH=1 to skip torch.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chooseEngine } from '../src/compute/engine';
+import { instantiateWasmGemm, loadWasmGemm, wasmKernelPath } from '../src/compute/wasmGemm';
+import { jsGemm } from '../src/compute/gemm';
+import { modelConfig } from '../src/sae/objectives';
+import { buildLayout } from '../src/train/layout';
+import { StepEngine } from '../src/train/stepEngine';
+import { WorkerPool } from '../src/train/pool';
+import { Rng } from '../src/train/rng';
+
+const STEPS = Number(process.env.BENCH_STEPS ?? 3);
+const THREADS = 2;
+const shapes = (process.env.BENCH_SHAPES ?? 'large,small').split(',');
+const median = (a: number[]): number => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
+
+// ---------- PyTorch side: a persistent process that runs steps on request, so the two sides interleave
+const TORCH_WORKER = String.raw`
+import sys, json, time, resource, torch
+torch.set_num_threads(2)
+torch.manual_seed(0)
+state = {}
+def setup(arch, d_in, d_sae, B, k, l0):
+    W_dec = torch.randn(d_sae, d_in); W_dec /= W_dec.norm(dim=1, keepdim=True)
+    W_enc = W_dec.t().clone().contiguous()
+    x = torch.randn(B, d_in)
+    b_enc = torch.zeros(d_sae)
+    if arch == 'relu':
+        with torch.no_grad():
+            z = x[:512] @ W_enc
+            b_enc = -torch.quantile(z.flatten()[:1_000_000], 1 - l0 / d_sae).repeat(d_sae)
+    params = [torch.nn.Parameter(t) for t in (W_enc, b_enc, W_dec, torch.zeros(d_in))]
+    opt = torch.optim.Adam(params, lr=3e-4, betas=(0.9, 0.999))
+    state.update(arch=arch, k=k, x=x, params=params, opt=opt)
+def step():
+    W_enc, b_enc, W_dec, b_dec = state['params']; x = state['x']
+    sae_in = x - b_dec                              # SAELens process_sae_in (apply_b_dec_to_input)
+    hidden_pre = sae_in @ W_enc + b_enc
+    if state['arch'] == 'topk':                     # SAELens TopK: topk then ReLU, scattered (dense decode)
+        vals, idx = hidden_pre.topk(state['k'], dim=-1)
+        acts = torch.zeros_like(hidden_pre).scatter(-1, idx, torch.relu(vals))
+    else:
+        acts = torch.relu(hidden_pre)
+    out = acts @ W_dec + b_dec
+    mse = (out - x).pow(2).sum(dim=-1).mean()
+    loss = mse
+    if state['arch'] == 'relu':                     # SAELens standard: decoder-norm-weighted L1
+        loss = loss + 5.0 * (acts * W_dec.norm(dim=1)).sum(dim=-1).mean()
+    state['opt'].zero_grad(); loss.backward(); state['opt'].step()
+    return (acts > 0).float().sum(dim=-1).mean().item()
+for line in sys.stdin:
+    cmd = json.loads(line)
+    if cmd['op'] == 'setup':
+        setup(cmd['arch'], cmd['d_in'], cmd['d_sae'], cmd['B'], cmd['k'], cmd['l0']); step()
+        print(json.dumps({'ok': True}), flush=True)
+    elif cmd['op'] == 'step':
+        t = time.perf_counter(); l0 = step(); dt = time.perf_counter() - t
+        print(json.dumps({'seconds': dt, 'l0': l0, 'maxrss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+    elif cmd['op'] == 'mm':
+        m, n, kk = cmd['m'], cmd['n'], cmd['k']
+        a = torch.randn(m, kk); b = torch.randn(kk, n); a @ b
+        ts = []
+        for _ in range(3):
+            t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)
+        ts.sort(); print(json.dumps({'gflops': 2 * m * n * kk / ts[1] / 1e9}), flush=True)
+`;
+
+class Torch {
+  private readonly lines: AsyncIterableIterator<string>;
+  constructor(private readonly proc: ChildProcessByStdio<Writable, Readable, null>) {
+    this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  }
+  async call(cmd: Record<string, unknown>): Promise<Record<string, number>> {
+    this.proc.stdin.write(JSON.stringify(cmd) + '\n');
+    const r = await this.lines.next();
+    if (r.done) throw new Error('the torch process ended');
+    return JSON.parse(r.value) as Record<string, number>;
+  }
+  close(): void { this.proc.stdin.end(); }
+}
+
+// Debian's python3-torch lives in the system interpreter; a pyenv/venv python3 earlier on PATH would not see it
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+function torchAvailable(): string | undefined {
+  if (process.env.BENCH_NO_TORCH) return 'BENCH_NO_TORCH is set';
+  const has = (): boolean => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  // Debian's torch calls whatever libblas.so.3 the alternatives point at: without OpenBLAS that is the
+  // reference BLAS, many times slower than the machine's sgemm, which would make the baseline a straw man
+  const fastBlas = existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3');
+  if (has() && fastBlas) return undefined;
+  console.error('bench: installing python3-torch and libopenblas0-pthread with apt-get (Debian) ...');
+  const r = spawnSync('apt-get', ['install', '-y', '-q', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'ignore', timeout: 900_000 });
+  if (r.status === 0 && has()) return undefined;
+  return 'python3-torch (with OpenBLAS) is not installed and apt-get could not install it';
+}
+
+// ---------- our side
+interface Ours { eng: StepEngine; pool?: WorkerPool }
+
+function setupOurs(arch: 'topk' | 'relu', dIn: number, dSae: number, B: number, k: number, l0: number): Ours {
+  if (!wasmKernelPath()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'wasm-kernels.mjs')], { stdio: 'inherit' });
+  const w = loadWasmGemm();
+  if ('error' in w) throw new Error(w.error);
+  const cfg = modelConfig(arch, dIn, dSae, B, { k, unitNormDecoder: false });
+  const layout = buildLayout(cfg, THREADS);
+  const mem = w.makeMemory(layout.bytes);
+  const buf = mem.buffer as unknown as SharedArrayBuffer;
+  const pool = new WorkerPool(new Int32Array(buf, layout.regions.get('control')!.offset, 16), cfg, THREADS, buf, mem, w.module);
+  const eng = new StepEngine(cfg, buf, instantiateWasmGemm(w.module, mem), THREADS, pool);
+  const f = eng.views.f32, rng = new Rng(1);
+  for (let i = 0; i < dSae; i++) {
+    let s = 0;
+    for (let q = 0; q < dIn; q++) { const v = rng.normal(); f.wDec![i * dIn + q] = v; s += v * v; }
+    for (let q = 0; q < dIn; q++) { f.wDec![i * dIn + q]! /= Math.sqrt(s); f.wEncT![i * dIn + q] = f.wDec![i * dIn + q]!; }
+  }
+  for (let i = 0; i < f.x!.length; i++) f.x![i] = rng.normal();
+  if (arch === 'relu') {
+    // b_enc at minus the (1 − L0/d_sae) quantile of sample pre-activations, so that about L0 latents fire per row
+    const sample: number[] = [];
+    for (let n = 0; n < 64; n++) for (let i = 0; i < dSae; i += 4) {
+      let z = 0;
+      for (let q = 0; q < dIn; q++) z += f.x![n * dIn + q]! * f.wEncT![i * dIn + q]!;
+      sample.push(z);
+    }
+    sample.sort((a, b) => a - b);
+    f.bEnc!.fill(-sample[Math.floor(sample.length * (1 - l0 / dSae))]!);
+  }
+  eng.step({ lr: 3e-4, sparsityCoef: arch === 'relu' ? 5 : 0, deadTokens: 1e12 });
+  return { eng, pool };
+}
+
+function gemmGflops(m: number, n: number, k: number): number {
+  const w = loadWasmGemm();
+  if ('error' in w) return NaN;
+  const mem = w.makeMemory(65536 + (m * k + n * k + m * n) * 4 + 65536);
+  const g = instantiateWasmGemm(w.module, mem);
+  const f = new Float32Array(mem.buffer);
+  const a = 16384, b = a + m * k, c = b + n * k;
+  for (let i = a; i < c; i++) f[i] = (i % 17) / 17 - 0.5;
+  const ts: number[] = [];
+  for (let r = 0; r < 3; r++) { const t = performance.now(); g.abt(f, m, n, k, a, k, b, k, c, n); ts.push((performance.now() - t) / 1000); }
+  return (2 * m * n * k) / median(ts) / 1e9;
+}
+
+async function main(): Promise<void> {
+  const engine = chooseEngine('auto');
+  const skip = torchAvailable();
+  const dir = mkdtempSync(join(tmpdir(), 'train-bench-'));
+  let torch: Torch | undefined;
+  if (!skip) {
+    const script = join(dir, 'torch_step.py');
+    writeFileSync(script, TORCH_WORKER);
+    torch = new Torch(spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' } }));
+  } else {
+    console.error(`bench: skipping the PyTorch baseline: ${skip}`);
+  }
+  const cases: { name: string; arch: 'topk' | 'relu'; dIn: number; dSae: number; B: number; k: number; l0: number }[] = [];
+  if (shapes.includes('large')) {
+    cases.push({ name: 'train.step.topk.768x16384.b4096.k32', arch: 'topk', dIn: 768, dSae: 16384, B: 4096, k: 32, l0: 32 });
+    cases.push({ name: 'train.step.relu.768x16384.b4096.l0≈64', arch: 'relu', dIn: 768, dSae: 16384, B: 4096, k: 0, l0: 64 });
+  }
+  if (shapes.includes('small')) {
+    cases.push({ name: 'train.step.topk.512x4096.b4096.k32', arch: 'topk', dIn: 512, dSae: 4096, B: 4096, k: 32, l0: 32 });
+    cases.push({ name: 'train.step.relu.512x4096.b4096.l0≈64', arch: 'relu', dIn: 512, dSae: 4096, B: 4096, k: 0, l0: 64 });
+    // early relu training, when about half the latents fire: our dense decoder path
+    cases.push({ name: 'train.step.relu.512x4096.b4096.l0≈2048(dense path)', arch: 'relu', dIn: 512, dSae: 4096, B: 4096, k: 0, l0: 2048 });
+  }
+  try {
+    for (const c of cases) {
+      const ours = setupOurs(c.arch, c.dIn, c.dSae, c.B, c.k, c.l0);
+      if (torch) await torch.call({ op: 'setup', arch: c.arch, d_in: c.dIn, d_sae: c.dSae, B: c.B, k: c.k, l0: c.l0 });
+      const ourTimes: number[] = [], torchTimes: number[] = [];
+      let ourL0 = 0, torchL0 = NaN, torchRss = NaN;
+      for (let s = 0; s < STEPS; s++) {
+        const t = performance.now();
+        const st = ours.eng.step({ lr: 3e-4, sparsityCoef: c.arch === 'relu' ? 5 : 0, deadTokens: 1e12 });
+        ourTimes.push((performance.now() - t) / 1000);
+        ourL0 = st.l0;
+        if (torch) {
+          const r = await torch.call({ op: 'step' });
+          torchTimes.push(r.seconds!); torchL0 = r.l0!; torchRss = r.maxrss_mb!;
+        }
+      }
+      await ours.pool?.close();
+      const oursTps = c.B / median(ourTimes);
+      const torchTps = torch ? c.B / median(torchTimes) : NaN;
+      console.log(JSON.stringify({
+        case: c.name, engine: `${engine.gemm.name} ×${THREADS} threads`, steps: STEPS,
+        secondsPerStep: +median(ourTimes).toFixed(3), tokensPerSec: Math.round(oursTps), l0: +ourL0.toFixed(1),
+        baseline: torch ? 'PyTorch CPU (Debian python3-torch + OpenBLAS), 2 threads, SAELens-style step (dense decode, autograd, torch.optim.Adam)' : `skipped: ${skip}`,
+        baselineSecondsPerStep: torch ? +median(torchTimes).toFixed(3) : null, baselineTokensPerSec: torch ? Math.round(torchTps) : null,
+        baselineL0: torch ? +torchL0.toFixed(1) : null, ratio: torch ? +(oursTps / torchTps).toFixed(2) : null,
+        peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), baselinePeakRssMB: torch ? Math.round(torchRss) : null,
+      }));
+      if (global.gc) global.gc();
+    }
+    // the dense GEMM alone: one wasm thread against torch.mm (1 and 2 threads) on the encoder's shape
+    const [m, n, k] = shapes.includes('large') ? [4096, 4096, 768] : [4096, 1024, 512];
+    const ours = gemmGflops(m, n, k);
+    const js = (() => {
+      const mm = 256, mem = new Float32Array(mm * k + n * k + mm * n);
+      const t = performance.now(); jsGemm.abt(mem, mm, n, k, 0, k, mm * k, k, mm * k + n * k, n);
+      return (2 * mm * n * k) / ((performance.now() - t) / 1000) / 1e9;
+    })();
+    const t2 = torch ? (await torch.call({ op: 'mm', m, n, k })).gflops! : NaN;
+    console.log(JSON.stringify({
+      case: `gemm.abt.${m}x${n}x${k}`, engine: 'wasm-simd, 1 thread', gflops: +ours.toFixed(1), jsGflops: +js.toFixed(2),
+      baseline: torch ? 'torch.mm, 2 threads (this machine\'s sgemm ceiling as PyTorch sees it)' : `skipped: ${skip}`,
+      baselineGflops: torch ? +t2.toFixed(1) : null, ratio: torch ? +(ours / t2).toFixed(3) : null,
+    }));
+  } finally {
+    torch?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main().catch((e: unknown) => { console.error(e); process.exitCode = 1; });

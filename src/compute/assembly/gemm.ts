@@ -1,0 +1,155 @@
+// AssemblyScript source of the WebAssembly SIMD kernels (built by scripts/prebuild/wasm-kernels.mjs into
+// dist/kernels/gemm.wasm; the memory is imported and shared, so every worker's instance sees one arena).
+// Pointers are byte offsets into that memory; strides are in floats.
+
+// C[i, j] = Σ_p A[i, p] · B[j, p]: dot products over contiguous rows. A 2 × 4 register tile (8 f32x4
+// accumulators, 6 loads per 8 multiply-adds), with B walked in blocks of 128 rows so that a block stays
+// in cache while every row pair of A streams past it.
+export function gemmABt(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
+  const NB = 128;
+  const k4 = k & ~3;
+  for (let jb = 0; jb < n; jb += NB) {
+    const je = min(jb + NB, n);
+    let i = 0;
+    for (; i + 1 < m; i += 2) {
+      const a0 = a + (<usize>(i * lda) << 2);
+      const a1 = a0 + (<usize>lda << 2);
+      let j = jb;
+      for (; j + 3 < je; j += 4) {
+        const b0 = b + (<usize>(j * ldb) << 2);
+        const b1 = b0 + (<usize>ldb << 2);
+        const b2 = b1 + (<usize>ldb << 2);
+        const b3 = b2 + (<usize>ldb << 2);
+        let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+        let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+        for (let p = 0; p < k4; p += 4) {
+          const o = <usize>p << 2;
+          const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
+          const w0 = v128.load(b0 + o), w1 = v128.load(b1 + o), w2 = v128.load(b2 + o), w3 = v128.load(b3 + o);
+          s00 = f32x4.add(s00, f32x4.mul(x0, w0)); s01 = f32x4.add(s01, f32x4.mul(x0, w1));
+          s02 = f32x4.add(s02, f32x4.mul(x0, w2)); s03 = f32x4.add(s03, f32x4.mul(x0, w3));
+          s10 = f32x4.add(s10, f32x4.mul(x1, w0)); s11 = f32x4.add(s11, f32x4.mul(x1, w1));
+          s12 = f32x4.add(s12, f32x4.mul(x1, w2)); s13 = f32x4.add(s13, f32x4.mul(x1, w3));
+        }
+        let r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
+        let r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);
+        for (let p = k4; p < k; p++) {
+          const o = <usize>p << 2;
+          const x0 = load<f32>(a0 + o), x1 = load<f32>(a1 + o);
+          const w0 = load<f32>(b0 + o), w1 = load<f32>(b1 + o), w2 = load<f32>(b2 + o), w3 = load<f32>(b3 + o);
+          r00 += x0 * w0; r01 += x0 * w1; r02 += x0 * w2; r03 += x0 * w3;
+          r10 += x1 * w0; r11 += x1 * w1; r12 += x1 * w2; r13 += x1 * w3;
+        }
+        const c0 = c + (<usize>(i * ldc + j) << 2);
+        const c1 = c0 + (<usize>ldc << 2);
+        store<f32>(c0, r00); store<f32>(c0, r01, 4); store<f32>(c0, r02, 8); store<f32>(c0, r03, 12);
+        store<f32>(c1, r10); store<f32>(c1, r11, 4); store<f32>(c1, r12, 8); store<f32>(c1, r13, 12);
+      }
+      for (; j < je; j++) {
+        const bj = b + (<usize>(j * ldb) << 2);
+        store<f32>(c + (<usize>(i * ldc + j) << 2), dot(a0, bj, k));
+        store<f32>(c + (<usize>((i + 1) * ldc + j) << 2), dot(a1, bj, k));
+      }
+    }
+    for (; i < m; i++) {
+      const ai = a + (<usize>(i * lda) << 2);
+      for (let j = jb; j < je; j++) store<f32>(c + (<usize>(i * ldc + j) << 2), dot(ai, b + (<usize>(j * ldb) << 2), k));
+    }
+  }
+}
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/** Σ_p x[p]·y[p] over k floats. */
+export function dot(x: usize, y: usize, k: i32): f32 {
+  const k4 = k & ~3;
+  let s = f32x4.splat(0);
+  for (let p = 0; p < k4; p += 4) {
+    const o = <usize>p << 2;
+    s = f32x4.add(s, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+  }
+  let r = hsum(s);
+  for (let p = k4; p < k; p++) r += load<f32>(x + (<usize>p << 2)) * load<f32>(y + (<usize>p << 2));
+  return r;
+}
+
+/** y[p] += alpha·x[p] over k floats. */
+export function axpy(alpha: f32, x: usize, y: usize, k: i32): void {
+  const k4 = k & ~3;
+  const av = f32x4.splat(alpha);
+  for (let p = 0; p < k4; p += 4) {
+    const o = <usize>p << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(av, v128.load(x + o))));
+  }
+  for (let p = k4; p < k; p++) {
+    const o = <usize>p << 2;
+    store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+  }
+}
+
+// C[i, j] = Σ_p A(i, p) · B[p, j] with A(i, p) = A[i·sI + p·sP] (so A or Aᵀ), B row-major [k × n]: the
+// dense decoder path (F·W_dec, and the gradient blocks Fᵀ·g, dZᵀ·x). A 2 × 16 tile: two broadcast A
+// values and four B vectors feed eight accumulators per p. The p range is cut into blocks of 128 so that
+// the block of B rows stays in cache while every row pair of A passes (C accumulates across blocks).
+// n must be a multiple of 4.
+export function gemmAB(m: i32, n: i32, k: i32, a: usize, sI: i32, sP: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
+  const PB = 128;
+  if (k <= 0) {
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j += 4) v128.store(c + (<usize>(i * ldc + j) << 2), f32x4.splat(0));
+    return;
+  }
+  for (let p0 = 0; p0 < k; p0 += PB) {
+    const p1 = min(p0 + PB, k);
+    const first = p0 == 0;
+    let i = 0;
+    for (; i + 1 < m; i += 2) {
+      const a0 = a + (<usize>(i * sI) << 2);
+      const a1 = a0 + (<usize>sI << 2);
+      let j = 0;
+      for (; j + 15 < n; j += 16) {
+        const o0 = c + (<usize>(i * ldc + j) << 2), o1 = o0 + (<usize>ldc << 2);
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+        let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+        if (!first) {
+          c00 = v128.load(o0); c01 = v128.load(o0, 16); c02 = v128.load(o0, 32); c03 = v128.load(o0, 48);
+          c10 = v128.load(o1); c11 = v128.load(o1, 16); c12 = v128.load(o1, 32); c13 = v128.load(o1, 48);
+        }
+        for (let p = p0; p < p1; p++) {
+          const po = <usize>(p * sP) << 2;
+          const x0 = f32x4.splat(load<f32>(a0 + po)), x1 = f32x4.splat(load<f32>(a1 + po));
+          const bp = b + (<usize>(p * ldb + j) << 2);
+          const w0 = v128.load(bp), w1 = v128.load(bp, 16), w2 = v128.load(bp, 32), w3 = v128.load(bp, 48);
+          c00 = f32x4.add(c00, f32x4.mul(x0, w0)); c01 = f32x4.add(c01, f32x4.mul(x0, w1));
+          c02 = f32x4.add(c02, f32x4.mul(x0, w2)); c03 = f32x4.add(c03, f32x4.mul(x0, w3));
+          c10 = f32x4.add(c10, f32x4.mul(x1, w0)); c11 = f32x4.add(c11, f32x4.mul(x1, w1));
+          c12 = f32x4.add(c12, f32x4.mul(x1, w2)); c13 = f32x4.add(c13, f32x4.mul(x1, w3));
+        }
+        v128.store(o0, c00); v128.store(o0, c01, 16); v128.store(o0, c02, 32); v128.store(o0, c03, 48);
+        v128.store(o1, c10); v128.store(o1, c11, 16); v128.store(o1, c12, 32); v128.store(o1, c13, 48);
+      }
+      for (; j < n; j += 4) {
+        const o0 = c + (<usize>(i * ldc + j) << 2), o1 = c + (<usize>((i + 1) * ldc + j) << 2);
+        let c0 = first ? f32x4.splat(0) : v128.load(o0), c1 = first ? f32x4.splat(0) : v128.load(o1);
+        for (let p = p0; p < p1; p++) {
+          const po = <usize>(p * sP) << 2;
+          const w = v128.load(b + (<usize>(p * ldb + j) << 2));
+          c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + po)), w));
+          c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(a1 + po)), w));
+        }
+        v128.store(o0, c0);
+        v128.store(o1, c1);
+      }
+    }
+    for (; i < m; i++) {
+      const ai = a + (<usize>(i * sI) << 2);
+      for (let j = 0; j < n; j += 4) {
+        const o = c + (<usize>(i * ldc + j) << 2);
+        let c0 = first ? f32x4.splat(0) : v128.load(o);
+        for (let p = p0; p < p1; p++) c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ai + (<usize>(p * sP) << 2))), v128.load(b + (<usize>(p * ldb + j) << 2))));
+        v128.store(o, c0);
+      }
+    }
+  }
+}

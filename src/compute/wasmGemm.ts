@@ -1,0 +1,59 @@
+/**
+ * The WebAssembly SIMD kernels (source: ./assembly/gemm.ts, built by scripts/prebuild/wasm-kernels.mjs to
+ * dist/kernels/gemm.wasm). The module imports a shared memory: the training arena is allocated as that
+ * memory, and each thread instantiates the module over it, so kernels read the same weights everywhere.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GemmProvider } from './gemm';
+
+export interface WasmGemm { gemm: GemmProvider; module: WebAssembly.Module; makeMemory: (bytes: number) => WebAssembly.Memory }
+
+interface KernelExports {
+  gemmABt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number): void;
+  gemmAB(m: number, n: number, k: number, a: number, sI: number, sP: number, b: number, ldb: number, c: number, ldc: number): void;
+  dot(x: number, y: number, k: number): number;
+  axpy(alpha: number, x: number, y: number, k: number): void;
+}
+
+/** dist/kernels/gemm.wasm seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
+export function wasmKernelPath(): string | undefined {
+  const candidates = [join(__dirname, '..', '..', 'dist', 'kernels', 'gemm.wasm'), join(__dirname, '..', 'kernels', 'gemm.wasm')];
+  return candidates.find((c) => existsSync(c));
+}
+
+let cached: WasmGemm | { error: string } | undefined;
+
+export function loadWasmGemm(): WasmGemm | { error: string } {
+  if (cached) return cached;
+  const path = wasmKernelPath();
+  if (!path) return (cached = { error: 'the WebAssembly kernel (dist/kernels/gemm.wasm) is not built: run npm run build' });
+  try {
+    const module = new WebAssembly.Module(readFileSync(path));
+    const makeMemory = (bytes: number): WebAssembly.Memory => {
+      const pages = Math.ceil(bytes / 65536);
+      return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    };
+    // instantiate once on a small memory to prove the module links here
+    instantiateWasmGemm(module, makeMemory(65536));
+    const unbound = (): never => { throw new Error('the wasm GEMM is bound to a memory: use instantiateWasmGemm'); };
+    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, ab: unbound, dot: unbound, axpy: unbound }, module, makeMemory });
+  } catch (e) {
+    return (cached = { error: `the WebAssembly kernel does not load here (${(e as Error).message})` });
+  }
+}
+
+/** A GEMM provider bound to one thread's instance of the module over the shared memory. */
+export function instantiateWasmGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmProvider & { kernels: KernelExports } {
+  const k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  return {
+    name: 'wasm-simd',
+    kernels: k,
+    abt(_mem, m, n, kk, aOff, lda, bOff, ldb, cOff, ldc) {
+      k.gemmABt(m, n, kk, aOff * 4, lda, bOff * 4, ldb, cOff * 4, ldc);
+    },
+    ab: (_mem, m, n, kk, aOff, sI, sP, bOff, ldb, cOff, ldc) => k.gemmAB(m, n, kk, aOff * 4, sI, sP, bOff * 4, ldb, cOff * 4, ldc),
+    dot: (_mem, x, y, kk) => k.dot(x * 4, y * 4, kk),
+    axpy: (_mem, alpha, x, y, kk) => k.axpy(alpha, x * 4, y * 4, kk),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The training objectives of the four trainable architectures (THEORY.md §2, A1–A4), as the trainer's
+ * step implements them. Everything the trainer, the checkpoint and the diagnostics need to agree on —
+ * which loss, which sparsity term, which decoder-norm convention, which λ_e — is decided here.
+ *
+ * Loss convention (all architectures): L = mean_n ‖x_n − x̂_n‖² + sparsity, i.e. the per-token sum of
+ * squares averaged over the batch (SAELens: `per_item_mse.sum(-1).mean()`), so λ_e = λ/2 (THEORY §1).
+ *
+ * - relu (A1):     + λ · mean_n Σ_i ‖d_i‖ f_{n,i}; free decoder norms. With unitNormDecoder (A2) the
+ *                  decoder rows are renormalised after every step, the gradient component parallel to d_i
+ *                  is removed first, and the penalty is λ · mean_n Σ_i f_{n,i}.
+ * - topk (A3):     f = ReLU(TopK_k(z)); unit-norm decoder; aux-k: α·scale·mean_n ‖D f_aux,n − (x_n − x̂_n)‖²
+ *                  over the top k_aux pre-activations of dead latents (no ReLU, no b_dec: THEORY A3 and
+ *                  sparsify; SAELens adds b_dec to the aux reconstruction), k_aux = min(d_in/2, #dead),
+ *                  scale = min(#dead/k_aux, 1), α = 1/32. The residual is a constant (detached).
+ * - batchtopk:     the top k·B values of ReLU(z) over the whole batch; otherwise as topk. A global
+ *                  threshold θ is tracked (EMA of the smallest kept value, rate 0.01, SAELens
+ *                  topk_threshold) and exported as a JumpReLU threshold.
+ * - jumprelu (A4): f = z·H(z − θ), θ = exp(t); + λ · mean_n Σ_i H(z_{n,i} − θ_i); straight-through
+ *                  estimators with the rectangle kernel K(u) = 1[|u| < ½] and bandwidth ε:
+ *                  ∂f/∂θ := −(θ/ε)K((z−θ)/ε), ∂H/∂θ := −(1/ε)K((z−θ)/ε), ∂f/∂z = H(z − θ), ∂H/∂z = 0.
+ */
+export type TrainArch = 'relu' | 'topk' | 'batchtopk' | 'jumprelu';
+export const TRAIN_ARCHS: readonly TrainArch[] = ['relu', 'topk', 'batchtopk', 'jumprelu'];
+
+export interface ModelConfig {
+  arch: TrainArch;
+  dIn: number;
+  dSae: number;
+  /** Rows per step. */
+  batch: number;
+  /** TopK/BatchTopK active latents per row (0 otherwise). */
+  k: number;
+  /** relu only: unit-norm decoder variant (A2). Always true for topk/batchtopk, false for jumprelu. */
+  unitNormDecoder: boolean;
+  /** JumpReLU STE bandwidth ε. */
+  bandwidth: number;
+  /** Whether the aux-k loss is on (topk/batchtopk). */
+  auxK: boolean;
+  kAux: number;
+  auxCoef: number;
+  /** Rate of BatchTopK's threshold EMA. */
+  thresholdLr: number;
+  /**
+   * relu/jumprelu: a thread switches its latents to the dense decoder path (GEMMs instead of per-latent
+   * lists) when more than this fraction of its (row, latent) pairs is active. Infinity: never; 0: always.
+   */
+  denseThreshold: number;
+  /** Tests: write gradients to capture buffers instead of updating parameters. */
+  captureGrads?: boolean;
+}
+
+export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean; denseThreshold?: number } = {}): ModelConfig {
+  const isTopk = arch === 'topk' || arch === 'batchtopk';
+  return {
+    arch, dIn, dSae, batch,
+    k: isTopk ? (o.k ?? 32) : 0,
+    unitNormDecoder: isTopk ? true : arch === 'relu' ? (o.unitNormDecoder ?? false) : false,
+    bandwidth: o.bandwidth ?? 0.05,
+    auxK: isTopk && (o.auxK ?? true),
+    kAux: Math.max(1, Math.min(dSae, Math.floor(dIn / 2))),
+    auxCoef: 1 / 32,
+    thresholdLr: 0.01,
+    // early in relu training about half the latents fire and a list walk per latent then re-reads the
+    // batch once per latent; above ~10% active the GEMM path is faster (DESIGN.md, Compute engine)
+    denseThreshold: o.denseThreshold ?? 0.1,
+    captureGrads: o.captureGrads,
+  };
+}
+
+/** What goes into cfg.training so that diagnostics can recover λ_e (THEORY.md §1). */
+export function lossFacts(cfg: ModelConfig, sparsityCoef: number, activationScale: number): Record<string, unknown> {
+  const facts: Record<string, unknown> = {
+    lossConvention: 'sum_of_squares',
+    sparsityCoefficient: sparsityCoef,
+    sparsityPenalty: cfg.arch === 'relu' ? (cfg.unitNormDecoder ? 'l1_unit_norm_decoder' : 'l1_decoder_norm_weighted') : cfg.arch === 'jumprelu' ? 'l0_step' : 'none',
+    unitNormDecoder: cfg.unitNormDecoder,
+  };
+  // λ_e is the KKT value of <d̂_i, r>: λ/2 under the sum-of-squares convention, in training units. The
+  // saved weights have the activation scale folded in (residuals shrink by 1/scale), so λ_e does too.
+  if (cfg.arch === 'relu') facts.lambdaE = sparsityCoef / 2 / activationScale;
+  if (cfg.arch === 'jumprelu') { facts.l0Coefficient = sparsityCoef; facts.bandwidth = cfg.bandwidth; }
+  if (cfg.auxK) { facts.auxKCoefficient = cfg.auxCoef; facts.kAux = cfg.kAux; }
+  return facts;
+}

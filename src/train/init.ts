@@ -1,0 +1,49 @@
+/**
+ * Initialisation of a run: the activation scale (SAELens expected_average_only_in), b_dec at the
+ * geometric median of a sample, decoder rows at a chosen norm with W_enc = W_decᵀ.
+ */
+import type { Rng } from './rng';
+
+/** scale = √d_in / E‖x‖, so that scaled rows have mean norm √d_in. */
+export function activationScale(sample: Float32Array, n: number, dIn: number): number {
+  let s = 0;
+  for (let r = 0; r < n; r++) {
+    let q = 0;
+    for (let j = 0; j < dIn; j++) q += sample[r * dIn + j]! ** 2;
+    s += Math.sqrt(q);
+  }
+  const mean = s / n;
+  return mean > 0 ? Math.sqrt(dIn) / mean : 1;
+}
+
+/** Weiszfeld's iteration for the point minimising the summed distances to the rows. */
+export function geometricMedian(rows: Float32Array, n: number, d: number, maxIter = 100, tol = 1e-5): Float32Array {
+  const y = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) y[j]! += rows[r * d + j]! / n;
+  const next = new Float64Array(d);
+  for (let it = 0; it < maxIter; it++) {
+    next.fill(0);
+    let wsum = 0;
+    for (let r = 0; r < n; r++) {
+      let dist = 0;
+      for (let j = 0; j < d; j++) dist += (rows[r * d + j]! - y[j]!) ** 2;
+      const w = 1 / Math.max(Math.sqrt(dist), 1e-8);
+      wsum += w;
+      for (let j = 0; j < d; j++) next[j]! += w * rows[r * d + j]!;
+    }
+    let move = 0, norm = 0;
+    for (let j = 0; j < d; j++) { const v = next[j]! / wsum; move += (v - y[j]!) ** 2; norm += v * v; y[j] = v; }
+    if (Math.sqrt(move) <= tol * Math.max(1, Math.sqrt(norm))) break;
+  }
+  return Float32Array.from(y);
+}
+
+/** Random decoder rows of norm `decoderNorm`; the encoder starts as the decoder's transpose. */
+export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: number, dIn: number, decoderNorm: number, rng: Rng): void {
+  for (let i = 0; i < dSae; i++) {
+    let s = 0;
+    for (let j = 0; j < dIn; j++) { const v = rng.normal(); wDec[i * dIn + j] = v; s += v * v; }
+    const f = decoderNorm / Math.sqrt(s);
+    for (let j = 0; j < dIn; j++) { wDec[i * dIn + j]! *= f; wEncT[i * dIn + j] = wDec[i * dIn + j]!; }
+  }
+}

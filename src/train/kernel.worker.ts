@@ -1,0 +1,32 @@
+/** A kernel worker: runs its share of each phase of the step when the coordinator bumps the generation. */
+import { workerData } from 'node:worker_threads';
+import { jsGemm } from '../compute/gemm';
+import { instantiateWasmGemm } from '../compute/wasmGemm';
+import { buildLayout, viewsOf } from './layout';
+import { C } from './pool';
+import type { KernelWorkerData } from './pool';
+import { makeStepThread, runPhase } from './step';
+import type { Phase } from './step';
+
+const data = workerData as KernelWorkerData;
+const layout = buildLayout(data.cfg, data.threads);
+const buffer = data.memory ? (data.memory.buffer as unknown as SharedArrayBuffer) : data.buffer;
+const gemm = data.memory && data.module ? instantiateWasmGemm(data.module, data.memory) : jsGemm;
+const views = viewsOf(buffer, layout);
+const thread = makeStepThread(data.cfg, layout, buffer, views, gemm, data.worker);
+const control = views.i32.control!;
+let seen = 0;
+Atomics.add(control, C.ready, 1);
+for (;;) {
+  while (Atomics.load(control, C.gen) === seen) Atomics.wait(control, C.gen, seen);
+  seen = Atomics.load(control, C.gen);
+  if (Atomics.load(control, C.stop)) break;
+  try {
+    runPhase(thread, Atomics.load(control, C.phase) as Phase);
+  } catch (e) {
+    Atomics.store(control, C.error, 1);
+    console.error(`kernel worker ${data.worker}: ${(e as Error).stack}`);
+  }
+  Atomics.add(control, C.done, 1);
+  Atomics.notify(control, C.done);
+}

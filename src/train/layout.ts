@@ -1,0 +1,124 @@
+/**
+ * Where every array of a training run lives in one shared buffer (a SharedArrayBuffer, or the buffer of a
+ * shared WebAssembly.Memory so that wasm kernels can read the same bytes). The layout is a pure function
+ * of the model config and the thread count, so the coordinator and each kernel worker compute the same
+ * offsets and only the buffer itself crosses threads.
+ */
+import type { ModelConfig } from '../sae/objectives';
+
+type Kind = 'f32' | 'f64' | 'i32';
+export interface Region { offset: number; length: number; kind: Kind }
+
+/** The first bytes of a wasm memory belong to the module (stack, data); the arena starts after them. */
+export const ARENA_BASE = 65536;
+/** Per-worker histogram bins for BatchTopK's global threshold (the top 16 bits of a positive float). */
+export const HIST_BINS = 65536;
+/** Control words for the worker barrier (Int32). */
+export const CONTROL_WORDS = 16;
+/** Latents per encoder-gradient block of the dense path. */
+export const DENSE_BLOCK = 32;
+
+export interface Layout {
+  regions: Map<string, Region>;
+  bytes: number;
+  threads: number;
+}
+
+export function buildLayout(cfg: ModelConfig, threads: number): Layout {
+  const { dIn, dSae, batch: B } = cfg;
+  const regions = new Map<string, Region>();
+  let at = ARENA_BASE;
+  const add = (name: string, length: number, kind: Kind = 'f32'): void => {
+    at = Math.ceil(at / 64) * 64;
+    regions.set(name, { offset: at, length, kind });
+    at += length * (kind === 'f64' ? 8 : 4);
+  };
+  add('control', CONTROL_WORDS, 'i32');
+  add('scalars', 64, 'f64');
+  // parameters and Adam moments (W_enc kept transposed: row i is latent i's encoder vector)
+  for (const p of ['', 'm_', 'v_']) {
+    add(`${p}wEncT`, dSae * dIn);
+    add(`${p}wDec`, dSae * dIn);
+    add(`${p}bEnc`, dSae);
+    add(`${p}bDec`, dIn);
+    add(`${p}logTheta`, cfg.arch === 'jumprelu' ? dSae : 0);
+  }
+  // per-latent statistics
+  add('tokensSinceFired', dSae, 'f64');
+  add('windowFires', dSae, 'f64');
+  // step buffers
+  add('x', B * dIn);
+  add('xc', B * dIn);
+  add('xMean', dIn);
+  add('z', B * dSae);
+  add('g', B * dIn);
+  add('gAux', cfg.auxK ? B * dIn : 0);
+  add('xhatPart', threads * B * dIn);
+  add('xauxPart', cfg.auxK ? threads * B * dIn : 0);
+  add('bDecPart', threads * dIn);
+  add('sums', threads * 16, 'f64');
+  // per-thread gradient rows of one latent (decoder, encoder), where the kernels can reach them
+  add('scratch', threads * 2 * dIn);
+  // dense decoder path (relu/jumprelu): W_dec's gradient while dF is computed, and encoder-gradient blocks
+  const dense = (cfg.arch === 'relu' || cfg.arch === 'jumprelu') && cfg.denseThreshold !== Infinity && dIn % 4 === 0;
+  add('denseGrad', dense ? dSae * dIn : 0);
+  add('denseEnc', dense ? threads * DENSE_BLOCK * dIn : 0);
+  const topk = cfg.arch === 'topk';
+  add('candVal', topk ? threads * B * cfg.k : 0);
+  add('candIdx', topk ? threads * B * cfg.k : 0, 'i32');
+  add('tau', B);
+  add('tauIdx', B, 'i32');
+  const kAux = cfg.auxK ? cfg.kAux : 0;
+  add('auxVal', threads * B * kAux);
+  add('auxIdx', threads * B * kAux, 'i32');
+  add('auxTau', cfg.auxK ? B : 0);
+  add('auxTauIdx', cfg.auxK ? B : 0, 'i32');
+  add('hist', cfg.arch === 'batchtopk' ? threads * HIST_BINS : 0, 'i32');
+  // gradient capture for tests (never used in real runs: length 0 unless asked)
+  const cap = cfg.captureGrads ?? false;
+  add('gradWEncT', cap ? dSae * dIn : 0);
+  add('gradWDec', cap ? dSae * dIn : 0);
+  add('gradBEnc', cap ? dSae : 0);
+  add('gradBDec', cap ? dIn : 0);
+  add('gradLogTheta', cap && cfg.arch === 'jumprelu' ? dSae : 0);
+  return { regions, bytes: Math.ceil(at / 65536) * 65536, threads };
+}
+
+/** Typed-array views of every region over `buffer`. */
+export function viewsOf(buffer: ArrayBufferLike, layout: Layout): ArenaViews {
+  const f32: Record<string, Float32Array> = {};
+  const f64: Record<string, Float64Array> = {};
+  const i32: Record<string, Int32Array> = {};
+  for (const [name, r] of layout.regions) {
+    if (r.kind === 'f32') f32[name] = new Float32Array(buffer, r.offset, r.length);
+    else if (r.kind === 'f64') f64[name] = new Float64Array(buffer, r.offset, r.length);
+    else i32[name] = new Int32Array(buffer, r.offset, r.length);
+  }
+  return { f32, f64, i32 };
+}
+
+export interface ArenaViews {
+  f32: Record<string, Float32Array>;
+  f64: Record<string, Float64Array>;
+  i32: Record<string, Int32Array>;
+}
+
+/** Scalars shared between coordinator and workers (indices into the `scalars` f64 region). */
+export const S = {
+  step: 0,
+  lr: 1,
+  sparsityCoef: 2,
+  adamT: 3,
+  nDead: 4,
+  kAuxNow: 5,
+  auxScale: 6,
+  bTopkTau: 7,
+  bTopkThreshold: 8,
+  deadTokens: 9,
+  densePath: 10,
+  rows: 11,
+  histLevel: 12,
+  histPrefix: 13,
+  tokens: 14,
+  activationScale: 15,
+} as const;

@@ -1,0 +1,110 @@
+/**
+ * Owns the shared arena of a run and drives one step through its phases: thread 0 (the caller) runs its
+ * own range of every phase and the small merges; a PhasePool runs the other ranges on kernel workers.
+ */
+import type { GemmProvider } from '../compute/gemm';
+import type { ModelConfig } from '../sae/objectives';
+import { buildLayout, S, viewsOf } from './layout';
+import type { ArenaViews, Layout } from './layout';
+import { ADAM, Phase, makeStepThread, mergeTopK, pickHistogram, runPhase } from './step';
+import type { StepThread } from './step';
+
+/** Runs a phase on threads 1..T−1 while the caller runs thread 0; `wait` returns when they are done. */
+export interface PhasePool {
+  start(phase: Phase): void;
+  wait(): void;
+  close(): Promise<void>;
+}
+
+export interface StepStats {
+  /** mean_n ‖x_n − x̂_n‖² (training units). */
+  mse: number;
+  /** the sparsity term as it enters the loss (λ·penalty) */
+  sparsity: number;
+  auxk: number;
+  loss: number;
+  /** 1 − Σ‖e‖² / Σ‖x − x̄_batch‖² over the batch */
+  explainedVariance: number;
+  l0: number;
+}
+
+export interface Hyper { lr: number; sparsityCoef: number; deadTokens: number }
+
+export class StepEngine {
+  readonly layout: Layout;
+  readonly views: ArenaViews;
+  readonly thread0: StepThread;
+  adamT = 0;
+
+  constructor(readonly cfg: ModelConfig, readonly buffer: ArrayBufferLike, gemm: GemmProvider, threads: number, private readonly pool?: PhasePool) {
+    this.layout = buildLayout(cfg, threads);
+    if (buffer.byteLength < this.layout.bytes) throw new Error(`arena of ${buffer.byteLength} bytes is smaller than the layout's ${this.layout.bytes}`);
+    this.views = viewsOf(buffer, this.layout);
+    this.thread0 = makeStepThread(cfg, this.layout, buffer, this.views, gemm, 0);
+  }
+
+  private all(phase: Phase): void {
+    this.pool?.start(phase);
+    runPhase(this.thread0, phase);
+    this.pool?.wait();
+  }
+
+  /** One step on the batch already in views.f32.x (training units). */
+  step(h: Hyper): StepStats {
+    const { cfg, views: v } = this;
+    const { dIn, batch: B } = cfg;
+    const f = v.f32, sc = v.f64.scalars!;
+    const x = f.x!, xc = f.xc!, bDec = f.bDec!, mean = f.xMean!;
+    mean.fill(0);
+    for (let n = 0; n < B; n++) for (let q = 0; q < dIn; q++) mean[q]! += x[n * dIn + q]!;
+    for (let q = 0; q < dIn; q++) mean[q]! /= B;
+    for (let n = 0; n < B; n++) for (let q = 0; q < dIn; q++) xc[n * dIn + q] = x[n * dIn + q]! - bDec[q]!;
+    this.adamT++;
+    sc[S.lr] = h.lr; sc[S.sparsityCoef] = h.sparsityCoef; sc[S.adamT] = this.adamT; sc[S.deadTokens] = h.deadTokens;
+    let nDead = 0;
+    if (cfg.auxK) { const since = v.f64.tokensSinceFired!; for (let i = 0; i < cfg.dSae; i++) if (since[i]! >= h.deadTokens) nDead++; }
+    sc[S.nDead] = nDead;
+    sc[S.kAuxNow] = Math.min(cfg.kAux, nDead);
+    sc[S.auxScale] = Math.min(nDead / cfg.kAux, 1);
+
+    this.all(Phase.Encode);
+    if (cfg.arch === 'topk') mergeTopK(this.thread0, cfg.k, cfg.k, f.candVal!, v.i32.candIdx!, f.tau!, v.i32.tauIdx!);
+    if (cfg.auxK && nDead > 0) mergeTopK(this.thread0, cfg.kAux, sc[S.kAuxNow]!, f.auxVal!, v.i32.auxIdx!, f.auxTau!, v.i32.auxTauIdx!);
+    if (cfg.arch === 'batchtopk' && pickHistogram(this.thread0, 1)) { this.all(Phase.Hist2); pickHistogram(this.thread0, 2); }
+    this.all(Phase.Activate);
+    this.all(Phase.Residual);
+    this.all(Phase.Backward);
+
+    // b_dec: Σ_n ∂L/∂x̂_n plus each thread's input-path part
+    const T = this.layout.threads;
+    const grad = new Float32Array(dIn);
+    const g = f.g!, part = f.bDecPart!;
+    for (let n = 0; n < B; n++) for (let q = 0; q < dIn; q++) grad[q]! += g[n * dIn + q]!;
+    for (let w = 0; w < T; w++) for (let q = 0; q < dIn; q++) grad[q]! += part[w * dIn + q]!;
+    if (cfg.captureGrads) f.gradBDec!.set(grad);
+    else {
+      const bc1 = 1 - ADAM.beta1 ** this.adamT, bc2 = 1 - ADAM.beta2 ** this.adamT;
+      const m = f.m_bDec!, vv = f.v_bDec!;
+      for (let q = 0; q < dIn; q++) {
+        const gq = grad[q]!;
+        m[q] = ADAM.beta1 * m[q]! + (1 - ADAM.beta1) * gq;
+        vv[q] = ADAM.beta2 * vv[q]! + (1 - ADAM.beta2) * gq * gq;
+        bDec[q]! -= ((h.lr / bc1) * m[q]!) / (Math.sqrt(vv[q]!) / Math.sqrt(bc2) + ADAM.eps);
+      }
+    }
+    if (cfg.arch === 'batchtopk') {
+      const tau = sc[S.bTopkTau]!;
+      sc[S.bTopkThreshold] = (1 - cfg.thresholdLr) * sc[S.bTopkThreshold]! + cfg.thresholdLr * tau;
+    }
+    const sums = v.f64.sums!;
+    let sse = 0, tot = 0, aux = 0, nnz = 0, l1 = 0, l0pen = 0;
+    for (let w = 0; w < T; w++) {
+      const o = w * 16;
+      sse += sums[o]!; tot += sums[o + 1]!; aux += sums[o + 2]!; nnz += sums[o + 3]!; l1 += sums[o + 4]!; l0pen += sums[o + 5]!;
+    }
+    const mse = sse / B;
+    const sparsity = cfg.arch === 'relu' ? (h.sparsityCoef * l1) / B : cfg.arch === 'jumprelu' ? (h.sparsityCoef * l0pen) / B : 0;
+    const auxk = cfg.auxK && nDead > 0 ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
+    return { mse, sparsity, auxk, loss: mse + sparsity + auxk, explainedVariance: tot > 0 ? 1 - sse / tot : NaN, l0: nnz / B };
+  }
+}
