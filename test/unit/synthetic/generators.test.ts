@@ -77,8 +77,8 @@ test('G2: child at angle θ to its parent, orthogonal across groups, nested chil
 test('G3 adds a dense two-sided (or one-sided) scalar along a unit direction; G4 features are antipodal', () => {
   const ds = generate('g3', { seed: 5, tokens: 4000, denseScale: 3 });
   const s = ds.meta.denseValues as Float32Array;
-  let m = 0, v = 0, neg = 0;
-  for (const z of s) { m += z; v += z * z; if (z < 0) neg++; }
+  let v = 0, neg = 0;
+  for (const z of s) { v += z * z; if (z < 0) neg++; }
   assert.ok(Math.abs(Math.sqrt(v / s.length) - 3) < 0.15 && Math.abs(neg / s.length - 0.5) < 0.03);
   const one = generate('g3', { seed: 5, tokens: 1000, oneSided: true });
   assert.ok((one.meta.denseValues as Float32Array).every((z) => z >= 0));
