@@ -23,6 +23,11 @@ export interface AntipodalPair {
   varianceShare: number;
   /** |cos(u, PC_k)| for the top principal components of x. */
   pcAlignment: number[];
+  /**
+   * Excess kurtosis of ŝ. A dense Gaussian-like direction gives ≈ 0 (slightly negative after thresholding);
+   * a pair of genuine sparse opposite features (digons) gives a heavy tail (≈ 1/p). Calibrated in docs.
+   */
+  kurtosis: number;
 }
 
 export interface AntipodalReport {
@@ -67,6 +72,11 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
       const s = a - b;
       s1 += s; s2 += s * s;
     }
+    const mu = s1 / n;
+    let m2 = 0, m4 = 0;
+    for (let r = 0; r < n; r++) { const z = codeOf[r * w + si] - codeOf[r * w + sj] - mu; m2 += z * z; m4 += z ** 4; }
+    m2 /= n; m4 /= n;
+    const kurtosis = m2 > 0 ? m4 / (m2 * m2) - 3 : NaN;
     const pI = ci / n, pJ = cj / n, minP = Math.min(pI, pJ);
     const coactivation = minP > 0 ? both / n / minP : 0;
     const axis = new Float32Array(d);
@@ -78,9 +88,10 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
     const pcAlignment: number[] = [];
     for (let t = 0; t < k; t++) { let c = 0; for (let j = 0; j < d; j++) c += axis[j] * eig.vectors[t * d + j]; pcAlignment.push(Math.abs(c)); }
     const kind: AntipodalPair['kind'] = minP < THRESHOLDS.antipodalDenseP ? 'sparse' : coactivation <= THRESHOLDS.antipodalCoactivation ? 'dense' : 'coactive';
-    const pair: AntipodalPair = { i: p.i, j: p.j, cos: p.cos, pI, pJ, coactivation, kind, axis, varianceShare: energy > 0 ? varS / energy : NaN, pcAlignment };
+    const pair: AntipodalPair = { i: p.i, j: p.j, cos: p.cos, pI, pJ, coactivation, kind, axis, varianceShare: energy > 0 ? varS / energy : NaN, pcAlignment, kurtosis };
     out[kind].push(pair);
   }
   if (energy === 0) reason.varianceShare = 'E‖x − b‖² is 0 on the sample';
+  if ([...out.dense, ...out.sparse, ...out.coactive].some((p) => !Number.isFinite(p.kurtosis))) reason.kurtosis = 'null where ŝ is constant on the sample (neither latent fires)';
   return out;
 }

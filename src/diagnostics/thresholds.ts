@@ -38,6 +38,11 @@ export const THRESHOLDS = {
   antipodalCos: -0.9,
   antipodalDenseP: 0.05,
   antipodalCoactivation: 0.05,
+  /**
+   * C2: a dense pair whose ŝ has excess kurtosis above this is heavy-tailed — more like opposite sparse
+   * features that fire often (G4 at S = 0.9: 3.2–3.9) than a dense direction (G3: −0.1 to 0.7).
+   */
+  antipodalHeavyTail: 2,
   /** C2: principal components of x compared with each pair's axis. */
   antipodalPcs: 5,
   /** Default rows for the B-diagnostics (THEORY.md B4: N = 16384) and for the exact-code (B5/D1) subsample. */

@@ -51,7 +51,10 @@ export function firingCounts(sae: Sae, x: Float32Array, from: number, n: number,
   for (let r0 = from; r0 < n; r0 += chunk) {
     const rows = Math.min(chunk, n - r0);
     const { codes } = encode(sae, x.subarray(r0 * d, (r0 + rows) * d), rows);
-    for (let k = 0; k < rows * m; k++) if (codes[k] > 0) counts[k % m]++;
+    for (let r = 0; r < rows; r++) {
+      const o = r * m;
+      for (let i = 0; i < m; i++) if (codes[o + i] > 0) counts[i]++;
+    }
   }
   return counts;
 }

@@ -22,15 +22,15 @@ function targets(x: Float32Array, b: Float32Array, n: number, d: number): Float3
   return t;
 }
 
-function exactSet(t: Float32Array, atoms: Float32Array, n: number, m: number, d: number, lambda: number): CodeSet {
-  const ex = exactCodes(t, atoms, n, m, d, lambda);
+function exactSet(t: Float32Array, atoms: Float32Array, n: number, m: number, d: number, lambda: number, method: 'cd' | 'fista' = 'cd'): CodeSet {
+  const ex = exactCodes(t, atoms, n, m, d, lambda, undefined, { method });
   return finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, latent: ex.latent, value: ex.value, residual: ex.residual }, atoms);
 }
 
-test('1: FISTA a* has KKT_on < 1e-3 and no off-support violation', () => {
+for (const method of ['fista', 'cd'] as const) test(`1: a* (${method}) has KKT_on < 1e-3 and no off-support violation`, () => {
   const ds = generate('g1', { seed: 11, tokens: 800, features: 48, dIn: 32, sparsity: 0.9, maxInterference: 0.3 });
   const lambda = 0.2;
-  const cs = exactSet(targets(ds.x, ds.bias, ds.n, ds.d), ds.features, ds.n, ds.nFeatures, ds.d, lambda);
+  const cs = exactSet(targets(ds.x, ds.bias, ds.n, ds.d), ds.features, ds.n, ds.nFeatures, ds.d, lambda, method);
   const k = kktStationarity(cs, ds.features, lambda);
   assert.ok(k.summary.maxKktOn < 1e-3, `max KKT_on ${k.summary.maxKktOn}`);
   for (let i = 0; i < ds.nFeatures; i++) if (Number.isFinite(k.perLatent.kktOff[i])) assert.equal(k.perLatent.kktOff[i], 0);
