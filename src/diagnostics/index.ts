@@ -271,6 +271,7 @@ export function runDiagnostics(ctx: DiagnosticContext, options: DiagnosticOption
     sections[s.name] = res.report;
     if (res.findings) findings.push(...res.findings);
   }
+  if (c.normalizeActivations !== 'none') findings.push({ section: 'input', severity: 'warning', message: `the SAE normalises its inputs (${c.normalizeActivations}) while the diagnostics work on raw activations and residuals, so λ_e-scaled values (KKT, STAT, the width gap) are exact only when that normalisation is a constant factor.` });
   if (live < c.dSae) reason.deadLatents = `${c.dSae - live} latents never fire in the ${ctx.n}-row context sample; per-latent values are null for them`;
   return {
     sae: { activation: c.activation, dIn: c.dIn, dSae: c.dSae, dOut: c.dOut, transcoder: c.transcoder, codeKind: codeKindOf(ctx) },
