@@ -162,7 +162,8 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   if (nLive < m) reason.deadLatents = `${m - nLive} latents never fire in the sample: every per-latent value is null for them (a dead atom's direction is unidentifiable)`;
   const kOn = agg(kktOn, measured), kOff = agg(kktOff, live);
   let codeQuality: KktReport['summary']['codeQuality'] = 'n/a';
-  if (Number.isFinite(kOn.median) && Number.isFinite(kOff.median)) {
+  if (!l1) reason.codeQuality = 'the good/poor bands of THEORY.md B4 are defined for L1 codes (KKT_on in units of λ_e); for L0-type codes KKT_on is in units of σ_r and has no calibrated band yet';
+  else if (Number.isFinite(kOn.median) && Number.isFinite(kOff.median)) {
     codeQuality = kOn.median > THRESHOLDS.kktOnPoor || kOff.median > THRESHOLDS.kktOffPoor ? 'poor'
       : kOn.median < THRESHOLDS.kktOnGood && kOff.median < THRESHOLDS.kktOffGood ? 'good' : 'fair';
   } else reason.codeQuality = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'KKT_off unavailable';
