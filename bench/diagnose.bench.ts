@@ -7,7 +7,7 @@ import { generate } from '../src/synthetic';
 import { dictionarySae } from '../src/diagnostics/exactDictionary';
 import { buildContext } from '../src/diagnostics/context';
 import { runDiagnostics } from '../src/diagnostics';
-import { firingCounts } from '../src/cli/commands/diagnose';
+import { firingCounts } from '../src/diagnostics/files';
 import { encode } from '../src/sae/forward';
 import { THRESHOLDS } from '../src/diagnostics/thresholds';
 import { Rng } from '../src/synthetic/random';

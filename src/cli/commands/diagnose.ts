@@ -4,16 +4,11 @@
  * one JSON document. The context sample is the first min(rows, 16384) rows; firing rates use all --rows.
  */
 import type { Command } from 'commander';
-import { loadSae } from '../../formats';
-import { readNpy } from '../../io/npy';
-import { toFloat32 } from '../../io/tensor';
-import { encode } from '../../sae/forward';
-import type { Sae } from '../../sae/types';
-import { buildContext } from '../../diagnostics/context';
-import { runDiagnostics, SECTIONS } from '../../diagnostics';
+import { SECTIONS } from '../../diagnostics';
 import type { DiagnosticReport } from '../../diagnostics';
+import { diagnoseFiles } from '../../diagnostics/files';
 import { THRESHOLDS } from '../../diagnostics/thresholds';
-import { action, emit, globals, InputError, intOption, numberOption } from '../common';
+import { action, emit, globals, intOption, numberOption } from '../common';
 
 interface DiagnoseOptions {
   sae: string;
@@ -23,40 +18,6 @@ interface DiagnoseOptions {
   exactRows?: number;
   lambdaE?: number;
   skip?: string;
-}
-
-/**
- * Reads the first `rows` activation rows. TODO(engine merge): switch to the streaming reader
- * (src/io/rowReader.ts) so that files larger than memory are sampled without reading them whole.
- */
-export function readActivationRows(path: string, dIn: number, rows?: number): { x: Float32Array; n: number; total: number } {
-  const t = readNpy(path);
-  if (t.shape.length !== 2) throw new InputError(path, `expected a 2-D activation array [rows, d_in], got shape [${t.shape.join(', ')}]`);
-  const [total, d] = t.shape as [number, number];
-  if (d !== dIn) throw new InputError(path, `activations have d_in ${d} but the SAE expects d_in ${dIn}`);
-  const n = Math.min(total, rows ?? total);
-  if (n === 0) throw new InputError(path, 'the activation file has no rows');
-  const all = toFloat32(t);
-  const x = all.subarray(0, n * d);
-  let bad = 0;
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) bad++;
-  if (bad) throw new InputError(path, `${bad} non-finite values (NaN/Inf) in the first ${n} rows`);
-  return { x, n, total };
-}
-
-/** Firing counts per latent over rows [from, n) of x, encoded in chunks (no codes kept). */
-export function firingCounts(sae: Sae, x: Float32Array, from: number, n: number, chunk = 2048): Float64Array {
-  const m = sae.cfg.dSae, d = sae.cfg.dIn;
-  const counts = new Float64Array(m);
-  for (let r0 = from; r0 < n; r0 += chunk) {
-    const rows = Math.min(chunk, n - r0);
-    const { codes } = encode(sae, x.subarray(r0 * d, (r0 + rows) * d), rows);
-    for (let r = 0; r < rows; r++) {
-      const o = r * m;
-      for (let i = 0; i < m; i++) if (codes[o + i] > 0) counts[i]++;
-    }
-  }
-  return counts;
 }
 
 const f = (v: unknown, digits = 3): string => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : 'n/a');
@@ -97,19 +58,9 @@ export function registerDiagnose(program: Command): void {
     .option('--skip <sections>', `comma-separated sections to skip (${SECTIONS.map((s) => s.name).join(', ')})`)
     .action(action((opts: DiagnoseOptions, cmd: Command) => {
       const g = globals(cmd);
-      const sae = loadSae(opts.sae);
-      const { x, n } = readActivationRows(opts.activations, sae.cfg.dIn, opts.rows);
-      if (sae.cfg.transcoder) throw new InputError(opts.sae, 'diagnose needs the target activations for a transcoder; only SAEs are supported by this command so far');
-      const ctxRows = Math.min(n, opts.sampleRows ?? THRESHOLDS.sampleRows);
-      const ctx = buildContext(sae, x, ctxRows, { lambdaE: opts.lambdaE });
-      const counts = Float64Array.from(ctx.firing, (p) => Math.round(p * ctxRows));
-      if (n > ctxRows) {
-        const more = firingCounts(sae, x, ctxRows, n);
-        for (let i = 0; i < counts.length; i++) counts[i] += more[i];
-      }
-      const skip = opts.skip ? opts.skip.split(',').map((s) => s.trim()).filter(Boolean) : [];
-      for (const s of skip) if (!SECTIONS.some((sec) => sec.name === s)) throw new InputError('--skip', `unknown section '${s}' (known: ${SECTIONS.map((sec) => sec.name).join(', ')})`);
-      const report = runDiagnostics(ctx, { firingCounts: counts, firingRows: n, exactRows: opts.exactRows, skip, onProgress: g.json ? undefined : (s) => process.stderr.write(`diagnose: ${s}…\n`) });
+      const skip = opts.skip ? opts.skip.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+      const report = diagnoseFiles({ saePath: opts.sae, activationsPath: opts.activations, rows: opts.rows, sampleRows: opts.sampleRows, exactRows: opts.exactRows, lambdaE: opts.lambdaE, skip },
+        g.json ? undefined : (s) => process.stderr.write(`diagnose: ${s}…\n`));
       emit(g, report, () => formatDiagnostics(report));
     }));
 }

@@ -9,7 +9,7 @@ import { buildContext } from '../../../src/diagnostics/context';
 import { runDiagnostics, SECTIONS } from '../../../src/diagnostics';
 import { deadDense } from '../../../src/diagnostics/deadDense';
 import { jsonReplacer } from '../../../src/cli/common';
-import { readActivationRows } from '../../../src/cli/commands/diagnose';
+import { readActivationRows } from '../../../src/diagnostics/files';
 import { saveSaeLens } from '../../../src/formats/saelens';
 import { main } from '../../../src/cli/main';
 
