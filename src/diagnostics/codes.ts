@@ -20,6 +20,27 @@ export interface CodeSet {
   residual: Float32Array;
   /** Firing counts per latent. */
   count: Int32Array;
+  /** Cached by codeWeightedResidual: g_i = mean_n ã_{i,n} r_n [m, d] and m_i = mean ã_i. */
+  weighted?: { g: Float64Array; mean: Float64Array };
+}
+
+/** g_i = mean_n ã_{i,n} r_n and m_i = mean_n ã_{i,n} (THEORY.md B4), computed once per code set. */
+export function codeWeightedResidual(c: CodeSet): { g: Float64Array; mean: Float64Array } {
+  if (c.weighted) return c.weighted;
+  const { n, m, d, rowPtr, latent, value, residual } = c;
+  const g = new Float64Array(m * d), mean = new Float64Array(m);
+  for (let r = 0; r < n; r++) {
+    const ro = r * d;
+    for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
+      const i = latent[k], a = value[k], go = i * d;
+      mean[i] += a;
+      for (let j = 0; j < d; j++) g[go + j] += a * residual[ro + j];
+    }
+  }
+  for (let i = 0; i < m * d; i++) g[i] /= n;
+  for (let i = 0; i < m; i++) mean[i] /= n;
+  c.weighted = { g, mean };
+  return c.weighted;
 }
 
 /** Sparse code set from dense effective codes [n, m] and residuals [n, d]. */

@@ -8,7 +8,7 @@
  */
 import type { CodeSet } from './codes';
 import type { AtomPairs } from './atomPairs';
-import { quantile } from './codes';
+import { codeWeightedResidual, quantile } from './codes';
 
 export interface IdentityReport {
   source: CodeSet['source'];
@@ -25,7 +25,7 @@ export interface IdentityReport {
 }
 
 export function identityResidual(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, pairs: AtomPairs, worstCount = 20): IdentityReport {
-  const { n, m, d, rowPtr, latent, value, onProj, residual } = cs;
+  const { n, m, d, rowPtr, latent, value, onProj } = cs;
   const reason: Record<string, string> = {};
   const P = pairs.near.i.length;
   if (!(lambdaE > 0)) return { source: cs.source, pairs: P, evaluated: 0, maxAbs: NaN, medianAbs: NaN, p90Abs: NaN, worst: [], truncated: pairs.nearTruncated, reason: { id: 'λ_e is unavailable; pass --lambda-e' } };
@@ -62,12 +62,9 @@ export function identityResidual(cs: CodeSet, unitAtoms: Float32Array, lambdaE: 
       }
     }
   }
-  const mean = new Float64Array(m), g = new Float64Array(m * d);
-  for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
-    const i = latent[k], a = value[k];
-    mean[i] += a;
-    for (let j = 0; j < d; j++) g[i * d + j] += a * residual[r * d + j];
-  }
+  const { g, mean } = codeWeightedResidual(cs);
+  // coW and xW are sums over rows; g and mean are means
+  for (let q = 0; q < 2 * P; q++) { coW[q] /= n; xW[q] /= n; }
   const abs: number[] = [];
   const worst: IdentityReport['worst'] = [];
   for (let i = 0; i < m; i++) {

@@ -6,7 +6,7 @@
  */
 import { matmulBT } from '../compute/matmul';
 import type { CodeSet } from './codes';
-import { forEachProjectionRow, quantile } from './codes';
+import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
 import { THRESHOLDS } from './thresholds';
 
 export interface OffThreshold {
@@ -85,20 +85,16 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     if (count[i] >= THRESHOLDS.minFirings) { measured[i] = 1; nMeasured++; }
   }
   // B1 on the support; g_i = mean ã_i r; m_i = mean ã_i
-  const onSq = new Float64Array(m), mean = new Float64Array(m), g = new Float64Array(m * d);
+  const onSq = new Float64Array(m);
   for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
-    const i = latent[k], a = value[k];
     const dev = l1 ? (onProj[k] - lambdaE) / lambdaE : onProj[k] / (sigmaR || 1);
-    onSq[i] += dev * dev;
-    mean[i] += a;
-    const go = i * d, ro = r * d;
-    for (let j = 0; j < d; j++) g[go + j] += a * residual[ro + j];
+    onSq[latent[k]] += dev * dev;
   }
+  const { g, mean } = codeWeightedResidual(cs);
   const radial = new Float64Array(m), tan2 = new Float64Array(m), gNorm2 = new Float64Array(m);
   for (let i = 0; i < m; i++) {
-    mean[i] /= n;
     let rd = 0, gg = 0;
-    for (let j = 0; j < d; j++) { g[i * d + j] /= n; rd += g[i * d + j] * unitAtoms[i * d + j]; gg += g[i * d + j] ** 2; }
+    for (let j = 0; j < d; j++) { rd += g[i * d + j] * unitAtoms[i * d + j]; gg += g[i * d + j] ** 2; }
     radial[i] = rd; gNorm2[i] = gg; tan2[i] = Math.max(gg - rd * rd, 0);
     if (measured[i]) kktOn[i] = Math.sqrt(onSq[i] / count[i]);
   }
