@@ -257,8 +257,8 @@ export function runDiagnostics(ctx: DiagnosticContext, options: DiagnosticOption
   const findings: Finding[] = [];
   if (!run.lambdaOk) lambda.reason = 'λ_e is unavailable: not stored with the SAE (cfg.json sae_workbench.training.lambdaE) and the data estimate is not positive; pass --lambda-e';
   else if (!Number.isFinite(ctx.lambdaEstimate)) lambda.reason = 'no active (row, latent) pair to estimate λ_e from';
-  else if (ctx.lambdaSource !== 'estimated' && Math.abs(Math.log(ratio)) > Math.log(1.25) && codeKindOf(ctx) === 'l1') {
-    findings.push({ section: 'lambda', severity: 'warning', message: `the ${ctx.lambdaSource} λ_e = ${fmt(ctx.lambdaE)} differs from the data's estimate ${fmt(ctx.lambdaEstimate)} (median ⟨d̂_i, r⟩ on active pairs) by a factor ${fmt(ratio)}: the loss convention may be recorded wrongly (THEORY.md §1: λ/2, λd/2 or λ), which rescales every KKT value.` });
+  else if (ctx.lambdaSource !== 'estimated' && codeKindOf(ctx) === 'l1' && !(ratio > 0 && Math.abs(Math.log(ratio)) <= Math.log(1.25))) {
+    findings.push({ section: 'lambda', severity: 'warning', message: `the ${ctx.lambdaSource} λ_e = ${fmt(ctx.lambdaE)} disagrees with the data's estimate ${fmt(ctx.lambdaEstimate)} (median ⟨d̂_i, r⟩ on active pairs): either the loss convention is recorded wrongly (THEORY.md §1: λ/2, λd/2 or λ), which rescales every KKT value, or the encoder's codes are far from lasso codes (see the KKT figures), which biases the estimate.` });
   }
   const sections: Record<string, unknown> = {};
   const timings: Record<string, number> = {};

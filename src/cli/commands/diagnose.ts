@@ -22,11 +22,39 @@ interface DiagnoseOptions {
 
 const f = (v: unknown, digits = 3): string => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : 'n/a');
 
+type Loose = Record<string, unknown> | undefined;
+const at = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((acc, k) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), o);
+
+/** One line per section with its headline numbers (n/a where the section gave a reason instead). */
+function keyFigures(r: DiagnosticReport): string[] {
+  const s = r.sections as Record<string, Loose>;
+  const out: string[] = [];
+  for (const src of ['sae', 'exact'] as const) {
+    const k = at(s.kkt, src);
+    if (!k) continue;
+    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${f(at(k, 'summary', 'kktOn', 'median'))}, KKT_off median ${f(at(k, 'summary', 'kktOff', 'median'))}, STAT median ${f(at(k, 'summary', 'stat', 'median'))} (p90 ${f(at(k, 'summary', 'stat', 'p90'))}), non-stationary ${f(100 * Number(at(k, 'summary', 'fractionFlagged')))}%`);
+  }
+  const id = s.identity;
+  if (at(id, 'exact') || at(id, 'sae')) out.push(`identity |ID| p90: SAE codes ${f(at(id, 'sae', 'p90Abs'))}, exact codes ${f(at(id, 'exact', 'p90Abs'))}`);
+  const am = s.amortisation;
+  if (at(am, 'objectiveGap') !== undefined) out.push(`amortisation: objective gap ${f(100 * Number(at(am, 'objectiveGap')))}%, support Jaccard ${f(at(am, 'meanJaccard'))}, encoder-dead ${(at(am, 'encoderDead') as unknown[]).length}, dictionary-dead ${(at(am, 'dictionaryDead') as unknown[]).length}`);
+  const dd = s.deadDense;
+  if (at(dd, 'dead')) out.push(`latents: ${(at(dd, 'dead') as unknown[]).length} dead, ${(at(dd, 'dense') as unknown[]).length} dense (> 10%), ${(at(dd, 'ultraDense') as unknown[]).length} ultra-dense (> 50%)`);
+  const ap = s.antipodal;
+  if (at(ap, 'dense')) out.push(`antipodal pairs: ${(at(ap, 'dense') as unknown[]).length} dense, ${(at(ap, 'sparse') as unknown[]).length} sparse, ${(at(ap, 'coactive') as unknown[]).length} co-active`);
+  const wl = s.wideLimit;
+  if (at(wl, 'fInfinity') !== undefined) out.push(`wide limit: F_∞ ${f(at(wl, 'fInfinity'))}, F(D) with exact codes ${f(at(wl, 'fExact'))}, width gap ${f(at(wl, 'widthGap'))} (SAE codes ${f(at(wl, 'widthGapSae'))})`);
+  return out;
+}
+
 export function formatDiagnostics(r: DiagnosticReport): string {
   const lines: string[] = [];
   lines.push(`${r.sae.transcoder ? 'transcoder' : 'SAE'} ${r.sae.activation}, d_in ${r.sae.dIn}, d_sae ${r.sae.dSae} (${r.sae.codeKind === 'l1' ? 'L1' : 'L0-type'} codes)`);
   lines.push(`rows: ${r.rows.context} for the diagnostics, ${r.rows.exact} for exact codes, ${r.rows.firing} for firing rates`);
   lines.push(`λ_e = ${f(r.lambdaE.value)} (${r.lambdaE.source}; estimate from the codes ${f(r.lambdaE.estimate)})${r.lambdaE.reason ? ` — ${r.lambdaE.reason}` : ''}`);
+  lines.push('');
+  lines.push('Key figures:');
+  for (const line of keyFigures(r)) lines.push(`  ${line}`);
   lines.push('');
   lines.push('Findings:');
   if (r.findings.length === 0) lines.push('  (none)');
