@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { generate, parseKind, writeSynthetic } from '../../synthetic';
 import type { GenerateOptions } from '../../synthetic';
-import { action, emit, globals, InputError, intOption, numberOption } from '../common';
+import { action, emit, globals, InputError, intOption, numberOption, warn } from '../common';
 
 interface SynthCliOptions extends GenerateOptions {
   out?: string;
@@ -49,6 +49,7 @@ export function registerSynth(program: Command): void {
       if (opts.magnitudes !== undefined && opts.magnitudes !== 'constant' && opts.magnitudes !== 'uniform') {
         throw new InputError('--magnitudes', `expected 'constant' or 'uniform', got '${String(opts.magnitudes)}'`);
       }
+      if (kind === 'g2' && opts.features !== undefined) warn('--features is ignored for g2: it has parents·(1 + children) features (use --parents and --children)');
       const { out, angle, ...rest } = opts;
       const ds = generate(kind, { ...rest, angleDeg: angle });
       const paths = writeSynthetic(ds, out!);
