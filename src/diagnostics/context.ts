@@ -29,6 +29,8 @@ export interface DiagnosticContext {
   /** λ_e used by the KKT-type diagnostics, and where it came from. */
   lambdaE: number;
   lambdaSource: 'stored' | 'estimated' | 'given';
+  /** λ̂_e estimated from the codes (median ⟨d̂_i, r⟩ over active pairs), always computed as a check; NaN if nothing fires. */
+  lambdaEstimate: number;
 }
 
 export interface ContextOptions {
@@ -64,10 +66,11 @@ export function buildContext(sae: Sae, x: Float32Array, n: number, opts: Context
   let lambdaE: number;
   let lambdaSource: DiagnosticContext['lambdaSource'];
   const stored = Number(sae.cfg.training?.lambdaE);
+  const lambdaEstimate = estimateLambdaE(residual, unitAtoms, effCodes, n, dSae, dOut);
   if (opts.lambdaE !== undefined) { lambdaE = opts.lambdaE; lambdaSource = 'given'; }
   else if (Number.isFinite(stored) && stored > 0) { lambdaE = stored; lambdaSource = 'stored'; }
-  else { lambdaE = estimateLambdaE(residual, unitAtoms, effCodes, n, dSae, dOut); lambdaSource = 'estimated'; }
-  return { sae, x, y, n, codes, effCodes, residual, atomNorms, unitAtoms, firing, lambdaE, lambdaSource };
+  else { lambdaE = lambdaEstimate; lambdaSource = 'estimated'; }
+  return { sae, x, y, n, codes, effCodes, residual, atomNorms, unitAtoms, firing, lambdaE, lambdaSource, lambdaEstimate };
 }
 
 /** λ̂_e = median of ⟨d̂_i, r⟩ over active pairs (THEORY.md §1), a consistency check on the stored λ_e. */

@@ -1,14 +1,94 @@
+/**
+ * `sae-workbench diagnose --sae DIR --activations FILE`: the optimality and structure diagnostics of
+ * THEORY.md §3–§5 on a sample of activations; a readable summary (one sentence per finding, with why) or
+ * one JSON document. The context sample is the first min(rows, 16384) rows; firing rates use all --rows.
+ */
 import type { Command } from 'commander';
-import { action, InputError } from '../common';
+import { SECTIONS } from '../../diagnostics';
+import type { DiagnosticReport } from '../../diagnostics';
+import { diagnoseFiles } from '../../diagnostics/files';
+import { THRESHOLDS } from '../../diagnostics/thresholds';
+import { action, emit, globals, intOption, numberOption } from '../common';
 
-/** Not built yet: its issue fills it in. Registered so that `--help` shows the whole command set. */
+interface DiagnoseOptions {
+  sae: string;
+  activations: string;
+  rows?: number;
+  sampleRows?: number;
+  exactRows?: number;
+  lambdaE?: number;
+  skip?: string;
+}
+
+const f = (v: unknown, digits = 3): string => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : 'n/a');
+
+type Loose = Record<string, unknown> | undefined;
+const at = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((acc, k) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), o);
+
+/** One line per section with its headline numbers (n/a where the section gave a reason instead). */
+function keyFigures(r: DiagnosticReport): string[] {
+  const s = r.sections as Record<string, Loose>;
+  const out: string[] = [];
+  for (const src of ['sae', 'exact'] as const) {
+    const k = at(s.kkt, src);
+    if (!k) continue;
+    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${f(at(k, 'summary', 'kktOn', 'median'))}, KKT_off median ${f(at(k, 'summary', 'kktOff', 'median'))}, STAT median ${f(at(k, 'summary', 'stat', 'median'))} (p90 ${f(at(k, 'summary', 'stat', 'p90'))}), non-stationary ${f(100 * Number(at(k, 'summary', 'fractionFlagged')))}%`);
+  }
+  const id = s.identity;
+  if (at(id, 'exact') || at(id, 'sae')) out.push(`identity |ID| p90: SAE codes ${f(at(id, 'sae', 'p90Abs'))}, exact codes ${f(at(id, 'exact', 'p90Abs'))}`);
+  const am = s.amortisation;
+  if (at(am, 'objectiveGap') !== undefined) out.push(`amortisation: objective gap ${f(100 * Number(at(am, 'objectiveGap')))}%, support Jaccard ${f(at(am, 'meanJaccard'))}, encoder-dead ${(at(am, 'encoderDead') as unknown[]).length}, dictionary-dead ${(at(am, 'dictionaryDead') as unknown[]).length}`);
+  const dd = s.deadDense;
+  if (at(dd, 'dead')) out.push(`latents: ${(at(dd, 'dead') as unknown[]).length} dead, ${(at(dd, 'dense') as unknown[]).length} dense (> 10%), ${(at(dd, 'ultraDense') as unknown[]).length} ultra-dense (> 50%)`);
+  const ap = s.antipodal;
+  if (at(ap, 'dense')) out.push(`antipodal pairs: ${(at(ap, 'dense') as unknown[]).length} dense, ${(at(ap, 'sparse') as unknown[]).length} sparse, ${(at(ap, 'coactive') as unknown[]).length} co-active`);
+  const wl = s.wideLimit;
+  if (at(wl, 'fInfinity') !== undefined) out.push(`wide limit: F_∞ ${f(at(wl, 'fInfinity'))}, F(D) with exact codes ${f(at(wl, 'fExact'))}, width gap ${f(at(wl, 'widthGap'))} (SAE codes ${f(at(wl, 'widthGapSae'))})`);
+  return out;
+}
+
+export function formatDiagnostics(r: DiagnosticReport): string {
+  const lines: string[] = [];
+  lines.push(`${r.sae.transcoder ? 'transcoder' : 'SAE'} ${r.sae.activation}, d_in ${r.sae.dIn}, d_sae ${r.sae.dSae} (${r.sae.codeKind === 'l1' ? 'L1' : 'L0-type'} codes)`);
+  lines.push(`rows: ${r.rows.context} for the diagnostics, ${r.rows.exact} for exact codes, ${r.rows.firing} for firing rates`);
+  lines.push(`λ_e = ${f(r.lambdaE.value)} (${r.lambdaE.source}; estimate from the codes ${f(r.lambdaE.estimate)})${r.lambdaE.reason ? ` — ${r.lambdaE.reason}` : ''}`);
+  lines.push('');
+  lines.push('Key figures:');
+  for (const line of keyFigures(r)) lines.push(`  ${line}`);
+  lines.push('');
+  lines.push('Findings:');
+  if (r.findings.length === 0) lines.push('  (none)');
+  for (const fd of r.findings) lines.push(`  [${fd.severity}] ${fd.message}`);
+  lines.push('');
+  lines.push('Not computed:');
+  let any = false;
+  for (const [name, sec] of Object.entries(r.sections)) {
+    const reasons = (sec as { reason?: Record<string, string> }).reason ?? {};
+    for (const [k, v] of Object.entries(reasons)) { lines.push(`  ${name}.${k}: ${v}`); any = true; }
+  }
+  for (const [k, v] of Object.entries(r.reason)) { lines.push(`  ${k}: ${v}`); any = true; }
+  if (!any) lines.push('  (everything was computed)');
+  lines.push('');
+  lines.push(`time per section (s): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  return lines.join('\n');
+}
+
 export function registerDiagnose(program: Command): void {
   program
     .command('diagnose')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(action(() => {
-      throw new InputError('diagnose', 'this subcommand is not implemented yet');
+    .description('optimality and structure diagnostics (KKT, stationarity, identity, amortisation, dead/dense, antipodal pairs, width gap) of an SAE on activations')
+    .requiredOption('--sae <dir>', 'SAE folder (SAELens v6)')
+    .requiredOption('--activations <file>', 'activations .npy [rows, d_in]')
+    .option('--rows <n>', 'rows to read from the start of the file (default: all)', intOption('rows', 1))
+    .option('--sample-rows <n>', `rows for the per-atom statistics (default ${THRESHOLDS.sampleRows})`, intOption('sample-rows', 1))
+    .option('--exact-rows <n>', `rows for exact codes a* (default ${THRESHOLDS.exactRows})`, intOption('exact-rows', 1))
+    .option('--lambda-e <x>', 'effective threshold λ_e (overrides the stored value)', numberOption('lambda-e', 0))
+    .option('--skip <sections>', `comma-separated sections to skip (${SECTIONS.map((s) => s.name).join(', ')})`)
+    .action(action((opts: DiagnoseOptions, cmd: Command) => {
+      const g = globals(cmd);
+      const skip = opts.skip ? opts.skip.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+      const report = diagnoseFiles({ saePath: opts.sae, activationsPath: opts.activations, rows: opts.rows, sampleRows: opts.sampleRows, exactRows: opts.exactRows, lambdaE: opts.lambdaE, skip },
+        g.json ? undefined : (s) => process.stderr.write(`diagnose: ${s}…\n`));
+      emit(g, report, () => formatDiagnostics(report));
     }));
 }

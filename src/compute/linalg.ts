@@ -1,0 +1,103 @@
+/**
+ * Small dense linear-algebra helpers on row-major Float32Array matrices: dot products, row normalisation,
+ * covariance, and the top eigenvectors of a symmetric matrix. Every large product goes through the GEMM
+ * entry points in ./matmul, so a faster engine behind them speeds these up too.
+ */
+import { matmul, matmulBT } from './matmul';
+
+export function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, d: number): number {
+  let s = 0;
+  for (let j = 0; j < d; j++) s += a[ai + j] * b[bi + j];
+  return s;
+}
+
+/** Normalises each row of x [rows, d] to unit length in place; returns the original norms (0 rows stay 0). */
+export function normalizeRows(x: Float32Array, rows: number, d: number): Float32Array {
+  const norms = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[o + j] * x[o + j];
+    const nrm = Math.sqrt(s);
+    norms[r] = nrm;
+    if (nrm > 0) for (let j = 0; j < d; j++) x[o + j] /= nrm;
+  }
+  return norms;
+}
+
+/** Gram matrix A·Aᵀ [rows, rows] of a row-major A [rows, d]. */
+export function gram(a: Float32Array, rows: number, d: number): Float32Array {
+  return matmulBT(a, a, rows, d, rows);
+}
+
+/** Column means of x [n, d]. */
+export function columnMeans(x: Float32Array, n: number, d: number): Float64Array {
+  const mu = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mu[j] += x[r * d + j];
+  for (let j = 0; j < d; j++) mu[j] /= Math.max(n, 1);
+  return mu;
+}
+
+/** Covariance [d, d] of the rows of x [n, d] (divides by n), through one GEMM on the centred rows. */
+export function covariance(x: Float32Array, n: number, d: number, chunkRows = 4096): Float32Array {
+  const mu = columnMeans(x, n, d);
+  const cov = new Float32Array(d * d);
+  const block = new Float32Array(Math.min(chunkRows, n) * d);
+  const blockT = new Float32Array(Math.min(chunkRows, n) * d);
+  for (let r0 = 0; r0 < n; r0 += chunkRows) {
+    const rows = Math.min(chunkRows, n - r0);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) {
+      const v = x[(r0 + r) * d + j] - mu[j];
+      block[r * d + j] = v;
+      blockT[j * rows + r] = v;
+    }
+    matmul(blockT.subarray(0, d * rows), block.subarray(0, rows * d), d, rows, d, cov, true);
+  }
+  for (let i = 0; i < d * d; i++) cov[i] /= Math.max(n, 1);
+  return cov;
+}
+
+/**
+ * The k leading eigenpairs of a symmetric positive semi-definite matrix a [d, d], by subspace iteration
+ * with Gram–Schmidt (cheap for k ≪ d, which is all the diagnostics need). Vectors are rows of `vectors`.
+ */
+export function topEigen(a: Float32Array, d: number, k: number, iterations = 200, seed = 1): { values: Float64Array; vectors: Float32Array } {
+  k = Math.min(k, d);
+  let q: Float32Array = new Float32Array(k * d);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < k * d; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; q[i] = s / 4294967296 - 0.5; }
+  orthonormalizeRows(q, k, d);
+  const values = new Float64Array(k);
+  for (let it = 0; it < iterations; it++) {
+    const z = matmulBT(q, a, k, d, d); // rows: (A qᵢ)ᵀ since A is symmetric
+    let change = 0;
+    for (let i = 0; i < k; i++) {
+      const lam = dot(q, i * d, z, i * d, d);
+      change = Math.max(change, Math.abs(lam - values[i]) / Math.max(Math.abs(lam), 1e-30));
+      values[i] = lam;
+    }
+    orthonormalizeRows(z, k, d);
+    q = z;
+    if (it > 5 && change < 1e-7) break;
+  }
+  // order by eigenvalue (subspace iteration can leave near-equal pairs swapped)
+  const order = Array.from({ length: k }, (_, i) => i).sort((i, j) => values[j] - values[i]);
+  const vectors = new Float32Array(k * d);
+  const sorted = new Float64Array(k);
+  order.forEach((src, dst) => { sorted[dst] = values[src]; vectors.set(q.subarray(src * d, src * d + d), dst * d); });
+  return { values: sorted, vectors };
+}
+
+/** Modified Gram–Schmidt on the rows of q [k, d], in place. */
+export function orthonormalizeRows(q: Float32Array, k: number, d: number): void {
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < i; j++) {
+      const p = dot(q, i * d, q, j * d, d);
+      for (let t = 0; t < d; t++) q[i * d + t] -= p * q[j * d + t];
+    }
+    let s = 0;
+    for (let t = 0; t < d; t++) s += q[i * d + t] ** 2;
+    const nrm = Math.sqrt(s);
+    if (nrm > 1e-20) for (let t = 0; t < d; t++) q[i * d + t] /= nrm;
+  }
+}

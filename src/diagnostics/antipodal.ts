@@ -1,0 +1,97 @@
+/**
+ * Antipodal pairs (THEORY.md C2). A dense two-sided direction v forces nonnegative codes to use atoms ±v:
+ * (i, j) is a dense antipodal pair if cos(d̂_i, d̂_j) ≤ −0.9, min(p_i, p_j) ≥ 0.05 and they (almost) never
+ * fire together (P(both)/min p ≤ 0.05). Reported with the axis u = normalise(d̂_i − d̂_j), the variance share
+ * of ŝ = ã_i − ã_j and |cos(u, top-5 PCs of x)|. Rarer pairs are sparse antipodal (e.g. TMS digons, G4).
+ */
+import { covariance, topEigen } from '../compute/linalg';
+import type { CodeSet } from './codes';
+import type { AtomPairs } from './atomPairs';
+import { THRESHOLDS } from './thresholds';
+
+export interface AntipodalPair {
+  i: number;
+  j: number;
+  cos: number;
+  pI: number;
+  pJ: number;
+  /** P(both)/min(p_i, p_j). */
+  coactivation: number;
+  kind: 'dense' | 'sparse' | 'coactive';
+  axis: Float32Array;
+  /** Var(ã_i − ã_j)/E‖x − b‖². */
+  varianceShare: number;
+  /** |cos(u, PC_k)| for the top principal components of x. */
+  pcAlignment: number[];
+  /**
+   * Excess kurtosis of ŝ. A dense Gaussian-like direction gives ≈ 0 (slightly negative after thresholding);
+   * a pair of genuine sparse opposite features (digons) gives a heavy tail (≈ 1/p). Calibrated in docs.
+   */
+  kurtosis: number;
+}
+
+export interface AntipodalReport {
+  dense: AntipodalPair[];
+  sparse: AntipodalPair[];
+  /** cos ≤ −0.9 and dense, but co-firing too often to be the ±v mechanism. */
+  coactive: AntipodalPair[];
+  pcVarianceShare: number[];
+  reason: Record<string, string>;
+}
+
+export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: AtomPairs, x: Float32Array, bDec: Float32Array, pcRows = 4096): AntipodalReport {
+  const { n, m, d, rowPtr, latent, value } = cs;
+  const reason: Record<string, string> = {};
+  const out: AntipodalReport = { dense: [], sparse: [], coactive: [], pcVarianceShare: [], reason };
+  if (pairs.antipodal.length === 0) return out;
+  // the per-row code of each latent involved (dense lookup only for those latents)
+  const involved = new Int32Array(m).fill(-1);
+  const list: number[] = [];
+  for (const p of pairs.antipodal) for (const i of [p.i, p.j]) if (involved[i] < 0) { involved[i] = list.length; list.push(i); }
+  const codeOf = new Float32Array(n * list.length);
+  for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) { const slot = involved[latent[k]]; if (slot >= 0) codeOf[r * list.length + slot] = value[k]; }
+  // E‖x − b‖² and the top principal components of x (on a row subsample: PCs of x are stable at a few thousand rows)
+  let energy = 0;
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) energy += (x[r * d + j] - bDec[j]) ** 2;
+  energy /= n;
+  const pcN = Math.min(n, pcRows);
+  const cov = covariance(x, pcN, d);
+  const k = Math.min(THRESHOLDS.antipodalPcs, d);
+  const eig = topEigen(cov, d, k);
+  let trace = 0;
+  for (let j = 0; j < d; j++) trace += cov[j * d + j];
+  out.pcVarianceShare = Array.from(eig.values, (v) => (trace > 0 ? v / trace : NaN));
+  for (const p of pairs.antipodal) {
+    const si = involved[p.i], sj = involved[p.j], w = list.length;
+    let ci = 0, cj = 0, both = 0, s1 = 0, s2 = 0;
+    for (let r = 0; r < n; r++) {
+      const a = codeOf[r * w + si], b = codeOf[r * w + sj];
+      if (a > 0) ci++;
+      if (b > 0) cj++;
+      if (a > 0 && b > 0) both++;
+      const s = a - b;
+      s1 += s; s2 += s * s;
+    }
+    const mu = s1 / n;
+    let m2 = 0, m4 = 0;
+    for (let r = 0; r < n; r++) { const z = codeOf[r * w + si] - codeOf[r * w + sj] - mu; m2 += z * z; m4 += z ** 4; }
+    m2 /= n; m4 /= n;
+    const kurtosis = m2 > 0 ? m4 / (m2 * m2) - 3 : NaN;
+    const pI = ci / n, pJ = cj / n, minP = Math.min(pI, pJ);
+    const coactivation = minP > 0 ? both / n / minP : 0;
+    const axis = new Float32Array(d);
+    let nrm = 0;
+    for (let j = 0; j < d; j++) { axis[j] = unitAtoms[p.i * d + j] - unitAtoms[p.j * d + j]; nrm += axis[j] ** 2; }
+    nrm = Math.sqrt(nrm);
+    for (let j = 0; j < d; j++) axis[j] /= nrm || 1;
+    const varS = s2 / n - (s1 / n) ** 2;
+    const pcAlignment: number[] = [];
+    for (let t = 0; t < k; t++) { let c = 0; for (let j = 0; j < d; j++) c += axis[j] * eig.vectors[t * d + j]; pcAlignment.push(Math.abs(c)); }
+    const kind: AntipodalPair['kind'] = minP < THRESHOLDS.antipodalDenseP ? 'sparse' : coactivation <= THRESHOLDS.antipodalCoactivation ? 'dense' : 'coactive';
+    const pair: AntipodalPair = { i: p.i, j: p.j, cos: p.cos, pI, pJ, coactivation, kind, axis, varianceShare: energy > 0 ? varS / energy : NaN, pcAlignment, kurtosis };
+    out[kind].push(pair);
+  }
+  if (energy === 0) reason.varianceShare = 'E‖x − b‖² is 0 on the sample';
+  if ([...out.dense, ...out.sparse, ...out.coactive].some((p) => !Number.isFinite(p.kurtosis))) reason.kurtosis = 'null where ŝ is constant on the sample (neither latent fires)';
+  return out;
+}

@@ -1,0 +1,281 @@
+/**
+ * runDiagnostics(ctx, options): every diagnostic section over one DiagnosticContext, composed into one
+ * report. Sections share work through DiagnosticRun's lazily computed pieces (sparse codes, exact codes a*,
+ * atom pairs), and each returns its report plus findings — one sentence each, saying what was found and
+ * why it matters (THEORY.md). A value that is NaN or unavailable always has a `reason` beside it.
+ * To add a section, append one entry to SECTIONS.
+ */
+import { InputError } from '../errors';
+import type { DiagnosticContext } from './context';
+import type { CodeSet } from './codes';
+import { codeSetFromDense } from './codes';
+import { atomPairs } from './atomPairs';
+import type { AtomPairs } from './atomPairs';
+import { exactCodeSet, amortisationGap } from './amortisation';
+import type { ExactCodes } from './exactCodes';
+import { kktStationarity } from './kkt';
+import type { KktReport, OffThreshold } from './kkt';
+import { identityResidual } from './identity';
+import { deadDense } from './deadDense';
+import { antipodalPairs } from './antipodal';
+import { wideLimit } from './wideLimit';
+import { THRESHOLDS } from './thresholds';
+import type { CodeKind } from './thresholds';
+
+export interface DiagnosticOptions {
+  /** Firing counts over more rows than the context holds (C1 wants N ≥ 10⁵), and how many rows. */
+  firingCounts?: Float64Array;
+  firingRows?: number;
+  /** Rows (from the start of the context) for exact codes a* (B5, D1, B2/B3 on a*). */
+  exactRows?: number;
+  /** Section names to skip. */
+  skip?: string[];
+  onProgress?: (section: string) => void;
+}
+
+export interface Finding {
+  section: string;
+  severity: 'info' | 'warning' | 'problem';
+  message: string;
+}
+
+export interface SectionResult {
+  report: unknown;
+  findings?: Finding[];
+}
+
+export interface DiagnosticSection {
+  name: string;
+  /** What it computes, for help texts. */
+  title: string;
+  run(run: DiagnosticRun): SectionResult;
+}
+
+/** Minimum rows for any statistic; below it a section reports a reason instead of numbers. */
+export const MIN_ROWS: Record<string, number> = { kkt: 2 * THRESHOLDS.minFirings, identity: 2 * THRESHOLDS.minFirings, amortisation: 16, deadDense: 1, antipodal: 20, wideLimit: 16 };
+
+export function codeKindOf(ctx: DiagnosticContext): CodeKind {
+  const a = ctx.sae.cfg.activation;
+  return a === 'relu' || a === 'gated' ? 'l1' : 'l0';
+}
+
+/** Shared, lazily computed pieces of one diagnostic run. */
+export class DiagnosticRun {
+  private cache = new Map<string, unknown>();
+  constructor(readonly ctx: DiagnosticContext, readonly options: DiagnosticOptions) {}
+
+  private memo<T>(key: string, f: () => T): T {
+    if (!this.cache.has(key)) this.cache.set(key, f());
+    return this.cache.get(key) as T;
+  }
+
+  get m(): number { return this.ctx.sae.cfg.dSae; }
+  get d(): number { return this.ctx.sae.cfg.dOut; }
+  get lambdaOk(): boolean { return Number.isFinite(this.ctx.lambdaE) && this.ctx.lambdaE > 0; }
+
+  /** The SAE's effective codes ã in sparse form with their residuals. */
+  get saeCodes(): CodeSet {
+    return this.memo('saeCodes', () => codeSetFromDense('sae', codeKindOf(this.ctx), this.ctx.effCodes, this.ctx.residual, this.ctx.unitAtoms, this.ctx.n, this.m, this.d));
+  }
+
+  get live(): Uint8Array {
+    return this.memo('live', () => Uint8Array.from(this.ctx.firing, (p) => (p > 0 ? 1 : 0)));
+  }
+
+  get pairs(): AtomPairs {
+    return this.memo('pairs', () => atomPairs(this.ctx.unitAtoms, this.live, this.m, this.d));
+  }
+
+  /** Targets x − b_dec for the reference problem (SAEs only). */
+  get exactRows(): number {
+    return Math.min(this.ctx.n, this.options.exactRows ?? THRESHOLDS.exactRows);
+  }
+
+  /** SAE codes restricted to the exact-code rows (the first exactRows of the context). */
+  get saeCodesExactRows(): CodeSet {
+    return this.memo('saeCodesExactRows', () => sliceRows(this.saeCodes, this.exactRows));
+  }
+
+  /** a* on the first exactRows rows, warm-started at ã; undefined (with reason) when not applicable. */
+  get exact(): { codes: CodeSet; solver: ExactCodes; targets: Float32Array } | { reason: string } {
+    return this.memo('exact', () => {
+      if (this.ctx.sae.cfg.transcoder) return { reason: 'transcoders have no exact codes a* (the codes cannot see the target y); B2 applies to the SAE codes only' };
+      if (!this.lambdaOk) return { reason: 'λ_e is unavailable: not stored with the SAE and the estimate from the codes is not positive (L0-type SAEs have none); pass --lambda-e' };
+      const n = this.exactRows, d = this.d;
+      if (n < MIN_ROWS.amortisation) return { reason: `exact codes need at least ${MIN_ROWS.amortisation} rows; the sample has ${n}` };
+      const targets = new Float32Array(n * d);
+      const b = this.ctx.sae.bDec;
+      for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) targets[r * d + j] = this.ctx.x[r * d + j] - b[j];
+      const { codes, solver } = exactCodeSet(this.saeCodesExactRows, targets, this.ctx.unitAtoms, this.ctx.lambdaE);
+      return { codes, solver, targets };
+    });
+  }
+
+  get firingCounts(): { counts: Float64Array; rows: number } {
+    return this.memo('firingCounts', () => {
+      if (this.options.firingCounts && this.options.firingRows) return { counts: this.options.firingCounts, rows: this.options.firingRows };
+      return { counts: Float64Array.from(this.ctx.firing, (p) => Math.round(p * this.ctx.n)), rows: this.ctx.n };
+    });
+  }
+
+  offThreshold(): OffThreshold {
+    const { sae, atomNorms } = this.ctx;
+    const a = sae.cfg.activation;
+    if (a === 'relu' || a === 'gated') return { mode: 'lambda' };
+    if ((a === 'jumprelu' || a === 'batchtopk') && sae.threshold) return { mode: 'per-latent', perLatent: Float32Array.from(sae.threshold, (t, i) => t * atomNorms[i]) };
+    return { mode: 'row-min' };
+  }
+}
+
+function sliceRows(c: CodeSet, n: number): CodeSet {
+  if (n >= c.n) return c;
+  const end = c.rowPtr[n];
+  const count = new Int32Array(c.m);
+  for (let k = 0; k < end; k++) count[c.latent[k]]++;
+  return { ...c, n, rowPtr: c.rowPtr.subarray(0, n + 1), latent: c.latent.subarray(0, end), value: c.value.subarray(0, end), onProj: c.onProj.subarray(0, end), residual: c.residual.subarray(0, n * c.d), count };
+}
+
+function fmt(v: number, digits = 3): string {
+  return Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : 'n/a';
+}
+
+function kktFindings(k: KktReport, label: string): Finding[] {
+  const f: Finding[] = [];
+  const s = k.summary;
+  if (k.source === 'sae' && s.codeQuality !== 'n/a') {
+    f.push({ section: 'kkt', severity: s.codeQuality === 'poor' ? 'problem' : s.codeQuality === 'fair' ? 'warning' : 'info',
+      message: `${label}: code-space KKT is ${s.codeQuality} (median KKT_on ${fmt(s.kktOn.median)}, median KKT_off ${fmt(s.kktOff.median)}): ${s.codeQuality === 'good' ? 'the encoder returns nearly the lasso-optimal codes for its own dictionary' : 'the encoder\'s codes are not the optimal codes for its own dictionary (B1), so part of the loss is amortisation error rather than a dictionary problem'}.` });
+  }
+  if (k.source === 'exact' && Number.isFinite(s.maxKktOn) && s.maxKktOn > THRESHOLDS.kktOnSolver) {
+    f.push({ section: 'kkt', severity: 'warning', message: `${label}: the exact solver left KKT_on up to ${fmt(s.maxKktOn)} (> ${THRESHOLDS.kktOnSolver}); exact-code statistics are approximate.` });
+  }
+  if (Number.isFinite(s.fractionFlagged) && s.fractionFlagged > 0) {
+    const top = k.pull.slice(0, 3).map((p) => `${p.latent}→${p.toward[0] ?? '?'}`).join(', ');
+    f.push({ section: 'kkt', severity: s.fractionFlagged > 0.1 ? 'problem' : 'warning',
+      message: `${label}: ${(100 * s.fractionFlagged).toFixed(1)}% of measured atoms are non-stationary (STAT above max(3·SE, ${THRESHOLDS.statFloor})): each such atom is not the direction of its code-weighted residual (B2), so training has not converged or the atom sits between features it should split or merge${top ? `; strongest pulls ${top}` : ''}.` });
+  } else if (Number.isFinite(s.fractionFlagged)) {
+    f.push({ section: 'kkt', severity: 'info', message: `${label}: no atom is measurably non-stationary (median STAT ${fmt(s.stat.median)}): the dictionary satisfies the first-order condition E[ã_i r] ∥ d̂_i within sampling noise.` });
+  }
+  return f;
+}
+
+/** The sections, in order. Add one line here to add a section. */
+export const SECTIONS: DiagnosticSection[] = [
+  {
+    name: 'kkt', title: 'code-space KKT and dictionary stationarity (B1, B2, B4)',
+    run: (run) => {
+      if (run.ctx.n < MIN_ROWS.kkt) return { report: { reason: { kkt: `KKT/stationarity needs at least ${MIN_ROWS.kkt} rows; the sample has ${run.ctx.n}` } } };
+      const sae = kktStationarity(run.saeCodes, run.ctx.unitAtoms, run.ctx.lambdaE, run.offThreshold());
+      const ex = run.exact;
+      const exact = 'codes' in ex ? kktStationarity(ex.codes, run.ctx.unitAtoms, run.ctx.lambdaE) : undefined;
+      const findings = [...kktFindings(sae, 'SAE codes'), ...(exact ? kktFindings(exact, 'exact codes a*') : [])];
+      return { report: { sae, exact: exact ?? null, reason: exact ? {} : { exact: (ex as { reason: string }).reason } }, findings };
+    },
+  },
+  {
+    name: 'identity', title: 'pairwise identity residual (B3)',
+    run: (run) => {
+      if (run.ctx.n < MIN_ROWS.identity) return { report: { reason: { identity: `the identity residual needs at least ${MIN_ROWS.identity} rows; the sample has ${run.ctx.n}` } } };
+      const sae = identityResidual(run.saeCodes, run.ctx.unitAtoms, run.ctx.lambdaE, run.pairs);
+      const ex = run.exact;
+      const exact = 'codes' in ex ? identityResidual(ex.codes, run.ctx.unitAtoms, run.ctx.lambdaE, run.pairs) : undefined;
+      const findings: Finding[] = [];
+      if (exact && Number.isFinite(exact.maxAbs) && exact.maxAbs > 0.05) findings.push({ section: 'identity', severity: 'warning', message: `exact codes: the pairwise identity cos_ij = π + (1 − π)κ fails by up to ${fmt(exact.maxAbs)} (pair ${exact.worst[0]?.i}→${exact.worst[0]?.j}): the dictionary is not at a stationary point of the reference problem (B3).` });
+      if (Number.isFinite(sae.p90Abs) && sae.p90Abs > 0.1) findings.push({ section: 'identity', severity: 'info', message: `SAE codes: the identity residual's 90th percentile is ${fmt(sae.p90Abs)}; with amortised codes this measures how inconsistent the encoder is with its decoder (B3).` });
+      return { report: { sae, exact: exact ?? null, reason: exact ? {} : { exact: (ex as { reason: string }).reason } }, findings };
+    },
+  },
+  {
+    name: 'amortisation', title: 'amortisation gap (B5)',
+    run: (run) => {
+      const ex = run.exact;
+      if (!('codes' in ex)) return { report: { reason: { amortisation: ex.reason } } };
+      const fc = run.firingCounts;
+      const dead = Uint8Array.from(fc.counts, (c) => (c === 0 ? 1 : 0));
+      const rep = amortisationGap(run.saeCodesExactRows, ex.codes, ex.solver, run.ctx.lambdaE, dead);
+      const findings: Finding[] = [];
+      if (Number.isFinite(rep.objectiveGap)) findings.push({ section: 'amortisation', severity: rep.objectiveGap > 0.1 ? 'problem' : rep.objectiveGap > 0.02 ? 'warning' : 'info',
+        message: `the encoder's codes cost ${fmt(100 * rep.objectiveGap)}% more than the exact lasso codes for the same dictionary (support Jaccard ${fmt(rep.meanJaccard)}): that share of the objective is lost to amortisation, not to the dictionary (B5).` });
+      if (rep.encoderDead.length) findings.push({ section: 'amortisation', severity: 'warning', message: `${rep.encoderDead.length} dead latents would fire under exact codes (encoder-dead): their atoms are useful, only the encoder never selects them — resample the encoder rows only.` });
+      if (rep.dictionaryDead.length) findings.push({ section: 'amortisation', severity: 'info', message: `${rep.dictionaryDead.length} latents are dead under both the encoder and exact codes (dictionary-dead): their atoms are not useful where they point — resample them (e.g. toward high-residual rows).` });
+      return { report: rep, findings };
+    },
+  },
+  {
+    name: 'deadDense', title: 'dead and dense latents (C1)',
+    run: (run) => {
+      const fc = run.firingCounts;
+      const rep = deadDense(fc.counts, fc.rows);
+      const findings: Finding[] = [];
+      if (rep.dead.length) findings.push({ section: 'deadDense', severity: rep.fractionDead > 0.1 ? 'problem' : 'warning', message: `${rep.dead.length} latents (${fmt(100 * rep.fractionDead)}%) never fire in ${fc.rows} rows (p < ${rep.deadRateBound.toExponential(1)}): dead latents waste width and their directions are unidentifiable, so they are excluded from every geometric diagnostic.` });
+      if (rep.dense.length) findings.push({ section: 'deadDense', severity: 'warning', message: `${rep.dense.length} latents fire on more than ${100 * THRESHOLDS.dense}% of rows (${rep.ultraDense.length} above ${100 * THRESHOLDS.ultraDense}%): dense latents usually encode a dense direction of the data, often as an antipodal pair (C2).` });
+      return { report: rep, findings };
+    },
+  },
+  {
+    name: 'antipodal', title: 'dense and sparse antipodal pairs (C2)',
+    run: (run) => {
+      if (run.ctx.n < MIN_ROWS.antipodal) return { report: { reason: { antipodal: `antipodal pairs need at least ${MIN_ROWS.antipodal} rows; the sample has ${run.ctx.n}` } } };
+      const rep = antipodalPairs(run.saeCodes, run.ctx.unitAtoms, run.pairs, run.ctx.x, run.ctx.sae.bDec);
+      const findings: Finding[] = rep.dense.map((p) => ({ section: 'antipodal', severity: 'info' as const,
+        message: `latents ${p.i} and ${p.j} are a dense antipodal pair (cos ${fmt(p.cos)}, firing ${fmt(p.pI)}/${fmt(p.pJ)}, co-firing ${fmt(p.coactivation)}): together they encode one dense two-sided direction carrying ${fmt(100 * p.varianceShare)}% of the variance (|cos| with PC1 ${fmt(p.pcAlignment[0] ?? NaN)}), because nonnegative codes need ±v to represent a signed scalar (C2)${p.kurtosis > THRESHOLDS.antipodalHeavyTail ? `; but ŝ is heavy-tailed (excess kurtosis ${fmt(p.kurtosis)}), which looks more like two opposite sparse features that fire often (as in TMS digons)` : ''}.` }));
+      if (rep.sparse.length) findings.push({ section: 'antipodal', severity: 'info', message: `${rep.sparse.length} sparse antipodal pairs (cos ≤ ${THRESHOLDS.antipodalCos}, one side fires on < ${100 * THRESHOLDS.antipodalDenseP}% of rows): genuine opposite features (like TMS digons), not the dense-direction mechanism.` });
+      return { report: rep, findings };
+    },
+  },
+  {
+    name: 'wideLimit', title: 'wide-dictionary limit F_∞ and width gap (D1)',
+    run: (run) => {
+      const ex = run.exact;
+      if (!('codes' in ex)) return { report: { reason: { wideLimit: ex.reason } } };
+      const rep = wideLimit(ex.codes, run.saeCodesExactRows, run.ctx.x, ex.targets, run.ctx.sae.bDec, run.ctx.lambdaE);
+      const findings: Finding[] = [];
+      if (Number.isFinite(rep.widthGap)) findings.push({ section: 'wideLimit', severity: 'info', message: `width gap WG = ${fmt(rep.widthGap)}: with exact codes the dictionary's objective is ${fmt(100 * rep.widthGap)}% above the infinite-width optimum F_∞ (every row on its own atom), which bounds what more width could gain (D1).` });
+      return { report: rep, findings };
+    },
+  },
+];
+
+export interface DiagnosticReport {
+  sae: { activation: string; dIn: number; dSae: number; dOut: number; transcoder: boolean; codeKind: CodeKind };
+  rows: { context: number; exact: number; firing: number };
+  lambdaE: { value: number; source: DiagnosticContext['lambdaSource']; estimate: number; ratio: number; reason?: string };
+  sections: Record<string, unknown>;
+  findings: Finding[];
+  timings: Record<string, number>;
+  reason: Record<string, string>;
+}
+
+export function runDiagnostics(ctx: DiagnosticContext, options: DiagnosticOptions = {}): DiagnosticReport {
+  const run = new DiagnosticRun(ctx, options);
+  const c = ctx.sae.cfg;
+  const reason: Record<string, string> = {};
+  const live = run.live.reduce((a, b) => a + b, 0);
+  if (live === 0) throw new InputError(ctx.sae.cfg.source?.path ?? 'sae', `all ${c.dSae} latents are dead on the ${ctx.n}-row sample (none fires), so no diagnostic applies; check that the activations come from the SAE's hook and are scaled as in training`);
+  const ratio = ctx.lambdaE / ctx.lambdaEstimate;
+  const lambda = { value: ctx.lambdaE, source: ctx.lambdaSource, estimate: ctx.lambdaEstimate, ratio, reason: undefined as string | undefined };
+  const findings: Finding[] = [];
+  if (!run.lambdaOk) lambda.reason = 'λ_e is unavailable: not stored with the SAE (cfg.json sae_workbench.training.lambdaE) and the data estimate is not positive; pass --lambda-e';
+  else if (!Number.isFinite(ctx.lambdaEstimate)) lambda.reason = 'no active (row, latent) pair to estimate λ_e from';
+  else if (ctx.lambdaSource !== 'estimated' && codeKindOf(ctx) === 'l1' && !(ratio > 0 && Math.abs(Math.log(ratio)) <= Math.log(1.25))) {
+    findings.push({ section: 'lambda', severity: 'warning', message: `the ${ctx.lambdaSource} λ_e = ${fmt(ctx.lambdaE)} disagrees with the data's estimate ${fmt(ctx.lambdaEstimate)} (median ⟨d̂_i, r⟩ on active pairs): either the loss convention is recorded wrongly (THEORY.md §1: λ/2, λd/2 or λ), which rescales every KKT value, or the encoder's codes are far from lasso codes (see the KKT figures), which biases the estimate.` });
+  }
+  const sections: Record<string, unknown> = {};
+  const timings: Record<string, number> = {};
+  for (const s of SECTIONS) {
+    if (options.skip?.includes(s.name)) { sections[s.name] = { reason: { [s.name]: 'skipped by request' } }; continue; }
+    options.onProgress?.(s.name);
+    const t0 = performance.now();
+    const res = s.run(run);
+    timings[s.name] = (performance.now() - t0) / 1000;
+    sections[s.name] = res.report;
+    if (res.findings) findings.push(...res.findings);
+  }
+  if (c.normalizeActivations !== 'none') findings.push({ section: 'input', severity: 'warning', message: `the SAE normalises its inputs (${c.normalizeActivations}) while the diagnostics work on raw activations and residuals, so λ_e-scaled values (KKT, STAT, the width gap) are exact only when that normalisation is a constant factor.` });
+  if (live < c.dSae) reason.deadLatents = `${c.dSae - live} latents never fire in the ${ctx.n}-row context sample; per-latent values are null for them`;
+  return {
+    sae: { activation: c.activation, dIn: c.dIn, dSae: c.dSae, dOut: c.dOut, transcoder: c.transcoder, codeKind: codeKindOf(ctx) },
+    rows: { context: ctx.n, exact: run.exactRows, firing: run.firingCounts.rows },
+    lambdaE: lambda, sections, findings, timings, reason,
+  };
+}

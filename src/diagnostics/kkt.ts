@@ -1,0 +1,207 @@
+/**
+ * Code-space KKT (THEORY.md B1) and dictionary-space stationarity (B2) per atom, with the B4 statistics:
+ * KKT_on, KKT_off and the mean excess, STAT (tangent of the angle between the code-weighted residual g_i
+ * and the atom), RAD, the noise floor SE_i, the non-stationarity flag and the pull direction.
+ * All sums run over the sparse codes; the one dense product (⟨d̂_i, r_n⟩ for every n, i) is one GEMM pass.
+ */
+import { matmulBT } from '../compute/matmul';
+import type { CodeSet } from './codes';
+import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
+import { THRESHOLDS } from './thresholds';
+
+export interface OffThreshold {
+  /** 'lambda': λ_e (L1 codes); 'row-min': the row's smallest active code (TopK swap condition); 'per-latent': given per latent (JumpReLU ‖d_i‖θ_i). */
+  mode: 'lambda' | 'row-min' | 'per-latent';
+  perLatent?: Float32Array;
+}
+
+export interface Aggregate {
+  median: number;
+  p90: number;
+}
+
+export interface PullDirection {
+  latent: number;
+  toward: number[];
+  /** ⟨d̂_j, t_i⟩/‖t_i‖ for each j in `toward`. */
+  score: number[];
+}
+
+export interface KktReport {
+  source: CodeSet['source'];
+  kind: CodeSet['kind'];
+  rows: number;
+  lambdaE: number;
+  live: number;
+  /** Latents with enough firings for STAT/KKT_on (THRESHOLDS.minFirings). */
+  measured: number;
+  perLatent: {
+    firing: Float32Array;
+    kktOn: Float32Array;
+    kktOff: Float32Array;
+    meanExcess: Float32Array;
+    stat: Float32Array;
+    rad: Float32Array;
+    statSE: Float32Array;
+    flagged: Uint8Array;
+  };
+  summary: {
+    kktOn: Aggregate;
+    kktOff: Aggregate;
+    stat: Aggregate;
+    rad: Aggregate;
+    fractionFlagged: number;
+    /** THEORY.md B4 bands for the codes: good (KKT_on < 0.25 and KKT_off < 0.01), poor (> 0.5 or > 0.05), else fair. */
+    codeQuality: 'good' | 'fair' | 'poor' | 'n/a';
+    maxKktOn: number;
+  };
+  pull: PullDirection[];
+  reason: Record<string, string>;
+}
+
+function agg(v: Float32Array, mask: Uint8Array): Aggregate {
+  const vals: number[] = [];
+  for (let i = 0; i < v.length; i++) if (mask[i] && Number.isFinite(v[i])) vals.push(v[i]);
+  return { median: quantile(vals, 0.5), p90: quantile(vals, 0.9) };
+}
+
+export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, off: OffThreshold = { mode: 'lambda' }, opts: { pull?: boolean } = {}): KktReport {
+  const { n, m, d, rowPtr, latent, value, onProj, residual, count } = cs;
+  const reason: Record<string, string> = {};
+  const l1 = cs.kind === 'l1';
+  const lambdaOk = Number.isFinite(lambdaE) && lambdaE > 0;
+  // σ_r normalises L0-type KKT_on
+  let rr = 0;
+  for (let i = 0; i < n * d; i++) rr += residual[i] * residual[i];
+  const sigmaR = Math.sqrt(rr / Math.max(n * d, 1));
+  const firing = new Float32Array(m), kktOn = new Float32Array(m).fill(NaN), kktOff = new Float32Array(m).fill(NaN);
+  const meanExcess = new Float32Array(m).fill(NaN), stat = new Float32Array(m).fill(NaN), rad = new Float32Array(m).fill(NaN);
+  const statSE = new Float32Array(m).fill(NaN), flagged = new Uint8Array(m);
+  const live = new Uint8Array(m), measured = new Uint8Array(m);
+  let nLive = 0, nMeasured = 0;
+  for (let i = 0; i < m; i++) {
+    firing[i] = count[i] / n;
+    if (count[i] > 0) { live[i] = 1; nLive++; }
+    if (count[i] >= THRESHOLDS.minFirings) { measured[i] = 1; nMeasured++; }
+  }
+  // B1 on the support; g_i = mean ã_i r; m_i = mean ã_i
+  const onSq = new Float64Array(m);
+  for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
+    const dev = l1 ? (onProj[k] - lambdaE) / lambdaE : onProj[k] / (sigmaR || 1);
+    onSq[latent[k]] += dev * dev;
+  }
+  const { g, mean } = codeWeightedResidual(cs);
+  const radial = new Float64Array(m), tan2 = new Float64Array(m), gNorm2 = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let rd = 0, gg = 0;
+    for (let j = 0; j < d; j++) { rd += g[i * d + j] * unitAtoms[i * d + j]; gg += g[i * d + j] ** 2; }
+    radial[i] = rd; gNorm2[i] = gg; tan2[i] = Math.max(gg - rd * rd, 0);
+    if (measured[i]) kktOn[i] = Math.sqrt(onSq[i] / count[i]);
+  }
+  // noise floor: mean_n ‖P⊥(a r_n − g)‖² = [Σ_active a²(‖r‖² − p²) − 2a(⟨r, g⟩ − p·rad)] / n + ‖P⊥g‖²
+  const seAcc = new Float64Array(m);
+  for (let r = 0; r < n; r++) {
+    const ro = r * d;
+    let rn2 = 0;
+    for (let j = 0; j < d; j++) rn2 += residual[ro + j] ** 2;
+    for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
+      const i = latent[k], a = value[k], p = onProj[k];
+      let rg = 0;
+      for (let j = 0; j < d; j++) rg += residual[ro + j] * g[i * d + j];
+      seAcc[i] += a * a * (rn2 - p * p) - 2 * a * (rg - p * radial[i]);
+    }
+  }
+  let fractionFlagged = 0;
+  for (let i = 0; i < m; i++) {
+    if (!measured[i]) continue;
+    const scale = l1 ? lambdaE * mean[i] : Math.sqrt(gNorm2[i]);
+    if (!(scale > 0)) continue;
+    stat[i] = Math.sqrt(tan2[i]) / scale;
+    if (l1) rad[i] = radial[i] / scale - 1;
+    const msq = Math.max(seAcc[i] / n + tan2[i], 0);
+    statSE[i] = Math.sqrt(msq / n) / scale;
+    if (stat[i] > Math.max(THRESHOLDS.statSigmas * statSE[i], THRESHOLDS.statFloor)) { flagged[i] = 1; fractionFlagged++; }
+  }
+  fractionFlagged = nMeasured ? fractionFlagged / nMeasured : NaN;
+  // KKT_off: one pass over every (row, latent) projection
+  const offCount = new Float64Array(m), offAbove = new Float64Array(m), offExcess = new Float64Array(m);
+  const onMask = new Uint8Array(m);
+  const offOk = off.mode !== 'lambda' || lambdaOk;
+  if (offOk) {
+    forEachProjectionRow(residual, unitAtoms, n, m, d, (r, proj, o) => {
+      let rowThr = lambdaE;
+      if (off.mode === 'row-min') {
+        rowThr = Infinity;
+        for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) rowThr = Math.min(rowThr, value[k]);
+        if (!Number.isFinite(rowThr)) return;
+      }
+      for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) onMask[latent[k]] = 1;
+      const per = off.mode === 'per-latent' ? off.perLatent : undefined;
+      for (let i = 0; i < m; i++) {
+        if (onMask[i]) continue;
+        const thr = per ? per[i] : rowThr;
+        if (!(thr > 0)) continue;
+        const p = proj[o + i];
+        offCount[i]++;
+        if (p > THRESHOLDS.kktOffMargin * thr) offAbove[i]++;
+        if (p > thr) offExcess[i] += (p - thr) / thr;
+      }
+      for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) onMask[latent[k]] = 0;
+    });
+    for (let i = 0; i < m; i++) if (live[i] && offCount[i] > 0) { kktOff[i] = offAbove[i] / offCount[i]; meanExcess[i] = offExcess[i] / offCount[i]; }
+  } else reason.kktOff = 'λ_e is unavailable (not stored with the SAE and not estimable from the codes); pass --lambda-e';
+  if (!lambdaOk && l1) {
+    reason.kktOn = reason.stat = 'λ_e is unavailable; pass --lambda-e';
+    kktOn.fill(NaN); stat.fill(NaN); rad.fill(NaN); statSE.fill(NaN); flagged.fill(0);
+  }
+  if (nMeasured < nLive) reason.perLatent = `${nLive - nMeasured} live latents fire fewer than ${THRESHOLDS.minFirings} times in the ${n}-row sample: their KKT_on, STAT, RAD and SE are null; a latent firing with probability p needs about ${THRESHOLDS.minFirings}/p rows`;
+  if (nLive < m) reason.deadLatents = `${m - nLive} latents never fire in the sample: every per-latent value is null for them (a dead atom's direction is unidentifiable)`;
+  const kOn = agg(kktOn, measured), kOff = agg(kktOff, live);
+  let codeQuality: KktReport['summary']['codeQuality'] = 'n/a';
+  if (!l1) reason.codeQuality = 'the good/poor bands of THEORY.md B4 are defined for L1 codes (KKT_on in units of λ_e); for L0-type codes KKT_on is in units of σ_r and has no calibrated band yet';
+  else if (Number.isFinite(kOn.median) && Number.isFinite(kOff.median)) {
+    codeQuality = kOn.median > THRESHOLDS.kktOnPoor || kOff.median > THRESHOLDS.kktOffPoor ? 'poor'
+      : kOn.median < THRESHOLDS.kktOnGood && kOff.median < THRESHOLDS.kktOffGood ? 'good' : 'fair';
+  } else reason.codeQuality = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'KKT_off unavailable';
+  let maxKktOn = NaN;
+  for (let i = 0; i < m; i++) if (measured[i] && Number.isFinite(kktOn[i])) maxKktOn = Number.isFinite(maxKktOn) ? Math.max(maxKktOn, kktOn[i]) : kktOn[i];
+  const pull = opts.pull === false ? [] : pullDirections(g, unitAtoms, flagged, stat, statSE, live, m, d);
+  return {
+    source: cs.source, kind: cs.kind, rows: n, lambdaE, live: nLive, measured: nMeasured,
+    perLatent: { firing, kktOn, kktOff, meanExcess, stat, rad, statSE, flagged },
+    summary: { kktOn: kOn, kktOff: kOff, stat: agg(stat, measured), rad: agg(rad, measured), fractionFlagged, codeQuality, maxKktOn },
+    pull, reason,
+  };
+}
+
+/** t_i = P⊥_i g_i for flagged atoms (most significant first, capped); top atoms j by ⟨d̂_j, t_i⟩/‖t_i‖. */
+function pullDirections(g: Float64Array, unitAtoms: Float32Array, flagged: Uint8Array, stat: Float32Array, se: Float32Array, live: Uint8Array, m: number, d: number): PullDirection[] {
+  const list: number[] = [];
+  for (let i = 0; i < m; i++) if (flagged[i]) list.push(i);
+  list.sort((a, b) => stat[b] / (se[b] || 1e-30) - stat[a] / (se[a] || 1e-30));
+  const chosen = list.slice(0, THRESHOLDS.maxPullAtoms);
+  if (chosen.length === 0) return [];
+  const t = new Float32Array(chosen.length * d);
+  chosen.forEach((i, k) => {
+    let rd = 0;
+    for (let j = 0; j < d; j++) rd += g[i * d + j] * unitAtoms[i * d + j];
+    let nrm = 0;
+    for (let j = 0; j < d; j++) { const v = g[i * d + j] - rd * unitAtoms[i * d + j]; t[k * d + j] = v; nrm += v * v; }
+    nrm = Math.sqrt(nrm);
+    if (nrm > 0) for (let j = 0; j < d; j++) t[k * d + j] /= nrm;
+  });
+  const scores = matmulBT(t, unitAtoms, chosen.length, d, m);
+  return chosen.map((i, k) => {
+    const best: [number, number][] = [];
+    for (let j = 0; j < m; j++) {
+      if (j === i || !live[j]) continue;
+      const s = scores[k * m + j];
+      if (best.length < THRESHOLDS.pullTop || s > best[best.length - 1][0]) {
+        best.push([s, j]);
+        best.sort((a, b) => b[0] - a[0]);
+        if (best.length > THRESHOLDS.pullTop) best.pop();
+      }
+    }
+    return { latent: i, toward: best.map((b) => b[1]), score: best.map((b) => b[0]) };
+  });
+}

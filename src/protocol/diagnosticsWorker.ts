@@ -1,0 +1,28 @@
+/**
+ * Messages between the extension host (or CLI) and the diagnostics worker. Type-only module.
+ */
+import type { DiagnosticReport } from '../diagnostics';
+
+export interface DiagnoseFilesRequest {
+  saePath: string;
+  activationsPath: string;
+  /** Rows read from the start of the activation file (default all). */
+  rows?: number;
+  sampleRows?: number;
+  exactRows?: number;
+  lambdaE?: number;
+  skip?: string[];
+}
+
+/** host → worker requests: type → [payload, response]. */
+export interface DiagnosticsWorkerRequests {
+  diagnose: [DiagnoseFilesRequest, DiagnosticReport];
+  [type: string]: [unknown, unknown];
+}
+
+/** worker → host events. */
+export interface DiagnosticsWorkerEvents {
+  /** A stage started: 'read', 'encode', 'firing' or a section name. */
+  progress: { stage: string };
+  [type: string]: unknown;
+}
