@@ -20,6 +20,8 @@ export const ABSORPTION = {
   partialActivationRatio: 0.5,
   /** Partial absorption needs p to co-fire on at least this share of c's firings (else it is chance). [H] */
   partialMinCoFiring: 0.1,
+  /** Encoder suppression: relative response below −this × ⟨w_enc,p, d̂_p⟩. [H] */
+  encoderSuppressionMargin: 0.05,
   /** Minimum #{n : q_n ≥ τ_p} for AR_p to be reported (below: NaN with a reason). [H] */
   minPresentRows: 10,
   /** Ground truth: the absorber must have cos ≥ this with the true parent direction (THEORY.md C3). */
