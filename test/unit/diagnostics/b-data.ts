@@ -51,7 +51,7 @@ export function orthonormalRows(count: number, d: number, rnd: () => number): Fl
   return Float32Array.from(out);
 }
 
-function assemble(codes: Float32Array, features: Float32Array, n: number, F: number, d: number, bias: Float32Array, noise: number, rnd: () => number): Float32Array {
+export function assemble(codes: Float32Array, features: Float32Array, n: number, F: number, d: number, bias: Float32Array, noise: number, rnd: () => number): Float32Array {
   const x = new Float32Array(n * d);
   for (let r = 0; r < n; r++) {
     for (let f = 0; f < F; f++) {
@@ -63,7 +63,7 @@ function assemble(codes: Float32Array, features: Float32Array, n: number, F: num
   return x;
 }
 
-function randomBias(d: number, rnd: () => number, scale: number): Float32Array {
+export function randomBias(d: number, rnd: () => number, scale: number): Float32Array {
   const b = new Float32Array(d);
   for (let j = 0; j < d; j++) b[j] = scale * gaussian(rnd);
   return b;
