@@ -212,3 +212,30 @@ export function reluSae(atoms: Float32Array, m: number, d: number, opts: { lambd
     bDec: opts.bias.slice(),
   };
 }
+
+/**
+ * Three families, each a parent with 3 exclusive children at 60° (every parent event carries exactly one
+ * child: the parent is the union of its children); a, b that always fire together; c and z independent.
+ * Feature rows: P_h at 4h, children 4h+1..4h+3, then a (12), b (13), c (14), z (15).
+ */
+export function familyData(seed: number, n: number, d = 32) {
+  const rnd = seededRandom(seed);
+  const basis = orthonormalRows(16, d, rnd);
+  const F = 16;
+  const features = basis.slice();
+  const cos60 = 0.5, sin60 = Math.sqrt(3) / 2;
+  for (let h = 0; h < 3; h++) for (let c = 1; c <= 3; c++) {
+    const f = 4 * h + c;
+    for (let j = 0; j < d; j++) features[f * d + j] = cos60 * basis[4 * h * d + j]! + sin60 * basis[f * d + j]!;
+  }
+  const codes = new Float32Array(n * F);
+  for (let r = 0; r < n; r++) {
+    for (let h = 0; h < 3; h++) if (rnd() < 0.15) { codes[r * F + 4 * h] = 1; codes[r * F + 4 * h + 1 + Math.floor(rnd() * 3)] = 1; }
+    if (rnd() < 0.1) { codes[r * F + 12] = 1; codes[r * F + 13] = 1; }
+    if (rnd() < 0.1) codes[r * F + 14] = 1;
+    if (rnd() < 0.1) codes[r * F + 15] = 1;
+  }
+  const bias = randomBias(d, rnd, 0.1);
+  return { x: assemble(codes, features, n, F, d, bias, 0.005, rnd), n, features, bias, F };
+}
+
