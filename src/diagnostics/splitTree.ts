@@ -97,14 +97,15 @@ export function treeInputFromContext(ctx: DiagnosticContext, name: string): Tree
   return { name, sae: ctx.sae, codes: sparseFromDense(ctx.effCodes, ctx.n, ctx.sae.cfg.dSae), unitAtoms: ctx.unitAtoms, residualNorms, lambdaE: ctx.lambdaE };
 }
 
-/** Tree input encoded chunk by chunk (never the dense [n, d_sae] codes); λ_e stored or estimated on ≤ 1024 rows. */
+/** Tree input encoded chunk by chunk (never the dense [n, d_sae] codes); λ_e as stored, else estimated on ≤ 1024 rows. */
 export function treeInputFromSae(sae: Sae, x: Float32Array, n: number, name: string, chunkRows = 1024): TreeInput {
   const { dSae, dOut } = sae.cfg;
   const enc = encodeSparse(sae, x, n, chunkRows);
   const norms = decoderNorms(sae);
   const unitAtoms = new Float32Array(dSae * dOut);
   for (let i = 0; i < dSae; i++) if (norms[i]! > 0) for (let j = 0; j < dOut; j++) unitAtoms[i * dOut + j] = sae.wDec[i * dOut + j]! / norms[i]!;
-  const lambdaE = buildContext(sae, x, Math.min(n, 1024)).lambdaE;
+  const stored = Number(sae.cfg.training?.lambdaE);
+  const lambdaE = Number.isFinite(stored) && stored > 0 ? stored : buildContext(sae, x, Math.min(n, 1024)).lambdaE;
   return { name, sae, codes: enc.codes, unitAtoms, residualNorms: sae.cfg.transcoder ? undefined : enc.residualNorms, lambdaE };
 }
 
