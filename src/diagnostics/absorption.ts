@@ -31,8 +31,12 @@ export interface AbsorptionOptions {
 
 export interface Absorber {
   latent: number;
-  /** Holes of p attributed to this absorber. */
+  /** Holes of p attributed to this absorber (step 3 of the detector). */
+  holesAttributed: number;
+  /** The attributed holes when the absorber is nested in p (counted in AR_p), else 0. */
   holesAbsorbed: number;
+  /** mean(q_p | ã_c > 0) / median(q_p | ã_p > 0): ≈ 1 for a child that absorbed p; NaN if not a hole absorber. */
+  nesting: number;
   /** cos(d̂_c, d̂_p). */
   cosine: number;
   /** E_pc = 1 − P(ã_p > 0 | ã_c > 0). */
@@ -64,7 +68,7 @@ export interface ParentAbsorption {
   presentRows: number;
   holes: number;
   absorbed: number;
-  /** AR_p = absorbed / presentRows; NaN with a reason when there are too few present rows. */
+  /** AR_p = absorbed (holes attributed to nested absorbers) / presentRows; NaN with a reason when there are too few present rows. */
   rate: number;
   absorbers: Absorber[];
   full: boolean;
@@ -154,13 +158,29 @@ export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOption
           if (score > bestScore) { bestScore = score; best = j; bestCos = c; }
         }
         if (best >= 0 && bestCos >= ABSORPTION.minAbsorberCosine && bestScore >= ABSORPTION.attributedShare * q) {
-          absorbed[p]!++;
           let mp = absorberCounts.get(p);
           if (!mp) absorberCounts.set(p, (mp = new Map()));
           mp.set(best, (mp.get(best) ?? 0) + 1);
         }
       }
       for (let u = lo; u < hi; u++) onRow[codes.idx[u]!] = 0;
+    }
+  }
+
+  // Nesting of each hole absorber in its parent: mean q_p over the absorber's firings, relative to p's own.
+  const nestingOf = new Map<number, number>();
+  for (const [p, mp] of absorberCounts) {
+    const typical = tau[p]! / ABSORPTION.presenceFraction;
+    for (const [c, held] of mp) {
+      let sum = 0;
+      const lo = cols.colPtr[c]!, hi = cols.colPtr[c + 1]!;
+      for (let t = lo; t < hi; t++) {
+        const row = cols.rows[t]!;
+        for (let j = 0; j < d; j++) sum += ctx.unitAtoms[p * d + j]! * centered(row, j);
+      }
+      const nesting = hi > lo ? sum / (hi - lo) / typical : NaN;
+      nestingOf.set(c * m + p, nesting);
+      if (nesting >= ABSORPTION.minNesting) absorbed[p]! += held;
     }
   }
 
@@ -206,8 +226,10 @@ export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOption
       const supp = ctx.sae.cfg.transcoder ? NaN : encoderDot(ctx, p, c);
       const own = ctx.sae.cfg.transcoder ? NaN : encoderDot(ctx, p, p);
       const relative = supp - cos(c, p) * own;
+      const nesting = nestingOf.get(c * m + p) ?? NaN;
+      const holesAbsorbed = nesting >= ABSORPTION.minNesting ? held?.get(c) ?? 0 : 0;
       return {
-        latent: c, holesAbsorbed: held?.get(c) ?? 0, cosine: cos(c, p), exclusivity: 1 - coShare,
+        latent: c, holesAbsorbed, holesAttributed: held?.get(c) ?? 0, nesting, cosine: cos(c, p), exclusivity: 1 - coShare,
         encoderSuppression: supp, encoderSuppressionRelative: relative,
         suppressed: supp < 0 || relative < -ABSORPTION.encoderSuppressionMargin * Math.abs(own), pull: pullOf(c, p), coFiringActivationRatio: coRatio,
         partial: coShare >= ABSORPTION.partialMinCoFiring && coRatio < ABSORPTION.partialActivationRatio,

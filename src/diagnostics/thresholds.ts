@@ -8,6 +8,15 @@
 export const ABSORPTION = {
   /** τ_p = this × median(q | ã_p > 0). [H] */
   presenceFraction: 0.5,
+  /**
+   * An absorber c must be nested in p: mean(q_p | ã_c > 0) ≥ this × median(q_p | ã_p > 0), i.e. c's
+   * firings carry p's direction at full strength on average. Without it, at the absorbing optimum each
+   * merged atom m ∝ w_P + w_c looks absorbed by the parent latent (its direction is present on parent-only
+   * rows at exactly half strength: ⟨m, w_P⟩/⟨m, w_P + w_c⟩ = 1/2 for equal magnitudes, any angle) and by
+   * its siblings (3/4 at 60°). Genuine absorbers give ≈ 1. [H, calibrated on G2-style data; see
+   * docs/diagnostics-absorption.md]
+   */
+  minNesting: 0.85,
   /** A hole is absorbed when ã_c cos(d̂_c, d̂_p) ≥ this × q_n. [H] */
   attributedShare: 0.5,
   /** Minimum cos(d̂_c, d̂_p) of an absorber (as SAEBench's absorption metric). [H] */

@@ -27,8 +27,8 @@ function absorbingAtoms(data: TestData): { atoms: Float32Array; m: number } {
   return { atoms, m };
 }
 
-const hierarchy = (constant: boolean): TestData =>
-  g2({ seed: 11, n: 6000, d, parents: 1, children: 3, pParent: 0.3, q: 0.6, thetaDeg: 90, constant, extra: 4, pExtra: 0.05, noise: 0.005 });
+const hierarchy = (constant: boolean, thetaDeg = 90): TestData =>
+  g2({ seed: 11, n: 6000, d, parents: 1, children: 3, pParent: 0.3, q: 0.6, thetaDeg, constant, extra: 4, pExtra: 0.05, noise: 0.005 });
 
 test('absorbing dictionary with constant magnitudes: AR_p ≈ P(child | parent) and the full-absorption flag', () => {
   const data = hierarchy(true);
@@ -53,6 +53,9 @@ test('absorbing dictionary with constant magnitudes: AR_p ≈ P(child | parent) 
     assert.ok(a.exclusivity > 0.99);
     assert.ok(a.suppressed && Math.abs(a.encoderSuppressionRelative + Math.SQRT1_2 / 3) < 0.02, `suppression (−cos·⟨w_enc,p, d̂_p⟩ = −0.707/3) ${a.encoderSuppressionRelative}`);
   }
+  // Only the parent: the merged atoms are not 'absorbed' by the parent latent or by each other (nesting).
+  assert.deepEqual(rep.fullyAbsorbed, [0]);
+  for (const a of parent.absorbers) assert.ok(Math.abs(a.nesting - 1) < 0.02, `nesting ${a.nesting}`);
   // Distractors are never absorbed.
   for (const e of [4, 5, 6, 7]) assert.ok(rep.rate[e]! < 0.01, `distractor ${e}: ${rep.rate[e]}`);
   const gt = rep.groundTruth![0]!;
@@ -90,4 +93,15 @@ test('a latent with too few present rows gets NaN with a reason, never a silent 
   const rep = absorptionSection(buildContext(sae, data.x.subarray(0, 20 * d), 20));
   for (const p of rep.parents) if (Number.isNaN(p.rate)) assert.match(p.reason ?? '', /rows/);
   assert.ok(rep.parents.some((p) => Number.isNaN(p.rate)));
+});
+
+test('at 60° siblings overlap (cos 0.75) but only the parent is flagged; its absorbers are nested at 1 + cos θ', () => {
+  const data = hierarchy(true, 60);
+  const { atoms, m } = absorbingAtoms(data);
+  const rep = absorptionSection(buildContext(reluSae(atoms, m, d, { lambda, bias: data.bias }), data.x, data.n));
+  assert.deepEqual(rep.fullyAbsorbed, [0]);
+  assert.deepEqual(rep.partiallyAbsorbed, []);
+  // On a child row q_P = s_P + cos θ·s_c = 1.5 against 1 where the parent fires alone.
+  for (const a of rep.parents[0]!.absorbers) assert.ok(Math.abs(a.nesting - 1.5) < 0.02, `nesting ${a.nesting}`);
+  for (const c of [1, 2, 3]) assert.ok(rep.rate[c]! < 0.01, `merged atom ${c}: ${rep.rate[c]}`);
 });
