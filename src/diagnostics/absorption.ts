@@ -90,9 +90,19 @@ export interface GroundTruthAbsorption {
   reason?: string;
 }
 
+/** What a NaN means in each field that can hold one (typed arrays cannot carry per-entry reasons). */
+export const ABSORPTION_NAN_REASONS = {
+  rate: 'latent not examined (dead, or not in opts.parents), or too few rows carry its direction (see parents[].reason)',
+  encoderSuppression: 'transcoder: the encoder reads the input site, the atoms live in the output site',
+  pull: 'the absorber\'s code-weighted residual has no component off its own atom (t_c = 0)',
+  coFiringActivationRatio: 'p and c never fire together',
+  nesting: 'c took no holes of p (it is listed as a partial absorber only)',
+} as const;
+
 export interface AbsorptionReport {
   /** AR_p per latent (NaN for latents not examined, dead, or with too few present rows). */
   rate: Float32Array;
+  nanReasons: typeof ABSORPTION_NAN_REASONS;
   parents: ParentAbsorption[];
   fullyAbsorbed: number[];
   partiallyAbsorbed: number[];
@@ -242,7 +252,7 @@ export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOption
     report.push(entry);
   }
   const out: AbsorptionReport = {
-    rate, parents: report,
+    rate, nanReasons: ABSORPTION_NAN_REASONS, parents: report,
     fullyAbsorbed: report.filter((e) => e.full).map((e) => e.latent),
     partiallyAbsorbed: report.filter((e) => e.partial).map((e) => e.latent),
   };

@@ -51,8 +51,18 @@ export interface ResidualEigenvector {
   vector: Float32Array;
 }
 
+/** What a NaN means in the per-atom arrays and per-eigenvector fields (typed arrays carry no reasons). */
+export const RESIDUAL_NAN_REASONS = {
+  on: 'the latent never fires on this sample (dead: no direction to test)',
+  offTailQ99: 'the latent never fires, or fires on every row (no off-support rows)',
+  offViolation: 'the latent never fires, or fires on every row (no off-support rows)',
+  kurtosis: 'zero variance along this eigenvector (eigenvalue 0)',
+  nearestCosine: 'no live atom to compare with',
+} as const;
+
 export interface ResidualReport {
   lambdaE: number;
+  nanReasons: typeof RESIDUAL_NAN_REASONS;
   /** Normalisation of the on-support statistic: λ_e (L1 models) or σ_r = √(E‖r‖²/d) (L0 models, target 0). */
   onSupportUnit: 'lambdaE' | 'sigmaR';
   support: {
@@ -111,7 +121,7 @@ export function residualSection(ctx: DiagnosticContext, opts: ResidualOptions = 
   const pcs: Float32Array[] = [];
   for (let k = 0; k < Math.min(opts.gainPcStarts ?? 8, spec.vectors.length / d); k++) pcs.push(Float32Array.from(spec.vectors.subarray(k * d, (k + 1) * d)));
   const gain = bestNewAtom(ctx, pcs, opts);
-  return { lambdaE: ctx.lambdaE, onSupportUnit: l0Model ? 'sigmaR' : 'lambdaE', support, inSpan, spectrum: spec.report, gain };
+  return { lambdaE: ctx.lambdaE, nanReasons: RESIDUAL_NAN_REASONS, onSupportUnit: l0Model ? 'sigmaR' : 'lambdaE', support, inSpan, spectrum: spec.report, gain };
 }
 
 function liveMask(ctx: DiagnosticContext): Uint8Array {

@@ -105,3 +105,25 @@ test('at 60° siblings overlap (cos 0.75) but only the parent is flagged; its ab
   for (const a of rep.parents[0]!.absorbers) assert.ok(Math.abs(a.nesting - 1.5) < 0.02, `nesting ${a.nesting}`);
   for (const c of [1, 2, 3]) assert.ok(rep.rate[c]! < 0.01, `merged atom ${c}: ${rep.rate[c]}`);
 });
+
+test('transcoders (d_in ≠ d_out): absorption and residual run on the target site, NaN encoder suppression has its reason', async () => {
+  const { residualSection } = await import('../../../src/diagnostics/residual');
+  const { seededRandom } = await import('../../../src/diagnostics/linalg');
+  const rnd = seededRandom(4);
+  const dIn = 10, dOut = 6, m = 5, n = 300;
+  const wEnc = Float32Array.from({ length: dIn * m }, () => rnd() - 0.3);
+  const wDec = Float32Array.from({ length: m * dOut }, () => rnd() - 0.5);
+  const x = Float32Array.from({ length: n * dIn }, () => rnd());
+  const y = Float32Array.from({ length: n * dOut }, () => rnd());
+  const sae = {
+    cfg: { activation: 'relu' as const, dIn, dSae: m, dOut, transcoder: true, applyBDecToInput: false, normalizeActivations: 'none' as const, rescaleActsByDecoderNorm: false, dtype: 'float32', metadata: {}, training: { lambdaE: 0.05 } },
+    wEnc, bEnc: new Float32Array(m), wDec, bDec: new Float32Array(dOut),
+  };
+  const ctx = buildContext(sae, x, n, { y });
+  const abs = absorptionSection(ctx);
+  for (const p of abs.parents) for (const a of p.absorbers) assert.ok(Number.isNaN(a.encoderSuppression));
+  assert.match(abs.nanReasons.encoderSuppression, /transcoder/);
+  const res = residualSection(ctx);
+  assert.equal(res.spectrum.eigenvalues.length, dOut);
+  assert.equal(res.gain.direction.length, dOut);
+});
