@@ -65,8 +65,9 @@ for (let r = 0; r < ROWS; r++) for (let a = 0; a < ACTIVE; a++) {
   const f = Math.floor(rnd() * LARGE), s = 1 + rnd();
   for (let j = 0; j < D; j++) x[r * D + j]! += s * children[f * D + j]!;
 }
-const large = tiedSae(children, LARGE, 0.6);
-const small = tiedSae(parents, SMALL, 0.35);
+// Thresholds put L0 near the 32 true actives (interference ⟨d_i, x⟩ has sd ≈ 0.31 at d = 768).
+const large = tiedSae(children, LARGE, 1.0);
+const small = tiedSae(parents, SMALL, 0.9);
 
 const sizes = { d_in: D, rows: ROWS, large: LARGE, small: SMALL, activePerRow: ACTIVE, repeats: REPEATS, full: FULL };
 

@@ -368,13 +368,13 @@ function bestNewAtom(ctx: DiagnosticContext, pcs: Float32Array[], opts: Residual
   keep.forEach((s, t) => U2.set(U.subarray(s * d, (s + 1) * d), t * d));
   U = U2; S = keep.length;
   cur = evaluate(U, S);
-  for (let it = 0; it < 300; it++) {
+  for (let it = 0; it < 100; it++) {
     const nextU = step(cur.grad, U, S);
     const next = evaluate(nextU, S);
     let change = 0, scale = 0;
     for (let s = 0; s < S; s++) { change = Math.max(change, next.g[s]! - cur.g[s]!); scale = Math.max(scale, next.g[s]!); }
     U = nextU; cur = next;
-    if (!(change > 1e-9 * scale)) break;
+    if (!(change > 1e-7 * scale)) break;
   }
   let best = 0;
   for (let s = 1; s < S; s++) if (cur.g[s]! > cur.g[best]!) best = s;
