@@ -297,8 +297,8 @@ function interpretSpike(kurtosis: number, positiveShare: number, nearestCosine: 
 /**
  * G* = max_{‖u‖=1} G(u). G is convex in u, so the projected-gradient step with infinite step size,
  * u ← ∇G(u)/‖∇G(u)‖, never decreases it (G(v) ≥ G(u) + ⟨∇G(u), v − u⟩ and v maximises ⟨∇G(u), ·⟩ on
- * the ball). All starts advance together through two GEMMs per iteration; the best few are run to
- * convergence.
+ * the ball). All starts advance together through two GEMMs per iteration; the best 4 then run until G
+ * gains less than 1e-7 relative per step (at most 100 steps).
  */
 function bestNewAtom(ctx: DiagnosticContext, pcs: Float32Array[], opts: ResidualOptions): ResidualReport['gain'] {
   const m = ctx.sae.cfg.dSae, d = ctx.sae.cfg.dOut;
