@@ -57,6 +57,8 @@ export interface Absorber {
   coFiringActivationRatio: number;
   /** p co-fires with c at < 0.5× its median activation (on ≥ 10% of c's firings). */
   partial: boolean;
+  /** Present when a field is NaN: which and why. */
+  reason?: string;
 }
 
 export interface ParentAbsorption {
@@ -107,6 +109,7 @@ export interface AbsorptionReport {
   fullyAbsorbed: number[];
   partiallyAbsorbed: number[];
   groundTruth?: GroundTruthAbsorption[];
+  reason?: string;
 }
 
 /** C3 over the shared context. */
@@ -228,7 +231,7 @@ export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOption
     rate[p] = entry.rate;
     const cands = [...(candidatesOf.get(p) ?? [])];
     const held = absorberCounts.get(p);
-    const absorbers: Absorber[] = cands.map((c) => {
+    const absorbers = cands.map((c): Absorber => {
       const t = pairIndex.get(c * m + p)!;
       const both = stats.both[t]!;
       const coRatio = both > 0 ? stats.sumSecond[t]! / both / medianActive[p]! : NaN;
@@ -245,6 +248,11 @@ export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOption
         partial: coShare >= ABSORPTION.partialMinCoFiring && coRatio < ABSORPTION.partialActivationRatio,
       };
     }).filter((a) => a.holesAbsorbed > 0 || a.partial);
+    for (const a of absorbers) {
+      const why = (['encoderSuppression', 'pull', 'coFiringActivationRatio', 'nesting'] as const)
+        .filter((k) => Number.isNaN(a[k])).map((k) => `${k}: ${ABSORPTION_NAN_REASONS[k]}`);
+      if (why.length) a.reason = why.join('; ');
+    }
     absorbers.sort((a1, a2) => a2.holesAbsorbed - a1.holesAbsorbed || a2.cosine - a1.cosine);
     entry.absorbers = absorbers.slice(0, opts.maxAbsorbers ?? 5);
     entry.full = entry.rate >= ABSORPTION.fullRate && absorbers.some((a) => a.holesAbsorbed > 0 && a.exclusivity >= ABSORPTION.fullExclusivity);
@@ -256,6 +264,7 @@ export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOption
     fullyAbsorbed: report.filter((e) => e.full).map((e) => e.latent),
     partiallyAbsorbed: report.filter((e) => e.partial).map((e) => e.latent),
   };
+  if (Array.from(rate).some(Number.isNaN)) out.reason = `rate has NaN entries: ${ABSORPTION_NAN_REASONS.rate}`;
   if (opts.groundTruth) out.groundTruth = groundTruthAbsorption(ctx, codes, opts.groundTruth);
   return out;
 }

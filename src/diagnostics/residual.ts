@@ -49,6 +49,7 @@ export interface ResidualEigenvector {
   isSpike: boolean;
   interpretation: SpikeInterpretation;
   vector: Float32Array;
+  reason?: string;
 }
 
 /** What a NaN means in the per-atom arrays and per-eigenvector fields (typed arrays carry no reasons). */
@@ -183,7 +184,10 @@ function supportStatistics(ctx: DiagnosticContext, l0Model: boolean): ResidualRe
     if (offTailQ99[i]! > 1) above1++;
   }
   onVals.sort((a, b) => a - b);
-  return { on, offTailQ99, offViolation, medianOn: onVals[onVals.length >> 1]!, shareOffTailAbove1: withOff ? above1 / withOff : NaN, liveAtoms };
+  const out: ResidualReport['support'] = { on, offTailQ99, offViolation, medianOn: onVals[onVals.length >> 1]!, shareOffTailAbove1: withOff ? above1 / withOff : NaN, liveAtoms };
+  if (liveAtoms < m || withOff < liveAtoms) out.reason = `NaN entries: ${m - liveAtoms} latents never fire (no direction to test)${withOff < liveAtoms ? `; ${liveAtoms - withOff} fire on every row (no off-support rows)` : ''}`;
+  if (!withOff) out.reason = `${out.reason ?? ''}${out.reason ? '; ' : ''}shareOffTailAbove1: no live latent has off-support rows`;
+  return out;
 }
 
 /** φ = E‖P_S r‖²/E‖r‖² against λ_e² E[𝟙ᵀG_S⁻¹𝟙]/E‖r‖², the value exact on-support KKT would give. */
@@ -274,6 +278,9 @@ function spectrum(ctx: DiagnosticContext, maxRows: number, topK: number): { repo
       rank: k, eigenvalue: values[k]!, ratioToMedian: ratio, kurtosis, skewness, positiveShare: pos / N,
       nearestAtom: near.index, nearestCosine: near.cosine, isSpike,
       interpretation: isSpike ? interpretSpike(kurtosis, pos / N, near.cosine) : 'not a spike', vector: u,
+      ...(m2 > 0 ? {} : { reason: RESIDUAL_NAN_REASONS.kurtosis }),
+      ...(near.index < 0 ? { reason: RESIDUAL_NAN_REASONS.nearestCosine } : {}),
+      ...(medianZero ? { reason: 'ratioToMedian is infinite: the median residual eigenvalue is 0' } : {}),
     });
   }
   const report: ResidualReport['spectrum'] = {
@@ -390,5 +397,6 @@ function bestNewAtom(ctx: DiagnosticContext, pcs: Float32Array[], opts: Residual
   return {
     ...base, gStar, gStarRatio, isZero: gStarRatio <= RESIDUAL.gainZeroRelative, direction,
     nearestAtom: near.index, nearestCosine: near.cosine, shareRowsUsingDirection: using / N, starts: starts.length,
+    ...(near.index < 0 ? { reason: `nearestCosine: ${RESIDUAL_NAN_REASONS.nearestCosine}` } : {}),
   };
 }

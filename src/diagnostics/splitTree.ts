@@ -54,6 +54,7 @@ export interface TreeEdge {
   certificate?: number;
   certificateRobust?: number;
   nonStationary?: boolean;
+  reason?: string;
 }
 
 export interface SplitRecord {
@@ -66,6 +67,7 @@ export interface SplitRecord {
   centroidCosine: number;
   centroidOk: boolean;
   split: boolean;
+  reason?: string;
 }
 
 export interface SplitTreeReport {
@@ -218,6 +220,7 @@ function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitT
         kind: 'coactivation', from: nodeOf.get(j)!, to: nodeOf.get(i)!, cosine: cos,
         containment: stats.both[t]! / p.counts[i]!, reverseContainment: stats.both[t]! / p.counts[j]!,
         certificate, certificateRobust, nonStationary: certificate > 0,
+        ...(Number.isFinite(certificate) ? {} : { reason: info.reason ?? 'V_ij needs max‖r‖ and a positive λ_e' }),
       });
     }
   }
@@ -329,7 +332,8 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
     const split = coverage >= SPLIT_TREE.splitCoverage && maxCo <= SPLIT_TREE.splitMaxCoActivation;
     const node = nodeS.get(i)!;
     if (split) nodes[node]!.tags.push('split', centroidOk ? 'centroid-ok' : 'centroid-off');
-    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, centroidCosine, centroidOk, split });
+    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, centroidCosine, centroidOk, split,
+      ...(Number.isFinite(centroidCosine) ? {} : { reason: 'the children never fire with this latent: no centroid' }) });
   }
   return { edges, splits, merges, novel };
 }
