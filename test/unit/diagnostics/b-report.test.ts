@@ -36,3 +36,20 @@ test('no section reports a NaN without a reason, with dead latents, a transcoder
     assert.ok(nulls > 0, 'the dead latent does produce NaNs, so the check is not vacuous');
   }
 });
+
+test('findings are single sentences that name what was found', async () => {
+  const { absorptionFindings, residualFindings, convexReferenceFindings, splitTreeFindings } = await import('../../../src/diagnostics/structureFindings');
+  const d = 16;
+  const data = g2({ seed: 6, n: 1500, d, parents: 1, children: 2, pParent: 0.3, q: 0.6, thetaDeg: 60, constant: true, extra: 3, noise: 0.01 });
+  // Drop an extra feature from the dictionary: the residual has an unlearned sparse feature.
+  const keep = [0, 1, 2, 3, 4];
+  const atoms = new Float32Array(keep.length * d);
+  keep.forEach((f, k) => atoms.set(data.features.subarray(f * d, (f + 1) * d), k * d));
+  const ctx = buildContext(reluSae(atoms, keep.length, d, { lambda: 0.1, bias: data.bias }), data.x, data.n);
+  const all = [...absorptionFindings(absorptionSection(ctx)), ...residualFindings(residualSection(ctx)),
+    ...convexReferenceFindings(convexReferenceSection(ctx, { rows: 64, kmeans: 8, dataAtoms: 4 })), ...splitTreeFindings(splitTreeSection([ctx]))];
+  for (const f of all) assert.ok(f.message.endsWith('.') && !f.message.includes('\n'), f.message);
+  assert.ok(all.some((f) => f.section === 'residual' && /unlearned sparse feature|sparse feature the dictionary has not learned/.test(f.message)), JSON.stringify(all, null, 1));
+  // The true dictionary of a nested hierarchy with a firing encoder: the parent fires on child rows → nested pairs.
+  assert.ok(all.some((f) => f.section === 'tree' && /nested/.test(f.message)));
+});
