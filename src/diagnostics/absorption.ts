@@ -277,7 +277,7 @@ function cosineCache(unitAtoms: Float32Array, d: number): (i: number, j: number)
     const key = i < j ? i * m + j : j * m + i;
     let v = memo.get(key);
     if (v === undefined) {
-      if (memo.size > 4_000_000) memo.clear();
+      if (memo.size > 1_000_000) memo.clear();
       v = dotAt(unitAtoms, i * d, unitAtoms, j * d, d);
       memo.set(key, v);
     }
