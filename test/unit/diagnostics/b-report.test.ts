@@ -6,7 +6,7 @@ import { convexReferenceSection } from '../../../src/diagnostics/convexReference
 import { residualSection } from '../../../src/diagnostics/residual';
 import { splitTreeSection } from '../../../src/diagnostics/splitTree';
 import { jsonReplacer } from '../../../src/cli/common';
-import { g2, reluSae } from './b-data';
+import { g1, g2, reluSae } from './b-data';
 
 /** Every null in the JSON (a NaN or unavailable value) must have a `reason` in some enclosing object. */
 function assertNullsExplained(v: unknown, path: string, explained: boolean): number {
@@ -52,4 +52,20 @@ test('findings are single sentences that name what was found', async () => {
   assert.ok(all.some((f) => f.section === 'residual' && /unlearned sparse feature|sparse feature the dictionary has not learned/.test(f.message)), JSON.stringify(all, null, 1));
   // The true dictionary of a nested hierarchy with a firing encoder: the parent fires on child rows → nested pairs.
   assert.ok(all.some((f) => f.section === 'tree' && /nested/.test(f.message)));
+});
+
+test('G1 with its own dictionary flags nothing: no residual spike, no absorption, no co-activation edges', () => {
+  const d = 32, F = 16;
+  for (const seed of [1, 2, 3]) {
+    const data = g1({ seed, n: 3000, d, features: F, p: 0.05, noise: 0.01 });
+    const ctx = buildContext(reluSae(data.features, F, d, { lambda: 0.1, bias: data.bias }), data.x, data.n);
+    const res = residualSection(ctx);
+    assert.equal(res.spectrum.spike, false, `seed ${seed}: spike ratio ${res.spectrum.spikeRatio}`);
+    assert.ok(res.spectrum.top.every((t) => t.interpretation === 'not a spike'));
+    const abs = absorptionSection(ctx);
+    assert.deepEqual([abs.fullyAbsorbed, abs.partiallyAbsorbed], [[], []]);
+    assert.equal(splitTreeSection([ctx]).edges.length, 0);
+    // Rows with ≥ 2 active features leave ‖r‖ ≈ λ√|S| > λ: G* > 0 but small (THEORY.md §6 G1).
+    assert.ok(!res.gain.isZero && res.gain.gStarRatio < 0.2, `G*/E½‖r‖² ${res.gain.gStarRatio}`);
+  }
 });
