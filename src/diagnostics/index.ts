@@ -20,6 +20,11 @@ import { deadDense } from './deadDense';
 import { antipodalPairs } from './antipodal';
 import { wideLimit } from './wideLimit';
 import { THRESHOLDS } from './thresholds';
+import { absorptionSection } from './absorption';
+import { residualSection } from './residual';
+import { convexReferenceSection } from './convexReference';
+import { splitTreeSection } from './splitTree';
+import { absorptionFindings, residualFindings, convexReferenceFindings, splitTreeFindings } from './structureFindings';
 import type { CodeKind } from './thresholds';
 
 export interface DiagnosticOptions {
@@ -223,6 +228,9 @@ export const SECTIONS: DiagnosticSection[] = [
       return { report: rep, findings };
     },
   },
+  { name: 'absorption', title: 'absorption (C3)', run: (run) => { const report = absorptionSection(run.ctx); return { report, findings: absorptionFindings(report) }; } },
+  { name: 'residual', title: 'residual structure and best new atom (C5)', run: (run) => { const report = residualSection(run.ctx); return { report, findings: residualFindings(report) }; } },
+  { name: 'coactivation', title: 'co-activation DAG within the dictionary (C4)', run: (run) => { const report = splitTreeSection([run.ctx]); return { report, findings: splitTreeFindings(report) }; } },
   {
     name: 'wideLimit', title: 'wide-dictionary limit F_∞ and width gap (D1)',
     run: (run) => {
@@ -234,6 +242,7 @@ export const SECTIONS: DiagnosticSection[] = [
       return { report: rep, findings };
     },
   },
+  { name: 'convexReference', title: 'finite-width convex reference (D2)', run: (run) => { const report = convexReferenceSection(run.ctx); return { report, findings: convexReferenceFindings(report) }; } },
 ];
 
 export interface DiagnosticReport {

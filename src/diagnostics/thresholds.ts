@@ -52,3 +52,96 @@ export const THRESHOLDS = {
 
 /** Which conditions apply to a set of codes: L1 (λ_e on the support) or L0-type (TopK, JumpReLU). */
 export type CodeKind = 'l1' | 'l0';
+
+/* ---------- C3 absorption (THEORY.md §4 C3) ---------- */
+export const ABSORPTION = {
+  /** τ_p = this × median(q | ã_p > 0). [H] */
+  presenceFraction: 0.5,
+  /**
+   * An absorber c must be nested in p: mean(q_p | ã_c > 0) ≥ this × median(q_p | ã_p > 0), i.e. c's
+   * firings carry p's direction at full strength on average. Without it, at the absorbing optimum each
+   * merged atom m ∝ w_P + w_c looks absorbed by the parent latent (its direction is present on parent-only
+   * rows at exactly half strength: ⟨m, w_P⟩/⟨m, w_P + w_c⟩ = 1/2 for equal magnitudes, any angle) and by
+   * its siblings (3/4 at 60°). Genuine absorbers give ≈ 1. [H, calibrated on G2-style data; see
+   * docs/diagnostics-absorption.md]
+   */
+  minNesting: 0.85,
+  /** A hole is absorbed when ã_c cos(d̂_c, d̂_p) ≥ this × q_n. [H] */
+  attributedShare: 0.5,
+  /** Minimum cos(d̂_c, d̂_p) of an absorber (as SAEBench's absorption metric). [H] */
+  minAbsorberCosine: 0.1,
+  /** Full absorption: AR_p ≥ this … [H] */
+  fullRate: 0.1,
+  /** … and some absorber with exclusivity E_pc ≥ this. [H] */
+  fullExclusivity: 0.9,
+  /** Partial absorption: p co-fires with c at < this × its median activation. [H] */
+  partialActivationRatio: 0.5,
+  /** Partial absorption needs p to co-fire on at least this share of c's firings (else it is chance). [H] */
+  partialMinCoFiring: 0.1,
+  /** Encoder suppression: relative response below −this × ⟨w_enc,p, d̂_p⟩. [H] */
+  encoderSuppressionMargin: 0.05,
+  /** Minimum #{n : q_n ≥ τ_p} for AR_p to be reported (below: NaN with a reason). [H] */
+  minPresentRows: 10,
+  /** Ground truth: the absorber must have cos ≥ this with the true parent direction (THEORY.md C3). */
+  gtAbsorberCosine: 0.1,
+};
+
+/* ---------- C4 split trees (THEORY.md §4 C4) ---------- */
+export const SPLIT_TREE = {
+  /** Within one dictionary, edge j → i: P(ã_j > 0 | ã_i > 0) ≥ this … [H] */
+  dagParentGivenChild: 0.9,
+  /** … P(ã_i > 0 | ã_j > 0) ≤ this … [H] */
+  dagChildGivenParent: 0.5,
+  /** … and cos_ij ≥ this. [H] */
+  dagMinCosine: 0.2,
+  /** Across widths: keep parent(j) when cos ≥ this … [H] */
+  widthMinCosine: 0.5,
+  /** … and containment P(ã^S_i > 0 | ã^L_j > 0) ≥ this. [H] */
+  widthMinContainment: 0.8,
+  /** A split needs coverage P(some child fires | ã^S_i > 0) ≥ this … [H] */
+  splitCoverage: 0.8,
+  /** … and pairwise co-activation ratio of the children ≤ this. [H] */
+  splitMaxCoActivation: 0.1,
+  /** Centroid check (B2, near-1-sparse codes): cos(d̂^S_i, centroid) ≥ this. [D, Med] */
+  centroidMinCosine: 0.9,
+  /** Matryoshka prefix levels: parent = the earlier-level latent with the highest containment among cos ≥ dagMinCosine; kept if containment ≥ this. [H] */
+  matryoshkaMinContainment: 0.8,
+  /** Fewer firings than this: a latent's conditional frequencies are not estimated (no edges). [H] */
+  minFirings: 5,
+  /** Robust ρ for V_ij: this quantile of ‖r‖ (THEORY.md: q₉₉). */
+  robustRhoQuantile: 0.99,
+};
+
+/* ---------- C5 residual structure (THEORY.md §4 C5) ---------- */
+export const RESIDUAL = {
+  /** Flag a spike when μ₁/median(μ) > this. [H] */
+  spikeRatio: 5,
+  /**
+   * A spike must also carry variance beyond what KKT-consistent residuals allow along one direction:
+   * ⟨d̂, r⟩ ∈ [·, λ_e] on and off support, and a variable confined to an interval of width λ_e has
+   * variance ≤ λ_e²/4 (Popoviciu). [D]
+   */
+  spikeMinVarianceOverLambda2: 0.25,
+  /** |cos(u_k, d̂_j)| ≥ this: the spike is along an existing atom (partial-absorption residue). [H] */
+  atomAlignedCosine: 0.7,
+  /** Excess kurtosis ≥ this: heavy-tailed (unlearned sparse feature). [H] */
+  heavyTailKurtosis: 3,
+  /** |excess kurtosis| ≤ this and both signs ≥ twoSidedMinShare: dense Gaussian-like direction. [H] */
+  gaussianKurtosis: 1,
+  twoSidedMinShare: 0.25,
+  /** G* ≤ this × E[½‖r‖²] counts as zero (float32 round-off of ‖r‖ = λ_e exactly). [numerical] */
+  gainZeroRelative: 1e-9,
+  /** Off-support tail histogram: range ±this·λ_e with histogramBins bins (q₉₉ resolution 8/512 λ_e). */
+  histogramRange: 4,
+  histogramBins: 512,
+};
+
+/* ---------- D2 convex reference (THEORY.md §5 D2) ---------- */
+export const CONVEX_REFERENCE = {
+  /** FISTA stops at relative objective change < this … */
+  relativeTolerance: 1e-6,
+  /** … or after this many iterations. */
+  maxIterations: 1000,
+  /** A row of A counts as a used atom when its norm exceeds this × the largest row norm. [numerical] */
+  usedAtomRelative: 1e-6,
+};

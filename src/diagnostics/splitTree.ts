@@ -1,0 +1,362 @@
+/**
+ * C4 — hierarchical splitting (THEORY.md §4 C4). Within one dictionary: the co-activation DAG (j → i when
+ * j fires on almost every firing of i but not conversely), its transitive reduction, and B3's certificate
+ * V_ij that such a pair cannot be stationary. Across widths: each larger-SAE latent's decoder-cosine parent
+ * in the next smaller SAE, activation containment, split / merge / novel labels and B2's centroid check.
+ * Matryoshka SAEs: parents across prefix levels of one SAE.
+ */
+import { matmulBT } from '../compute/matmul';
+import { buildContext } from './context';
+import type { DiagnosticContext } from './context';
+import { decoderNorms } from '../sae/forward';
+import type { Sae } from '../sae/types';
+import { dotAt, quantile } from './linalg';
+import { coFiringCandidates, encodeSparse, firingCounts, latentRows, pairStats, sparseFromDense } from './sparseCodes';
+import type { LatentRows, SparseCodes } from './sparseCodes';
+import { SPLIT_TREE } from './thresholds';
+
+/** One SAE's codes on the shared sample, as the tree needs them. */
+export interface TreeInput {
+  name: string;
+  sae: Sae;
+  codes: SparseCodes;
+  unitAtoms: Float32Array;
+  /** ‖r_n‖ per row (for V_ij); absent for transcoders. */
+  residualNorms?: Float32Array;
+  lambdaE: number;
+  /** Optional annotations: latent → label. */
+  labels?: Map<number, string>;
+}
+
+export type TreeEdgeKind = 'coactivation' | 'width' | 'matryoshka';
+
+export interface TreeNode {
+  /** Index into `saes`. */
+  sae: number;
+  latent: number;
+  density: number;
+  label?: string;
+  /** 'split', 'merge', 'novel', 'centroid-ok', 'centroid-off', 'level:<k>' (Matryoshka). */
+  tags: string[];
+}
+
+export interface TreeEdge {
+  kind: TreeEdgeKind;
+  /** Node indices: from = parent, to = child. */
+  from: number;
+  to: number;
+  cosine: number;
+  /** P(parent fires | child fires). */
+  containment: number;
+  /** Within one dictionary: P(child fires | parent fires). */
+  reverseContainment?: number;
+  /** Within one dictionary: V_ij with ρ = max‖r‖ (> 0 certifies non-stationarity) and with ρ = q₉₉‖r‖. */
+  certificate?: number;
+  certificateRobust?: number;
+  nonStationary?: boolean;
+  reason?: string;
+}
+
+export interface SplitRecord {
+  /** Node index of the small latent. */
+  node: number;
+  children: number[];
+  coverage: number;
+  /** Largest pairwise co-activation ratio P(a ∧ b)/min(P(a), P(b)) among the children. */
+  maxCoActivation: number;
+  centroidCosine: number;
+  centroidOk: boolean;
+  split: boolean;
+  reason?: string;
+}
+
+export interface SplitTreeReport {
+  saes: { name: string; width: number; live: number; lambdaE: number; rho: number; rhoRobust: number; reason?: string }[];
+  nodes: TreeNode[];
+  edges: TreeEdge[];
+  splits: SplitRecord[];
+  /** Large-latent node → its ≥ 2 small parents (node indices). */
+  merges: { node: number; parents: number[] }[];
+  /** Per consecutive width pair (small, large): the large latents without a parent. */
+  novel: { small: number; large: number; nodes: number[] }[];
+  rows: number;
+}
+
+export interface SplitTreeOptions {
+  /** Skip the within-dictionary DAG (default false). */
+  skipWithin?: boolean;
+}
+
+/** Tree input from a shared diagnostic context. */
+export function treeInputFromContext(ctx: DiagnosticContext, name: string): TreeInput {
+  const d = ctx.sae.cfg.dOut;
+  const residualNorms = new Float32Array(ctx.n);
+  for (let r = 0; r < ctx.n; r++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += ctx.residual[r * d + j]! ** 2;
+    residualNorms[r] = Math.sqrt(s);
+  }
+  return { name, sae: ctx.sae, codes: sparseFromDense(ctx.effCodes, ctx.n, ctx.sae.cfg.dSae), unitAtoms: ctx.unitAtoms, residualNorms, lambdaE: ctx.lambdaE };
+}
+
+/** Tree input encoded chunk by chunk (never the dense [n, d_sae] codes); λ_e as stored, else estimated on ≤ 1024 rows. */
+export function treeInputFromSae(sae: Sae, x: Float32Array, n: number, name: string, chunkRows = 1024): TreeInput {
+  const { dSae, dOut } = sae.cfg;
+  const enc = encodeSparse(sae, x, n, chunkRows);
+  const norms = decoderNorms(sae);
+  const unitAtoms = new Float32Array(dSae * dOut);
+  for (let i = 0; i < dSae; i++) if (norms[i]! > 0) for (let j = 0; j < dOut; j++) unitAtoms[i * dOut + j] = sae.wDec[i * dOut + j]! / norms[i]!;
+  const stored = Number(sae.cfg.training?.lambdaE);
+  const lambdaE = Number.isFinite(stored) && stored > 0 ? stored : buildContext(sae, x, Math.min(n, 1024)).lambdaE;
+  return { name, sae, codes: enc.codes, unitAtoms, residualNorms: sae.cfg.transcoder ? undefined : enc.residualNorms, lambdaE };
+}
+
+/** C4 over shared contexts (one per SAE, same rows). */
+export function splitTreeSection(ctxs: DiagnosticContext[], opts: SplitTreeOptions = {}): SplitTreeReport {
+  return buildSplitTree(ctxs.map((c, i) => treeInputFromContext(c, `sae${i}`)), opts);
+}
+
+interface Prepared { input: TreeInput; cols: LatentRows; counts: Int32Array; mass: Float64Array; width: number; d: number }
+
+/** Builds the within, across-width and Matryoshka structure. Inputs are sorted by width here. */
+export function buildSplitTree(inputs: TreeInput[], opts: SplitTreeOptions = {}): SplitTreeReport {
+  if (inputs.length === 0) throw new Error('buildSplitTree: no SAEs');
+  const rows = inputs[0]!.codes.n;
+  const sorted = [...inputs].sort((a, b) => a.sae.cfg.dSae - b.sae.cfg.dSae);
+  const prepared: Prepared[] = sorted.map((input) => {
+    const cols = latentRows(input.codes);
+    const counts = firingCounts(input.codes);
+    const mass = new Float64Array(input.codes.m);
+    for (let t = 0; t < input.codes.idx.length; t++) mass[input.codes.idx[t]!]! += input.codes.val[t]!;
+    return { input, cols, counts, mass, width: input.sae.cfg.dSae, d: input.sae.cfg.dOut };
+  });
+  const nodes: TreeNode[] = [];
+  const nodeOf: Map<number, number>[] = prepared.map(() => new Map());
+  const saes: SplitTreeReport['saes'] = [];
+  prepared.forEach((p, s) => {
+    let live = 0;
+    for (let i = 0; i < p.width; i++) {
+      if (p.counts[i]! === 0) continue;
+      live++;
+      nodeOf[s]!.set(i, nodes.length);
+      const label = p.input.labels?.get(i);
+      nodes.push({ sae: s, latent: i, density: p.counts[i]! / rows, ...(label !== undefined ? { label } : {}), tags: [] });
+    }
+    const norms = p.input.residualNorms;
+    const rho = norms && norms.length ? norms.reduce((a, b) => Math.max(a, b), 0) : NaN;
+    const entry: SplitTreeReport['saes'][number] = {
+      name: p.input.name, width: p.width, live, lambdaE: p.input.lambdaE, rho, rhoRobust: norms && norms.length ? quantile(norms, SPLIT_TREE.robustRhoQuantile) : NaN,
+    };
+    if (!norms) entry.reason = 'no residual norms (transcoder or not computed): V_ij is not available';
+    else if (!(p.input.lambdaE > 0)) entry.reason = `λ_e is ${p.input.lambdaE}: V_ij is not available`;
+    if (live === 0) entry.reason = 'every latent is dead on this sample: no nodes';
+    saes.push(entry);
+  });
+  const edges: TreeEdge[] = [];
+  if (!opts.skipWithin) prepared.forEach((p, s) => edges.push(...withinDictionary(p, nodeOf[s]!, saes[s]!)));
+  prepared.forEach((p, s) => {
+    const levels = p.input.sae.cfg.matryoshkaWidths;
+    if (levels && levels.length > 1) edges.push(...matryoshkaEdges(p, nodeOf[s]!, levels, nodes));
+  });
+  const splits: SplitRecord[] = [];
+  const merges: SplitTreeReport['merges'] = [];
+  const novel: SplitTreeReport['novel'] = [];
+  for (let s = 0; s + 1 < prepared.length; s++) {
+    const r = acrossWidths(prepared[s]!, prepared[s + 1]!, nodeOf[s]!, nodeOf[s + 1]!, nodes, rows);
+    edges.push(...r.edges);
+    splits.push(...r.splits);
+    merges.push(...r.merges);
+    novel.push({ small: s, large: s + 1, nodes: r.novel });
+  }
+  return { saes, nodes, edges, splits, merges, novel, rows };
+}
+
+function cosine(a: Prepared, i: number, b: Prepared, j: number): number {
+  return dotAt(a.input.unitAtoms, i * a.d, b.input.unitAtoms, j * b.d, a.d);
+}
+
+/** Co-activation DAG with transitive reduction and the B3 certificate. */
+function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitTreeReport['saes'][number]): TreeEdge[] {
+  const { codes } = p.input;
+  const cand = coFiringCandidates(codes, p.cols, SPLIT_TREE.dagParentGivenChild - 0.2);
+  const pairs: number[] = [];
+  for (let i = 0; i < p.width; i++) {
+    if (p.counts[i]! < SPLIT_TREE.minFirings) continue;
+    for (const j of cand[i]!) if (p.counts[j]! >= p.counts[i]!) pairs.push(i, j);
+  }
+  const stats = pairStats(codes, p.cols, Int32Array.from(pairs));
+  const parentsOf = new Map<number, { j: number; t: number; cos: number }[]>();
+  for (let t = 0; t < pairs.length / 2; t++) {
+    const i = pairs[2 * t]!, j = pairs[2 * t + 1]!;
+    const both = stats.both[t]!;
+    if (both / p.counts[i]! < SPLIT_TREE.dagParentGivenChild || both / p.counts[j]! > SPLIT_TREE.dagChildGivenParent) continue;
+    const c = cosine(p, i, p, j);
+    if (c < SPLIT_TREE.dagMinCosine) continue;
+    let list = parentsOf.get(i);
+    if (!list) parentsOf.set(i, (list = []));
+    list.push({ j, t, cos: c });
+  }
+  // Transitive reduction: drop j → i when j is an ancestor of another parent of i. The DAG is acyclic
+  // because an edge needs count_j ≥ 1.8 count_i.
+  const ancestors = new Map<number, Set<number>>();
+  const ancestorsOf = (i: number): Set<number> => {
+    let a = ancestors.get(i);
+    if (a) return a;
+    a = new Set();
+    ancestors.set(i, a);
+    for (const { j } of parentsOf.get(i) ?? []) { a.add(j); for (const g of ancestorsOf(j)) a.add(g); }
+    return a;
+  };
+  const out: TreeEdge[] = [];
+  const rhoRatio = info.rho / p.input.lambdaE;
+  const rhoRobustRatio = info.rhoRobust / p.input.lambdaE;
+  for (const [i, list] of parentsOf) {
+    for (const { j, t, cos } of list) {
+      if (list.some((o) => o.j !== j && ancestorsOf(o.j).has(j))) continue;
+      const pi = stats.sumFirst[t]! / p.mass[i]!; // π_{j|i} = E[a_i 1(a_j>0)]/E[a_i]
+      const certificate = (1 - cos) - (1 - pi) * (1 + rhoRatio);
+      const certificateRobust = (1 - cos) - (1 - pi) * (1 + rhoRobustRatio);
+      out.push({
+        kind: 'coactivation', from: nodeOf.get(j)!, to: nodeOf.get(i)!, cosine: cos,
+        containment: stats.both[t]! / p.counts[i]!, reverseContainment: stats.both[t]! / p.counts[j]!,
+        certificate, certificateRobust, nonStationary: certificate > 0,
+        ...(Number.isFinite(certificate) ? {} : { reason: info.reason ?? 'V_ij needs max‖r‖ and a positive λ_e' }),
+      });
+    }
+  }
+  return out;
+}
+
+/** Whether latent i is active in row r (CSR rows are sorted by latent). */
+function activeIn(c: SparseCodes, row: number, i: number): number {
+  let lo = c.rowPtr[row]!, hi = c.rowPtr[row + 1]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = c.idx[mid]!;
+    if (v === i) return c.val[mid]!;
+    if (v < i) lo = mid + 1; else hi = mid - 1;
+  }
+  return 0;
+}
+
+function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, nodeL: Map<number, number>, nodes: TreeNode[], rows: number):
+  { edges: TreeEdge[]; splits: SplitRecord[]; merges: SplitTreeReport['merges']; novel: number[] } {
+  const edges: TreeEdge[] = [];
+  const liveS = [...nodeS.keys()];
+  const parentOf = new Int32Array(L.width).fill(-1);
+  const keptParents = new Map<number, { i: number; cos: number; containment: number; massS: number }[]>();
+  if (S.d !== L.d) throw new Error(`SAEs of different d_out (${S.d} vs ${L.d}) cannot be compared`);
+  const liveSAtoms = new Float32Array(liveS.length * S.d);
+  liveS.forEach((i, k) => liveSAtoms.set(S.input.unitAtoms.subarray(i * S.d, (i + 1) * S.d), k * S.d));
+  const liveL = [...nodeL.keys()];
+  const block = Math.max(1, Math.floor(2_000_000 / Math.max(liveS.length, 1)));
+  for (let b0 = 0; b0 < liveL.length; b0 += block) {
+    const part = liveL.slice(b0, b0 + block);
+    const atomsL = new Float32Array(part.length * L.d);
+    part.forEach((j, k) => atomsL.set(L.input.unitAtoms.subarray(j * L.d, (j + 1) * L.d), k * L.d));
+    const C = matmulBT(atomsL, liveSAtoms, part.length, L.d, liveS.length);
+    part.forEach((j, k) => {
+      let best = -1, bestCos = -Infinity;
+      const strong: { i: number; cos: number }[] = [];
+      for (let t = 0; t < liveS.length; t++) {
+        const c = C[k * liveS.length + t]!;
+        if (c > bestCos) { bestCos = c; best = liveS[t]!; }
+        if (c >= SPLIT_TREE.widthMinCosine) strong.push({ i: liveS[t]!, cos: c });
+      }
+      if (best < 0) return;
+      parentOf[j] = best;
+      const kept: { i: number; cos: number; containment: number; massS: number }[] = [];
+      for (const { i, cos } of strong) {
+        let both = 0, massS = 0;
+        for (let u = L.cols.colPtr[j]!; u < L.cols.colPtr[j + 1]!; u++) {
+          const a = activeIn(S.input.codes, L.cols.rows[u]!, i);
+          if (a > 0) { both++; massS += a; }
+        }
+        const containment = both / L.counts[j]!;
+        if (containment >= SPLIT_TREE.widthMinContainment) kept.push({ i, cos, containment, massS });
+      }
+      if (kept.length) keptParents.set(j, kept);
+    });
+  }
+  const childrenOf = new Map<number, { j: number; massS: number }[]>();
+  const merges: SplitTreeReport['merges'] = [];
+  const novel: number[] = [];
+  for (const j of liveL) {
+    const kept = keptParents.get(j);
+    if (!kept) { novel.push(nodeL.get(j)!); nodes[nodeL.get(j)!]!.tags.push('novel'); continue; }
+    for (const k of kept) edges.push({ kind: 'width', from: nodeS.get(k.i)!, to: nodeL.get(j)!, cosine: k.cos, containment: k.containment });
+    if (kept.length >= 2) {
+      merges.push({ node: nodeL.get(j)!, parents: kept.map((k) => nodeS.get(k.i)!) });
+      nodes[nodeL.get(j)!]!.tags.push('merge');
+    }
+    // The tree proper follows the argmax parent, when it was kept.
+    const main = kept.find((k) => k.i === parentOf[j]) ?? kept.reduce((a, b) => (b.cos > a.cos ? b : a));
+    let list = childrenOf.get(main.i);
+    if (!list) childrenOf.set(main.i, (list = []));
+    list.push({ j, massS: main.massS });
+  }
+  const splits: SplitRecord[] = [];
+  for (const [i, children] of childrenOf) {
+    if (children.length < 2) continue;
+    const childSet = new Set(children.map((c) => c.j));
+    let covered = 0;
+    for (let u = S.cols.colPtr[i]!; u < S.cols.colPtr[i + 1]!; u++) {
+      const r = S.cols.rows[u]!;
+      for (let t = L.input.codes.rowPtr[r]!; t < L.input.codes.rowPtr[r + 1]!; t++) if (childSet.has(L.input.codes.idx[t]!)) { covered++; break; }
+    }
+    const coverage = covered / S.counts[i]!;
+    // Pairwise co-activation of the children, from the rows where any of them fires.
+    const pairCount = new Map<number, number>();
+    const seenRows = new Set<number>();
+    for (const { j } of children) for (let u = L.cols.colPtr[j]!; u < L.cols.colPtr[j + 1]!; u++) seenRows.add(L.cols.rows[u]!);
+    for (const r of seenRows) {
+      const act: number[] = [];
+      for (let t = L.input.codes.rowPtr[r]!; t < L.input.codes.rowPtr[r + 1]!; t++) if (childSet.has(L.input.codes.idx[t]!)) act.push(L.input.codes.idx[t]!);
+      for (let a = 0; a < act.length; a++) for (let b = a + 1; b < act.length; b++) {
+        const key = act[a]! * L.width + act[b]!;
+        pairCount.set(key, (pairCount.get(key) ?? 0) + 1);
+      }
+    }
+    let maxCo = 0;
+    for (const [key, cnt] of pairCount) {
+      const a = Math.floor(key / L.width), b = key % L.width;
+      maxCo = Math.max(maxCo, cnt / Math.min(L.counts[a]!, L.counts[b]!));
+    }
+    // Centroid check (B2 for near-1-sparse codes): d̂^S_i ∥ Σ_j E[ã^S_i 1(ã^L_j > 0)] d̂^L_j.
+    const centroid = new Float64Array(S.d);
+    for (const { j, massS } of children) for (let t = 0; t < S.d; t++) centroid[t]! += (massS / rows) * L.input.unitAtoms[j * L.d + t]!;
+    let nrm = 0, dot = 0;
+    for (let t = 0; t < S.d; t++) { nrm += centroid[t]! ** 2; dot += centroid[t]! * S.input.unitAtoms[i * S.d + t]!; }
+    const centroidCosine = nrm > 0 ? dot / Math.sqrt(nrm) : NaN;
+    const centroidOk = centroidCosine >= SPLIT_TREE.centroidMinCosine;
+    const split = coverage >= SPLIT_TREE.splitCoverage && maxCo <= SPLIT_TREE.splitMaxCoActivation;
+    const node = nodeS.get(i)!;
+    if (split) nodes[node]!.tags.push('split', centroidOk ? 'centroid-ok' : 'centroid-off');
+    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, centroidCosine, centroidOk, split,
+      ...(Number.isFinite(centroidCosine) ? {} : { reason: 'the children never fire with this latent: no centroid' }) });
+  }
+  return { edges, splits, merges, novel };
+}
+
+/** Matryoshka prefix levels: a later-level latent's parent is the earlier-level latent containing it most. */
+function matryoshkaEdges(p: Prepared, nodeOf: Map<number, number>, widths: number[], nodes: TreeNode[]): TreeEdge[] {
+  const levelOf = new Int32Array(p.width).fill(widths.length);
+  for (let i = 0; i < p.width; i++) { const k = widths.findIndex((w) => i < w); levelOf[i] = k < 0 ? widths.length : k; }
+  for (const [i, node] of nodeOf) nodes[node]!.tags.push(`level:${levelOf[i]}`);
+  const cand = coFiringCandidates(p.input.codes, p.cols, SPLIT_TREE.matryoshkaMinContainment - 0.2);
+  const pairs: number[] = [];
+  for (let j = 0; j < p.width; j++) {
+    if (p.counts[j]! < SPLIT_TREE.minFirings || levelOf[j] === 0) continue;
+    for (const i of cand[j]!) if (levelOf[i]! < levelOf[j]! && cosine(p, i, p, j) >= SPLIT_TREE.dagMinCosine) pairs.push(j, i);
+  }
+  const stats = pairStats(p.input.codes, p.cols, Int32Array.from(pairs));
+  const best = new Map<number, { i: number; containment: number }>();
+  for (let t = 0; t < pairs.length / 2; t++) {
+    const j = pairs[2 * t]!, i = pairs[2 * t + 1]!;
+    const containment = stats.both[t]! / p.counts[j]!;
+    if (containment < SPLIT_TREE.matryoshkaMinContainment) continue;
+    const cur = best.get(j);
+    if (!cur || containment > cur.containment) best.set(j, { i, containment });
+  }
+  return [...best].map(([j, { i, containment }]) => ({ kind: 'matryoshka' as const, from: nodeOf.get(i)!, to: nodeOf.get(j)!, cosine: cosine(p, i, p, j), containment }));
+}

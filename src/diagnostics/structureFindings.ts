@@ -1,0 +1,82 @@
+/**
+ * One-sentence findings for the absorption (C3), residual (C5), convex-reference (D2) and split-tree (C4)
+ * reports: what was found and why it matters, in THEORY.md's terms. The Finding shape is the one
+ * runDiagnostics collects (section, severity, message ending in a period).
+ */
+import type { AbsorptionReport } from './absorption';
+import type { ConvexReferenceReport } from './convexReference';
+import type { ResidualReport } from './residual';
+import type { SplitTreeReport } from './splitTree';
+import { RESIDUAL } from './thresholds';
+
+export interface StructureFinding {
+  section: string;
+  severity: 'info' | 'warning' | 'problem';
+  message: string;
+}
+
+function fmt(v: number, digits = 3): string {
+  return Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : 'n/a';
+}
+
+function list(ids: number[], max = 8): string {
+  return ids.slice(0, max).join(', ') + (ids.length > max ? `, … (${ids.length} in all)` : '');
+}
+
+export function absorptionFindings(r: AbsorptionReport): StructureFinding[] {
+  const out: StructureFinding[] = [];
+  for (const p of r.parents.filter((e) => e.full).sort((a, b) => b.rate - a.rate).slice(0, 5)) {
+    const top = p.absorbers.filter((a) => a.holesAbsorbed > 0).map((a) => `${a.latent} (cos ${fmt(a.cosine, 2)})`).slice(0, 3).join(', ');
+    out.push({ section: 'absorption', severity: 'warning', message: `latent ${p.latent} is fully absorbed: it is silent on ${fmt(100 * p.rate)}% of the rows that carry its direction, where ${top} fire instead and never with it — the optimal response to a nested (child) feature, so this latent does not mean "${p.latent} absent" where it is off (C3).` });
+  }
+  const partial = r.partiallyAbsorbed.filter((l) => !r.fullyAbsorbed.includes(l));
+  if (partial.length) out.push({ section: 'absorption', severity: 'info', message: `latents ${list(partial)} are partially absorbed: they fire weakly (below half their median activation) together with more specific latents that carry their direction, so their activation understates how present the feature is (C3).` });
+  if (r.groundTruth) {
+    for (const g of r.groundTruth.filter((e) => e.rate >= 0.5)) out.push({ section: 'absorption', severity: 'info', message: `ground truth: parent feature ${g.parentFeature} (matched to latent ${g.matchedLatent}, cos ${fmt(g.matchCosine, 2)}) is absorbed on ${fmt(100 * g.rate)}% of its child events (C3).` });
+  }
+  if (!out.length) out.push({ section: 'absorption', severity: 'info', message: 'no latent is flagged as absorbed: where a latent\'s direction is present, the latent itself fires (C3).' });
+  return out;
+}
+
+export function residualFindings(r: ResidualReport): StructureFinding[] {
+  const out: StructureFinding[] = [];
+  for (const e of r.spectrum.top.filter((t) => t.isSpike)) {
+    const why = e.interpretation === 'unlearned sparse feature' ? `heavy-tailed (excess kurtosis ${fmt(e.kurtosis)}): a sparse feature the dictionary has not learned`
+      : e.interpretation === 'unlearned dense direction' ? `two-sided with excess kurtosis ${fmt(e.kurtosis)}: a dense direction the dictionary cannot represent with nonnegative codes — expect an antipodal pair at larger width`
+        : e.interpretation === 'partial-absorption residue' ? `along atom ${e.nearestAtom} (cos ${fmt(e.nearestCosine, 2)}): that latent misses part of its own feature, typically a partial-absorption residue`
+          : `not classifiable (excess kurtosis ${fmt(e.kurtosis)}, nearest atom cos ${fmt(e.nearestCosine, 2)})`;
+    out.push({ section: 'residual', severity: e.interpretation === 'unclassified' ? 'info' : 'warning', message: `residual eigenvector ${e.rank + 1} carries ${fmt(e.ratioToMedian)}× the median residual variance and is ${why} (C5).` });
+  }
+  if (!r.spectrum.spike && Number.isFinite(r.spectrum.spikeRatio)) out.push({ section: 'residual', severity: 'info', message: `the residual has no spike (μ₁/median ${fmt(r.spectrum.spikeRatio)} ≤ ${RESIDUAL.spikeRatio}, effective rank ${fmt(r.spectrum.effectiveRank)}): no single direction is left unlearned (C5).` });
+  const g = r.gain;
+  if (Number.isFinite(g.gStar)) {
+    out.push(g.isZero
+      ? { section: 'residual', severity: 'info', message: `no new atom would lower the objective (G* = 0, max‖r‖/λ_e = ${fmt(g.maxResidualNormOverLambda)} ≤ 1): the dictionary meets the infinite-width optimality condition on this sample (C5, D1).` }
+      : { section: 'residual', severity: g.gStarRatio > 0.05 ? 'warning' : 'info', message: `one new atom along u* would remove ${fmt(100 * g.gStarRatio)}% of the residual objective E[½‖r‖²] (used by ${fmt(100 * g.shareRowsUsingDirection)}% of rows; nearest atom ${g.nearestAtom}, cos ${fmt(g.nearestCosine, 2)}): resample dead latents toward u* (C5).` });
+  }
+  if (Number.isFinite(r.inSpan.excess) && r.inSpan.excess > 0.05) out.push({ section: 'residual', severity: 'warning', message: `${fmt(100 * r.inSpan.fraction)}% of the residual lies in the span of each row's own active atoms, against ${fmt(100 * r.inSpan.predicted)}% that exact on-support codes would leave: the encoder under-uses atoms it already selected (C5).` });
+  return out;
+}
+
+export function convexReferenceFindings(r: ConvexReferenceReport): StructureFinding[] {
+  if (r.reason && !Number.isFinite(r.sae.objective)) return [];
+  const out: StructureFinding[] = [];
+  if (Number.isFinite(r.sae.gapToFrontier)) {
+    out.push({ section: 'convexReference', severity: r.sae.gapToFrontier > 0.1 ? 'warning' : 'info', message: r.sae.gapToFrontier > 0
+      ? `with exact codes the SAE's ${r.sae.liveAtoms} atoms reach an objective ${fmt(100 * r.sae.gapToFrontier)}% above the convex reference frontier at the same atom count: a convex selection from ${r.candidates.total} candidate directions does better, so the dictionary is not the best of its width (D2).`
+      : `with exact codes the SAE's ${r.sae.liveAtoms} atoms beat the convex reference frontier at the same atom count by ${fmt(-100 * r.sae.gapToFrontier)}%: the candidate set cannot improve on the trained dictionary (D2).` });
+  }
+  if (!r.certificate.holds) out.push({ section: 'convexReference', severity: 'info', message: `the γ = 0 reference solve stopped with a KKT violation of ${fmt(r.certificate.maxViolation)} λ_e (> 10⁻³): frontier values are approximate (D2).` });
+  return out;
+}
+
+export function splitTreeFindings(r: SplitTreeReport): StructureFinding[] {
+  const out: StructureFinding[] = [];
+  const within = r.edges.filter((e) => e.kind === 'coactivation');
+  const certified = within.filter((e) => e.nonStationary).length;
+  if (within.length) out.push({ section: 'tree', severity: 'warning', message: `${within.length} latent pairs are nested (one fires on ≥ 90% of the other's firings), ${certified} of them certified non-stationary by V_ij > 0: a stationary dictionary resolves such hierarchies by absorption, so these latents are not converged (C4).` });
+  const splits = r.splits.filter((s) => s.split);
+  if (splits.length) out.push({ section: 'tree', severity: 'info', message: `${splits.length} latents split into exclusive children across widths (${splits.filter((s) => !s.centroidOk).length} fail the centroid check, i.e. the parent is not the code-weighted mean of its children) (C4).` });
+  if (r.merges.length) out.push({ section: 'tree', severity: 'info', message: `${r.merges.length} larger-width latents merge two or more smaller-width latents: refinement across widths is not a tree there (C4).` });
+  return out;
+}
