@@ -130,9 +130,13 @@ export async function runUiTests(page, { artifacts, log }) {
     await broken.first().waitFor({ state: 'visible', timeout: 10_000 });
     const brokenText = await broken.first().innerText();
     if (!/sae_weights\.safetensors is missing/.test(brokenText)) throw new Error(`broken row reads '${brokenText}'`);
-    await sae.first().click();
-    await page.keyboard.press('ArrowRight');
-    await pane.locator('.monaco-list-row', { hasText: 'blocks.8.hook_resid_pre' }).first().waitFor({ state: 'visible', timeout: 5000 });
+    // Expand the SAE's row; on a loaded machine the first key press can land before the row has focus.
+    const hook = pane.locator('.monaco-list-row', { hasText: 'blocks.8.hook_resid_pre' }).first();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await sae.first().click();
+      await page.keyboard.press('ArrowRight');
+      try { await hook.waitFor({ state: 'visible', timeout: 10_000 }); break; } catch (e) { if (attempt === 2) throw e; }
+    }
     await shot('explorer');
   });
 
