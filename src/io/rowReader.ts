@@ -10,6 +10,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
+import { seededRandom } from '../util/random';
 import { InputError } from '../errors';
 import { DTYPE_BYTES, f16ToNumber } from './dtype';
 import type { DType } from './dtype';
@@ -82,17 +83,6 @@ export interface RowReaderState {
 
 interface Chunk { source: number; firstRow: number; rows: number }
 
-/** mulberry32: a tiny seeded generator, enough for shuffling. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffleInPlace(a: Int32Array | number[], rand: () => number): void {
   for (let i = a.length - 1; i > 0; i--) {

@@ -8,19 +8,11 @@ import { join } from 'node:path';
 import { saveSaeLens } from '../../src/formats/saelens';
 import { writeNpy } from '../../src/io/npy';
 import { writeSafetensors } from '../../src/io/safetensors';
+import { seededRandom } from '../../src/util/random';
+
+export { seededRandom };
 import type { Sae } from '../../src/sae/types';
 
-/** A seeded generator (mulberry32) so fixtures are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(n: number, rand: () => number, scale: number): Float32Array {
   const a = new Float32Array(n);

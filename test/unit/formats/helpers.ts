@@ -50,14 +50,5 @@ export function support(codes: ArrayLike<number>): string {
   return out.join(',');
 }
 
-/** A seeded PRNG (mulberry32) for reproducible fuzzing. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG for reproducible fuzzing. */
+export { seededRandom as rng } from '../../../src/util/random';
