@@ -1,6 +1,9 @@
-/** Number formatting shared by every panel: short, fixed significance, explicit about missing values. */
-export function fmt(v: number | undefined, digits = 3): string {
-  if (v === undefined || Number.isNaN(v)) return '—';
+/**
+ * Number formatting shared by every panel: short, fixed significance, explicit about missing values.
+ * VS Code sends webview messages as JSON, so a NaN from the host arrives as null: both mean "missing".
+ */
+export function fmt(v: number | null | undefined, digits = 3): string {
+  if (v === undefined || v === null || Number.isNaN(v)) return '—';
   if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
   if (v === 0) return '0';
   const a = Math.abs(v);
@@ -9,8 +12,8 @@ export function fmt(v: number | undefined, digits = 3): string {
 }
 
 /** Percentages; small non-zero shares keep two significant digits (1 of 3,000 is 0.033%, not 0.0%). */
-export function pct(v: number | undefined, digits = 1): string {
-  if (v === undefined || !Number.isFinite(v)) return '—';
+export function pct(v: number | null | undefined, digits = 1): string {
+  if (v === undefined || v === null || !Number.isFinite(v)) return '—';
   const p = v * 100;
   if (p !== 0 && Math.abs(p) < 1) return `${Number(p.toPrecision(2))}%`;
   return `${p.toFixed(digits)}%`;
