@@ -1,14 +1,17 @@
 /**
- * Worker thread behind the panels: loads an SAE and its evaluation sample once, runs the analysis pass,
- * and answers the panel models. Keeps the last few analyses (keyed by SAE folder + activation file).
+ * Worker thread behind the panels: loads an SAE and its evaluation sample once, runs the analysis pass
+ * and the diagnostics module (at a panel budget), and answers the panel models; builds split trees across
+ * SAEs. Keeps the last few analyses and diagnostics (keyed by SAE folder + activation file).
  */
 import { parentPort } from 'node:worker_threads';
 import { loadSae } from '../formats';
 import { MessageHandler } from '../protocol/rpc';
 import { readActivationSample } from './activations';
-import { analyse, basicFlags } from './analyze';
+import { analyse } from './analyze';
 import type { Analysis } from './analyze';
-import { dictionaryModel, featureModel, provisionalDiagnostics, weightsOnlyDictionary } from './build';
+import { dictionaryModel, featureModel, latentFlags, saeCard, weightsOnlyDictionary } from './build';
+import { diagnosticsModel, panelDiagnostics, unavailableDiagnostics } from './diagnostics';
+import type { PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, DictionaryModel, FeatureModel } from './model';
 import { readTrainingLog } from './trainingLog';
 import { buildReport } from './report';
@@ -26,19 +29,33 @@ export type PanelDataRequests = {
 };
 
 const MAX_TOKENS = 4096;
-const cache = new Map<string, Analysis>();
+interface Entry { a: Analysis; diag?: PanelDiagnostics | { reason: string } }
+const cache = new Map<string, Entry>();
+
+function entryFor(saeDir: string, activations: string): Entry {
+  const key = `${saeDir}\0${activations}`;
+  let e = cache.get(key);
+  if (!e) {
+    const sae = loadSae(saeDir);
+    e = { a: analyse(sae, readActivationSample(activations, MAX_TOKENS, sae.cfg.dIn)) };
+    if (cache.size >= 3) cache.delete(cache.keys().next().value!);
+    cache.set(key, e);
+  }
+  return e;
+}
 
 function analysisFor(saeDir: string, activations: string): Analysis {
-  const key = `${saeDir}\0${activations}`;
-  let a = cache.get(key);
-  if (!a) {
-    const sae = loadSae(saeDir);
-    a = analyse(sae, readActivationSample(activations, MAX_TOKENS, sae.cfg.dIn));
-    if (cache.size >= 3) cache.delete(cache.keys().next().value!);
-    cache.set(key, a);
-  }
-  return a;
+  return entryFor(saeDir, activations).a;
 }
+
+/** The diagnostics module's report for this SAE + sample, run once (panel budget) and cached. */
+function diagnosticsFor(saeDir: string, activations: string): PanelDiagnostics | { reason: string } {
+  const e = entryFor(saeDir, activations);
+  e.diag ??= panelDiagnostics(e.a.sae, e.a.sample.x, e.a.sample.n);
+  return e.diag;
+}
+
+const ran = (d: PanelDiagnostics | { reason: string }): PanelDiagnostics | undefined => ('report' in d ? d : undefined);
 
 if (parentPort) {
   const port = parentPort;
@@ -48,13 +65,14 @@ if (parentPort) {
     const training = readTrainingLog(join(saeDir, 'training_log.jsonl'))?.model;
     const annotations = readAnnotations(saeDir);
     if (!activations) return { ...weightsOnlyDictionary(loadSae(saeDir), annotations), training };
-    return dictionaryModel(analysisFor(saeDir, activations), { training, annotations });
+    return dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)) });
   });
   rpc.onRequest('feature', ({ saeDir, latent, activations }) => {
     if (!activations) throw new InputError(saeDir, 'a feature page needs an activation file (none given, no activations.npy beside the SAE)');
     const a = analysisFor(saeDir, activations);
     if (!Number.isInteger(latent) || latent < 0 || latent >= a.sae.cfg.dSae) throw new InputError(saeDir, `latent ${latent} is out of range [0, ${a.sae.cfg.dSae})`);
-    return featureModel(a, latent, basicFlags(a), readAnnotations(saeDir).get(latent));
+    const diag = ran(diagnosticsFor(saeDir, activations));
+    return featureModel(a, latent, latentFlags(a, diag), readAnnotations(saeDir).get(latent), diag);
   });
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features }));
@@ -63,6 +81,7 @@ if (parentPort) {
   rpc.onRequest('diagnostics', ({ saeDir, activations }) => {
     if (!activations) throw new InputError(saeDir, 'diagnostics need an activation file (none given, no activations.npy beside the SAE)');
     const a = analysisFor(saeDir, activations);
-    return provisionalDiagnostics(a, basicFlags(a));
+    const d = diagnosticsFor(saeDir, activations);
+    return 'report' in d ? diagnosticsModel(d, saeCard(a.sae)) : unavailableDiagnostics(saeCard(a.sae), a.sample.n, d.reason);
   });
 }

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors';
+import type { SplitTreeReport } from '../diagnostics/splitTree';
 import type { Provenance, SplitTreeModel } from './model';
 import { EDGE_KIND, NODE_KIND } from './model';
 
@@ -78,4 +79,25 @@ export function readSplitTree(path: string): SplitTreeModel {
   let json: unknown;
   try { json = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new InputError(path, `not readable JSON (${(e as Error).message.split('\n')[0]})`); }
   return splitTreeModel(json, path);
+}
+
+/**
+ * The diagnostics module's buildSplitTree report → the panel model. Only the across-width edges (and
+ * Matryoshka prefix edges) form the tree; the within-dictionary co-activation DAG is left out. A single
+ * Matryoshka SAE becomes one column per prefix level (its `level:<k>` tags), so the tree reads the same
+ * as across separate SAEs.
+ */
+export function splitTreeFromReport(r: SplitTreeReport, paths: string[] = []): SplitTreeModel {
+  const matryoshka = r.saes.length === 1 && r.edges.some((e) => e.kind === 'matryoshka');
+  const levelOf = (tags: string[]): number => Number(tags.find((t) => t.startsWith('level:'))?.slice(6) ?? 0);
+  const widths = matryoshka ? r.nodes.reduce((acc, n) => { const k = levelOf(n.tags); acc[k] = (acc[k] ?? 0) + 1; return acc; }, [] as number[]) : [];
+  const saes = matryoshka
+    ? widths.map((w, k) => ({ name: `${r.saes[0]!.name} level ${k}`, width: w ?? 0, path: paths[0] ?? '' }))
+    : r.saes.map((s, i) => ({ name: s.name, width: s.width, path: paths[i] ?? '' }));
+  const input: SplitTreeIn = {
+    saes,
+    nodes: r.nodes.map((n) => ({ sae: matryoshka ? levelOf(n.tags) : n.sae, latent: n.latent, density: n.density, label: n.label, kind: n.tags.filter((t) => t === 'split' || t === 'merge' || t === 'novel') })),
+    edges: r.edges.filter((e) => e.kind !== 'coactivation').map((e) => ({ kind: 'child', from: e.from, to: e.to, cosine: e.cosine, containment: e.containment })),
+  };
+  return splitTreeModel(input, 'split tree', 'diagnostics');
 }

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { main } from '../../src/cli/main';
-import { DEFAULT_DEMO_STEPS, runDemo } from '../../src/cli/commands/demo';
-import { isInputError } from '../../src/errors';
+import { runDemo } from '../../src/cli/commands/demo';
+import { readGroundTruth } from '../../src/synthetic';
 import { forward } from '../../src/sae/forward';
 import { writeNpy } from '../../src/io/npy';
 import { readActivationSample } from '../../src/report/activations';
@@ -24,7 +24,7 @@ import { splitTreeModel } from '../../src/report/splitTree';
 import { Worker } from 'node:worker_threads';
 import { MessageHandler } from '../../src/protocol/rpc';
 import type { PanelDataRequests } from '../../src/report/panelData.worker';
-import type { DictionaryModel } from '../../src/report/model';
+import type { DictionaryModel, ReportModel } from '../../src/report/model';
 import { launch, watchedPage } from './browser';
 import { makeFixture, writeFixture } from './fixtures';
 import { ARTIFACTS } from './harness';
@@ -209,14 +209,33 @@ describe('demo', () => {
   it('composes synthesize → train → diagnose → report through its steps', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'demo-'));
     const calls: string[] = [];
-    const r = await runDemo({ outDir: dir, seed: 1, widths: [8, 16, 32], tokens: 256 }, {
+    const r = await runDemo({ outDir: dir, seed: 1, widths: [8, 16, 32], d: 32, rows: 512, trainTokens: 1000, tokens: 256 }, {
       synthesize: async (d) => { calls.push('synthesize'); return writeFixture(d, makeFixture()).activations; },
       trainFamily: async (_acts, d) => { calls.push('train'); return [writeFixture(join(d, 'w'), makeFixture()).saeDir]; },
       diagnose: async (dirs) => { calls.push(`diagnose ${dirs.length}`); return {}; },
     });
     assert.deepEqual(calls, ['synthesize', 'train', 'diagnose 1']);
     assert.ok(readFileSync(r.report, 'utf8').startsWith('<!DOCTYPE html>'));
-    await assert.rejects(runDemo({ outDir: dir, seed: 1, widths: [8], tokens: 64 }, DEFAULT_DEMO_STEPS), (e: Error) => isInputError(e) && /synthetic generator/.test(e.message));
+  });
+
+  it('runs for real at a tiny size: G2+G3 data, three trained widths, split tree, diagnostics, report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'demo-real-'));
+    const r = await runDemo({ outDir: dir, seed: 3, widths: [4, 8, 16], d: 32, rows: 2048, trainTokens: 20_000, tokens: 512 });
+    assert.equal(r.saeDirs.length, 3);
+    const gt = readGroundTruth(join(dir, 'data'));
+    assert.equal(gt.nFeatures, 6 * 4 + 16, 'G2 (6 parents × 3 children) + G3 (16 features)');
+    assert.equal(gt.hierarchy?.length, 6);
+    assert.ok(gt.denseDirection, 'the dense direction is part of the ground truth');
+    const html = readFileSync(r.report, 'utf8');
+    const data = html.match(/<script type="application\/json"[^>]*>([\s\S]*?)<\/script>/);
+    assert.ok(data, 'the report carries its data');
+    const model = decodeModel<ReportModel>(data[1]!);
+    assert.equal(model.splitTree?.saes.length, 3, 'the split tree spans the three widths');
+    assert.deepEqual(model.splitTree?.saes.map((s) => s.width), [4, 8, 16]);
+    assert.ok(model.diagnostics?.perAtom && model.diagnostics.spectrum && model.diagnostics.widthGap, 'per-atom, spectrum and width gap from the diagnostics module');
+    assert.equal(model.dictionary.card.dSae, 16, 'the report is of the widest SAE');
+    assert.ok(r.summary.some((s) => s.startsWith('width 4: decoder MMCS')), 'ground-truth metrics per width');
+    assert.ok(r.summary.some((s) => s.startsWith('split tree:')));
   });
 });
 
