@@ -1,6 +1,7 @@
 /**
- * Where the panels get their data. The default provider runs the analysis (src/report) in a worker
- * thread, so the extension host thread only coordinates; results are cached per SAE + activation file.
+ * Where the panels get their data. The default provider runs the analysis, the diagnostics module and
+ * split trees (src/report, src/diagnostics) in a worker thread, so the extension host thread only
+ * coordinates; results are cached per SAE + activation file.
  * The lead may replace it (setPanelDataProvider) with one that reads the diagnostics cache beside the
  * SAE and the annotation store.
  */
@@ -62,9 +63,8 @@ class WorkerDataProvider implements PanelDataProvider {
   report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }> {
     return this.channel().request('report', { saeDir, out, activations: activations ?? findActivations(saeDir) });
   }
-  splitTree(_saeDirs: string[]): Promise<SplitTreeModel> {
-    // TODO(lead, at merge): src/diagnostics split trees → SplitTreeModel (see docs/panels.md "Mapping").
-    return Promise.reject(new InputError('split tree', 'split trees come from the diagnostics module, which is not connected yet'));
+  splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel> {
+    return this.channel().request('splitTree', { saeDirs, activations: activations ?? (saeDirs[0] ? findActivations(saeDirs[0]) : undefined) });
   }
   annotate(req: AnnotateRequest): Promise<AnnotateResponse> {
     if (!annotationSink) return Promise.reject(new InputError('annotations', 'the annotation store is not available'));

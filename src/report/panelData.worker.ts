@@ -12,7 +12,8 @@ import type { Analysis } from './analyze';
 import { dictionaryModel, featureModel, latentFlags, saeCard, weightsOnlyDictionary } from './build';
 import { diagnosticsModel, panelDiagnostics, unavailableDiagnostics } from './diagnostics';
 import type { PanelDiagnostics } from './diagnostics';
-import type { DiagnosticsModel, DictionaryModel, FeatureModel } from './model';
+import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from './model';
+import { splitTreeForSaes } from './splitTree';
 import { readTrainingLog } from './trainingLog';
 import { buildReport } from './report';
 import { writeReport } from './html';
@@ -24,6 +25,8 @@ export type PanelDataRequests = {
   dictionary: [{ saeDir: string; activations?: string }, DictionaryModel];
   feature: [{ saeDir: string; latent: number; activations?: string }, FeatureModel];
   diagnostics: [{ saeDir: string; activations?: string }, DiagnosticsModel];
+  /** buildSplitTree over 2+ SAEs of different widths (or one Matryoshka SAE) on the same activations. */
+  splitTree: [{ saeDirs: string[]; activations?: string }, SplitTreeModel];
   /** Writes the self-contained HTML report; answers with its size in bytes. */
   report: [{ saeDir: string; activations?: string; out: string; features?: number }, { out: string; bytes: number }];
 };
@@ -77,6 +80,10 @@ if (parentPort) {
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features }));
     return { out, bytes };
+  });
+  rpc.onRequest('splitTree', ({ saeDirs, activations }) => {
+    if (!activations) throw new InputError(saeDirs[0] ?? 'split tree', 'a split tree needs the activation file the SAEs share (none given, no activations.npy beside the first SAE)');
+    return splitTreeForSaes(saeDirs, activations);
   });
   rpc.onRequest('diagnostics', ({ saeDir, activations }) => {
     if (!activations) throw new InputError(saeDir, 'diagnostics need an activation file (none given, no activations.npy beside the SAE)');
