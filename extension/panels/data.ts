@@ -21,6 +21,8 @@ export interface PanelDataProvider {
   diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel>;
   splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel>;
   annotate(req: AnnotateRequest): Promise<AnnotateResponse>;
+  /** Generates and writes a synthetic dataset (src/synthetic) in the worker. */
+  synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]>;
   /** Writes the self-contained HTML report (off the host thread). */
   report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }>;
 }
@@ -65,6 +67,9 @@ class WorkerDataProvider implements PanelDataProvider {
   }
   splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel> {
     return this.channel().request('splitTree', { saeDirs, activations: activations ?? (saeDirs[0] ? findActivations(saeDirs[0]) : undefined) });
+  }
+  synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]> {
+    return this.channel().request('synthetic', req);
   }
   annotate(req: AnnotateRequest): Promise<AnnotateResponse> {
     if (!annotationSink) return Promise.reject(new InputError('annotations', 'the annotation store is not available'));

@@ -14,6 +14,7 @@ import { diagnosticsModel, panelDiagnostics, unavailableDiagnostics } from './di
 import type { PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from './model';
 import { splitTreeForSaes } from './splitTree';
+import { generate, parseKind, writeSynthetic } from '../synthetic';
 import { readTrainingLog } from './trainingLog';
 import { buildReport } from './report';
 import { writeReport } from './html';
@@ -25,6 +26,8 @@ export type PanelDataRequests = {
   dictionary: [{ saeDir: string; activations?: string }, DictionaryModel];
   feature: [{ saeDir: string; latent: number; activations?: string }, FeatureModel];
   diagnostics: [{ saeDir: string; activations?: string }, DiagnosticsModel];
+  /** Writes a synthetic dataset (src/synthetic generate + writeSynthetic); `kind` is g1..g7 or an alias. */
+  synthetic: [{ kind: string; outDir: string; tokens?: number; seed?: number }, { activations: string; groundTruth: string; rows: number; d: number; features: number }];
   /** buildSplitTree over 2+ SAEs of different widths (or one Matryoshka SAE) on the same activations. */
   splitTree: [{ saeDirs: string[]; activations?: string }, SplitTreeModel];
   /** Writes the self-contained HTML report; answers with its size in bytes. */
@@ -80,6 +83,10 @@ if (parentPort) {
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features }));
     return { out, bytes };
+  });
+  rpc.onRequest('synthetic', ({ kind, outDir, tokens, seed }) => {
+    const ds = generate(parseKind(kind), { tokens, seed });
+    return { ...writeSynthetic(ds, outDir), rows: ds.n, d: ds.d, features: ds.nFeatures };
   });
   rpc.onRequest('splitTree', ({ saeDirs, activations }) => {
     if (!activations) throw new InputError(saeDirs[0] ?? 'split tree', 'a split tree needs the activation file the SAEs share (none given, no activations.npy beside the first SAE)');

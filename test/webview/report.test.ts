@@ -254,6 +254,9 @@ describe('panel data worker', () => {
       const page = await rpc.request('feature', { saeDir: p.saeDir, latent: 2, activations: p.activations });
       assert.equal(page.latent, 2);
       await assert.rejects(rpc.request('feature', { saeDir: p.saeDir, latent: f.dSae, activations: p.activations }), /latent 48 is out of range/);
+      const synth = await rpc.request('synthetic', { kind: 'hierarchy', outDir: join(dir, 'synth'), tokens: 300, seed: 2 });
+      assert.equal(readGroundTruth(join(dir, 'synth')).hierarchy?.length, 4, 'G2 written by the worker, read back');
+      assert.equal(synth.rows, 300);
       const diag = await rpc.request('diagnostics', { saeDir: p.saeDir, activations: p.activations });
       assert.equal(diag.residualNorms?.values.length, f.n);
       const out = join(dir, 'r.html');
