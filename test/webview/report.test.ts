@@ -235,7 +235,7 @@ describe('demo', () => {
     assert.ok(model.diagnostics?.perAtom && model.diagnostics.spectrum && model.diagnostics.widthGap, 'per-atom, spectrum and width gap from the diagnostics module');
     assert.equal(model.dictionary.card.dSae, 16, 'the report is of the widest SAE');
     assert.ok(r.summary.some((s) => s.startsWith('width 4: decoder MMCS')), 'ground-truth metrics per width');
-    assert.ok(r.summary.some((s) => s.startsWith('split tree:')));
+    assert.ok(r.summary.some((s) => s.startsWith('split tree across widths 4 → 8 → 16')));
   });
 });
 

@@ -23,6 +23,7 @@ import type { SyntheticDataset } from '../../synthetic';
 import { startTraining } from '../../train/api';
 import { writeReport } from '../../report/html';
 import type { SplitTreeModel } from '../../report/model';
+import { NODE_KIND } from '../../report/model';
 import { buildReport } from '../../report/report';
 import { splitTreeFromReport } from '../../report/splitTree';
 import { action, emit, globals, intOption } from '../common';
@@ -58,7 +59,7 @@ export interface DemoSteps {
 /** G2 (hierarchy) + G3 (sparse features and a dense direction) on the same d, rows added. */
 export function composeHierarchyAndDense(o: { seed: number; d: number; rows: number }): SyntheticDataset {
   const g2 = generate('g2', { seed: o.seed, tokens: o.rows, dIn: o.d, parents: 6, children: 3, parentRate: 0.15, childRate: 0.8 });
-  const g3 = generate('g3', { seed: o.seed + 1, tokens: o.rows, dIn: o.d, features: 16, sparsity: 0.95, denseScale: 1.5 });
+  const g3 = generate('g3', { seed: o.seed + 1, tokens: o.rows, dIn: o.d, features: 16, sparsity: 0.95, denseScale: 0.7 });
   const n = o.rows, d = o.d, f2 = g2.nFeatures, f3 = g3.nFeatures, f = f2 + f3;
   const x = new Float32Array(n * d);
   for (let t = 0; t < n * d; t++) x[t] = g2.x[t]! + g3.x[t]!;
@@ -90,7 +91,7 @@ export const DEFAULT_DEMO_STEPS: DemoSteps = {
       const outDir = join(dir, `width-${width}`);
       o.onProgress?.(`training relu SAE of width ${width} on ${o.trainTokens.toLocaleString('en-US')} tokens`);
       // ReLU (L1) SAEs: every diagnostic applies (λ_e, exact codes, width gap); TopK would leave those out.
-      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed, l1: 5 }, () => undefined);
+      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed, l1: 3 }, () => undefined);
       await handle.done;
       out.push(outDir);
     }
@@ -143,9 +144,10 @@ export async function runDemo(o: DemoOptions, steps: DemoSteps = DEFAULT_DEMO_ST
     if (!(e instanceof InputError)) throw e;
     summary.push(`ground-truth metrics not computed: ${e.message}`);
   }
-  if (tree) {
-    const splits = tree.splits.filter((s) => s.split).length;
-    summary.push(`split tree: ${splits} latents split into more specific ones and ${tree.merges.length} merge across widths ${tree.saes.map((s) => s.width).join(' → ')}; ${tree.novel.reduce((c, v) => c + v.nodes.length, 0)} latents are novel at their width`);
+  if (tree && splitTree) {
+    const marked = splitTree.nodes.kind.reduce((c, k) => c + (k & NODE_KIND.split ? 1 : 0), 0);
+    const strict = tree.splits.filter((s) => s.split).length;
+    summary.push(`split tree across widths ${tree.saes.map((s) => s.width).join(' → ')}: ${marked} latents have two or more children at the next width (${strict} pass the module's strict split test), ${tree.merges.length} merges, ${tree.novel.reduce((c, v) => c + v.nodes.length, 0)} latents novel at their width`);
   }
   const order = { problem: 0, warning: 1, info: 2 } as const;
   const findings = [...(model.diagnostics?.findings ?? [])].sort((a, b) => order[a.severity] - order[b.severity]);
