@@ -33,6 +33,8 @@ export interface PanelDiagnosticOptions {
 export const PANEL_SKIP = ['identity', 'coactivation', 'convexReference'];
 export const PANEL_DIAGNOSTIC_ROWS = 2048;
 export const PANEL_EXACT_ROWS = 256;
+/** Rows of the antipodal and absorption tables (strongest first): a panel is read, not scrolled for minutes. */
+export const TABLE_ROWS = 50;
 
 /** The module's report with the few context facts the model needs (the dense context itself is dropped). */
 export interface PanelDiagnostics {
@@ -109,7 +111,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
     else {
       model.spectrum = { eigenvalues: f32(s.eigenvalues), spikeRatio: s.spikeRatio, effectiveRank: s.effectiveRank, source: 'diagnostics' };
       model.topDirections = {
-        kurtosis: f32(s.top.map((t) => t.kurtosis)), maxCosine: f32(s.top.map((t) => t.nearestCosine)),
+        kurtosis: f32(s.top.map((t) => t.kurtosis)), maxCosine: f32(s.top.map((t) => Math.abs(t.nearestCosine))),
         nearestAtom: Int32Array.from(s.top.map((t) => t.nearestAtom)), source: 'diagnostics',
       };
     }
@@ -132,7 +134,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
   const apWhy = sectionReason(report, 'antipodal');
   const ap = report.sections.antipodal as AntipodalReport | undefined;
   if (ap && !apWhy) {
-    const pairs = [...ap.dense, ...ap.sparse].slice(0, 200);
+    const pairs = [...ap.dense, ...ap.sparse].slice(0, TABLE_ROWS);
     model.antipodal = {
       a: Int32Array.from(pairs.map((p) => p.i)), b: Int32Array.from(pairs.map((p) => p.j)), cosine: f32(pairs.map((p) => p.cos)),
       coactivation: f32(pairs.map((p) => p.coactivation)), varianceShare: f32(pairs.map((p) => p.varianceShare)),
@@ -149,7 +151,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
       for (const c of p.absorbers) rows.push({ p: p.latent, c: c.latent, rate: p.presentRows > 0 ? c.holesAbsorbed / p.presentRows : NaN, cos: c.cosine, ex: c.exclusivity, full: p.full });
     }
     rows.sort((a, b) => (b.rate || 0) - (a.rate || 0));
-    const top = rows.slice(0, 200);
+    const top = rows.slice(0, TABLE_ROWS);
     model.absorption = {
       parent: Int32Array.from(top.map((r) => r.p)), absorber: Int32Array.from(top.map((r) => r.c)), rate: f32(top.map((r) => r.rate)),
       cosine: f32(top.map((r) => r.cos)), exclusivity: f32(top.map((r) => r.ex)), full: Uint8Array.from(top.map((r) => (r.full ? 1 : 0))), source: 'diagnostics',

@@ -23,7 +23,11 @@ export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, action
   if (m.findings?.length) {
     const order = { problem: 0, warning: 1, info: 2 } as const;
     const sorted = [...m.findings].sort((a, b) => order[a.severity] - order[b.severity]);
-    root.append(section(`Findings (${sorted.length})`, h('ul', 'findings', ...sorted.map((f) => h('li', `finding finding-${f.severity}`, h('span', 'severity', f.severity), ' ', f.message)))));
+    const item = (f: (typeof sorted)[number]): HTMLElement => h('li', `finding finding-${f.severity}`, h('span', 'severity', f.severity), ' ', f.message);
+    // The first few stay in view; the rest fold away so the charts are not pushed off screen.
+    const shown = 6;
+    const more = sorted.length > shown ? h('details', '', h('summary', '', `${sorted.length - shown} more findings`), h('ul', 'findings', ...sorted.slice(shown).map(item))) : '';
+    root.append(section(`Findings (${sorted.length})`, h('ul', 'findings', ...sorted.slice(0, shown).map(item)), more));
   }
   const grid = h('div', 'grid-2');
   root.append(grid);
