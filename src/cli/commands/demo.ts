@@ -45,7 +45,7 @@ export interface DemoOptions {
 }
 
 /** Small enough that the whole demo takes a few minutes on 2 cores (measured in docs/panels.md). */
-export const DEMO_DEFAULTS: Omit<DemoOptions, 'outDir' | 'seed'> = { widths: [12, 48, 128], d: 64, rows: 32768, trainTokens: 3_000_000, tokens: 4096 };
+export const DEMO_DEFAULTS: Omit<DemoOptions, 'outDir' | 'seed'> = { widths: [12, 48, 128], d: 64, rows: 32768, trainTokens: 6_000_000, tokens: 4096 };
 
 export interface DemoSteps {
   /** Writes activations (and their ground truth) under dir; returns the activation .npy path. */
