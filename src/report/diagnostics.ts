@@ -6,7 +6,7 @@
  */
 import { buildContext } from '../diagnostics/context';
 import type { DiagnosticContext } from '../diagnostics/context';
-import { runDiagnostics } from '../diagnostics/index';
+import { runDiagnostics, SECTIONS } from '../diagnostics/index';
 import type { DiagnosticReport, Finding } from '../diagnostics/index';
 import type { KktReport } from '../diagnostics/kkt';
 import type { ResidualReport } from '../diagnostics/residual';
@@ -26,15 +26,27 @@ export interface PanelDiagnosticOptions {
   exactRows?: number;
   /** Sections to leave out (their place in the panel says so). */
   skip?: string[];
+  /** m²·d·rows budget for absorption and residual structure (HEAVY_BUDGET). */
+  heavyBudget?: number;
   onProgress?: (section: string) => void;
 }
 
 /** Sections no panel shows (identity residual, within-dictionary DAG, convex reference): skipped by default. */
 export const PANEL_SKIP = ['identity', 'coactivation', 'convexReference'];
 export const PANEL_DIAGNOSTIC_ROWS = 2048;
+const SECTION_NAMES = SECTIONS.map((s) => s.name);
 export const PANEL_EXACT_ROWS = 256;
 /** Rows of the antipodal and absorption tables (strongest first): a panel is read, not scrolled for minutes. */
 export const TABLE_ROWS = 50;
+
+/**
+ * Absorption (C3) and residual structure (C5) cost about m²·d per row (measured: d_sae 512, d 64, 2,048 rows
+ * → 12 s; d_sae 2,048, d 128 → 450 s), so a panel runs them on fewer rows: as many as this budget of
+ * m²·d·rows allows (≈ 3 s), and not at all below HEAVY_MIN_ROWS, saying so.
+ */
+export const HEAVY_SECTIONS = ['absorption', 'residual'];
+export const HEAVY_BUDGET = 8.5e9;
+export const HEAVY_MIN_ROWS = 256;
 
 /** The module's report with the few context facts the model needs (the dense context itself is dropped). */
 export interface PanelDiagnostics {
@@ -48,8 +60,29 @@ export function panelDiagnostics(sae: Sae, x: Float32Array, n: number, o: PanelD
   if (sae.cfg.transcoder) return { reason: 'a transcoder needs its target activations (the output site) for residual diagnostics; only the input site is known here' };
   const rows = Math.min(n, o.rows ?? PANEL_DIAGNOSTIC_ROWS);
   const ctx: DiagnosticContext = buildContext(sae, x, rows);
+  const skip = o.skip ?? PANEL_SKIP;
+  const heavy = HEAVY_SECTIONS.filter((s) => !skip.includes(s));
+  const { dSae: m, dOut: d } = sae.cfg;
+  const heavyRows = Math.min(rows, Math.floor((o.heavyBudget ?? HEAVY_BUDGET) / (m * m * d)));
   try {
-    const report = runDiagnostics(ctx, { exactRows: o.exactRows ?? PANEL_EXACT_ROWS, skip: o.skip ?? PANEL_SKIP, onProgress: o.onProgress });
+    const report = runDiagnostics(ctx, { exactRows: o.exactRows ?? PANEL_EXACT_ROWS, skip: [...skip, ...(heavyRows < rows ? heavy : [])], onProgress: o.onProgress });
+    if (heavy.length && heavyRows < rows) {
+      if (heavyRows >= HEAVY_MIN_ROWS) {
+        // Same SAE, the first heavyRows rows: λ_e comes from that context's own estimate unless stored.
+        try {
+          const small = runDiagnostics(buildContext(sae, x, heavyRows), { skip: SECTION_NAMES.filter((s) => !heavy.includes(s)), onProgress: o.onProgress });
+          for (const s of heavy) { report.sections[s] = small.sections[s]; report.timings[s] = small.timings[s] ?? 0; }
+          report.findings.push(...small.findings.filter((f) => heavy.includes(f.section)));
+          report.reason.heavyRows = `${heavy.join(' and ')} ran on the first ${heavyRows} rows (their cost grows as d_sae²·d per row)`;
+        } catch (e) {
+          if (!(e instanceof Error && e.name === 'InputError')) throw e;
+          for (const s of heavy) report.sections[s] = { reason: { [s]: `not computed on the first ${heavyRows} rows: ${e.message}` } };
+        }
+      } else {
+        const why = `left out of the panel: at d_sae ${m} and d ${d} it costs too much for an interactive view (grows as d_sae²·d per row); run \`sae-workbench diagnose\` for it`;
+        for (const s of heavy) report.sections[s] = { reason: { [s]: why } };
+      }
+    }
     return { report, residualNorms: residualNorms(ctx), firing: ctx.firing };
   } catch (e) {
     // runDiagnostics refuses an all-dead sample with an InputError: the panel shows that sentence.
@@ -94,6 +127,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
   };
   if (report.lambdaE.reason) model.notes.push(report.lambdaE.reason);
   model.notes.push(`diagnostics module on the first ${report.rows.context} tokens (exact codes a* on ${report.rows.exact})`);
+  if (report.reason.heavyRows) model.notes.push(report.reason.heavyRows);
 
   const kktWhy = sectionReason(report, 'kkt');
   const kkt = (report.sections.kkt as { sae?: KktReport } | undefined)?.sae;
