@@ -13,6 +13,7 @@ import type { Browser } from 'playwright-core';
 import { main } from '../../src/cli/main';
 import { runDemo } from '../../src/cli/commands/demo';
 import { readGroundTruth } from '../../src/synthetic';
+import { saveSaeLens } from '../../src/formats/saelens';
 import { forward } from '../../src/sae/forward';
 import { writeNpy } from '../../src/io/npy';
 import { readActivationSample } from '../../src/report/activations';
@@ -259,6 +260,16 @@ describe('panel data worker', () => {
       assert.equal(synth.rows, 300);
       const diag = await rpc.request('diagnostics', { saeDir: p.saeDir, activations: p.activations });
       assert.equal(diag.residualNorms?.values.length, f.n);
+      // A narrower SAE on the same activations: its 24 atoms are the wider one's first 24 (the true features).
+      const narrow = makeFixture(f.dIn, 24, 16, 24);
+      saveSaeLens({ ...narrow.sae, wEnc: Float32Array.from({ length: f.dIn * 24 }, (_, k) => f.sae.wEnc[Math.floor(k / 24) * f.dSae + (k % 24)]!), wDec: f.sae.wDec.slice(0, 24 * f.dIn), bEnc: f.sae.bEnc.slice(0, 24) }, join(dir, 'narrow'));
+      const tree = await rpc.request('splitTree', { saeDirs: [p.saeDir, join(dir, 'narrow')], activations: p.activations });
+      assert.deepEqual(tree.saes.map((s) => s.width), [24, 48], 'narrowest first');
+      assert.deepEqual(tree.saes.map((s) => s.path), [join(dir, 'narrow'), p.saeDir], 'each column keeps its folder');
+      // Shared atoms are each other's parent with cosine 1.
+      const k = Array.from(tree.edges.to).findIndex((to) => tree.nodes.sae[to] === 1 && tree.nodes.latent[to] === 3);
+      assert.ok(k >= 0 && tree.nodes.latent[tree.edges.from[k]!] === 3 && Math.abs(tree.edges.cosine[k]! - 1) < 1e-5);
+      await assert.rejects(rpc.request('splitTree', { saeDirs: [p.saeDir], activations: p.activations }), /two or more SAEs/);
       const out = join(dir, 'r.html');
       const r = await rpc.request('report', { saeDir: p.saeDir, activations: p.activations, out, features: 4 });
       assert.ok(r.bytes > 10_000 && existsSync(out));
