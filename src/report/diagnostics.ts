@@ -231,7 +231,8 @@ export function atomDiagnostics(pd: PanelDiagnostics, latent: number, flags: num
   const finite = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) ? v : undefined);
   const pull = kkt.pull.find((q) => q.latent === latent);
   return {
-    source: 'diagnostics', lambdaE: pd.report.lambdaE.value,
+    // NaN λ_e tells the feature page the codes are L0-type (targets 0, σ_r units, STAT as a sine).
+    source: 'diagnostics', lambdaE: kkt.kind === 'l1' ? pd.report.lambdaE.value : NaN,
     kktOn: finite(p.kktOn[latent]), kktOff: finite(p.kktOff[latent]), stationarity: finite(p.stat[latent]),
     radial: kkt.kind === 'l1' ? finite(p.rad[latent]) : undefined, noiseFloor: finite(p.statSE[latent]),
     pullToward: pull && pull.toward.length ? Int32Array.from(pull.toward) : undefined,

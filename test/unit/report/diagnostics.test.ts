@@ -85,6 +85,20 @@ describe('diagnostics → panel model', () => {
     assert.equal(m.reasons?.absorption, 'skipped by request');
   });
 
+  it('an L0-type (TopK) SAE: the feature page gets NaN λ_e, so it explains KKT/STAT in σ_r units and as a sine', () => {
+    const fx = makeFixture(16, 24, 512, 12, 6);
+    const sae = { ...fx.sae, cfg: { ...fx.sae.cfg, activation: 'topk' as const, k: 3 } };
+    const pd = panelDiagnostics(sae, fx.x, fx.n, { skip: [...PANEL_SKIP, 'absorption', 'residual'] });
+    assert.ok('report' in pd);
+    const kkt = (pd.report.sections.kkt as { sae: { kind: string; perLatent: { stat: Float32Array } } }).sae;
+    assert.equal(kkt.kind, 'l0');
+    const live = [...kkt.perLatent.stat.keys()].find((i) => Number.isFinite(kkt.perLatent.stat[i]!))!;
+    const atom = atomDiagnostics(pd, live, 0)!;
+    assert.ok(Number.isNaN(atom.lambdaE));
+    assert.equal(atom.radial, undefined, 'RAD is an L1 quantity');
+    assert.ok(atom.stationarity! >= 0 && atom.stationarity! <= 1, 'a sine');
+  });
+
   it('a transcoder without targets is refused with a reason, not a crash', () => {
     const fx = makeFixture(8, 8, 64, 4);
     const r = panelDiagnostics({ ...fx.sae, cfg: { ...fx.sae.cfg, transcoder: true } }, fx.x, fx.n);
