@@ -149,7 +149,7 @@ export function registerCommands({ context, index, runs, annotations }: CommandD
     return uri.fsPath;
   });
 
-  reg('saeWorkbench.generateSynthetic', (args?: unknown) => generateSyntheticCommand(() => index.scheduleRefresh(), args as Parameters<typeof generateSyntheticCommand>[1]));
+  reg('saeWorkbench.generateSynthetic', (args?: unknown) => generateSyntheticCommand(() => index.scheduleRefresh(), args as Parameters<typeof generateSyntheticCommand>[1], context));
 
   reg('saeWorkbench.openTensorFile', async (arg?: unknown) => {
     const path = saeDirFromArg(arg);

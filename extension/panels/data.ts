@@ -1,6 +1,7 @@
 /**
- * Where the panels get their data. The default provider runs the analysis (src/report) in a worker
- * thread, so the extension host thread only coordinates; results are cached per SAE + activation file.
+ * Where the panels get their data. The default provider runs the analysis, the diagnostics module and
+ * split trees (src/report, src/diagnostics) in a worker thread, so the extension host thread only
+ * coordinates; results are cached per SAE + activation file.
  * The lead may replace it (setPanelDataProvider) with one that reads the diagnostics cache beside the
  * SAE and the annotation store.
  */
@@ -20,6 +21,8 @@ export interface PanelDataProvider {
   diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel>;
   splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel>;
   annotate(req: AnnotateRequest): Promise<AnnotateResponse>;
+  /** Generates and writes a synthetic dataset (src/synthetic) in the worker. */
+  synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]>;
   /** Writes the self-contained HTML report (off the host thread). */
   report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }>;
 }
@@ -62,9 +65,11 @@ class WorkerDataProvider implements PanelDataProvider {
   report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }> {
     return this.channel().request('report', { saeDir, out, activations: activations ?? findActivations(saeDir) });
   }
-  splitTree(_saeDirs: string[]): Promise<SplitTreeModel> {
-    // TODO(lead, at merge): src/diagnostics split trees → SplitTreeModel (see docs/panels.md "Mapping").
-    return Promise.reject(new InputError('split tree', 'split trees come from the diagnostics module, which is not connected yet'));
+  splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel> {
+    return this.channel().request('splitTree', { saeDirs, activations: activations ?? (saeDirs[0] ? findActivations(saeDirs[0]) : undefined) });
+  }
+  synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]> {
+    return this.channel().request('synthetic', req);
   }
   annotate(req: AnnotateRequest): Promise<AnnotateResponse> {
     if (!annotationSink) return Promise.reject(new InputError('annotations', 'the annotation store is not available'));

@@ -1,12 +1,9 @@
 /**
  * One pass of an SAE over an evaluation sample, kept sparse (codes as CSR and CSC), from which the panel
- * models are cut: per-latent columns, per-token L0, reconstruction metrics, feature pages, and the
- * provisional per-atom optimality numbers (THEORY.md B4: KKT_on, KKT_off, STAT with its noise floor)
- * that stand in until src/diagnostics lands. Encoding goes through src/sae/forward.ts; λ_e through
- * src/diagnostics/context.ts.
+ * models are cut: per-latent columns, per-token L0, reconstruction metrics and feature pages. Encoding
+ * goes through src/sae/forward.ts; every optimality number comes from src/diagnostics (./diagnostics.ts).
  */
 import { matmulBT } from '../compute/matmul';
-import { buildContext } from '../diagnostics/context';
 import { decoderNorms, forward } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import type { ActivationSample } from './activations';
@@ -48,18 +45,6 @@ export interface Analysis {
   l0PerToken: Float32Array;
   residualNorm: Float32Array;
   metrics: ReconstructionMetrics;
-  lambdaE: number;
-  lambdaSource: string;
-  /** False for an L1 model whose λ_e is not positive: KKT/STAT are then left out. */
-  lambdaUsable: boolean;
-  /** L0-type codes (TopK, BatchTopK, JumpReLU): KKT targets 0, normalised by σ_r (THEORY.md B4). */
-  l0Type: boolean;
-  kktOn: Float32Array;
-  kktOff: Float32Array;
-  stationarity: Float32Array;
-  noiseFloor: Float32Array;
-  /** (F(D), F_∞) of THEORY.md D1, for L1 SAEs only. */
-  widthGap?: { objective: number; wideLimit: number };
 }
 
 /** Rows per encoding chunk: the chunk's dense codes and ⟨d̂, r⟩ matrices stay around 32 MB each. */
@@ -71,15 +56,7 @@ function chunkRows(dSae: number): number {
 export function analyse(sae: Sae, sample: ActivationSample): Analysis {
   const { dSae, dOut, dIn } = sae.cfg;
   const n = sample.n;
-  const l0Type = sae.cfg.activation !== 'relu' && sae.cfg.activation !== 'gated';
-  // λ_e from the diagnostics context (stored or estimated) on a small prefix: one definition, one place.
-  const ctxRows = Math.min(n, 256);
   const targetsKnown = !sae.cfg.transcoder;
-  const ctx = targetsKnown ? buildContext(sae, sample.x.subarray(0, ctxRows * dIn), ctxRows) : undefined;
-  // An L1 model whose median ⟨d̂_i, r⟩ on active pairs is not positive has no usable λ_e: the KKT/STAT
-  // normalisations would be meaningless, so they are left out (and the overview says why).
-  const lambdaE = ctx?.lambdaE ?? NaN;
-  const lambdaUsable = l0Type || lambdaE > 0;
   const norms = decoderNorms(sae);
   const unit = new Float32Array(dSae * dOut);
   for (let i = 0; i < dSae; i++) if (norms[i]! > 0) for (let j = 0; j < dOut; j++) unit[i * dOut + j] = sae.wDec[i * dOut + j]! / norms[i]!;
@@ -90,11 +67,7 @@ export function analyse(sae: Sae, sample: ActivationSample): Analysis {
   const l0PerToken = new Float32Array(n);
   const residualNorm = new Float32Array(n);
   const fires = new Float64Array(dSae), sum = new Float64Array(dSae), max = new Float32Array(dSae);
-  // B4 accumulators over effective codes ã = ‖d_i‖ f_i.
-  // Float32 for the [dSae, dOut] accumulator: it is as large as W_dec, and sums run over ≤ a few thousand rows.
-  const g = new Float32Array(dSae * dOut), m = new Float64Array(dSae);
-  const onSq = new Float64Array(dSae), offMiss = new Float64Array(dSae), perpSq = new Float64Array(dSae);
-  let sse = 0, sumSq = 0, resSq = 0, objective = 0, wideLimit = 0;
+  let sse = 0, sumSq = 0;
   const xMean = new Float64Array(dOut);
 
   const step = chunkRows(dSae);
@@ -104,45 +77,29 @@ export function analyse(sae: Sae, sample: ActivationSample): Analysis {
     const { codes, recon } = forward(sae, xs, rows);
     const res = new Float32Array(rows * dOut);
     if (targetsKnown) for (let t = 0; t < rows * dOut; t++) res[t] = xs[t]! - recon[t]!;
-    const proj = targetsKnown ? matmulBT(res, unit, rows, dOut, dSae) : undefined;
     for (let rr = 0; rr < rows; rr++) {
       const r = r0 + rr;
       let rn = 0;
       for (let j = 0; j < dOut; j++) rn += res[rr * dOut + j]! ** 2;
       residualNorm[r] = Math.sqrt(rn);
-      let active = 0, l1 = 0;
+      let active = 0;
       for (let i = 0; i < dSae; i++) {
         const f = codes[rr * dSae + i]!;
-        if (!(f > 0)) {
-          if (proj && !l0Type && proj[rr * dSae + i]! > 1.1 * lambdaE) offMiss[i]! += 1;
-          continue;
-        }
+        if (!(f > 0)) continue;
         active++;
         idx.push(i); val.push(f);
         fires[i]! += 1; sum[i]! += f; if (f > max[i]!) max[i] = f;
-        if (!proj) continue;
-        const a = f * norms[i]!;
-        l1 += a;
-        m[i]! += a;
-        const p = proj[rr * dSae + i]!;
-        onSq[i]! += l0Type ? p * p : ((p - lambdaE) / lambdaE) ** 2;
-        perpSq[i]! += a * a * (rn - p * p);
-        for (let j = 0; j < dOut; j++) g[i * dOut + j]! += a * res[rr * dOut + j]!;
       }
       rowPtr[r + 1] = idx.length;
       l0PerToken[r] = active;
       if (targetsKnown) {
         sse += rn;
-        let xn2 = 0, xb2 = 0;
+        let xn2 = 0;
         for (let j = 0; j < dOut; j++) {
           const v = xs[rr * dIn + j]!;
           xn2 += v * v; xMean[j]! += v;
-          xb2 += (v - sae.bDec[j]!) ** 2;
         }
-        sumSq += xn2; resSq += rn;
-        objective += 0.5 * rn + lambdaE * l1;
-        const s = Math.sqrt(xb2);
-        wideLimit += s <= lambdaE ? 0.5 * s * s : lambdaE * s - 0.5 * lambdaE * lambdaE;
+        sumSq += xn2;
       }
     }
   }
@@ -152,27 +109,6 @@ export function analyse(sae: Sae, sample: ActivationSample): Analysis {
   for (let i = 0; i < dSae; i++) {
     density[i] = fires[i]! / n;
     meanActivation[i] = fires[i]! > 0 ? sum[i]! / fires[i]! : 0;
-  }
-  const sigmaR = Math.sqrt(resSq / n / dOut) || 1;
-  const kktOn = new Float32Array(dSae).fill(NaN), kktOff = new Float32Array(dSae).fill(NaN);
-  const stationarity = new Float32Array(dSae).fill(NaN), noiseFloor = new Float32Array(dSae).fill(NaN);
-  if (targetsKnown && lambdaUsable) for (let i = 0; i < dSae; i++) {
-    if (!(fires[i]! > 0) || !(norms[i]! > 0)) continue;
-    kktOn[i] = l0Type ? Math.sqrt(onSq[i]! / fires[i]!) / sigmaR : Math.sqrt(onSq[i]! / fires[i]!);
-    if (!l0Type) kktOff[i] = offMiss[i]! / Math.max(1, n - fires[i]!);
-    // g_i = mean_n ã r; split into the part along d̂_i and the tangential part.
-    let radial = 0, total = 0;
-    for (let j = 0; j < dOut; j++) {
-      const gj = g[i * dOut + j]! / n;
-      radial += gj * unit[i * dOut + j]!;
-      total += gj * gj;
-    }
-    const tangential = Math.sqrt(Math.max(0, total - radial * radial));
-    const mi = m[i]! / n;
-    if (l0Type) stationarity[i] = total > 0 ? tangential / Math.sqrt(total) : 0;
-    else stationarity[i] = tangential / (lambdaE * mi);
-    const varPerp = Math.max(0, perpSq[i]! / n - tangential * tangential);
-    noiseFloor[i] = l0Type ? Math.sqrt(varPerp / n) / Math.max(Math.sqrt(total), 1e-30) : Math.sqrt(varPerp / n) / (lambdaE * mi);
   }
   let l0 = 0;
   for (let r = 0; r < n; r++) l0 += l0PerToken[r]!;
@@ -190,13 +126,9 @@ export function analyse(sae: Sae, sample: ActivationSample): Analysis {
     ssePerToken: targetsKnown ? sse / n : NaN,
     note: targetsKnown ? undefined : 'a transcoder needs its target activations for reconstruction metrics; only sparsity is shown',
   };
-  if (targetsKnown && !lambdaUsable) metrics.note = `λ_e estimated as ${lambdaE.toPrecision(3)} (median ⟨d̂_i, r⟩ over active pairs is not positive: the codes overshoot), so per-atom KKT/STAT and the width gap are not computed`;
-  const widthGap = lambdaUsable && targetsKnown && !l0Type && sae.cfg.normalizeActivations === 'none' && Number.isFinite(lambdaE)
-    ? { objective: objective / n, wideLimit: wideLimit / n } : undefined;
   return {
     sae, sample, codes: { ...codesCsr, ...toCsc(codesCsr, n, dSae) }, density, meanActivation, maxActivation: max,
-    decoderNorm: norms, unitAtoms: unit, l0PerToken, residualNorm, metrics, lambdaE,
-    lambdaSource: ctx?.lambdaSource ?? 'unknown', lambdaUsable: targetsKnown && lambdaUsable, l0Type, kktOn, kktOff, stationarity, noiseFloor, widthGap,
+    decoderNorm: norms, unitAtoms: unit, l0PerToken, residualNorm, metrics,
   };
 }
 
@@ -250,15 +182,12 @@ export function maxDecoderCosine(unit: Float32Array, dSae: number, d: number, bu
   return { value, index, exact };
 }
 
-/** Flags computable from density and STAT alone; antipodal/absorption/split come from diagnostics. */
+/** Flags computable from density alone; the rest (non-stationary, antipodal, absorbed, absorber) come from diagnostics. */
 export function basicFlags(a: Analysis): Uint8Array {
   const flags = new Uint8Array(a.sae.cfg.dSae);
   for (let i = 0; i < flags.length; i++) {
     if (a.density[i] === 0) flags[i]! |= FLAG.dead;
     if (a.density[i]! > 0.1) flags[i]! |= FLAG.dense;
-    const s = a.stationarity[i]!, se = a.noiseFloor[i]!;
-    // THEORY.md B4: non-stationary if STAT > max(3·SE, 0.05) [H].
-    if (Number.isFinite(s) && s > Math.max(3 * (Number.isFinite(se) ? se : 0), 0.05)) flags[i]! |= FLAG.nonStationary;
   }
   return flags;
 }

@@ -1,6 +1,7 @@
 /**
  * Cuts the panel models (src/report/model.ts) out of an Analysis: the dictionary overview, a feature
- * page, and the provisional diagnostics. Also the weights-only dictionary when no activations exist.
+ * page (its optimality numbers from the diagnostics module via ./diagnostics.ts). Also the weights-only
+ * dictionary when no activations exist.
  */
 import { basename } from 'node:path';
 import { decoderNorms } from '../sae/forward';
@@ -8,8 +9,10 @@ import type { Sae } from '../sae/types';
 import { displayToken } from './activations';
 import type { Analysis } from './analyze';
 import { basicFlags, maxDecoderCosine } from './analyze';
-import type { AtomDiagnostics, DiagnosticsModel, DictionaryModel, Example, FeatureModel, FlagName, LabelMap, Neighbours, QuantileBin, SaeCard, TrainingModel } from './model';
-import { FLAG, FLAG_NAMES } from './model';
+import type { DictionaryModel, Example, FeatureModel, LabelMap, Neighbours, QuantileBin, SaeCard, TrainingModel } from './model';
+import { FLAG } from './model';
+import { atomDiagnostics, diagnosticFlags, stationarityColumn } from './diagnostics';
+import type { PanelDiagnostics } from './diagnostics';
 
 export interface Annotation { label: string; note: string }
 
@@ -32,8 +35,15 @@ export function labelMap(annotations: Map<number, Annotation> | undefined): Labe
   return { latents: Int32Array.from(entries.map((e) => e[0])), texts: entries.map((e) => e[1].label) };
 }
 
-/** The overview + browser model from a full analysis. */
-export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, Annotation>; training?: TrainingModel; pages?: Int32Array } = {}): DictionaryModel {
+/** Density flags OR the diagnostics module's flags (when it ran). */
+export function latentFlags(a: Analysis, diag?: PanelDiagnostics): Uint8Array {
+  const flags = basicFlags(a);
+  if (diag) { const more = diagnosticFlags(diag, flags.length); for (let i = 0; i < flags.length; i++) flags[i]! |= more[i]!; }
+  return flags;
+}
+
+/** The overview + browser model from a full analysis (STAT and flags from the diagnostics, when given). */
+export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, Annotation>; training?: TrainingModel; pages?: Int32Array; diagnostics?: PanelDiagnostics } = {}): DictionaryModel {
   const { dSae, dOut } = a.sae.cfg;
   const cos = maxDecoderCosine(a.unitAtoms, dSae, dOut);
   const notes: string[] = [];
@@ -45,8 +55,8 @@ export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, A
     card: saeCard(a.sae), metrics: a.metrics, activationsPath: a.sample.path, l0PerToken: a.l0PerToken, training: opts.training, notes,
     latents: {
       count: dSae, density: a.density, meanActivation: a.meanActivation, maxActivation: a.maxActivation, decoderNorm: a.decoderNorm,
-      maxDecoderCosine: cos.value, maxCosineExact: cos.exact, stationarity: a.stationarity, stationaritySource: 'provisional',
-      flags: basicFlags(a), labels: labelMap(opts.annotations), pages: opts.pages,
+      maxDecoderCosine: cos.value, maxCosineExact: cos.exact, stationarity: stationarityColumn(opts.diagnostics, dSae),
+      stationaritySource: opts.diagnostics ? 'diagnostics' : undefined, flags: latentFlags(a, opts.diagnostics), labels: labelMap(opts.annotations), pages: opts.pages,
     },
   };
 }
@@ -113,7 +123,7 @@ function example(a: Analysis, latent: number, row: number, activation: number): 
 }
 
 /** The feature page of one latent. */
-export function featureModel(a: Analysis, latent: number, flags: Uint8Array, annotation?: Annotation): FeatureModel {
+export function featureModel(a: Analysis, latent: number, flags: Uint8Array, annotation?: Annotation, diag?: PanelDiagnostics): FeatureModel {
   const { dSae, dOut } = a.sae.cfg;
   const { colPtr, rows, vals } = a.codes;
   const start = colPtr[latent]!, end = colPtr[latent + 1]!;
@@ -150,11 +160,7 @@ export function featureModel(a: Analysis, latent: number, flags: Uint8Array, ann
   const jac = new Float64Array(dSae).fill(NaN);
   for (let j = 0; j < dSae; j++) if (co[j]! > 0) jac[j] = co[j]! / (ni + (colPtr[j + 1]! - colPtr[j]!) - co[j]!);
   const f = flags[latent]!;
-  const diagnostics: AtomDiagnostics | undefined = a.lambdaUsable ? {
-    source: 'provisional', lambdaE: a.lambdaE,
-    kktOn: finite(a.kktOn[latent]!), kktOff: finite(a.kktOff[latent]!), stationarity: finite(a.stationarity[latent]!), noiseFloor: finite(a.noiseFloor[latent]!),
-    flags: FLAG_NAMES.filter((nm) => f & FLAG[nm]) as FlagName[],
-  } : undefined;
+  const diagnostics = diag ? atomDiagnostics(diag, latent, f) : undefined;
   return {
     latent, sae: saeCard(a.sae), label: annotation?.label ?? '', note: annotation?.note ?? '',
     density: a.density[latent]!, meanActivation: a.meanActivation[latent]!, maxActivation: maxAct, decoderNorm: a.decoderNorm[latent]!,
@@ -163,41 +169,17 @@ export function featureModel(a: Analysis, latent: number, flags: Uint8Array, ann
   };
 }
 
-function finite(v: number): number | undefined {
-  return Number.isFinite(v) ? v : undefined;
-}
-
 /**
  * Which latents get a page in a report: the most frequent live ones, the flagged ones and the
  * annotated ones, up to `limit`, in latent order.
  */
-export function pickReportLatents(a: Analysis, flags: Uint8Array, limit: number, annotations?: Map<number, Annotation>): Int32Array {
+export function pickReportLatents(a: Analysis, flags: Uint8Array, limit: number, annotations?: Map<number, Annotation>, stationarity?: Float32Array): Int32Array {
+  const stat = (i: number): number => { const v = stationarity?.[i]; return v !== undefined && Number.isFinite(v) ? v : -Infinity; };
   const chosen = new Set<number>();
   for (const k of annotations?.keys() ?? []) if (chosen.size < limit && k < flags.length) chosen.add(k);
-  const flagged = [...flags.keys()].filter((i) => flags[i]! & (FLAG.dense | FLAG.nonStationary)).sort((p, q) => a.stationarity[q]! - a.stationarity[p]!);
+  const flagged = [...flags.keys()].filter((i) => flags[i]! & (FLAG.dense | FLAG.nonStationary)).sort((p, q) => stat(q) - stat(p));
   for (const i of flagged.slice(0, Math.floor(limit / 4))) if (chosen.size < limit) chosen.add(i);
   const live = [...a.density.keys()].filter((i) => a.density[i]! > 0).sort((p, q) => a.density[q]! - a.density[p]! || p - q);
   for (const i of live) { if (chosen.size >= limit) break; chosen.add(i); }
   return Int32Array.from([...chosen].sort((p, q) => p - q));
-}
-
-/** Provisional diagnostics: what an Analysis measures directly (residual norms, B4 per atom, D1 width gap). */
-export function provisionalDiagnostics(a: Analysis, flags: Uint8Array): DiagnosticsModel {
-  const notes = [
-    'provisional: residual norms, per-atom KKT/STAT and the width gap are computed by the panels from one pass over the sample; the diagnostics module (src/diagnostics) supplies the rest',
-  ];
-  if (a.l0Type) notes.push(`${a.sae.cfg.activation} codes are L0-type: KKT_on is ⟨d̂_i, r⟩ normalised by σ_r (target 0) and STAT is sin∠(g_i, d̂_i) (THEORY.md B4)`);
-  const flagged = new Uint8Array(flags.length);
-  for (let i = 0; i < flags.length; i++) flagged[i] = flags[i]! & FLAG.nonStationary ? 1 : 0;
-  const model: DiagnosticsModel = {
-    sae: saeCard(a.sae), lambdaE: a.lambdaE, lambdaSource: a.lambdaSource, tokens: a.sample.n, notes,
-    residualNorms: { values: a.residualNorm, source: 'provisional' },
-  };
-  if (a.lambdaUsable) model.perAtom = { kktOn: a.kktOn, kktOff: a.kktOff, stationarity: a.stationarity, flagged, density: a.density, source: 'provisional' };
-  else notes.push(`λ_e could not be used (${a.sae.cfg.transcoder ? 'a transcoder needs its targets' : `estimated ${a.lambdaE.toPrecision(3)}: the median ⟨d̂_i, r⟩ over active pairs is not positive, i.e. the codes overshoot`}), so per-atom KKT/STAT are not computed`);
-  if (a.widthGap) {
-    const { objective, wideLimit } = a.widthGap;
-    model.widthGap = { objective, wideLimit, gap: (objective - wideLimit) / wideLimit, source: 'provisional' };
-  } else notes.push('width gap (THEORY.md D1) is defined for L1 (ReLU) SAEs without input normalisation; not shown for this SAE');
-  return model;
 }

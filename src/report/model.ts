@@ -210,6 +210,10 @@ export interface DiagnosticsModel {
   antipodal?: { a: Int32Array; b: Int32Array; cosine: Float32Array; coactivation: Float32Array; varianceShare: Float32Array; dense: Uint8Array; source: Provenance };
   absorption?: { parent: Int32Array; absorber: Int32Array; rate: Float32Array; cosine: Float32Array; exclusivity: Float32Array; full: Uint8Array; source: Provenance };
   notes: string[];
+  /** Why a section is absent, keyed by the field name above (the module's `reason`, or "skipped by request"). */
+  reasons?: Record<string, string>;
+  /** The module's findings, one sentence each. */
+  findings?: { severity: 'info' | 'warning' | 'problem'; message: string }[];
 }
 
 /** Everything one report holds. */

@@ -1,15 +1,20 @@
 /**
- * Worker thread behind the panels: loads an SAE and its evaluation sample once, runs the analysis pass,
- * and answers the panel models. Keeps the last few analyses (keyed by SAE folder + activation file).
+ * Worker thread behind the panels: loads an SAE and its evaluation sample once, runs the analysis pass
+ * and the diagnostics module (at a panel budget), and answers the panel models; builds split trees across
+ * SAEs. Keeps the last few analyses and diagnostics (keyed by SAE folder + activation file).
  */
 import { parentPort } from 'node:worker_threads';
 import { loadSae } from '../formats';
 import { MessageHandler } from '../protocol/rpc';
 import { readActivationSample } from './activations';
-import { analyse, basicFlags } from './analyze';
+import { analyse } from './analyze';
 import type { Analysis } from './analyze';
-import { dictionaryModel, featureModel, provisionalDiagnostics, weightsOnlyDictionary } from './build';
-import type { DiagnosticsModel, DictionaryModel, FeatureModel } from './model';
+import { dictionaryModel, featureModel, latentFlags, saeCard, weightsOnlyDictionary } from './build';
+import { diagnosticsModel, panelDiagnostics, unavailableDiagnostics } from './diagnostics';
+import type { PanelDiagnostics } from './diagnostics';
+import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from './model';
+import { splitTreeForSaes } from './splitTree';
+import { generate, parseKind, writeSynthetic } from '../synthetic';
 import { readTrainingLog } from './trainingLog';
 import { buildReport } from './report';
 import { writeReport } from './html';
@@ -21,24 +26,42 @@ export type PanelDataRequests = {
   dictionary: [{ saeDir: string; activations?: string }, DictionaryModel];
   feature: [{ saeDir: string; latent: number; activations?: string }, FeatureModel];
   diagnostics: [{ saeDir: string; activations?: string }, DiagnosticsModel];
+  /** Writes a synthetic dataset (src/synthetic generate + writeSynthetic); `kind` is g1..g7 or an alias. */
+  synthetic: [{ kind: string; outDir: string; tokens?: number; seed?: number }, { activations: string; groundTruth: string; rows: number; d: number; features: number }];
+  /** buildSplitTree over 2+ SAEs of different widths (or one Matryoshka SAE) on the same activations. */
+  splitTree: [{ saeDirs: string[]; activations?: string }, SplitTreeModel];
   /** Writes the self-contained HTML report; answers with its size in bytes. */
   report: [{ saeDir: string; activations?: string; out: string; features?: number }, { out: string; bytes: number }];
 };
 
 const MAX_TOKENS = 4096;
-const cache = new Map<string, Analysis>();
+interface Entry { a: Analysis; diag?: PanelDiagnostics | { reason: string } }
+const cache = new Map<string, Entry>();
+
+function entryFor(saeDir: string, activations: string): Entry {
+  const key = `${saeDir}\0${activations}`;
+  let e = cache.get(key);
+  if (!e) {
+    const sae = loadSae(saeDir);
+    e = { a: analyse(sae, readActivationSample(activations, MAX_TOKENS, sae.cfg.dIn)) };
+    if (cache.size >= 3) cache.delete(cache.keys().next().value!);
+    cache.set(key, e);
+  }
+  return e;
+}
 
 function analysisFor(saeDir: string, activations: string): Analysis {
-  const key = `${saeDir}\0${activations}`;
-  let a = cache.get(key);
-  if (!a) {
-    const sae = loadSae(saeDir);
-    a = analyse(sae, readActivationSample(activations, MAX_TOKENS, sae.cfg.dIn));
-    if (cache.size >= 3) cache.delete(cache.keys().next().value!);
-    cache.set(key, a);
-  }
-  return a;
+  return entryFor(saeDir, activations).a;
 }
+
+/** The diagnostics module's report for this SAE + sample, run once (panel budget) and cached. */
+function diagnosticsFor(saeDir: string, activations: string): PanelDiagnostics | { reason: string } {
+  const e = entryFor(saeDir, activations);
+  e.diag ??= panelDiagnostics(e.a.sae, e.a.sample.x, e.a.sample.n);
+  return e.diag;
+}
+
+const ran = (d: PanelDiagnostics | { reason: string }): PanelDiagnostics | undefined => ('report' in d ? d : undefined);
 
 if (parentPort) {
   const port = parentPort;
@@ -48,21 +71,31 @@ if (parentPort) {
     const training = readTrainingLog(join(saeDir, 'training_log.jsonl'))?.model;
     const annotations = readAnnotations(saeDir);
     if (!activations) return { ...weightsOnlyDictionary(loadSae(saeDir), annotations), training };
-    return dictionaryModel(analysisFor(saeDir, activations), { training, annotations });
+    return dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)) });
   });
   rpc.onRequest('feature', ({ saeDir, latent, activations }) => {
     if (!activations) throw new InputError(saeDir, 'a feature page needs an activation file (none given, no activations.npy beside the SAE)');
     const a = analysisFor(saeDir, activations);
     if (!Number.isInteger(latent) || latent < 0 || latent >= a.sae.cfg.dSae) throw new InputError(saeDir, `latent ${latent} is out of range [0, ${a.sae.cfg.dSae})`);
-    return featureModel(a, latent, basicFlags(a), readAnnotations(saeDir).get(latent));
+    const diag = ran(diagnosticsFor(saeDir, activations));
+    return featureModel(a, latent, latentFlags(a, diag), readAnnotations(saeDir).get(latent), diag);
   });
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features }));
     return { out, bytes };
   });
+  rpc.onRequest('synthetic', ({ kind, outDir, tokens, seed }) => {
+    const ds = generate(parseKind(kind), { tokens, seed });
+    return { ...writeSynthetic(ds, outDir), rows: ds.n, d: ds.d, features: ds.nFeatures };
+  });
+  rpc.onRequest('splitTree', ({ saeDirs, activations }) => {
+    if (!activations) throw new InputError(saeDirs[0] ?? 'split tree', 'a split tree needs the activation file the SAEs share (none given, no activations.npy beside the first SAE)');
+    return splitTreeForSaes(saeDirs, activations);
+  });
   rpc.onRequest('diagnostics', ({ saeDir, activations }) => {
     if (!activations) throw new InputError(saeDir, 'diagnostics need an activation file (none given, no activations.npy beside the SAE)');
     const a = analysisFor(saeDir, activations);
-    return provisionalDiagnostics(a, basicFlags(a));
+    const d = diagnosticsFor(saeDir, activations);
+    return 'report' in d ? diagnosticsModel(d, saeCard(a.sae)) : unavailableDiagnostics(saeCard(a.sae), a.sample.n, d.reason);
   });
 }

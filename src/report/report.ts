@@ -1,7 +1,7 @@
 /**
  * Builds a ReportModel from an SAE folder and an activation file: the analysis pass, the overview, the
- * chosen feature pages, provisional diagnostics (or the diagnostics module's, when given), the training
- * log beside the SAE, and an optional split tree. Used by `sae-workbench report`, `demo` and the
+ * chosen feature pages, the diagnostics module's report (run here at a report-sized budget unless the
+ * caller ran it), the training log beside the SAE, and an optional split tree. Used by `sae-workbench report`, `demo` and the
  * extension's Export Report command.
  */
 import { join } from 'node:path';
@@ -11,7 +11,9 @@ import { readActivationSample } from './activations';
 import { analyse } from './analyze';
 import type { Analysis } from './analyze';
 import type { Annotation } from './build';
-import { dictionaryModel, featureModel, pickReportLatents, provisionalDiagnostics, saeCard, weightsOnlyDictionary } from './build';
+import { dictionaryModel, featureModel, pickReportLatents, saeCard, weightsOnlyDictionary } from './build';
+import { diagnosticsModel, panelDiagnostics, stationarityColumn, unavailableDiagnostics } from './diagnostics';
+import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, ReportModel, SplitTreeModel } from './model';
 import { readTrainingLog } from './trainingLog';
 import { readAnnotations } from './annotations';
@@ -24,8 +26,10 @@ export interface ReportOptions {
   /** How many feature pages to include. */
   features?: number;
   annotations?: Map<number, Annotation>;
-  /** Diagnostics from src/diagnostics, mapped to the model; replaces the provisional ones. */
-  diagnostics?: DiagnosticsModel;
+  /** Diagnostics already run by the caller (src/report/diagnostics.ts panelDiagnostics on the same sample). */
+  diagnostics?: PanelDiagnostics;
+  /** Budget for the diagnostics when the report runs them (rows, exact rows, skipped sections). */
+  diagnosticOptions?: PanelDiagnosticOptions;
   splitTree?: SplitTreeModel;
   title?: string;
   /** Reports progress in words (the CLI prints it to stderr). */
@@ -45,17 +49,22 @@ export function buildReport(o: ReportOptions): ReportModel {
   if (!o.activations) {
     const dictionary = weightsOnlyDictionary(sae, o.annotations);
     dictionary.training = training;
-    return { title, createdAt, dictionary, features: [], training, diagnostics: o.diagnostics, splitTree: o.splitTree };
+    return { title, createdAt, dictionary, features: [], training, splitTree: o.splitTree };
   }
   progress(`reading ${o.activations}`);
   const sample = readActivationSample(o.activations, o.maxTokens ?? 4096, sae.cfg.dIn);
   progress(`encoding ${sample.n} tokens`);
   const a: Analysis = analyse(sae, sample);
+  progress('running diagnostics');
+  const pd = o.diagnostics ?? panelDiagnostics(sae, sample.x, sample.n, { ...o.diagnosticOptions, onProgress: (sec) => progress(`diagnostics: ${sec}`) });
+  const diag = 'report' in pd ? pd : undefined;
+  const card = saeCard(sae);
+  const diagnostics: DiagnosticsModel = diag ? diagnosticsModel(diag, card) : unavailableDiagnostics(card, sample.n, (pd as { reason: string }).reason);
   progress('computing decoder geometry');
-  const provisional = dictionaryModel(a, { annotations: o.annotations, training });
-  const pages = pickReportLatents(a, provisional.latents.flags, o.features ?? 48, o.annotations);
-  provisional.latents.pages = pages;
+  const dictionary = dictionaryModel(a, { annotations: o.annotations, training, diagnostics: diag });
+  const pages = pickReportLatents(a, dictionary.latents.flags, o.features ?? 48, o.annotations, stationarityColumn(diag, sae.cfg.dSae));
+  dictionary.latents.pages = pages;
   progress(`writing ${pages.length} feature pages`);
-  const features = Array.from(pages, (l) => featureModel(a, l, provisional.latents.flags, o.annotations?.get(l)));
-  return { title, createdAt, dictionary: provisional, features, diagnostics: o.diagnostics ?? provisionalDiagnostics(a, provisional.latents.flags), splitTree: o.splitTree, training };
+  const features = Array.from(pages, (l) => featureModel(a, l, dictionary.latents.flags, o.annotations?.get(l), diag));
+  return { title, createdAt, dictionary, features, diagnostics, splitTree: o.splitTree, training };
 }

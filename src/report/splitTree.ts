@@ -6,6 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors';
+import { buildSplitTree, treeInputFromSae } from '../diagnostics/splitTree';
+import type { SplitTreeReport } from '../diagnostics/splitTree';
+import { readActivationRows } from '../diagnostics/files';
+import { loadSae } from '../formats';
+import { basename } from 'node:path';
 import type { Provenance, SplitTreeModel } from './model';
 import { EDGE_KIND, NODE_KIND } from './model';
 
@@ -74,8 +79,67 @@ export function splitTreeModel(input: unknown, source: string, provenance: Prove
   };
 }
 
+/** A split tree file: `sae-workbench tree --json` output (the module's report), or the plain {saes, nodes, edges} shape. */
 export function readSplitTree(path: string): SplitTreeModel {
   let json: unknown;
   try { json = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new InputError(path, `not readable JSON (${(e as Error).message.split('\n')[0]})`); }
+  if (isModuleReport(json)) return splitTreeFromReport(json);
   return splitTreeModel(json, path);
+}
+
+function isModuleReport(v: unknown): v is SplitTreeReport {
+  if (!isObj(v) || !Array.isArray(v.nodes) || !Array.isArray(v.edges) || !Array.isArray(v.splits) || !Array.isArray(v.saes)) return false;
+  const nodes: unknown[] = v.nodes, count = nodes.length;
+  return nodes.every((n) => isObj(n) && Array.isArray(n.tags) && Number.isInteger(n.sae) && Number.isInteger(n.latent))
+    && (v.edges as unknown[]).every((e) => isObj(e) && Number.isInteger(e.from) && Number.isInteger(e.to) && (e.from as number) < count && (e.to as number) < count);
+}
+
+/** Rows of the shared activations the tree is built on: conditional firing frequencies need thousands. */
+export const SPLIT_TREE_ROWS = 8192;
+const MIN_TREE_ROWS = 100;
+
+/**
+ * The split tree across 2+ SAE folders of different widths (or one Matryoshka SAE) on the same
+ * activations: buildSplitTree from the diagnostics module, mapped to the panel model.
+ */
+export function splitTreeForSaes(saeDirs: string[], activations: string, rows = SPLIT_TREE_ROWS): SplitTreeModel {
+  if (saeDirs.length === 0) throw new InputError('split tree', 'no SAE folders given');
+  const saes = saeDirs.map((dir) => ({ dir, sae: loadSae(dir) }));
+  if (saes.length === 1 && !(saes[0]!.sae.cfg.matryoshkaWidths && saes[0]!.sae.cfg.matryoshkaWidths.length > 1)) {
+    throw new InputError(saeDirs[0]!, 'a split tree needs two or more SAEs of different widths, or one Matryoshka SAE (this one has no prefix widths)');
+  }
+  const first = saes[0]!;
+  for (const { dir, sae } of saes) {
+    if (sae.cfg.dIn !== first.sae.cfg.dIn) throw new InputError(dir, `d_in ${sae.cfg.dIn} differs from ${first.dir}'s ${first.sae.cfg.dIn}: the SAEs must read the same activations`);
+    if (sae.cfg.dOut !== first.sae.cfg.dOut) throw new InputError(dir, `d_out ${sae.cfg.dOut} differs from ${first.dir}'s ${first.sae.cfg.dOut}: atoms cannot be compared`);
+  }
+  const { x, n } = readActivationRows(activations, first.sae.cfg.dIn, rows);
+  if (n < MIN_TREE_ROWS) throw new InputError(activations, `split trees need at least ${MIN_TREE_ROWS} rows to estimate conditional firing frequencies (got ${n})`);
+  const names = saes.map(({ dir, sae }) => `${basename(dir)} (${sae.cfg.dSae})`);
+  const report = buildSplitTree(saes.map(({ sae }, i) => treeInputFromSae(sae, x, n, names[i]!)), { skipWithin: true });
+  if (report.saes.every((s) => s.live === 0)) throw new InputError(activations, `every latent of every SAE is dead on these ${n} rows: nothing to build a tree from`);
+  // buildSplitTree sorts by width: give each column its folder back by name.
+  const paths = report.saes.map((s) => saes[names.indexOf(s.name)]?.dir ?? '');
+  return splitTreeFromReport(report, paths);
+}
+
+/**
+ * The diagnostics module's buildSplitTree report → the panel model. Only the across-width edges (and
+ * Matryoshka prefix edges) form the tree; the within-dictionary co-activation DAG is left out. A single
+ * Matryoshka SAE becomes one column per prefix level (its `level:<k>` tags), so the tree reads the same
+ * as across separate SAEs.
+ */
+export function splitTreeFromReport(r: SplitTreeReport, paths: string[] = []): SplitTreeModel {
+  const matryoshka = r.saes.length === 1 && r.edges.some((e) => e.kind === 'matryoshka');
+  const levelOf = (tags: string[]): number => Number(tags.find((t) => t.startsWith('level:'))?.slice(6) ?? 0);
+  const widths = matryoshka ? r.nodes.reduce((acc, n) => { const k = levelOf(n.tags); acc[k] = (acc[k] ?? 0) + 1; return acc; }, [] as number[]) : [];
+  const saes = matryoshka
+    ? widths.map((w, k) => ({ name: `${r.saes[0]!.name} level ${k}`, width: w ?? 0, path: paths[0] ?? '' }))
+    : r.saes.map((s, i) => ({ name: s.name, width: s.width, path: paths[i] ?? '' }));
+  const input: SplitTreeIn = {
+    saes,
+    nodes: r.nodes.map((n) => ({ sae: matryoshka ? levelOf(n.tags) : n.sae, latent: n.latent, density: n.density, label: n.label, kind: n.tags.filter((t) => t === 'split' || t === 'merge' || t === 'novel') })),
+    edges: r.edges.filter((e) => e.kind !== 'coactivation').map((e) => ({ kind: 'child', from: e.from, to: e.to, cosine: e.cosine, containment: e.containment })),
+  };
+  return splitTreeModel(input, 'split tree', 'diagnostics');
 }

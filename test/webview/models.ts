@@ -27,7 +27,7 @@ export function bigDictionary(count: number, seed = 7): DictionaryModel {
     metrics: { tokens: 512, explainedVariance: 0.81, l0: 31.5, deadFraction: 1 / count, denseFraction: 0.01, msePerElement: 0.002, ssePerToken: 1.5 },
     latents: {
       count, density, meanActivation: mean, maxActivation: max, decoderNorm: new Float32Array(count).fill(1), maxDecoderCosine: Float32Array.from({ length: count }, () => 0.2 + 0.6 * r()),
-      maxCosineExact: true, stationarity: stat, stationaritySource: 'provisional', flags, labels: { latents: Int32Array.from(labelled), texts },
+      maxCosineExact: true, stationarity: stat, stationaritySource: 'diagnostics', flags, labels: { latents: Int32Array.from(labelled), texts },
     },
   };
 }
@@ -74,12 +74,12 @@ export function fullDiagnostics(atoms = 64): DiagnosticsModel {
   const stat = Float32Array.from({ length: atoms }, (_, i) => (flagged[i] ? 0.4 + i / 100 : 0.02 * r()));
   return {
     sae: { ...CARD, dSae: atoms }, lambdaE: 0.5, lambdaSource: 'stored', tokens: 2048, notes: [],
-    residualNorms: { values: Float32Array.from({ length: 2048 }, () => 0.3 + r()), source: 'provisional' },
-    perAtom: { kktOn: Float32Array.from({ length: atoms }, () => 0.5 * r()), kktOff: new Float32Array(atoms), stationarity: stat, flagged, density: new Float32Array(atoms).fill(0.01), source: 'provisional' },
+    residualNorms: { values: Float32Array.from({ length: 2048 }, () => 0.3 + r()), source: 'diagnostics' },
+    perAtom: { kktOn: Float32Array.from({ length: atoms }, () => 0.5 * r()), kktOff: new Float32Array(atoms), stationarity: stat, flagged, density: new Float32Array(atoms).fill(0.01), source: 'diagnostics' },
     spectrum: { eigenvalues: Float32Array.from({ length: 48 }, (_, i) => (i === 0 ? 9 : 1 / (1 + i / 8))), spikeRatio: 12.5, effectiveRank: 31.2, source: 'diagnostics' },
     topDirections: { kurtosis: Float32Array.of(8.1, 0.1, 0.4), maxCosine: Float32Array.of(0.3, 0.2, 0.9), nearestAtom: Int32Array.of(12, 7, 33), source: 'diagnostics' },
     amortisation: { objectiveGap: 0.031, supportJaccard: 0.82, encoderDead: 3, dictionaryDead: 1, source: 'diagnostics' },
-    widthGap: { objective: 1.2, wideLimit: 0.9, gap: 1 / 3, source: 'provisional' },
+    widthGap: { objective: 1.2, wideLimit: 0.9, gap: 1 / 3, source: 'diagnostics' },
     bestNewAtom: { gain: 0.02, gainFraction: 0.04, source: 'diagnostics' },
     antipodal: { a: Int32Array.of(20), b: Int32Array.of(21), cosine: Float32Array.of(-0.97), coactivation: Float32Array.of(0.001), varianceShare: Float32Array.of(0.12), dense: Uint8Array.of(1), source: 'diagnostics' },
     absorption: { parent: Int32Array.of(30), absorber: Int32Array.of(31), rate: Float32Array.of(0.66), cosine: Float32Array.of(0.7), exclusivity: Float32Array.of(0.95), full: Uint8Array.of(1), source: 'diagnostics' },

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { readActivationSample } from '../../src/report/activations';
 import { analyse, basicFlags } from '../../src/report/analyze';
-import { featureModel, provisionalDiagnostics } from '../../src/report/build';
+import { featureModel, saeCard } from '../../src/report/build';
+import { diagnosticsModel, panelDiagnostics, PANEL_SKIP } from '../../src/report/diagnostics';
+import { forward } from '../../src/sae/forward';
 import { launch, watchedPage } from './browser';
 import { makeFixture, writeFixture } from './fixtures';
 import { hostEvent, openPanel, posted, screenshot } from './harness';
@@ -214,7 +216,7 @@ describe('diagnostics', () => {
       await hostEvent(page, 'load', { model: fullDiagnostics(), args: ARGS });
       await page.waitForSelector('.point-flagged');
       assert.equal(await page.locator('.point-flagged').count(), 2);
-      assert.equal(await page.locator('text=Not computed yet').count(), 0, 'all sections present');
+      assert.equal(await page.locator('text=Not computed').count(), 0, 'all sections present');
       assert.equal(await page.locator('.bar-marked').count(), 1, 'spike marked');
       if (theme === 'dark') {
         await page.locator('.point-flagged').first().click();
@@ -227,14 +229,30 @@ describe('diagnostics', () => {
     }
   });
 
-  it('says which sections are missing for provisional diagnostics of a real SAE', async () => {
+  it('shows the diagnostics module\'s report of a real SAE, and a skipped section says why', async () => {
     const a = fixtureAnalysis();
-    const { page, problems } = await panel('diagnostics');
-    await hostEvent(page, 'load', { model: provisionalDiagnostics(a, basicFlags(a)), args: ARGS });
-    await page.waitForSelector('figure.chart');
-    assert.ok(await page.locator('text=Not computed yet').count() >= 5);
-    await noHostileEffects(page, problems);
-    await page.close();
+    const pd = panelDiagnostics(a.sae, a.sample.x, a.sample.n, { skip: [...PANEL_SKIP, 'absorption'] });
+    assert.ok('report' in pd, 'the module ran');
+    const model = diagnosticsModel(pd, saeCard(a.sae));
+    // Residual norms against a direct forward pass of the first row.
+    const d = a.sae.cfg.dIn;
+    const { recon } = forward(a.sae, a.sample.x.subarray(0, d), 1);
+    let s = 0;
+    for (let j = 0; j < d; j++) s += (a.sample.x[j]! - recon[j]!) ** 2;
+    assert.ok(Math.abs(model.residualNorms!.values[0]! - Math.sqrt(s)) < 1e-4 * Math.max(1, Math.sqrt(s)));
+    assert.ok(model.perAtom && model.spectrum && model.bestNewAtom, 'per-atom, spectrum and best new atom computed');
+    assert.equal(model.reasons?.absorption, 'skipped by request');
+    assert.ok((model.findings ?? []).length > 0);
+    for (const theme of ['dark', 'light'] as const) {
+      const { page, problems } = await panel('diagnostics', theme);
+      await hostEvent(page, 'load', { model, args: ARGS });
+      await page.waitForSelector('figure.chart');
+      assert.equal(await page.locator('text=Not computed: skipped by request.').count(), 1);
+      assert.ok(await page.locator('.finding').count() > 0);
+      await screenshot(page, `diagnostics-module-${theme}`);
+      await noHostileEffects(page, problems);
+      await page.close();
+    }
   });
 });
 

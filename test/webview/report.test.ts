@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { main } from '../../src/cli/main';
-import { DEFAULT_DEMO_STEPS, runDemo } from '../../src/cli/commands/demo';
-import { isInputError } from '../../src/errors';
+import { runDemo } from '../../src/cli/commands/demo';
+import { readGroundTruth } from '../../src/synthetic';
+import { saveSaeLens } from '../../src/formats/saelens';
 import { forward } from '../../src/sae/forward';
 import { writeNpy } from '../../src/io/npy';
 import { readActivationSample } from '../../src/report/activations';
@@ -24,7 +25,7 @@ import { splitTreeModel } from '../../src/report/splitTree';
 import { Worker } from 'node:worker_threads';
 import { MessageHandler } from '../../src/protocol/rpc';
 import type { PanelDataRequests } from '../../src/report/panelData.worker';
-import type { DictionaryModel } from '../../src/report/model';
+import type { DictionaryModel, ReportModel } from '../../src/report/model';
 import { launch, watchedPage } from './browser';
 import { makeFixture, writeFixture } from './fixtures';
 import { ARTIFACTS } from './harness';
@@ -209,14 +210,33 @@ describe('demo', () => {
   it('composes synthesize → train → diagnose → report through its steps', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'demo-'));
     const calls: string[] = [];
-    const r = await runDemo({ outDir: dir, seed: 1, widths: [8, 16, 32], tokens: 256 }, {
+    const r = await runDemo({ outDir: dir, seed: 1, widths: [8, 16, 32], d: 32, rows: 512, trainTokens: 1000, tokens: 256 }, {
       synthesize: async (d) => { calls.push('synthesize'); return writeFixture(d, makeFixture()).activations; },
       trainFamily: async (_acts, d) => { calls.push('train'); return [writeFixture(join(d, 'w'), makeFixture()).saeDir]; },
       diagnose: async (dirs) => { calls.push(`diagnose ${dirs.length}`); return {}; },
     });
     assert.deepEqual(calls, ['synthesize', 'train', 'diagnose 1']);
     assert.ok(readFileSync(r.report, 'utf8').startsWith('<!DOCTYPE html>'));
-    await assert.rejects(runDemo({ outDir: dir, seed: 1, widths: [8], tokens: 64 }, DEFAULT_DEMO_STEPS), (e: Error) => isInputError(e) && /synthetic generator/.test(e.message));
+  });
+
+  it('runs for real at a tiny size: G2+G3 data, three trained widths, split tree, diagnostics, report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'demo-real-'));
+    const r = await runDemo({ outDir: dir, seed: 3, widths: [4, 8, 16], d: 32, rows: 2048, trainTokens: 20_000, tokens: 512 });
+    assert.equal(r.saeDirs.length, 3);
+    const gt = readGroundTruth(join(dir, 'data'));
+    assert.equal(gt.nFeatures, 6 * 4 + 16, 'G2 (6 parents × 3 children) + G3 (16 features)');
+    assert.equal(gt.hierarchy?.length, 6);
+    assert.ok(gt.denseDirection, 'the dense direction is part of the ground truth');
+    const html = readFileSync(r.report, 'utf8');
+    const data = html.match(/<script type="application\/json"[^>]*>([\s\S]*?)<\/script>/);
+    assert.ok(data, 'the report carries its data');
+    const model = decodeModel<ReportModel>(data[1]!);
+    assert.equal(model.splitTree?.saes.length, 3, 'the split tree spans the three widths');
+    assert.deepEqual(model.splitTree?.saes.map((s) => s.width), [4, 8, 16]);
+    assert.ok(model.diagnostics?.perAtom && model.diagnostics.spectrum && model.diagnostics.widthGap, 'per-atom, spectrum and width gap from the diagnostics module');
+    assert.equal(model.dictionary.card.dSae, 16, 'the report is of the widest SAE');
+    assert.ok(r.summary.some((s) => s.startsWith('width 4: decoder MMCS')), 'ground-truth metrics per width');
+    assert.ok(r.summary.some((s) => s.startsWith('split tree across widths 4 → 8 → 16')));
   });
 });
 
@@ -235,8 +255,21 @@ describe('panel data worker', () => {
       const page = await rpc.request('feature', { saeDir: p.saeDir, latent: 2, activations: p.activations });
       assert.equal(page.latent, 2);
       await assert.rejects(rpc.request('feature', { saeDir: p.saeDir, latent: f.dSae, activations: p.activations }), /latent 48 is out of range/);
+      const synth = await rpc.request('synthetic', { kind: 'hierarchy', outDir: join(dir, 'synth'), tokens: 300, seed: 2 });
+      assert.equal(readGroundTruth(join(dir, 'synth')).hierarchy?.length, 4, 'G2 written by the worker, read back');
+      assert.equal(synth.rows, 300);
       const diag = await rpc.request('diagnostics', { saeDir: p.saeDir, activations: p.activations });
       assert.equal(diag.residualNorms?.values.length, f.n);
+      // A narrower SAE on the same activations: its 24 atoms are the wider one's first 24 (the true features).
+      const narrow = makeFixture(f.dIn, 24, 16, 24);
+      saveSaeLens({ ...narrow.sae, wEnc: Float32Array.from({ length: f.dIn * 24 }, (_, k) => f.sae.wEnc[Math.floor(k / 24) * f.dSae + (k % 24)]!), wDec: f.sae.wDec.slice(0, 24 * f.dIn), bEnc: f.sae.bEnc.slice(0, 24) }, join(dir, 'narrow'));
+      const tree = await rpc.request('splitTree', { saeDirs: [p.saeDir, join(dir, 'narrow')], activations: p.activations });
+      assert.deepEqual(tree.saes.map((s) => s.width), [24, 48], 'narrowest first');
+      assert.deepEqual(tree.saes.map((s) => s.path), [join(dir, 'narrow'), p.saeDir], 'each column keeps its folder');
+      // Shared atoms are each other's parent with cosine 1.
+      const k = Array.from(tree.edges.to).findIndex((to) => tree.nodes.sae[to] === 1 && tree.nodes.latent[to] === 3);
+      assert.ok(k >= 0 && tree.nodes.latent[tree.edges.from[k]!] === 3 && Math.abs(tree.edges.cosine[k]! - 1) < 1e-5);
+      await assert.rejects(rpc.request('splitTree', { saeDirs: [p.saeDir], activations: p.activations }), /two or more SAEs/);
       const out = join(dir, 'r.html');
       const r = await rpc.request('report', { saeDir: p.saeDir, activations: p.activations, out, features: 4 });
       assert.ok(r.bytes > 10_000 && existsSync(out));

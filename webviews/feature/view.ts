@@ -82,7 +82,9 @@ function diagnostics(d: AtomDiagnostics | undefined, open: (l: number) => void):
     ['KKT on support', d.kktOn, l0
       ? 'RMS of the residual along the atom (in units of the residual scale σ_r) where the latent fires; 0 means its magnitudes are least-squares optimal.'
       : 'RMS relative gap between ⟨d̂_i, r⟩ and λ_e where the latent fires; 0 means the encoder solves the lasso on its support (good < 0.25, poor > 0.5).'],
-    ['KKT off support', d.kktOff, 'Fraction of tokens where the latent is off although the residual along its atom exceeds 1.1·λ_e: activations the encoder missed (good < 0.01, poor > 0.05).'],
+    ['KKT off support', d.kktOff, l0
+      ? 'Fraction of tokens where the latent is off although the residual along its atom exceeds 1.1× its firing threshold (JumpReLU, BatchTopK) or the row’s smallest active code (TopK): activations the encoder missed.'
+      : 'Fraction of tokens where the latent is off although the residual along its atom exceeds 1.1·λ_e: activations the encoder missed (good < 0.01, poor > 0.05).'],
     ['stationarity STAT', d.stationarity, l0
       ? 'Sine of the angle between the atom and its code-weighted residual E[ã_i r]; 0 at a stationary dictionary, so larger means gradient descent would still rotate this atom.'
       : 'Tangent of the angle between the atom and its code-weighted residual E[ã_i r]; 0 at a stationary dictionary, so larger means gradient descent would still rotate this atom.'],

@@ -1,63 +1,160 @@
 /**
- * `sae-workbench demo`: the built-in main job. Generates a synthetic dataset with known hierarchy and
- * dense directions, trains an SAE family of three widths on it, diagnoses the family (split tree across
- * widths, per-SAE diagnostics), and writes the HTML report, printing where it is.
+ * `sae-workbench demo`: the built-in main job. Generates a synthetic dataset with known hierarchy and a
+ * dense direction, trains an SAE family of three widths on it with the real trainer, builds the split
+ * tree across the widths, diagnoses the widest SAE, and writes the self-contained HTML report, printing
+ * where it is and what it found.
  *
- * Each step is a function in DemoSteps so the chain is testable and the lead can wire the modules that
- * live on other branches: the steps marked TODO(lead) below throw until then; the report step works now.
+ * The data: THEORY.md §6 has no single generator with both structures, so the demo composes two on the
+ * same d — G2 (parents with exclusive children, the hierarchy that splits across widths) plus G3 (sparse
+ * independent features and one dense Gaussian direction) — by adding their rows. The ground truth is the
+ * union: G2's features first (its hierarchy indices unchanged), then G3's, and G3's dense direction.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
+import { loadSae } from '../../formats';
+import { buildSplitTree, treeInputFromSae } from '../../diagnostics/splitTree';
+import type { SplitTreeReport } from '../../diagnostics/splitTree';
+import { readActivationRows } from '../../diagnostics/files';
+import { formatGroundTruthMetrics, groundTruthMetrics } from '../../metrics/groundTruth';
+import { generate, readGroundTruth, writeSynthetic } from '../../synthetic';
+import type { SyntheticDataset } from '../../synthetic';
+import { startTraining } from '../../train/api';
 import { writeReport } from '../../report/html';
-import type { DiagnosticsModel, SplitTreeModel } from '../../report/model';
+import type { SplitTreeModel } from '../../report/model';
+import { NODE_KIND } from '../../report/model';
 import { buildReport } from '../../report/report';
+import { splitTreeFromReport } from '../../report/splitTree';
 import { action, emit, globals, intOption } from '../common';
 
-export interface DemoOptions { outDir: string; seed: number; widths: number[]; tokens: number; onProgress?: (what: string) => void }
+export interface DemoOptions {
+  outDir: string;
+  seed: number;
+  /** SAE widths, narrowest first. */
+  widths: number[];
+  /** Activation dimension d. */
+  d: number;
+  /** Rows of synthetic activations. */
+  rows: number;
+  /** Training tokens per SAE. */
+  trainTokens: number;
+  /** Evaluation tokens for the report and diagnostics. */
+  tokens: number;
+  onProgress?: (what: string) => void;
+}
+
+/** Small enough that the whole demo takes a few minutes on 2 cores (measured in docs/panels.md). */
+export const DEMO_DEFAULTS: Omit<DemoOptions, 'outDir' | 'seed'> = { widths: [12, 48, 128], d: 64, rows: 32768, trainTokens: 6_000_000, tokens: 4096 };
 
 export interface DemoSteps {
   /** Writes activations (and their ground truth) under dir; returns the activation .npy path. */
   synthesize(dir: string, o: DemoOptions): Promise<string>;
   /** Trains one SAE per width on the activations; returns the SAE folders, narrowest first. */
   trainFamily(activations: string, dir: string, o: DemoOptions): Promise<string[]>;
-  /** Diagnostics of the widest SAE and the split tree across the family, mapped to the panel model. */
-  diagnose(saeDirs: string[], activations: string, o: DemoOptions): Promise<{ diagnostics?: DiagnosticsModel; splitTree?: SplitTreeModel }>;
+  /** The split tree across the family (the report runs the diagnostics of the widest SAE itself). */
+  diagnose(saeDirs: string[], activations: string, o: DemoOptions): Promise<{ splitTree?: SplitTreeModel; tree?: SplitTreeReport }>;
 }
 
-const notOnThisBranch = (what: string): never => {
-  throw new InputError('demo', `${what} is not wired into the demo yet (it lands with its module)`);
-};
+/** G2 (hierarchy) + G3 (sparse features and a dense direction) on the same d, rows added. */
+export function composeHierarchyAndDense(o: { seed: number; d: number; rows: number }): SyntheticDataset {
+  const g2 = generate('g2', { seed: o.seed, tokens: o.rows, dIn: o.d, parents: 6, children: 3, parentRate: 0.15, childRate: 0.8 });
+  const g3 = generate('g3', { seed: o.seed + 1, tokens: o.rows, dIn: o.d, features: 16, sparsity: 0.95, denseScale: 0.7 });
+  const n = o.rows, d = o.d, f2 = g2.nFeatures, f3 = g3.nFeatures, f = f2 + f3;
+  const x = new Float32Array(n * d);
+  for (let t = 0; t < n * d; t++) x[t] = g2.x[t]! + g3.x[t]!;
+  const features = new Float32Array(f * d);
+  features.set(g2.features, 0);
+  features.set(g3.features, f2 * d);
+  let codes: Float32Array | undefined;
+  if (g2.codes && g3.codes) {
+    codes = new Float32Array(n * f);
+    for (let r = 0; r < n; r++) {
+      codes.set(g2.codes.subarray(r * f2, (r + 1) * f2), r * f);
+      codes.set(g3.codes.subarray(r * f3, (r + 1) * f3), r * f + f2);
+    }
+  }
+  const bias = Float32Array.from(g2.bias, (b, j) => b + g3.bias[j]!);
+  return {
+    kind: 'g2', x, n, d, features, nFeatures: f, bias, codes, hierarchy: g2.hierarchy, denseDirection: g3.denseDirection,
+    meta: { ...g3.meta, composed: 'g2 (hierarchy: features 0..' + (f2 - 1) + ') + g3 (sparse features ' + f2 + '..' + (f - 1) + ' and the dense direction)', g2: g2.meta },
+  };
+}
 
-/** The default chain. TODO(lead, at merge): replace each throw with the module's function. */
+const TREE_ROWS = 8192;
+
 export const DEFAULT_DEMO_STEPS: DemoSteps = {
-  // TODO(lead): src/synthetic — G2 hierarchy + G3 dense direction (THEORY.md §6), written as activations.npy.
-  synthesize: async () => notOnThisBranch('the synthetic generator (src/synthetic)'),
-  // TODO(lead): src/train/api.ts startTraining() per width (await handle.done), outDir = join(dir, `width-${w}`).
-  trainFamily: async () => notOnThisBranch('the trainer (src/train)'),
-  // TODO(lead): src/diagnostics → DiagnosticsModel (widest SAE) and split trees → SplitTreeModel (docs/panels.md "Mapping").
-  diagnose: async () => ({}),
+  synthesize: async (dir, o) => writeSynthetic(composeHierarchyAndDense(o), dir).activations,
+  trainFamily: async (activations, dir, o) => {
+    const out: string[] = [];
+    for (const width of o.widths) {
+      const outDir = join(dir, `width-${width}`);
+      o.onProgress?.(`training relu SAE of width ${width} on ${o.trainTokens.toLocaleString('en-US')} tokens`);
+      // ReLU (L1) SAEs: every diagnostic applies (λ_e, exact codes, width gap); TopK would leave those out.
+      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed, l1: 3 }, () => undefined);
+      await handle.done;
+      out.push(outDir);
+    }
+    return out;
+  },
+  diagnose: async (saeDirs, activations, o) => {
+    o.onProgress?.(`building the split tree across widths ${o.widths.join(', ')}`);
+    const saes = saeDirs.map((dir) => loadSae(dir));
+    const { x, n } = readActivationRows(activations, saes[0]!.cfg.dIn, TREE_ROWS);
+    const tree = buildSplitTree(saes.map((sae) => treeInputFromSae(sae, x, n, `width ${sae.cfg.dSae}`)), { skipWithin: true });
+    return { tree, splitTree: splitTreeFromReport(tree, saeDirs) };
+  },
 };
 
-export interface DemoResult { report: string; saeDirs: string[]; activations: string; bytes: number }
+export interface DemoResult {
+  report: string;
+  saeDirs: string[];
+  activations: string;
+  bytes: number;
+  /** One sentence per finding, most important first. */
+  summary: string[];
+}
 
 export async function runDemo(o: DemoOptions, steps: DemoSteps = DEFAULT_DEMO_STEPS): Promise<DemoResult> {
   const say = o.onProgress ?? (() => undefined);
+  if (o.widths.length === 0) throw new InputError('demo', 'no widths to train');
   mkdirSync(o.outDir, { recursive: true });
-  say('generating a synthetic dataset with known hierarchy and dense directions');
-  const activations = await steps.synthesize(join(o.outDir, 'data'), o);
-  say(`training SAEs of widths ${o.widths.join(', ')}`);
+  say('generating a synthetic dataset with a known hierarchy (G2) and a dense direction (G3)');
+  const dataDir = join(o.outDir, 'data');
+  const activations = await steps.synthesize(dataDir, o);
   const saeDirs = await steps.trainFamily(activations, join(o.outDir, 'saes'), o);
   if (saeDirs.length === 0) throw new InputError('demo', 'training produced no SAE');
-  say('diagnosing');
-  const { diagnostics, splitTree } = await steps.diagnose(saeDirs, activations, o);
-  say('writing the report');
+  const { splitTree, tree } = await steps.diagnose(saeDirs, activations, o);
+  say('diagnosing the widest SAE and writing the report');
   const widest = saeDirs[saeDirs.length - 1]!;
-  const model = buildReport({ saeDir: widest, activations, diagnostics, splitTree, maxTokens: o.tokens, title: 'SAE Workbench demo', onProgress: say });
+  const model = buildReport({ saeDir: widest, activations, splitTree, maxTokens: o.tokens, title: 'SAE Workbench demo', onProgress: say });
+  const summary: string[] = [];
+  // Ground truth: how well each width recovered the generating features (src/metrics/groundTruth).
+  try {
+    const gt = readGroundTruth(dataDir);
+    const { x, n } = readActivationRows(activations, gt.d, Math.min(o.tokens, 4096));
+    for (const dir of saeDirs) {
+      const sae = loadSae(dir);
+      const g = groundTruthMetrics(sae, gt, x, n);
+      const line = `width ${sae.cfg.dSae}: ${formatGroundTruthMetrics(g)[1]!.trim()}`;
+      summary.push(line);
+      model.diagnostics?.notes.push(`ground truth, ${line}`);
+    }
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    summary.push(`ground-truth metrics not computed: ${e.message}`);
+  }
+  if (tree && splitTree) {
+    const marked = splitTree.nodes.kind.reduce((c, k) => c + (k & NODE_KIND.split ? 1 : 0), 0);
+    const strict = tree.splits.filter((s) => s.split).length;
+    summary.push(`split tree across widths ${tree.saes.map((s) => s.width).join(' → ')}: ${marked} latents have two or more children at the next width (${strict} pass the module's strict split test), ${tree.merges.length} merges, ${tree.novel.reduce((c, v) => c + v.nodes.length, 0)} latents novel at their width`);
+  }
+  const order = { problem: 0, warning: 1, info: 2 } as const;
+  const findings = [...(model.diagnostics?.findings ?? [])].sort((a, b) => order[a.severity] - order[b.severity]);
+  for (const f of findings.slice(0, 6)) summary.push(`${f.severity}: ${f.message}`);
   const report = join(o.outDir, 'report.html');
   const bytes = writeReport(report, model);
-  return { report: resolve(report), saeDirs, activations, bytes };
+  return { report: resolve(report), saeDirs, activations, bytes, summary };
 }
 
 export function registerDemo(program: Command): void {
@@ -66,10 +163,10 @@ export function registerDemo(program: Command): void {
     .description('generate synthetic data with known structure, train an SAE family of three widths, diagnose it and write the HTML report')
     .option('--out <dir>', 'output folder', 'sae-workbench-demo')
     .option('--seed <n>', 'random seed', intOption('seed', 0), 0)
-    .option('--tokens <n>', 'evaluation tokens for the report', intOption('tokens', 64, 1 << 20), 4096)
+    .option('--tokens <n>', 'evaluation tokens for the report', intOption('tokens', 64, 1 << 20), DEMO_DEFAULTS.tokens)
     .action(action(async (opts: { out: string; seed: number; tokens: number }, cmd: Command) => {
       const g = globals(cmd);
-      const r = await runDemo({ outDir: opts.out, seed: opts.seed, widths: [256, 1024, 4096], tokens: opts.tokens, onProgress: g.json ? undefined : (w) => process.stderr.write(`${w}…\n`) });
-      emit(g, r, () => `report: ${r.report}\nopen it in any browser (it is one self-contained file)`);
+      const r = await runDemo({ ...DEMO_DEFAULTS, outDir: opts.out, seed: opts.seed, tokens: opts.tokens, onProgress: g.json ? undefined : (w) => process.stderr.write(`${w}…\n`) });
+      emit(g, r, () => [`report: ${r.report}`, 'open it in any browser (one self-contained file)', '', 'findings:', ...r.summary.map((s) => `  - ${s}`)].join('\n'));
     }));
 }

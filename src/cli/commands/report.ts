@@ -2,10 +2,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../../report/report';
 import { writeReport } from '../../report/html';
-import { readSplitTree } from '../../report/splitTree';
+import { readSplitTree, splitTreeForSaes } from '../../report/splitTree';
 import { action, emit, globals, intOption, InputError } from '../common';
 
-interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; title?: string; tree?: string }
+interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; title?: string; tree?: string; treeSae?: string[] }
 
 /** `sae-workbench report`: one self-contained HTML file with the panels' views of an SAE. */
 export function registerReport(program: Command): void {
@@ -18,14 +18,19 @@ export function registerReport(program: Command): void {
     .option('--max-tokens <n>', 'tokens of the activation file to evaluate on', intOption('max-tokens', 1, 1 << 22), 4096)
     .option('--features <n>', 'feature pages to include', intOption('features', 0, 10000), 48)
     .option('--title <text>', 'report title')
-    .option('--tree <file>', 'a split tree JSON ({saes, nodes, edges}, narrowest SAE first, the --sae one first) to show in the report')
+    .option('--tree <file>', 'a split tree JSON to show: `sae-workbench tree --json` output, or {saes, nodes, edges}')
+    .option('--tree-sae <dir>', 'build the split tree across --sae and this SAE folder (repeat for more widths) on --activations', (v: string, prev: string[] = []) => [...prev, v])
     .action(action((o: ReportCliOptions, cmd: Command) => {
       const g = globals(cmd);
       if (!o.out.toLowerCase().endsWith('.html')) throw new InputError(o.out, 'the report is an .html file');
+      if (o.tree && o.treeSae) throw new InputError('--tree', 'give either --tree FILE or --tree-sae DIR, not both');
+      if (o.treeSae && !o.activations) throw new InputError('--tree-sae', 'building a split tree needs --activations (the rows the SAEs share)');
+      const progress = g.json ? undefined : (what: string): void => { process.stderr.write(`${what}…\n`); };
+      if (o.treeSae) progress?.(`building the split tree across ${o.treeSae.length + 1} SAEs`);
+      const splitTree = o.tree ? readSplitTree(o.tree) : o.treeSae ? splitTreeForSaes([o.sae, ...o.treeSae], o.activations!) : undefined;
       const model = buildReport({
         saeDir: o.sae, activations: o.activations, maxTokens: o.maxTokens, features: o.features, title: o.title,
-        splitTree: o.tree ? readSplitTree(o.tree) : undefined,
-        onProgress: g.json ? undefined : (what) => process.stderr.write(`${what}…\n`),
+        splitTree, onProgress: progress,
       });
       const bytes = writeReport(o.out, model);
       const out = resolve(o.out);
