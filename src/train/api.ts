@@ -60,6 +60,13 @@ export interface TrainOptions {
   initThreshold?: number;
   /** TopK/BatchTopK aux-k loss on dead latents (default on). */
   auxK?: boolean;
+  // ---- weighted SAE (THEORY.md A7; src/train/weighting.ts)
+  /** Per-input-dimension reconstruction weights Γ: none (default), variance (γ = Var^α), oracle (NNLS on the ground-truth mixing). */
+  weighting?: 'none' | 'variance' | 'oracle';
+  /** Exponent α of the variance weights (default −0.5; see docs/family.md for why negative). */
+  weightAlpha?: number;
+  /** oracle: a synthetic folder or its ground_truth.safetensors (the mixing matrix W_p). */
+  groundTruth?: string;
 }
 
 export interface TrainHandle {

@@ -4,6 +4,8 @@ import type { TrainOptions } from '../../train/api';
 import type { TrainingProgress } from '../../protocol/training';
 import { TRAIN_ARCHS } from '../../sae/objectives';
 import type { TrainArch } from '../../sae/objectives';
+import { DEFAULT_WEIGHT_ALPHA, WEIGHTING_MODES } from '../../train/wsae';
+import type { WeightingMode } from '../../train/wsae';
 import { action, emit, globals, InputError, intOption, numberOption, warn } from '../common';
 
 interface TrainCliOptions {
@@ -11,6 +13,7 @@ interface TrainCliOptions {
   lr?: number; seed?: number; threads?: number; resume?: boolean; engine?: TrainOptions['engine']; checkpointEvery?: number;
   nonFinite?: 'skip' | 'stop'; tensor?: string; unitNormDecoder?: boolean; normalize?: boolean; resampleEvery?: number;
   deadTokens?: number; lrWarmup?: number; lrDecay?: number; l1Warmup?: number; memoryBudget?: number;
+  weighting?: string; weightAlpha?: number; groundTruth?: string;
 }
 
 function fmtCount(n: number): string {
@@ -53,12 +56,16 @@ export function registerTrain(program: Command): void {
     .option('--lr-decay <steps>', 'linear decay to 0 over the last N steps', intOption('lr-decay', 0))
     .option('--l1-warmup <steps>', 'sparsity-coefficient warm-up steps', intOption('l1-warmup', 0))
     .option('--memory-budget <bytes>', 'bytes the activation reader may hold', intOption('memory-budget', 1 << 20))
+    .option('--weighting <mode>', 'weighted SAE: reconstruction weighted per input dimension by Γ: none|variance|oracle', 'none')
+    .option('--weight-alpha <a>', `variance weighting: γ_i ∝ Var(x_i)^α (default ${DEFAULT_WEIGHT_ALPHA})`, numberOption('weight-alpha'))
+    .option('--ground-truth <path>', 'oracle weighting: synthetic folder or its ground_truth.safetensors (mixing matrix)')
     .action(action(async (o: TrainCliOptions, cmd: Command) => {
       const g = globals(cmd);
       if (!TRAIN_ARCHS.includes(o.arch as TrainArch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAIN_ARCHS.join(', ')}`);
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
       if (!['auto', 'wasm', 'js', 'tfjs-node'].includes(o.engine ?? 'auto')) throw new InputError('--engine', `expected auto, wasm, js or tfjs-node, got '${String(o.engine)}'`);
+      if (!(WEIGHTING_MODES as readonly string[]).includes(o.weighting ?? 'none')) throw new InputError('--weighting', `expected one of ${WEIGHTING_MODES.join(', ')}, got '${String(o.weighting)}'`);
       const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
       const opts: TrainOptions = {
         activations: o.activations, outDir: o.out, arch: o.arch as TrainArch, width: o.width ?? 0,
@@ -66,6 +73,7 @@ export function registerTrain(program: Command): void {
         engine: o.engine, resume: !!o.resume, checkpointEvery: o.checkpointEvery, onNonFinite: o.nonFinite, tensorName: o.tensor,
         unitNormDecoder: o.unitNormDecoder, normalize: o.normalize, resampleEvery: o.resampleEvery, deadTokens: o.deadTokens,
         lrWarmupSteps: o.lrWarmup, lrDecaySteps: o.lrDecay, sparsityWarmupSteps: o.l1Warmup, memoryBudget: o.memoryBudget,
+        weighting: o.weighting as WeightingMode, weightAlpha: o.weightAlpha, groundTruth: o.groundTruth,
       };
       if (o.resume) {
         // a resumed run takes its options from the checkpoint; only what was typed is checked against it
