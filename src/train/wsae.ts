@@ -37,7 +37,14 @@ export function computeReconWeights(o: { weighting: WeightingMode; weightAlpha: 
     const wp = new Float32Array(dIn * gt.nFeatures);
     for (let f = 0; f < gt.nFeatures; f++) for (let q = 0; q < dIn; q++) wp[q * gt.nFeatures + f] = gt.features[f * dIn + q]!;
     const gamma = oracleWeights(wp, dIn, gt.nFeatures);
-    if (!gamma.some((g) => g > 0)) throw new InputError(o.groundTruth!, 'the oracle weights are all zero (the mixing matrix has no usable rows)');
+    let ms = 0;
+    for (const g of gamma) ms += g * g;
+    ms /= dIn;
+    if (!(ms > 0)) throw new InputError(o.groundTruth!, 'the oracle weights are all zero (the mixing matrix has no usable rows)');
+    // rescaled to mean γ² = 1 like the variance weights: Γ's overall scale only trades off against the
+    // sparsity coefficient, and --l1 should mean the same thing whichever Γ a run uses
+    const s = 1 / Math.sqrt(ms);
+    for (let q = 0; q < dIn; q++) gamma[q]! *= s;
     return gamma;
   }
   return new Float32Array(dIn).fill(1);
