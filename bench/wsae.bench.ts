@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSae } from '../src/formats';
 import { groundTruthMetrics } from '../src/metrics/groundTruth';
+import { forward } from '../src/sae/forward';
+import type { Sae } from '../src/sae/types';
 import { generateG5 } from '../src/synthetic/generators';
 import { Rng } from '../src/synthetic/random';
 import { readGroundTruth, writeSynthetic } from '../src/synthetic';
@@ -53,6 +55,25 @@ function mixedG5(sparsity: number, n: number, seed: number): SyntheticDataset {
   return { kind: 'g5', x, n, d: D, features: w, nFeatures: f, bias: new Float32Array(D), codes, meta: { sparsity, polygons: sizes, noise: 0 } };
 }
 
+/**
+ * L_GT restricted to features [from, to) (same definition as groundTruthMetrics: Hungarian-matched latent's
+ * code times its decoder norm against s, relative to Σ s²): on g5-mixed it separates the features of the
+ * weakly shared dimensions (squares) from those of the heavily shared ones (36-gons).
+ */
+function groupLGT(sae: Sae, codesGt: Float32Array, f: number, x: Float32Array, n: number, matched: Int32Array, from: number, to: number): number {
+  const m = sae.cfg.dSae, dOut = sae.cfg.dOut;
+  const codes = forward(sae, x, n).codes;
+  const norm = new Float64Array(m);
+  for (let i = 0; i < m; i++) { let s = 0; for (let q = 0; q < dOut; q++) s += sae.wDec[i * dOut + q]! ** 2; norm[i] = Math.sqrt(s); }
+  let num = 0, den = 0;
+  for (let r = 0; r < n; r++) for (let a = from; a < to; a++) {
+    const s = codesGt[r * f + a]!, lat = matched[a]!;
+    const eff = lat >= 0 ? codes[r * m + lat]! * norm[lat]! : 0;
+    num += (s - eff) ** 2; den += s * s;
+  }
+  return num / den;
+}
+
 interface Weighting { name: string; opts: Partial<TrainOptions> }
 const WEIGHTINGS: Weighting[] = [
   { name: 'none', opts: {} },
@@ -84,10 +105,16 @@ async function main(): Promise<void> {
           const sae = loadSae(out);
           const m = groundTruthMetrics(sae, gt, ds.x, n);
           if (wt.name === 'none') baseline = m.lGT ?? NaN;
+          // g5-mixed: features 0..19 are the squares' (dimensions shared by 2), 20..199 the 36-gons' (by 36)
+          const groups = setting === 'g5-mixed' ? {
+            lGTSquares: groupLGT(sae, ds.codes!, ds.nFeatures, ds.x, n, m.perFeature.matchedLatent, 0, 20),
+            lGT36gons: groupLGT(sae, ds.codes!, ds.nFeatures, ds.x, n, m.perFeature.matchedLatent, 20, 200),
+            mmcsSquares: Array.from(m.perFeature.bestCos.subarray(0, 20)).reduce((a, b) => a + b, 0) / 20,
+          } : {};
           const gamma = (sae.cfg.training?.reconstructionWeighting as { gamma?: number[] } | undefined)?.gamma;
           console.log(JSON.stringify({
             case: `wsae ${setting} S=${s} ${wt.name}`, setting, S: s, weighting: wt.name, rows: n, tokens: summary.tokens,
-            lGT: m.lGT, explainedVariance: m.explainedVariance, mmcs: m.mmcs, recovery09: m.recovery['0.9'], liveLatents: m.liveLatents,
+            lGT: m.lGT, explainedVariance: m.explainedVariance, mmcs: m.mmcs, recovery09: m.recovery['0.9'], liveLatents: m.liveLatents, ...groups,
             gammaMin: gamma ? Math.min(...gamma) : 1, gammaMax: gamma ? Math.max(...gamma) : 1, seconds,
             baseline: 'unweighted relu SAE, same data and schedule', baselineLGT: baseline, ratio: (m.lGT ?? NaN) / baseline,
           }));

@@ -21,6 +21,7 @@ import { checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint }
 import type { CheckpointMeta } from './checkpoint';
 import { activationScale, geometricMedian, initWeights } from './init';
 import { computeReconWeights, resolveWeighting } from './wsae';
+import { familyKind, runFamilyTraining } from './familyTrainer';
 import { buildLayout, S } from './layout';
 import { WorkerPool } from './pool';
 import { Rng } from './rng';
@@ -142,6 +143,8 @@ function sparsityAt(o: ResolvedOptions, step: number): number {
 
 /** Runs (or resumes) a training run to the end. Throws CancelledError after writing a checkpoint when cancelled. */
 export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promise<TrainSummary> {
+  const family = familyKind(input);
+  if (family) return runFamilyTraining(family, input, hooks);
   let o: ResolvedOptions;
   let meta: CheckpointMeta | undefined;
   let ckptPath: string | undefined;
