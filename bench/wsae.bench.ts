@@ -9,7 +9,7 @@
 //              5 of them 36-gons (each dimension shared by 36 features), n = 200, d = 20: dimensions differ
 //              in polysemanticity, which is the situation WSAE is for.
 // One JSON line per (setting, S, weighting); the baseline is the unweighted SAE of the same (setting, S)
-// and `ratio` is L_GT(weighted) / L_GT(plain).   BENCH_WSAE_SETTINGS=g5,g5-mixed  BENCH_WSAE_EPOCHS=4
+// and `ratio` is L_GT(weighted) / L_GT(plain).   BENCH_WSAE_SETTINGS=g5,g5-mixed  BENCH_WSAE_EPOCHS=24 BENCH_WSAE_L1=0.3 BENCH_WSAE_LR=3e-3
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,10 +26,11 @@ import type { TrainOptions } from '../src/train/api';
 
 const SETTINGS = (process.env.BENCH_WSAE_SETTINGS ?? 'g5,g5-mixed').split(',');
 const SPARSITIES = (process.env.BENCH_WSAE_S ?? '0.5,0.9,0.99,0.999').split(',').map(Number);
-const EPOCHS = Number(process.env.BENCH_WSAE_EPOCHS ?? 8);
+const EPOCHS = Number(process.env.BENCH_WSAE_EPOCHS ?? 24);
 const L1 = Number(process.env.BENCH_WSAE_L1 ?? 0.3);
+const LR = Number(process.env.BENCH_WSAE_LR ?? 3e-3);
 const N_FEATURES = 200, D = 20;
-const rowsFor = (s: number): number => (s >= 0.999 ? 32768 : s >= 0.99 ? 8192 : 4096);
+const rowsFor = (s: number): number => (s >= 0.999 ? 16384 : s >= 0.99 ? 8192 : 4096);
 
 /** Axis-aligned planes, squares in the first half and 36-gons in the second; s = Bern(1−S)·U[0,1]. */
 function mixedG5(sparsity: number, n: number, seed: number): SyntheticDataset {
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
           const t0 = performance.now();
           const summary = await runTraining({
             activations: [files.activations], outDir: out, arch: 'relu', width: N_FEATURES, l1: L1, batch: 256, tokens: n * EPOCHS,
-            lr: 3e-3, seed: 0, threads: 1, engine: 'js', checkpointEvery: 1e9, resampleEvery: 0,
+            lr: LR, seed: 0, threads: 1, engine: 'js', checkpointEvery: 1e9, resampleEvery: 0,
             ...wt.opts, ...(wt.opts.weighting === 'oracle' ? { groundTruth: files.groundTruth } : {}),
           }, { emit: () => undefined, cancelled: () => false });
           const seconds = (performance.now() - t0) / 1000;
