@@ -204,9 +204,12 @@ export async function runFamilyTraining(kind: FamilyKind, o: TrainOptions, hooks
     last = { loss: res.loss, mse: res.sse, ev: res.sst > 0 ? 1 - res.sse / res.sst : NaN, l0: res.l0 };
     const logEvery = Math.max(1, Math.floor(totalSteps / 200));
     if ((step + 1) % logEvery === 0 || step + 1 === totalSteps) {
+      // "dead" here: never fired since the start of the run (the SAE engine's token window is not tracked)
+      let never = 0;
+      for (let i = 0; i < dSae; i++) if (fires[i] === 0) never++;
       const progress = {
         runId, step: step + 1, totalSteps, tokens: (step + 1) * batch, totalTokens: totalSteps * batch,
-        loss: { total: res.loss, mse: res.sse }, explainedVariance: last.ev, l0: res.l0, deadFraction: 0,
+        loss: { total: res.loss, mse: res.sse }, explainedVariance: last.ev, l0: res.l0, deadFraction: never / dSae,
         tokensPerSecond: ((step + 1) * batch) / ((performance.now() - t0) / 1000), etaSeconds: 0, engine: 'js dense (family)',
       };
       log({ type: 'step', ...progress });
