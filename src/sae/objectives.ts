@@ -84,11 +84,12 @@ export function lossFacts(cfg: ModelConfig, sparsityCoef: number, activationScal
   };
   // λ_e is the KKT value of <d̂_i, r>: λ/2 under the sum-of-squares convention, in training units. The
   // saved weights have the activation scale folded in (residuals shrink by 1/scale), so λ_e does too.
-  if (cfg.arch === 'relu') facts.lambdaE = sparsityCoef / 2 / activationScale;
+  if (cfg.arch === 'relu' && !cfg.reconWeighted) facts.lambdaE = sparsityCoef / 2 / activationScale;
   if (cfg.arch === 'jumprelu') { facts.l0Coefficient = sparsityCoef; facts.bandwidth = cfg.bandwidth; }
   if (cfg.auxK) { facts.auxKCoefficient = cfg.auxCoef; facts.kAux = cfg.kAux; }
-  // under ‖Γ(x − x̂)‖² the relu KKT condition reads ⟨d_i, Γ²r⟩ = λ/2, so λ_e is no longer a plain residual
-  // correlation: say so instead of letting diagnostics use it as if it were
+  // under ‖Γ(x − x̂)‖² the relu KKT condition reads ⟨d_i, Γ²r⟩ = λ/2, so λ/2 is no longer the plain residual
+  // correlation diagnostics take λ_e to be: no lambdaE is stored (they estimate it from data) and the
+  // convention says why
   if (cfg.reconWeighted) facts.lossConvention = 'weighted_sum_of_squares';
   return facts;
 }

@@ -56,10 +56,11 @@ test('variance Γ with the default α < 0 down-weights the polysemantic dimensio
 
 test('a weighted run trains, and stores Γ (computed from all rows) and the weighted loss convention in cfg', async () => {
   const out = join(dir, 'variance');
-  const summary = await runTraining({ activations: [files.activations], outDir: out, arch: 'topk', width: 32, k: 4, batch: 256, tokens: 256 * 40, lr: 3e-3, weighting: 'variance', weightAlpha: -1 }, noHooks);
+  const summary = await runTraining({ activations: [files.activations], outDir: out, arch: 'relu', width: 32, l1: 0.1, batch: 256, tokens: 256 * 100, lr: 1e-2, weighting: 'variance', weightAlpha: -1 }, noHooks);
   const sae = loadSae(out);
   const facts = sae.cfg.training as Record<string, unknown>;
   assert.equal(facts.lossConvention, 'weighted_sum_of_squares');
+  assert.equal(facts.lambdaE, undefined, 'λ/2 is not the plain λ_e under Γ');
   const rw = facts.reconstructionWeighting as { mode: string; alpha: number; gamma: number[] };
   assert.equal(rw.mode, 'variance');
   assert.equal(rw.alpha, -1);
