@@ -59,8 +59,9 @@ test('transcoder on y = M x with sparse x: explained variance of y ≥ 0.9 throu
 });
 
 test('crosscoder: features exclusive to one source lose their other-source decoder; shared features stay shared', async () => {
-  // 12 features: 4 only in source A, 4 only in B, 4 in both (random directions per source)
-  const n = 4096, d = 16, F = 12;
+  // 16 features, half of them in one source only: 4 only in source A, 4 only in B, 8 in both (random
+  // directions per source)
+  const n = 4096, d = 16, F = 16;
   const dirA = Float32Array.from({ length: F * d }, () => rng.normal());
   const dirB = Float32Array.from({ length: F * d }, () => rng.normal());
   const unit = (w: Float32Array): void => { for (let f = 0; f < F; f++) { const row = w.subarray(f * d, (f + 1) * d); const s = Math.hypot(...row); for (let q = 0; q < d; q++) row[q]! /= s; } };
@@ -73,7 +74,7 @@ test('crosscoder: features exclusive to one source lose their other-source decod
     for (let q = 0; q < d; q++) { if (inA(f)) a[r * d + q]! += s * dirA[f * d + q]!; if (inB(f)) b[r * d + q]! += s * dirB[f * d + q]!; }
   }
   const out = join(dir, 'cc');
-  const summary = await runTraining({ activations: [npy('cc_a.npy', n, d, a), npy('cc_b.npy', n, d, b)], crosscoder: true, outDir: out, arch: 'relu', width: 24, l1: 0.05, batch: 256, tokens: 256 * 600, lr: 5e-3, seed: 2 }, noHooks);
+  const summary = await runTraining({ activations: [npy('cc_a.npy', n, d, a), npy('cc_b.npy', n, d, b)], crosscoder: true, outDir: out, arch: 'relu', width: 32, l1: 0.05, batch: 256, tokens: 256 * 600, lr: 5e-3, seed: 2 }, noHooks);
   const cc = loadCrosscoder(out);
   assert.equal(cc.cfg.nSources, 2);
   const x = new Float32Array(n * 2 * d);
@@ -102,11 +103,11 @@ test('crosscoder: features exclusive to one source lose their other-source decod
   const exclusive = [...Array(8).keys()].map(rOf);
   const polarised = exclusive.filter((r, j) => (j < 4 ? r < 0.1 : r > 0.9)).length;
   assert.ok(polarised / 8 >= 0.9, `relative norms of exclusive features: ${exclusive.map((r) => r.toFixed(2)).join(' ')} (cos ${cosines.map((c) => c.toFixed(2)).join(' ')})`);
-  const shared = [...Array(4).keys()].map((j) => rOf(8 + j));
+  const shared = [...Array(8).keys()].map((j) => rOf(8 + j));
   assert.ok(shared.every((r) => r > 0.3 && r < 0.7), `relative norms of shared features: ${shared.map((r) => r.toFixed(2)).join(' ')}`);
   const file = JSON.parse(readFileSync(join(out, CROSSCODER_LATENTS_FILE), 'utf8')) as { normShare: number[]; cosineToFirst: number[] };
-  assert.equal(file.normShare.length, 48);
-  assert.equal(file.cosineToFirst.length, 24);
+  assert.equal(file.normShare.length, 64);
+  assert.equal(file.cosineToFirst.length, 32);
   assert.ok((summary.crosscoder as { relativeNormCounts: { onlyFirst: number } }).relativeNormCounts.onlyFirst >= 4);
 });
 
