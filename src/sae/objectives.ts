@@ -48,9 +48,14 @@ export interface ModelConfig {
   denseThreshold: number;
   /** Tests: write gradients to capture buffers instead of updating parameters. */
   captureGrads?: boolean;
+  /**
+   * Weighted SAE (WSAE, THEORY.md A7): every reconstruction term (the main one and aux-k) is ‖Γ(·)‖² with
+   * per-input-dimension weights Γ, held in the arena's `gamma2` region as γ². Off: plain ‖·‖².
+   */
+  reconWeighted?: boolean;
 }
 
-export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean; denseThreshold?: number } = {}): ModelConfig {
+export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean; denseThreshold?: number; reconWeighted?: boolean } = {}): ModelConfig {
   const isTopk = arch === 'topk' || arch === 'batchtopk';
   return {
     arch, dIn, dSae, batch,
@@ -65,6 +70,7 @@ export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: n
     // batch once per latent; above ~10% active the GEMM path is faster (DESIGN.md, Compute engine)
     denseThreshold: o.denseThreshold ?? 0.1,
     captureGrads: o.captureGrads,
+    reconWeighted: o.reconWeighted ?? false,
   };
 }
 
@@ -78,8 +84,12 @@ export function lossFacts(cfg: ModelConfig, sparsityCoef: number, activationScal
   };
   // λ_e is the KKT value of <d̂_i, r>: λ/2 under the sum-of-squares convention, in training units. The
   // saved weights have the activation scale folded in (residuals shrink by 1/scale), so λ_e does too.
-  if (cfg.arch === 'relu') facts.lambdaE = sparsityCoef / 2 / activationScale;
+  if (cfg.arch === 'relu' && !cfg.reconWeighted) facts.lambdaE = sparsityCoef / 2 / activationScale;
   if (cfg.arch === 'jumprelu') { facts.l0Coefficient = sparsityCoef; facts.bandwidth = cfg.bandwidth; }
   if (cfg.auxK) { facts.auxKCoefficient = cfg.auxCoef; facts.kAux = cfg.kAux; }
+  // under ‖Γ(x − x̂)‖² the relu KKT condition reads ⟨d_i, Γ²r⟩ = λ/2, so λ/2 is no longer the plain residual
+  // correlation diagnostics take λ_e to be: no lambdaE is stored (they estimate it from data) and the
+  // convention says why
+  if (cfg.reconWeighted) facts.lossConvention = 'weighted_sum_of_squares';
   return facts;
 }

@@ -60,6 +60,22 @@ export interface TrainOptions {
   initThreshold?: number;
   /** TopK/BatchTopK aux-k loss on dead latents (default on). */
   auxK?: boolean;
+  // ---- weighted SAE (THEORY.md A7; src/train/weighting.ts)
+  /** Per-input-dimension reconstruction weights Γ: none (default), variance (γ = Var^α), oracle (NNLS on the ground-truth mixing). */
+  weighting?: 'none' | 'variance' | 'oracle';
+  /** Exponent α of the variance weights (default −0.5; see docs/family.md for why negative). */
+  weightAlpha?: number;
+  /** oracle: a synthetic folder or its ground_truth.safetensors (the mixing matrix W_p). */
+  groundTruth?: string;
+  // ---- the rest of the family (src/train/familyTrainer.ts)
+  /** Transcoder: target rows (site B, row-aligned with the single activation file, any width d_out). */
+  target?: string;
+  /** Transcoder: skip connection ŷ = f W_dec + b_dec + x W_skipᵀ (relu only: SAELens skip_transcoder). */
+  skip?: boolean;
+  /** Crosscoder: the activation files are L row-aligned sources with shared codes (not more rows). */
+  crosscoder?: boolean;
+  /** Matryoshka BatchTopK: prefix widths (the full width is appended when missing). */
+  matryoshkaWidths?: number[];
 }
 
 export interface TrainHandle {

@@ -52,6 +52,7 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('xMean', dIn);
   add('z', B * dSae);
   add('g', B * dIn);
+  add('gamma2', cfg.reconWeighted ? dIn : 0);
   add('gAux', cfg.auxK ? B * dIn : 0);
   add('xhatPart', threads * B * dIn);
   add('xauxPart', cfg.auxK ? threads * B * dIn : 0);

@@ -412,23 +412,27 @@ function residual(t: StepThread): void {
   const sc = v.f64.scalars!;
   const useAux = cfg.auxK && sc[S.nDead]! > 0;
   const auxFactor = (2 * cfg.auxCoef * sc[S.auxScale]!) / B;
-  let sse = 0, tot = 0, auxSse = 0;
+  // WSAE: the loss is Σ γ_q² e_q², so every residual's gradient is scaled by γ² (the reported sse stays plain)
+  const gamma2 = cfg.reconWeighted ? v.f32.gamma2! : undefined;
+  let sse = 0, tot = 0, auxSse = 0, wsse = 0;
   for (let n = r0; n < r1; n++) {
     const o = n * dIn;
     for (let q = 0; q < dIn; q++) {
       let xh = bDec[q]!;
       for (let w = 0; w < T; w++) xh += part[w * B * dIn + o + q]!;
       const e = xh - x[o + q]!;
+      const gw = gamma2 ? gamma2[q]! : 1;
       sse += e * e;
+      wsse += gw * e * e;
       tot += (x[o + q]! - mean[q]!) ** 2;
-      g[o + q] = (2 * e) / B;
+      g[o + q] = (2 * gw * e) / B;
       if (useAux) {
         // aux target is the residual x − x̂ (a constant): ea = D f_aux − (x − x̂) = D f_aux + e
         let xa = 0;
         for (let w = 0; w < T; w++) xa += v.f32.xauxPart![w * B * dIn + o + q]!;
         const ea = xa + e;
-        auxSse += ea * ea;
-        v.f32.gAux![o + q] = auxFactor * ea;
+        auxSse += gw * ea * ea;
+        v.f32.gAux![o + q] = auxFactor * gw * ea;
       }
     }
   }
@@ -436,6 +440,7 @@ function residual(t: StepThread): void {
   sums[worker * 16 + 0] = sse;
   sums[worker * 16 + 1] = tot;
   sums[worker * 16 + 2] = auxSse;
+  sums[worker * 16 + 6] = wsse;
 }
 
 function adamRow(p: Float32Array, m: Float32Array, vv: Float32Array, off: number, grad: Float32Array, len: number, lr: number, bc1: number, bc2: number): void {

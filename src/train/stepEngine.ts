@@ -97,14 +97,15 @@ export class StepEngine {
       sc[S.bTopkThreshold] = (1 - cfg.thresholdLr) * sc[S.bTopkThreshold]! + cfg.thresholdLr * tau;
     }
     const sums = v.f64.sums!;
-    let sse = 0, tot = 0, aux = 0, nnz = 0, l1 = 0, l0pen = 0;
+    let sse = 0, tot = 0, aux = 0, nnz = 0, l1 = 0, l0pen = 0, wsse = 0;
     for (let w = 0; w < T; w++) {
       const o = w * 16;
-      sse += sums[o]!; tot += sums[o + 1]!; aux += sums[o + 2]!; nnz += sums[o + 3]!; l1 += sums[o + 4]!; l0pen += sums[o + 5]!;
+      sse += sums[o]!; tot += sums[o + 1]!; aux += sums[o + 2]!; nnz += sums[o + 3]!; l1 += sums[o + 4]!; l0pen += sums[o + 5]!; wsse += sums[o + 6]!;
     }
     const mse = sse / B;
     const sparsity = cfg.arch === 'relu' ? (h.sparsityCoef * l1) / B : cfg.arch === 'jumprelu' ? (h.sparsityCoef * l0pen) / B : 0;
     const auxk = cfg.auxK && nDead > 0 ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
-    return { mse, sparsity, auxk, loss: mse + sparsity + auxk, explainedVariance: tot > 0 ? 1 - sse / tot : NaN, l0: nnz / B };
+    const recon = cfg.reconWeighted ? wsse / B : mse;
+    return { mse, sparsity, auxk, loss: recon + sparsity + auxk, explainedVariance: tot > 0 ? 1 - sse / tot : NaN, l0: nnz / B };
   }
 }

@@ -20,6 +20,8 @@ import type { TrainOptions } from './api';
 import { checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { CheckpointMeta } from './checkpoint';
 import { activationScale, geometricMedian, initWeights } from './init';
+import { computeReconWeights, resolveWeighting } from './wsae';
+import { familyKind, runFamilyTraining } from './familyTrainer';
 import { buildLayout, S } from './layout';
 import { WorkerPool } from './pool';
 import { Rng } from './rng';
@@ -57,6 +59,11 @@ export interface ResolvedOptions {
   bandwidth: number;
   initThreshold: number;
   auxK: boolean;
+  weighting: 'none' | 'variance' | 'oracle';
+  weightAlpha: number;
+  groundTruth?: string;
+  /** Γ as computed at the start of the run (kept so that a resume trains the same objective). */
+  reconWeights?: number[];
   runId: string;
 }
 
@@ -107,6 +114,7 @@ export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
     bandwidth: o.bandwidth ?? 0.05,
     initThreshold: o.initThreshold ?? 0.01,
     auxK: o.auxK ?? true,
+    ...resolveWeighting(o),
     runId: o.runId ?? `run-${Date.now().toString(36)}`,
   };
 }
@@ -135,6 +143,8 @@ function sparsityAt(o: ResolvedOptions, step: number): number {
 
 /** Runs (or resumes) a training run to the end. Throws CancelledError after writing a checkpoint when cancelled. */
 export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promise<TrainSummary> {
+  const family = familyKind(input);
+  if (family) return runFamilyTraining(family, input, hooks);
   let o: ResolvedOptions;
   let meta: CheckpointMeta | undefined;
   let ckptPath: string | undefined;
@@ -162,7 +172,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     reader.close();
     throw new InputError(o.activations[0]!, `d_in ${dIn} differs from the checkpoint's ${meta.dIn} (${ckptPath}); resume with the activations the run started on`);
   }
-  const cfg = modelConfig(o.arch, dIn, o.width, o.batch, { k: o.k, unitNormDecoder: o.unitNormDecoder, bandwidth: o.bandwidth, auxK: o.auxK });
+  const cfg = modelConfig(o.arch, dIn, o.width, o.batch, { k: o.k, unitNormDecoder: o.unitNormDecoder, bandwidth: o.bandwidth, auxK: o.auxK, reconWeighted: (o.weighting ?? 'none') !== 'none' });
 
   // engine and threads
   const engine: EngineChoice = chooseEngine(o.engine);
@@ -230,9 +240,15 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
       v.f32.bDec!.set(geometricMedian(sample, got, dIn));
       initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, o.decoderInitNorm, rng);
       if (cfg.arch === 'jumprelu') v.f32.logTheta!.fill(Math.log(o.initThreshold));
+      if (cfg.reconWeighted) o.reconWeights = Array.from(computeReconWeights(o, sample, got, dIn));
       log({ type: 'start', runId: o.runId, options: o, dIn, totalSteps, engine: engineName, notes, activationScale: scale, time: new Date().toISOString() });
     }
 
+    if (cfg.reconWeighted) {
+      const gamma = o.reconWeights;
+      if (!gamma || gamma.length !== dIn) throw new InputError(ckptPath ?? o.outDir, `the weighted run's Γ has ${gamma?.length ?? 0} entries, expected d_in = ${dIn}`);
+      for (let q = 0; q < dIn; q++) v.f32.gamma2![q] = gamma[q]! ** 2;
+    }
     let last: StepStats | undefined;
     const t0 = performance.now();
     const startStep = step;
@@ -373,6 +389,8 @@ export function exportSae(eng: StepEngine, o: ResolvedOptions, scale: number, to
         tokens, steps: Math.ceil(tokens / o.batch), batch: o.batch, lr: o.lr, seed: o.seed, engine: engineName,
         activationScaleFolded: scale, normalizeActivations: o.normalize ? 'expected_average_only_in' : 'none',
         ...(arch === 'batchtopk' ? { topkThreshold: eng.views.f64.scalars![S.bTopkThreshold]! } : {}),
+        // Γ is per input dimension and scale-free (x and x̂ are scaled alike), so it holds for the saved SAE as is
+        ...(o.reconWeights ? { reconstructionWeighting: { mode: o.weighting, ...(o.weighting === 'variance' ? { alpha: o.weightAlpha } : {}), gamma: o.reconWeights } } : {}),
       },
       metadata: { metadata: {} },
     },

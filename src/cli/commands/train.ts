@@ -4,13 +4,17 @@ import type { TrainOptions } from '../../train/api';
 import type { TrainingProgress } from '../../protocol/training';
 import { TRAIN_ARCHS } from '../../sae/objectives';
 import type { TrainArch } from '../../sae/objectives';
+import { DEFAULT_WEIGHT_ALPHA, WEIGHTING_MODES } from '../../train/wsae';
+import type { WeightingMode } from '../../train/wsae';
 import { action, emit, globals, InputError, intOption, numberOption, warn } from '../common';
 
 interface TrainCliOptions {
-  activations: string[]; out: string; arch: string; width?: number; k?: number; l1?: number; tokens?: number; batch?: number;
+  activations?: string[]; out: string; arch: string; width?: number; k?: number; l1?: number; tokens?: number; batch?: number;
   lr?: number; seed?: number; threads?: number; resume?: boolean; engine?: TrainOptions['engine']; checkpointEvery?: number;
   nonFinite?: 'skip' | 'stop'; tensor?: string; unitNormDecoder?: boolean; normalize?: boolean; resampleEvery?: number;
   deadTokens?: number; lrWarmup?: number; lrDecay?: number; l1Warmup?: number; memoryBudget?: number;
+  weighting?: string; weightAlpha?: number; groundTruth?: string;
+  source?: string; target?: string; skip?: boolean; crosscoder?: boolean; matryoshkaWidths?: string;
 }
 
 function fmtCount(n: number): string {
@@ -25,11 +29,17 @@ function progressLine(p: TrainingProgress): string {
   return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.step}/${p.totalSteps} ${fmtCount(p.tokens)} tok  loss ${p.loss.total?.toFixed(4)}  EV ${p.explainedVariance.toFixed(3)}  L0 ${p.l0.toFixed(1)}  dead ${(p.deadFraction * 100).toFixed(1)}%  ${fmtCount(Math.round(p.tokensPerSecond))} tok/s  eta ${eta}`;
 }
 
+function crosscoderLine(summary: Record<string, unknown>): string {
+  const c = (summary.crosscoder ?? {}) as { relativeNormCounts?: { onlyFirst: number; onlySecond: number; shared: number }; latentsFile?: string };
+  const n = c.relativeNormCounts;
+  return (n ? `relative decoder norm: ${n.onlyFirst} latents only in source 1 (r < 0.1), ${n.onlySecond} only in source 2 (r > 0.9), ${n.shared} shared (0.3 < r < 0.7); ` : '') + `per-latent norms and cosines in ${String(c.latentsFile)}`;
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train an SAE on local activations (in worker threads); writes a SAELens v6 folder, sparsity.safetensors and training_log.jsonl')
-    .requiredOption('--activations <files...>', '.npy or .safetensors file(s) of [tokens, d_in] float rows (F32/F16/BF16)')
+    .option('--activations <files...>', '.npy or .safetensors file(s) of [tokens, d_in] float rows (F32/F16/BF16); with --crosscoder, one row-aligned file per source')
     .requiredOption('--out <dir>', 'output folder (checkpoints go to <dir>/checkpoints)')
     .option('--arch <arch>', `architecture: ${TRAIN_ARCHS.join('|')}`, 'topk')
     .option('--width <n>', 'd_sae, the number of latents', intOption('width'))
@@ -53,19 +63,42 @@ export function registerTrain(program: Command): void {
     .option('--lr-decay <steps>', 'linear decay to 0 over the last N steps', intOption('lr-decay', 0))
     .option('--l1-warmup <steps>', 'sparsity-coefficient warm-up steps', intOption('l1-warmup', 0))
     .option('--memory-budget <bytes>', 'bytes the activation reader may hold', intOption('memory-budget', 1 << 20))
+    .option('--weighting <mode>', 'weighted SAE: reconstruction weighted per input dimension by Γ: none|variance|oracle', 'none')
+    .option('--weight-alpha <a>', `variance weighting: γ_i ∝ Var(x_i)^α (default ${DEFAULT_WEIGHT_ALPHA})`, numberOption('weight-alpha'))
+    .option('--source <file>', 'transcoder: input rows at site A (same as --activations with one file)')
+    .option('--target <file>', 'transcoder: target rows at site B, row-aligned with the input (any width d_out)')
+    .option('--skip', 'transcoder: skip connection W_skip (relu: SAELens skip_transcoder)')
+    .option('--crosscoder', 'crosscoder: the --activations files are row-aligned sources sharing one code (relu, group lasso over sources)')
+    .option('--matryoshka-widths <list>', 'Matryoshka BatchTopK: comma-separated prefix widths, e.g. 128,512,2048 (the full width is appended)')
+    .option('--ground-truth <path>', 'oracle weighting: synthetic folder or its ground_truth.safetensors (mixing matrix)')
     .action(action(async (o: TrainCliOptions, cmd: Command) => {
       const g = globals(cmd);
       if (!TRAIN_ARCHS.includes(o.arch as TrainArch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAIN_ARCHS.join(', ')}`);
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
       if (!['auto', 'wasm', 'js', 'tfjs-node'].includes(o.engine ?? 'auto')) throw new InputError('--engine', `expected auto, wasm, js or tfjs-node, got '${String(o.engine)}'`);
+      if (o.source && o.activations) throw new InputError('--source', 'give the input rows once: --source or --activations');
+      const activations = o.source ? [o.source] : o.activations;
+      if (!activations?.length) throw new InputError('--activations', 'required (or --source with --target for a transcoder)');
+      if (o.source && !o.target) throw new InputError('--source', 'is the transcoder input; give --target too (or use --activations for an SAE)');
+      let matryoshkaWidths: number[] | undefined;
+      if (o.matryoshkaWidths !== undefined) {
+        matryoshkaWidths = o.matryoshkaWidths.split(',').map((v) => Number(v.trim()));
+        if (!matryoshkaWidths.every((w) => Number.isSafeInteger(w) && w > 0)) throw new InputError('--matryoshka-widths', `expected comma-separated positive integers, got '${o.matryoshkaWidths}'`);
+        if (cmd.getOptionValueSource('arch') !== 'cli') o.arch = 'batchtopk';
+        else if (o.arch !== 'batchtopk') throw new InputError('--arch', `Matryoshka SAEs are BatchTopK; got ${o.arch}`);
+      }
+      if (o.crosscoder && cmd.getOptionValueSource('arch') !== 'cli') o.arch = 'relu';
+      if (!(WEIGHTING_MODES as readonly string[]).includes(o.weighting ?? 'none')) throw new InputError('--weighting', `expected one of ${WEIGHTING_MODES.join(', ')}, got '${String(o.weighting)}'`);
       const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
       const opts: TrainOptions = {
-        activations: o.activations, outDir: o.out, arch: o.arch as TrainArch, width: o.width ?? 0,
+        activations, outDir: o.out, arch: o.arch as TrainArch, width: o.width ?? 0,
         k: o.k, l1: o.l1, tokens: o.tokens, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads ?? 2,
         engine: o.engine, resume: !!o.resume, checkpointEvery: o.checkpointEvery, onNonFinite: o.nonFinite, tensorName: o.tensor,
         unitNormDecoder: o.unitNormDecoder, normalize: o.normalize, resampleEvery: o.resampleEvery, deadTokens: o.deadTokens,
         lrWarmupSteps: o.lrWarmup, lrDecaySteps: o.lrDecay, sparsityWarmupSteps: o.l1Warmup, memoryBudget: o.memoryBudget,
+        weighting: o.weighting as WeightingMode, weightAlpha: o.weightAlpha, groundTruth: o.groundTruth,
+        target: o.target, skip: o.skip, crosscoder: o.crosscoder, matryoshkaWidths,
       };
       if (o.resume) {
         // a resumed run takes its options from the checkpoint; only what was typed is checked against it
@@ -103,7 +136,8 @@ export function registerTrain(program: Command): void {
             `trained ${String(summary.arch)} d_in ${String(summary.dIn)} → d_sae ${String(summary.width)} on ${fmtCount(summary.tokens as number)} tokens in ${(summary.seconds as number).toFixed(1)} s (${fmtCount(Math.round(summary.tokensPerSecond as number))} tok/s, engine ${String(summary.engine)})`,
             f ? `last batch: EV ${f.explainedVariance.toFixed(4)}, L0 ${f.l0.toFixed(2)}, dead ${(f.deadFraction * 100).toFixed(2)}%, mse/token ${f.mse.toPrecision(4)}` : '',
             (summary.skippedRows as number) > 0 ? `skipped ${String(summary.skippedRows)} rows with NaN/Inf` : '',
-            `wrote ${String(summary.outDir)} (SAELens v6)`,
+            summary.kind === 'crosscoder' ? crosscoderLine(summary) : '',
+            `wrote ${String(summary.outDir)} (${summary.kind === 'crosscoder' ? 'crosscoder format' : summary.kind === 'transcoder' ? 'SAELens v6 transcoder' : 'SAELens v6'})`,
           ].filter(Boolean).join('\n');
         });
       } catch (e) {
