@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { familyLossAndGrads } from '../../../src/sae/familyObjective';
 import type { FamilyArch, FamilyConfig, FamilyParams } from '../../../src/sae/familyObjective';
-import { seededRandom } from '../../../src/io/rowReader';
+import { seededRandom } from '../../../src/util/random';
 
 void tf.setBackend('cpu');
 const B = 6, LAMBDA = 0.3;

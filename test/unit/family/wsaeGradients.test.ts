@@ -9,7 +9,7 @@ import { modelConfig } from '../../../src/sae/objectives';
 import type { ModelConfig, TrainArch } from '../../../src/sae/objectives';
 import { buildLayout } from '../../../src/train/layout';
 import { StepEngine } from '../../../src/train/stepEngine';
-import { seededRandom } from '../../../src/io/rowReader';
+import { seededRandom } from '../../../src/util/random';
 
 void tf.setBackend('cpu');
 
