@@ -3,7 +3,7 @@
  * covariance, and the top eigenvectors of a symmetric matrix. Every large product goes through the GEMM
  * entry points in ./matmul, so a faster engine behind them speeds these up too.
  */
-import { matmul, matmulBT } from './matmul';
+import { fastMatmul as matmul, fastMatmulBT as matmulBT } from './fastMatmul';
 
 export function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, d: number): number {
   let s = 0;

@@ -5,7 +5,7 @@
  * parent latent p, rows where p's direction is present but p is off ("holes"), and attributes each hole to
  * the active latent that carries p's direction (the absorber). With ground truth, the true rate.
  */
-import { matmulBT } from '../compute/matmul';
+import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
 import { dotAt, maxAssignment, median } from './linalg';
 import { coFiringCandidates, firingCounts, latentRows, pairStats, sparseFromDense } from './sparseCodes';

@@ -10,7 +10,7 @@
  * Everything is kept transposed (A as [N, K], data rows by candidates) so the dominant product A·G skips
  * the zeros of the sparse codes: an iteration costs nnz(A)·K instead of N·K².
  */
-import { matmul, matmulBT } from '../compute/matmul';
+import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
 import { seededRandom, spreadRows } from './linalg';
 import { CONVEX_REFERENCE } from './thresholds';

@@ -4,7 +4,7 @@
  * activated features), and the encoder-side |cos| (Tang's M_IP) reported separately, because L1 encoders
  * learn interference-cancelling directions and a low encoder similarity is not a dictionary failure.
  */
-import { matmulBT } from '../compute/matmul';
+import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import { normalizeRows } from '../compute/linalg';
 import { InputError } from '../errors';
 import { decoderNorms, forward } from '../sae/forward';

@@ -63,7 +63,9 @@ export function formatDiagnostics(r: DiagnosticReport): string {
   lines.push('Not computed:');
   let any = false;
   for (const [name, sec] of Object.entries(r.sections)) {
-    const reasons = (sec as { reason?: Record<string, string> }).reason ?? {};
+    // Sections give either one reason string or a record of reasons per part.
+    const reasons = (sec as { reason?: string | Record<string, string> }).reason ?? {};
+    if (typeof reasons === 'string') { lines.push(`  ${name}: ${reasons}`); any = true; continue; }
     for (const [k, v] of Object.entries(reasons)) { lines.push(`  ${name}.${k}: ${v}`); any = true; }
   }
   for (const [k, v] of Object.entries(r.reason)) { lines.push(`  ${k}: ${v}`); any = true; }
