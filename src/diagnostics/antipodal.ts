@@ -30,8 +30,28 @@ export interface AntipodalPair {
   kurtosis: number;
 }
 
+/**
+ * One dense direction ±v as the SAE encodes it. A trained SAE often spreads +v over several latents and −v
+ * over several others (each a slightly different threshold), so k₊ × k₋ dense pairs describe one axis;
+ * THEORY.md's "exactly one dense antipodal pair" for G3 is one axis here (docs/diagnostics.md, calibration).
+ */
+export interface DenseAxis {
+  /** Unit axis: the mean of its pairs' axes, oriented like the first pair's. */
+  axis: Float32Array;
+  /** Latents on the + side (along the axis) and on the − side. */
+  plus: number[];
+  minus: number[];
+  pairs: number;
+  /** Largest variance share among its pairs. */
+  varianceShare: number;
+  /** |cos(axis, PC_k)|. */
+  pcAlignment: number[];
+}
+
 export interface AntipodalReport {
   dense: AntipodalPair[];
+  /** Dense pairs grouped into axes: latents joined by a dense pair belong to one axis. */
+  denseAxes: DenseAxis[];
   sparse: AntipodalPair[];
   /** cos ≤ −0.9 and dense, but co-firing too often to be the ±v mechanism. */
   coactive: AntipodalPair[];
@@ -42,7 +62,7 @@ export interface AntipodalReport {
 export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: AtomPairs, x: Float32Array, bDec: Float32Array, pcRows = 4096): AntipodalReport {
   const { n, m, d, rowPtr, latent, value } = cs;
   const reason: Record<string, string> = {};
-  const out: AntipodalReport = { dense: [], sparse: [], coactive: [], pcVarianceShare: [], reason };
+  const out: AntipodalReport = { dense: [], denseAxes: [], sparse: [], coactive: [], pcVarianceShare: [], reason };
   if (pairs.antipodal.length === 0) return out;
   // the per-row code of each latent involved (dense lookup only for those latents)
   const involved = new Int32Array(m).fill(-1);
@@ -91,7 +111,42 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
     const pair: AntipodalPair = { i: p.i, j: p.j, cos: p.cos, pI, pJ, coactivation, kind, axis, varianceShare: energy > 0 ? varS / energy : NaN, pcAlignment, kurtosis };
     out[kind].push(pair);
   }
+  out.denseAxes = groupAxes(out.dense, unitAtoms, d, eig.vectors, k);
   if (energy === 0) reason.varianceShare = 'E‖x − b‖² is 0 on the sample';
   if ([...out.dense, ...out.sparse, ...out.coactive].some((p) => !Number.isFinite(p.kurtosis))) reason.kurtosis = 'null where ŝ is constant on the sample (neither latent fires)';
   return out;
+}
+
+/** Connected components of the dense pairs (union-find on latents); each component is one axis. */
+function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, pcs: Float32Array, k: number): DenseAxis[] {
+  const parent = new Map<number, number>();
+  const find = (a: number): number => { let r = a; while (parent.get(r) !== r) r = parent.get(r)!; parent.set(a, r); return r; };
+  for (const p of dense) { if (!parent.has(p.i)) parent.set(p.i, p.i); if (!parent.has(p.j)) parent.set(p.j, p.j); parent.set(find(p.i), find(p.j)); }
+  const groups = new Map<number, AntipodalPair[]>();
+  for (const p of dense) { const r = find(p.i); (groups.get(r) ?? groups.set(r, []).get(r)!).push(p); }
+  const axes: DenseAxis[] = [];
+  for (const pairs of groups.values()) {
+    const ref = pairs[0]!.axis;
+    const axis = new Float32Array(d);
+    for (const p of pairs) {
+      let c = 0;
+      for (let j = 0; j < d; j++) c += p.axis[j] * ref[j];
+      const sgn = c >= 0 ? 1 : -1;
+      for (let j = 0; j < d; j++) axis[j] += sgn * p.axis[j];
+    }
+    let nrm = 0;
+    for (let j = 0; j < d; j++) nrm += axis[j] ** 2;
+    nrm = Math.sqrt(nrm) || 1;
+    for (let j = 0; j < d; j++) axis[j] /= nrm;
+    const plus: number[] = [], minus: number[] = [];
+    for (const lat of new Set(pairs.flatMap((p) => [p.i, p.j]))) {
+      let c = 0;
+      for (let j = 0; j < d; j++) c += unitAtoms[lat * d + j] * axis[j];
+      (c >= 0 ? plus : minus).push(lat);
+    }
+    const pcAlignment: number[] = [];
+    for (let t = 0; t < k; t++) { let c = 0; for (let j = 0; j < d; j++) c += axis[j] * pcs[t * d + j]; pcAlignment.push(Math.abs(c)); }
+    axes.push({ axis, plus: plus.sort((a, b) => a - b), minus: minus.sort((a, b) => a - b), pairs: pairs.length, varianceShare: Math.max(...pairs.map((p) => p.varianceShare)), pcAlignment });
+  }
+  return axes.sort((a, b) => b.varianceShare - a.varianceShare);
 }
