@@ -46,6 +46,8 @@ export interface DenseAxis {
   varianceShare: number;
   /** |cos(axis, PC_k)|. */
   pcAlignment: number[];
+  /** Excess kurtosis of the axis code ŝ = Σ₊ ã − Σ₋ ã (all latents of the axis, so a split ±v is whole again). */
+  kurtosis: number;
 }
 
 export interface AntipodalReport {
@@ -111,14 +113,24 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
     const pair: AntipodalPair = { i: p.i, j: p.j, cos: p.cos, pI, pJ, coactivation, kind, axis, varianceShare: energy > 0 ? varS / energy : NaN, pcAlignment, kurtosis };
     out[kind].push(pair);
   }
-  out.denseAxes = groupAxes(out.dense, unitAtoms, d, eig.vectors, k);
+  out.denseAxes = groupAxes(out.dense, unitAtoms, d, eig.vectors, k, (lat) => { const slot = involved[lat], w = list.length; return (r: number) => codeOf[r * w + slot]; }, n);
+  // Opposite sparse features that fire often (digons) pass the frequency rule; their axis code is
+  // heavy-tailed, a dense direction's is not: such axes are sparse pairs (calibrated on trained SAEs).
+  const heavy = out.denseAxes.filter((a) => a.kurtosis > THRESHOLDS.antipodalHeavyTail);
+  if (heavy.length) {
+    const lat = new Set(heavy.flatMap((a) => [...a.plus, ...a.minus]));
+    const moved = out.dense.filter((p) => lat.has(p.i));
+    out.dense = out.dense.filter((p) => !lat.has(p.i));
+    for (const p of moved) out.sparse.push({ ...p, kind: 'sparse' });
+    out.denseAxes = out.denseAxes.filter((a) => a.kurtosis <= THRESHOLDS.antipodalHeavyTail);
+  }
   if (energy === 0) reason.varianceShare = 'E‖x − b‖² is 0 on the sample';
   if ([...out.dense, ...out.sparse, ...out.coactive].some((p) => !Number.isFinite(p.kurtosis))) reason.kurtosis = 'null where ŝ is constant on the sample (neither latent fires)';
   return out;
 }
 
 /** Connected components of the dense pairs (union-find on latents); each component is one axis. */
-function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, pcs: Float32Array, k: number): DenseAxis[] {
+function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, pcs: Float32Array, k: number, codeOf: (lat: number) => (r: number) => number, n: number): DenseAxis[] {
   const parent = new Map<number, number>();
   const find = (a: number): number => { let r = a; while (parent.get(r) !== r) r = parent.get(r)!; parent.set(a, r); return r; };
   for (const p of dense) { if (!parent.has(p.i)) parent.set(p.i, p.i); if (!parent.has(p.j)) parent.set(p.j, p.j); parent.set(find(p.i), find(p.j)); }
@@ -146,7 +158,20 @@ function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, p
     }
     const pcAlignment: number[] = [];
     for (let t = 0; t < k; t++) { let c = 0; for (let j = 0; j < d; j++) c += axis[j] * pcs[t * d + j]; pcAlignment.push(Math.abs(c)); }
-    axes.push({ axis, plus: plus.sort((a, b) => a - b), minus: minus.sort((a, b) => a - b), pairs: pairs.length, varianceShare: Math.max(...pairs.map((p) => p.varianceShare)), pcAlignment });
+    const sh = new Float64Array(n);
+    for (const lat of plus) { const c = codeOf(lat); for (let r = 0; r < n; r++) sh[r] += c(r); }
+    for (const lat of minus) { const c = codeOf(lat); for (let r = 0; r < n; r++) sh[r] -= c(r); }
+    axes.push({ axis, plus: plus.sort((a, b) => a - b), minus: minus.sort((a, b) => a - b), pairs: pairs.length, varianceShare: Math.max(...pairs.map((p) => p.varianceShare)), pcAlignment, kurtosis: excessKurtosis(sh) });
   }
   return axes.sort((a, b) => b.varianceShare - a.varianceShare);
+}
+
+function excessKurtosis(v: Float64Array): number {
+  const n = v.length;
+  let mu = 0;
+  for (let r = 0; r < n; r++) mu += v[r] / n;
+  let m2 = 0, m4 = 0;
+  for (let r = 0; r < n; r++) { const z = v[r] - mu; m2 += z * z; m4 += z ** 4; }
+  m2 /= n; m4 /= n;
+  return m2 > 0 ? m4 / (m2 * m2) - 3 : NaN;
 }
