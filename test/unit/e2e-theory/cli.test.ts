@@ -3,29 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { main } from '../../../src/cli/main';
 import { groundTruthMetrics } from '../../../src/metrics/groundTruth';
 import { readNpy } from '../../../src/io/npy';
 import { toFloat32 } from '../../../src/io/tensor';
-import { cleanup, trainOn } from './harness';
+import { cleanup, run, trainOn } from './harness';
 
 test.after(cleanup);
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => { err += String(s); return true; }) as typeof process.stderr.write;
-  const before = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow; process.stderr.write = ew;
-    process.exitCode = before;
-  }
-}
 
 test('eval --ground-truth adds MMCS, recovery, L_GT, AAF and encoder |cos| (JSON and text); diagnose reports on a trained SAE', async () => {
   const t = await trainOn('cli-g1', 'g1', { seed: 4, tokens: 4096, dIn: 16, features: 16, sparsity: 0.9 }, { arch: 'relu', width: 16, l1: 1, batch: 256, tokens: 256 * 400, lr: 4e-3, seed: 4 });

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { cleanup, cos, diagnose, trainOn } from './harness';
+import { cleanup, cos, diagnose, run, trainOn } from './harness';
 import { groundTruthMetrics } from '../../../src/metrics/groundTruth';
 import type { AntipodalReport } from '../../../src/diagnostics/antipodal';
 import type { AbsorptionReport } from '../../../src/diagnostics/absorption';
@@ -13,10 +13,8 @@ import type { ResidualReport } from '../../../src/diagnostics/residual';
 import type { SplitTreeReport } from '../../../src/diagnostics/splitTree';
 import { absorptionSection } from '../../../src/diagnostics/absorption';
 import { buildContext } from '../../../src/diagnostics/context';
-import { buildSplitTree, treeInputFromSae } from '../../../src/diagnostics/splitTree';
 import { readNpy } from '../../../src/io/npy';
 import { toFloat32 } from '../../../src/io/tensor';
-import { loadSae } from '../../../src/formats/index';
 
 test.after(cleanup);
 const relu = { arch: 'relu' as const, l1: 1, batch: 256, tokens: 256 * 600, lr: 4e-3 };
@@ -121,13 +119,13 @@ test('G2 nested hierarchy (constant magnitudes): parents recovered and absorbed,
   assert.ok(childCos.filter((c) => Math.abs(c - Math.SQRT1_2) < 0.1).length >= childCos.length / 2, `child cosines ${childCos.map((c) => c.toFixed(2))}`);
 });
 
-test('G2 across two widths: each narrow parent latent is labelled split into its children by tree', async () => {
+test('G2 across two widths: `tree` labels each narrow parent latent split into its two children', async () => {
   const gen = { seed: 2, tokens: 8192, dIn: 32, magnitudes: 'constant' as const, childRate: 1 };
   const narrow = await trainOn('g2-narrow', 'g2', gen, { ...relu, width: 4, seed: 2 });
   const wide = await trainOn('g2-wide', 'g2', gen, { ...relu, width: 8, seed: 2 });
-  const x = toFloat32(readNpy(narrow.activations));
-  const n = 4096;
-  const rep = buildSplitTree([treeInputFromSae(narrow.sae, x, n, 'narrow'), treeInputFromSae(loadSae(join(wide.dir, 'sae')), x, n, 'wide')], { skipWithin: true });
+  const out = await run(['--json', 'tree', '--sae', join(narrow.dir, 'sae'), '--sae', join(wide.dir, 'sae'), '--activations', narrow.activations, '--rows', '4096']);
+  assert.equal(out.code, 0, out.err);
+  const rep = JSON.parse(out.out) as SplitTreeReport;
   log('split', rep.splits.map((sp) => [rep.nodes[sp.node]!.latent, sp.children.map((c) => rep.nodes[c]!.latent), sp.split, sp.coverage.toFixed(2), sp.maxCoActivation.toFixed(2), sp.centroidCosine.toFixed(2), sp.reason]));
   const split = rep.splits.filter((sp) => sp.split);
   assert.ok(split.length >= 3, `${split.length} of 4 parents labelled split`);
