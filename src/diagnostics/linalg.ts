@@ -269,17 +269,8 @@ export function quantile(values: ArrayLike<number>, q: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 
-/** Deterministic PRNG (mulberry32) for subsampling rows reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32) for subsampling rows reproducibly: the row reader's, one place. */
+export { seededRandom } from '../io/rowReader';
 
 /** min(k, n) row indices spread evenly over [0, n) (deterministic subsample). */
 export function spreadRows(n: number, k: number): Int32Array {

@@ -11,7 +11,6 @@ import { loadSae } from '../../../src/formats/index';
 import type { Sae } from '../../../src/sae/types';
 import { diagnoseFiles } from '../../../src/diagnostics/files';
 import type { DiagnosticReport } from '../../../src/diagnostics';
-import { main } from '../../../src/cli/main';
 
 export const workDir = mkdtempSync(join(tmpdir(), 'e2e-theory-'));
 export function cleanup(): void { rmSync(workDir, { recursive: true, force: true }); }
@@ -40,19 +39,4 @@ export function cos(a: Float32Array, ai: number, b: Float32Array, bi: number, d:
   return s / Math.sqrt(na * nb);
 }
 
-/** Runs the CLI in-process and captures its output and exit code. */
-export async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => { err += String(s); return true; }) as typeof process.stderr.write;
-  const before = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow; process.stderr.write = ew;
-    process.exitCode = before;
-  }
-}
+export { run } from './cliRun';
