@@ -4,7 +4,8 @@
  * fire together (P(both)/min p ≤ 0.05). Reported with the axis u = normalise(d̂_i − d̂_j), the variance share
  * of ŝ = ã_i − ã_j and |cos(u, top-5 PCs of x)|. Rarer pairs are sparse antipodal (e.g. TMS digons, G4).
  */
-import { covariance, topEigen } from '../compute/linalg';
+import { covariance } from '../compute/linalg';
+import { symmetricEigen } from './linalg';
 import type { CodeSet } from './codes';
 import type { AtomPairs } from './atomPairs';
 import { THRESHOLDS } from './thresholds';
@@ -79,10 +80,11 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
   const pcN = Math.min(n, pcRows);
   const cov = covariance(x, pcN, d);
   const k = Math.min(THRESHOLDS.antipodalPcs, d);
-  const eig = topEigen(cov, d, k);
+  // the exact eigensolver of the residual spectrum (one in the codebase); the top k are its first rows
+  const eig = symmetricEigen(cov, d);
   let trace = 0;
   for (let j = 0; j < d; j++) trace += cov[j * d + j];
-  out.pcVarianceShare = Array.from(eig.values, (v) => (trace > 0 ? v / trace : NaN));
+  out.pcVarianceShare = Array.from(eig.values.subarray(0, k), (v) => (trace > 0 ? v / trace : NaN));
   for (const p of pairs.antipodal) {
     const si = involved[p.i], sj = involved[p.j], w = list.length;
     let ci = 0, cj = 0, both = 0, s1 = 0, s2 = 0;
@@ -130,7 +132,7 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
 }
 
 /** Connected components of the dense pairs (union-find on latents); each component is one axis. */
-function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, pcs: Float32Array, k: number, codeOf: (lat: number) => (r: number) => number, n: number): DenseAxis[] {
+function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, pcs: Float64Array, k: number, codeOf: (lat: number) => (r: number) => number, n: number): DenseAxis[] {
   const parent = new Map<number, number>();
   const find = (a: number): number => { let r = a; while (parent.get(r) !== r) r = parent.get(r)!; parent.set(a, r); return r; };
   for (const p of dense) { if (!parent.has(p.i)) parent.set(p.i, p.i); if (!parent.has(p.j)) parent.set(p.j, p.j); parent.set(find(p.i), find(p.j)); }
