@@ -1,7 +1,7 @@
 /**
  * Small dense linear-algebra helpers on row-major Float32Array matrices: dot products, row normalisation,
- * covariance, and the top eigenvectors of a symmetric matrix. Every large product goes through the GEMM
- * entry points in ./matmul, so a faster engine behind them speeds these up too.
+ * Gram and covariance matrices, Gram–Schmidt. Every large product goes through ./fastMatmul (the wasm SIMD
+ * kernel when built, plain JS otherwise). Eigenpairs: src/diagnostics/linalg.ts symmetricEigen.
  */
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from './fastMatmul';
 
