@@ -1,9 +1,9 @@
 /**
  * Small dense linear-algebra helpers on row-major Float32Array matrices: dot products, row normalisation,
- * covariance, and the top eigenvectors of a symmetric matrix. Every large product goes through the GEMM
- * entry points in ./matmul, so a faster engine behind them speeds these up too.
+ * Gram and covariance matrices, Gram–Schmidt. Every large product goes through ./fastMatmul (the wasm SIMD
+ * kernel when built, plain JS otherwise). Eigenpairs: src/diagnostics/linalg.ts symmetricEigen.
  */
-import { matmul, matmulBT } from './matmul';
+import { fastMatmul as matmul, fastMatmulBT as matmulBT } from './fastMatmul';
 
 export function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, d: number): number {
   let s = 0;
@@ -55,37 +55,6 @@ export function covariance(x: Float32Array, n: number, d: number, chunkRows = 40
   }
   for (let i = 0; i < d * d; i++) cov[i] /= Math.max(n, 1);
   return cov;
-}
-
-/**
- * The k leading eigenpairs of a symmetric positive semi-definite matrix a [d, d], by subspace iteration
- * with Gram–Schmidt (cheap for k ≪ d, which is all the diagnostics need). Vectors are rows of `vectors`.
- */
-export function topEigen(a: Float32Array, d: number, k: number, iterations = 200, seed = 1): { values: Float64Array; vectors: Float32Array } {
-  k = Math.min(k, d);
-  let q: Float32Array = new Float32Array(k * d);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < k * d; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; q[i] = s / 4294967296 - 0.5; }
-  orthonormalizeRows(q, k, d);
-  const values = new Float64Array(k);
-  for (let it = 0; it < iterations; it++) {
-    const z = matmulBT(q, a, k, d, d); // rows: (A qᵢ)ᵀ since A is symmetric
-    let change = 0;
-    for (let i = 0; i < k; i++) {
-      const lam = dot(q, i * d, z, i * d, d);
-      change = Math.max(change, Math.abs(lam - values[i]) / Math.max(Math.abs(lam), 1e-30));
-      values[i] = lam;
-    }
-    orthonormalizeRows(z, k, d);
-    q = z;
-    if (it > 5 && change < 1e-7) break;
-  }
-  // order by eigenvalue (subspace iteration can leave near-equal pairs swapped)
-  const order = Array.from({ length: k }, (_, i) => i).sort((i, j) => values[j] - values[i]);
-  const vectors = new Float32Array(k * d);
-  const sorted = new Float64Array(k);
-  order.forEach((src, dst) => { sorted[dst] = values[src]; vectors.set(q.subarray(src * d, src * d + d), dst * d); });
-  return { values: sorted, vectors };
 }
 
 /** Modified Gram–Schmidt on the rows of q [k, d], in place. */

@@ -5,7 +5,7 @@
  * parent latent p, rows where p's direction is present but p is off ("holes"), and attributes each hole to
  * the active latent that carries p's direction (the absorber). With ground truth, the true rate.
  */
-import { matmulBT } from '../compute/matmul';
+import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
 import { dotAt, maxAssignment, median } from './linalg';
 import { coFiringCandidates, firingCounts, latentRows, pairStats, sparseFromDense } from './sparseCodes';
@@ -146,52 +146,70 @@ export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOption
   const isParent = new Uint8Array(m);
   for (const p of parents) if (tau[p]! > 0) isParent[p] = 1;
   const onRow = new Float32Array(m);
-  const chunk = Math.max(1, Math.floor(4_000_000 / Math.max(m, 1)));
-  const xb = new Float32Array(Math.min(chunk, n) * d);
-  for (let start = 0; start < n; start += chunk) {
-    const rows = Math.min(chunk, n - start);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) xb[r * d + j] = centered(start + r, j);
-    const Q = matmulBT(xb.subarray(0, rows * d), ctx.unitAtoms, rows, d, m);
-    for (let r = 0; r < rows; r++) {
-      const row = start + r;
-      const lo = codes.rowPtr[row]!, hi = codes.rowPtr[row + 1]!;
-      for (let u = lo; u < hi; u++) onRow[codes.idx[u]!] = codes.val[u]!;
-      for (let p = 0; p < m; p++) {
-        if (!isParent[p]) continue;
-        const q = Q[r * m + p]!;
-        if (!(q >= tau[p]!)) continue;
-        present[p]!++;
-        if (onRow[p]! > 0) continue;
-        holes[p]!++;
-        let best = -1, bestScore = -Infinity, bestCos = 0;
-        for (let u = lo; u < hi; u++) {
-          const j = codes.idx[u]!;
-          const c = cos(j, p);
-          const score = codes.val[u]! * c;
-          if (score > bestScore) { bestScore = score; best = j; bestCos = c; }
+  // Parents in blocks: per block one GEMM gives q for a chunk of rows and one gives the block's columns of
+  // the atom Gram (cos(j, p) for the absorber search), instead of a d-length dot per (hole, active latent).
+  const parentList = parents.filter((p) => isParent[p]);
+  const block = Math.max(1, Math.min(512, Math.floor(8_000_000 / Math.max(m, 1))));
+  const chunk = Math.max(1, Math.min(n, Math.floor(4_000_000 / block)));
+  const xb = new Float32Array(chunk * d);
+  const atomsB = new Float32Array(block * d);
+  for (let b0 = 0; b0 < parentList.length; b0 += block) {
+    const ps = parentList.slice(b0, b0 + block), B = ps.length;
+    ps.forEach((p, k) => atomsB.set(ctx.unitAtoms.subarray(p * d, (p + 1) * d), k * d));
+    const gramB = matmulBT(ctx.unitAtoms, atomsB.subarray(0, B * d), m, d, B); // [m, B]: cos(j, ps[k])
+    for (let start = 0; start < n; start += chunk) {
+      const rows = Math.min(chunk, n - start);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) xb[r * d + j] = centered(start + r, j);
+      const Q = matmulBT(xb.subarray(0, rows * d), atomsB.subarray(0, B * d), rows, d, B);
+      for (let r = 0; r < rows; r++) {
+        const row = start + r;
+        const lo = codes.rowPtr[row]!, hi = codes.rowPtr[row + 1]!;
+        for (let u = lo; u < hi; u++) onRow[codes.idx[u]!] = codes.val[u]!;
+        for (let k = 0; k < B; k++) {
+          const p = ps[k]!;
+          const q = Q[r * B + k]!;
+          if (!(q >= tau[p]!)) continue;
+          present[p]!++;
+          if (onRow[p]! > 0) continue;
+          holes[p]!++;
+          let best = -1, bestScore = -Infinity, bestCos = 0;
+          for (let u = lo; u < hi; u++) {
+            const j = codes.idx[u]!;
+            const c = gramB[j * B + k]!;
+            const score = codes.val[u]! * c;
+            if (score > bestScore) { bestScore = score; best = j; bestCos = c; }
+          }
+          if (best >= 0 && bestCos >= ABSORPTION.minAbsorberCosine && bestScore >= ABSORPTION.attributedShare * q) {
+            let mp = absorberCounts.get(p);
+            if (!mp) absorberCounts.set(p, (mp = new Map()));
+            mp.set(best, (mp.get(best) ?? 0) + 1);
+          }
         }
-        if (best >= 0 && bestCos >= ABSORPTION.minAbsorberCosine && bestScore >= ABSORPTION.attributedShare * q) {
-          let mp = absorberCounts.get(p);
-          if (!mp) absorberCounts.set(p, (mp = new Map()));
-          mp.set(best, (mp.get(best) ?? 0) + 1);
-        }
+        for (let u = lo; u < hi; u++) onRow[codes.idx[u]!] = 0;
       }
-      for (let u = lo; u < hi; u++) onRow[codes.idx[u]!] = 0;
     }
   }
 
   // Nesting of each hole absorber in its parent: mean q_p over the absorber's firings, relative to p's own.
   const nestingOf = new Map<number, number>();
+  // Σ (x − b) over each absorber's firings, once per absorber: then each (p, c) is one d-length dot.
+  const firingSums = new Map<number, Float64Array>();
+  const firingSum = (c: number): Float64Array => {
+    let sum = firingSums.get(c);
+    if (sum) return sum;
+    sum = new Float64Array(d);
+    for (let t = cols.colPtr[c]!; t < cols.colPtr[c + 1]!; t++) { const row = cols.rows[t]!; for (let j = 0; j < d; j++) sum[j]! += centered(row, j); }
+    firingSums.set(c, sum);
+    return sum;
+  };
   for (const [p, mp] of absorberCounts) {
     const typical = tau[p]! / ABSORPTION.presenceFraction;
     for (const [c, held] of mp) {
-      let sum = 0;
       const lo = cols.colPtr[c]!, hi = cols.colPtr[c + 1]!;
-      for (let t = lo; t < hi; t++) {
-        const row = cols.rows[t]!;
-        for (let j = 0; j < d; j++) sum += ctx.unitAtoms[p * d + j]! * centered(row, j);
-      }
-      const nesting = hi > lo ? sum / (hi - lo) / typical : NaN;
+      const sum = firingSum(c);
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += ctx.unitAtoms[p * d + j]! * sum[j]!;
+      const nesting = hi > lo ? dot / (hi - lo) / typical : NaN;
       nestingOf.set(c * m + p, nesting);
       if (nesting >= ABSORPTION.minNesting) absorbed[p]! += held;
     }

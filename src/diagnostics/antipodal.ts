@@ -4,7 +4,8 @@
  * fire together (P(both)/min p ≤ 0.05). Reported with the axis u = normalise(d̂_i − d̂_j), the variance share
  * of ŝ = ã_i − ã_j and |cos(u, top-5 PCs of x)|. Rarer pairs are sparse antipodal (e.g. TMS digons, G4).
  */
-import { covariance, topEigen } from '../compute/linalg';
+import { covariance } from '../compute/linalg';
+import { symmetricEigen } from './linalg';
 import type { CodeSet } from './codes';
 import type { AtomPairs } from './atomPairs';
 import { THRESHOLDS } from './thresholds';
@@ -30,8 +31,30 @@ export interface AntipodalPair {
   kurtosis: number;
 }
 
+/**
+ * One dense direction ±v as the SAE encodes it. A trained SAE often spreads +v over several latents and −v
+ * over several others (each a slightly different threshold), so k₊ × k₋ dense pairs describe one axis;
+ * THEORY.md's "exactly one dense antipodal pair" for G3 is one axis here (docs/diagnostics.md, calibration).
+ */
+export interface DenseAxis {
+  /** Unit axis: the mean of its pairs' axes, oriented like the first pair's. */
+  axis: Float32Array;
+  /** Latents on the + side (along the axis) and on the − side. */
+  plus: number[];
+  minus: number[];
+  pairs: number;
+  /** Largest variance share among its pairs. */
+  varianceShare: number;
+  /** |cos(axis, PC_k)|. */
+  pcAlignment: number[];
+  /** Excess kurtosis of the axis code ŝ = Σ₊ ã − Σ₋ ã (all latents of the axis, so a split ±v is whole again). */
+  kurtosis: number;
+}
+
 export interface AntipodalReport {
   dense: AntipodalPair[];
+  /** Dense pairs grouped into axes: latents joined by a dense pair belong to one axis. */
+  denseAxes: DenseAxis[];
   sparse: AntipodalPair[];
   /** cos ≤ −0.9 and dense, but co-firing too often to be the ±v mechanism. */
   coactive: AntipodalPair[];
@@ -42,7 +65,7 @@ export interface AntipodalReport {
 export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: AtomPairs, x: Float32Array, bDec: Float32Array, pcRows = 4096): AntipodalReport {
   const { n, m, d, rowPtr, latent, value } = cs;
   const reason: Record<string, string> = {};
-  const out: AntipodalReport = { dense: [], sparse: [], coactive: [], pcVarianceShare: [], reason };
+  const out: AntipodalReport = { dense: [], denseAxes: [], sparse: [], coactive: [], pcVarianceShare: [], reason };
   if (pairs.antipodal.length === 0) return out;
   // the per-row code of each latent involved (dense lookup only for those latents)
   const involved = new Int32Array(m).fill(-1);
@@ -57,10 +80,11 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
   const pcN = Math.min(n, pcRows);
   const cov = covariance(x, pcN, d);
   const k = Math.min(THRESHOLDS.antipodalPcs, d);
-  const eig = topEigen(cov, d, k);
+  // the exact eigensolver of the residual spectrum (one in the codebase); the top k are its first rows
+  const eig = symmetricEigen(cov, d);
   let trace = 0;
   for (let j = 0; j < d; j++) trace += cov[j * d + j];
-  out.pcVarianceShare = Array.from(eig.values, (v) => (trace > 0 ? v / trace : NaN));
+  out.pcVarianceShare = Array.from(eig.values.subarray(0, k), (v) => (trace > 0 ? v / trace : NaN));
   for (const p of pairs.antipodal) {
     const si = involved[p.i], sj = involved[p.j], w = list.length;
     let ci = 0, cj = 0, both = 0, s1 = 0, s2 = 0;
@@ -91,7 +115,65 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
     const pair: AntipodalPair = { i: p.i, j: p.j, cos: p.cos, pI, pJ, coactivation, kind, axis, varianceShare: energy > 0 ? varS / energy : NaN, pcAlignment, kurtosis };
     out[kind].push(pair);
   }
+  out.denseAxes = groupAxes(out.dense, unitAtoms, d, eig.vectors, k, (lat) => { const slot = involved[lat], w = list.length; return (r: number) => codeOf[r * w + slot]; }, n);
+  // Opposite sparse features that fire often (digons) pass the frequency rule; their axis code is
+  // heavy-tailed, a dense direction's is not: such axes are sparse pairs (calibrated on trained SAEs).
+  const heavy = out.denseAxes.filter((a) => a.kurtosis > THRESHOLDS.antipodalHeavyTail);
+  if (heavy.length) {
+    const lat = new Set(heavy.flatMap((a) => [...a.plus, ...a.minus]));
+    const moved = out.dense.filter((p) => lat.has(p.i));
+    out.dense = out.dense.filter((p) => !lat.has(p.i));
+    for (const p of moved) out.sparse.push({ ...p, kind: 'sparse' });
+    out.denseAxes = out.denseAxes.filter((a) => a.kurtosis <= THRESHOLDS.antipodalHeavyTail);
+  }
   if (energy === 0) reason.varianceShare = 'E‖x − b‖² is 0 on the sample';
   if ([...out.dense, ...out.sparse, ...out.coactive].some((p) => !Number.isFinite(p.kurtosis))) reason.kurtosis = 'null where ŝ is constant on the sample (neither latent fires)';
   return out;
+}
+
+/** Connected components of the dense pairs (union-find on latents); each component is one axis. */
+function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, pcs: Float64Array, k: number, codeOf: (lat: number) => (r: number) => number, n: number): DenseAxis[] {
+  const parent = new Map<number, number>();
+  const find = (a: number): number => { let r = a; while (parent.get(r) !== r) r = parent.get(r)!; parent.set(a, r); return r; };
+  for (const p of dense) { if (!parent.has(p.i)) parent.set(p.i, p.i); if (!parent.has(p.j)) parent.set(p.j, p.j); parent.set(find(p.i), find(p.j)); }
+  const groups = new Map<number, AntipodalPair[]>();
+  for (const p of dense) { const r = find(p.i); (groups.get(r) ?? groups.set(r, []).get(r)!).push(p); }
+  const axes: DenseAxis[] = [];
+  for (const pairs of groups.values()) {
+    const ref = pairs[0]!.axis;
+    const axis = new Float32Array(d);
+    for (const p of pairs) {
+      let c = 0;
+      for (let j = 0; j < d; j++) c += p.axis[j] * ref[j];
+      const sgn = c >= 0 ? 1 : -1;
+      for (let j = 0; j < d; j++) axis[j] += sgn * p.axis[j];
+    }
+    let nrm = 0;
+    for (let j = 0; j < d; j++) nrm += axis[j] ** 2;
+    nrm = Math.sqrt(nrm) || 1;
+    for (let j = 0; j < d; j++) axis[j] /= nrm;
+    const plus: number[] = [], minus: number[] = [];
+    for (const lat of new Set(pairs.flatMap((p) => [p.i, p.j]))) {
+      let c = 0;
+      for (let j = 0; j < d; j++) c += unitAtoms[lat * d + j] * axis[j];
+      (c >= 0 ? plus : minus).push(lat);
+    }
+    const pcAlignment: number[] = [];
+    for (let t = 0; t < k; t++) { let c = 0; for (let j = 0; j < d; j++) c += axis[j] * pcs[t * d + j]; pcAlignment.push(Math.abs(c)); }
+    const sh = new Float64Array(n);
+    for (const lat of plus) { const c = codeOf(lat); for (let r = 0; r < n; r++) sh[r] += c(r); }
+    for (const lat of minus) { const c = codeOf(lat); for (let r = 0; r < n; r++) sh[r] -= c(r); }
+    axes.push({ axis, plus: plus.sort((a, b) => a - b), minus: minus.sort((a, b) => a - b), pairs: pairs.length, varianceShare: Math.max(...pairs.map((p) => p.varianceShare)), pcAlignment, kurtosis: excessKurtosis(sh) });
+  }
+  return axes.sort((a, b) => b.varianceShare - a.varianceShare);
+}
+
+function excessKurtosis(v: Float64Array): number {
+  const n = v.length;
+  let mu = 0;
+  for (let r = 0; r < n; r++) mu += v[r] / n;
+  let m2 = 0, m4 = 0;
+  for (let r = 0; r < n; r++) { const z = v[r] - mu; m2 += z * z; m4 += z ** 4; }
+  m2 /= n; m4 /= n;
+  return m2 > 0 ? m4 / (m2 * m2) - 3 : NaN;
 }

@@ -3,7 +3,7 @@
  * the near pairs (cos > THRESHOLDS.identityMinCos) for the identity residual of B3, and the antipodal pairs
  * (cos ≤ THRESHOLDS.antipodalCos) for C2. The full m×m matrix is never held.
  */
-import { matmulBT } from '../compute/matmul';
+import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import { THRESHOLDS } from './thresholds';
 
 export interface AtomPairs {

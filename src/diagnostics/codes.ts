@@ -3,7 +3,7 @@
  * effective codes ã (or exact codes a*), the residual r = target − b − Σ ã_i d̂_i per row, and the on-support
  * projections ⟨d̂_i, r_n⟩. Built once per code source; dense products go through the GEMM entry points.
  */
-import { matmulBT } from '../compute/matmul';
+import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { CodeKind } from './thresholds';
 
 export interface CodeSet {

@@ -10,7 +10,7 @@
  * Everything is kept transposed (A as [N, K], data rows by candidates) so the dominant product A·G skips
  * the zeros of the sparse codes: an iteration costs nnz(A)·K instead of N·K².
  */
-import { matmul, matmulBT } from '../compute/matmul';
+import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
 import { seededRandom, spreadRows } from './linalg';
 import { CONVEX_REFERENCE } from './thresholds';
@@ -320,10 +320,11 @@ function fista(p: Problem, gamma: number, maxIt: number, warm: Float32Array | un
   let Y: Float32Array = A.slice();
   let t = 1;
   let AG = matmul(A, p.G, N, K, K);
+  // Y·G follows from A·G by linearity (Y = next + β(next − A)), so each iteration needs one product.
+  let YG = AG;
   let obj = objectiveOf(p, A, AG) + groupTerm(A, N, K, gamma);
   let it = 0, converged = false;
   for (; it < maxIt; it++) {
-    const YG = matmul(Y, p.G, N, K, K);
     const next = new Float32Array(N * K);
     for (let q = 0; q < N * K; q++) next[q] = Math.max(0, Y[q]! - (eta * (YG[q]! - p.Bt[q]!)) / N - l1Step);
     if (groupStep > 0) {
@@ -342,7 +343,8 @@ function fista(p: Problem, gamma: number, maxIt: number, warm: Float32Array | un
     const tNext = (1 + Math.sqrt(1 + 4 * t * t)) / 2;
     const beta = restart ? 0 : (t - 1) / tNext;
     Y = new Float32Array(N * K);
-    for (let q = 0; q < N * K; q++) Y[q] = next[q]! + beta * (next[q]! - A[q]!);
+    YG = new Float32Array(N * K);
+    for (let q = 0; q < N * K; q++) { Y[q] = next[q]! + beta * (next[q]! - A[q]!); YG[q] = nextAG[q]! + beta * (nextAG[q]! - AG[q]!); }
     const change = Math.abs(obj - nextObj) / Math.max(Math.abs(nextObj), 1e-30);
     A = next; AG = nextAG; obj = nextObj;
     t = restart ? 1 : tNext;

@@ -4,8 +4,8 @@
  */
 import { InputError } from '../errors';
 import { loadSae } from '../formats';
-import { readNpy } from '../io/npy';
-import { toFloat32 } from '../io/tensor';
+import { openRowReader } from '../io/rowReader';
+import type { RowReader } from '../io/rowReader';
 import { encode } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import type { DiagnoseFilesRequest } from '../protocol/diagnosticsWorker';
@@ -15,35 +15,52 @@ import type { DiagnosticReport } from './index';
 import { THRESHOLDS } from './thresholds';
 
 /**
- * Reads the first `rows` activation rows. TODO(engine merge): switch to the streaming reader
- * (src/io/rowReader.ts) so that files larger than memory are sampled without reading them whole.
+ * Opens activation rows in file order (.npy or .safetensors, any float dtype) through the streaming reader,
+ * so only what is asked for is ever in memory. `dIn` (when given) must match; NaN/Inf stops with the row.
  */
-export function readActivationRows(path: string, dIn: number, rows?: number): { x: Float32Array; n: number; total: number } {
-  const t = readNpy(path);
-  if (t.shape.length !== 2) throw new InputError(path, `expected a 2-D activation array [rows, d_in], got shape [${t.shape.join(', ')}]`);
-  const [total, d] = t.shape as [number, number];
-  if (d !== dIn) throw new InputError(path, `activations have d_in ${d} but the SAE expects d_in ${dIn}`);
-  const n = Math.min(total, rows ?? total);
-  if (n === 0) throw new InputError(path, 'the activation file has no rows');
-  const all = toFloat32(t);
-  const x = all.subarray(0, n * d);
-  let bad = 0;
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) bad++;
-  if (bad) throw new InputError(path, `${bad} non-finite values (NaN/Inf) in the first ${n} rows`);
-  return { x, n, total };
+export function openActivationRows(path: string, dIn?: number): RowReader {
+  const reader = openRowReader([path], { shuffle: false, loop: false, onNonFinite: 'stop' });
+  if (dIn !== undefined && reader.dIn !== dIn) { reader.close(); throw new InputError(path, `activations have d_in ${reader.dIn} but the SAE expects d_in ${dIn}`); }
+  return reader;
 }
 
-/** Firing counts per latent over rows [from, n) of x, encoded in chunks (no codes kept). */
-export function firingCounts(sae: Sae, x: Float32Array, from: number, n: number, chunk = 2048): Float64Array {
+/** The first `rows` activation rows (all when absent) as Float32, read through the streaming reader. */
+export function readActivationRows(path: string, dIn?: number, rows?: number): { x: Float32Array; n: number; d: number; total: number } {
+  const reader = openActivationRows(path, dIn);
+  try {
+    const total = reader.totalRows, d = reader.dIn;
+    const want = Math.min(total, rows ?? total);
+    const x = new Float32Array(want * d);
+    const n = reader.next(x, want);
+    return { x: n === want ? x : x.subarray(0, n * d), n, d, total };
+  } finally {
+    reader.close();
+  }
+}
+
+/** Anything that hands out the next rows (a RowReader, or rows in memory via rowsFrom). */
+export interface RowStream { next(out: Float32Array, n: number): number }
+
+/** Rows [from, to) of an in-memory [rows, d] array as a RowStream. */
+export function rowsFrom(x: Float32Array, d: number, from: number, to: number): RowStream {
+  let at = from;
+  return { next(out, n) { const k = Math.min(n, to - at); out.set(x.subarray(at * d, (at + k) * d)); at += k; return k; } };
+}
+
+/** Firing counts per latent over the next `rows` rows of a stream, encoded in chunks (no codes kept). */
+export function firingCounts(sae: Sae, reader: RowStream, rows: number, chunk = 2048): Float64Array {
   const m = sae.cfg.dSae, d = sae.cfg.dIn;
   const counts = new Float64Array(m);
-  for (let r0 = from; r0 < n; r0 += chunk) {
-    const rows = Math.min(chunk, n - r0);
-    const { codes } = encode(sae, x.subarray(r0 * d, (r0 + rows) * d), rows);
-    for (let r = 0; r < rows; r++) {
+  const buf = new Float32Array(chunk * d);
+  for (let done = 0; done < rows;) {
+    const got = reader.next(buf, Math.min(chunk, rows - done));
+    if (got === 0) break;
+    const { codes } = encode(sae, buf.subarray(0, got * d), got);
+    for (let r = 0; r < got; r++) {
       const o = r * m;
       for (let i = 0; i < m; i++) if (codes[o + i] > 0) counts[i]++;
     }
+    done += got;
   }
   return counts;
 }
@@ -53,15 +70,23 @@ export function diagnoseFiles(req: DiagnoseFilesRequest, onProgress?: (stage: st
   onProgress?.('read');
   const sae = loadSae(req.saePath);
   if (sae.cfg.transcoder) throw new InputError(req.saePath, 'diagnose needs the target activations for a transcoder; only SAEs are supported so far');
-  const { x, n } = readActivationRows(req.activationsPath, sae.cfg.dIn, req.rows);
-  onProgress?.('encode');
-  const ctxRows = Math.min(n, req.sampleRows ?? THRESHOLDS.sampleRows);
-  const ctx = buildContext(sae, x, ctxRows, { lambdaE: req.lambdaE });
-  const counts = Float64Array.from(ctx.firing, (p) => Math.round(p * ctxRows));
-  if (n > ctxRows) {
-    onProgress?.('firing');
-    const more = firingCounts(sae, x, ctxRows, n);
-    for (let i = 0; i < counts.length; i++) counts[i] += more[i];
+  // The context sample is held; the rest of --rows only streams through for the firing counts.
+  const reader = openActivationRows(req.activationsPath, sae.cfg.dIn);
+  try {
+    const n = Math.min(reader.totalRows, req.rows ?? reader.totalRows);
+    const ctxRows = Math.min(n, req.sampleRows ?? THRESHOLDS.sampleRows);
+    const x = new Float32Array(ctxRows * sae.cfg.dIn);
+    reader.next(x, ctxRows);
+    onProgress?.('encode');
+    const ctx = buildContext(sae, x, ctxRows, { lambdaE: req.lambdaE });
+    const counts = Float64Array.from(ctx.firing, (p) => Math.round(p * ctxRows));
+    if (n > ctxRows) {
+      onProgress?.('firing');
+      const more = firingCounts(sae, reader, n - ctxRows);
+      for (let i = 0; i < counts.length; i++) counts[i] += more[i];
+    }
+    return runDiagnostics(ctx, { firingCounts: counts, firingRows: n, exactRows: req.exactRows, skip: req.skip, onProgress });
+  } finally {
+    reader.close();
   }
-  return runDiagnostics(ctx, { firingCounts: counts, firingRows: n, exactRows: req.exactRows, skip: req.skip, onProgress });
 }

@@ -222,9 +222,11 @@ export const SECTIONS: DiagnosticSection[] = [
     run: (run) => {
       if (run.ctx.n < MIN_ROWS.antipodal) return { report: { reason: { antipodal: `antipodal pairs need at least ${MIN_ROWS.antipodal} rows; the sample has ${run.ctx.n}` } } };
       const rep = antipodalPairs(run.saeCodes, run.ctx.unitAtoms, run.pairs, run.ctx.x, run.ctx.sae.bDec);
-      const findings: Finding[] = rep.dense.map((p) => ({ section: 'antipodal', severity: 'info' as const,
-        message: `latents ${p.i} and ${p.j} are a dense antipodal pair (cos ${fmt(p.cos)}, firing ${fmt(p.pI)}/${fmt(p.pJ)}, co-firing ${fmt(p.coactivation)}): together they encode one dense two-sided direction carrying ${fmt(100 * p.varianceShare)}% of the variance (|cos| with PC1 ${fmt(p.pcAlignment[0] ?? NaN)}), because nonnegative codes need ±v to represent a signed scalar (C2)${p.kurtosis > THRESHOLDS.antipodalHeavyTail ? `; but ŝ is heavy-tailed (excess kurtosis ${fmt(p.kurtosis)}), which looks more like two opposite sparse features that fire often (as in TMS digons)` : ''}.` }));
-      if (rep.sparse.length) findings.push({ section: 'antipodal', severity: 'info', message: `${rep.sparse.length} sparse antipodal pairs (cos ≤ ${THRESHOLDS.antipodalCos}, one side fires on < ${100 * THRESHOLDS.antipodalDenseP}% of rows): genuine opposite features (like TMS digons), not the dense-direction mechanism.` });
+      // One finding per axis (a trained SAE often splits ±v over several latents each side: k₊ × k₋ pairs).
+      const firstPairOf = (ax: typeof rep.denseAxes[number]) => rep.dense.find((p) => ax.plus.includes(p.i) || ax.minus.includes(p.i))!;
+      const findings: Finding[] = rep.denseAxes.map((ax) => ({ ax, p: firstPairOf(ax) })).map(({ ax, p }) => ({ section: 'antipodal', severity: 'info' as const,
+        message: `${ax.pairs > 1 ? `latents ${ax.plus.join(', ')} against ${ax.minus.join(', ')} form ${ax.pairs} dense antipodal pairs on one axis, e.g. ` : ''}latents ${p.i} and ${p.j} are a dense antipodal pair (cos ${fmt(p.cos)}, firing ${fmt(p.pI)}/${fmt(p.pJ)}, co-firing ${fmt(p.coactivation)}): together they encode one dense two-sided direction carrying ${fmt(100 * p.varianceShare)}% of the variance (|cos| with PC1 ${fmt(p.pcAlignment[0] ?? NaN)}), because nonnegative codes need ±v to represent a signed scalar (C2); the axis code is light-tailed (excess kurtosis ${fmt(ax.kurtosis)} ≤ ${THRESHOLDS.antipodalHeavyTail}), as a dense direction's is.` }));
+      if (rep.sparse.length) findings.push({ section: 'antipodal', severity: 'info', message: `${rep.sparse.length} sparse antipodal pairs (cos ≤ ${THRESHOLDS.antipodalCos}, one side fires on < ${100 * THRESHOLDS.antipodalDenseP}% of rows, or the axis code is heavy-tailed with excess kurtosis > ${THRESHOLDS.antipodalHeavyTail}): genuine opposite features (like TMS digons), not the dense-direction mechanism.` });
       return { report: rep, findings };
     },
   },

@@ -4,7 +4,7 @@
  * and the atom), RAD, the noise floor SE_i, the non-stationarity flag and the pull direction.
  * All sums run over the sparse codes; the one dense product (⟨d̂_i, r_n⟩ for every n, i) is one GEMM pass.
  */
-import { matmulBT } from '../compute/matmul';
+import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
 import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
 import { THRESHOLDS } from './thresholds';

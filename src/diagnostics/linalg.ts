@@ -4,6 +4,7 @@
  * pair as in JAMA, in Float64), Cholesky solves for support Gram matrices, the one-to-one assignment
  * (Hungarian) for matching features to atoms, and a few vector helpers.
  */
+import { hungarianMax } from '../metrics/hungarian';
 
 export interface SymmetricEigen {
   /** Eigenvalues, descending. */
@@ -221,53 +222,17 @@ function cholesky(G: Float64Array, k: number, ridge: number): Float64Array | und
 }
 
 /**
- * One-to-one assignment maximising the total score (Hungarian / Kuhn–Munkres with potentials, O(r²c)).
- * score is [rows, cols] row-major; returns for each row the assigned column, or −1 when rows > cols
- * leaves it unmatched.
+ * One-to-one assignment maximising the total score: the Hungarian method of src/metrics/hungarian.ts (one
+ * implementation), extended to rows > cols. score is [rows, cols] row-major; returns for each row the
+ * assigned column, or −1 when rows > cols leaves it unmatched.
  */
 export function maxAssignment(score: ArrayLike<number>, rows: number, cols: number): Int32Array {
-  const transposed = rows > cols;
-  const nR = transposed ? cols : rows;
-  const nC = transposed ? rows : cols;
-  const cost = (i: number, j: number): number => -(transposed ? score[j * cols + i]! : score[i * cols + j]!);
-  // e-maxx formulation, 1-based with a virtual column 0.
-  const u = new Float64Array(nR + 1);
-  const v = new Float64Array(nC + 1);
-  const p = new Int32Array(nC + 1);
-  const way = new Int32Array(nC + 1);
-  for (let i = 1; i <= nR; i++) {
-    p[0] = i;
-    let j0 = 0;
-    const minv = new Float64Array(nC + 1).fill(Infinity);
-    const used = new Uint8Array(nC + 1);
-    do {
-      used[j0] = 1;
-      const i0 = p[j0]!;
-      let delta = Infinity;
-      let j1 = 0;
-      for (let j = 1; j <= nC; j++) {
-        if (used[j]) continue;
-        const cur = cost(i0 - 1, j - 1) - u[i0]! - v[j]!;
-        if (cur < minv[j]!) { minv[j] = cur; way[j] = j0; }
-        if (minv[j]! < delta) { delta = minv[j]!; j1 = j; }
-      }
-      for (let j = 0; j <= nC; j++) {
-        if (used[j]) { u[p[j]!]! += delta; v[j]! -= delta; } else minv[j]! -= delta;
-      }
-      j0 = j1;
-    } while (p[j0] !== 0);
-    do {
-      const j1 = way[j0]!;
-      p[j0] = p[j1]!;
-      j0 = j1;
-    } while (j0);
-  }
+  if (rows <= cols) return hungarianMax(Float64Array.from(score as ArrayLike<number>), rows, cols);
+  const t = new Float64Array(cols * rows);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = score[i * cols + j]!;
+  const byCol = hungarianMax(t, cols, rows);
   const out = new Int32Array(rows).fill(-1);
-  for (let j = 1; j <= nC; j++) {
-    if (!p[j]) continue;
-    if (transposed) out[j - 1] = p[j]! - 1;
-    else out[p[j]! - 1] = j - 1;
-  }
+  byCol.forEach((row, col) => { out[row] = col; });
   return out;
 }
 
@@ -304,17 +269,8 @@ export function quantile(values: ArrayLike<number>, q: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 
-/** Deterministic PRNG (mulberry32) for subsampling rows reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32) for subsampling rows reproducibly: the row reader's, one place. */
+export { seededRandom } from '../io/rowReader';
 
 /** min(k, n) row indices spread evenly over [0, n) (deterministic subsample). */
 export function spreadRows(n: number, k: number): Int32Array {

@@ -5,7 +5,7 @@
  * kind), and the best-new-atom gain G* measures the pressure to grow one more atom — zero exactly when
  * ‖r(x)‖ ≤ λ_e everywhere, the wide-limit optimality condition of D1.
  */
-import { matmul, matmulBT } from '../compute/matmul';
+import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
 import { choleskySolve, dotAt, nearestRow, spreadRows, symmetricEigen } from './linalg';
 import { RESIDUAL } from './thresholds';

@@ -5,7 +5,7 @@
  * in the next smaller SAE, activation containment, split / merge / novel labels and B2's centroid check.
  * Matryoshka SAEs: parents across prefix levels of one SAE.
  */
-import { matmulBT } from '../compute/matmul';
+import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import { buildContext } from './context';
 import type { DiagnosticContext } from './context';
 import { decoderNorms } from '../sae/forward';

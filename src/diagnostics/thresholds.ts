@@ -39,10 +39,11 @@ export const THRESHOLDS = {
   antipodalDenseP: 0.05,
   antipodalCoactivation: 0.05,
   /**
-   * C2: a dense pair whose ŝ has excess kurtosis above this is heavy-tailed — more like opposite sparse
-   * features that fire often (G4 at S = 0.9: 3.2–3.9) than a dense direction (G3: −0.1 to 0.7).
+   * C2: a frequency-dense axis whose code ŝ = Σ₊ã − Σ₋ã has excess kurtosis above this is reclassified as
+   * sparse (opposite sparse features that fire often, like digons). [H] Calibrated: true dictionaries G3
+   * −0.1 to 0.7, G4 (S = 0.9) 3.2–3.9; trained SAEs (5 seeds) G3 1.4–1.9, G4 (S = 0.95) 5.9–9.2.
    */
-  antipodalHeavyTail: 2,
+  antipodalHeavyTail: 2.5,
   /** C2: principal components of x compared with each pair's axis. */
   antipodalPcs: 5,
   /** Default rows for the B-diagnostics (THEORY.md B4: N = 16384) and for the exact-code (B5/D1) subsample. */

@@ -4,7 +4,7 @@
  * activated features), and the encoder-side |cos| (Tang's M_IP) reported separately, because L1 encoders
  * learn interference-cancelling directions and a low encoder similarity is not a dictionary failure.
  */
-import { matmulBT } from '../compute/matmul';
+import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import { normalizeRows } from '../compute/linalg';
 import { InputError } from '../errors';
 import { decoderNorms, forward } from '../sae/forward';
@@ -181,7 +181,8 @@ export function groundTruthMetrics(sae: Sae, gt: GroundTruth, x?: Float32Array, 
     }
     ev = sst > 0 ? 1 - sse / sst : null;
     if (ev === null) reason.explainedVariance = 'the activations have zero variance';
-    if (gt.codes && gt.n === n) {
+    // The rows given are the first n rows of the generated data, so the codes' first n rows align with them.
+    if (gt.codes && gt.n !== undefined && n <= gt.n) {
       const norms = decoderNorms(sae);
       let num = 0, den = 0;
       for (let r = 0; r < n; r++) for (let a = 0; a < f; a++) {
@@ -193,7 +194,7 @@ export function groundTruthMetrics(sae: Sae, gt: GroundTruth, x?: Float32Array, 
       }
       lGT = den > 0 ? num / den : null;
       if (lGT === null) reason.lGT = 'the ground-truth codes are all zero';
-    } else reason.lGT = gt.codes ? `the ground-truth codes have ${gt.n} rows but ${n} activation rows were given` : 'the ground-truth file holds no codes (too large when written)';
+    } else reason.lGT = gt.codes ? `the ground-truth codes have ${gt.n} rows but ${n} activation rows were given (more rows than codes)` : 'the ground-truth file holds no codes (too large when written)';
   } else {
     reason.lGT = 'needs the activation rows aligned with the ground-truth codes';
     reason.explainedVariance = 'needs activation rows';

@@ -3,7 +3,7 @@
  * This is the single definition of encode/decode: loaders' equivalence tests, eval and diagnostics call
  * it; the trainer's fast kernels are tested against it. Rows are Float32, row-major.
  */
-import { matmul } from '../compute/matmul';
+import { fastMatmul as matmul } from '../compute/fastMatmul';
 import type { Sae } from './types';
 
 /** Per-row statistics of input normalisation, needed to undo it on the output. */

@@ -41,7 +41,7 @@ function keyFigures(r: DiagnosticReport): string[] {
   const dd = s.deadDense;
   if (at(dd, 'dead')) out.push(`latents: ${(at(dd, 'dead') as unknown[]).length} dead, ${(at(dd, 'dense') as unknown[]).length} dense (> 10%), ${(at(dd, 'ultraDense') as unknown[]).length} ultra-dense (> 50%)`);
   const ap = s.antipodal;
-  if (at(ap, 'dense')) out.push(`antipodal pairs: ${(at(ap, 'dense') as unknown[]).length} dense, ${(at(ap, 'sparse') as unknown[]).length} sparse, ${(at(ap, 'coactive') as unknown[]).length} co-active`);
+  if (at(ap, 'dense')) out.push(`antipodal pairs: ${(at(ap, 'dense') as unknown[]).length} dense on ${((at(ap, 'denseAxes') as unknown[] | undefined) ?? []).length} axes, ${(at(ap, 'sparse') as unknown[]).length} sparse, ${(at(ap, 'coactive') as unknown[]).length} co-active`);
   const wl = s.wideLimit;
   if (at(wl, 'fInfinity') !== undefined) out.push(`wide limit: F_∞ ${f(at(wl, 'fInfinity'))}, F(D) with exact codes ${f(at(wl, 'fExact'))}, width gap ${f(at(wl, 'widthGap'))} (SAE codes ${f(at(wl, 'widthGapSae'))})`);
   return out;
@@ -63,7 +63,9 @@ export function formatDiagnostics(r: DiagnosticReport): string {
   lines.push('Not computed:');
   let any = false;
   for (const [name, sec] of Object.entries(r.sections)) {
-    const reasons = (sec as { reason?: Record<string, string> }).reason ?? {};
+    // Sections give either one reason string or a record of reasons per part.
+    const reasons = (sec as { reason?: string | Record<string, string> }).reason ?? {};
+    if (typeof reasons === 'string') { lines.push(`  ${name}: ${reasons}`); any = true; continue; }
     for (const [k, v] of Object.entries(reasons)) { lines.push(`  ${name}.${k}: ${v}`); any = true; }
   }
   for (const [k, v] of Object.entries(r.reason)) { lines.push(`  ${k}: ${v}`); any = true; }
@@ -78,7 +80,7 @@ export function registerDiagnose(program: Command): void {
     .command('diagnose')
     .description('optimality and structure diagnostics (KKT, stationarity, identity, amortisation, dead/dense, antipodal pairs, width gap) of an SAE on activations')
     .requiredOption('--sae <dir>', 'SAE folder (SAELens v6)')
-    .requiredOption('--activations <file>', 'activations .npy [rows, d_in]')
+    .requiredOption('--activations <file>', 'activations .npy or .safetensors [rows, d_in] (streamed: only the sample rows are held)')
     .option('--rows <n>', 'rows to read from the start of the file (default: all)', intOption('rows', 1))
     .option('--sample-rows <n>', `rows for the per-atom statistics (default ${THRESHOLDS.sampleRows})`, intOption('sample-rows', 1))
     .option('--exact-rows <n>', `rows for exact codes a* (default ${THRESHOLDS.exactRows})`, intOption('exact-rows', 1))

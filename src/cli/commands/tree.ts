@@ -1,15 +1,13 @@
 /**
  * `sae-workbench tree --sae DIR [--sae DIR ...] --activations FILE [--rows N] [--json]`: feature-split
  * trees (THEORY.md §4 C4) within each SAE and across widths, sorted by width. Human output is an indented
- * tree of the splits; --json gives {saes, nodes, edges, splits, merges, novel}.
+ * tree of the splits; --json gives {saes, nodes, edges, splits, merges, novel}. Activations: .npy or
+ * .safetensors, read through the streaming row reader (only --rows rows are held).
  */
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
-import { forEachChunk } from '../../io/chunked';
-import { DTYPE_BYTES } from '../../io/dtype';
-import { readNpyHeader } from '../../io/npy';
-import { toFloat32 } from '../../io/tensor';
 import { loadSae } from '../../formats';
+import { readActivationRows } from '../../diagnostics/files';
 import { buildSplitTree, treeInputFromSae } from '../../diagnostics/splitTree';
 import type { SplitTreeReport } from '../../diagnostics/splitTree';
 import { action, emit, globals, intOption, warn } from '../common';
@@ -17,40 +15,17 @@ import { action, emit, globals, intOption, warn } from '../common';
 /** Fewer rows than this cannot estimate the conditional firing frequencies the tree is built from. [H] */
 export const TREE_MIN_ROWS = 100;
 
-const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
-
-/** Reads up to maxRows rows of a 2-D (or [..., d]) float .npy as Float32, without reading the rest of the file. */
-export function readActivationRows(path: string, maxRows = Infinity): { x: Float32Array; n: number; d: number; totalRows: number } {
-  if (!path.toLowerCase().endsWith('.npy')) throw new InputError(path, 'activations must be a .npy file of shape [rows, d_in]');
-  const h = readNpyHeader(path);
-  if (!FLOAT_DTYPES.has(h.dtype)) throw new InputError(path, `activations must be floating point, got ${h.dtype}`);
-  if (h.shape.length < 2) throw new InputError(path, `activations must have shape [rows, d_in], got [${h.shape.join(', ')}]`);
-  const d = h.shape[h.shape.length - 1]!;
-  const totalRows = h.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  const n = Math.min(totalRows, maxRows);
-  const x = new Float32Array(n * d);
-  const bytes = DTYPE_BYTES[h.dtype];
-  let at = 0;
-  forEachChunk(path, h.dtype, h.dataStart, h.dataStart + n * d * bytes, (chunk) => {
-    const v = toFloat32(chunk);
-    x.set(v, at);
-    at += v.length;
-  });
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new InputError(path, `row ${Math.floor(i / d)} has a non-finite value (${x[i]})`);
-  return { x, n, d, totalRows };
-}
-
 export function registerTree(program: Command): void {
   program
     .command('tree')
     .description('feature-split trees: co-activation DAG within each SAE, and parents, splits, merges and novel latents across widths (THEORY.md C4)')
     .requiredOption('--sae <dir>', 'an SAE folder (repeat for several widths)', (v: string, prev: string[] = []) => [...prev, v])
-    .requiredOption('--activations <file>', 'activation rows (.npy, [rows, d_in]) shared by all SAEs')
+    .requiredOption('--activations <file>', 'activation rows (.npy or .safetensors, [rows, d_in]) shared by all SAEs')
     .option('--rows <n>', 'use at most this many rows', intOption('rows'))
     .action(action((opts: { sae: string[]; activations: string; rows?: number }, cmd: Command) => {
       const g = globals(cmd);
       const saes = opts.sae.map((dir) => ({ dir, sae: loadSae(dir) }));
-      const { x, n, d, totalRows } = readActivationRows(opts.activations, opts.rows ?? Infinity);
+      const { x, n, d, total: totalRows } = readActivationRows(opts.activations, undefined, opts.rows);
       if (n < TREE_MIN_ROWS) throw new InputError(opts.activations, `split trees need at least ${TREE_MIN_ROWS} rows to estimate conditional firing frequencies (got ${n})`);
       for (const { dir, sae } of saes) {
         if (sae.cfg.dIn !== d) throw new InputError(dir, `d_in ${sae.cfg.dIn} does not match the ${d} columns of ${opts.activations}`);

@@ -3,28 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../../src/cli/main';
+import { run } from '../e2e-theory/cliRun';
 import { saveSaeLens } from '../../../src/formats/saelens';
 import { writeNpy } from '../../../src/io/npy';
 import { familyData, reluSae, unitRows } from './b-data';
 
 const d = 32;
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => { err += String(s); return true; }) as typeof process.stderr.write;
-  const before = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow; process.stderr.write = ew;
-    process.exitCode = before;
-  }
-}
 
 test('sae-workbench tree: JSON and the indented tree, and clear errors for bad input', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'b-tree-'));
