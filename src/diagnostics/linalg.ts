@@ -269,8 +269,8 @@ export function quantile(values: ArrayLike<number>, q: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 
-/** Deterministic PRNG (mulberry32) for subsampling rows reproducibly: the row reader's, one place. */
-export { seededRandom } from '../io/rowReader';
+/** Deterministic PRNG (mulberry32) for subsampling rows reproducibly (one place: src/util/random.ts). */
+export { seededRandom } from '../util/random';
 
 /** min(k, n) row indices spread evenly over [0, n) (deterministic subsample). */
 export function spreadRows(n: number, k: number): Int32Array {
