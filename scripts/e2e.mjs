@@ -113,6 +113,7 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', hea
 const NOISE = /Creating a socket|connection token|authentication provider|\[(AccountPolicyGate|AgentHost[^\]]*|reconnection-grace-time|Service Worker|lifecycle)\]|Updating additional builtin|^\s+at .*workbench\.js|marketplace|gallery|ENOTFOUND|getaddrinfo|update\.code|vscode-unpkg|open-vsx|ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|net::ERR_|Failed to fetch|telemetry/i;
 
 let failed = false;
+const counts = { passed: 0, failed: 0, skipped: 0 };
 try {
   if (!args.has('--ui-only')) {
     log('integration suite (mocha in the extension host)...');
@@ -122,7 +123,12 @@ try {
     await page.exposeFunction('codeAutomationLog', (type, args2) => {
       // The log arrives as console arguments: a format string (mocha's '%s (%dms)') and its values.
       const line = format(...(Array.isArray(args2) ? args2 : [args2]));
-      for (const l of line.split('\n')) if (l.trim() && !NOISE.test(l)) console.log(`  ${l}`);
+      for (const l of line.split('\n')) {
+        if (!l.trim() || NOISE.test(l)) continue;
+        console.log(`  ${l}`);
+        const m = /^\s*(\d+) (passing|failing|pending)\b/.exec(l);
+        if (m) counts[m[2] === 'passing' ? 'passed' : m[2] === 'failing' ? 'failed' : 'skipped'] += Number(m[1]);
+      }
     });
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
     await page.goto(main.url([['extensionDevelopmentPath', main.remote(root)], ['extensionTestsPath', main.remote(join(out, 'index.js'))]]));
@@ -146,6 +152,7 @@ try {
     results.push(...await runRestrictedModeTests(page2, { artifacts, log }));
     await page2.close();
     for (const r of results) console.log(`  ${r.ok ? (r.skipped ? '-' : '✔') : '✖'} ${r.name}${r.note ? ` — ${r.note}` : ''}`);
+    for (const r of results) counts[!r.ok ? 'failed' : r.skipped ? 'skipped' : 'passed']++;
     if (results.some((r) => !r.ok)) failed = true;
   }
 } catch (e) {
@@ -158,4 +165,7 @@ try {
   else log(`kept ${tmp}`);
 }
 log(`${failed ? 'FAILED' : 'passed'}; screenshots in ${artifacts}${existsSync(artifacts) ? ` (${readdirSync(artifacts).length} files)` : ''}`);
+if (failed && counts.failed === 0) counts.failed = 1; // a crash or a suite that did not finish counts as a failure
+// The plain closing line CI reads.
+console.log(`e2e: ${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`);
 process.exit(failed ? 1 : 0);
