@@ -1,5 +1,7 @@
-// Every hand-derived gradient of the step (four architectures, both relu decoder-norm variants, aux-k)
-// against TensorFlow.js autodiff of the same loss written with tf ops (custom gradients for JumpReLU's STE).
+// Every hand-derived gradient of the step (four architectures, both relu decoder-norm variants, aux-k, both
+// decoder paths) against TensorFlow.js autodiff of the same loss written with tf ops (custom gradients for
+// JumpReLU's STE) — plain, and for the weighted SAE (WSAE, THEORY.md A7) with the reconstruction terms
+// weighted per input dimension by Γ (loss mean‖Γ(x − x̂)‖² + sparsity, aux-k likewise weighted).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -12,7 +14,7 @@ import { seededRandom } from '../../../src/util/random';
 
 void tf.setBackend('cpu');
 
-interface Case { arch: TrainArch; unitNormDecoder?: boolean; dead?: number; k?: number; dense?: boolean }
+interface Case { arch: TrainArch; unitNormDecoder?: boolean; dead?: number; k?: number; dense?: boolean; weighted?: boolean }
 const D_IN = 8, D_SAE = 12, B = 6, LAMBDA = 0.3, DEAD_TOKENS = 100;
 
 function randn(rand: () => number): number {
@@ -20,7 +22,7 @@ function randn(rand: () => number): number {
 }
 
 function setup(c: Case): { eng: StepEngine; cfg: ModelConfig } {
-  const cfg = modelConfig(c.arch, D_IN, D_SAE, B, { k: c.k ?? 3, unitNormDecoder: c.unitNormDecoder, captureGrads: true, bandwidth: 0.4, denseThreshold: c.dense ? 0 : Infinity });
+  const cfg = modelConfig(c.arch, D_IN, D_SAE, B, { k: c.k ?? 3, unitNormDecoder: c.unitNormDecoder, captureGrads: true, reconWeighted: !!c.weighted, bandwidth: 0.4, denseThreshold: c.dense ? 0 : Infinity });
   const threads = 1;
   const layout = buildLayout(cfg, threads);
   const eng = new StepEngine(cfg, new SharedArrayBuffer(layout.bytes), jsGemm, threads);
@@ -29,6 +31,8 @@ function setup(c: Case): { eng: StepEngine; cfg: ModelConfig } {
   for (const name of ['wEncT', 'wDec', 'x'] as const) for (let i = 0; i < f[name]!.length; i++) f[name]![i] = randn(rand) * 0.5;
   for (let i = 0; i < D_SAE; i++) f.bEnc![i] = randn(rand) * 0.1;
   for (let i = 0; i < D_IN; i++) f.bDec![i] = randn(rand) * 0.1;
+  // γ² spread over two orders of magnitude, one dimension switched off entirely
+  if (c.weighted) for (let i = 0; i < D_IN; i++) f.gamma2![i] = i === 0 ? 0 : Math.exp(2 * randn(rand));
   if (cfg.unitNormDecoder) {
     for (let i = 0; i < D_SAE; i++) {
       const row = f.wDec!.subarray(i * D_IN, (i + 1) * D_IN);
@@ -49,6 +53,7 @@ function setup(c: Case): { eng: StepEngine; cfg: ModelConfig } {
 function tfGrads(eng: StepEngine, cfg: ModelConfig): Record<string, Float32Array> {
   const f = eng.views.f32;
   const x = tf.tensor2d(f.x!.slice(), [B, D_IN]);
+  const gamma2 = cfg.reconWeighted ? tf.tensor1d(f.gamma2!.slice()) : tf.ones([D_IN]);
   const names = ['wEncT', 'bEnc', 'wDec', 'bDec', ...(cfg.arch === 'jumprelu' ? ['logTheta'] : [])];
   const shapes: Record<string, number[]> = { wEncT: [D_SAE, D_IN], bEnc: [D_SAE], wDec: [D_SAE, D_IN], bDec: [D_IN], logTheta: [D_SAE] };
   const params = names.map((n) => tf.tensor(f[n]!.slice(), shapes[n]!));
@@ -114,7 +119,7 @@ function tfGrads(eng: StepEngine, cfg: ModelConfig): Record<string, Float32Array
   const residualConst = tf.tidy(() => tf.sub(x, forward(params).xhat));
   const loss = (...p: tf.Tensor[]): tf.Scalar => {
     const { xhat, z, codes } = forward(p);
-    let l = tf.mean(tf.sum(tf.square(tf.sub(xhat, x)), 1));
+    let l = tf.mean(tf.sum(tf.mul(gamma2, tf.square(tf.sub(xhat, x))), 1));
     const wDec = p[2]!;
     if (cfg.arch === 'relu') {
       const norms = cfg.unitNormDecoder ? tf.onesLike(p[1]!) : tf.norm(wDec, 'euclidean', 1);
@@ -127,10 +132,11 @@ function tfGrads(eng: StepEngine, cfg: ModelConfig): Record<string, Float32Array
       assert.equal(kAux, tf.sum(masks!.aux!).dataSync()[0]! / B);
       const recon = tf.matMul(auxActs, wDec);
       const scale = Math.min(nDead / cfg.kAux, 1);
-      l = tf.add(l, tf.mul(cfg.auxCoef * scale, tf.mean(tf.sum(tf.square(tf.sub(recon, residualConst)), 1))));
+      l = tf.add(l, tf.mul(cfg.auxCoef * scale, tf.mean(tf.sum(tf.mul(gamma2, tf.square(tf.sub(recon, residualConst))), 1))));
     }
     return l as tf.Scalar;
   };
+  lastLoss = loss(...params).dataSync()[0]!;
   const grads = tf.grads(loss)(params);
   const out: Record<string, Float32Array> = {};
   names.forEach((n, i) => { out[n] = grads[i]!.dataSync() as Float32Array; });
@@ -146,10 +152,19 @@ function tfGrads(eng: StepEngine, cfg: ModelConfig): Record<string, Float32Array
   return out;
 }
 
+let lastLoss = NaN;
+/** The loss value at the current parameters (for WSAE the reported loss must be the weighted one). */
+function tfLoss(eng: StepEngine, cfg: ModelConfig): number {
+  void tfGrads(eng, cfg);
+  return lastLoss;
+}
+
 function check(c: Case): void {
   const { eng, cfg } = setup(c);
   const expected = tfGrads(eng, cfg);
+  const expectedLoss = tfLoss(eng, cfg);
   const stats = eng.step({ lr: 0, sparsityCoef: LAMBDA, deadTokens: DEAD_TOKENS });
+  if (c.weighted) assert.ok(Math.abs(stats.loss - expectedLoss) < 1e-4 * Math.max(1, expectedLoss), `reported loss ${stats.loss} vs weighted ${expectedLoss}`);
   assert.ok(stats.l0 > 0, 'some latents are active');
   const f = eng.views.f32;
   const got: Record<string, Float32Array> = { wEncT: f.gradWEncT!, bEnc: f.gradBEnc!, wDec: f.gradWDec!, bDec: f.gradBDec! };
@@ -166,13 +181,16 @@ function check(c: Case): void {
   if (c.dense !== undefined) assert.equal(eng.thread0.dense, c.dense, 'the intended decoder path ran');
 }
 
-for (const dense of [false, true]) {
-  const path = dense ? 'dense decoder path' : 'sparse path';
-  test(`relu, decoder-norm-weighted L1, ${path}: gradients match autodiff`, () => check({ arch: 'relu', dense }));
-  test(`relu, unit-norm decoder (parallel component removed), ${path}: gradients match autodiff`, () => check({ arch: 'relu', unitNormDecoder: true, dense }));
-  test(`jumprelu with rectangle-kernel STE and L0 penalty, ${path}: gradients match autodiff`, () => check({ arch: 'jumprelu', dense }));
+for (const weighted of [false, true]) {
+  const w = weighted ? 'WSAE ' : '';
+  for (const dense of [false, true]) {
+    const path = dense ? 'dense decoder path' : 'sparse decoder path';
+    test(`${w}relu, decoder-norm-weighted L1, ${path}: gradients match autodiff`, () => check({ arch: 'relu', dense, weighted }));
+    test(`${w}relu, unit-norm decoder (parallel component removed), ${path}: gradients match autodiff`, () => check({ arch: 'relu', unitNormDecoder: true, dense, weighted }));
+    test(`${w}jumprelu with rectangle-kernel STE and L0 penalty, ${path}: gradients match autodiff`, () => check({ arch: 'jumprelu', dense, weighted }));
+  }
+  test(`${w}topk without dead latents: gradients match autodiff`, () => check({ arch: 'topk', weighted }));
+  test(`${w}topk with aux-k on 6 dead latents (k_aux = 4, scale 1): gradients match autodiff`, () => check({ arch: 'topk', dead: 6, weighted }));
+  test(`${w}topk with aux-k on 2 dead latents (k_aux = 2, scale 1/2): gradients match autodiff`, () => check({ arch: 'topk', dead: 2, weighted }));
+  test(`${w}batchtopk with aux-k: gradients match autodiff`, () => check({ arch: 'batchtopk', dead: 5, weighted }));
 }
-test('topk without dead latents: gradients match autodiff', () => check({ arch: 'topk' }));
-test('topk with aux-k on 6 dead latents (k_aux = 4, scale 1): gradients match autodiff', () => check({ arch: 'topk', dead: 6 }));
-test('topk with aux-k on 2 dead latents (k_aux = 2, scale 1/2): gradients match autodiff', () => check({ arch: 'topk', dead: 2 }));
-test('batchtopk with aux-k: gradients match autodiff', () => check({ arch: 'batchtopk', dead: 5 }));
