@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { main } from '../../src/cli/main';
+import { run } from '../helpers/cli';
 import { runDemo } from '../../src/cli/commands/demo';
 import { readGroundTruth } from '../../src/synthetic';
 import { saveSaeLens } from '../../src/formats/saelens';
@@ -34,14 +34,10 @@ let browser: Browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
+/** The CLI in-process; stderr as the user would read it. */
 async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  const write = process.stderr.write.bind(process.stderr);
-  const out = process.stdout.write.bind(process.stdout);
-  let stderr = '';
-  process.stderr.write = ((s: string) => { stderr += s; return true; }) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.exitCode = undefined;
-  try { return { code: await main(args), stderr }; } finally { process.stderr.write = write; process.stdout.write = out; process.exitCode = undefined; }
+  const r = await run(args);
+  return { code: r.code, stderr: r.err };
 }
 
 describe('analysis', () => {

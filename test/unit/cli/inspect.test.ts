@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pythonFixtures, tempDir } from '../../helpers/fixtures';
 import { writeNpy } from '../../../src/io/npy';
-
-const root = join(__dirname, '..', '..', '..');
-
-/** Runs the CLI from source, as a user would run the built one. */
-export function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: root });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+import { spawnCli as cli } from '../../helpers/cli';
 
 interface Report { kind: string; sae?: { architecture: string; d_in: number; d_sae: number; hook_name: string }; tensors: { name: string; dtype: string; shape: number[]; nan: number; inf: number; min: number; max: number }[] }
 

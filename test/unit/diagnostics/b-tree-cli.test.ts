@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../e2e-theory/cliRun';
+import { run } from '../../helpers/cli';
 import { saveSaeLens } from '../../../src/formats/saelens';
 import { writeNpy } from '../../../src/io/npy';
 import { familyData, reluSae, unitRows } from './b-data';

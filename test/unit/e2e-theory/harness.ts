@@ -39,4 +39,4 @@ export function cos(a: Float32Array, ai: number, b: Float32Array, bi: number, d:
   return s / Math.sqrt(na * nb);
 }
 
-export { run } from './cliRun';
+export { run } from '../../helpers/cli';

@@ -1,21 +1,17 @@
 // The family's train flags as a user types them (a child process, exit codes, --json output).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateG5 } from '../../../src/synthetic/generators';
 import { writeSynthetic } from '../../../src/synthetic';
+import { spawnCli } from '../../helpers/cli';
 
-const root = join(__dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'cli-family-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, SAE_WORKBENCH_CLI_MAIN: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => spawnCli(args);
 
 test('train --weighting oracle --ground-truth, --source/--target --skip, --crosscoder; bad combinations exit 2 with one line', () => {
   const files = writeSynthetic(generateG5({ sparsity: 0.9, tokens: 1024, seed: 2 }), join(dir, 'g5'));

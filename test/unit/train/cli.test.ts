@@ -1,21 +1,17 @@
 // `sae-workbench train` and `eval` as a user runs them (a child process, exit codes, --json output).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../../../src/io/npy';
 import { sparseFeatures, writeSynthetic } from './synthetic';
+import { spawnCli } from '../../helpers/cli';
 
-const root = join(__dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'cli-train-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, SAE_WORKBENCH_CLI_MAIN: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => spawnCli(args);
 
 test('train --json writes a SAELens folder and a summary; eval --json reports the metrics; bad input exits 2', () => {
   const acts = join(dir, 'acts.npy');
