@@ -8,17 +8,9 @@ import { join } from 'node:path';
 import { writeNpy } from '../../src/io/npy';
 import { saveSaeLens } from '../../src/formats/saelens';
 import type { Sae } from '../../src/sae/types';
+import { seededRandom } from '../../src/util/random';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 export const HOSTILE = ['<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=2">', 'abc\u202Edcba\u2066x', '"quoted" & <b>bold</b>'];
 
