@@ -43,7 +43,7 @@ export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider
     const path = document.uri.fsPath;
     const extUri = this.context.extensionUri;
     panel.webview.options = webviewOptions(extUri);
-    panel.webview.html = webviewHtml(panel.webview, extUri, 'tensorEditor', basename(path));
+    panel.webview.html = webviewHtml(panel.webview, extUri, { bundle: 'tensorEditor', title: basename(path), stylesheet: ['media', 'tensorEditor.css'], body: '<main id="app" aria-live="polite"><p class="muted">Loading…</p></main>' });
     const rpc = new MessageHandler<Empty, TensorEditorHostEvents, Empty, TensorEditorWebviewEvents>((m) => void panel.webview.postMessage(m));
     let job: ReturnType<typeof inspectInWorker> | undefined;
     let closed = false;

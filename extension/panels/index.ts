@@ -14,7 +14,7 @@ import { DIAGNOSTICS_VIEW_TYPE } from '../../src/protocol/diagnostics';
 import { TRAINING_VIEW_TYPE } from '../../src/protocol/trainingPanel';
 import { dictionaryPanel, diagnosticsPanel, featurePanel, featuresPanel, splitTreePanel, trainingPanel } from './controllers';
 import type { TrainingControls } from './controllers';
-import { webviewOptions } from './base';
+import { webviewOptions } from '../webviewHtml';
 import { panelData } from './data';
 
 export { setPanelDataProvider, setAnnotationSink } from './data';
@@ -32,7 +32,7 @@ export function registerPanels(context: vscode.ExtensionContext): void {
   const restore = (viewType: string, open: (args: PanelArgs, panel: vscode.WebviewPanel) => void): void => {
     context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(viewType, {
       deserializeWebviewPanel: async (panel, state) => {
-        panel.webview.options = webviewOptions(context);
+        panel.webview.options = webviewOptions(context.extensionUri);
         const args = validArgs(state);
         if (!args) { panel.dispose(); return; }
         open(args, panel);
