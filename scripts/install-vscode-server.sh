@@ -37,9 +37,12 @@ if [ ! -f "$CS/.installed-$CODE_SERVER_VERSION" ]; then
   echo "installing code-server@$CODE_SERVER_VERSION into $CS (about 3 minutes)..." >&2
   rm -rf "$CS" && mkdir -p "$CS"
   (cd "$CS" && npm init -y >/dev/null &&
-    PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm_config_dangerously_allow_all_scripts=true npm install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" >&2)
+    env -u npm_config_user_agent PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" npm_config_dangerously_allow_all_scripts=true \
+      npm install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" >&2)
   # code-server's postinstall installs the server's own native modules; npm >= 11.x skips dependency install
-  # scripts unless allowed, hence the variable above (it reaches the nested npm runs too).
+  # scripts unless allowed, hence the variable above (it reaches the nested npm runs too). The postinstall
+  # reads the Node version from npm_config_user_agent, which an outer `npm run` (on the machine's Node 20)
+  # exports and the inner npm would inherit, hence `env -u`.
   test -f "$CS/node_modules/code-server/lib/vscode/out/server-main.js"
   test -d "$CS/node_modules/code-server/lib/vscode/node_modules/@vscode/spdlog/build" || { echo "code-server's native modules did not build (see the npm output above)" >&2; exit 1; }
   touch "$CS/.installed-$CODE_SERVER_VERSION"
