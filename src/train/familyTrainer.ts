@@ -75,7 +75,11 @@ export interface RowFeed {
   close(): void;
 }
 
-export interface FeedOptions { tensorName?: string; seed: number; memoryBudget: number; onNonFinite: 'skip' | 'stop'; loop?: boolean }
+export interface FeedOptions {
+  tensorName?: string; seed: number; memoryBudget: number; onNonFinite: 'skip' | 'stop'; loop?: boolean;
+  /** Rows per chunk (tests; default from a 4 MB raw chunk of the widest file). */
+  chunkRows?: number;
+}
 
 /** One reader over one or more files (their rows one after another): plain SAEs and Matryoshka. */
 export function plainFeed(paths: string[], o: FeedOptions): RowFeed {
@@ -100,7 +104,7 @@ function alignedReaders(paths: string[], o: FeedOptions): RowReader[] {
   const rows = sources[0]!.rows;
   for (const s of sources) if (s.rows !== rows) throw new InputError(s.path, `${s.rows} rows, but ${sources[0]!.path} has ${rows}: the files must be row-aligned`);
   const rawRow = sources.map((s) => s.dIn * DTYPE_BYTES[s.dtype]);
-  const chunkRows = Math.max(1, Math.floor((4 * 2 ** 20) / Math.max(...rawRow)));
+  const chunkRows = o.chunkRows ?? Math.max(1, Math.floor((4 * 2 ** 20) / Math.max(...rawRow)));
   const raw = rawRow.map((b) => chunkRows * b), f32 = sources.map((s) => chunkRows * s.dIn * 4);
   const sum = (a: number[]): number => a.reduce((p, q) => p + q, 0);
   const perWindow = Math.max(1, Math.floor((o.memoryBudget - sum(raw)) / sum(f32)));

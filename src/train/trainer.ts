@@ -183,7 +183,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   const { dIn, dOut } = reader;
   if (meta && (meta.dIn !== dIn || (meta.dOut ?? dIn) !== dOut)) {
     reader.close();
-    throw new InputError(o.target && meta.dIn === dIn ? o.target : o.activations[0]!, `d_in ${dIn}${kind === 'transcoder' ? `, d_out ${dOut}` : ''} differ from the checkpoint's ${meta.dIn}${kind === 'transcoder' ? `, ${meta.dOut}` : ''} (${ckptPath}); resume with the activations the run started on`);
+    throw new InputError(o.target && meta.dIn === dIn ? o.target : o.activations[0]!, `${kind === 'transcoder' ? `d_in ${dIn}, d_out ${dOut} differ from the checkpoint's ${meta.dIn}, ${meta.dOut}` : `d_in ${dIn} differs from the checkpoint's ${meta.dIn}`} (${ckptPath}); resume with the activations the run started on`);
   }
   const cfg = modelConfig(o.arch, dIn, o.width, o.batch, {
     k: o.k, unitNormDecoder: o.unitNormDecoder, bandwidth: o.bandwidth, auxK: o.auxK, reconWeighted: (o.weighting ?? 'none') !== 'none',
