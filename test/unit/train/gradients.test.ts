@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { jsGemm } from '../../../src/compute/gemm';
+import { familyLossAndGrads } from '../../../src/sae/familyObjective';
+import type { FamilyParams } from '../../../src/sae/familyObjective';
 import { modelConfig } from '../../../src/sae/objectives';
 import type { ModelConfig, TrainArch } from '../../../src/sae/objectives';
 import { buildLayout } from '../../../src/train/layout';
@@ -206,6 +208,33 @@ function checkEngine(c: Case, eng: StepEngine, cfg: ModelConfig): void {
   }
   if (cfg.arch === 'jumprelu') assert.ok(Math.max(...Array.from(got.logTheta!, Math.abs)) > 0, 'some rows fall in the STE kernel');
   if (c.dense !== undefined) assert.equal(eng.thread0.dense, c.dense, 'the intended decoder path ran');
+  // the dense reference of the same losses against the same autodiff, wherever it has every term (no aux-k)
+  if (!(cfg.auxK && (c.dead ?? 0) > 0)) checkDenseReference(c, eng, cfg, expected, expectedLoss);
+}
+
+/** src/sae/familyObjective.ts (W_enc as [d_in, d_sae]) on the engine's parameters and batch. */
+function checkDenseReference(c: Case, eng: StepEngine, cfg: ModelConfig, expected: Record<string, Float32Array>, expectedLoss: number): void {
+  const f = eng.views.f32;
+  const wEnc = new Float32Array(D_IN * D_SAE);
+  for (let i = 0; i < D_SAE; i++) for (let q = 0; q < D_IN; q++) wEnc[q * D_SAE + i] = f.wEncT![i * D_IN + q]!;
+  const p: FamilyParams = { wEnc, bEnc: f.bEnc!.slice(), wDec: f.wDec!.slice(), bDec: f.bDec!.slice(), ...(cfg.arch === 'jumprelu' ? { logTheta: f.logTheta!.slice() } : {}), ...(cfg.skip ? { wSkip: f.wSkip!.slice() } : {}) };
+  const grads: FamilyParams = { wEnc: new Float32Array(wEnc.length), bEnc: new Float32Array(D_SAE), wDec: new Float32Array(D_SAE * D_OUT), bDec: new Float32Array(D_OUT), logTheta: p.logTheta && new Float32Array(D_SAE), wSkip: p.wSkip && new Float32Array(p.wSkip.length) };
+  const res = familyLossAndGrads({
+    arch: cfg.arch, dIn: D_IN, dSae: D_SAE, dOut: D_OUT, k: cfg.k, prefixes: cfg.prefixes, normGroups: cfg.normGroups, bDecInput: cfg.bDecInput, skip: cfg.skip,
+    unitNormDecoder: cfg.unitNormDecoder, bandwidth: cfg.bandwidth, gamma2: cfg.reconWeighted ? f.gamma2!.slice() : undefined,
+  }, p, f.x!.slice(), (cfg.target ? f.y! : f.x!).slice(), B, LAMBDA, grads);
+  const label = `dense reference, ${c.name ?? ''}${cfg.arch}${c.unitNormDecoder ? ' unit-norm' : ''}`;
+  assert.ok(Math.abs(res.loss - expectedLoss) < 1e-4 * Math.max(1, expectedLoss), `${label}: loss ${res.loss} vs ${expectedLoss}`);
+  const wEncT = new Float32Array(D_SAE * D_IN);
+  for (let i = 0; i < D_SAE; i++) for (let q = 0; q < D_IN; q++) wEncT[i * D_IN + q] = grads.wEnc[q * D_SAE + i]!;
+  const got: Record<string, Float32Array | undefined> = { wEncT, bEnc: grads.bEnc, wDec: grads.wDec, bDec: grads.bDec, logTheta: grads.logTheta, wSkip: grads.wSkip };
+  for (const [name, exp] of Object.entries(expected)) {
+    const g = got[name]!;
+    const scale = Math.max(1e-6, ...Array.from(exp, Math.abs));
+    let worst = 0;
+    for (let i = 0; i < exp.length; i++) worst = Math.max(worst, Math.abs(g[i]! - exp[i]!));
+    assert.ok(worst / scale < 2e-4, `${label}: ∂L/∂${name} differs from autodiff by ${worst} (scale ${scale})`);
+  }
 }
 
 const family: Case[] = [
@@ -222,7 +251,10 @@ const family: Case[] = [
   { name: 'crosscoder L = 2 × 4, group lasso ', arch: 'relu', groups: 2, dense: true },
   { name: 'crosscoder L = 2 × 4, WSAE ', arch: 'relu', groups: 2, weighted: true },
   { name: 'crosscoder L = 2 × 4 ', arch: 'topk', groups: 2, dead: 4 },
+  { name: 'crosscoder L = 3 × 4, WSAE ', arch: 'relu', dIn: 12, groups: 3, weighted: true },
+  { name: 'transcoder 8 → 12, WSAE ', arch: 'batchtopk', dOut: 12, target: true, weighted: true },
   { name: 'Matryoshka prefixes 3, 7, 12 ', arch: 'batchtopk', prefixes: [3, 7, 12], dead: 5 },
+  { name: 'Matryoshka prefixes 3, 7, 12 ', arch: 'batchtopk', prefixes: [3, 7, 12] },
   { name: 'Matryoshka prefixes 4, 12 ', arch: 'relu', prefixes: [4, 12] },
   { name: 'Matryoshka prefixes 4, 12 ', arch: 'relu', prefixes: [4, 12], dense: true },
   { name: 'Matryoshka prefixes 5, 12 ', arch: 'topk', prefixes: [5, 12] },
