@@ -1,7 +1,9 @@
 // Family throughput through the real trainer (runTraining: files on disk, aligned readers, the sparse
 // engine): a skip transcoder, a two-source crosscoder and a Matryoshka BatchTopK SAE on 1 and 2 threads,
 // beside a plain TopK SAE of the same shape. The runs of one case alternate between 1 and 2 threads;
-// `ratio` is tokens/s on 2 threads over 1 thread (the baseline). One JSON line per case; quote medians.
+// `ratio` is tokens/s on 2 threads over 1 thread (the baseline). Tokens/s is the steady state: from the
+// progress event of step 3 to the last step, so worker start-up and the first steps' JIT are not in it.
+// One JSON line per case; quote medians.
 //   BENCH_FAMILY_REPS=3  BENCH_FAMILY_STEPS=12  BENCH_FAMILY_D=256  BENCH_FAMILY_WIDTH=4096  BENCH_FAMILY_BATCH=1024
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,8 +52,16 @@ async function main(): Promise<void> {
       for (let rep = 0; rep < REPS; rep++) {
         for (const threads of [1, 2]) {
           const out = join(root, `out-${threads}`);
-          const s = await runTraining({ ...common, ...opts, outDir: out, threads } as TrainOptions, { emit: () => undefined, cancelled: () => false });
-          tps[threads]!.push(s.tokensPerSecond as number);
+          let t3 = NaN, tEnd = NaN;
+          const s = await runTraining({ ...common, ...opts, outDir: out, threads } as TrainOptions, {
+            emit: (e) => {
+              if (e.type !== 'progress') return;
+              if (e.progress.step === 3) t3 = performance.now();
+              if (e.progress.step === STEPS) tEnd = performance.now();
+            },
+            cancelled: () => false,
+          });
+          tps[threads]!.push(((STEPS - 3) * BATCH) / ((tEnd - t3) / 1000));
           engine = String(s.engine);
           l0 = (s.final as { l0: number }).l0;
           rmSync(out, { recursive: true, force: true });
