@@ -2,6 +2,8 @@
  * The training loop of one run, on the thread that calls it (the trainer worker, or a test): options →
  * arena → init or resume → steps with schedules, dead-latent tracking, resampling, checkpoints, progress →
  * a SAELens v6 folder with the activation scale folded in, sparsity.safetensors and training_log.jsonl.
+ * The one loop for every kind: SAEs, and the family of ./familyTrainer.ts (transcoders with their target
+ * stream, crosscoders with their L source streams and their own format, Matryoshka prefixes).
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
