@@ -2,7 +2,7 @@
 // cancelled transcoder run that resumes to the uninterrupted result, and two threads giving one thread's run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError } from '../../../src/errors';
@@ -84,23 +84,34 @@ function worstDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): 
   return [at, worst];
 }
 
-test('a cancelled skip-transcoder run checkpoints both streams and W_skip, and --resume finishes it identically to an uninterrupted run', async () => {
+test('a cancelled transcoder run checkpoints both streams (and W_skip), and --resume finishes it identically to an uninterrupted run, resampling included', async () => {
   const { x, y } = transcoderData(2048, 12, 8);
-  const base: TrainOptions = { activations: [x], target: y, skip: true, outDir: '', arch: 'relu', width: 24, l1: 0.01, batch: 128, tokens: 128 * 30, lr: 3e-3, seed: 4, checkpointEvery: 1000, resampleEvery: 7, deadTokens: 128 * 3 };
-  const a = join(dir, 'tc-straight'), b = join(dir, 'tc-resumed');
-  await runTraining({ ...base, outDir: a }, noHooks);
-  let calls = 0;
-  await assert.rejects(runTraining({ ...base, outDir: b }, { emit: () => undefined, cancelled: () => ++calls > 11 }), (e) => e instanceof CancelledError);
-  const meta = readCheckpointMeta(b)!.meta;
-  assert.equal(meta.step, 11);
-  assert.equal(meta.readers?.length, 2, 'input and target positions are both stored');
-  const summary = await runTraining({ activations: [x], outDir: b, arch: 'relu', width: 24, resume: true }, noHooks);
-  assert.equal(summary.resumedFrom, 11);
-  assert.equal(summary.kind, 'transcoder');
-  const wa = weightsOf(a), wb = weightsOf(b);
-  assert.ok(wa.has('W_skip'), 'the skip matrix is saved');
-  const [name, worst] = worstDiff(wa, wb);
-  assert.ok(worst <= 1e-6, `${name}: resumed differs by ${worst}`);
+  const variants: [string, Partial<TrainOptions>][] = [
+    ['skip transcoder', { skip: true, arch: 'relu', width: 24, l1: 0.01 }],
+    // narrow codes over a wide dictionary: latents die, so aux-k and resampling run before and after the cut
+    ['batchtopk transcoder', { arch: 'batchtopk', k: 2, width: 48 }],
+  ];
+  for (const [name, v] of variants) {
+    const base = { activations: [x], target: y, outDir: '', batch: 128, tokens: 128 * 30, lr: 3e-3, seed: 4, checkpointEvery: 1000, resampleEvery: 7, deadTokens: 128 * 3, ...v } as TrainOptions;
+    const a = join(dir, `${name}-straight`), b = join(dir, `${name}-resumed`);
+    await runTraining({ ...base, outDir: a }, noHooks);
+    let calls = 0;
+    await assert.rejects(runTraining({ ...base, outDir: b }, { emit: () => undefined, cancelled: () => ++calls > 11 }), (e) => e instanceof CancelledError);
+    const meta = readCheckpointMeta(b)!.meta;
+    assert.equal(meta.step, 11);
+    assert.equal(meta.readers?.length, 2, 'input and target positions are both stored');
+    const summary = await runTraining({ activations: [x], outDir: b, arch: base.arch, width: base.width, resume: true }, noHooks);
+    assert.equal(summary.resumedFrom, 11);
+    assert.equal(summary.kind, 'transcoder');
+    const wa = weightsOf(a), wb = weightsOf(b);
+    if (v.skip) assert.ok(wa.has('W_skip'), 'the skip matrix is saved');
+    else {
+      const resamples = readFileSync(join(b, 'training_log.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"resample"'));
+      assert.ok(resamples.length >= 2, `latents were resampled before and after the cut: ${resamples.join(' ')}`);
+    }
+    const [tensor, worst] = worstDiff(wa, wb);
+    assert.ok(worst <= 1e-6, `${name} ${tensor}: resumed differs by ${worst}`);
+  }
 });
 
 test('two threads: a crosscoder and a skip transcoder train as on one thread; Matryoshka on two threads reconstructs through its first prefix', async () => {
