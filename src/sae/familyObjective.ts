@@ -1,5 +1,5 @@
 /**
- * One dense objective for the rest of the sparse-dictionary family (THEORY.md §2, issue #5): transcoders
+ * The dense reference of the objectives of the sparse-dictionary family (THEORY.md §2, issue #5): transcoders
  * (A5: input x at site A, target y at site B, optional skip W_skip), crosscoders (A6: sources concatenated,
  * group-lasso penalty over the per-source decoder blocks) and Matryoshka BatchTopK (nested prefixes, summed
  * prefix losses), each with optional per-target-dimension weights Γ (WSAE, A7).
@@ -13,10 +13,12 @@
  *           jumprelu λ·mean_n Σ_i H(z_i − θ_i) with the rectangle-kernel STE of A4;
  *           topk / batchtopk: none (unit-norm decoder rows: the gradient's component along the row is
  *           removed and rows renormalised after the step, as for SAEs).
- * No aux-k here (the sparse engine's aux-k is for SAEs); dead latents are only counted.
+ * No aux-k here (the engine's aux-k is the SAE one, checked on its own).
  *
- * Dense batch math (every (row, latent) pair is touched): it is meant for the shapes these models are
- * trained at here, not for the 16k-latent SAE runs of src/train/step.ts.
+ * Dense batch math (every (row, latent) pair is touched), written to be read, not run at scale: training
+ * goes through the sparse-aware engine (src/train/step.ts, ModelConfig's dOut/normGroups/prefixes/skip),
+ * and test/unit/train/gradients.test.ts checks this function and the engine against the same TensorFlow.js
+ * autodiff loss on small shapes.
  */
 import { matmul, matmulBT } from '../compute/matmul';
 

@@ -53,12 +53,37 @@ export interface ModelConfig {
    * per-input-dimension weights Γ, held in the arena's `gamma2` region as γ². Off: plain ‖·‖².
    */
   reconWeighted?: boolean;
+  // ---- the family (THEORY.md A5, A6, A3 Matryoshka; src/train/familyTrainer.ts). Defaults give a plain SAE.
+  /** Width of the reconstruction target and of decoder rows (transcoder: d_out; otherwise d_in). */
+  dOut: number;
+  /** The target is a separate row stream (transcoder) rather than the input itself. */
+  target: boolean;
+  /** The encoder sees x − b_dec (SAEs, Matryoshka); transcoders and crosscoders see x as it is. */
+  bDecInput: boolean;
+  /**
+   * relu's decoder-norm weight is Σ_g ‖d_i^g‖ over this many equal blocks of a decoder row: 1 is A1, the
+   * number of sources L is the crosscoder's group lasso λ Σ_i f_i Σ_l ‖d_i^l‖ (A6).
+   */
+  normGroups: number;
+  /** Matryoshka prefix widths m_1 < … < m_P = d_sae (the loss sums the reconstruction of every prefix); [d_sae] otherwise. */
+  prefixes: number[];
+  /** Transcoder skip connection ŷ += W_skip x, W_skip [d_out, d_in]. */
+  skip: boolean;
 }
 
-export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean; denseThreshold?: number; reconWeighted?: boolean } = {}): ModelConfig {
+export interface FamilyShape { dOut?: number; target?: boolean; bDecInput?: boolean; normGroups?: number; prefixes?: number[]; skip?: boolean }
+
+export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean; denseThreshold?: number; reconWeighted?: boolean } & FamilyShape = {}): ModelConfig {
   const isTopk = arch === 'topk' || arch === 'batchtopk';
+  const dOut = o.dOut ?? dIn;
+  const bDecInput = o.bDecInput ?? !o.target;
+  if (bDecInput && dOut !== dIn) throw new Error(`b_dec can only be subtracted from the input when d_out = d_in (${dOut} ≠ ${dIn})`);
+  const normGroups = o.normGroups ?? 1;
+  if (dOut % normGroups !== 0) throw new Error(`d_out ${dOut} is not a multiple of the ${normGroups} decoder-norm groups`);
+  const prefixes = o.prefixes ?? [dSae];
+  if (prefixes.at(-1) !== dSae || prefixes.some((m, i) => !(m > (i ? prefixes[i - 1]! : 0)))) throw new Error(`prefixes ${prefixes.join(',')} must increase to d_sae ${dSae}`);
   return {
-    arch, dIn, dSae, batch,
+    arch, dIn, dSae, batch, dOut, target: !!o.target, bDecInput, normGroups, prefixes, skip: !!o.skip,
     k: isTopk ? (o.k ?? 32) : 0,
     unitNormDecoder: isTopk ? true : arch === 'relu' ? (o.unitNormDecoder ?? false) : false,
     bandwidth: o.bandwidth ?? 0.05,
@@ -84,7 +109,10 @@ export function lossFacts(cfg: ModelConfig, sparsityCoef: number, activationScal
   };
   // λ_e is the KKT value of <d̂_i, r>: λ/2 under the sum-of-squares convention, in training units. The
   // saved weights have the activation scale folded in (residuals shrink by 1/scale), so λ_e does too.
-  if (cfg.arch === 'relu' && !cfg.reconWeighted) facts.lambdaE = sparsityCoef / 2 / activationScale;
+  if (cfg.arch === 'relu' && cfg.normGroups > 1) facts.sparsityPenalty = 'l1_group_decoder_norm_over_sources';
+  if (cfg.prefixes.length > 1) facts.matryoshkaPrefixLosses = 'sum';
+  // λ_e as the plain KKT value holds for one decoder-norm group and one reconstruction term
+  if (cfg.arch === 'relu' && !cfg.reconWeighted && cfg.normGroups === 1 && cfg.prefixes.length === 1) facts.lambdaE = sparsityCoef / 2 / activationScale;
   if (cfg.arch === 'jumprelu') { facts.l0Coefficient = sparsityCoef; facts.bandwidth = cfg.bandwidth; }
   if (cfg.auxK) { facts.auxKCoefficient = cfg.auxCoef; facts.kAux = cfg.kAux; }
   // under ‖Γ(x − x̂)‖² the relu KKT condition reads ⟨d_i, Γ²r⟩ = λ/2, so λ/2 is no longer the plain residual

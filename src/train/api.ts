@@ -67,7 +67,7 @@ export interface TrainOptions {
   weightAlpha?: number;
   /** oracle: a synthetic folder or its ground_truth.safetensors (the mixing matrix W_p). */
   groundTruth?: string;
-  // ---- the rest of the family (src/train/familyTrainer.ts)
+  // ---- the rest of the family (the same loop and engine; kinds and row-aligned streams in src/train/familyTrainer.ts)
   /** Transcoder: target rows (site B, row-aligned with the single activation file, any width d_out). */
   target?: string;
   /** Transcoder: skip connection ŷ = f W_dec + b_dec + x W_skipᵀ (relu only: SAELens skip_transcoder). */

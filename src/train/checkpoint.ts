@@ -15,7 +15,7 @@ export const CHECKPOINT_DIR = 'checkpoints';
 export const CHECKPOINT_FILE = 'latest.safetensors';
 
 /** The arena regions a checkpoint carries. */
-export const STATE_REGIONS = ['wEncT', 'wDec', 'bEnc', 'bDec', 'logTheta'].flatMap((n) => [n, `m_${n}`, `v_${n}`]);
+export const STATE_REGIONS = ['wEncT', 'wDec', 'bEnc', 'bDec', 'logTheta', 'wSkip'].flatMap((n) => [n, `m_${n}`, `v_${n}`]);
 const F64_REGIONS = ['tokensSinceFired', 'windowFires'];
 
 export interface CheckpointMeta {
@@ -23,11 +23,15 @@ export interface CheckpointMeta {
   /** The resolved options of the run (so that --resume needs none but the folder). */
   options: Record<string, unknown>;
   dIn: number;
+  /** Transcoders: the target width (absent when it is d_in). */
+  dOut?: number;
   step: number;
   totalSteps: number;
   tokens: number;
   adamT: number;
   reader: RowReaderState;
+  /** Row-aligned family streams (transcoder input and target, crosscoder sources): every reader's position. */
+  readers?: RowReaderState[];
   rng: number;
   activationScale: number;
   bTopkThreshold: number;

@@ -38,12 +38,24 @@ export function geometricMedian(rows: Float32Array, n: number, d: number, maxIte
   return Float32Array.from(y);
 }
 
-/** Random decoder rows of norm `decoderNorm`; the encoder starts as the decoder's transpose. */
-export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: number, dIn: number, decoderNorm: number, rng: Rng): void {
+/**
+ * Random decoder rows (length d_out) of norm `decoderNorm`. When input and target are one space the encoder
+ * starts as the decoder's transpose at norm `encoderNorm`; otherwise (transcoders) its rows are random at
+ * that norm.
+ */
+export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: number, dIn: number, dOut: number, decoderNorm: number, encoderNorm: number, rng: Rng): void {
   for (let i = 0; i < dSae; i++) {
     let s = 0;
-    for (let j = 0; j < dIn; j++) { const v = rng.normal(); wDec[i * dIn + j] = v; s += v * v; }
+    for (let j = 0; j < dOut; j++) { const v = rng.normal(); wDec[i * dOut + j] = v; s += v * v; }
     const f = decoderNorm / Math.sqrt(s);
-    for (let j = 0; j < dIn; j++) { wDec[i * dIn + j]! *= f; wEncT[i * dIn + j] = wDec[i * dIn + j]!; }
+    for (let j = 0; j < dOut; j++) wDec[i * dOut + j]! *= f;
+    if (dIn === dOut) {
+      const e = encoderNorm / decoderNorm;
+      for (let j = 0; j < dIn; j++) wEncT[i * dIn + j] = e === 1 ? wDec[i * dOut + j]! : wDec[i * dOut + j]! * e;
+    } else {
+      let t = 0;
+      for (let j = 0; j < dIn; j++) { const v = rng.normal(); wEncT[i * dIn + j] = v; t += v * v; }
+      for (let j = 0; j < dIn; j++) wEncT[i * dIn + j]! *= encoderNorm / Math.sqrt(t);
+    }
   }
 }

@@ -25,7 +25,8 @@ export interface Layout {
 }
 
 export function buildLayout(cfg: ModelConfig, threads: number): Layout {
-  const { dIn, dSae, batch: B } = cfg;
+  const { dIn, dOut, dSae, batch: B } = cfg;
+  const P = cfg.prefixes.length;
   const regions = new Map<string, Region>();
   let at = ARENA_BASE;
   const add = (name: string, length: number, kind: Kind = 'f32'): void => {
@@ -35,34 +36,39 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   };
   add('control', CONTROL_WORDS, 'i32');
   add('scalars', 64, 'f64');
-  // parameters and Adam moments (W_enc kept transposed: row i is latent i's encoder vector)
+  // parameters and Adam moments (W_enc kept transposed: row i is latent i's encoder vector, length d_in;
+  // decoder rows and b_dec live in the target space, length d_out)
   for (const p of ['', 'm_', 'v_']) {
     add(`${p}wEncT`, dSae * dIn);
-    add(`${p}wDec`, dSae * dIn);
+    add(`${p}wDec`, dSae * dOut);
     add(`${p}bEnc`, dSae);
-    add(`${p}bDec`, dIn);
+    add(`${p}bDec`, dOut);
     add(`${p}logTheta`, cfg.arch === 'jumprelu' ? dSae : 0);
+    add(`${p}wSkip`, cfg.skip ? dOut * dIn : 0);
   }
   // per-latent statistics
   add('tokensSinceFired', dSae, 'f64');
   add('windowFires', dSae, 'f64');
-  // step buffers
+  // step buffers: input rows x (and their encoder input xc), target rows y when they are another stream
   add('x', B * dIn);
+  add('y', cfg.target ? B * dOut : 0);
   add('xc', B * dIn);
-  add('xMean', dIn);
+  add('xMean', dOut);
   add('z', B * dSae);
-  add('g', B * dIn);
-  add('gamma2', cfg.reconWeighted ? dIn : 0);
-  add('gAux', cfg.auxK ? B * dIn : 0);
-  add('xhatPart', threads * B * dIn);
-  add('xauxPart', cfg.auxK ? threads * B * dIn : 0);
-  add('bDecPart', threads * dIn);
+  // per Matryoshka segment s (latents m_{s-1} ≤ i < m_s): Σ_{p ≥ s} ∂L/∂ŷ_p; segment 0 is what b_dec and W_skip see
+  add('g', P * B * dOut);
+  add('gamma2', cfg.reconWeighted ? dOut : 0);
+  add('gAux', cfg.auxK ? B * dOut : 0);
+  add('skipOut', cfg.skip ? B * dOut : 0);
+  add('xhatPart', threads * P * B * dOut);
+  add('xauxPart', cfg.auxK ? threads * B * dOut : 0);
+  add('bDecPart', threads * dOut);
   add('sums', threads * 16, 'f64');
-  // per-thread gradient rows of one latent (decoder, encoder), where the kernels can reach them
-  add('scratch', threads * 2 * dIn);
+  // per-thread gradient rows of one latent (decoder d_out, encoder d_in), where the kernels can reach them
+  add('scratch', threads * (dIn + dOut));
   // dense decoder path (relu/jumprelu): W_dec's gradient while dF is computed, and encoder-gradient blocks
-  const dense = (cfg.arch === 'relu' || cfg.arch === 'jumprelu') && cfg.denseThreshold !== Infinity && dIn % 4 === 0;
-  add('denseGrad', dense ? dSae * dIn : 0);
+  const dense = (cfg.arch === 'relu' || cfg.arch === 'jumprelu') && cfg.denseThreshold !== Infinity && dIn % 4 === 0 && dOut % 4 === 0;
+  add('denseGrad', dense ? dSae * dOut : 0);
   add('denseEnc', dense ? threads * DENSE_BLOCK * dIn : 0);
   const topk = cfg.arch === 'topk';
   add('candVal', topk ? threads * B * cfg.k : 0);
@@ -75,12 +81,14 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('auxTau', cfg.auxK ? B : 0);
   add('auxTauIdx', cfg.auxK ? B : 0, 'i32');
   add('hist', cfg.arch === 'batchtopk' ? threads * HIST_BINS : 0, 'i32');
+  // W_skip's gradient (each thread fills its own output rows before Adam; also the tests' capture)
+  add('gradWSkip', cfg.skip ? dOut * dIn : 0);
   // gradient capture for tests (never used in real runs: length 0 unless asked)
   const cap = cfg.captureGrads ?? false;
   add('gradWEncT', cap ? dSae * dIn : 0);
-  add('gradWDec', cap ? dSae * dIn : 0);
+  add('gradWDec', cap ? dSae * dOut : 0);
   add('gradBEnc', cap ? dSae : 0);
-  add('gradBDec', cap ? dIn : 0);
+  add('gradBDec', cap ? dOut : 0);
   add('gradLogTheta', cap && cfg.arch === 'jumprelu' ? dSae : 0);
   return { regions, bytes: Math.ceil(at / 65536) * 65536, threads };
 }

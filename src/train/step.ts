@@ -108,8 +108,11 @@ export interface StepThread {
   gradEnc: Float32Array;
   gradDecOff: number;
   gradEncOff: number;
-  /** Float offsets of the arena regions the sparse loops address through the kernels. */
-  off: { g: number; gAux: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number };
+  /** Float offsets of the arena regions the sparse loops address through the kernels (part: this thread's segment 0). */
+  off: { g: number; gAux: number; x: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number; wSkip: number; skipOut: number; gradWSkip: number };
+  /** Matryoshka segments of own latents: [segment, first latent, end latent]; segOf[j] for own latent l0 + j. */
+  segs: [number, number, number][];
+  segOf: Int32Array;
   /** Whether this step runs the dense decoder path on this thread's latents (decided in activate). */
   dense: boolean;
   /** Dense path: which (row, own latent) pairs are active, [B × own latents]; Σ_n f per own latent. */
@@ -129,6 +132,15 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
   const [r0, r1] = rangeOf(cfg.batch, T, worker);
   const n = l1 - l0;
   const at = (name: string): number => layout.regions.get(name)!.offset / 4;
+  const { dIn, dOut, batch: B } = cfg;
+  const P = cfg.prefixes.length;
+  const segs: [number, number, number][] = [];
+  const segOf = new Int32Array(n);
+  cfg.prefixes.forEach((hi, s) => {
+    const a = Math.max(l0, s ? cfg.prefixes[s - 1]! : 0), b = Math.min(l1, hi);
+    if (a < b) { segs.push([s, a, b]); segOf.fill(s, a - l0, b - l0); }
+  });
+  const scratch = worker * (dIn + dOut);
   return {
     cfg, layout, worker, threads: T,
     mem: new Float32Array(buffer), bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
@@ -136,11 +148,15 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     flatAct: new FlatList(), flatAux: new FlatList(), flatKer: new FlatList(),
     heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
     theta: new Float32Array(n), dead: new Uint8Array(n),
-    gradDec: v.f32.scratch!.subarray(2 * worker * cfg.dIn, (2 * worker + 1) * cfg.dIn),
-    gradEnc: v.f32.scratch!.subarray((2 * worker + 1) * cfg.dIn, (2 * worker + 2) * cfg.dIn),
-    gradDecOff: at('scratch') + 2 * worker * cfg.dIn,
-    gradEncOff: at('scratch') + (2 * worker + 1) * cfg.dIn,
-    off: { g: at('g'), gAux: at('gAux'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * cfg.batch * cfg.dIn, xaux: at('xauxPart') + worker * cfg.batch * cfg.dIn, z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * cfg.dIn },
+    gradDec: v.f32.scratch!.subarray(scratch, scratch + dOut),
+    gradEnc: v.f32.scratch!.subarray(scratch + dOut, scratch + dOut + dIn),
+    gradDecOff: at('scratch') + scratch,
+    gradEncOff: at('scratch') + scratch + dOut,
+    off: {
+      g: at('g'), gAux: at('gAux'), x: at('x'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * P * B * dOut, xaux: at('xauxPart') + worker * B * dOut,
+      z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * dIn, wSkip: at('wSkip'), skipOut: at('skipOut'), gradWSkip: at('gradWSkip'),
+    },
+    segs, segOf,
     dense: false,
     mask: new Uint8Array(0),
     sumF: new Float64Array(0),
@@ -166,6 +182,8 @@ function encode(t: StepThread): void {
     const row = n * dSae;
     for (let i = l0; i < l1; i++) z[row + i]! += bEnc[i]!;
   }
+  // skip transcoder: this thread's rows of x·W_skipᵀ (a dense term of ŷ, beside the codes' part)
+  if (cfg.skip) t.gemm.abt(t.mem, t.r1 - t.r0, cfg.dOut, dIn, t.off.x + t.r0 * dIn, dIn, t.off.wSkip, dIn, t.off.skipOut + t.r0 * cfg.dOut, cfg.dOut);
   const sc = v.f64.scalars!;
   const deadTokens = sc[S.deadTokens]!;
   const since = v.f64.tokensSinceFired!;
@@ -258,7 +276,7 @@ export function pickHistogram(t: StepThread, level: 1 | 2): boolean {
 /** Builds this thread's per-latent active lists and its partial reconstruction Σ f·d_i. */
 function activate(t: StepThread): void {
   const { cfg, v, l0, l1, act, aux, ker, theta, worker } = t;
-  const { dSae, dIn, batch: B, arch } = cfg;
+  const { dSae, dOut, batch: B, arch } = cfg;
   const z = v.f32.z!;
   const nLat = l1 - l0;
   const sc = v.f64.scalars!;
@@ -322,33 +340,41 @@ function activate(t: StepThread): void {
   }
   let l1sum = 0;
   const wDec = v.f32.wDec!;
-  // partial reconstructions: Σ_i f_{n,i} d_i over own latents
-  const part = v.f32.xhatPart!.subarray(worker * B * dIn, (worker + 1) * B * dIn);
   const weightedL1 = arch === 'relu' && !cfg.unitNormDecoder;
   for (let j = 0; j < nLat && weightedL1; j++) {
-    const d = (l0 + j) * dIn;
-    let norm = 0;
-    for (let q = 0; q < dIn; q++) norm += wDec[d + q]! ** 2;
-    norm = Math.sqrt(norm);
+    const norm = decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups);
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) l1sum += act.val[p]! * norm;
   }
   if (!weightedL1) for (let p = 0; p < act.ptr[nLat]!; p++) l1sum += act.val[p]!;
-  part.fill(0);
+  // partial reconstructions: Σ_i f_{n,i} d_i over own latents, one per Matryoshka segment
+  const P = cfg.prefixes.length;
+  v.f32.xhatPart!.fill(0, worker * P * B * dOut, (worker + 1) * P * B * dOut);
   for (let j = 0; j < nLat; j++) {
-    const d = (l0 + j) * dIn;
-    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, act.val[p]!, t.off.wDec + d, t.off.part + act.row[p]! * dIn, dIn);
+    const d = (l0 + j) * dOut, part = t.off.part + t.segOf[j]! * B * dOut;
+    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, act.val[p]!, t.off.wDec + d, part + act.row[p]! * dOut, dOut);
   }
   if (useAux) {
-    const xa = v.f32.xauxPart!.subarray(worker * B * dIn, (worker + 1) * B * dIn);
-    xa.fill(0);
+    v.f32.xauxPart!.fill(0, worker * B * dOut, (worker + 1) * B * dOut);
     for (let j = 0; j < nLat; j++) {
-      const d = (l0 + j) * dIn;
-      for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, aux.val[p]!, t.off.wDec + d, t.off.xaux + aux.row[p]! * dIn, dIn);
+      const d = (l0 + j) * dOut;
+      for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) t.gemm.axpy(t.mem, aux.val[p]!, t.off.wDec + d, t.off.xaux + aux.row[p]! * dOut, dOut);
     }
   }
   const sums = v.f64.sums!;
   sums[worker * 16 + 3] = act.ptr[nLat]!;
   sums[worker * 16 + 4] = l1sum;
+}
+
+/** A latent's decoder-norm weight Σ_g ‖d_i^g‖ over G equal blocks of its row (G = 1: ‖d_i‖; crosscoder: per source). */
+export function decoderNorm(wDec: Float32Array, off: number, len: number, groups: number): number {
+  const w = len / groups;
+  let total = 0;
+  for (let g = 0; g < groups; g++) {
+    let s = 0;
+    for (let q = off + g * w; q < off + (g + 1) * w; q++) s += wDec[q]! ** 2;
+    total += Math.sqrt(s);
+  }
+  return total;
 }
 
 /**
@@ -358,7 +384,7 @@ function activate(t: StepThread): void {
  */
 function activateDense(t: StepThread): void {
   const { cfg, v, l0, l1, act, aux, ker, theta, worker } = t;
-  const { dSae, dIn, batch: B, arch } = cfg;
+  const { dSae, dOut, batch: B, arch } = cfg;
   const z = v.f32.z!, wDec = v.f32.wDec!;
   const nLat = l1 - l0;
   const halfBand = cfg.bandwidth / 2;
@@ -393,43 +419,56 @@ function activateDense(t: StepThread): void {
   for (let e = 0; e < K.size; e++) { const p = fill[K.lat[e]!]!++; ker.row[p] = K.row[e]!; ker.val[p] = K.val[e]!; }
   let l1sum = 0;
   const weighted = arch === 'relu' && !cfg.unitNormDecoder;
-  for (let j = 0; j < nLat; j++) {
-    let norm = 1;
-    if (weighted) { let q2 = 0; const d = (l0 + j) * dIn; for (let q = 0; q < dIn; q++) q2 += wDec[d + q]! ** 2; norm = Math.sqrt(q2); }
-    l1sum += sumF[j]! * norm;
-  }
-  t.gemm.ab(t.mem, B, dIn, nLat, t.off.z + l0, dSae, 1, t.off.wDec + l0 * dIn, dIn, t.off.part, dIn);
+  for (let j = 0; j < nLat; j++) l1sum += sumF[j]! * (weighted ? decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups) : 1);
+  for (const [s, a, b] of t.segs) t.gemm.ab(t.mem, B, dOut, b - a, t.off.z + a, dSae, 1, t.off.wDec + a * dOut, dOut, t.off.part + s * B * dOut, dOut);
+  // segments without own latents still hold last step's sums
+  for (let s = 0; s < cfg.prefixes.length; s++) if (!t.segs.some(([q]) => q === s)) v.f32.xhatPart!.fill(0, (worker * cfg.prefixes.length + s) * B * dOut, (worker * cfg.prefixes.length + s + 1) * B * dOut);
   const sums = v.f64.sums!;
   sums[worker * 16 + 3] = act.ptr[nLat]!;
   sums[worker * 16 + 4] = l1sum;
 }
 
-/** Rows of this thread: reconstruction, residual, the loss gradient with respect to x̂ (and the aux one). */
+/**
+ * Rows of this thread: reconstruction, residual, the loss gradient with respect to x̂ (and the aux one).
+ * Matryoshka: ŷ_p = base + Σ_{s ≤ p} (segment s's part) for every prefix p; the loss sums ‖Γ(ŷ_p − y)‖², and
+ * segment s's latents see Σ_{p ≥ s} ∂L/∂ŷ_p, a suffix sum over prefixes. One prefix: the plain loss.
+ */
 function residual(t: StepThread): void {
   const { cfg, v, r0, r1, worker, threads: T } = t;
-  const { dIn, batch: B } = cfg;
-  const x = v.f32.x!, bDec = v.f32.bDec!, g = v.f32.g!, part = v.f32.xhatPart!, mean = v.f32.xMean!;
+  const { dOut, batch: B } = cfg;
+  const P = cfg.prefixes.length;
+  const tgt = cfg.target ? v.f32.y! : v.f32.x!;
+  const bDec = v.f32.bDec!, g = v.f32.g!, part = v.f32.xhatPart!, mean = v.f32.xMean!;
+  const skipOut = cfg.skip ? v.f32.skipOut! : undefined;
   const sc = v.f64.scalars!;
   const useAux = cfg.auxK && sc[S.nDead]! > 0;
   const auxFactor = (2 * cfg.auxCoef * sc[S.auxScale]!) / B;
   // WSAE: the loss is Σ γ_q² e_q², so every residual's gradient is scaled by γ² (the reported sse stays plain)
   const gamma2 = cfg.reconWeighted ? v.f32.gamma2! : undefined;
+  const es = new Float64Array(P);
+  const seg = B * dOut;
   let sse = 0, tot = 0, auxSse = 0, wsse = 0;
   for (let n = r0; n < r1; n++) {
-    const o = n * dIn;
-    for (let q = 0; q < dIn; q++) {
-      let xh = bDec[q]!;
-      for (let w = 0; w < T; w++) xh += part[w * B * dIn + o + q]!;
-      const e = xh - x[o + q]!;
+    const o = n * dOut;
+    for (let q = 0; q < dOut; q++) {
       const gw = gamma2 ? gamma2[q]! : 1;
+      const y = tgt[o + q]!;
+      let xh = bDec[q]! + (skipOut ? skipOut[o + q]! : 0);
+      for (let s = 0; s < P; s++) {
+        for (let w = 0; w < T; w++) xh += part[(w * P + s) * seg + o + q]!;
+        const e = xh - y;
+        es[s] = e;
+        wsse += gw * e * e;
+      }
+      const e = es[P - 1]!;
       sse += e * e;
-      wsse += gw * e * e;
-      tot += (x[o + q]! - mean[q]!) ** 2;
-      g[o + q] = (2 * gw * e) / B;
+      tot += (y - mean[q]!) ** 2;
+      let acc = 0;
+      for (let s = P - 1; s >= 0; s--) { acc += (2 * gw * es[s]!) / B; g[s * seg + o + q] = acc; }
       if (useAux) {
-        // aux target is the residual x − x̂ (a constant): ea = D f_aux − (x − x̂) = D f_aux + e
+        // aux target is the residual y − ŷ (a constant): ea = D f_aux − (y − ŷ) = D f_aux + e
         let xa = 0;
-        for (let w = 0; w < T; w++) xa += v.f32.xauxPart![w * B * dIn + o + q]!;
+        for (let w = 0; w < T; w++) xa += v.f32.xauxPart![w * seg + o + q]!;
         const ea = xa + e;
         auxSse += gw * ea * ea;
         v.f32.gAux![o + q] = auxFactor * gw * ea;
@@ -466,37 +505,42 @@ interface BackwardCtx {
  * row, b_dec's input-path part, the unit-norm projection, Adam (or capture), renormalisation, statistics.
  * Returns how many rows the latent fired on.
  */
-function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32Array, gradEnc: Float32Array, gb: number, gTheta: number, sumF: number, norm: number): number {
+function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32Array, gradEnc: Float32Array, gb: number, gTheta: number, sumF: number): number {
   const { cfg, v } = t;
-  const { dIn, batch: B, arch } = cfg;
+  const { dIn, dOut, batch: B, arch } = cfg;
   const f = v.f32;
   const wDec = f.wDec!, wEncT = f.wEncT!;
-  const d = i * dIn, j = i - t.l0;
+  const d = i * dOut, e = i * dIn, j = i - t.l0;
   if (c.weighted && sumF !== 0) {
-    const k = ((c.lambda / B) * sumF) / (norm || 1);
-    for (let q = 0; q < dIn; q++) gradDec[q]! += k * wDec[d + q]!;
+    // ∂/∂d_i of λ/B Σ_n f_i Σ_g ‖d_i^g‖ = λ/B · Σ_n f_i · d_i^g/‖d_i^g‖, block by block
+    const G = cfg.normGroups, w = dOut / G;
+    for (let g = 0; g < G; g++) {
+      const norm = rowNorm(wDec, d + g * w, w);
+      const k = ((c.lambda / B) * sumF) / (norm || 1);
+      for (let q = g * w; q < (g + 1) * w; q++) gradDec[q]! += k * wDec[d + q]!;
+    }
   }
   // b_dec enters through x − b_dec: its gradient gets −Σ_n dz_{n,i} w_enc,i (with the pre-update W_enc)
-  if (gb !== 0) for (let q = 0; q < dIn; q++) c.bDecPart[q]! -= gb * wEncT[d + q]!;
+  if (gb !== 0 && cfg.bDecInput) for (let q = 0; q < dIn; q++) c.bDecPart[q]! -= gb * wEncT[e + q]!;
   if (cfg.unitNormDecoder) {
     let par = 0;
-    for (let q = 0; q < dIn; q++) par += gradDec[q]! * wDec[d + q]!;
-    for (let q = 0; q < dIn; q++) gradDec[q]! -= par * wDec[d + q]!;
+    for (let q = 0; q < dOut; q++) par += gradDec[q]! * wDec[d + q]!;
+    for (let q = 0; q < dOut; q++) gradDec[q]! -= par * wDec[d + q]!;
   }
   if (c.capture) {
-    f.gradWDec!.set(gradDec, d); f.gradWEncT!.set(gradEnc, d); f.gradBEnc![i] = gb;
+    f.gradWDec!.set(gradDec, d); f.gradWEncT!.set(gradEnc, e); f.gradBEnc![i] = gb;
     if (arch === 'jumprelu') f.gradLogTheta![i] = gTheta;
   } else {
-    adamRow(wDec, f.m_wDec!, f.v_wDec!, d, gradDec, dIn, c.lr, c.bc1, c.bc2);
-    adamRow(wEncT, f.m_wEncT!, f.v_wEncT!, d, gradEnc, dIn, c.lr, c.bc1, c.bc2);
+    adamRow(wDec, f.m_wDec!, f.v_wDec!, d, gradDec, dOut, c.lr, c.bc1, c.bc2);
+    adamRow(wEncT, f.m_wEncT!, f.v_wEncT!, e, gradEnc, dIn, c.lr, c.bc1, c.bc2);
     scalarGrad[0] = gb;
     adamRow(f.bEnc!, f.m_bEnc!, f.v_bEnc!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
     if (arch === 'jumprelu') { scalarGrad[0] = gTheta; adamRow(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2); }
     if (cfg.unitNormDecoder) {
       let s = 0;
-      for (let q = 0; q < dIn; q++) s += wDec[d + q]! ** 2;
+      for (let q = 0; q < dOut; q++) s += wDec[d + q]! ** 2;
       const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-      for (let q = 0; q < dIn; q++) wDec[d + q]! *= inv;
+      for (let q = 0; q < dOut; q++) wDec[d + q]! *= inv;
     }
   }
   const fired = t.act.ptr[j + 1]! - t.act.ptr[j]!;
@@ -515,56 +559,79 @@ function rowNorm(a: Float32Array, off: number, len: number): number {
 /** Gradients of own latents, each applied by Adam as soon as it is complete. */
 function backward(t: StepThread): void {
   const { cfg, v, worker } = t;
-  const { dIn, arch } = cfg;
+  const { dOut, arch } = cfg;
   const sc = v.f64.scalars!;
   const adamT = sc[S.adamT]!;
   const c: BackwardCtx = {
     lambda: sc[S.sparsityCoef]!, lr: sc[S.lr]!, bc1: 1 - ADAM.beta1 ** adamT, bc2: 1 - ADAM.beta2 ** adamT,
     capture: !!cfg.captureGrads, weighted: arch === 'relu' && !cfg.unitNormDecoder,
-    bDecPart: v.f32.bDecPart!.subarray(worker * dIn, (worker + 1) * dIn),
+    bDecPart: v.f32.bDecPart!.subarray(worker * dOut, (worker + 1) * dOut),
   };
   c.bDecPart.fill(0);
   const penalty = t.dense ? backwardDense(t, c) : backwardSparse(t, c);
   v.f64.sums![worker * 16 + 5] = arch === 'jumprelu' ? penalty : 0;
+  if (cfg.skip) backwardSkip(t, c);
+}
+
+/**
+ * Skip transcoder: ∂W_skip = G₀ᵀ·x (G₀ = Σ_p ∂L/∂ŷ_p, [B, d_out]), a dense GEMM over this thread's range of
+ * output rows of W_skip [d_out, d_in], then Adam on those rows.
+ */
+function backwardSkip(t: StepThread, c: BackwardCtx): void {
+  const { cfg, gemm, mem, off, worker, threads } = t;
+  const { dIn, dOut, batch: B } = cfg;
+  const [o0, o1] = rangeOf(dOut, threads, worker);
+  if (o1 === o0) return;
+  const f = t.v.f32;
+  const grad = f.gradWSkip!;
+  if (dIn % 4 === 0) gemm.ab(mem, o1 - o0, dIn, B, off.g + o0, 1, dOut, off.x, dIn, off.gradWSkip + o0 * dIn, dIn);
+  else {
+    grad.fill(0, o0 * dIn, o1 * dIn);
+    const g = f.g!;
+    for (let n = 0; n < B; n++) for (let o = o0; o < o1; o++) gemm.axpy(mem, g[n * dOut + o]!, off.x + n * dIn, off.gradWSkip + o * dIn, dIn);
+  }
+  if (!c.capture) adamRow(f.wSkip!, f.m_wSkip!, f.v_wSkip!, o0 * dIn, grad.subarray(o0 * dIn, o1 * dIn), (o1 - o0) * dIn, c.lr, c.bc1, c.bc2);
 }
 
 /** Per latent, over its active rows only (three kernel calls per active pair). */
 function backwardSparse(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, act, aux, ker, theta, gradDec, gradEnc, gemm, mem, off } = t;
-  const { dIn, batch: B, arch } = cfg;
+  const { dIn, dOut, batch: B, arch } = cfg;
   const wDec = t.v.f32.wDec!;
   let fired = 0;
   for (let i = l0; i < l1; i++) {
-    const j = i - l0, d = i * dIn;
+    const j = i - l0, d = i * dOut;
+    // Matryoshka: this latent's segment sees the sum of the gradients of every prefix that contains it
+    const gOff = off.g + t.segOf[j]! * B * dOut;
     gradDec.fill(0); gradEnc.fill(0);
     let gb = 0, gTheta = 0;
-    const norm = c.weighted ? rowNorm(wDec, d, dIn) : 1;
+    const norm = c.weighted ? decoderNorm(wDec, d, dOut, cfg.normGroups) : 1;
     const l1Grad = arch === 'relu' ? (c.lambda / B) * norm : 0;
     let sumF = 0;
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
-      const fv = act.val[p]!, o = act.row[p]! * dIn;
-      const df = l1Grad + gemm.dot(mem, off.g + o, off.wDec + d, dIn);
-      gemm.axpy(mem, fv, off.g + o, t.gradDecOff, dIn);
-      gemm.axpy(mem, df, off.xc + o, t.gradEncOff, dIn);
+      const fv = act.val[p]!, n = act.row[p]!;
+      const df = l1Grad + gemm.dot(mem, gOff + n * dOut, off.wDec + d, dOut);
+      gemm.axpy(mem, fv, gOff + n * dOut, t.gradDecOff, dOut);
+      gemm.axpy(mem, df, off.xc + n * dIn, t.gradEncOff, dIn);
       gb += df;
       sumF += fv;
     }
     for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
-      const za = aux.val[p]!, o = aux.row[p]! * dIn;
-      const dz = gemm.dot(mem, off.gAux + o, off.wDec + d, dIn);
-      gemm.axpy(mem, za, off.gAux + o, t.gradDecOff, dIn);
-      gemm.axpy(mem, dz, off.xc + o, t.gradEncOff, dIn);
+      const za = aux.val[p]!, n = aux.row[p]!;
+      const dz = gemm.dot(mem, off.gAux + n * dOut, off.wDec + d, dOut);
+      gemm.axpy(mem, za, off.gAux + n * dOut, t.gradDecOff, dOut);
+      gemm.axpy(mem, dz, off.xc + n * dIn, t.gradEncOff, dIn);
       gb += dz;
     }
     if (arch === 'jumprelu') {
       const th = theta[j]!, eps = cfg.bandwidth;
       for (let p = ker.ptr[j]!; p < ker.ptr[j + 1]!; p++) {
-        const df = gemm.dot(mem, off.g + ker.row[p]! * dIn, off.wDec + d, dIn);
+        const df = gemm.dot(mem, gOff + ker.row[p]! * dOut, off.wDec + d, dOut);
         gTheta += -(th / eps) * df - (c.lambda / B) / eps;
       }
       gTheta *= th; // d/dt with θ = exp(t)
     }
-    fired += finishLatent(t, c, i, gradDec, gradEnc, gb, gTheta, sumF, norm);
+    fired += finishLatent(t, c, i, gradDec, gradEnc, gb, gTheta, sumF);
   }
   return fired;
 }
@@ -576,15 +643,18 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
  */
 function backwardDense(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, ker, theta, gemm, mem, off, mask } = t;
-  const { dIn, dSae, batch: B, arch } = cfg;
+  const { dIn, dOut, dSae, batch: B, arch } = cfg;
   const f = t.v.f32;
   const z = f.z!, wDec = f.wDec!, denseGrad = f.denseGrad!;
   const nLat = l1 - l0;
   const norms = new Float64Array(nLat);
   const sumF = t.sumF;
-  for (let j = 0; j < nLat; j++) norms[j] = c.weighted ? rowNorm(wDec, (l0 + j) * dIn, dIn) : 1;
-  gemm.ab(mem, nLat, dIn, B, off.z + l0, 1, dSae, off.g, dIn, off.denseGrad + l0 * dIn, dIn);
-  gemm.abt(mem, B, nLat, dIn, off.g, dIn, off.wDec + l0 * dIn, dIn, off.z + l0, dSae);
+  for (let j = 0; j < nLat; j++) norms[j] = c.weighted ? decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups) : 1;
+  for (const [s, a, b] of t.segs) {
+    const gOff = off.g + s * B * dOut;
+    gemm.ab(mem, b - a, dOut, B, off.z + a, 1, dSae, gOff, dOut, off.denseGrad + a * dOut, dOut);
+    gemm.abt(mem, B, b - a, dOut, gOff, dOut, off.wDec + a * dOut, dOut, off.z + a, dSae);
+  }
   const gTheta = new Float64Array(nLat);
   if (arch === 'jumprelu') {
     for (let j = 0; j < nLat; j++) {
@@ -612,7 +682,7 @@ function backwardDense(t: StepThread, c: BackwardCtx): number {
     gemm.ab(mem, nb, dIn, B, off.z + l0 + b0, 1, dSae, off.xc, dIn, off.denseEnc, dIn);
     for (let j = b0; j < b0 + nb; j++) {
       const i = l0 + j;
-      fired += finishLatent(t, c, i, denseGrad.subarray(i * dIn, (i + 1) * dIn), encBlock.subarray((j - b0) * dIn, (j - b0 + 1) * dIn), gb[j]!, gTheta[j]!, sumF[j]!, norms[j]!);
+      fired += finishLatent(t, c, i, denseGrad.subarray(i * dOut, (i + 1) * dOut), encBlock.subarray((j - b0) * dIn, (j - b0 + 1) * dIn), gb[j]!, gTheta[j]!, sumF[j]!);
     }
   }
   return fired;

@@ -17,7 +17,7 @@ export interface PhasePool {
 }
 
 export interface StepStats {
-  /** mean_n ‖x_n − x̂_n‖² (training units). */
+  /** mean_n ‖y_n − ŷ_n‖² of the full reconstruction (training units; y = x for SAEs). */
   mse: number;
   /** the sparsity term as it enters the loss (λ·penalty) */
   sparsity: number;
@@ -49,16 +49,18 @@ export class StepEngine {
     this.pool?.wait();
   }
 
-  /** One step on the batch already in views.f32.x (training units). */
+  /** One step on the batch already in views.f32.x (and views.f32.y for a separate target; training units). */
   step(h: Hyper): StepStats {
     const { cfg, views: v } = this;
-    const { dIn, batch: B } = cfg;
+    const { dIn, dOut, batch: B } = cfg;
     const f = v.f32, sc = v.f64.scalars!;
     const x = f.x!, xc = f.xc!, bDec = f.bDec!, mean = f.xMean!;
+    const y = cfg.target ? f.y! : x;
     mean.fill(0);
-    for (let n = 0; n < B; n++) for (let q = 0; q < dIn; q++) mean[q]! += x[n * dIn + q]!;
-    for (let q = 0; q < dIn; q++) mean[q]! /= B;
-    for (let n = 0; n < B; n++) for (let q = 0; q < dIn; q++) xc[n * dIn + q] = x[n * dIn + q]! - bDec[q]!;
+    for (let n = 0; n < B; n++) for (let q = 0; q < dOut; q++) mean[q]! += y[n * dOut + q]!;
+    for (let q = 0; q < dOut; q++) mean[q]! /= B;
+    if (cfg.bDecInput) for (let n = 0; n < B; n++) for (let q = 0; q < dIn; q++) xc[n * dIn + q] = x[n * dIn + q]! - bDec[q]!;
+    else xc.set(x);
     this.adamT++;
     sc[S.lr] = h.lr; sc[S.sparsityCoef] = h.sparsityCoef; sc[S.adamT] = this.adamT; sc[S.deadTokens] = h.deadTokens;
     let nDead = 0;
@@ -75,17 +77,17 @@ export class StepEngine {
     this.all(Phase.Residual);
     this.all(Phase.Backward);
 
-    // b_dec: Σ_n ∂L/∂x̂_n plus each thread's input-path part
+    // b_dec: Σ_n Σ_p ∂L/∂ŷ_p,n (segment 0 of g) plus each thread's input-path part
     const T = this.layout.threads;
-    const grad = new Float32Array(dIn);
+    const grad = new Float32Array(dOut);
     const g = f.g!, part = f.bDecPart!;
-    for (let n = 0; n < B; n++) for (let q = 0; q < dIn; q++) grad[q]! += g[n * dIn + q]!;
-    for (let w = 0; w < T; w++) for (let q = 0; q < dIn; q++) grad[q]! += part[w * dIn + q]!;
+    for (let n = 0; n < B; n++) for (let q = 0; q < dOut; q++) grad[q]! += g[n * dOut + q]!;
+    for (let w = 0; w < T; w++) for (let q = 0; q < dOut; q++) grad[q]! += part[w * dOut + q]!;
     if (cfg.captureGrads) f.gradBDec!.set(grad);
     else {
       const bc1 = 1 - ADAM.beta1 ** this.adamT, bc2 = 1 - ADAM.beta2 ** this.adamT;
       const m = f.m_bDec!, vv = f.v_bDec!;
-      for (let q = 0; q < dIn; q++) {
+      for (let q = 0; q < dOut; q++) {
         const gq = grad[q]!;
         m[q] = ADAM.beta1 * m[q]! + (1 - ADAM.beta1) * gq;
         vv[q] = ADAM.beta2 * vv[q]! + (1 - ADAM.beta2) * gq * gq;
@@ -105,7 +107,8 @@ export class StepEngine {
     const mse = sse / B;
     const sparsity = cfg.arch === 'relu' ? (h.sparsityCoef * l1) / B : cfg.arch === 'jumprelu' ? (h.sparsityCoef * l0pen) / B : 0;
     const auxk = cfg.auxK && nDead > 0 ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
-    const recon = cfg.reconWeighted ? wsse / B : mse;
+    // weighted or Matryoshka: the loss's reconstruction term is Σ_p ‖Γ(ŷ_p − y)‖², not the plain full-width one
+    const recon = cfg.reconWeighted || cfg.prefixes.length > 1 ? wsse / B : mse;
     return { mse, sparsity, auxk, loss: recon + sparsity + auxk, explainedVariance: tot > 0 ? 1 - sse / tot : NaN, l0: nnz / B };
   }
 }

@@ -2,6 +2,8 @@
  * The training loop of one run, on the thread that calls it (the trainer worker, or a test): options →
  * arena → init or resume → steps with schedules, dead-latent tracking, resampling, checkpoints, progress →
  * a SAELens v6 folder with the activation scale folded in, sparsity.safetensors and training_log.jsonl.
+ * The one loop for every kind: SAEs, and the family of ./familyTrainer.ts (transcoders with their target
+ * stream, crosscoders with their L source streams and their own format, Matryoshka prefixes).
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
@@ -11,7 +13,6 @@ import type { EngineChoice } from '../compute/engine';
 import { instantiateWasmGemm } from '../compute/wasmGemm';
 import { CancelledError, InputError } from '../errors';
 import { saveSaeLens } from '../formats/saelens';
-import { openRowReader } from '../io/rowReader';
 import type { TrainingEvent, TrainingProgress } from '../protocol/training';
 import { lossFacts, modelConfig, TRAIN_ARCHS } from '../sae/objectives';
 import type { ModelConfig, TrainArch } from '../sae/objectives';
@@ -21,7 +22,8 @@ import { checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint }
 import type { CheckpointMeta } from './checkpoint';
 import { activationScale, geometricMedian, initWeights } from './init';
 import { computeReconWeights, resolveWeighting } from './wsae';
-import { familyKind, runFamilyTraining } from './familyTrainer';
+import { familyArch, familyKind, familyShape, matryoshkaPrefixes, openFeed, saveTrainedCrosscoder } from './familyTrainer';
+import type { FamilyKind, RowFeed } from './familyTrainer';
 import { buildLayout, S } from './layout';
 import { WorkerPool } from './pool';
 import { Rng } from './rng';
@@ -65,6 +67,13 @@ export interface ResolvedOptions {
   /** Γ as computed at the start of the run (kept so that a resume trains the same objective). */
   reconWeights?: number[];
   runId: string;
+  // ---- the family (./familyTrainer.ts); absent for plain SAEs
+  kind?: FamilyKind;
+  /** Transcoder target file (row-aligned with the single activation file). */
+  target?: string;
+  skip?: boolean;
+  /** Matryoshka prefix widths, ending at the width. */
+  prefixes?: number[];
 }
 
 export interface TrainHooks {
@@ -81,8 +90,9 @@ function positiveInt(name: string, v: number | undefined, dflt: number): number 
 }
 
 export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
-  if (!TRAIN_ARCHS.includes(o.arch as TrainArch)) throw new InputError('--arch', `'${o.arch}' cannot be trained (trainable: ${TRAIN_ARCHS.join(', ')})`);
-  const arch = o.arch as TrainArch;
+  const kind = familyKind(o);
+  const arch = familyArch(kind, o);
+  if (!TRAIN_ARCHS.includes(arch)) throw new InputError('--arch', `'${o.arch}' cannot be trained (trainable: ${TRAIN_ARCHS.join(', ')})`);
   const width = positiveInt('width', o.width, 0);
   const batch = positiveInt('batch', o.batch, 4096);
   const tokens = positiveInt('tokens', o.tokens, rows);
@@ -95,7 +105,9 @@ export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
   const sparsityCoef = o.l1 ?? (arch === 'relu' ? 5 : arch === 'jumprelu' ? 1 : 0);
   if (!(sparsityCoef >= 0 && Number.isFinite(sparsityCoef))) throw new InputError('--l1', `expected a non-negative number, got ${sparsityCoef}`);
   const unitNormDecoder = isTopk ? true : arch === 'relu' ? !!o.unitNormDecoder : false;
+  if (kind && batch > rows) throw new InputError('--batch', `batch ${batch} is larger than the ${rows} rows`);
   return {
+    ...(kind ? { kind, target: o.target, skip: !!o.skip, ...(kind === 'matryoshka' ? { prefixes: matryoshkaPrefixes(o.matryoshkaWidths!, width) } : {}) } : {}),
     activations: o.activations, tensorName: o.tensorName, outDir: o.outDir, arch, width, k, sparsityCoef, tokens, batch, lr,
     lrWarmupSteps: o.lrWarmupSteps ?? Math.min(1000, Math.floor(totalSteps * 0.05)),
     lrDecaySteps: o.lrDecaySteps ?? Math.floor(totalSteps * 0.2),
@@ -104,11 +116,13 @@ export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
     threads: positiveInt('threads', o.threads, 1),
     engine: o.engine ?? 'auto',
     checkpointEvery: positiveInt('checkpoint-every', o.checkpointEvery, 1000),
-    onNonFinite: o.onNonFinite ?? 'skip',
+    // row-aligned streams cannot skip a row in one file only
+    onNonFinite: kind === 'transcoder' || kind === 'crosscoder' ? 'stop' : (o.onNonFinite ?? 'skip'),
     memoryBudget: o.memoryBudget ?? 256 * 2 ** 20,
     unitNormDecoder,
     decoderInitNorm: o.decoderInitNorm ?? (arch === 'relu' && !unitNormDecoder ? 0.1 : 1),
-    normalize: o.normalize ?? true,
+    // the family trains on activations as they are: the transcoder and crosscoder formats have no scale to fold
+    normalize: kind ? false : (o.normalize ?? true),
     deadTokens: o.deadTokens ?? Math.min(10_000_000, Math.max(batch * 10, Math.floor(tokens / 5))),
     resampleEvery: o.resampleEvery ?? 0,
     bandwidth: o.bandwidth ?? 0.05,
@@ -143,8 +157,6 @@ function sparsityAt(o: ResolvedOptions, step: number): number {
 
 /** Runs (or resumes) a training run to the end. Throws CancelledError after writing a checkpoint when cancelled. */
 export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promise<TrainSummary> {
-  const family = familyKind(input);
-  if (family) return runFamilyTraining(family, input, hooks);
   let o: ResolvedOptions;
   let meta: CheckpointMeta | undefined;
   let ckptPath: string | undefined;
@@ -159,20 +171,26 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
         throw new InputError(`--${key}`, `${String(given)} differs from the checkpoint's ${String(stored[key])} (${ckptPath})`);
       }
     }
-    o = { ...stored, activations: input.activations, outDir: input.outDir, threads: input.threads ?? stored.threads, engine: input.engine ?? stored.engine };
+    o = { ...stored, activations: input.activations, outDir: input.outDir, threads: input.threads ?? stored.threads, engine: input.engine ?? stored.engine, ...(stored.target ? { target: input.target ?? stored.target } : {}) };
   } else {
-    const probe = openRowReader(input.activations, { tensorName: input.tensorName, loop: false, shuffle: false, memoryBudget: 8 * 2 ** 20 });
+    const kind = familyKind(input);
+    familyArch(kind, input);
+    const probe = openFeed(kind, input.activations, input.target, { tensorName: input.tensorName, seed: 0, loop: false, memoryBudget: 8 * 2 ** 20, onNonFinite: 'skip' });
     const rows = probe.totalRows;
     probe.close();
     o = resolveOptions(input, rows);
   }
-  const reader = openRowReader(o.activations, { tensorName: o.tensorName, seed: o.seed, memoryBudget: o.memoryBudget, onNonFinite: o.onNonFinite });
-  const dIn = reader.dIn;
-  if (meta && meta.dIn !== dIn) {
+  const kind = o.kind;
+  const reader: RowFeed = openFeed(kind, o.activations, o.target, { tensorName: o.tensorName, seed: o.seed, memoryBudget: o.memoryBudget, onNonFinite: o.onNonFinite });
+  const { dIn, dOut } = reader;
+  if (meta && (meta.dIn !== dIn || (meta.dOut ?? dIn) !== dOut)) {
     reader.close();
-    throw new InputError(o.activations[0]!, `d_in ${dIn} differs from the checkpoint's ${meta.dIn} (${ckptPath}); resume with the activations the run started on`);
+    throw new InputError(o.target && meta.dIn === dIn ? o.target : o.activations[0]!, `${kind === 'transcoder' ? `d_in ${dIn}, d_out ${dOut} differ from the checkpoint's ${meta.dIn}, ${meta.dOut}` : `d_in ${dIn} differs from the checkpoint's ${meta.dIn}`} (${ckptPath}); resume with the activations the run started on`);
   }
-  const cfg = modelConfig(o.arch, dIn, o.width, o.batch, { k: o.k, unitNormDecoder: o.unitNormDecoder, bandwidth: o.bandwidth, auxK: o.auxK, reconWeighted: (o.weighting ?? 'none') !== 'none' });
+  const cfg = modelConfig(o.arch, dIn, o.width, o.batch, {
+    k: o.k, unitNormDecoder: o.unitNormDecoder, bandwidth: o.bandwidth, auxK: o.auxK, reconWeighted: (o.weighting ?? 'none') !== 'none',
+    ...familyShape(kind, reader, o.prefixes, !!o.skip),
+  });
 
   // engine and threads
   const engine: EngineChoice = chooseEngine(o.engine);
@@ -186,11 +204,11 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   const limit = Math.min(totalmem() * 0.8, Number(process.env.SAE_WORKBENCH_MEMORY_LIMIT ?? Infinity));
   if (need.total > limit) {
     reader.close();
-    throw new InputError('--width', `d_sae ${o.width} × d_in ${dIn} at batch ${o.batch} needs about ${fmtGiB(need.total)}; this machine allows ${fmtGiB(limit)} (reduce --width or --batch)`);
+    throw new InputError('--width', `d_sae ${o.width} × d_in ${dIn}${dOut !== dIn ? ` → d_out ${dOut}` : ''} at batch ${o.batch} needs about ${fmtGiB(need.total)}; this machine allows ${fmtGiB(limit)} (reduce --width or --batch)`);
   }
   if (engine.makeMemory && need.arena > 4 * GiB - 65536) {
     reader.close();
-    throw new InputError('--width', `d_sae ${o.width} × d_in ${dIn} at batch ${o.batch} needs ${fmtGiB(need.arena)} of WebAssembly memory, above its 4 GiB limit (reduce --width or --batch)`);
+    throw new InputError('--width', `d_sae ${o.width} × d_in ${dIn}${dOut !== dIn ? ` → d_out ${dOut}` : ''} at batch ${o.batch} needs ${fmtGiB(need.arena)} of WebAssembly memory, above its 4 GiB limit (reduce --width or --batch)`);
   }
   const memory = engine.makeMemory?.(need.arena);
   // without SharedArrayBuffer (threads were forced to 1 above) a plain ArrayBuffer does for one thread
@@ -224,42 +242,45 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
       restoreCheckpoint(ckptPath, v);
       step = meta.step; tokens = meta.tokens; eng.adamT = meta.adamT; rng.state = meta.rng; scale = meta.activationScale;
       sc[S.bTopkThreshold] = meta.bTopkThreshold; windowTokens = meta.windowTokens;
-      reader.restore(meta.reader);
+      reader.restore(meta.readers ?? [meta.reader]);
       log({ type: 'resume', runId: o.runId, step, engine: engineName, notes, time: new Date().toISOString() });
     } else {
       rmSync(logPath, { force: true });
       // sample for the activation scale and the geometric median, from a separate reader (the training stream is untouched)
       const sampleRows = Math.min(4096, reader.totalRows);
-      const sampler = openRowReader(o.activations, { tensorName: o.tensorName, seed: o.seed + 1, memoryBudget: Math.min(o.memoryBudget, 64 * 2 ** 20), onNonFinite: 'skip', loop: false });
+      const sampler = openFeed(kind, o.activations, o.target, { tensorName: o.tensorName, seed: o.seed + 1, memoryBudget: Math.min(o.memoryBudget, 64 * 2 ** 20), onNonFinite: o.onNonFinite === 'stop' ? 'stop' : 'skip', loop: false });
       const sample = new Float32Array(sampleRows * dIn);
-      const got = sampler.next(sample, sampleRows);
-      sampler.close();
+      const targetSample = cfg.target ? new Float32Array(sampleRows * dOut) : sample;
+      let got: number;
+      try { got = sampler.next(sample, targetSample, sampleRows); } finally { sampler.close(); }
       if (got === 0) throw new InputError(o.activations[0]!, 'no finite rows to train on');
       scale = o.normalize ? activationScale(sample, got, dIn) : 1;
       for (let i = 0; i < got * dIn; i++) sample[i]! *= scale;
-      v.f32.bDec!.set(geometricMedian(sample, got, dIn));
-      initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, o.decoderInitNorm, rng);
+      // b_dec and Γ live in the target space
+      v.f32.bDec!.set(geometricMedian(targetSample, got, dOut));
+      // the family's encoder rows start at unit norm (transcoders: random, as their input is another space)
+      initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, dOut, o.decoderInitNorm, kind ? 1 : o.decoderInitNorm, rng);
       if (cfg.arch === 'jumprelu') v.f32.logTheta!.fill(Math.log(o.initThreshold));
-      if (cfg.reconWeighted) o.reconWeights = Array.from(computeReconWeights(o, sample, got, dIn));
-      log({ type: 'start', runId: o.runId, options: o, dIn, totalSteps, engine: engineName, notes, activationScale: scale, time: new Date().toISOString() });
+      if (cfg.reconWeighted) o.reconWeights = Array.from(computeReconWeights(o, targetSample, got, dOut));
+      log({ type: 'start', runId: o.runId, ...(kind ? { kind, dOut } : {}), options: o, dIn, totalSteps, engine: engineName, notes, activationScale: scale, time: new Date().toISOString() });
     }
 
     if (cfg.reconWeighted) {
       const gamma = o.reconWeights;
-      if (!gamma || gamma.length !== dIn) throw new InputError(ckptPath ?? o.outDir, `the weighted run's Γ has ${gamma?.length ?? 0} entries, expected d_in = ${dIn}`);
-      for (let q = 0; q < dIn; q++) v.f32.gamma2![q] = gamma[q]! ** 2;
+      if (!gamma || gamma.length !== dOut) throw new InputError(ckptPath ?? o.outDir, `the weighted run's Γ has ${gamma?.length ?? 0} entries, expected ${dOut}`);
+      for (let q = 0; q < dOut; q++) v.f32.gamma2![q] = gamma[q]! ** 2;
     }
     let last: StepStats | undefined;
     const t0 = performance.now();
     const startStep = step;
     let lastEmit = 0;
-    const x = v.f32.x!;
+    const x = v.f32.x!, y = cfg.target ? v.f32.y! : undefined;
     let lastCheckpoint: string | undefined;
     const checkpoint = (): string => {
       try {
         lastCheckpoint = saveCheckpoint(o.outDir, v, {
-          version: 1, options: o as unknown as Record<string, unknown>, dIn, step, totalSteps, tokens, adamT: eng.adamT,
-          reader: reader.state(), rng: rng.state, activationScale: scale, bTopkThreshold: sc[S.bTopkThreshold]!, windowTokens, engine: engineName,
+          version: 1, options: o as unknown as Record<string, unknown>, dIn, ...(dOut !== dIn ? { dOut } : {}), step, totalSteps, tokens, adamT: eng.adamT,
+          reader: reader.state()[0]!, ...(reader.state().length > 1 ? { readers: reader.state() } : {}), rng: rng.state, activationScale: scale, bTopkThreshold: sc[S.bTopkThreshold]!, windowTokens, engine: engineName,
         });
         return lastCheckpoint;
       } catch (e) {
@@ -279,7 +300,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
         hooks.emit({ type: 'checkpoint', runId: o.runId, step, path });
         throw new CancelledError();
       }
-      const got = reader.next(x, o.batch);
+      const got = reader.next(x, y, o.batch);
       if (got < o.batch) throw new InputError(o.activations[0]!, 'ran out of rows');
       if (scale !== 1) for (let i = 0; i < x.length; i++) x[i]! *= scale;
       last = eng.step({ lr: lrAt(o, step, totalSteps), sparsityCoef: sparsityAt(o, step), deadTokens: o.deadTokens });
@@ -307,13 +328,16 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     }
     const seconds = (performance.now() - t0) / 1000;
     const sae = exportSae(eng, o, scale, tokens, engineName);
-    saveSaeLens(sae, o.outDir);
+    let crosscoder: Record<string, unknown> | undefined;
+    if (kind === 'crosscoder') crosscoder = saveTrainedCrosscoder(o.outDir, sae, reader.sources, o.width, sae.cfg.training!);
+    else saveSaeLens(sae, o.outDir);
     const summary: TrainSummary = {
-      runId: o.runId, outDir: o.outDir, arch: o.arch, dIn, width: o.width, ...(cfg.k ? { k: cfg.k } : {}),
+      runId: o.runId, outDir: o.outDir, ...(kind ? { kind, dOut } : {}), arch: o.arch, dIn, width: o.width, ...(cfg.k ? { k: cfg.k } : {}),
       steps: step, tokens, seconds, tokensPerSecond: ((step - startStep) * o.batch) / Math.max(seconds, 1e-9),
       engine: engineName, engineNotes: notes, threads,
       final: last ? { mse: last.mse, explainedVariance: last.explainedVariance, l0: last.l0, deadFraction: deadFraction(), loss: last.loss } : undefined,
       skippedRows: reader.skippedRows, activationScale: scale, resumedFrom: meta ? meta.step : undefined,
+      ...(crosscoder ? { crosscoder } : {}),
     };
     log({ type: 'summary', ...summary, time: new Date().toISOString() });
     return summary;
@@ -323,24 +347,30 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   }
 }
 
-/** Dead latents restart toward inputs the SAE reconstructs worst (Bricken et al.; THEORY C1). Returns how many. */
+/**
+ * Dead latents restart toward inputs the SAE reconstructs worst (Bricken et al.; THEORY C1): the decoder row
+ * along that row's residual, the encoder row along the residual too when input and target are one space,
+ * else (transcoders) along the row's encoder input. Returns how many.
+ */
 function resampleDead(eng: StepEngine, o: ResolvedOptions, rng: Rng): number {
-  const { dIn, dSae, batch: B } = eng.cfg;
+  const { dIn, dOut, dSae, batch: B } = eng.cfg;
   const f = eng.views.f32, since = eng.views.f64.tokensSinceFired!;
   const dead: number[] = [];
   for (let i = 0; i < dSae; i++) if (since[i]! >= o.deadTokens) dead.push(i);
   if (dead.length === 0 || dead.length === dSae) return 0;
-  // the last batch's residuals: g = 2(x̂ − x)/B, so r = −g·B/2
-  const g = f.g!;
+  // the last batch's residuals of the full reconstruction (the last Matryoshka segment): g = 2(ŷ − y)/B, so r = −g·B/2
+  const g = f.g!.subarray((eng.cfg.prefixes.length - 1) * B * dOut, eng.cfg.prefixes.length * B * dOut);
+  const xc = f.xc!;
   const weights = new Float64Array(B);
   let total = 0;
-  for (let n = 0; n < B; n++) { let s = 0; for (let q = 0; q < dIn; q++) s += g[n * dIn + q]! ** 2; weights[n] = s; total += s; }
+  for (let n = 0; n < B; n++) { let s = 0; for (let q = 0; q < dOut; q++) s += g[n * dOut + q]! ** 2; weights[n] = s; total += s; }
   if (!(total > 0)) return 0;
   let encNorm = 0, decNorm = 0, live = 0;
   for (let i = 0; i < dSae; i++) {
     if (since[i]! >= o.deadTokens) continue;
     let se = 0, sd = 0;
-    for (let q = 0; q < dIn; q++) { se += f.wEncT![i * dIn + q]! ** 2; sd += f.wDec![i * dIn + q]! ** 2; }
+    for (let q = 0; q < dIn; q++) se += f.wEncT![i * dIn + q]! ** 2;
+    for (let q = 0; q < dOut; q++) sd += f.wDec![i * dOut + q]! ** 2;
     encNorm += Math.sqrt(se); decNorm += Math.sqrt(sd); live++;
   }
   encNorm /= live; decNorm /= live;
@@ -349,13 +379,16 @@ function resampleDead(eng: StepEngine, o: ResolvedOptions, rng: Rng): number {
     let u = rng.next() * total, n = 0;
     while (n < B - 1 && u >= weights[n]!) { u -= weights[n]!; n++; }
     const rn = Math.sqrt(weights[n]!) || 1;
-    for (let q = 0; q < dIn; q++) {
-      const r = -g[n * dIn + q]! / rn;
-      f.wDec![i * dIn + q] = dNorm * r;
-      f.wEncT![i * dIn + q] = 0.2 * encNorm * r;
+    for (let q = 0; q < dOut; q++) f.wDec![i * dOut + q] = (dNorm * -g[n * dOut + q]!) / rn;
+    if (!eng.cfg.target) for (let q = 0; q < dIn; q++) f.wEncT![i * dIn + q] = (0.2 * encNorm * -g[n * dOut + q]!) / rn;
+    else {
+      let xn = 0;
+      for (let q = 0; q < dIn; q++) xn += xc[n * dIn + q]! ** 2;
+      xn = Math.sqrt(xn) || 1;
+      for (let q = 0; q < dIn; q++) f.wEncT![i * dIn + q] = (0.2 * encNorm * xc[n * dIn + q]!) / xn;
     }
     f.bEnc![i] = 0;
-    for (const p of ['wDec', 'wEncT']) { f[`m_${p}`]!.fill(0, i * dIn, (i + 1) * dIn); f[`v_${p}`]!.fill(0, i * dIn, (i + 1) * dIn); }
+    for (const [p, len] of [['wDec', dOut], ['wEncT', dIn]] as const) { f[`m_${p}`]!.fill(0, i * len, (i + 1) * len); f[`v_${p}`]!.fill(0, i * len, (i + 1) * len); }
     f.m_bEnc![i] = 0; f.v_bEnc![i] = 0;
     if (f.logTheta && f.logTheta.length) { f.m_logTheta![i] = 0; f.v_logTheta![i] = 0; }
     since[i] = 0;
@@ -365,14 +398,14 @@ function resampleDead(eng: StepEngine, o: ResolvedOptions, rng: Rng): number {
 
 /** The trained SAE in SAELens orientation, with the activation scale folded in (SAELens fold_activation_norm_scaling_factor). */
 export function exportSae(eng: StepEngine, o: ResolvedOptions, scale: number, tokens: number, engineName: string): Sae {
-  const { dIn, dSae, arch } = eng.cfg;
+  const { dIn, dOut, dSae, arch } = eng.cfg;
   const f = eng.views.f32;
   const wEnc = new Float32Array(dIn * dSae);
   for (let i = 0; i < dSae; i++) for (let q = 0; q < dIn; q++) wEnc[q * dSae + i] = f.wEncT![i * dIn + q]! * scale;
   const wDec = f.wDec!.slice();
   for (let i = 0; i < wDec.length; i++) wDec[i]! /= scale;
   const bDec = f.bDec!.slice();
-  for (let q = 0; q < dIn; q++) bDec[q]! /= scale;
+  for (let q = 0; q < dOut; q++) bDec[q]! /= scale;
   let threshold: Float32Array | undefined;
   if (arch === 'jumprelu') threshold = Float32Array.from(f.logTheta!, Math.exp);
   if (arch === 'batchtopk') threshold = new Float32Array(dSae).fill(eng.views.f64.scalars![S.bTopkThreshold]!);
@@ -380,10 +413,13 @@ export function exportSae(eng: StepEngine, o: ResolvedOptions, scale: number, to
   const logDensity = new Float32Array(dSae);
   const denom = Math.max(tokens, 1);
   for (let i = 0; i < dSae; i++) logDensity[i] = Math.log10(fires[i]! / denom + 1e-10);
+  const transcoder = o.kind === 'transcoder';
   return {
     cfg: {
-      activation: arch, dIn, dSae, dOut: dIn, transcoder: false, k: eng.cfg.k || undefined,
-      applyBDecToInput: true, normalizeActivations: 'none', rescaleActsByDecoderNorm: false, dtype: 'float32',
+      // BatchTopK transcoders are saved as SAELens does: a JumpReLU with the global threshold broadcast
+      activation: transcoder && arch === 'batchtopk' ? 'jumprelu' : arch, dIn, dSae, dOut, transcoder, k: eng.cfg.k || undefined,
+      applyBDecToInput: eng.cfg.bDecInput, normalizeActivations: 'none', rescaleActsByDecoderNorm: false, dtype: 'float32',
+      ...(eng.cfg.prefixes.length > 1 ? { matryoshkaWidths: eng.cfg.prefixes } : {}),
       training: {
         ...lossFacts(eng.cfg, o.sparsityCoef, scale),
         tokens, steps: Math.ceil(tokens / o.batch), batch: o.batch, lr: o.lr, seed: o.seed, engine: engineName,
@@ -395,5 +431,7 @@ export function exportSae(eng: StepEngine, o: ResolvedOptions, scale: number, to
       metadata: { metadata: {} },
     },
     wEnc, bEnc: f.bEnc!.slice(), wDec, bDec, threshold, logDensity,
+    // the family trains unscaled (scale 1), so W_skip needs no folding
+    ...(eng.cfg.skip ? { wSkip: f.wSkip!.slice() } : {}),
   };
 }

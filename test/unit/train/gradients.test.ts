@@ -1,43 +1,61 @@
 // Every hand-derived gradient of the step (four architectures, both relu decoder-norm variants, aux-k, both
 // decoder paths) against TensorFlow.js autodiff of the same loss written with tf ops (custom gradients for
 // JumpReLU's STE) — plain, and for the weighted SAE (WSAE, THEORY.md A7) with the reconstruction terms
-// weighted per input dimension by Γ (loss mean‖Γ(x − x̂)‖² + sparsity, aux-k likewise weighted).
+// weighted per input dimension by Γ (loss mean‖Γ(x − x̂)‖² + sparsity, aux-k likewise weighted) — and the
+// family through the same engine (src/sae/familyObjective.ts is the dense reference of these losses):
+// transcoders (input x, target y of another width, optional skip W_skip), crosscoders (group lasso over
+// the sources' decoder blocks, no b_dec on the input) and Matryoshka (summed prefix losses), on 1 and 2
+// threads (kernel workers over the shared arena).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { jsGemm } from '../../../src/compute/gemm';
+import { familyLossAndGrads } from '../../../src/sae/familyObjective';
+import type { FamilyParams } from '../../../src/sae/familyObjective';
 import { modelConfig } from '../../../src/sae/objectives';
 import type { ModelConfig, TrainArch } from '../../../src/sae/objectives';
 import { buildLayout } from '../../../src/train/layout';
+import { WorkerPool } from '../../../src/train/pool';
 import { StepEngine } from '../../../src/train/stepEngine';
 import { seededRandom } from '../../../src/util/random';
 
 void tf.setBackend('cpu');
 
-interface Case { arch: TrainArch; unitNormDecoder?: boolean; dead?: number; k?: number; dense?: boolean; weighted?: boolean }
-const D_IN = 8, D_SAE = 12, B = 6, LAMBDA = 0.3, DEAD_TOKENS = 100;
+interface Case {
+  arch: TrainArch; unitNormDecoder?: boolean; dead?: number; k?: number; dense?: boolean; weighted?: boolean;
+  // the family: a separate target of width dOut (transcoder), skip, decoder-norm groups, Matryoshka prefixes
+  name?: string; dIn?: number; dOut?: number; target?: boolean; skip?: boolean; groups?: number; prefixes?: number[]; threads?: number;
+}
+const D_SAE = 12, B = 6, LAMBDA = 0.3, DEAD_TOKENS = 100;
+let D_IN = 8, D_OUT = 8;
 
 function randn(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 }
 
-function setup(c: Case): { eng: StepEngine; cfg: ModelConfig } {
-  const cfg = modelConfig(c.arch, D_IN, D_SAE, B, { k: c.k ?? 3, unitNormDecoder: c.unitNormDecoder, captureGrads: true, reconWeighted: !!c.weighted, bandwidth: 0.4, denseThreshold: c.dense ? 0 : Infinity });
-  const threads = 1;
+function setup(c: Case): { eng: StepEngine; cfg: ModelConfig; pool?: WorkerPool } {
+  D_IN = c.dIn ?? 8; D_OUT = c.dOut ?? D_IN;
+  const cfg = modelConfig(c.arch, D_IN, D_SAE, B, {
+    k: c.k ?? 3, unitNormDecoder: c.unitNormDecoder, captureGrads: true, reconWeighted: !!c.weighted, bandwidth: 0.4, denseThreshold: c.dense ? 0 : Infinity,
+    dOut: D_OUT, target: c.target, bDecInput: c.target || (c.groups ?? 1) > 1 ? false : true, skip: c.skip, normGroups: c.groups, prefixes: c.prefixes,
+  });
+  const threads = c.threads ?? 1;
   const layout = buildLayout(cfg, threads);
-  const eng = new StepEngine(cfg, new SharedArrayBuffer(layout.bytes), jsGemm, threads);
+  const buffer = new SharedArrayBuffer(layout.bytes);
+  const pool = threads > 1 ? new WorkerPool(new Int32Array(buffer, layout.regions.get('control')!.offset, 16), cfg, threads, buffer) : undefined;
+  const eng = new StepEngine(cfg, buffer, jsGemm, threads, pool);
   const f = eng.views.f32;
   const rand = seededRandom(42);
-  for (const name of ['wEncT', 'wDec', 'x'] as const) for (let i = 0; i < f[name]!.length; i++) f[name]![i] = randn(rand) * 0.5;
+  for (const name of ['wEncT', 'wDec', 'x', 'y', 'wSkip'] as const) for (let i = 0; i < f[name]!.length; i++) f[name]![i] = randn(rand) * 0.5;
   for (let i = 0; i < D_SAE; i++) f.bEnc![i] = randn(rand) * 0.1;
-  for (let i = 0; i < D_IN; i++) f.bDec![i] = randn(rand) * 0.1;
+  for (let i = 0; i < D_OUT; i++) f.bDec![i] = randn(rand) * 0.1;
   // γ² spread over two orders of magnitude, one dimension switched off entirely
-  if (c.weighted) for (let i = 0; i < D_IN; i++) f.gamma2![i] = i === 0 ? 0 : Math.exp(2 * randn(rand));
+  if (c.weighted) for (let i = 0; i < D_OUT; i++) f.gamma2![i] = i === 0 ? 0 : Math.exp(2 * randn(rand));
   if (cfg.unitNormDecoder) {
     for (let i = 0; i < D_SAE; i++) {
-      const row = f.wDec!.subarray(i * D_IN, (i + 1) * D_IN);
+      const row = f.wDec!.subarray(i * D_OUT, (i + 1) * D_OUT);
       const n = Math.hypot(...row);
-      for (let q = 0; q < D_IN; q++) row[q]! /= n;
+      for (let q = 0; q < D_OUT; q++) row[q]! /= n;
     }
   }
   if (c.arch === 'jumprelu') {
@@ -46,16 +64,17 @@ function setup(c: Case): { eng: StepEngine; cfg: ModelConfig } {
   }
   const since = eng.views.f64.tokensSinceFired!;
   for (let i = 0; i < D_SAE; i++) since[i] = i < (c.dead ?? 0) ? DEAD_TOKENS : 0;
-  return { eng, cfg };
+  return { eng, cfg, pool };
 }
 
 /** The same loss in tf ops; returns grads by name. */
 function tfGrads(eng: StepEngine, cfg: ModelConfig): Record<string, Float32Array> {
   const f = eng.views.f32;
   const x = tf.tensor2d(f.x!.slice(), [B, D_IN]);
-  const gamma2 = cfg.reconWeighted ? tf.tensor1d(f.gamma2!.slice()) : tf.ones([D_IN]);
-  const names = ['wEncT', 'bEnc', 'wDec', 'bDec', ...(cfg.arch === 'jumprelu' ? ['logTheta'] : [])];
-  const shapes: Record<string, number[]> = { wEncT: [D_SAE, D_IN], bEnc: [D_SAE], wDec: [D_SAE, D_IN], bDec: [D_IN], logTheta: [D_SAE] };
+  const y = cfg.target ? tf.tensor2d(f.y!.slice(), [B, D_OUT]) : x;
+  const gamma2 = cfg.reconWeighted ? tf.tensor1d(f.gamma2!.slice()) : tf.ones([D_OUT]);
+  const names = ['wEncT', 'bEnc', 'wDec', 'bDec', ...(cfg.arch === 'jumprelu' ? ['logTheta'] : []), ...(cfg.skip ? ['wSkip'] : [])];
+  const shapes: Record<string, number[]> = { wEncT: [D_SAE, D_IN], bEnc: [D_SAE], wDec: [D_SAE, D_OUT], bDec: [D_OUT], logTheta: [D_SAE], wSkip: [D_OUT, D_IN] };
   const params = names.map((n) => tf.tensor(f[n]!.slice(), shapes[n]!));
   const eps = cfg.bandwidth;
   const rect = (z: tf.Tensor, th: tf.Tensor): tf.Tensor => tf.cast(tf.less(tf.abs(tf.div(tf.sub(z, th), eps)), 0.5), 'float32');
@@ -90,21 +109,25 @@ function tfGrads(eng: StepEngine, cfg: ModelConfig): Record<string, Float32Array
   const deadMask = tf.tensor1d(Array.from({ length: D_SAE }, (_, i) => (since[i]! >= DEAD_TOKENS ? 1 : 0)));
   const nDead = Array.from(since).filter((s) => s >= DEAD_TOKENS).length;
 
-  const forward = (p: tf.Tensor[]): { xhat: tf.Tensor; z: tf.Tensor; codes: tf.Tensor } => {
-    const [wEncT, bEnc, wDec, bDec, logTheta] = p as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D?];
-    const xc = tf.sub(x, bDec);
+  // every prefix's reconstruction (one prefix, d_sae, for everything but Matryoshka); the last is the full one
+  const forward = (p: tf.Tensor[]): { xhats: tf.Tensor[]; xhat: tf.Tensor; z: tf.Tensor; codes: tf.Tensor } => {
+    const [wEncT, bEnc, wDec, bDec] = p as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
+    const logTheta = p[names.indexOf('logTheta')], wSkip = p[names.indexOf('wSkip')] as tf.Tensor2D | undefined;
+    const xc = cfg.bDecInput ? tf.sub(x, bDec) : x;
     const z = tf.add(tf.matMul(xc, wEncT, false, true), bEnc);
     let codes: tf.Tensor;
     if (cfg.arch === 'relu') codes = tf.relu(z);
     else if (cfg.arch === 'jumprelu') codes = jump(z, logTheta!);
     else codes = tf.mul(tf.relu(z), masks!.keep);
-    return { xhat: tf.add(tf.matMul(codes, wDec), bDec), z, codes };
+    const base = wSkip ? tf.add(tf.matMul(x, wSkip, false, true), bDec) : bDec;
+    const xhats = cfg.prefixes.map((m) => tf.add(tf.matMul(tf.slice(codes, [0, 0], [B, m]) as tf.Tensor2D, tf.slice(wDec, [0, 0], [m, D_OUT]) as tf.Tensor2D), base));
+    return { xhats, xhat: xhats.at(-1)!, z, codes };
   };
   // TopK selections are piecewise constant in the parameters: their masks are computed once, from the
   // same pre-activations (torch.topk's gradient likewise flows through the selected entries only)
   const masks = cfg.arch === 'topk' || cfg.arch === 'batchtopk' ? tf.tidy(() => {
     const [wEncT, bEnc, , bDec] = params as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
-    const z = tf.add(tf.matMul(tf.sub(x, bDec), wEncT, false, true), bEnc);
+    const z = tf.add(tf.matMul(cfg.bDecInput ? tf.sub(x, bDec) : x, wEncT, false, true), bEnc);
     let keep: tf.Tensor;
     if (cfg.arch === 'topk') keep = tf.sum(tf.oneHot(tf.topk(z, cfg.k).indices, D_SAE), 1);
     else keep = tf.reshape(tf.sum(tf.oneHot(tf.topk(tf.reshape(tf.relu(z), [1, B * D_SAE]), cfg.k * B).indices, B * D_SAE), 1), [B, D_SAE]);
@@ -116,13 +139,15 @@ function tfGrads(eng: StepEngine, cfg: ModelConfig): Record<string, Float32Array
     return { keep: tf.cast(keep, 'float32'), aux: aux && tf.cast(aux, 'float32') };
   }) : undefined;
   // the aux target x − x̂ is a constant (detached), as in SAELens/sparsify
-  const residualConst = tf.tidy(() => tf.sub(x, forward(params).xhat));
+  const residualConst = tf.tidy(() => tf.sub(y, forward(params).xhat));
   const loss = (...p: tf.Tensor[]): tf.Scalar => {
-    const { xhat, z, codes } = forward(p);
-    let l = tf.mean(tf.sum(tf.mul(gamma2, tf.square(tf.sub(xhat, x))), 1));
+    const { xhats, z, codes } = forward(p);
+    let l: tf.Tensor = tf.scalar(0);
+    for (const xhat of xhats) l = tf.add(l, tf.mean(tf.sum(tf.mul(gamma2, tf.square(tf.sub(xhat, y))), 1)));
     const wDec = p[2]!;
     if (cfg.arch === 'relu') {
-      const norms = cfg.unitNormDecoder ? tf.onesLike(p[1]!) : tf.norm(wDec, 'euclidean', 1);
+      // Σ_g ‖d_i^g‖ over the decoder-norm groups (crosscoder: per source; one group: ‖d_i‖)
+      const norms = cfg.unitNormDecoder ? tf.onesLike(p[1]!) : tf.sum(tf.norm(tf.reshape(wDec, [D_SAE, cfg.normGroups, D_OUT / cfg.normGroups]), 'euclidean', 2), 1);
       l = tf.add(l, tf.mul(LAMBDA, tf.mean(tf.sum(tf.mul(codes, norms), 1))));
     }
     if (cfg.arch === 'jumprelu') l = tf.add(l, tf.mul(LAMBDA, tf.mean(tf.sum(step(z, p[4]!), 1))));
@@ -145,8 +170,8 @@ function tfGrads(eng: StepEngine, cfg: ModelConfig): Record<string, Float32Array
     const g = out.wDec!, d = f.wDec!;
     for (let i = 0; i < D_SAE; i++) {
       let par = 0;
-      for (let q = 0; q < D_IN; q++) par += g[i * D_IN + q]! * d[i * D_IN + q]!;
-      for (let q = 0; q < D_IN; q++) g[i * D_IN + q]! -= par * d[i * D_IN + q]!;
+      for (let q = 0; q < D_OUT; q++) par += g[i * D_OUT + q]! * d[i * D_OUT + q]!;
+      for (let q = 0; q < D_OUT; q++) g[i * D_OUT + q]! -= par * d[i * D_OUT + q]!;
     }
   }
   return out;
@@ -159,26 +184,86 @@ function tfLoss(eng: StepEngine, cfg: ModelConfig): number {
   return lastLoss;
 }
 
-function check(c: Case): void {
-  const { eng, cfg } = setup(c);
+async function check(c: Case): Promise<void> {
+  const { eng, cfg, pool } = setup(c);
+  try { checkEngine(c, eng, cfg); } finally { await pool?.close(); }
+}
+
+function checkEngine(c: Case, eng: StepEngine, cfg: ModelConfig): void {
   const expected = tfGrads(eng, cfg);
   const expectedLoss = tfLoss(eng, cfg);
   const stats = eng.step({ lr: 0, sparsityCoef: LAMBDA, deadTokens: DEAD_TOKENS });
-  if (c.weighted) assert.ok(Math.abs(stats.loss - expectedLoss) < 1e-4 * Math.max(1, expectedLoss), `reported loss ${stats.loss} vs weighted ${expectedLoss}`);
+  if (c.weighted || cfg.prefixes.length > 1 || cfg.target) assert.ok(Math.abs(stats.loss - expectedLoss) < 1e-4 * Math.max(1, expectedLoss), `reported loss ${stats.loss} vs weighted ${expectedLoss}`);
   assert.ok(stats.l0 > 0, 'some latents are active');
   const f = eng.views.f32;
-  const got: Record<string, Float32Array> = { wEncT: f.gradWEncT!, bEnc: f.gradBEnc!, wDec: f.gradWDec!, bDec: f.gradBDec! };
+  const got: Record<string, Float32Array> = { wEncT: f.gradWEncT!, bEnc: f.gradBEnc!, wDec: f.gradWDec!, bDec: f.gradBDec!, wSkip: f.gradWSkip! };
   if (cfg.arch === 'jumprelu') got.logTheta = f.gradLogTheta!;
   for (const [name, exp] of Object.entries(expected)) {
     const g = got[name]!;
     const scale = Math.max(1e-6, ...Array.from(exp, Math.abs));
     let worst = 0;
     for (let i = 0; i < exp.length; i++) worst = Math.max(worst, Math.abs(g[i]! - exp[i]!));
-    assert.ok(worst / scale < 2e-4, `${cfg.arch}${c.unitNormDecoder ? ' unit-norm' : ''}${c.dead ? ` dead=${c.dead}` : ''}: ∂L/∂${name} differs from autodiff by ${worst} (scale ${scale})`);
+    assert.ok(worst / scale < 2e-4, `${c.name ?? ''}${cfg.arch}${c.unitNormDecoder ? ' unit-norm' : ''}${c.dead ? ` dead=${c.dead}` : ''}: ∂L/∂${name} differs from autodiff by ${worst} (scale ${scale})`);
     assert.ok(scale > 1e-6 || name === 'logTheta', `${name} gradient is not trivially zero`);
   }
   if (cfg.arch === 'jumprelu') assert.ok(Math.max(...Array.from(got.logTheta!, Math.abs)) > 0, 'some rows fall in the STE kernel');
   if (c.dense !== undefined) assert.equal(eng.thread0.dense, c.dense, 'the intended decoder path ran');
+  // the dense reference of the same losses against the same autodiff, wherever it has every term (no aux-k)
+  if (!(cfg.auxK && (c.dead ?? 0) > 0)) checkDenseReference(c, eng, cfg, expected, expectedLoss);
+}
+
+/** src/sae/familyObjective.ts (W_enc as [d_in, d_sae]) on the engine's parameters and batch. */
+function checkDenseReference(c: Case, eng: StepEngine, cfg: ModelConfig, expected: Record<string, Float32Array>, expectedLoss: number): void {
+  const f = eng.views.f32;
+  const wEnc = new Float32Array(D_IN * D_SAE);
+  for (let i = 0; i < D_SAE; i++) for (let q = 0; q < D_IN; q++) wEnc[q * D_SAE + i] = f.wEncT![i * D_IN + q]!;
+  const p: FamilyParams = { wEnc, bEnc: f.bEnc!.slice(), wDec: f.wDec!.slice(), bDec: f.bDec!.slice(), ...(cfg.arch === 'jumprelu' ? { logTheta: f.logTheta!.slice() } : {}), ...(cfg.skip ? { wSkip: f.wSkip!.slice() } : {}) };
+  const grads: FamilyParams = { wEnc: new Float32Array(wEnc.length), bEnc: new Float32Array(D_SAE), wDec: new Float32Array(D_SAE * D_OUT), bDec: new Float32Array(D_OUT), logTheta: p.logTheta && new Float32Array(D_SAE), wSkip: p.wSkip && new Float32Array(p.wSkip.length) };
+  const res = familyLossAndGrads({
+    arch: cfg.arch, dIn: D_IN, dSae: D_SAE, dOut: D_OUT, k: cfg.k, prefixes: cfg.prefixes, normGroups: cfg.normGroups, bDecInput: cfg.bDecInput, skip: cfg.skip,
+    unitNormDecoder: cfg.unitNormDecoder, bandwidth: cfg.bandwidth, gamma2: cfg.reconWeighted ? f.gamma2!.slice() : undefined,
+  }, p, f.x!.slice(), (cfg.target ? f.y! : f.x!).slice(), B, LAMBDA, grads);
+  const label = `dense reference, ${c.name ?? ''}${cfg.arch}${c.unitNormDecoder ? ' unit-norm' : ''}`;
+  assert.ok(Math.abs(res.loss - expectedLoss) < 1e-4 * Math.max(1, expectedLoss), `${label}: loss ${res.loss} vs ${expectedLoss}`);
+  const wEncT = new Float32Array(D_SAE * D_IN);
+  for (let i = 0; i < D_SAE; i++) for (let q = 0; q < D_IN; q++) wEncT[i * D_IN + q] = grads.wEnc[q * D_SAE + i]!;
+  const got: Record<string, Float32Array | undefined> = { wEncT, bEnc: grads.bEnc, wDec: grads.wDec, bDec: grads.bDec, logTheta: grads.logTheta, wSkip: grads.wSkip };
+  for (const [name, exp] of Object.entries(expected)) {
+    const g = got[name]!;
+    const scale = Math.max(1e-6, ...Array.from(exp, Math.abs));
+    let worst = 0;
+    for (let i = 0; i < exp.length; i++) worst = Math.max(worst, Math.abs(g[i]! - exp[i]!));
+    assert.ok(worst / scale < 2e-4, `${label}: ∂L/∂${name} differs from autodiff by ${worst} (scale ${scale})`);
+  }
+}
+
+const family: Case[] = [
+  { name: 'transcoder 8 → 12 ', arch: 'relu', dOut: 12, target: true },
+  { name: 'transcoder 8 → 12 ', arch: 'relu', dOut: 12, target: true, dense: true },
+  { name: 'skip transcoder 8 → 12 ', arch: 'relu', dOut: 12, target: true, skip: true },
+  { name: 'skip transcoder 6 → 5 (no dense path, W_skip by axpy) ', arch: 'relu', dIn: 6, dOut: 5, target: true, skip: true },
+  { name: 'transcoder 8 → 12 ', arch: 'topk', dOut: 12, target: true, dead: 6 },
+  { name: 'skip transcoder 8 → 12, WSAE ', arch: 'topk', dOut: 12, target: true, skip: true, weighted: true },
+  { name: 'transcoder 8 → 12 ', arch: 'jumprelu', dOut: 12, target: true },
+  { name: 'skip transcoder 8 → 12 ', arch: 'jumprelu', dOut: 12, target: true, skip: true, dense: true },
+  { name: 'transcoder 8 → 12 ', arch: 'batchtopk', dOut: 12, target: true, dead: 5 },
+  { name: 'crosscoder L = 2 × 4, group lasso ', arch: 'relu', groups: 2 },
+  { name: 'crosscoder L = 2 × 4, group lasso ', arch: 'relu', groups: 2, dense: true },
+  { name: 'crosscoder L = 2 × 4, WSAE ', arch: 'relu', groups: 2, weighted: true },
+  { name: 'crosscoder L = 2 × 4 ', arch: 'topk', groups: 2, dead: 4 },
+  { name: 'crosscoder L = 3 × 4, WSAE ', arch: 'relu', dIn: 12, groups: 3, weighted: true },
+  { name: 'transcoder 8 → 12, WSAE ', arch: 'batchtopk', dOut: 12, target: true, weighted: true },
+  { name: 'Matryoshka prefixes 3, 7, 12 ', arch: 'batchtopk', prefixes: [3, 7, 12], dead: 5 },
+  { name: 'Matryoshka prefixes 3, 7, 12 ', arch: 'batchtopk', prefixes: [3, 7, 12] },
+  { name: 'Matryoshka prefixes 4, 12 ', arch: 'relu', prefixes: [4, 12] },
+  { name: 'Matryoshka prefixes 4, 12 ', arch: 'relu', prefixes: [4, 12], dense: true },
+  { name: 'Matryoshka prefixes 5, 12 ', arch: 'topk', prefixes: [5, 12] },
+];
+for (const threads of [1, 2]) {
+  for (const c of family) {
+    const path = c.dense ? ', dense decoder path' : '';
+    test(`${c.name}${c.arch}${c.dead ? ` with aux-k on ${c.dead} dead` : ''}${path}, ${threads} thread${threads > 1 ? 's' : ''}: gradients match autodiff`, () => check({ ...c, threads }));
+  }
 }
 
 for (const weighted of [false, true]) {
