@@ -115,7 +115,7 @@ function setupOurs(arch: 'topk' | 'relu', dIn: number, dSae: number, B: number, 
   const layout = buildLayout(cfg, THREADS);
   const mem = w.makeMemory(layout.bytes);
   const buf = mem.buffer as unknown as SharedArrayBuffer;
-  const pool = new WorkerPool(new Int32Array(buf, layout.regions.get('control')!.offset, 16), cfg, THREADS, buf, mem, w.module);
+  const pool = new WorkerPool(new Int32Array(buf, layout.regions.get('control')!.offset, 16), cfg, THREADS, buf, { blas: false, memory: mem, module: w.module });
   const eng = new StepEngine(cfg, buf, instantiateWasmGemm(w.module, mem), THREADS, pool);
   const f = eng.views.f32, rng = new Rng(1);
   for (let i = 0; i < dSae; i++) {
