@@ -14,9 +14,6 @@ export interface Capabilities {
   sharedArrayBuffer: boolean;
   workerThreads: boolean;
   tfjsNode: boolean;
-  /** The native BLAS addon loads here (false with the reason in `blasError`). */
-  blas: boolean;
-  blasError?: string;
 }
 
 // the smallest module that uses a v128 instruction: (func (result v128) v128.const i32x4 0 0 0 0)
@@ -31,8 +28,7 @@ export function probeCapabilities(): Capabilities {
   try { workerThreads = typeof workerThreads_.Worker === 'function'; } catch { workerThreads = false; }
   let tfjsNode = false;
   try { require.resolve('@tensorflow/tfjs-node'); tfjsNode = true; } catch { tfjsNode = false; }
-  const b = loadBlas();
-  return { wasmSimd, sharedArrayBuffer, workerThreads, tfjsNode, blas: !('error' in b), ...('error' in b ? { blasError: b.error } : {}) };
+  return { wasmSimd, sharedArrayBuffer, workerThreads, tfjsNode };
 }
 
 /** What `--engine` and the `saeWorkbench.engine` setting accept. */
@@ -62,8 +58,10 @@ export function chooseEngine(pref: EnginePreference = 'auto'): EngineChoice {
       notes.push('@tensorflow/tfjs-node is installed, but its GEMM cannot write into the shared arena the workers use; using the next engine');
     }
   }
-  const blas = pref !== 'wasm' && pref !== 'js' && caps.blas;
-  if (pref !== 'wasm' && pref !== 'js' && !caps.blas) notes.push(`${caps.blasError ?? 'the native BLAS GEMM is not available'}; falling back to WebAssembly SIMD`);
+  // the addon is loaded only here, on the thread that will train (not by probeCapabilities on a host thread)
+  const addon = pref !== 'wasm' && pref !== 'js' ? loadBlas() : undefined;
+  if (addon && 'error' in addon) notes.push(`${addon.error}; falling back to WebAssembly SIMD`);
+  const blas = !!addon && !('error' in addon);
   let wasm: { gemm: GemmProvider; makeMemory: (bytes: number) => WebAssembly.Memory; module: WebAssembly.Module } | undefined;
   if (pref !== 'js') {
     const what = blas ? 'dot products' : 'GEMM';
@@ -76,7 +74,6 @@ export function chooseEngine(pref: EnginePreference = 'auto'): EngineChoice {
     }
   }
   const base = wasm?.gemm ?? jsGemm;
-  const addon = blas ? loadBlas() : undefined;
   const gemm = addon && !('error' in addon) ? blasGemm(addon, base) : base;
   return { gemm, blas, makeMemory: wasm?.makeMemory, module: wasm?.module, notes, caps };
 }
