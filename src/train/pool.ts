@@ -20,7 +20,7 @@ export interface KernelWorkerData {
   threads: number;
   worker: number;
   buffer: SharedArrayBuffer;
-  /** How the worker builds its GEMM provider (./engine threadGemm): the wasm memory and module, BLAS or not. */
+  /** How the worker builds its GEMM provider (../compute/engine threadGemm): the wasm memory and module, BLAS or not. */
   gemm: ThreadGemmSpec;
 }
 
