@@ -4,7 +4,7 @@
 // prints one line saying so and the engine falls back to WebAssembly SIMD; this step never fails the build.
 //   --force rebuilds even when the addon is newer than its sources.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
@@ -51,5 +51,7 @@ if (r.status !== 0 || !existsSync(built)) {
   skip(`node-gyp failed: ${last.trim()}`);
 }
 mkdirSync(dirname(out), { recursive: true });
-copyFileSync(built, out);
+// a new file renamed over the old: a process that has the old addon loaded keeps its mapping intact
+copyFileSync(built, `${out}.tmp`);
+renameSync(`${out}.tmp`, out);
 console.log(`built ${out}`);
