@@ -1,7 +1,9 @@
-// Training-step throughput: our sparse-aware step (wasm SIMD, 2 worker threads) against the same step
-// written as SAELens writes it in PyTorch on CPU with 2 threads, interleaved in one run. Also the dense
-// GEMM's GFLOP/s against torch.mm, and peak RSS. Prints one JSON line per case; quote medians.
-//   BENCH_STEPS=3 (timed steps per case and side), BENCH_SHAPES=large,small, BENCH_NO_TORCH=1 to skip torch.
+// Training-step throughput: our sparse-aware step (the engine auto picks — native BLAS when built, else wasm
+// SIMD — on 2 worker threads) against the same step written as SAELens writes it in PyTorch on CPU with 2
+// threads, interleaved in one run. Also the dense GEMMs' GFLOP/s (BLAS with 1 and 2 threads per call, wasm
+// SIMD, against torch.mm), and peak RSS. Prints one JSON line per case; quote medians.
+//   BENCH_STEPS=3 (timed steps per case and side), BENCH_SHAPES=large,small, BENCH_NO_TORCH=1 to skip torch,
+//   BENCH_ENGINE=auto|blas|wasm|js (the step's engine).
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -9,9 +11,12 @@ import { existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { chooseEngine } from '../src/compute/engine';
+import { blasGemm, loadBlas } from '../src/compute/blasGemm';
+import { chooseEngine, ENGINE_PREFERENCES, threadGemm } from '../src/compute/engine';
+import type { EngineChoice, EnginePreference } from '../src/compute/engine';
 import { instantiateWasmGemm, loadWasmGemm, wasmKernelPath } from '../src/compute/wasmGemm';
 import { jsGemm } from '../src/compute/gemm';
+import type { GemmProvider } from '../src/compute/gemm';
 import { modelConfig } from '../src/sae/objectives';
 import { buildLayout } from '../src/train/layout';
 import { StepEngine } from '../src/train/stepEngine';
@@ -21,6 +26,8 @@ import { Rng } from '../src/train/rng';
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
 const THREADS = 2;
 const shapes = (process.env.BENCH_SHAPES ?? 'large,small').split(',');
+const ENGINE = (process.env.BENCH_ENGINE ?? 'auto') as EnginePreference;
+if (!ENGINE_PREFERENCES.includes(ENGINE)) throw new Error(`BENCH_ENGINE must be one of ${ENGINE_PREFERENCES.join(', ')}`);
 const median = (a: number[]): number => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
 
 // ---------- PyTorch side: a persistent process that runs steps on request, so the two sides interleave
@@ -65,9 +72,9 @@ for line in sys.stdin:
     elif cmd['op'] == 'step':
         t = time.perf_counter(); l0 = step(); dt = time.perf_counter() - t
         print(json.dumps({'seconds': dt, 'l0': l0, 'maxrss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
-    elif cmd['op'] == 'mm':
+    elif cmd['op'] == 'mm':                         # A·B, or A·Bᵀ with B stored n×k (bt) as our encoder GEMM reads it
         m, n, kk = cmd['m'], cmd['n'], cmd['k']
-        a = torch.randn(m, kk); b = torch.randn(kk, n); a @ b
+        a = torch.randn(m, kk); b = torch.randn(n, kk).t() if cmd.get('bt') else torch.randn(kk, n); a @ b
         ts = []
         for _ in range(3):
             t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)
@@ -107,16 +114,15 @@ function torchAvailable(): string | undefined {
 // ---------- our side
 interface Ours { eng: StepEngine; pool?: WorkerPool }
 
-function setupOurs(arch: 'topk' | 'relu', dIn: number, dSae: number, B: number, k: number, l0: number): Ours {
-  if (!wasmKernelPath()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'wasm-kernels.mjs')], { stdio: 'inherit' });
-  const w = loadWasmGemm();
-  if ('error' in w) throw new Error(w.error);
+function setupOurs(engine: EngineChoice, arch: 'topk' | 'relu', dIn: number, dSae: number, B: number, k: number, l0: number): Ours {
   const cfg = modelConfig(arch, dIn, dSae, B, { k, unitNormDecoder: false });
   const layout = buildLayout(cfg, THREADS);
-  const mem = w.makeMemory(layout.bytes);
-  const buf = mem.buffer as unknown as SharedArrayBuffer;
-  const pool = new WorkerPool(new Int32Array(buf, layout.regions.get('control')!.offset, 16), cfg, THREADS, buf, mem, w.module);
-  const eng = new StepEngine(cfg, buf, instantiateWasmGemm(w.module, mem), THREADS, pool);
+  // the arena as the trainer makes it (src/train/trainer.ts): the wasm memory when there is one
+  const memory = engine.makeMemory?.(layout.bytes);
+  const buf = (memory?.buffer ?? new SharedArrayBuffer(layout.bytes)) as SharedArrayBuffer;
+  const spec = { blas: engine.blas, memory, module: engine.module };
+  const pool = new WorkerPool(new Int32Array(buf, layout.regions.get('control')!.offset, 16), cfg, THREADS, buf, spec);
+  const eng = new StepEngine(cfg, buf, threadGemm(spec), THREADS, pool);
   const f = eng.views.f32, rng = new Rng(1);
   for (let i = 0; i < dSae; i++) {
     let s = 0;
@@ -139,21 +145,46 @@ function setupOurs(arch: 'topk' | 'relu', dIn: number, dSae: number, B: number, 
   return { eng, pool };
 }
 
-function gemmGflops(m: number, n: number, k: number): number {
-  const w = loadWasmGemm();
-  if ('error' in w) return NaN;
-  const mem = w.makeMemory(65536 + (m * k + n * k + m * n) * 4 + 65536);
-  const g = instantiateWasmGemm(w.module, mem);
-  const f = new Float32Array(mem.buffer);
+/** Median GFLOP/s of `run` over 3 timed calls after a warm-up. */
+function gflops(flops: number, run: () => void): number {
+  run();
+  const ts: number[] = [];
+  for (let r = 0; r < 3; r++) { const t = performance.now(); run(); ts.push((performance.now() - t) / 1000); }
+  return flops / median(ts) / 1e9;
+}
+
+/**
+ * The encoder's A·Bᵀ (m×k by n×k) and the dense path's A·B (m×k by k×n) on one thread, on a provider over
+ * a fresh memory: the wasm kernels need their own shared memory, BLAS reads any Float32Array.
+ */
+function providerGflops(op: 'abt' | 'ab', make: (bytes: number) => { g: GemmProvider; f: Float32Array }, m: number, n: number, k: number): number {
+  const { g, f } = make(65536 + (m * k + n * k + m * n) * 4 + 65536);
   const a = 16384, b = a + m * k, c = b + n * k;
   for (let i = a; i < c; i++) f[i] = (i % 17) / 17 - 0.5;
-  const ts: number[] = [];
-  for (let r = 0; r < 3; r++) { const t = performance.now(); g.abt(f, m, n, k, a, k, b, k, c, n); ts.push((performance.now() - t) / 1000); }
-  return (2 * m * n * k) / median(ts) / 1e9;
+  return op === 'abt'
+    ? gflops(2 * m * n * k, () => g.abt(f, m, n, k, a, k, b, k, c, n))
+    : gflops(2 * m * n * k, () => g.ab(f, m, n, k, a, k, 1, b, n, c, n));
+}
+
+function wasmProvider(bytes: number): { g: GemmProvider; f: Float32Array } {
+  const w = loadWasmGemm();
+  if ('error' in w) throw new Error(w.error);
+  const mem = w.makeMemory(bytes);
+  return { g: instantiateWasmGemm(w.module, mem), f: new Float32Array(mem.buffer) };
+}
+
+/** The plain-JS A·Bᵀ on 256 rows (it is far too slow for the full shape). */
+function jsAbtGflops(n: number, k: number): number {
+  const mm = 256, mem = new Float32Array(mm * k + n * k + mm * n);
+  const t = performance.now(); jsGemm.abt(mem, mm, n, k, 0, k, mm * k, k, mm * k + n * k, n);
+  return (2 * mm * n * k) / ((performance.now() - t) / 1000) / 1e9;
 }
 
 async function main(): Promise<void> {
-  const engine = chooseEngine('auto');
+  if (!wasmKernelPath()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'wasm-kernels.mjs')], { stdio: 'inherit' });
+  if ('error' in loadBlas()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'native-blas.mjs')], { stdio: 'inherit' });
+  const engine = chooseEngine(ENGINE);
+  for (const note of engine.notes) console.error(`bench: ${note}`);
   const skip = torchAvailable();
   const dir = mkdtempSync(join(tmpdir(), 'train-bench-'));
   let torch: Torch | undefined;
@@ -177,7 +208,7 @@ async function main(): Promise<void> {
   }
   try {
     for (const c of cases) {
-      const ours = setupOurs(c.arch, c.dIn, c.dSae, c.B, c.k, c.l0);
+      const ours = setupOurs(engine, c.arch, c.dIn, c.dSae, c.B, c.k, c.l0);
       if (torch) await torch.call({ op: 'setup', arch: c.arch, d_in: c.dIn, d_sae: c.dSae, B: c.B, k: c.k, l0: c.l0 });
       const ourTimes: number[] = [], torchTimes: number[] = [];
       let ourL0 = 0, torchL0 = NaN, torchRss = NaN;
@@ -204,20 +235,33 @@ async function main(): Promise<void> {
       }));
       if (global.gc) global.gc();
     }
-    // the dense GEMM alone: one wasm thread against torch.mm (1 and 2 threads) on the encoder's shape
-    const [m, n, k] = shapes.includes('large') ? [4096, 4096, 768] : [4096, 1024, 512];
-    const ours = gemmGflops(m, n, k);
-    const js = (() => {
-      const mm = 256, mem = new Float32Array(mm * k + n * k + mm * n);
-      const t = performance.now(); jsGemm.abt(mem, mm, n, k, 0, k, mm * k, k, mm * k + n * k, n);
-      return (2 * mm * n * k) / ((performance.now() - t) / 1000) / 1e9;
-    })();
-    const t2 = torch ? (await torch.call({ op: 'mm', m, n, k })).gflops! : NaN;
-    console.log(JSON.stringify({
-      case: `gemm.abt.${m}x${n}x${k}`, engine: 'wasm-simd, 1 thread', gflops: +ours.toFixed(1), jsGflops: +js.toFixed(2),
-      baseline: torch ? 'torch.mm, 2 threads (this machine\'s sgemm ceiling as PyTorch sees it)' : `skipped: ${skip}`,
-      baselineGflops: torch ? +t2.toFixed(1) : null, ratio: torch ? +(ours / t2).toFixed(3) : null,
-    }));
+    // the dense GEMMs alone, on the encoder's shape (A·Bᵀ) and the dense decoder path's (A·B): BLAS with 1
+    // thread per call (as each kernel worker runs it) and with 2, one wasm thread, against torch.mm on 2 threads
+    const large = shapes.includes('large');
+    const blas = loadBlas();
+    const blasProvider = (bytes: number): { g: GemmProvider; f: Float32Array } => {
+      if ('error' in blas) throw new Error(blas.error);
+      return { g: blasGemm(blas, jsGemm), f: new Float32Array(new SharedArrayBuffer(bytes)) };
+    };
+    for (const [op, m, n, k] of [['abt', ...(large ? [4096, 4096, 768] : [4096, 1024, 512])], ['ab', ...(large ? [4096, 768, 4096] : [4096, 512, 1024])]] as const) {
+      const t2 = torch ? (await torch.call({ op: 'mm', m, n, k, bt: op === 'abt' })).gflops! : NaN;
+      const runs: [string, () => number][] = [['wasm-simd, 1 thread', () => providerGflops(op, wasmProvider, m, n, k)]];
+      if (!('error' in blas)) {
+        runs.unshift(['blas (OpenBLAS), 1 thread per call', () => providerGflops(op, blasProvider, m, n, k)]);
+        runs.push(['blas (OpenBLAS), 2 threads per call', () => { blas.setThreads(2); try { return providerGflops(op, blasProvider, m, n, k); } finally { blas.setThreads(1); } }]);
+      }
+      const js = op === 'abt' ? { jsGflops: +jsAbtGflops(n, k).toFixed(2) } : {};
+      for (const [name, run] of runs) {
+        const ours = run();
+        console.log(JSON.stringify({
+          case: `gemm.${op}.${m}x${n}x${k}`, engine: name, gflops: +ours.toFixed(1),
+          ...js,
+          ...('error' in blas ? { blas: `not measured: ${blas.error}` } : { blasConfig: blas.config() }),
+          baseline: torch ? 'torch.mm, 2 threads (this machine\'s sgemm ceiling as PyTorch sees it)' : `skipped: ${skip}`,
+          baselineGflops: torch ? +t2.toFixed(1) : null, ratio: torch ? +(ours / t2).toFixed(3) : null,
+        }));
+      }
+    }
   } finally {
     torch?.close();
     rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,8 @@
  * Parsing and checking of what the user types in the training wizard (and passes to the `saeWorkbench.train`
  * command API). Plain TypeScript, unit-tested; every problem is one line naming the field.
  */
+import { ENGINE_PREFERENCES } from '../src/compute/engine';
+import type { EnginePreference } from '../src/compute/engine';
 import { InputError } from '../src/errors';
 import { ACTIVATIONS } from '../src/sae/types';
 import type { Activation } from '../src/sae/types';
@@ -79,6 +81,6 @@ export function checkTrainOptions(raw: unknown): TrainOptions {
     if (o[f] !== undefined && (typeof o[f] !== 'number' || !Number.isFinite(o[f]) || (o[f] as number) <= 0)) throw new InputError(src, `${f} must be a positive number`);
   }
   if (usesK(o.arch as Activation) && o.k !== undefined && (o.k as number) >= (o.width as number)) throw new InputError(src, 'k must be smaller than width');
-  if (o.engine !== undefined && !['auto', 'tfjs-node', 'wasm', 'js'].includes(o.engine as string)) throw new InputError(src, 'engine must be auto, tfjs-node, wasm or js');
+  if (o.engine !== undefined && !ENGINE_PREFERENCES.includes(o.engine as EnginePreference)) throw new InputError(src, `engine must be one of ${ENGINE_PREFERENCES.join(', ')}`);
   return o as unknown as TrainOptions;
 }

@@ -10,7 +10,7 @@ import { MessageHandler } from '../protocol/rpc';
 import type { Activation } from '../sae/types';
 import { startWorker } from './workerPath';
 import { probeCapabilities } from '../compute/engine';
-import type { Capabilities } from '../compute/engine';
+import type { Capabilities, EnginePreference } from '../compute/engine';
 import { runTraining } from './trainer';
 
 export interface TrainOptions {
@@ -29,7 +29,7 @@ export interface TrainOptions {
   seed?: number;
   threads?: number;
   /** GEMM engine preference. */
-  engine?: 'auto' | 'tfjs-node' | 'wasm' | 'js';
+  engine?: EnginePreference;
   /** Continue from the last checkpoint in outDir. */
   resume?: boolean;
   checkpointEvery?: number;

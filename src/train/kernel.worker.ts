@@ -1,7 +1,6 @@
 /** A kernel worker: runs its share of each phase of the step when the coordinator bumps the generation. */
 import { workerData } from 'node:worker_threads';
-import { jsGemm } from '../compute/gemm';
-import { instantiateWasmGemm } from '../compute/wasmGemm';
+import { threadGemm } from '../compute/engine';
 import { buildLayout, viewsOf } from './layout';
 import { C } from './pool';
 import type { KernelWorkerData } from './pool';
@@ -10,8 +9,9 @@ import type { Phase } from './step';
 
 const data = workerData as KernelWorkerData;
 const layout = buildLayout(data.cfg, data.threads);
-const buffer = data.memory ? (data.memory.buffer as unknown as SharedArrayBuffer) : data.buffer;
-const gemm = data.memory && data.module ? instantiateWasmGemm(data.module, data.memory) : jsGemm;
+const buffer = data.gemm.memory ? (data.gemm.memory.buffer as unknown as SharedArrayBuffer) : data.buffer;
+// each worker instantiates the wasm kernels over the arena and loads the BLAS addon for itself
+const gemm = threadGemm(data.gemm);
 const views = viewsOf(buffer, layout);
 const thread = makeStepThread(data.cfg, layout, buffer, views, gemm, data.worker);
 const control = views.i32.control!;

@@ -4,6 +4,7 @@
  * costs no message passing: bump the generation, run thread 0's share, wait for the others.
  */
 import type { Worker } from 'node:worker_threads';
+import type { ThreadGemmSpec } from '../compute/engine';
 import type { ModelConfig } from '../sae/objectives';
 import type { Phase } from './step';
 import type { PhasePool } from './stepEngine';
@@ -19,17 +20,17 @@ export interface KernelWorkerData {
   threads: number;
   worker: number;
   buffer: SharedArrayBuffer;
-  memory?: WebAssembly.Memory;
-  module?: WebAssembly.Module;
+  /** How the worker builds its GEMM provider (../compute/engine threadGemm): the wasm memory and module, BLAS or not. */
+  gemm: ThreadGemmSpec;
 }
 
 export class WorkerPool implements PhasePool {
   private readonly workers: Worker[] = [];
   private failure: string | undefined;
 
-  constructor(private readonly control: Int32Array, cfg: ModelConfig, threads: number, buffer: SharedArrayBuffer, memory?: WebAssembly.Memory, module?: WebAssembly.Module) {
+  constructor(private readonly control: Int32Array, cfg: ModelConfig, threads: number, buffer: SharedArrayBuffer, gemm: ThreadGemmSpec = { blas: false }) {
     for (let w = 1; w < threads; w++) {
-      const data: KernelWorkerData = { cfg, threads, worker: w, buffer, memory, module };
+      const data: KernelWorkerData = { cfg, threads, worker: w, buffer, gemm };
       const worker = startWorker('kernel', data);
       worker.on('error', (e) => { this.failure = `kernel worker ${w}: ${e.message}`; Atomics.store(control, C.error, 1); Atomics.add(control, C.done, 1); Atomics.notify(control, C.done); });
       worker.unref();

@@ -8,9 +8,8 @@
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { chooseEngine } from '../compute/engine';
-import type { EngineChoice } from '../compute/engine';
-import { instantiateWasmGemm } from '../compute/wasmGemm';
+import { chooseEngine, threadGemm } from '../compute/engine';
+import type { EngineChoice, EnginePreference } from '../compute/engine';
 import { CancelledError, InputError } from '../errors';
 import { saveSaeLens } from '../formats/saelens';
 import type { TrainingEvent, TrainingProgress } from '../protocol/training';
@@ -49,7 +48,7 @@ export interface ResolvedOptions {
   sparsityWarmupSteps: number;
   seed: number;
   threads: number;
-  engine: 'auto' | 'tfjs-node' | 'wasm' | 'js';
+  engine: EnginePreference;
   checkpointEvery: number;
   onNonFinite: 'skip' | 'stop';
   memoryBudget: number;
@@ -219,8 +218,8 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   let eng: StepEngine;
   try {
     const control = new Int32Array(buffer, layout.regions.get('control')!.offset, 16);
-    pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer as SharedArrayBuffer, memory, engine.module) : undefined;
-    const gemm = memory && engine.module ? instantiateWasmGemm(engine.module, memory) : engine.gemm;
+    pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer as SharedArrayBuffer, { blas: engine.blas, memory, module: engine.module }) : undefined;
+    const gemm = threadGemm({ blas: engine.blas, memory, module: engine.module });
     eng = new StepEngine(cfg, buffer, gemm, threads, pool);
   } catch (e) {
     reader.close();

@@ -6,6 +6,8 @@ import { TRAIN_ARCHS } from '../../sae/objectives';
 import type { TrainArch } from '../../sae/objectives';
 import { DEFAULT_WEIGHT_ALPHA, WEIGHTING_MODES } from '../../train/wsae';
 import type { WeightingMode } from '../../train/wsae';
+import { ENGINE_PREFERENCES } from '../../compute/engine';
+import type { EnginePreference } from '../../compute/engine';
 import { action, emit, globals, InputError, intOption, numberOption, warn } from '../common';
 
 interface TrainCliOptions {
@@ -51,7 +53,7 @@ export function registerTrain(program: Command): void {
     .option('--seed <s>', 'seed (initialisation, shuffling, resampling)', intOption('seed', 0), 0)
     .option('--threads <t>', 'worker threads for the step', intOption('threads', 1, 64))
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .option('--engine <e>', 'GEMM engine: auto|wasm|js|tfjs-node', 'auto')
+    .option('--engine <e>', `GEMM engine: ${ENGINE_PREFERENCES.join('|')}`, 'auto')
     .option('--checkpoint-every <steps>', 'steps between checkpoints', intOption('checkpoint-every'), 1000)
     .option('--non-finite <mode>', 'rows with NaN/Inf: skip (and count) or stop', 'skip')
     .option('--tensor <name>', 'which 2-D tensor of a .safetensors file holds the activations')
@@ -76,7 +78,7 @@ export function registerTrain(program: Command): void {
       if (!TRAIN_ARCHS.includes(o.arch as TrainArch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAIN_ARCHS.join(', ')}`);
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
-      if (!['auto', 'wasm', 'js', 'tfjs-node'].includes(o.engine ?? 'auto')) throw new InputError('--engine', `expected auto, wasm, js or tfjs-node, got '${String(o.engine)}'`);
+      if (!ENGINE_PREFERENCES.includes((o.engine ?? 'auto') as EnginePreference)) throw new InputError('--engine', `expected one of ${ENGINE_PREFERENCES.join(', ')}, got '${String(o.engine)}'`);
       if (o.source && o.activations) throw new InputError('--source', 'give the input rows once: --source or --activations');
       const activations = o.source ? [o.source] : o.activations;
       if (!activations?.length) throw new InputError('--activations', 'required (or --source with --target for a transcoder)');

@@ -26,7 +26,7 @@ test('the runtime has WebAssembly SIMD, SharedArrayBuffer and worker_threads (el
 test('asking for tfjs-node when it is not installed falls back with a message', () => {
   const e = chooseEngine('tfjs-node');
   if (!probeCapabilities().tfjsNode) assert.ok(e.notes.some((n) => /tfjs-node is not installed/.test(n)), e.notes.join('; '));
-  assert.ok(['wasm-simd', 'js'].includes(e.gemm.name));
+  assert.ok(['blas', 'wasm-simd', 'js'].includes(e.gemm.name));
   assert.equal(chooseEngine('js').gemm.name, 'js');
 });
 
@@ -78,7 +78,7 @@ test('two threads on the wasm engine (shared WebAssembly.Memory) give the JS sin
   const layout = buildLayout(cfg, 2);
   const mem = w.makeMemory(layout.bytes);
   const buf = mem.buffer as unknown as SharedArrayBuffer;
-  const pool = new WorkerPool(new Int32Array(buf, layout.regions.get('control')!.offset, 16), cfg, 2, buf, mem, w.module);
+  const pool = new WorkerPool(new Int32Array(buf, layout.regions.get('control')!.offset, 16), cfg, 2, buf, { blas: false, memory: mem, module: w.module });
   const two = new StepEngine(cfg, buf, instantiateWasmGemm(w.module, mem), 2, pool);
   try {
     init(one); init(two);

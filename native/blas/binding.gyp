@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "sae_blas",
+      "sources": ["sae_blas.c"],
+      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra"],
+      "libraries": ["-lopenblas"]
+    }
+  ]
+}
