@@ -5,11 +5,16 @@
 // family through the same engine (src/sae/familyObjective.ts is the dense reference of these losses):
 // transcoders (input x, target y of another width, optional skip W_skip), crosscoders (group lasso over
 // the sources' decoder blocks, no b_dec on the input) and Matryoshka (summed prefix losses), on 1 and 2
-// threads (kernel workers over the shared arena).
+// threads (kernel workers over the shared arena). The family cases run on the native BLAS engine too when
+// its addon is built (its sgemm takes the skip and dense-path products there; the other cases are compared
+// with the JS step on BLAS in test/unit/compute/blas.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { loadBlas } from '../../../src/compute/blasGemm';
+import { threadGemm } from '../../../src/compute/engine';
 import { jsGemm } from '../../../src/compute/gemm';
+import { loadWasmGemm } from '../../../src/compute/wasmGemm';
 import { familyLossAndGrads } from '../../../src/sae/familyObjective';
 import type { FamilyParams } from '../../../src/sae/familyObjective';
 import { modelConfig } from '../../../src/sae/objectives';
@@ -25,6 +30,8 @@ interface Case {
   arch: TrainArch; unitNormDecoder?: boolean; dead?: number; k?: number; dense?: boolean; weighted?: boolean;
   // the family: a separate target of width dOut (transcoder), skip, decoder-norm groups, Matryoshka prefixes
   name?: string; dIn?: number; dOut?: number; target?: boolean; skip?: boolean; groups?: number; prefixes?: number[]; threads?: number;
+  /** The GEMM engine of the step: plain JS (default) or native BLAS over a shared wasm arena. */
+  blas?: boolean;
 }
 const D_SAE = 12, B = 6, LAMBDA = 0.3, DEAD_TOKENS = 100;
 let D_IN = 8, D_OUT = 8;
@@ -41,9 +48,16 @@ function setup(c: Case): { eng: StepEngine; cfg: ModelConfig; pool?: WorkerPool 
   });
   const threads = c.threads ?? 1;
   const layout = buildLayout(cfg, threads);
-  const buffer = new SharedArrayBuffer(layout.bytes);
-  const pool = threads > 1 ? new WorkerPool(new Int32Array(buffer, layout.regions.get('control')!.offset, 16), cfg, threads, buffer) : undefined;
-  const eng = new StepEngine(cfg, buffer, jsGemm, threads, pool);
+  let spec: { blas: boolean; memory?: WebAssembly.Memory; module?: WebAssembly.Module } = { blas: false };
+  if (c.blas) {
+    const w = loadWasmGemm();
+    if ('error' in w) throw new Error(w.error);
+    spec = { blas: true, memory: w.makeMemory(layout.bytes), module: w.module };
+  }
+  const buffer = spec.memory ? (spec.memory.buffer as unknown as SharedArrayBuffer) : new SharedArrayBuffer(layout.bytes);
+  const pool = threads > 1 ? new WorkerPool(new Int32Array(buffer, layout.regions.get('control')!.offset, 16), cfg, threads, buffer, spec) : undefined;
+  const eng = new StepEngine(cfg, buffer, c.blas ? threadGemm(spec) : jsGemm, threads, pool);
+  if (c.blas) assert.equal(eng.thread0.gemm.name, 'blas', 'the step runs on the BLAS provider');
   const f = eng.views.f32;
   const rand = seededRandom(42);
   for (const name of ['wEncT', 'wDec', 'x', 'y', 'wSkip'] as const) for (let i = 0; i < f[name]!.length; i++) f[name]![i] = randn(rand) * 0.5;
@@ -259,10 +273,13 @@ const family: Case[] = [
   { name: 'Matryoshka prefixes 4, 12 ', arch: 'relu', prefixes: [4, 12], dense: true },
   { name: 'Matryoshka prefixes 5, 12 ', arch: 'topk', prefixes: [5, 12] },
 ];
-for (const threads of [1, 2]) {
-  for (const c of family) {
-    const path = c.dense ? ', dense decoder path' : '';
-    test(`${c.name}${c.arch}${c.dead ? ` with aux-k on ${c.dead} dead` : ''}${path}, ${threads} thread${threads > 1 ? 's' : ''}: gradients match autodiff`, () => check({ ...c, threads }));
+const blasMissing = 'error' in loadBlas() ? 'the native BLAS addon is not built here' : false;
+for (const blas of [false, true]) {
+  for (const threads of [1, 2]) {
+    for (const c of family) {
+      const path = c.dense ? ', dense decoder path' : '';
+      test(`${c.name}${c.arch}${c.dead ? ` with aux-k on ${c.dead} dead` : ''}${path}, ${threads} thread${threads > 1 ? 's' : ''}${blas ? ', BLAS engine' : ''}: gradients match autodiff`, { skip: blas && blasMissing }, () => check({ ...c, threads, blas }));
+    }
   }
 }
 
