@@ -14,7 +14,7 @@ import type { AtomPairs } from './atomPairs';
 import { exactCodeSet, amortisationGap } from './amortisation';
 import type { ExactCodes } from './exactCodes';
 import { kktStationarity } from './kkt';
-import type { KktReport, OffThreshold } from './kkt';
+import type { OffThreshold } from './kkt';
 import { identityResidual } from './identity';
 import { deadDense } from './deadDense';
 import { antipodalPairs } from './antipodal';
@@ -24,7 +24,7 @@ import { absorptionSection } from './absorption';
 import { residualSection } from './residual';
 import { convexReferenceSection } from './convexReference';
 import { splitTreeSection } from './splitTree';
-import { absorptionFindings, residualFindings, convexReferenceFindings, splitTreeFindings } from './structureFindings';
+import { absorptionFindings, residualFindings, convexReferenceFindings, splitTreeFindings, kktFindings } from './structureFindings';
 import type { CodeKind } from './thresholds';
 
 export interface DiagnosticOptions {
@@ -142,26 +142,6 @@ function sliceRows(c: CodeSet, n: number): CodeSet {
 
 function fmt(v: number, digits = 3): string {
   return Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : 'n/a';
-}
-
-function kktFindings(k: KktReport, label: string): Finding[] {
-  const f: Finding[] = [];
-  const s = k.summary;
-  if (k.source === 'sae' && s.codeQuality !== 'n/a') {
-    f.push({ section: 'kkt', severity: s.codeQuality === 'poor' ? 'problem' : s.codeQuality === 'fair' ? 'warning' : 'info',
-      message: `${label}: code-space KKT is ${s.codeQuality} (median KKT_on ${fmt(s.kktOn.median)}, median KKT_off ${fmt(s.kktOff.median)}): ${s.codeQuality === 'good' ? 'the encoder returns nearly the lasso-optimal codes for its own dictionary' : 'the encoder\'s codes are not the optimal codes for its own dictionary (B1), so part of the loss is amortisation error rather than a dictionary problem'}.` });
-  }
-  if (k.source === 'exact' && Number.isFinite(s.maxKktOn) && s.maxKktOn > THRESHOLDS.kktOnSolver) {
-    f.push({ section: 'kkt', severity: 'warning', message: `${label}: the exact solver left KKT_on up to ${fmt(s.maxKktOn)} (> ${THRESHOLDS.kktOnSolver}); exact-code statistics are approximate.` });
-  }
-  if (Number.isFinite(s.fractionFlagged) && s.fractionFlagged > 0) {
-    const top = k.pull.slice(0, 3).map((p) => `${p.latent}→${p.toward[0] ?? '?'}`).join(', ');
-    f.push({ section: 'kkt', severity: s.fractionFlagged > 0.1 ? 'problem' : 'warning',
-      message: `${label}: ${(100 * s.fractionFlagged).toFixed(1)}% of measured atoms are non-stationary (STAT above max(3·SE, ${THRESHOLDS.statFloor})): each such atom is not the direction of its code-weighted residual (B2), so training has not converged or the atom sits between features it should split or merge${top ? `; strongest pulls ${top}` : ''}.` });
-  } else if (Number.isFinite(s.fractionFlagged)) {
-    f.push({ section: 'kkt', severity: 'info', message: `${label}: no atom is measurably non-stationary (median STAT ${fmt(s.stat.median)}): the dictionary satisfies the first-order condition E[ã_i r] ∥ d̂_i within sampling noise.` });
-  }
-  return f;
 }
 
 /** The sections, in order. Add one line here to add a section. */

@@ -8,6 +8,9 @@ import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
 import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
 import { THRESHOLDS } from './thresholds';
+import { stationarityBootstrap } from './kktBootstrap';
+import type { BootstrapOptions } from './bootstrap';
+import { BOOTSTRAP_DEFAULTS } from './bootstrap';
 
 export interface OffThreshold {
   /** 'lambda': λ_e (L1 codes); 'row-min': the row's smallest active code (TopK swap condition); 'per-latent': given per latent (JumpReLU ‖d_i‖θ_i). */
@@ -18,6 +21,8 @@ export interface OffThreshold {
 export interface Aggregate {
   median: number;
   p90: number;
+  /** Bootstrap SE of the median over rows (THEORY.md B4), when the bootstrap ran. */
+  se?: { median: number };
 }
 
 export interface PullDirection {
@@ -42,8 +47,23 @@ export interface KktReport {
     meanExcess: Float32Array;
     stat: Float32Array;
     rad: Float32Array;
+    /** The analytic noise floor SE_i of B4: the RMS length of the sampling noise of P⊥g_i, in STAT units. */
     statSE: Float32Array;
     flagged: Uint8Array;
+    /**
+     * √(max(STAT² − SE², 0)): STAT with the noise floor removed in quadrature (E[STAT²] = STAT_true² + SE²
+     * for independent rows).
+     */
+    statDebiased: Float32Array;
+    /**
+     * For an unflagged atom whose debiased STAT exceeds the floor 0.05: the sample rows at which STAT would
+     * clear 3·SE (SE ∝ 1/√rows): rows·(3·SE/STAT_debiased)². NaN otherwise.
+     */
+    rowsToResolve: Float32Array;
+    /** Bootstrap SEs over rows of the values beside them (absent when the bootstrap was off). */
+    se?: { stat: Float32Array; rad: Float32Array; statSE: Float32Array; kktOn: Float32Array };
+    /** Bootstrap estimate of the noise floor (RMS tangential jitter of g_i between resamples): cross-checks statSE. */
+    statFloorBootstrap?: Float32Array;
   };
   summary: {
     kktOn: Aggregate;
@@ -51,11 +71,19 @@ export interface KktReport {
     stat: Aggregate;
     rad: Aggregate;
     fractionFlagged: number;
+    /** Median analytic noise floor SE_i and median firings per measured atom (what the floor depends on). */
+    statSE: Aggregate;
+    firings: Aggregate;
+    /** Unflagged measured atoms whose debiased STAT exceeds the 0.05 floor, and the median rows they need. */
+    unresolved: number;
+    rowsToResolve: number;
     /** THEORY.md B4 bands for the codes: good (KKT_on < 0.25 and KKT_off < 0.01), poor (> 0.5 or > 0.05), else fair. */
     codeQuality: 'good' | 'fair' | 'poor' | 'n/a';
     maxKktOn: number;
   };
   pull: PullDirection[];
+  /** Resamples and seed of the row bootstrap, or null with reason.bootstrap. */
+  bootstrap: { resamples: number; seed: number; fractionFlaggedSE: number } | null;
   reason: Record<string, string>;
 }
 
@@ -65,7 +93,7 @@ function agg(v: Float32Array, mask: Uint8Array): Aggregate {
   return { median: quantile(vals, 0.5), p90: quantile(vals, 0.9) };
 }
 
-export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, off: OffThreshold = { mode: 'lambda' }, opts: { pull?: boolean } = {}): KktReport {
+export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, off: OffThreshold = { mode: 'lambda' }, opts: { pull?: boolean; bootstrap?: BootstrapOptions | false } = {}): KktReport {
   const { n, m, d, rowPtr, latent, value, onProj, residual, count } = cs;
   const reason: Record<string, string> = {};
   const l1 = cs.kind === 'l1';
@@ -163,15 +191,42 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     codeQuality = kOn.median > THRESHOLDS.kktOnPoor || kOff.median > THRESHOLDS.kktOffPoor ? 'poor'
       : kOn.median < THRESHOLDS.kktOnGood && kOff.median < THRESHOLDS.kktOffGood ? 'good' : 'fair';
   } else reason.codeQuality = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'KKT_off unavailable';
+  // debiased STAT and the rows at which an unflagged atom would be resolved
+  const statDebiased = new Float32Array(m).fill(NaN), rowsToResolve = new Float32Array(m).fill(NaN);
+  const firings: number[] = [], need: number[] = [];
+  for (let i = 0; i < m; i++) {
+    if (!measured[i] || !Number.isFinite(stat[i])) continue;
+    firings.push(count[i]);
+    statDebiased[i] = Math.sqrt(Math.max(stat[i] ** 2 - statSE[i] ** 2, 0));
+    if (!flagged[i] && statDebiased[i] > THRESHOLDS.statFloor) {
+      rowsToResolve[i] = Math.ceil(n * (THRESHOLDS.statSigmas * statSE[i] / statDebiased[i]) ** 2);
+      need.push(rowsToResolve[i]);
+    }
+  }
+  if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + THRESHOLDS.statFloor + ' (nothing left to decide)';
+  if (need.length === 0) reason.summaryRowsToResolve = 'no unflagged atom has STAT above the noise floor: summary.rowsToResolve is null';
+  let boot: ReturnType<typeof stationarityBootstrap> | undefined;
+  if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS);
+  else if (opts.bootstrap === false) reason.bootstrap = 'bootstrap SEs were not requested';
+  else reason.bootstrap = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'λ_e is unavailable; pass --lambda-e';
   let maxKktOn = NaN;
   for (let i = 0; i < m; i++) if (measured[i] && Number.isFinite(kktOn[i])) maxKktOn = Number.isFinite(maxKktOn) ? Math.max(maxKktOn, kktOn[i]) : kktOn[i];
   const pull = opts.pull === false ? [] : pullDirections(g, unitAtoms, flagged, stat, statSE, live, m, d);
   return {
     source: cs.source, kind: cs.kind, rows: n, lambdaE, live: nLive, measured: nMeasured,
-    perLatent: { firing, kktOn, kktOff, meanExcess, stat, rad, statSE, flagged },
-    summary: { kktOn: kOn, kktOff: kOff, stat: agg(stat, measured), rad: agg(rad, measured), fractionFlagged, codeQuality, maxKktOn },
+    perLatent: { firing, kktOn, kktOff, meanExcess, stat, rad, statSE, flagged, statDebiased, rowsToResolve, ...(boot ? { se: boot.perLatent, statFloorBootstrap: boot.statFloor } : {}) },
+    summary: {
+      kktOn: withSE(kOn, boot?.summary.kktOnMedian), kktOff: kOff, stat: withSE(agg(stat, measured), boot?.summary.statMedian), rad: withSE(agg(rad, measured), boot?.summary.radMedian),
+      fractionFlagged, statSE: agg(statSE, measured), firings: { median: quantile(firings, 0.5), p90: quantile(firings, 0.9) },
+      unresolved: need.length, rowsToResolve: quantile(need, 0.5), codeQuality, maxKktOn,
+    },
     pull, reason,
+    bootstrap: boot ? { resamples: boot.resamples, seed: boot.seed, fractionFlaggedSE: boot.summary.fractionFlagged } : null,
   };
+}
+
+function withSE(a: Aggregate, se: number | undefined): Aggregate {
+  return se === undefined ? a : { ...a, se: { median: se } };
 }
 
 /** t_i = P⊥_i g_i for flagged atoms (most significant first, capped); top atoms j by ⟨d̂_j, t_i⟩/‖t_i‖. */

@@ -1,0 +1,144 @@
+/**
+ * Bootstrap standard errors of the B4 per-atom statistics (THEORY.md B4: "Bootstrap SEs are reported"):
+ * STAT_i, RAD_i and the analytic noise floor SE_i, plus the headline aggregates (median STAT, median RAD,
+ * median KKT_on, fraction flagged). Every resample reweights the same rows for every atom (a joint row
+ * bootstrap), so aggregates over atoms get SEs too.
+ *
+ * It also gives the bootstrap version of the noise floor, √(mean_b ‖P⊥_i(g*_b − ĝ_i)‖²)/(λ_e m_i): the
+ * RMS tangential jitter of the code-weighted residual between resamples. Its expectation is the analytic
+ * SE_i, so it cross-checks that formula (docs/diagnostics.md, "Noise floor").
+ *
+ * Cost: per atom, one [B, c_i] × [c_i, d] product of resample counts with the atom's weighted residuals
+ * ã_{i,n} r_n over its c_i firings (through fastMatmul), B·nnz·d multiply-adds in all.
+ */
+import { fastMatmul } from '../compute/fastMatmul';
+import type { CodeSet } from './codes';
+import { quantile } from './codes';
+import { BOOTSTRAP_DEFAULTS, resampleCounts, standardDeviation } from './bootstrap';
+import type { BootstrapOptions } from './bootstrap';
+import { THRESHOLDS } from './thresholds';
+
+export interface StationarityBootstrap {
+  resamples: number;
+  seed: number;
+  /** Bootstrap SEs of the per-latent values (NaN where the value is NaN). */
+  perLatent: { stat: Float32Array; rad: Float32Array; statSE: Float32Array; kktOn: Float32Array };
+  /** Bootstrap noise floor √(mean_b ‖P⊥(g*_b − ĝ)‖²)/(λ_e m_i): cross-check of the analytic SE_i. */
+  statFloor: Float32Array;
+  /** Bootstrap SEs of the headline aggregates over measured atoms. */
+  summary: { statMedian: number; radMedian: number; kktOnMedian: number; fractionFlagged: number };
+}
+
+/**
+ * `measured` marks the atoms with enough firings (the same set as the report); `l1` selects the L1 forms
+ * (scale λ_e m_i, RAD) or the L0 forms (scale ‖g_i‖, sine of the angle, no RAD).
+ */
+export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, measured: Uint8Array, opts: BootstrapOptions = {}): StationarityBootstrap {
+  const { n, m, d, rowPtr, latent, value, onProj, residual } = cs;
+  const B = opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples, seed = opts.seed ?? BOOTSTRAP_DEFAULTS.seed;
+  const l1 = cs.kind === 'l1';
+  const w = resampleCounts(n, B, seed);
+  // column view of the codes: per latent, its rows, values and nonzero index (for onProj)
+  const colPtr = new Int32Array(m + 1);
+  for (let k = 0; k < latent.length; k++) colPtr[latent[k]! + 1]!++;
+  for (let i = 0; i < m; i++) colPtr[i + 1]! += colPtr[i]!;
+  const fill = colPtr.slice(0, m), colRow = new Int32Array(latent.length), colNz = new Int32Array(latent.length);
+  for (let r = 0; r < n; r++) for (let k = rowPtr[r]!; k < rowPtr[r + 1]!; k++) { const t = fill[latent[k]!]!++; colRow[t] = r; colNz[t] = k; }
+  const rowNorm2 = new Float64Array(n);
+  let rr = 0;
+  for (let r = 0; r < n; r++) { let s = 0; for (let j = 0; j < d; j++) s += residual[r * d + j]! ** 2; rowNorm2[r] = s; rr += s; }
+  // σ_r = √(E‖r‖²/d), the L0-type KKT_on scale (as in kkt.ts)
+  const sigmaR = Math.sqrt(rr / Math.max(n * d, 1));
+  const nan = () => new Float32Array(m).fill(NaN);
+  const seStat = nan(), seRad = nan(), seFloor = nan(), seKktOn = nan(), statFloor = nan();
+  // per resample, per atom (for the aggregates)
+  const statB = new Float32Array(B * m).fill(NaN), radB = new Float32Array(B * m).fill(NaN), kktOnB = new Float32Array(B * m).fill(NaN), flagB = new Uint8Array(B * m);
+  const one = new Float64Array(B), floorB = new Float64Array(B);
+  for (let i = 0; i < m; i++) {
+    if (!measured[i]) continue;
+    const c0 = colPtr[i]!, c = colPtr[i + 1]! - c0;
+    const V = new Float32Array(c * d), W = new Float32Array(B * c);
+    const av = new Float64Array(c), q = new Float64Array(c), dev2 = new Float64Array(c);
+    for (let t = 0; t < c; t++) {
+      const r = colRow[c0 + t]!, k = colNz[c0 + t]!, a = value[k]!, p = onProj[k]!;
+      av[t] = a;
+      q[t] = a * a * Math.max(rowNorm2[r]! - p * p, 0); // ‖P⊥(ã r)‖²
+      const dv = l1 ? (p - lambdaE) / lambdaE : p;
+      dev2[t] = dv * dv;
+      for (let j = 0; j < d; j++) V[t * d + j] = a * residual[r * d + j]!;
+      for (let b = 0; b < B; b++) W[b * c + t] = w[b * n + r]!;
+    }
+    const G = fastMatmul(W, V, B, c, d);
+    // the full-sample values, for the bootstrap noise floor
+    let mHat = 0;
+    const gHat = new Float64Array(d);
+    for (let t = 0; t < c; t++) { mHat += av[t]!; for (let j = 0; j < d; j++) gHat[j]! += V[t * d + j]!; }
+    for (let j = 0; j < d; j++) gHat[j]! /= n;
+    mHat /= n;
+    let jitter = 0, jitterCount = 0;
+    for (let b = 0; b < B; b++) {
+      let mb = 0, qb = 0, wb = 0, devb = 0;
+      for (let t = 0; t < c; t++) { const wt = W[b * c + t]!; mb += wt * av[t]!; qb += wt * q[t]!; wb += wt; devb += wt * dev2[t]!; }
+      mb /= n;
+      let rad = 0, gg = 0, dRad = 0, dd = 0;
+      for (let j = 0; j < d; j++) {
+        const gj = G[b * d + j]! / n, u = unitAtoms[i * d + j]!;
+        rad += gj * u; gg += gj * gj;
+        const dj = gj - gHat[j]!;
+        dRad += dj * u; dd += dj * dj;
+      }
+      const tan2 = Math.max(gg - rad * rad, 0);
+      const scale = l1 ? lambdaE * mb : Math.sqrt(gg);
+      const scaleHat = l1 ? lambdaE * mHat : 1;
+      if (l1 && scaleHat > 0) { jitter += Math.max(dd - dRad * dRad, 0) / (scaleHat * scaleHat); jitterCount++; }
+      if (!(scale > 0) || !(wb > 0)) { one[b] = NaN; floorB[b] = NaN; continue; }
+      const stat = Math.sqrt(tan2) / scale;
+      const floor = Math.sqrt(Math.max(qb / n - tan2, 0) / n) / scale;
+      one[b] = stat; floorB[b] = floor;
+      statB[b * m + i] = stat;
+      if (l1) radB[b * m + i] = rad / scale - 1;
+      kktOnB[b * m + i] = Math.sqrt(devb / wb) / (l1 ? 1 : sigmaR || 1);
+      if (stat > Math.max(THRESHOLDS.statSigmas * floor, THRESHOLDS.statFloor)) flagB[b * m + i] = 1;
+    }
+    seStat[i] = standardDeviation(one);
+    seFloor[i] = standardDeviation(floorB);
+    if (l1) seRad[i] = standardDeviation(Float64Array.from({ length: B }, (_, b) => radB[b * m + i]!));
+    seKktOn[i] = standardDeviation(Float64Array.from({ length: B }, (_, b) => kktOnB[b * m + i]!));
+    if (l1 && jitterCount > 0) statFloor[i] = Math.sqrt(jitter / jitterCount);
+    else if (!l1) {
+      // L0 forms: the jitter relative to ‖ĝ‖ (the sine's scale)
+      let gn = 0;
+      for (let j = 0; j < d; j++) gn += gHat[j]! ** 2;
+      gn = Math.sqrt(gn);
+      let acc = 0;
+      for (let b = 0; b < B; b++) {
+        let dRad = 0, dd = 0;
+        for (let j = 0; j < d; j++) { const dj = G[b * d + j]! / n - gHat[j]!; dRad += dj * unitAtoms[i * d + j]!; dd += dj * dj; }
+        acc += Math.max(dd - dRad * dRad, 0);
+      }
+      statFloor[i] = gn > 0 ? Math.sqrt(acc / B) / gn : NaN;
+    }
+  }
+  // aggregates per resample → their SEs
+  const medStat = new Float64Array(B), medRad = new Float64Array(B), medKkt = new Float64Array(B), frac = new Float64Array(B);
+  let nMeasured = 0;
+  for (let i = 0; i < m; i++) if (measured[i]) nMeasured++;
+  for (let b = 0; b < B; b++) {
+    const s: number[] = [], r: number[] = [], k: number[] = [];
+    let flagged = 0;
+    for (let i = 0; i < m; i++) {
+      if (!measured[i]) continue;
+      s.push(statB[b * m + i]!); r.push(radB[b * m + i]!); k.push(kktOnB[b * m + i]!);
+      flagged += flagB[b * m + i]!;
+    }
+    medStat[b] = quantile(s, 0.5); medRad[b] = quantile(r, 0.5); medKkt[b] = quantile(k, 0.5);
+    frac[b] = nMeasured ? flagged / nMeasured : NaN;
+  }
+  return {
+    resamples: B, seed,
+    perLatent: { stat: seStat, rad: seRad, statSE: seFloor, kktOn: seKktOn },
+    statFloor,
+    summary: { statMedian: standardDeviation(medStat), radMedian: standardDeviation(medRad), kktOnMedian: standardDeviation(medKkt), fractionFlagged: standardDeviation(frac) },
+  };
+}
+
