@@ -62,8 +62,14 @@ export interface SplitRecord {
   node: number;
   children: number[];
   coverage: number;
-  /** Largest pairwise co-activation ratio P(a ∧ b)/min(P(a), P(b)) among the children. */
+  /**
+   * Largest pairwise co-activation ratio among the children, counting a row only when both codes are at
+   * least SPLIT_TREE.coActivationShare × the row's strongest child code: #both/min(#a, #b).
+   * This decides `split`.
+   */
   maxCoActivation: number;
+  /** The same ratio counting every row where both fire at all (THEORY.md C4's literal test; reported only). */
+  maxCoFiring: number;
   centroidCosine: number;
   centroidOk: boolean;
   split: boolean;
@@ -305,23 +311,32 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
       for (let t = L.input.codes.rowPtr[r]!; t < L.input.codes.rowPtr[r + 1]!; t++) if (childSet.has(L.input.codes.idx[t]!)) { covered++; break; }
     }
     const coverage = covered / S.counts[i]!;
-    // Pairwise co-activation of the children, from the rows where any of them fires.
-    const pairCount = new Map<number, number>();
+    // Pairwise co-activation of the children, from the rows where any of them fires. An amortised encoder
+    // fires a merged child atom m_c ∝ w_P + w_c weakly on a sibling's rows too (⟨m_c, w_P + w_c'⟩ > 0), so
+    // the split test counts a row only when both codes are comparable to the row's strongest child code;
+    // co-firing at any level is reported beside it.
+    const pairCount = new Map<number, number>(), pairAny = new Map<number, number>();
     const seenRows = new Set<number>();
     for (const { j } of children) for (let u = L.cols.colPtr[j]!; u < L.cols.colPtr[j + 1]!; u++) seenRows.add(L.cols.rows[u]!);
     for (const r of seenRows) {
-      const act: number[] = [];
-      for (let t = L.input.codes.rowPtr[r]!; t < L.input.codes.rowPtr[r + 1]!; t++) if (childSet.has(L.input.codes.idx[t]!)) act.push(L.input.codes.idx[t]!);
+      const act: number[] = [], val: number[] = [];
+      for (let t = L.input.codes.rowPtr[r]!; t < L.input.codes.rowPtr[r + 1]!; t++) if (childSet.has(L.input.codes.idx[t]!)) { act.push(L.input.codes.idx[t]!); val.push(L.input.codes.val[t]!); }
+      const strong = SPLIT_TREE.coActivationShare * val.reduce((x, y) => Math.max(x, y), 0);
       for (let a = 0; a < act.length; a++) for (let b = a + 1; b < act.length; b++) {
         const key = act[a]! * L.width + act[b]!;
-        pairCount.set(key, (pairCount.get(key) ?? 0) + 1);
+        pairAny.set(key, (pairAny.get(key) ?? 0) + 1);
+        if (Math.min(val[a]!, val[b]!) >= strong) pairCount.set(key, (pairCount.get(key) ?? 0) + 1);
       }
     }
-    let maxCo = 0;
-    for (const [key, cnt] of pairCount) {
-      const a = Math.floor(key / L.width), b = key % L.width;
-      maxCo = Math.max(maxCo, cnt / Math.min(L.counts[a]!, L.counts[b]!));
-    }
+    const ratio = (counts: Map<number, number>): number => {
+      let worst = 0;
+      for (const [key, cnt] of counts) {
+        const a = Math.floor(key / L.width), b = key % L.width;
+        worst = Math.max(worst, cnt / Math.min(L.counts[a]!, L.counts[b]!));
+      }
+      return worst;
+    };
+    const maxCo = ratio(pairCount), maxCoFiring = ratio(pairAny);
     // Centroid check (B2 for near-1-sparse codes): d̂^S_i ∥ Σ_j E[ã^S_i 1(ã^L_j > 0)] d̂^L_j.
     const centroid = new Float64Array(S.d);
     for (const { j, massS } of children) for (let t = 0; t < S.d; t++) centroid[t]! += (massS / rows) * L.input.unitAtoms[j * L.d + t]!;
@@ -332,7 +347,7 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
     const split = coverage >= SPLIT_TREE.splitCoverage && maxCo <= SPLIT_TREE.splitMaxCoActivation;
     const node = nodeS.get(i)!;
     if (split) nodes[node]!.tags.push('split', centroidOk ? 'centroid-ok' : 'centroid-off');
-    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, centroidCosine, centroidOk, split,
+    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, maxCoFiring, centroidCosine, centroidOk, split,
       ...(Number.isFinite(centroidCosine) ? {} : { reason: 'the children never fire with this latent: no centroid' }) });
   }
   return { edges, splits, merges, novel };

@@ -103,6 +103,13 @@ export const SPLIT_TREE = {
   splitCoverage: 0.8,
   /** … and pairwise co-activation ratio of the children ≤ this. [H] */
   splitMaxCoActivation: 0.1,
+  /**
+   * A row counts as a co-activation of two children only when both codes are at least this share of the
+   * row's strongest child code: an amortised encoder fires a merged child atom m_c ∝ w_P + w_c on its
+   * siblings' rows too (a tied ReLU encoder at 1/√2 − λ against √2 − λ for the owner), which is leakage,
+   * not a shared feature; duplicate children fire at similar strength. [H] (docs/split-trees.md)
+   */
+  coActivationShare: 0.5,
   /** Centroid check (B2, near-1-sparse codes): cos(d̂^S_i, centroid) ≥ this. [D, Med] */
   centroidMinCosine: 0.9,
   /** Matryoshka prefix levels: parent = the earlier-level latent with the highest containment among cos ≥ dagMinCosine; kept if containment ≥ this. [H] */
