@@ -8,8 +8,9 @@
  * RMS tangential jitter of the code-weighted residual between resamples. Its expectation is the analytic
  * SE_i, so it cross-checks that formula (docs/diagnostics.md, "Noise floor").
  *
- * Cost: per atom, one [B, c_i] × [c_i, d] product of resample counts with the atom's weighted residuals
- * ã_{i,n} r_n over its c_i firings (through fastMatmul), B·nnz·d multiply-adds in all.
+ * Cost: per atom, one [d + 4, c_i] × [c_i, B] product of the atom's weighted residuals ã_{i,n} r_n (and four
+ * scalars per firing) with the resample counts of its c_i firings (through fastMatmul): B·nnz·(d + 4)
+ * multiply-adds in all.
  */
 import { fastMatmul } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
@@ -54,49 +55,59 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
   // per resample, per atom (for the aggregates)
   const statB = new Float32Array(B * m).fill(NaN), radB = new Float32Array(B * m).fill(NaN), kktOnB = new Float32Array(B * m).fill(NaN), flagB = new Uint8Array(B * m);
   const one = new Float64Array(B), floorB = new Float64Array(B);
+  // counts by row ([n, B]) so that an atom's firings gather contiguous blocks
+  const wByRow = new Float32Array(n * B);
+  for (let b = 0; b < B; b++) for (let r = 0; r < n; r++) wByRow[r * B + b] = w[b * n + r]!;
+  // per resample b: Σ_t w ã r (d columns), then Σ w ã, Σ w ‖P⊥(ã r)‖², Σ w dev², Σ w — one GEMM per atom
+  const cols = d + 4;
+  const rad = new Float64Array(B), gg = new Float64Array(B), dRad = new Float64Array(B), dd = new Float64Array(B);
   for (let i = 0; i < m; i++) {
     if (!measured[i]) continue;
     const c0 = colPtr[i]!, c = colPtr[i + 1]! - c0;
-    const V = new Float32Array(c * d), W = new Float32Array(B * c);
-    const av = new Float64Array(c), q = new Float64Array(c), dev2 = new Float64Array(c);
+    const Vt = new Float32Array(cols * c), Wt = new Float32Array(c * B);
     for (let t = 0; t < c; t++) {
       const r = colRow[c0 + t]!, k = colNz[c0 + t]!, a = value[k]!, p = onProj[k]!;
-      av[t] = a;
-      q[t] = a * a * Math.max(rowNorm2[r]! - p * p, 0); // ‖P⊥(ã r)‖²
       const dv = l1 ? (p - lambdaE) / lambdaE : p;
-      dev2[t] = dv * dv;
-      for (let j = 0; j < d; j++) V[t * d + j] = a * residual[r * d + j]!;
-      for (let b = 0; b < B; b++) W[b * c + t] = w[b * n + r]!;
+      for (let j = 0; j < d; j++) Vt[j * c + t] = a * residual[r * d + j]!;
+      Vt[d * c + t] = a;
+      Vt[(d + 1) * c + t] = a * a * Math.max(rowNorm2[r]! - p * p, 0); // ‖P⊥(ã r)‖²
+      Vt[(d + 2) * c + t] = dv * dv;
+      Vt[(d + 3) * c + t] = 1;
+      Wt.set(wByRow.subarray(r * B, r * B + B), t * B);
     }
-    const G = fastMatmul(W, V, B, c, d);
-    // the full-sample values, for the bootstrap noise floor
+    const GT = fastMatmul(Vt, Wt, cols, c, B); // [cols, B]
+    // the full-sample values ĝ, m̂ (weights 1)
     let mHat = 0;
     const gHat = new Float64Array(d);
-    for (let t = 0; t < c; t++) { mHat += av[t]!; for (let j = 0; j < d; j++) gHat[j]! += V[t * d + j]!; }
-    for (let j = 0; j < d; j++) gHat[j]! /= n;
+    for (let j = 0; j < d; j++) { let v = 0; for (let t = 0; t < c; t++) v += Vt[j * c + t]!; gHat[j] = v / n; }
+    for (let t = 0; t < c; t++) mHat += Vt[d * c + t]!;
     mHat /= n;
-    let jitter = 0, jitterCount = 0;
-    for (let b = 0; b < B; b++) {
-      let mb = 0, qb = 0, wb = 0, devb = 0;
-      for (let t = 0; t < c; t++) { const wt = W[b * c + t]!; mb += wt * av[t]!; qb += wt * q[t]!; wb += wt; devb += wt * dev2[t]!; }
-      mb /= n;
-      let rad = 0, gg = 0, dRad = 0, dd = 0;
-      for (let j = 0; j < d; j++) {
-        const gj = G[b * d + j]! / n, u = unitAtoms[i * d + j]!;
-        rad += gj * u; gg += gj * gj;
-        const dj = gj - gHat[j]!;
-        dRad += dj * u; dd += dj * dj;
+    rad.fill(0); gg.fill(0); dRad.fill(0); dd.fill(0);
+    for (let j = 0; j < d; j++) {
+      const u = unitAtoms[i * d + j]!, gh = gHat[j]!, o = j * B;
+      for (let b = 0; b < B; b++) {
+        const gj = GT[o + b]! / n, dj = gj - gh;
+        rad[b]! += gj * u; gg[b]! += gj * gj; dRad[b]! += dj * u; dd[b]! += dj * dj;
       }
-      const tan2 = Math.max(gg - rad * rad, 0);
-      const scale = l1 ? lambdaE * mb : Math.sqrt(gg);
-      const scaleHat = l1 ? lambdaE * mHat : 1;
-      if (l1 && scaleHat > 0) { jitter += Math.max(dd - dRad * dRad, 0) / (scaleHat * scaleHat); jitterCount++; }
+    }
+    let gn = 0;
+    for (let j = 0; j < d; j++) gn += gHat[j]! ** 2;
+    gn = Math.sqrt(gn);
+    // the bootstrap noise floor: RMS tangential jitter of g*, in units of the full-sample scale
+    const scaleHat = l1 ? lambdaE * mHat : gn;
+    let jitter = 0;
+    for (let b = 0; b < B; b++) jitter += Math.max(dd[b]! - dRad[b]! ** 2, 0);
+    statFloor[i] = scaleHat > 0 ? Math.sqrt(jitter / B) / scaleHat : NaN;
+    for (let b = 0; b < B; b++) {
+      const mb = GT[d * B + b]! / n, qb = GT[(d + 1) * B + b]!, devb = GT[(d + 2) * B + b]!, wb = GT[(d + 3) * B + b]!;
+      const tan2 = Math.max(gg[b]! - rad[b]! ** 2, 0);
+      const scale = l1 ? lambdaE * mb : Math.sqrt(gg[b]!);
       if (!(scale > 0) || !(wb > 0)) { one[b] = NaN; floorB[b] = NaN; continue; }
       const stat = Math.sqrt(tan2) / scale;
       const floor = Math.sqrt(Math.max(qb / n - tan2, 0) / n) / scale;
       one[b] = stat; floorB[b] = floor;
       statB[b * m + i] = stat;
-      if (l1) radB[b * m + i] = rad / scale - 1;
+      if (l1) radB[b * m + i] = rad[b]! / scale - 1;
       kktOnB[b * m + i] = Math.sqrt(devb / wb) / (l1 ? 1 : sigmaR || 1);
       if (stat > Math.max(THRESHOLDS.statSigmas * floor, THRESHOLDS.statFloor)) flagB[b * m + i] = 1;
     }
@@ -104,20 +115,6 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
     seFloor[i] = standardDeviation(floorB);
     if (l1) seRad[i] = standardDeviation(Float64Array.from({ length: B }, (_, b) => radB[b * m + i]!));
     seKktOn[i] = standardDeviation(Float64Array.from({ length: B }, (_, b) => kktOnB[b * m + i]!));
-    if (l1 && jitterCount > 0) statFloor[i] = Math.sqrt(jitter / jitterCount);
-    else if (!l1) {
-      // L0 forms: the jitter relative to ‖ĝ‖ (the sine's scale)
-      let gn = 0;
-      for (let j = 0; j < d; j++) gn += gHat[j]! ** 2;
-      gn = Math.sqrt(gn);
-      let acc = 0;
-      for (let b = 0; b < B; b++) {
-        let dRad = 0, dd = 0;
-        for (let j = 0; j < d; j++) { const dj = G[b * d + j]! / n - gHat[j]!; dRad += dj * unitAtoms[i * d + j]!; dd += dj * dj; }
-        acc += Math.max(dd - dRad * dRad, 0);
-      }
-      statFloor[i] = gn > 0 ? Math.sqrt(acc / B) / gn : NaN;
-    }
   }
   // aggregates per resample → their SEs
   const medStat = new Float64Array(B), medRad = new Float64Array(B), medKkt = new Float64Array(B), frac = new Float64Array(B);
