@@ -77,7 +77,7 @@ export function splitTreeFindings(r: SplitTreeReport): StructureFinding[] {
   const certified = within.filter((e) => e.nonStationary).length;
   if (within.length) out.push({ section: 'tree', severity: 'warning', message: `${within.length} latent pairs are nested (one fires on ≥ 90% of the other's firings), ${certified} of them certified non-stationary by V_ij > 0: a stationary dictionary resolves such hierarchies by absorption, so these latents are not converged (C4).` });
   const splits = r.splits.filter((s) => s.split);
-  if (splits.length) out.push({ section: 'tree', severity: 'info', message: `${splits.length} latents split into exclusive children across widths (${splits.filter((s) => !s.centroidOk).length} fail the centroid check, i.e. the parent is not the code-weighted mean of its children) (C4).` });
+  if (splits.length) out.push({ section: 'tree', severity: 'info', message: `${splits.length} latents split across widths into children that partition their firings (no two children at comparable strength on more than 10% of rows; ${splits.filter((s) => !s.centroidOk).length} fail the centroid check, i.e. the parent is not the code-weighted mean of its children) (C4).` });
   if (r.merges.length) out.push({ section: 'tree', severity: 'info', message: `${r.merges.length} larger-width latents merge two or more smaller-width latents: refinement across widths is not a tree there (C4).` });
   return out;
 }
