@@ -61,7 +61,7 @@ export interface KktReport {
      */
     rowsToResolve: Float32Array;
     /** Bootstrap SEs over rows of the values beside them (absent when the bootstrap was off). */
-    se?: { stat: Float32Array; rad: Float32Array; statSE: Float32Array; kktOn: Float32Array };
+    se?: { stat: Float32Array; rad: Float32Array; statSE: Float32Array; kktOn: Float32Array; kktOff: Float32Array };
     /** Bootstrap estimate of the noise floor (RMS tangential jitter of g_i between resamples): cross-checks statSE. */
     statFloorBootstrap?: Float32Array;
   };
@@ -155,6 +155,9 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   const offCount = new Float64Array(m), offAbove = new Float64Array(m), offExcess = new Float64Array(m);
   const onMask = new Uint8Array(m);
   const offOk = off.mode !== 'lambda' || lambdaOk;
+  // the missed activations themselves (row, latent) and the rows that count, for the bootstrap of KKT_off
+  const missed: { row: Int32Array; latent: Int32Array; count: number } = { row: new Int32Array(1024), latent: new Int32Array(1024), count: 0 };
+  const validRow = new Uint8Array(n);
   if (offOk) {
     forEachProjectionRow(residual, unitAtoms, n, m, d, (r, proj, o) => {
       let rowThr = lambdaE;
@@ -163,6 +166,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
         for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) rowThr = Math.min(rowThr, value[k]);
         if (!Number.isFinite(rowThr)) return;
       }
+      validRow[r] = 1;
       for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) onMask[latent[k]] = 1;
       const per = off.mode === 'per-latent' ? off.perLatent : undefined;
       for (let i = 0; i < m; i++) {
@@ -171,7 +175,14 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
         if (!(thr > 0)) continue;
         const p = proj[o + i];
         offCount[i]++;
-        if (p > THRESHOLDS.kktOffMargin * thr) offAbove[i]++;
+        if (p > THRESHOLDS.kktOffMargin * thr) {
+          offAbove[i]++;
+          if (missed.count === missed.row.length) {
+            const grow = (a: Int32Array): Int32Array => { const b = new Int32Array(2 * a.length); b.set(a); return b; };
+            missed.row = grow(missed.row); missed.latent = grow(missed.latent);
+          }
+          missed.row[missed.count] = r; missed.latent[missed.count] = i; missed.count++;
+        }
         if (p > thr) offExcess[i] += (p - thr) / thr;
       }
       for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) onMask[latent[k]] = 0;
@@ -206,7 +217,8 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + THRESHOLDS.statFloor + ' (nothing left to decide)';
   if (need.length === 0) reason.summaryRowsToResolve = 'no unflagged atom has STAT above the noise floor: summary.rowsToResolve is null';
   let boot: ReturnType<typeof stationarityBootstrap> | undefined;
-  if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS);
+  if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS,
+    offOk ? { row: missed.row.subarray(0, missed.count), latent: missed.latent.subarray(0, missed.count), validRow, measured: Uint8Array.from(kktOff, (v) => (Number.isFinite(v) ? 1 : 0)) } : undefined);
   else if (opts.bootstrap === false) reason.bootstrap = 'bootstrap SEs were not requested';
   else reason.bootstrap = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'λ_e is unavailable; pass --lambda-e';
   let maxKktOn = NaN;
@@ -216,7 +228,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     source: cs.source, kind: cs.kind, rows: n, lambdaE, live: nLive, measured: nMeasured,
     perLatent: { firing, kktOn, kktOff, meanExcess, stat, rad, statSE, flagged, statDebiased, rowsToResolve, ...(boot ? { se: boot.perLatent, statFloorBootstrap: boot.statFloor } : {}) },
     summary: {
-      kktOn: withSE(kOn, boot?.summary.kktOnMedian), kktOff: kOff, stat: withSE(agg(stat, measured), boot?.summary.statMedian), rad: withSE(agg(rad, measured), boot?.summary.radMedian),
+      kktOn: withSE(kOn, boot?.summary.kktOnMedian), kktOff: withSE(kOff, boot?.summary.kktOffMedian), stat: withSE(agg(stat, measured), boot?.summary.statMedian), rad: withSE(agg(rad, measured), boot?.summary.radMedian),
       fractionFlagged, statSE: agg(statSE, measured), firings: { median: quantile(firings, 0.5), p90: quantile(firings, 0.9) },
       unresolved: need.length, rowsToResolve: quantile(need, 0.5), codeQuality, maxKktOn,
     },

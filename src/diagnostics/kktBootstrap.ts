@@ -1,7 +1,7 @@
 /**
  * Bootstrap standard errors of the B4 per-atom statistics (THEORY.md B4: "Bootstrap SEs are reported"):
- * STAT_i, RAD_i and the analytic noise floor SE_i, plus the headline aggregates (median STAT, median RAD,
- * median KKT_on, fraction flagged). Every resample reweights the same rows for every atom (a joint row
+ * STAT_i, RAD_i, the analytic noise floor SE_i, KKT_on and KKT_off, plus the headline aggregates (median
+ * STAT, RAD, KKT_on and KKT_off, fraction flagged). Every resample reweights the same rows for every atom (a joint row
  * bootstrap), so aggregates over atoms get SEs too.
  *
  * It also gives the bootstrap version of the noise floor, √(mean_b ‖P⊥_i(g*_b − ĝ_i)‖²)/(λ_e m_i): the
@@ -23,18 +23,25 @@ export interface StationarityBootstrap {
   resamples: number;
   seed: number;
   /** Bootstrap SEs of the per-latent values (NaN where the value is NaN). */
-  perLatent: { stat: Float32Array; rad: Float32Array; statSE: Float32Array; kktOn: Float32Array };
+  perLatent: { stat: Float32Array; rad: Float32Array; statSE: Float32Array; kktOn: Float32Array; kktOff: Float32Array };
   /** Bootstrap noise floor √(mean_b ‖P⊥(g*_b − ĝ)‖²)/(λ_e m_i): cross-check of the analytic SE_i. */
   statFloor: Float32Array;
   /** Bootstrap SEs of the headline aggregates over measured atoms. */
-  summary: { statMedian: number; radMedian: number; kktOnMedian: number; fractionFlagged: number };
+  summary: { statMedian: number; radMedian: number; kktOnMedian: number; kktOffMedian: number; fractionFlagged: number };
 }
+
+/**
+ * KKT_off's missed activations, for its bootstrap: the (row, latent) pairs above the margin, the rows that
+ * count (validRow), and the atoms with a KKT_off value. Firing rows always count, so under a resample
+ * KKT_off*_i = Σ_missed w / (Σ_valid w − Σ_firings of i w).
+ */
+export interface MissedActivations { row: Int32Array; latent: Int32Array; validRow: Uint8Array; measured: Uint8Array }
 
 /**
  * `measured` marks the atoms with enough firings (the same set as the report); `l1` selects the L1 forms
  * (scale λ_e m_i, RAD) or the L0 forms (scale ‖g_i‖, sine of the angle, no RAD).
  */
-export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, measured: Uint8Array, opts: BootstrapOptions = {}): StationarityBootstrap {
+export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, measured: Uint8Array, opts: BootstrapOptions = {}, missed?: MissedActivations): StationarityBootstrap {
   const { n, m, d, rowPtr, latent, value, onProj, residual } = cs;
   const B = opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples, seed = opts.seed ?? BOOTSTRAP_DEFAULTS.seed;
   const l1 = cs.kind === 'l1';
@@ -51,13 +58,34 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
   // σ_r = √(E‖r‖²/d), the L0-type KKT_on scale (as in kkt.ts)
   const sigmaR = Math.sqrt(rr / Math.max(n * d, 1));
   const nan = () => new Float32Array(m).fill(NaN);
-  const seStat = nan(), seRad = nan(), seFloor = nan(), seKktOn = nan(), statFloor = nan();
+  const seStat = nan(), seRad = nan(), seFloor = nan(), seKktOn = nan(), seKktOff = nan(), statFloor = nan();
   // per resample, per atom (for the aggregates)
   const statB = new Float32Array(B * m).fill(NaN), radB = new Float32Array(B * m).fill(NaN), kktOnB = new Float32Array(B * m).fill(NaN), flagB = new Uint8Array(B * m);
   const one = new Float64Array(B), floorB = new Float64Array(B);
   // counts by row ([n, B]) so that an atom's firings gather contiguous blocks
   const wByRow = new Float32Array(n * B);
   for (let b = 0; b < B; b++) for (let r = 0; r < n; r++) wByRow[r * B + b] = w[b * n + r]!;
+  // KKT_off: per resample, the weight of the valid rows and of each atom's missed activations
+  const kktOffB = new Float32Array(B * m).fill(NaN);
+  const validW = new Float64Array(B), missedW = new Float64Array(missed ? B * m : 0);
+  if (missed) {
+    for (let r = 0; r < n; r++) if (missed.validRow[r]) for (let b = 0; b < B; b++) validW[b]! += wByRow[r * B + b]!;
+    for (let e = 0; e < missed.row.length; e++) {
+      const r = missed.row[e]!, i = missed.latent[e]!;
+      for (let b = 0; b < B; b++) missedW[b * m + i]! += wByRow[r * B + b]!;
+    }
+    // every atom with a KKT_off (live, not only measured): the weight of its firings, then KKT_off*
+    const fireW = new Float64Array(B * m);
+    for (let r = 0; r < n; r++) for (let k = rowPtr[r]!; k < rowPtr[r + 1]!; k++) {
+      const i = latent[k]!;
+      for (let b = 0; b < B; b++) fireW[b * m + i]! += wByRow[r * B + b]!;
+    }
+    for (let i = 0; i < m; i++) {
+      if (!missed.measured[i]) continue;
+      for (let b = 0; b < B; b++) { const den = validW[b]! - fireW[b * m + i]!; if (den > 0) kktOffB[b * m + i] = missedW[b * m + i]! / den; }
+      seKktOff[i] = standardDeviation(Float64Array.from({ length: B }, (_, b) => kktOffB[b * m + i]!));
+    }
+  }
   // per resample b: Σ_t w ã r (d columns), then Σ w ã, Σ w ‖P⊥(ã r)‖², Σ w dev², Σ w — one GEMM per atom
   const cols = d + 4;
   const rad = new Float64Array(B), gg = new Float64Array(B), dRad = new Float64Array(B), dd = new Float64Array(B);
@@ -117,7 +145,7 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
     seKktOn[i] = standardDeviation(Float64Array.from({ length: B }, (_, b) => kktOnB[b * m + i]!));
   }
   // aggregates per resample → their SEs
-  const medStat = new Float64Array(B), medRad = new Float64Array(B), medKkt = new Float64Array(B), frac = new Float64Array(B);
+  const medStat = new Float64Array(B), medRad = new Float64Array(B), medKkt = new Float64Array(B), medOff = new Float64Array(B), frac = new Float64Array(B);
   let nMeasured = 0;
   for (let i = 0; i < m; i++) if (measured[i]) nMeasured++;
   for (let b = 0; b < B; b++) {
@@ -129,13 +157,14 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
       flagged += flagB[b * m + i]!;
     }
     medStat[b] = quantile(s, 0.5); medRad[b] = quantile(r, 0.5); medKkt[b] = quantile(k, 0.5);
+    if (missed) medOff[b] = quantile(kktOffB.subarray(b * m, (b + 1) * m), 0.5);
     frac[b] = nMeasured ? flagged / nMeasured : NaN;
   }
   return {
     resamples: B, seed,
-    perLatent: { stat: seStat, rad: seRad, statSE: seFloor, kktOn: seKktOn },
+    perLatent: { stat: seStat, rad: seRad, statSE: seFloor, kktOn: seKktOn, kktOff: seKktOff },
     statFloor,
-    summary: { statMedian: standardDeviation(medStat), radMedian: standardDeviation(medRad), kktOnMedian: standardDeviation(medKkt), fractionFlagged: standardDeviation(frac) },
+    summary: { statMedian: standardDeviation(medStat), radMedian: standardDeviation(medRad), kktOnMedian: standardDeviation(medKkt), kktOffMedian: missed ? standardDeviation(medOff) : NaN, fractionFlagged: standardDeviation(frac) },
   };
 }
 

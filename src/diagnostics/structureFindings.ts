@@ -97,7 +97,7 @@ export function kktFindings(k: KktReport, label: string): StructureFinding[] {
   const s = k.summary;
   if (k.source === 'sae' && s.codeQuality !== 'n/a') {
     f.push({ section: 'kkt', severity: s.codeQuality === 'poor' ? 'problem' : s.codeQuality === 'fair' ? 'warning' : 'info',
-      message: `${label}: code-space KKT is ${s.codeQuality} (median KKT_on ${withSE(s.kktOn.median, s.kktOn.se?.median)}, median KKT_off ${fmt(s.kktOff.median)}): ${s.codeQuality === 'good' ? 'the encoder returns nearly the lasso-optimal codes for its own dictionary' : 'the encoder\'s codes are not the optimal codes for its own dictionary (B1), so part of the loss is amortisation error rather than a dictionary problem'}.` });
+      message: `${label}: code-space KKT is ${s.codeQuality} (median KKT_on ${withSE(s.kktOn.median, s.kktOn.se?.median)}, median KKT_off ${withSE(s.kktOff.median, s.kktOff.se?.median)}): ${s.codeQuality === 'good' ? 'the encoder returns nearly the lasso-optimal codes for its own dictionary' : 'the encoder\'s codes are not the optimal codes for its own dictionary (B1), so part of the loss is amortisation error rather than a dictionary problem'}.` });
   }
   if (k.source === 'exact' && Number.isFinite(s.maxKktOn) && s.maxKktOn > THRESHOLDS.kktOnSolver) {
     f.push({ section: 'kkt', severity: 'warning', message: `${label}: the exact solver left KKT_on up to ${fmt(s.maxKktOn)} (> ${THRESHOLDS.kktOnSolver}); exact-code statistics are approximate.` });

@@ -38,7 +38,7 @@ function keyFigures(r: DiagnosticReport): string[] {
     if (!k) continue;
     const sum = at(k, 'summary');
     const unresolved = Number(at(sum, 'unresolved'));
-    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${pm(at(sum, 'kktOn', 'median'), at(sum, 'kktOn', 'se', 'median'))}, KKT_off median ${f(at(sum, 'kktOff', 'median'))}, STAT median ${pm(at(sum, 'stat', 'median'), at(sum, 'stat', 'se', 'median'))} (p90 ${f(at(sum, 'stat', 'p90'))}; noise floor SE median ${f(at(sum, 'statSE', 'median'))} at ${int(at(sum, 'firings', 'median'))} firings per atom in ${int(at(k, 'rows'))} rows), non-stationary ${pm(100 * Number(at(sum, 'fractionFlagged')), 100 * Number(at(k, 'bootstrap', 'fractionFlaggedSE')))}%${unresolved > 0 ? `, ${unresolved} undecided (about ${int(at(sum, 'rowsToResolve'))} rows would decide them)` : ''}`);
+    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${pm(at(sum, 'kktOn', 'median'), at(sum, 'kktOn', 'se', 'median'))}, KKT_off median ${pm(at(sum, 'kktOff', 'median'), at(sum, 'kktOff', 'se', 'median'))}, STAT median ${pm(at(sum, 'stat', 'median'), at(sum, 'stat', 'se', 'median'))} (p90 ${f(at(sum, 'stat', 'p90'))}; noise floor SE median ${f(at(sum, 'statSE', 'median'))} at ${int(at(sum, 'firings', 'median'))} firings per atom in ${int(at(k, 'rows'))} rows), non-stationary ${pm(100 * Number(at(sum, 'fractionFlagged')), 100 * Number(at(k, 'bootstrap', 'fractionFlaggedSE')))}%${unresolved > 0 ? `, ${unresolved} undecided (about ${int(at(sum, 'rowsToResolve'))} rows would decide them)` : ''}`);
   }
   const id = s.identity;
   if (at(id, 'exact') || at(id, 'sae')) out.push(`identity |ID| p90: SAE codes ${f(at(id, 'sae', 'p90Abs'))}, exact codes ${f(at(id, 'exact', 'p90Abs'))}`);

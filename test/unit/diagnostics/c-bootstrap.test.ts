@@ -33,8 +33,8 @@ test('resample counts: each resample draws n rows', () => {
 });
 
 /** G2 (2 parents × 1 child at 90°) at the true dictionary with exact codes: the child's STAT is tan 45° = 1. */
-function g2ExactCodes(seed: number, rows: number, lambda = 0.15): { cs: CodeSet; atoms: Float32Array; lambda: number } {
-  const ds = generate('g2', { seed, tokens: rows, dIn: 12, parents: 2, children: 1, parentRate: 0.3, childRate: 0.5, magnitudes: 'constant' });
+function g2ExactCodes(seed: number, rows: number, lambda = 0.15, noise = 0): { cs: CodeSet; atoms: Float32Array; lambda: number } {
+  const ds = generate('g2', { seed, tokens: rows, dIn: 12, parents: 2, children: 1, parentRate: 0.3, childRate: 0.5, magnitudes: 'constant', noise });
   const { n, d, nFeatures: m } = ds;
   const t = new Float32Array(n * d);
   for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) t[r * d + j] = ds.x[r * d + j]! - ds.bias[j]!;
@@ -107,4 +107,22 @@ test('B4: an unflagged atom above the floor is flagged at the rows the report sa
   const big = make(Math.ceil(2 * need));
   const kb = kktStationarity(big.cs, big.atoms, 0.15, { mode: 'lambda' }, { pull: false, bootstrap: false });
   assert.equal(kb.perLatent.flagged[child], 1, `at ${2 * need} rows: STAT ${kb.perLatent.stat[child]} SE ${kb.perLatent.statSE[child]}`);
+});
+
+test('B4: the bootstrap SE of KKT_off is the binomial SE of a rate of missed activations', () => {
+  // noisy G2, exact codes at λ = 0.15 read at λ_e = 0.05: the noise's off-support projections exceed
+  // 1.1·λ_e on about a quarter of the rows, so KKT_off is a genuine rate
+  const { cs, atoms } = g2ExactCodes(5, 3000, 0.15, 0.1);
+  const k = kktStationarity(cs, atoms, 0.05, { mode: 'lambda' }, { pull: false, bootstrap: { resamples: 300, seed: 4 } });
+  let checked = 0;
+  for (let i = 0; i < cs.m; i++) {
+    const p = k.perLatent.kktOff[i]!, offRows = cs.n - cs.count[i]!;
+    if (!(p > 0.05 && p < 0.95)) continue;
+    const binomial = Math.sqrt((p * (1 - p)) / offRows);
+    const se = k.perLatent.se!.kktOff[i]!;
+    assert.ok(Math.abs(se - binomial) < 0.25 * binomial, `atom ${i}: KKT_off ${p}, bootstrap SE ${se} vs binomial ${binomial}`);
+    checked++;
+  }
+  assert.ok(checked >= 3, 'no atom with a KKT_off rate between 0.05 and 0.95');
+  assert.ok(k.summary.kktOff.se!.median > 0);
 });
