@@ -182,8 +182,8 @@ export const SECTIONS: DiagnosticSection[] = [
       const findings: Finding[] = [];
       if (Number.isFinite(rep.objectiveGap)) findings.push({ section: 'amortisation', severity: rep.objectiveGap > 0.1 ? 'problem' : rep.objectiveGap > 0.02 ? 'warning' : 'info',
         message: `the encoder's codes cost ${fmt(100 * rep.objectiveGap)}% more than the ${rep.reference.kind === 'lasso' ? 'exact lasso codes' : rep.reference.kind === 'omp' ? 'reference codes (nonnegative OMP with k atoms)' : 'reference codes (IHT with the per-atom thresholds)'} for the same dictionary (support Jaccard ${fmt(rep.meanJaccard)}): that share of the objective is lost to amortisation, not to the dictionary (B5).` });
-      if (rep.encoderDead.length) findings.push({ section: 'amortisation', severity: 'warning', message: `${rep.encoderDead.length} dead latents would fire under exact codes (encoder-dead): their atoms are useful, only the encoder never selects them — resample the encoder rows only.` });
-      if (rep.dictionaryDead.length) findings.push({ section: 'amortisation', severity: 'info', message: `${rep.dictionaryDead.length} latents are dead under both the encoder and exact codes (dictionary-dead): their atoms are not useful where they point — resample them (e.g. toward high-residual rows).` });
+      if (rep.encoderDead.length) findings.push({ section: 'amortisation', severity: 'warning', message: `${rep.encoderDead.length} dead latents would fire under ${rep.reference.kind === 'lasso' ? 'exact' : 'reference'} codes (encoder-dead): their atoms are useful, only the encoder never selects them — resample the encoder rows only.` });
+      if (rep.dictionaryDead.length) findings.push({ section: 'amortisation', severity: 'info', message: `${rep.dictionaryDead.length} latents are dead under both the encoder and ${rep.reference.kind === 'lasso' ? 'exact' : 'reference'} codes (dictionary-dead): their atoms are not useful where they point — resample them (e.g. toward high-residual rows).` });
       return { report: rep, findings };
     },
   },
