@@ -126,7 +126,7 @@ function nnls(G: Float64Array, ld: number, c: Float64Array, a: Float64Array): vo
  */
 export function ihtCodes(targets: Float32Array, unitAtoms: Float32Array, n: number, m: number, d: number, tau: Float32Array,
   warm?: { rowPtr: Int32Array; latent: Int32Array; value: Float32Array }, opts: { maxIter?: number; tol?: number } = {}): ReferenceCodes {
-  const maxIter = opts.maxIter ?? THRESHOLDS.solverMaxIter, tol = opts.tol ?? 1e-7;
+  const maxIter = opts.maxIter ?? THRESHOLDS.ihtMaxIter, tol = opts.tol ?? 1e-7;
   for (let i = 0; i < m; i++) if (!(tau[i]! >= 0)) throw new Error(`ihtCodes: threshold ${i} is ${tau[i]} (need ≥ 0)`);
   const mu = 1 / (spectralNormSq(unitAtoms, m, d) * 1.001 + 1e-12);
   const supports: number[][] = [], values: Float64Array[] = [];

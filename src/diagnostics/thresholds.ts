@@ -27,6 +27,8 @@ export const THRESHOLDS = {
   /** B5: FISTA stops when the max KKT violation < solverTol·λ_e, or after solverMaxIter iterations. */
   solverTol: 1e-4,
   solverMaxIter: 500,
+  /** B5: IHT (JumpReLU reference codes) stops after this many proximal steps (two GEMMs each) at the latest. */
+  ihtMaxIter: 100,
   /** B5: outer working-set rounds (each adds the worst off-support violators per row). */
   solverMaxRounds: 12,
   solverAddPerRound: 16,
