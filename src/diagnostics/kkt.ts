@@ -87,6 +87,9 @@ export interface KktReport {
   reason: Record<string, string>;
 }
 
+/** The bootstrap of KKT_off reweights each recorded missed activation per resample; beyond this many it is skipped. */
+const MAX_MISSED_RECORDED = 5_000_000;
+
 function agg(v: Float32Array, mask: Uint8Array): Aggregate {
   const vals: number[] = [];
   for (let i = 0; i < v.length; i++) if (mask[i] && Number.isFinite(v[i])) vals.push(v[i]);
@@ -156,7 +159,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   const onMask = new Uint8Array(m);
   const offOk = off.mode !== 'lambda' || lambdaOk;
   // the missed activations themselves (row, latent) and the rows that count, for the bootstrap of KKT_off
-  const missed: { row: Int32Array; latent: Int32Array; count: number } = { row: new Int32Array(1024), latent: new Int32Array(1024), count: 0 };
+  const missed: { row: Int32Array; latent: Int32Array; count: number; overflow: boolean } = { row: new Int32Array(1024), latent: new Int32Array(1024), count: 0, overflow: false };
   const validRow = new Uint8Array(n);
   if (offOk) {
     forEachProjectionRow(residual, unitAtoms, n, m, d, (r, proj, o) => {
@@ -177,11 +180,12 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
         offCount[i]++;
         if (p > THRESHOLDS.kktOffMargin * thr) {
           offAbove[i]++;
-          if (missed.count === missed.row.length) {
+          if (missed.count >= MAX_MISSED_RECORDED) missed.overflow = true;
+          else if (missed.count === missed.row.length) {
             const grow = (a: Int32Array): Int32Array => { const b = new Int32Array(2 * a.length); b.set(a); return b; };
             missed.row = grow(missed.row); missed.latent = grow(missed.latent);
           }
-          missed.row[missed.count] = r; missed.latent[missed.count] = i; missed.count++;
+          if (!missed.overflow) { missed.row[missed.count] = r; missed.latent[missed.count] = i; missed.count++; }
         }
         if (p > thr) offExcess[i] += (p - thr) / thr;
       }
@@ -218,7 +222,8 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   if (need.length === 0) reason.summaryRowsToResolve = 'no unflagged atom has STAT above the noise floor: summary.rowsToResolve is null';
   let boot: ReturnType<typeof stationarityBootstrap> | undefined;
   if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS,
-    offOk ? { row: missed.row.subarray(0, missed.count), latent: missed.latent.subarray(0, missed.count), validRow, measured: Uint8Array.from(kktOff, (v) => (Number.isFinite(v) ? 1 : 0)) } : undefined);
+    offOk && !missed.overflow ? { row: missed.row.subarray(0, missed.count), latent: missed.latent.subarray(0, missed.count), validRow, measured: Uint8Array.from(kktOff, (v) => (Number.isFinite(v) ? 1 : 0)) } : undefined);
+  if (boot && missed.overflow) reason.kktOffSE = `more than ${MAX_MISSED_RECORDED} missed activations: KKT_off has no bootstrap SE (its binomial SE is √(p(1 − p)/N_off))`;
   else if (opts.bootstrap === false) reason.bootstrap = 'bootstrap SEs were not requested';
   else reason.bootstrap = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'λ_e is unavailable; pass --lambda-e';
   let maxKktOn = NaN;
