@@ -73,6 +73,8 @@ export interface SplitRecord {
   centroidCosine: number;
   centroidOk: boolean;
   split: boolean;
+  /** Why a latent with ≥ 2 children is not a split: low coverage, duplicate children, or shared rows (latent indices of the larger SAE). */
+  notSplit?: string;
   reason?: string;
 }
 
@@ -328,15 +330,15 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
         if (Math.min(val[a]!, val[b]!) >= strong) pairCount.set(key, (pairCount.get(key) ?? 0) + 1);
       }
     }
-    const ratio = (counts: Map<number, number>): number => {
-      let worst = 0;
+    const ratio = (counts: Map<number, number>): { value: number; a: number; b: number } => {
+      const worst = { value: 0, a: -1, b: -1 };
       for (const [key, cnt] of counts) {
-        const a = Math.floor(key / L.width), b = key % L.width;
-        worst = Math.max(worst, cnt / Math.min(L.counts[a]!, L.counts[b]!));
+        const a = Math.floor(key / L.width), b = key % L.width, v = cnt / Math.min(L.counts[a]!, L.counts[b]!);
+        if (v > worst.value) Object.assign(worst, { value: v, a, b });
       }
       return worst;
     };
-    const maxCo = ratio(pairCount), maxCoFiring = ratio(pairAny);
+    const co = ratio(pairCount), maxCo = co.value, maxCoFiring = ratio(pairAny).value;
     // Centroid check (B2 for near-1-sparse codes): d̂^S_i ∥ Σ_j E[ã^S_i 1(ã^L_j > 0)] d̂^L_j.
     const centroid = new Float64Array(S.d);
     for (const { j, massS } of children) for (let t = 0; t < S.d; t++) centroid[t]! += (massS / rows) * L.input.unitAtoms[j * L.d + t]!;
@@ -345,9 +347,16 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
     const centroidCosine = nrm > 0 ? dot / Math.sqrt(nrm) : NaN;
     const centroidOk = centroidCosine >= SPLIT_TREE.centroidMinCosine;
     const split = coverage >= SPLIT_TREE.splitCoverage && maxCo <= SPLIT_TREE.splitMaxCoActivation;
+    let notSplit: string | undefined;
+    if (!split) {
+      const pairCos = co.a >= 0 ? cosine(L, co.a, L, co.b) : NaN;
+      notSplit = coverage < SPLIT_TREE.splitCoverage ? `the children cover only ${Math.round(100 * coverage)}% of its firings`
+        : pairCos >= SPLIT_TREE.duplicateCosine ? `children ${co.a} and ${co.b} are duplicates (cos ${pairCos.toFixed(2)}) firing together on ${Math.round(100 * maxCo)}% of rows`
+          : `children ${co.a} and ${co.b} (cos ${pairCos.toFixed(2)}) fire together at comparable strength on ${Math.round(100 * maxCo)}% of rows (e.g. rows of the parent feature alone, or a parent-like child under partial absorption)`;
+    }
     const node = nodeS.get(i)!;
     if (split) nodes[node]!.tags.push('split', centroidOk ? 'centroid-ok' : 'centroid-off');
-    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, maxCoFiring, centroidCosine, centroidOk, split,
+    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, maxCoFiring, centroidCosine, centroidOk, split, ...(notSplit ? { notSplit } : {}),
       ...(Number.isFinite(centroidCosine) ? {} : { reason: 'the children never fire with this latent: no centroid' }) });
   }
   return { edges, splits, merges, novel };

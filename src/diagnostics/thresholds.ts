@@ -112,6 +112,8 @@ export const SPLIT_TREE = {
    * not a shared feature; duplicate children fire at similar strength. [H] (docs/split-trees.md)
    */
   coActivationShare: 0.5,
+  /** Two co-active children this close are reported as duplicates when they keep a latent from splitting. [H] */
+  duplicateCosine: 0.9,
   /** Centroid check (B2, near-1-sparse codes): cos(d̂^S_i, centroid) ≥ this. [D, Med] */
   centroidMinCosine: 0.9,
   /** Matryoshka prefix levels: parent = the earlier-level latent with the highest containment among cos ≥ dagMinCosine; kept if containment ≥ this. [H] */

@@ -45,4 +45,6 @@ test('C4: a parent whose children are merged atoms splits although the amortised
   // Q's two children are the same direction firing together at full strength: not a split
   assert.deepEqual(q.children.map((c) => rep.nodes[c]!.latent).sort(), [3, 4]);
   assert.ok(q.maxCoActivation > 0.9 && !q.split, `duplicate co-activation ${q.maxCoActivation}`);
+  assert.match(q.notSplit ?? '', /duplicates/);
+  assert.equal(p.notSplit, undefined);
 });
