@@ -1,10 +1,12 @@
 /**
  * Code-space KKT (THEORY.md B1) and dictionary-space stationarity (B2) per atom, with the B4 statistics:
  * KKT_on, KKT_off and the mean excess, STAT (tangent of the angle between the code-weighted residual g_i
- * and the atom), RAD, the noise floor SE_i, the non-stationarity flag and the pull direction.
+ * and the atom; for L0 codes the correlation of the code with the residual along the pull, see
+ * l0StatScale), RAD, the noise floor SE_i, the non-stationarity flag, the pull direction, and bootstrap
+ * SEs (kktBootstrap.ts).
  * All sums run over the sparse codes; the one dense product (⟨d̂_i, r_n⟩ for every n, i) is one GEMM pass.
  */
-import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
+import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
 import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
 import { THRESHOLDS } from './thresholds';
@@ -87,6 +89,43 @@ export interface KktReport {
   reason: Record<string, string>;
 }
 
+/**
+ * The L0 scale of STAT: √(E[ã_i²]·E[⟨u_i, r⟩²]) with u_i the unit pull direction P⊥g_i/‖P⊥g_i‖, so that
+ * STAT_i = ‖P⊥g_i‖/scale is the correlation between the code ã_i and the residual along u_i (0 at a
+ * stationary atom, at most 1). THEORY.md B4's sin∠(g_i, d̂_i) is degenerate for L0 codes: their fitted
+ * magnitudes make ⟨d̂_i, r⟩ ≈ 0 on the support, so g_i ⟂ d̂_i and the sine is ≈ 1 for every atom,
+ * stationary or not (measured: median 1.000 on a trained TopK SAE, 0.99 on a JumpReLU one).
+ * E[⟨u, r⟩²] = uᵀMu with M = RᵀR/n (one GEMM). `residualAlongPull` keeps E[⟨u_i, r⟩²] for the bootstrap.
+ */
+function l0StatScale(cs: CodeSet, unitAtoms: Float32Array, g: Float64Array, radial: Float64Array, measured: Uint8Array): Float64Array & { residualAlongPull: Float64Array } {
+  const { n, m, d, rowPtr, latent, value, residual } = cs;
+  const second = new Float64Array(m);
+  for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) second[latent[k]] += value[k] * value[k] / n;
+  const rt = new Float32Array(d * n);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) rt[j * n + r] = residual[r * d + j];
+  const M = matmul(rt, residual, d, n, d);
+  for (let t = 0; t < d * d; t++) M[t] /= n;
+  const u = new Float32Array(m * d);
+  for (let i = 0; i < m; i++) {
+    if (!measured[i]) continue;
+    let nrm = 0;
+    for (let j = 0; j < d; j++) { const v = g[i * d + j] - radial[i] * unitAtoms[i * d + j]; u[i * d + j] = v; nrm += v * v; }
+    nrm = Math.sqrt(nrm);
+    for (let j = 0; j < d; j++) u[i * d + j] = nrm > 0 ? u[i * d + j] / nrm : 0;
+  }
+  const uM = matmul(u, M, m, d, d);
+  const along = new Float64Array(m);
+  const scale = Object.assign(new Float64Array(m), { residualAlongPull: along });
+  for (let i = 0; i < m; i++) {
+    if (!measured[i]) continue;
+    let q = 0;
+    for (let j = 0; j < d; j++) q += uM[i * d + j] * u[i * d + j];
+    along[i] = q;
+    scale[i] = Math.sqrt(second[i] * Math.max(q, 0));
+  }
+  return scale;
+}
+
 /** The bootstrap of KKT_off reweights each recorded missed activation per resample; beyond this many it is skipped. */
 const MAX_MISSED_RECORDED = 5_000_000;
 
@@ -142,10 +181,11 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
       seAcc[i] += a * a * (rn2 - p * p) - 2 * a * (rg - p * radial[i]);
     }
   }
+  const l0Scale = l1 ? undefined : l0StatScale(cs, unitAtoms, g, radial, measured);
   let fractionFlagged = 0;
   for (let i = 0; i < m; i++) {
     if (!measured[i]) continue;
-    const scale = l1 ? lambdaE * mean[i] : Math.sqrt(gNorm2[i]);
+    const scale = l1 ? lambdaE * mean[i] : l0Scale![i];
     if (!(scale > 0)) continue;
     stat[i] = Math.sqrt(tan2[i]) / scale;
     if (l1) rad[i] = radial[i] / scale - 1;
@@ -221,7 +261,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + THRESHOLDS.statFloor + ' (nothing left to decide)';
   if (need.length === 0) reason.summaryRowsToResolve = 'no unflagged atom has STAT above the noise floor: summary.rowsToResolve is null';
   let boot: ReturnType<typeof stationarityBootstrap> | undefined;
-  if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS,
+  if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS, l0Scale?.residualAlongPull,
     offOk && !missed.overflow ? { row: missed.row.subarray(0, missed.count), latent: missed.latent.subarray(0, missed.count), validRow, measured: Uint8Array.from(kktOff, (v) => (Number.isFinite(v) ? 1 : 0)) } : undefined);
   if (boot && missed.overflow) reason.kktOffSE = `more than ${MAX_MISSED_RECORDED} missed activations: KKT_off has no bootstrap SE (its binomial SE is √(p(1 − p)/N_off))`;
   else if (opts.bootstrap === false) reason.bootstrap = 'bootstrap SEs were not requested';

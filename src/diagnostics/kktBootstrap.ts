@@ -8,8 +8,8 @@
  * RMS tangential jitter of the code-weighted residual between resamples. Its expectation is the analytic
  * SE_i, so it cross-checks that formula (docs/diagnostics.md, "Noise floor").
  *
- * Cost: per atom, one [d + 4, c_i] × [c_i, B] product of the atom's weighted residuals ã_{i,n} r_n (and four
- * scalars per firing) with the resample counts of its c_i firings (through fastMatmul): B·nnz·(d + 4)
+ * Cost: per atom, one [d + 5, c_i] × [c_i, B] product of the atom's weighted residuals ã_{i,n} r_n (and five
+ * scalars per firing) with the resample counts of its c_i firings (through fastMatmul): B·nnz·(d + 5)
  * multiply-adds in all.
  */
 import { fastMatmul } from '../compute/fastMatmul';
@@ -38,10 +38,12 @@ export interface StationarityBootstrap {
 export interface MissedActivations { row: Int32Array; latent: Int32Array; validRow: Uint8Array; measured: Uint8Array }
 
 /**
- * `measured` marks the atoms with enough firings (the same set as the report); `l1` selects the L1 forms
- * (scale λ_e m_i, RAD) or the L0 forms (scale ‖g_i‖, sine of the angle, no RAD).
+ * `measured` marks the atoms with enough firings (the same set as the report). L1 codes use the scale
+ * λ_e m_i and have RAD; L0 codes use √(E[ã_i²]·E[⟨u_i, r⟩²]) (kkt.ts l0StatScale; `residualAlongPull` holds
+ * E[⟨u_i, r⟩²], kept fixed across resamples) and have no RAD.
  */
-export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, measured: Uint8Array, opts: BootstrapOptions = {}, missed?: MissedActivations): StationarityBootstrap {
+export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, measured: Uint8Array, opts: BootstrapOptions = {},
+  residualAlongPull?: Float64Array, missed?: MissedActivations): StationarityBootstrap {
   const { n, m, d, rowPtr, latent, value, onProj, residual } = cs;
   const B = opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples, seed = opts.seed ?? BOOTSTRAP_DEFAULTS.seed;
   const l1 = cs.kind === 'l1';
@@ -86,8 +88,9 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
       seKktOff[i] = standardDeviation(Float64Array.from({ length: B }, (_, b) => kktOffB[b * m + i]!));
     }
   }
-  // per resample b: Σ_t w ã r (d columns), then Σ w ã, Σ w ‖P⊥(ã r)‖², Σ w dev², Σ w — one GEMM per atom
-  const cols = d + 4;
+  // per resample b: Σ_t w ã r (d columns), then Σ w ã, Σ w ‖P⊥(ã r)‖², Σ w dev², Σ w, Σ w ã² — one GEMM per atom
+  const cols = d + 5;
+  if (!l1 && !residualAlongPull) throw new Error('stationarityBootstrap: L0 codes need residualAlongPull');
   const rad = new Float64Array(B), gg = new Float64Array(B), dRad = new Float64Array(B), dd = new Float64Array(B);
   for (let i = 0; i < m; i++) {
     if (!measured[i]) continue;
@@ -101,6 +104,7 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
       Vt[(d + 1) * c + t] = a * a * Math.max(rowNorm2[r]! - p * p, 0); // ‖P⊥(ã r)‖²
       Vt[(d + 2) * c + t] = dv * dv;
       Vt[(d + 3) * c + t] = 1;
+      Vt[(d + 4) * c + t] = a * a;
       Wt.set(wByRow.subarray(r * B, r * B + B), t * B);
     }
     const GT = fastMatmul(Vt, Wt, cols, c, B); // [cols, B]
@@ -118,18 +122,19 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
         rad[b]! += gj * u; gg[b]! += gj * gj; dRad[b]! += dj * u; dd[b]! += dj * dj;
       }
     }
-    let gn = 0;
-    for (let j = 0; j < d; j++) gn += gHat[j]! ** 2;
-    gn = Math.sqrt(gn);
+    let a2Hat = 0;
+    for (let t = 0; t < c; t++) a2Hat += Vt[(d + 4) * c + t]!;
+    a2Hat /= n;
+    const along = l1 ? 0 : Math.max(residualAlongPull![i]!, 0);
     // the bootstrap noise floor: RMS tangential jitter of g*, in units of the full-sample scale
-    const scaleHat = l1 ? lambdaE * mHat : gn;
+    const scaleHat = l1 ? lambdaE * mHat : Math.sqrt(a2Hat * along);
     let jitter = 0;
     for (let b = 0; b < B; b++) jitter += Math.max(dd[b]! - dRad[b]! ** 2, 0);
     statFloor[i] = scaleHat > 0 ? Math.sqrt(jitter / B) / scaleHat : NaN;
     for (let b = 0; b < B; b++) {
       const mb = GT[d * B + b]! / n, qb = GT[(d + 1) * B + b]!, devb = GT[(d + 2) * B + b]!, wb = GT[(d + 3) * B + b]!;
       const tan2 = Math.max(gg[b]! - rad[b]! ** 2, 0);
-      const scale = l1 ? lambdaE * mb : Math.sqrt(gg[b]!);
+      const scale = l1 ? lambdaE * mb : Math.sqrt((GT[(d + 4) * B + b]! / n) * along);
       if (!(scale > 0) || !(wb > 0)) { one[b] = NaN; floorB[b] = NaN; continue; }
       const stat = Math.sqrt(tan2) / scale;
       const floor = Math.sqrt(Math.max(qb / n - tan2, 0) / n) / scale;
