@@ -8,9 +8,14 @@ import type { CodeSet } from './codes';
 import { finishCodeSet, perRowObjective, quantile } from './codes';
 import { exactCodes } from './exactCodes';
 import type { ExactCodes } from './exactCodes';
+import type { DiagnosticContext } from './context';
+import { REFERENCE_DESCRIPTION, ihtCodes, l0Objective, ompCodes } from './referenceCodes';
+import type { ReferenceKind } from './referenceCodes';
 
 export interface AmortisationReport {
   rows: number;
+  /** The reference codes the encoder's codes are compared with: lasso (L1), OMP (TopK), IHT (JumpReLU). */
+  reference: { kind: ReferenceKind; description: string };
   objectiveSae: number;
   objectiveExact: number;
   /** Δ_obj = (ℓ(ã) − ℓ(a*))/ℓ(a*). */
@@ -37,10 +42,12 @@ export function exactCodeSet(sae: CodeSet, targets: Float32Array, unitAtoms: Flo
  * Compares SAE codes with exact codes on the same rows. `deadUnderSae` marks latents that never fire under ã
  * on the larger sample (C1), so that the liveness split uses the best estimate of "dead".
  */
-export function amortisationGap(sae: CodeSet, exact: CodeSet, solver: ExactCodes, lambdaE: number, deadUnderSae: Uint8Array): AmortisationReport {
+export function amortisationGap(sae: CodeSet, exact: CodeSet, solver: Pick<ExactCodes, 'maxViolation' | 'rounds' | 'unconvergedRows'>, lambdaE: number, deadUnderSae: Uint8Array,
+  reference: { kind: ReferenceKind; objective?: (c: CodeSet) => Float64Array } = { kind: 'lasso' }): AmortisationReport {
   const { n, m } = sae;
   const reason: Record<string, string> = {};
-  const lS = perRowObjective(sae, lambdaE), lE = perRowObjective(exact, lambdaE);
+  const objective = reference.objective ?? ((c: CodeSet) => perRowObjective(c, lambdaE));
+  const lS = objective(sae), lE = objective(exact);
   let objS = 0, objE = 0;
   for (let r = 0; r < n; r++) { objS += lS[r]; objE += lE[r]; }
   objS /= n; objE /= n;
@@ -71,12 +78,39 @@ export function amortisationGap(sae: CodeSet, exact: CodeSet, solver: ExactCodes
   if (fnVals.length < m) reason.perLatent = 'FN is null for latents that never fire under a* in the sample; FP is null for latents dead under both';
   const gap = objE > 0 ? (objS - objE) / objE : NaN;
   if (!Number.isFinite(gap)) reason.objectiveGap = 'the exact objective is 0 (the sample is reconstructed exactly by b_dec)';
-  if (solver.unconvergedRows > 0) reason.solver = `${solver.unconvergedRows} rows still violate KKT by more than the tolerance after ${solver.rounds} working-set rounds`;
+  if (solver.unconvergedRows > 0) reason.solver = reference.kind === 'lasso' ? `${solver.unconvergedRows} rows still violate KKT by more than the tolerance after ${solver.rounds} working-set rounds` : `${solver.unconvergedRows} rows still changed their support in the last of ${solver.rounds} iterations`;
+  if (!Number.isFinite(solver.maxViolation)) reason.solverViolation = 'the KKT violation is defined for lasso codes only';
   return {
-    rows: n, objectiveSae: objS, objectiveExact: objE, objectiveGap: gap, meanJaccard: jac / n,
+    rows: n, reference: { kind: reference.kind, description: REFERENCE_DESCRIPTION[reference.kind] }, objectiveSae: objS, objectiveExact: objE, objectiveGap: gap, meanJaccard: jac / n,
     solver: { maxViolation: solver.maxViolation, rounds: solver.rounds, unconvergedRows: solver.unconvergedRows },
     perLatent: { fn, fp },
     summary: { fnMedian: quantile(fnVals, 0.5), fnP90: quantile(fnVals, 0.9), fpMedian: quantile(fpVals, 0.5), fpP90: quantile(fpVals, 0.9) },
     encoderDead, dictionaryDead, reason,
   };
+}
+
+/**
+ * The amortisation gap of an L0-type SAE against its own reference codes (THEORY.md B5): OMP with k atoms
+ * for TopK/BatchTopK, IHT with the per-atom thresholds ‖d_i‖θ_i for JumpReLU. `sae` holds the SAE's codes
+ * on the first rows of the context; undefined with a reason when no reference applies.
+ */
+export function l0AmortisationGap(ctx: DiagnosticContext, sae: CodeSet, deadUnderSae: Uint8Array): AmortisationReport | { reason: string } {
+  const { cfg } = ctx.sae;
+  if (cfg.transcoder) return { reason: 'transcoders have no reference codes (the codes cannot see the target y)' };
+  const { n, m, d } = sae;
+  const targets = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) targets[r * d + j] = ctx.x[r * d + j]! - ctx.sae.bDec[j]!;
+  let ref;
+  let tau: Float32Array | undefined;
+  if (cfg.activation === 'jumprelu') {
+    if (!ctx.sae.threshold) return { reason: 'the JumpReLU SAE has no thresholds θ: IHT needs them' };
+    tau = Float32Array.from(ctx.sae.threshold, (t, i) => t * ctx.atomNorms[i]!);
+    ref = { kind: 'iht' as const, codes: ihtCodes(targets, ctx.unitAtoms, n, m, d, tau, sae) };
+  } else if (cfg.activation === 'topk' || cfg.activation === 'batchtopk') {
+    if (!(cfg.k !== undefined && cfg.k >= 1)) return { reason: `the ${cfg.activation} SAE has no k: OMP needs it` };
+    ref = { kind: 'omp' as const, codes: ompCodes(targets, ctx.unitAtoms, n, m, d, cfg.k) };
+  } else return { reason: `no L0 reference for ${cfg.activation} codes` };
+  const c = ref.codes;
+  const codes = finishCodeSet({ source: 'exact', kind: 'l0', n, m, d, rowPtr: c.rowPtr, latent: c.latent, value: c.value, residual: c.residual }, ctx.unitAtoms);
+  return amortisationGap(sae, codes, { maxViolation: NaN, rounds: c.iterations, unconvergedRows: c.unconvergedRows }, NaN, deadUnderSae, { kind: ref.kind, objective: (cs) => l0Objective(cs, tau) });
 }

@@ -11,10 +11,10 @@ import type { CodeSet } from './codes';
 import { codeSetFromDense } from './codes';
 import { atomPairs } from './atomPairs';
 import type { AtomPairs } from './atomPairs';
-import { exactCodeSet, amortisationGap } from './amortisation';
+import { exactCodeSet, amortisationGap, l0AmortisationGap } from './amortisation';
 import type { ExactCodes } from './exactCodes';
 import { kktStationarity } from './kkt';
-import type { KktReport, OffThreshold } from './kkt';
+import type { OffThreshold } from './kkt';
 import { identityResidual } from './identity';
 import { deadDense } from './deadDense';
 import { antipodalPairs } from './antipodal';
@@ -24,7 +24,7 @@ import { absorptionSection } from './absorption';
 import { residualSection } from './residual';
 import { convexReferenceSection } from './convexReference';
 import { splitTreeSection } from './splitTree';
-import { absorptionFindings, residualFindings, convexReferenceFindings, splitTreeFindings } from './structureFindings';
+import { absorptionFindings, residualFindings, convexReferenceFindings, splitTreeFindings, kktFindings } from './structureFindings';
 import type { CodeKind } from './thresholds';
 
 export interface DiagnosticOptions {
@@ -144,26 +144,6 @@ function fmt(v: number, digits = 3): string {
   return Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : 'n/a';
 }
 
-function kktFindings(k: KktReport, label: string): Finding[] {
-  const f: Finding[] = [];
-  const s = k.summary;
-  if (k.source === 'sae' && s.codeQuality !== 'n/a') {
-    f.push({ section: 'kkt', severity: s.codeQuality === 'poor' ? 'problem' : s.codeQuality === 'fair' ? 'warning' : 'info',
-      message: `${label}: code-space KKT is ${s.codeQuality} (median KKT_on ${fmt(s.kktOn.median)}, median KKT_off ${fmt(s.kktOff.median)}): ${s.codeQuality === 'good' ? 'the encoder returns nearly the lasso-optimal codes for its own dictionary' : 'the encoder\'s codes are not the optimal codes for its own dictionary (B1), so part of the loss is amortisation error rather than a dictionary problem'}.` });
-  }
-  if (k.source === 'exact' && Number.isFinite(s.maxKktOn) && s.maxKktOn > THRESHOLDS.kktOnSolver) {
-    f.push({ section: 'kkt', severity: 'warning', message: `${label}: the exact solver left KKT_on up to ${fmt(s.maxKktOn)} (> ${THRESHOLDS.kktOnSolver}); exact-code statistics are approximate.` });
-  }
-  if (Number.isFinite(s.fractionFlagged) && s.fractionFlagged > 0) {
-    const top = k.pull.slice(0, 3).map((p) => `${p.latent}→${p.toward[0] ?? '?'}`).join(', ');
-    f.push({ section: 'kkt', severity: s.fractionFlagged > 0.1 ? 'problem' : 'warning',
-      message: `${label}: ${(100 * s.fractionFlagged).toFixed(1)}% of measured atoms are non-stationary (STAT above max(3·SE, ${THRESHOLDS.statFloor})): each such atom is not the direction of its code-weighted residual (B2), so training has not converged or the atom sits between features it should split or merge${top ? `; strongest pulls ${top}` : ''}.` });
-  } else if (Number.isFinite(s.fractionFlagged)) {
-    f.push({ section: 'kkt', severity: 'info', message: `${label}: no atom is measurably non-stationary (median STAT ${fmt(s.stat.median)}): the dictionary satisfies the first-order condition E[ã_i r] ∥ d̂_i within sampling noise.` });
-  }
-  return f;
-}
-
 /** The sections, in order. Add one line here to add a section. */
 export const SECTIONS: DiagnosticSection[] = [
   {
@@ -193,16 +173,17 @@ export const SECTIONS: DiagnosticSection[] = [
   {
     name: 'amortisation', title: 'amortisation gap (B5)',
     run: (run) => {
-      const ex = run.exact;
-      if (!('codes' in ex)) return { report: { reason: { amortisation: ex.reason } } };
       const fc = run.firingCounts;
       const dead = Uint8Array.from(fc.counts, (c) => (c === 0 ? 1 : 0));
-      const rep = amortisationGap(run.saeCodesExactRows, ex.codes, ex.solver, run.ctx.lambdaE, dead);
+      // L0-type SAEs are compared with their own reference codes (OMP / IHT), L1 SAEs with the lasso a*
+      const ex = codeKindOf(run.ctx) === 'l0' && !run.ctx.sae.cfg.transcoder ? l0AmortisationGap(run.ctx, run.saeCodesExactRows, dead) : run.exact;
+      if (!('codes' in ex) && !('objectiveGap' in ex)) return { report: { reason: { amortisation: ex.reason } } };
+      const rep = 'codes' in ex ? amortisationGap(run.saeCodesExactRows, ex.codes, ex.solver, run.ctx.lambdaE, dead) : ex;
       const findings: Finding[] = [];
       if (Number.isFinite(rep.objectiveGap)) findings.push({ section: 'amortisation', severity: rep.objectiveGap > 0.1 ? 'problem' : rep.objectiveGap > 0.02 ? 'warning' : 'info',
-        message: `the encoder's codes cost ${fmt(100 * rep.objectiveGap)}% more than the exact lasso codes for the same dictionary (support Jaccard ${fmt(rep.meanJaccard)}): that share of the objective is lost to amortisation, not to the dictionary (B5).` });
-      if (rep.encoderDead.length) findings.push({ section: 'amortisation', severity: 'warning', message: `${rep.encoderDead.length} dead latents would fire under exact codes (encoder-dead): their atoms are useful, only the encoder never selects them — resample the encoder rows only.` });
-      if (rep.dictionaryDead.length) findings.push({ section: 'amortisation', severity: 'info', message: `${rep.dictionaryDead.length} latents are dead under both the encoder and exact codes (dictionary-dead): their atoms are not useful where they point — resample them (e.g. toward high-residual rows).` });
+        message: `the encoder's codes cost ${fmt(100 * rep.objectiveGap)}% more than the ${rep.reference.kind === 'lasso' ? 'exact lasso codes' : rep.reference.kind === 'omp' ? 'reference codes (nonnegative OMP with k atoms)' : 'reference codes (IHT with the per-atom thresholds)'} for the same dictionary (support Jaccard ${fmt(rep.meanJaccard)}): that share of the objective is lost to amortisation, not to the dictionary (B5).` });
+      if (rep.encoderDead.length) findings.push({ section: 'amortisation', severity: 'warning', message: `${rep.encoderDead.length} dead latents would fire under ${rep.reference.kind === 'lasso' ? 'exact' : 'reference'} codes (encoder-dead): their atoms are useful, only the encoder never selects them — resample the encoder rows only.` });
+      if (rep.dictionaryDead.length) findings.push({ section: 'amortisation', severity: 'info', message: `${rep.dictionaryDead.length} latents are dead under both the encoder and ${rep.reference.kind === 'lasso' ? 'exact' : 'reference'} codes (dictionary-dead): their atoms are not useful where they point — resample them (e.g. toward high-residual rows).` });
       return { report: rep, findings };
     },
   },

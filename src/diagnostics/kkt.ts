@@ -1,13 +1,18 @@
 /**
  * Code-space KKT (THEORY.md B1) and dictionary-space stationarity (B2) per atom, with the B4 statistics:
  * KKT_on, KKT_off and the mean excess, STAT (tangent of the angle between the code-weighted residual g_i
- * and the atom), RAD, the noise floor SE_i, the non-stationarity flag and the pull direction.
+ * and the atom; for L0 codes the correlation of the code with the residual along the pull, see
+ * l0StatScale), RAD, the noise floor SE_i, the non-stationarity flag, the pull direction, and bootstrap
+ * SEs (kktBootstrap.ts).
  * All sums run over the sparse codes; the one dense product (⟨d̂_i, r_n⟩ for every n, i) is one GEMM pass.
  */
-import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
+import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
 import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
 import { THRESHOLDS } from './thresholds';
+import { stationarityBootstrap } from './kktBootstrap';
+import type { BootstrapOptions } from './bootstrap';
+import { BOOTSTRAP_DEFAULTS } from './bootstrap';
 
 export interface OffThreshold {
   /** 'lambda': λ_e (L1 codes); 'row-min': the row's smallest active code (TopK swap condition); 'per-latent': given per latent (JumpReLU ‖d_i‖θ_i). */
@@ -18,6 +23,8 @@ export interface OffThreshold {
 export interface Aggregate {
   median: number;
   p90: number;
+  /** Bootstrap SE of the median over rows (THEORY.md B4), when the bootstrap ran. */
+  se?: { median: number };
 }
 
 export interface PullDirection {
@@ -42,8 +49,23 @@ export interface KktReport {
     meanExcess: Float32Array;
     stat: Float32Array;
     rad: Float32Array;
+    /** The analytic noise floor SE_i of B4: the RMS length of the sampling noise of P⊥g_i, in STAT units. */
     statSE: Float32Array;
     flagged: Uint8Array;
+    /**
+     * √(max(STAT² − SE², 0)): STAT with the noise floor removed in quadrature (E[STAT²] = STAT_true² + SE²
+     * for independent rows).
+     */
+    statDebiased: Float32Array;
+    /**
+     * For an unflagged atom whose debiased STAT exceeds the floor 0.05: the sample rows at which STAT would
+     * clear 3·SE (SE ∝ 1/√rows): rows·(3·SE/STAT_debiased)². NaN otherwise.
+     */
+    rowsToResolve: Float32Array;
+    /** Bootstrap SEs over rows of the values beside them (absent when the bootstrap was off). */
+    se?: { stat: Float32Array; rad: Float32Array; statSE: Float32Array; kktOn: Float32Array; kktOff: Float32Array };
+    /** Bootstrap estimate of the noise floor (RMS tangential jitter of g_i between resamples): cross-checks statSE. */
+    statFloorBootstrap?: Float32Array;
   };
   summary: {
     kktOn: Aggregate;
@@ -51,13 +73,61 @@ export interface KktReport {
     stat: Aggregate;
     rad: Aggregate;
     fractionFlagged: number;
+    /** Median analytic noise floor SE_i and median firings per measured atom (what the floor depends on). */
+    statSE: Aggregate;
+    firings: Aggregate;
+    /** Unflagged measured atoms whose debiased STAT exceeds the 0.05 floor, and the median rows they need. */
+    unresolved: number;
+    rowsToResolve: number;
     /** THEORY.md B4 bands for the codes: good (KKT_on < 0.25 and KKT_off < 0.01), poor (> 0.5 or > 0.05), else fair. */
     codeQuality: 'good' | 'fair' | 'poor' | 'n/a';
     maxKktOn: number;
   };
   pull: PullDirection[];
+  /** Resamples and seed of the row bootstrap, or null with reason.bootstrap. */
+  bootstrap: { resamples: number; seed: number; fractionFlaggedSE: number } | null;
   reason: Record<string, string>;
 }
+
+/**
+ * The L0 scale of STAT: √(E[ã_i²]·E[⟨u_i, r⟩²]) with u_i the unit pull direction P⊥g_i/‖P⊥g_i‖, so that
+ * STAT_i = ‖P⊥g_i‖/scale is the correlation between the code ã_i and the residual along u_i (0 at a
+ * stationary atom, at most 1). THEORY.md B4's sin∠(g_i, d̂_i) is degenerate for L0 codes: their fitted
+ * magnitudes make ⟨d̂_i, r⟩ ≈ 0 on the support, so g_i ⟂ d̂_i and the sine is ≈ 1 for every atom,
+ * stationary or not (measured: median 1.000 on a trained TopK SAE, 0.99 on a JumpReLU one).
+ * E[⟨u, r⟩²] = uᵀMu with M = RᵀR/n (one GEMM). `residualAlongPull` keeps E[⟨u_i, r⟩²] for the bootstrap.
+ */
+function l0StatScale(cs: CodeSet, unitAtoms: Float32Array, g: Float64Array, radial: Float64Array, measured: Uint8Array): Float64Array & { residualAlongPull: Float64Array } {
+  const { n, m, d, rowPtr, latent, value, residual } = cs;
+  const second = new Float64Array(m);
+  for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) second[latent[k]] += value[k] * value[k] / n;
+  const rt = new Float32Array(d * n);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) rt[j * n + r] = residual[r * d + j];
+  const M = matmul(rt, residual, d, n, d);
+  for (let t = 0; t < d * d; t++) M[t] /= n;
+  const u = new Float32Array(m * d);
+  for (let i = 0; i < m; i++) {
+    if (!measured[i]) continue;
+    let nrm = 0;
+    for (let j = 0; j < d; j++) { const v = g[i * d + j] - radial[i] * unitAtoms[i * d + j]; u[i * d + j] = v; nrm += v * v; }
+    nrm = Math.sqrt(nrm);
+    for (let j = 0; j < d; j++) u[i * d + j] = nrm > 0 ? u[i * d + j] / nrm : 0;
+  }
+  const uM = matmul(u, M, m, d, d);
+  const along = new Float64Array(m);
+  const scale = Object.assign(new Float64Array(m), { residualAlongPull: along });
+  for (let i = 0; i < m; i++) {
+    if (!measured[i]) continue;
+    let q = 0;
+    for (let j = 0; j < d; j++) q += uM[i * d + j] * u[i * d + j];
+    along[i] = q;
+    scale[i] = Math.sqrt(second[i] * Math.max(q, 0));
+  }
+  return scale;
+}
+
+/** The bootstrap of KKT_off reweights each recorded missed activation per resample; beyond this many it is skipped. */
+const MAX_MISSED_RECORDED = 5_000_000;
 
 function agg(v: Float32Array, mask: Uint8Array): Aggregate {
   const vals: number[] = [];
@@ -65,7 +135,7 @@ function agg(v: Float32Array, mask: Uint8Array): Aggregate {
   return { median: quantile(vals, 0.5), p90: quantile(vals, 0.9) };
 }
 
-export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, off: OffThreshold = { mode: 'lambda' }, opts: { pull?: boolean } = {}): KktReport {
+export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, off: OffThreshold = { mode: 'lambda' }, opts: { pull?: boolean; bootstrap?: BootstrapOptions | false } = {}): KktReport {
   const { n, m, d, rowPtr, latent, value, onProj, residual, count } = cs;
   const reason: Record<string, string> = {};
   const l1 = cs.kind === 'l1';
@@ -111,10 +181,11 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
       seAcc[i] += a * a * (rn2 - p * p) - 2 * a * (rg - p * radial[i]);
     }
   }
+  const l0Scale = l1 ? undefined : l0StatScale(cs, unitAtoms, g, radial, measured);
   let fractionFlagged = 0;
   for (let i = 0; i < m; i++) {
     if (!measured[i]) continue;
-    const scale = l1 ? lambdaE * mean[i] : Math.sqrt(gNorm2[i]);
+    const scale = l1 ? lambdaE * mean[i] : l0Scale![i];
     if (!(scale > 0)) continue;
     stat[i] = Math.sqrt(tan2[i]) / scale;
     if (l1) rad[i] = radial[i] / scale - 1;
@@ -127,6 +198,9 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   const offCount = new Float64Array(m), offAbove = new Float64Array(m), offExcess = new Float64Array(m);
   const onMask = new Uint8Array(m);
   const offOk = off.mode !== 'lambda' || lambdaOk;
+  // the missed activations themselves (row, latent) and the rows that count, for the bootstrap of KKT_off
+  const missed: { row: Int32Array; latent: Int32Array; count: number; overflow: boolean } = { row: new Int32Array(1024), latent: new Int32Array(1024), count: 0, overflow: false };
+  const validRow = new Uint8Array(n);
   if (offOk) {
     forEachProjectionRow(residual, unitAtoms, n, m, d, (r, proj, o) => {
       let rowThr = lambdaE;
@@ -135,6 +209,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
         for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) rowThr = Math.min(rowThr, value[k]);
         if (!Number.isFinite(rowThr)) return;
       }
+      validRow[r] = 1;
       for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) onMask[latent[k]] = 1;
       const per = off.mode === 'per-latent' ? off.perLatent : undefined;
       for (let i = 0; i < m; i++) {
@@ -143,7 +218,15 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
         if (!(thr > 0)) continue;
         const p = proj[o + i];
         offCount[i]++;
-        if (p > THRESHOLDS.kktOffMargin * thr) offAbove[i]++;
+        if (p > THRESHOLDS.kktOffMargin * thr) {
+          offAbove[i]++;
+          if (missed.count >= MAX_MISSED_RECORDED) missed.overflow = true;
+          else if (missed.count === missed.row.length) {
+            const grow = (a: Int32Array): Int32Array => { const b = new Int32Array(2 * a.length); b.set(a); return b; };
+            missed.row = grow(missed.row); missed.latent = grow(missed.latent);
+          }
+          if (!missed.overflow) { missed.row[missed.count] = r; missed.latent[missed.count] = i; missed.count++; }
+        }
         if (p > thr) offExcess[i] += (p - thr) / thr;
       }
       for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) onMask[latent[k]] = 0;
@@ -163,15 +246,44 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     codeQuality = kOn.median > THRESHOLDS.kktOnPoor || kOff.median > THRESHOLDS.kktOffPoor ? 'poor'
       : kOn.median < THRESHOLDS.kktOnGood && kOff.median < THRESHOLDS.kktOffGood ? 'good' : 'fair';
   } else reason.codeQuality = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'KKT_off unavailable';
+  // debiased STAT and the rows at which an unflagged atom would be resolved
+  const statDebiased = new Float32Array(m).fill(NaN), rowsToResolve = new Float32Array(m).fill(NaN);
+  const firings: number[] = [], need: number[] = [];
+  for (let i = 0; i < m; i++) {
+    if (!measured[i] || !Number.isFinite(stat[i])) continue;
+    firings.push(count[i]);
+    statDebiased[i] = Math.sqrt(Math.max(stat[i] ** 2 - statSE[i] ** 2, 0));
+    if (!flagged[i] && statDebiased[i] > THRESHOLDS.statFloor) {
+      rowsToResolve[i] = Math.ceil(n * (THRESHOLDS.statSigmas * statSE[i] / statDebiased[i]) ** 2);
+      need.push(rowsToResolve[i]);
+    }
+  }
+  if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + THRESHOLDS.statFloor + ' (nothing left to decide)';
+  if (need.length === 0) reason.summaryRowsToResolve = 'no unflagged atom has STAT above the noise floor: summary.rowsToResolve is null';
+  let boot: ReturnType<typeof stationarityBootstrap> | undefined;
+  if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS, l0Scale?.residualAlongPull,
+    offOk && !missed.overflow ? { row: missed.row.subarray(0, missed.count), latent: missed.latent.subarray(0, missed.count), validRow, measured: Uint8Array.from(kktOff, (v) => (Number.isFinite(v) ? 1 : 0)) } : undefined);
+  if (boot && missed.overflow) reason.kktOffSE = `more than ${MAX_MISSED_RECORDED} missed activations: KKT_off has no bootstrap SE (its binomial SE is √(p(1 − p)/N_off))`;
+  else if (opts.bootstrap === false) reason.bootstrap = 'bootstrap SEs were not requested';
+  else reason.bootstrap = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'λ_e is unavailable; pass --lambda-e';
   let maxKktOn = NaN;
   for (let i = 0; i < m; i++) if (measured[i] && Number.isFinite(kktOn[i])) maxKktOn = Number.isFinite(maxKktOn) ? Math.max(maxKktOn, kktOn[i]) : kktOn[i];
   const pull = opts.pull === false ? [] : pullDirections(g, unitAtoms, flagged, stat, statSE, live, m, d);
   return {
     source: cs.source, kind: cs.kind, rows: n, lambdaE, live: nLive, measured: nMeasured,
-    perLatent: { firing, kktOn, kktOff, meanExcess, stat, rad, statSE, flagged },
-    summary: { kktOn: kOn, kktOff: kOff, stat: agg(stat, measured), rad: agg(rad, measured), fractionFlagged, codeQuality, maxKktOn },
+    perLatent: { firing, kktOn, kktOff, meanExcess, stat, rad, statSE, flagged, statDebiased, rowsToResolve, ...(boot ? { se: boot.perLatent, statFloorBootstrap: boot.statFloor } : {}) },
+    summary: {
+      kktOn: withSE(kOn, boot?.summary.kktOnMedian), kktOff: withSE(kOff, boot?.summary.kktOffMedian), stat: withSE(agg(stat, measured), boot?.summary.statMedian), rad: withSE(agg(rad, measured), boot?.summary.radMedian),
+      fractionFlagged, statSE: agg(statSE, measured), firings: { median: quantile(firings, 0.5), p90: quantile(firings, 0.9) },
+      unresolved: need.length, rowsToResolve: quantile(need, 0.5), codeQuality, maxKktOn,
+    },
     pull, reason,
+    bootstrap: boot ? { resamples: boot.resamples, seed: boot.seed, fractionFlaggedSE: boot.summary.fractionFlagged } : null,
   };
+}
+
+function withSE(a: Aggregate, se: number | undefined): Aggregate {
+  return se === undefined ? a : { ...a, se: { median: se } };
 }
 
 /** t_i = P⊥_i g_i for flagged atoms (most significant first, capped); top atoms j by ⟨d̂_j, t_i⟩/‖t_i‖. */

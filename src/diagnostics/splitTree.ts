@@ -62,11 +62,19 @@ export interface SplitRecord {
   node: number;
   children: number[];
   coverage: number;
-  /** Largest pairwise co-activation ratio P(a ∧ b)/min(P(a), P(b)) among the children. */
+  /**
+   * Largest pairwise co-activation ratio among the children, counting a row only when both codes are at
+   * least SPLIT_TREE.coActivationShare × the row's strongest child code: #both/min(#a, #b).
+   * This decides `split`.
+   */
   maxCoActivation: number;
+  /** The same ratio counting every row where both fire at all (THEORY.md C4's literal test; reported only). */
+  maxCoFiring: number;
   centroidCosine: number;
   centroidOk: boolean;
   split: boolean;
+  /** Why a latent with ≥ 2 children is not a split: low coverage, duplicate children, or shared rows (latent indices of the larger SAE). */
+  notSplit?: string;
   reason?: string;
 }
 
@@ -305,23 +313,32 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
       for (let t = L.input.codes.rowPtr[r]!; t < L.input.codes.rowPtr[r + 1]!; t++) if (childSet.has(L.input.codes.idx[t]!)) { covered++; break; }
     }
     const coverage = covered / S.counts[i]!;
-    // Pairwise co-activation of the children, from the rows where any of them fires.
-    const pairCount = new Map<number, number>();
+    // Pairwise co-activation of the children, from the rows where any of them fires. An amortised encoder
+    // fires a merged child atom m_c ∝ w_P + w_c weakly on a sibling's rows too (⟨m_c, w_P + w_c'⟩ > 0), so
+    // the split test counts a row only when both codes are comparable to the row's strongest child code;
+    // co-firing at any level is reported beside it.
+    const pairCount = new Map<number, number>(), pairAny = new Map<number, number>();
     const seenRows = new Set<number>();
     for (const { j } of children) for (let u = L.cols.colPtr[j]!; u < L.cols.colPtr[j + 1]!; u++) seenRows.add(L.cols.rows[u]!);
     for (const r of seenRows) {
-      const act: number[] = [];
-      for (let t = L.input.codes.rowPtr[r]!; t < L.input.codes.rowPtr[r + 1]!; t++) if (childSet.has(L.input.codes.idx[t]!)) act.push(L.input.codes.idx[t]!);
+      const act: number[] = [], val: number[] = [];
+      for (let t = L.input.codes.rowPtr[r]!; t < L.input.codes.rowPtr[r + 1]!; t++) if (childSet.has(L.input.codes.idx[t]!)) { act.push(L.input.codes.idx[t]!); val.push(L.input.codes.val[t]!); }
+      const strong = SPLIT_TREE.coActivationShare * val.reduce((x, y) => Math.max(x, y), 0);
       for (let a = 0; a < act.length; a++) for (let b = a + 1; b < act.length; b++) {
         const key = act[a]! * L.width + act[b]!;
-        pairCount.set(key, (pairCount.get(key) ?? 0) + 1);
+        pairAny.set(key, (pairAny.get(key) ?? 0) + 1);
+        if (Math.min(val[a]!, val[b]!) >= strong) pairCount.set(key, (pairCount.get(key) ?? 0) + 1);
       }
     }
-    let maxCo = 0;
-    for (const [key, cnt] of pairCount) {
-      const a = Math.floor(key / L.width), b = key % L.width;
-      maxCo = Math.max(maxCo, cnt / Math.min(L.counts[a]!, L.counts[b]!));
-    }
+    const ratio = (counts: Map<number, number>): { value: number; a: number; b: number } => {
+      const worst = { value: 0, a: -1, b: -1 };
+      for (const [key, cnt] of counts) {
+        const a = Math.floor(key / L.width), b = key % L.width, v = cnt / Math.min(L.counts[a]!, L.counts[b]!);
+        if (v > worst.value) Object.assign(worst, { value: v, a, b });
+      }
+      return worst;
+    };
+    const co = ratio(pairCount), maxCo = co.value, maxCoFiring = ratio(pairAny).value;
     // Centroid check (B2 for near-1-sparse codes): d̂^S_i ∥ Σ_j E[ã^S_i 1(ã^L_j > 0)] d̂^L_j.
     const centroid = new Float64Array(S.d);
     for (const { j, massS } of children) for (let t = 0; t < S.d; t++) centroid[t]! += (massS / rows) * L.input.unitAtoms[j * L.d + t]!;
@@ -330,9 +347,16 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
     const centroidCosine = nrm > 0 ? dot / Math.sqrt(nrm) : NaN;
     const centroidOk = centroidCosine >= SPLIT_TREE.centroidMinCosine;
     const split = coverage >= SPLIT_TREE.splitCoverage && maxCo <= SPLIT_TREE.splitMaxCoActivation;
+    let notSplit: string | undefined;
+    if (!split) {
+      const pairCos = co.a >= 0 ? cosine(L, co.a, L, co.b) : NaN;
+      notSplit = coverage < SPLIT_TREE.splitCoverage ? `the children cover only ${Math.round(100 * coverage)}% of its firings`
+        : pairCos >= SPLIT_TREE.duplicateCosine ? `children ${co.a} and ${co.b} are duplicates (cos ${pairCos.toFixed(2)}) firing together on ${Math.round(100 * maxCo)}% of rows`
+          : `children ${co.a} and ${co.b} (cos ${pairCos.toFixed(2)}) fire together at comparable strength on ${Math.round(100 * maxCo)}% of rows (e.g. rows of the parent feature alone, or a parent-like child under partial absorption)`;
+    }
     const node = nodeS.get(i)!;
     if (split) nodes[node]!.tags.push('split', centroidOk ? 'centroid-ok' : 'centroid-off');
-    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, centroidCosine, centroidOk, split,
+    splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, maxCoFiring, centroidCosine, centroidOk, split, ...(notSplit ? { notSplit } : {}),
       ...(Number.isFinite(centroidCosine) ? {} : { reason: 'the children never fire with this latent: no centroid' }) });
   }
   return { edges, splits, merges, novel };

@@ -1,13 +1,14 @@
 /**
- * One-sentence findings for the absorption (C3), residual (C5), convex-reference (D2) and split-tree (C4)
- * reports: what was found and why it matters, in THEORY.md's terms. The Finding shape is the one
+ * One-sentence findings for the KKT/stationarity (B1, B2, B4), absorption (C3), residual (C5),
+ * convex-reference (D2) and split-tree (C4) reports: what was found and why it matters, in THEORY.md's terms. The Finding shape is the one
  * runDiagnostics collects (section, severity, message ending in a period).
  */
 import type { AbsorptionReport } from './absorption';
+import type { KktReport } from './kkt';
 import type { ConvexReferenceReport } from './convexReference';
 import type { ResidualReport } from './residual';
 import type { SplitTreeReport } from './splitTree';
-import { RESIDUAL } from './thresholds';
+import { RESIDUAL, THRESHOLDS } from './thresholds';
 
 export interface StructureFinding {
   section: string;
@@ -76,7 +77,46 @@ export function splitTreeFindings(r: SplitTreeReport): StructureFinding[] {
   const certified = within.filter((e) => e.nonStationary).length;
   if (within.length) out.push({ section: 'tree', severity: 'warning', message: `${within.length} latent pairs are nested (one fires on ≥ 90% of the other's firings), ${certified} of them certified non-stationary by V_ij > 0: a stationary dictionary resolves such hierarchies by absorption, so these latents are not converged (C4).` });
   const splits = r.splits.filter((s) => s.split);
-  if (splits.length) out.push({ section: 'tree', severity: 'info', message: `${splits.length} latents split into exclusive children across widths (${splits.filter((s) => !s.centroidOk).length} fail the centroid check, i.e. the parent is not the code-weighted mean of its children) (C4).` });
+  if (splits.length) out.push({ section: 'tree', severity: 'info', message: `${splits.length} latents split across widths into children that partition their firings (no two children at comparable strength on more than 10% of rows; ${splits.filter((s) => !s.centroidOk).length} fail the centroid check, i.e. the parent is not the code-weighted mean of its children) (C4).` });
   if (r.merges.length) out.push({ section: 'tree', severity: 'info', message: `${r.merges.length} larger-width latents merge two or more smaller-width latents: refinement across widths is not a tree there (C4).` });
   return out;
+}
+
+/** SE beside a value: "0.687 ± 0.05" when the bootstrap SE is known. */
+function withSE(v: number, se: number | undefined): string {
+  return se !== undefined && Number.isFinite(se) ? `${fmt(v)} ± ${fmt(se, 2)}` : fmt(v);
+}
+
+/**
+ * B1 code quality, the exact solver's sanity, and B2/B4 stationarity. "Nothing flagged" is split into a
+ * real pass (STAT within the noise) and a sample-size limit (STAT above the noise but under 3·SE), with
+ * the rows that would resolve it, because the floor SE_i falls as 1/√rows while STAT does not.
+ */
+export function kktFindings(k: KktReport, label: string): StructureFinding[] {
+  const f: StructureFinding[] = [];
+  const s = k.summary;
+  if (k.source === 'sae' && s.codeQuality !== 'n/a') {
+    f.push({ section: 'kkt', severity: s.codeQuality === 'poor' ? 'problem' : s.codeQuality === 'fair' ? 'warning' : 'info',
+      message: `${label}: code-space KKT is ${s.codeQuality} (median KKT_on ${withSE(s.kktOn.median, s.kktOn.se?.median)}, median KKT_off ${withSE(s.kktOff.median, s.kktOff.se?.median)}): ${s.codeQuality === 'good' ? 'the encoder returns nearly the lasso-optimal codes for its own dictionary' : 'the encoder\'s codes are not the optimal codes for its own dictionary (B1), so part of the loss is amortisation error rather than a dictionary problem'}.` });
+  }
+  if (k.source === 'exact' && Number.isFinite(s.maxKktOn) && s.maxKktOn > THRESHOLDS.kktOnSolver) {
+    f.push({ section: 'kkt', severity: 'warning', message: `${label}: the exact solver left KKT_on up to ${fmt(s.maxKktOn)} (> ${THRESHOLDS.kktOnSolver}); exact-code statistics are approximate.` });
+  }
+  const rowsOption = k.source === 'exact' ? '--exact-rows' : '--sample-rows';
+  const floor = `the noise floor SE (median ${fmt(s.statSE.median)}) at a median ${Math.round(s.firings.median)} firings per atom in ${k.rows} rows`;
+  const unresolved = s.unresolved > 0
+    ? `${s.unresolved} atoms have STAT above what noise explains (√(STAT² − SE²) > ${THRESHOLDS.statFloor}) but below 3·SE; SE falls as 1/√rows, so about ${Math.round(s.rowsToResolve)} rows (median over those atoms; ${rowsOption} in the CLI) would decide them`
+    : '';
+  if (Number.isFinite(s.fractionFlagged) && s.fractionFlagged > 0) {
+    const top = k.pull.slice(0, 3).map((p) => `${p.latent}→${p.toward[0] ?? '?'}`).join(', ');
+    const fse = k.bootstrap && Number.isFinite(k.bootstrap.fractionFlaggedSE) ? ` ± ${fmt(100 * k.bootstrap.fractionFlaggedSE, 2)}` : '';
+    f.push({ section: 'kkt', severity: s.fractionFlagged > 0.1 ? 'problem' : 'warning',
+      message: `${label}: ${(100 * s.fractionFlagged).toFixed(1)}%${fse} of measured atoms are non-stationary (STAT above max(3·SE, ${THRESHOLDS.statFloor})): each such atom is not the direction of its code-weighted residual (B2), so training has not converged or the atom sits between features it should split or merge${top ? `; strongest pulls ${top}` : ''}${unresolved ? `. Besides, ${unresolved}` : ''}.` });
+  } else if (Number.isFinite(s.fractionFlagged) && s.unresolved > 0) {
+    f.push({ section: 'kkt', severity: 'info',
+      message: `${label}: no atom is flagged non-stationary, but only because the sample is small: median STAT ${withSE(s.stat.median, s.stat.se?.median)} is within 3× ${floor}. ${unresolved[0]!.toUpperCase()}${unresolved.slice(1)}.` });
+  } else if (Number.isFinite(s.fractionFlagged)) {
+    f.push({ section: 'kkt', severity: 'info', message: `${label}: no atom is measurably non-stationary (median STAT ${withSE(s.stat.median, s.stat.se?.median)}, ${floor}): the dictionary satisfies the first-order condition E[ã_i r] ∥ d̂_i within sampling noise.` });
+  }
+  return f;
 }

@@ -27,6 +27,8 @@ export const THRESHOLDS = {
   /** B5: FISTA stops when the max KKT violation < solverTol·λ_e, or after solverMaxIter iterations. */
   solverTol: 1e-4,
   solverMaxIter: 500,
+  /** B5: IHT (JumpReLU reference codes) stops after this many proximal steps (two GEMMs each) at the latest. */
+  ihtMaxIter: 100,
   /** B5: outer working-set rounds (each adds the worst off-support violators per row). */
   solverMaxRounds: 12,
   solverAddPerRound: 16,
@@ -103,6 +105,15 @@ export const SPLIT_TREE = {
   splitCoverage: 0.8,
   /** … and pairwise co-activation ratio of the children ≤ this. [H] */
   splitMaxCoActivation: 0.1,
+  /**
+   * A row counts as a co-activation of two children only when both codes are at least this share of the
+   * row's strongest child code: an amortised encoder fires a merged child atom m_c ∝ w_P + w_c on its
+   * siblings' rows too (a tied ReLU encoder at 1/√2 − λ against √2 − λ for the owner), which is leakage,
+   * not a shared feature; duplicate children fire at similar strength. [H] (docs/split-trees.md)
+   */
+  coActivationShare: 0.5,
+  /** Two co-active children this close are reported as duplicates when they keep a latent from splitting. [H] */
+  duplicateCosine: 0.9,
   /** Centroid check (B2, near-1-sparse codes): cos(d̂^S_i, centroid) ≥ this. [D, Med] */
   centroidMinCosine: 0.9,
   /** Matryoshka prefix levels: parent = the earlier-level latent with the highest containment among cos ≥ dagMinCosine; kept if containment ≥ this. [H] */

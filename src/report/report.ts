@@ -15,6 +15,8 @@ import { dictionaryModel, featureModel, pickReportLatents, saeCard, weightsOnlyD
 import { diagnosticsModel, panelDiagnostics, stationarityColumn, unavailableDiagnostics } from './diagnostics';
 import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, ReportModel, SplitTreeModel } from './model';
+import { FLAG } from './model';
+import { splitLatentsOf } from './splitTree';
 import { readTrainingLog } from './trainingLog';
 import { readAnnotations } from './annotations';
 
@@ -48,6 +50,7 @@ export function buildReport(o: ReportOptions): ReportModel {
   const createdAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   if (!o.activations) {
     const dictionary = weightsOnlyDictionary(sae, o.annotations);
+    if (o.splitTree) for (const l of splitLatentsOf(o.splitTree, o.saeDir, sae.cfg.dSae)) dictionary.latents.flags[l]! |= FLAG.split;
     dictionary.training = training;
     return { title, createdAt, dictionary, features: [], training, splitTree: o.splitTree };
   }
@@ -62,6 +65,7 @@ export function buildReport(o: ReportOptions): ReportModel {
   const diagnostics: DiagnosticsModel = diag ? diagnosticsModel(diag, card) : unavailableDiagnostics(card, sample.n, (pd as { reason: string }).reason);
   progress('computing decoder geometry');
   const dictionary = dictionaryModel(a, { annotations: o.annotations, training, diagnostics: diag });
+  if (o.splitTree) for (const l of splitLatentsOf(o.splitTree, o.saeDir, sae.cfg.dSae)) dictionary.latents.flags[l]! |= FLAG.split;
   const pages = pickReportLatents(a, dictionary.latents.flags, o.features ?? 48, o.annotations, stationarityColumn(diag, sae.cfg.dSae));
   dictionary.latents.pages = pages;
   progress(`writing ${pages.length} feature pages`);

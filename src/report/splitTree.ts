@@ -10,7 +10,7 @@ import { buildSplitTree, treeInputFromSae } from '../diagnostics/splitTree';
 import type { SplitTreeReport } from '../diagnostics/splitTree';
 import { readActivationRows } from '../diagnostics/files';
 import { loadSae } from '../formats';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Provenance, SplitTreeModel } from './model';
 import { EDGE_KIND, NODE_KIND } from './model';
 
@@ -142,4 +142,22 @@ export function splitTreeFromReport(r: SplitTreeReport, paths: string[] = []): S
     edges: r.edges.filter((e) => e.kind !== 'coactivation').map((e) => ({ kind: 'child', from: e.from, to: e.to, cosine: e.cosine, containment: e.containment })),
   };
   return splitTreeModel(input, 'split tree', 'diagnostics');
+}
+
+/**
+ * The latents of one SAE that the tree marks split (NODE_KIND.split, as the tree panel shows them), for the
+ * per-latent FLAG.split. The SAE is found in the tree by its folder, else by its width when exactly one
+ * tree SAE has it; [] when the tree does not contain it.
+ */
+export function splitLatentsOf(tree: SplitTreeModel, saeDir: string, width: number): number[] {
+  let s = tree.saes.findIndex((t) => t.path !== '' && resolve(t.path) === resolve(saeDir));
+  if (s < 0) {
+    const same = tree.saes.map((t, i) => (t.width === width ? i : -1)).filter((i) => i >= 0);
+    if (same.length !== 1) return [];
+    s = same[0]!;
+  }
+  const out: number[] = [];
+  const { sae, latent, kind } = tree.nodes;
+  for (let i = 0; i < sae.length; i++) if (sae[i] === s && kind[i]! & NODE_KIND.split && latent[i]! < width) out.push(latent[i]!);
+  return out;
 }

@@ -22,6 +22,10 @@ interface DiagnoseOptions {
 
 const f = (v: unknown, digits = 3): string => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : 'n/a');
 
+const int = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? String(Math.round(v)) : 'n/a');
+/** A value with its bootstrap SE when there is one: "0.574 ± 0.021". */
+const pm = (v: unknown, se: unknown): string => (typeof se === 'number' && Number.isFinite(se) ? `${f(v)} ± ${f(se, 2)}` : f(v));
+
 type Loose = Record<string, unknown> | undefined;
 const at = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((acc, k) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), o);
 
@@ -32,7 +36,9 @@ function keyFigures(r: DiagnosticReport): string[] {
   for (const src of ['sae', 'exact'] as const) {
     const k = at(s.kkt, src);
     if (!k) continue;
-    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${f(at(k, 'summary', 'kktOn', 'median'))}, KKT_off median ${f(at(k, 'summary', 'kktOff', 'median'))}, STAT median ${f(at(k, 'summary', 'stat', 'median'))} (p90 ${f(at(k, 'summary', 'stat', 'p90'))}), non-stationary ${f(100 * Number(at(k, 'summary', 'fractionFlagged')))}%`);
+    const sum = at(k, 'summary');
+    const unresolved = Number(at(sum, 'unresolved'));
+    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${pm(at(sum, 'kktOn', 'median'), at(sum, 'kktOn', 'se', 'median'))}, KKT_off median ${pm(at(sum, 'kktOff', 'median'), at(sum, 'kktOff', 'se', 'median'))}, STAT median ${pm(at(sum, 'stat', 'median'), at(sum, 'stat', 'se', 'median'))} (p90 ${f(at(sum, 'stat', 'p90'))}; noise floor SE median ${f(at(sum, 'statSE', 'median'))} at ${int(at(sum, 'firings', 'median'))} firings per atom in ${int(at(k, 'rows'))} rows), non-stationary ${pm(100 * Number(at(sum, 'fractionFlagged')), 100 * Number(at(k, 'bootstrap', 'fractionFlaggedSE')))}%${unresolved > 0 ? `, ${unresolved} undecided (about ${int(at(sum, 'rowsToResolve'))} rows would decide them)` : ''}`);
   }
   const id = s.identity;
   if (at(id, 'exact') || at(id, 'sae')) out.push(`identity |ID| p90: SAE codes ${f(at(id, 'sae', 'p90Abs'))}, exact codes ${f(at(id, 'exact', 'p90Abs'))}`);

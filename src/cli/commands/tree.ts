@@ -72,7 +72,7 @@ export function formatTree(r: SplitTreeReport): string {
     const tags = nd.tags.filter((t) => !t.startsWith('level:'));
     let text = `${'  '.repeat(depth + 1)}${nodeName(k)}${nd.label ? ` "${nd.label}"` : ''}  density ${fmt(nd.density, 4)}`;
     if (edge) text += `  cos ${fmt(edge.cosine)}  containment ${fmt(edge.containment)}`;
-    if (s) text += `  ${s.split ? 'SPLIT' : 'children'} ${s.children.length} (coverage ${fmt(s.coverage)}, co-activation ${fmt(s.maxCoActivation)}, centroid cos ${fmt(s.centroidCosine)})`;
+    if (s) text += `  ${s.split ? 'SPLIT' : 'children'} ${s.children.length} (coverage ${fmt(s.coverage)}, co-activation ${fmt(s.maxCoActivation)} (co-firing at any strength ${fmt(s.maxCoFiring)}), centroid cos ${fmt(s.centroidCosine)})${s.notSplit ? ` — not a split: ${s.notSplit}` : ''}`;
     if (tags.length) text += `  [${tags.join(', ')}]`;
     push(text);
     for (const c of (children.get(k) ?? []).sort((a, b) => r.nodes[b.to]!.density - r.nodes[a.to]!.density)) walk(c.to, depth + 1, c);

@@ -1,0 +1,41 @@
+// The cost of the B4 bootstrap SEs (200 resamples over rows): kktStationarity with the bootstrap against
+// the same call without it (the baseline), on SAE codes of a synthetic ReLU SAE (the diagnose bench's
+// setup). Size from the environment: SAE_BENCH_LATENTS, SAE_BENCH_SAMPLE (rows), SAE_BENCH_DIN.
+import { generate } from '../src/synthetic';
+import { dictionarySae } from '../src/diagnostics/exactDictionary';
+import { buildContext } from '../src/diagnostics/context';
+import { codeSetFromDense } from '../src/diagnostics/codes';
+import { kktStationarity } from '../src/diagnostics/kkt';
+import { BOOTSTRAP_DEFAULTS } from '../src/diagnostics/bootstrap';
+import { fastMatmulEngine } from '../src/compute/fastMatmul';
+import { Rng } from '../src/synthetic/random';
+
+const env = (k: string, v: number): number => (process.env[k] ? Number(process.env[k]) : v);
+const latents = env('SAE_BENCH_LATENTS', 1024), rows = env('SAE_BENCH_SAMPLE', 16384), dIn = env('SAE_BENCH_DIN', 128);
+const features = Math.floor(latents / 2);
+const ds = generate('g1', { seed: 1, tokens: rows, dIn, features, sparsity: 1 - 8 / features, projectionSteps: 0, noise: 0.01 });
+const rng = new Rng(2);
+const atoms = new Float32Array(latents * dIn);
+atoms.set(ds.features);
+for (let i = features * dIn; i < atoms.length; i++) atoms[i] = rng.normal();
+const sae = dictionarySae(atoms, latents, dIn, ds.bias, 0.8);
+for (let j = 0; j < dIn; j++) for (let i = features; i < latents; i++) sae.wEnc[j * latents + i] *= 0.3;
+const ctx = buildContext(sae, ds.x, rows);
+const codes = codeSetFromDense('sae', 'l1', ctx.effCodes, ctx.residual, ctx.unitAtoms, rows, latents, dIn);
+
+const time = (bootstrap: boolean): number => {
+  const t0 = performance.now();
+  kktStationarity({ ...codes, weighted: undefined }, ctx.unitAtoms, ctx.lambdaE, { mode: 'lambda' }, { pull: false, bootstrap: bootstrap ? BOOTSTRAP_DEFAULTS : false });
+  return (performance.now() - t0) / 1000;
+};
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const off: number[] = [], on: number[] = [];
+for (let rep = 0; rep < 3; rep++) { off.push(time(false)); on.push(time(true)); }
+console.log(JSON.stringify({
+  case: `kkt bootstrap latents=${latents} rows=${rows} d_in=${dIn} nnz=${codes.latent.length} resamples=${BOOTSTRAP_DEFAULTS.resamples}`,
+  seconds: Number(median(on).toFixed(2)),
+  baseline: 'the same KKT/STAT statistics without the bootstrap (median of 3)',
+  baselineSeconds: Number(median(off).toFixed(2)),
+  ratio: Number((median(on) / median(off)).toFixed(2)),
+  gemm: fastMatmulEngine(),
+}));
