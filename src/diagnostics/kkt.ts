@@ -66,7 +66,7 @@ function agg(v: Float32Array, mask: Uint8Array): Aggregate {
 }
 
 export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, off: OffThreshold = { mode: 'lambda' }, opts: { pull?: boolean } = {}): KktReport {
-  const { n, m, d, rowPtr, latent, value, onProj, residual, count } = cs;
+  const { n, m, d, rowPtr, idx: latent, val: value, onProj, residual, count } = cs;
   const reason: Record<string, string> = {};
   const l1 = cs.kind === 'l1';
   const lambdaOk = Number.isFinite(lambdaE) && lambdaE > 0;

@@ -7,7 +7,7 @@
  */
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
-import { choleskySolve, dotAt, nearestRow, spreadRows, symmetricEigen } from './linalg';
+import { choleskySolve, dotAt, nearestRow, parallelMatmulBT, spreadRows, symmetricEigen } from './linalg';
 import { RESIDUAL } from './thresholds';
 
 export interface ResidualOptions {
@@ -151,21 +151,26 @@ function supportStatistics(ctx: DiagnosticContext, l0Model: boolean): ResidualRe
   const bins = RESIDUAL.histogramBins, range = RESIDUAL.histogramRange;
   const hist = new Int32Array(m * bins);
   const onSum = new Float64Array(m), onCount = new Int32Array(m), offCount = new Int32Array(m), offAbove = new Int32Array(m);
-  const chunk = Math.max(1, Math.floor(4_000_000 / Math.max(m, 1)));
+  const codes = ctx.codes;
+  const onRow = new Uint8Array(m);
+  const chunk = Math.max(1, Math.floor(16_000_000 / Math.max(m, 1)));
+  const projBuf = new Float32Array(Math.min(chunk, n) * m);
   for (let start = 0; start < n; start += chunk) {
     const rows = Math.min(chunk, n - start);
-    const proj = matmulBT(ctx.residual.subarray(start * d, (start + rows) * d), ctx.unitAtoms, rows, d, m);
+    const proj = parallelMatmulBT(ctx.residual.subarray(start * d, (start + rows) * d), ctx.unitAtoms, rows, d, m, projBuf.subarray(0, rows * m));
     for (let r = 0; r < rows; r++) {
-      const codeRow = (start + r) * m;
+      const lo = codes.rowPtr[start + r]!, hi = codes.rowPtr[start + r + 1]!;
+      for (let k = lo; k < hi; k++) onRow[codes.idx[k]!] = 1;
       for (let i = 0; i < m; i++) {
         if (!live[i]) continue;
         const v = proj[r * m + i]!;
-        if (ctx.effCodes[codeRow + i]! > 0) { onSum[i]! += v; onCount[i]!++; continue; }
+        if (onRow[i]) { onSum[i]! += v; onCount[i]!++; continue; }
         offCount[i]!++;
         if (v > lam) offAbove[i]!++;
         const b = Math.min(bins - 1, Math.max(0, Math.floor(((v / lam + range) / (2 * range)) * bins)));
         hist[i * bins + b]!++;
       }
+      for (let k = lo; k < hi; k++) onRow[codes.idx[k]!] = 0;
     }
   }
   const onVals: number[] = [];
@@ -192,12 +197,12 @@ function supportStatistics(ctx: DiagnosticContext, l0Model: boolean): ResidualRe
 
 /** φ = E‖P_S r‖²/E‖r‖² against λ_e² E[𝟙ᵀG_S⁻¹𝟙]/E‖r‖², the value exact on-support KKT would give. */
 function inSpanFraction(ctx: DiagnosticContext, maxRows: number): ResidualReport['inSpan'] {
-  const m = ctx.sae.cfg.dSae, d = ctx.sae.cfg.dOut;
+  const d = ctx.sae.cfg.dOut;
   const rowsIdx = spreadRows(ctx.n, maxRows);
   let rr = 0, inSpan = 0, pred = 0, rankDeficientRows = 0;
   for (const row of rowsIdx) {
     const support: number[] = [];
-    for (let i = 0; i < m; i++) if (ctx.effCodes[row * m + i]! > 0 && ctx.atomNorms[i]! > 0) support.push(i);
+    for (let k = ctx.codes.rowPtr[row]!; k < ctx.codes.rowPtr[row + 1]!; k++) if (ctx.atomNorms[ctx.codes.idx[k]!]! > 0) support.push(ctx.codes.idx[k]!);
     for (let j = 0; j < d; j++) rr += ctx.residual[row * d + j]! ** 2;
     const k = support.length;
     if (k === 0) continue;
