@@ -5,7 +5,7 @@
  * parent latent p, rows where p's direction is present but p is off ("holes"), and attributes each hole to
  * the active latent that carries p's direction (the absorber). With ground truth, the true rate.
  */
-import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
+import { parallelMatmulBT as matmulBT } from './linalg';
 import type { DiagnosticContext } from './context';
 import { dotAt, maxAssignment, median } from './linalg';
 import { coFiringCandidates, firesIn, firingCounts, latentRows, pairStats } from './sparseCodes';

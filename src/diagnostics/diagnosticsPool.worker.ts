@@ -10,7 +10,7 @@ import type { Sae } from '../sae/types';
 import { setDiagnosticThreads } from './pool';
 import type { PoolMessage, PoolWorkerData } from './pool';
 import { encodeRange } from './sparseCodes';
-import type { EncodeKeep } from './sparseCodes';
+import type { EncodeKeep, EncodeOptions } from './sparseCodes';
 import { exactCodesRange } from './exactCodes';
 import type { ExactCodeOptions } from './exactCodes';
 
@@ -34,7 +34,7 @@ function run(msg: PoolMessage): unknown {
   const a = msg.args;
   switch (msg.kind) {
     case 'encode':
-      return encodeRange(c<Sae>('sae'), a.x as Float32Array, a.y as Float32Array | undefined, a.n as number, a.keep as EncodeKeep, a.chunkRows as number | undefined);
+      return encodeRange(c<Sae>('sae'), a.x as Float32Array, a.y as Float32Array | undefined, a.n as number, a.keep as EncodeKeep, a.chunkRows as number | undefined, a.values as EncodeOptions['values']);
     case 'exact':
       return exactCodesRange(a.targets as Float32Array, c<Float32Array>('unitAtoms'), a.n as number, a.m as number, a.d as number, a.lambdaE as number, a.warm as never, a.options as ExactCodeOptions);
     case 'matmulBT':

@@ -63,10 +63,12 @@ export interface EncodeOptions {
   keep?: EncodeKeep;
   /** Rows encoded at a time per thread (memory: chunkRows × d_sae floats). */
   chunkRows?: number;
+  /** 'effective' (default): ã = ‖d_i‖ f; 'raw': the codes f themselves (the panels' activations). */
+  values?: 'effective' | 'raw';
 }
 
 export interface EncodedSample {
-  /** CSR of ã (no entries when keep = 'counts'). */
+  /** CSR of ã (or of f with values = 'raw'; no entries when keep = 'counts'). */
   codes: SparseCodes;
   /** Firing count per latent. */
   counts: Int32Array;
@@ -89,8 +91,8 @@ export function encodeSparse(sae: Sae, x: Float32Array, n: number, opts: number 
   const y = o.y ?? (sae.cfg.transcoder ? undefined : x);
   const keep = o.keep ?? 'norms';
   const parts = parallelRows(n,
-    (lo, hi) => encodeRange(sae, x.subarray(lo * dIn, hi * dIn), y?.subarray(lo * dOut, hi * dOut), hi - lo, keep, o.chunkRows),
-    (lo, hi) => ({ kind: 'encode', constants: { sae }, args: { x: x.slice(lo * dIn, hi * dIn), y: y?.slice(lo * dOut, hi * dOut), n: hi - lo, keep, chunkRows: o.chunkRows } }),
+    (lo, hi) => encodeRange(sae, x.subarray(lo * dIn, hi * dIn), y?.subarray(lo * dOut, hi * dOut), hi - lo, keep, o.chunkRows, o.values),
+    (lo, hi) => ({ kind: 'encode', constants: { sae }, args: { x: x.slice(lo * dIn, hi * dIn), y: y?.slice(lo * dOut, hi * dOut), n: hi - lo, keep, chunkRows: o.chunkRows, values: o.values } }),
     256);
   return joinEncoded(parts.map((p) => p.value as EncodedRange), n, sae.cfg.dSae, dOut, keep);
 }
@@ -106,9 +108,10 @@ export interface EncodedRange {
   sumSquares: number;
 }
 
-export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefined, n: number, keep: EncodeKeep, chunkRows = 1024): EncodedRange {
+export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefined, n: number, keep: EncodeKeep, chunkRows = 1024, values: EncodeOptions['values'] = 'effective'): EncodedRange {
   const { dIn, dSae, dOut } = sae.cfg;
   const norms = decoderNorms(sae);
+  const scale = values === 'raw' ? new Float32Array(dSae).fill(1) : norms;
   const rowPtr = new Int32Array(n + 1);
   const counts = new Int32Array(dSae);
   const g = new Growable();
@@ -124,14 +127,14 @@ export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefin
     for (let r = 0; r < rows; r++) {
       const o = r * dSae;
       if (keep === 'counts') {
-        for (let i = 0; i < dSae; i++) if (codes[o + i]! * norms[i]! > 0) counts[i]!++;
+        for (let i = 0; i < dSae; i++) if (codes[o + i]! * scale[i]! > 0) counts[i]!++;
         continue;
       }
       if (y) recon.fill(0);
       for (let i = 0; i < dSae; i++) {
         const f = codes[o + i]!;
         if (f === 0) continue;
-        const v = f * norms[i]!;
+        const v = f * scale[i]!;
         if (v > 0) { g.push(i, v); counts[i]!++; }
         if (y) {
           // decode (src/sae/forward decode) restricted to the active entries
