@@ -14,12 +14,14 @@ import { encode } from '../src/sae/forward';
 import { THRESHOLDS } from '../src/diagnostics/thresholds';
 import { Rng } from '../src/synthetic/random';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
-import { diagnosticThreads } from '../src/diagnostics/pool';
+import { diagnosticThreads, diagnosticsPool } from '../src/diagnostics/pool';
 
 const env = (k: string, v: number): number => (process.env[k] ? Number(process.env[k]) : v);
 const latents = env('SAE_BENCH_LATENTS', 2048), rows = env('SAE_BENCH_ROWS', 20000), dIn = env('SAE_BENCH_DIN', 128);
 const sampleRows = Math.min(rows, env('SAE_BENCH_SAMPLE', THRESHOLDS.sampleRows));
 
+// start the pool's workers now, as diagnoseFiles does before reading (they load while the data is made)
+diagnosticsPool();
 const features = Math.floor(latents / 2);
 const ds = generate('g1', { seed: 1, tokens: rows, dIn, features, sparsity: 1 - 8 / features, projectionSteps: 0, noise: 0.01 });
 // the dictionary: the true features plus random atoms (so that some latents are dead or weak)

@@ -5,7 +5,7 @@
 // one plain forward pass over the same rows.
 import { generate } from '../src/synthetic';
 import { dictionarySae } from '../src/diagnostics/exactDictionary';
-import { diagnosticThreads } from '../src/diagnostics/pool';
+import { diagnosticThreads, diagnosticsPool } from '../src/diagnostics/pool';
 import { analyse } from '../src/report/analyze';
 import { diagnosticsModel, panelDiagnostics } from '../src/report/diagnostics';
 import { saeCard } from '../src/report/build';
@@ -15,14 +15,18 @@ import { fastMatmulEngine } from '../src/compute/fastMatmul';
 
 const env = (k: string, v: number): number => (process.env[k] ? Number(process.env[k]) : v);
 const latents = env('PANEL_BENCH_LATENTS', 4096), dIn = env('PANEL_BENCH_DIN', 768), tokens = env('PANEL_BENCH_TOKENS', 4096);
+// the encoder threshold (and stored λ_e): lower gives a larger L0, as early in ReLU training
+const threshold = env('PANEL_BENCH_THRESHOLD', 0.8);
 
+// start the pool's workers now, as the panel worker does on its first request (they load while the data is made)
+diagnosticsPool();
 const features = Math.floor(latents / 2);
 const ds = generate('g1', { seed: 1, tokens, dIn, features, sparsity: 1 - 8 / features, projectionSteps: 0, noise: 0.01 });
 const rng = new Rng(2);
 const atoms = new Float32Array(latents * dIn);
 atoms.set(ds.features);
 for (let i = features * dIn; i < atoms.length; i++) atoms[i] = rng.normal();
-const sae = dictionarySae(atoms, latents, dIn, ds.bias, 0.8);
+const sae = dictionarySae(atoms, latents, dIn, ds.bias, threshold);
 for (let j = 0; j < dIn; j++) for (let i = features; i < latents; i++) sae.wEnc[j * latents + i] *= 0.3;
 
 let t = performance.now();

@@ -5,6 +5,7 @@
  * source; dense products go through the GEMM entry points, row blocks split across the diagnostics' threads.
  */
 import { parallelMatmulBT } from './linalg';
+import { contentHash } from './pool';
 import { sparseFromDense } from './sparseCodes';
 import type { SparseCodes } from './sparseCodes';
 import type { CodeKind } from './thresholds';
@@ -46,30 +47,57 @@ export function codeSetFromDense(source: CodeSet['source'], kind: CodeKind, eff:
   return finishCodeSet({ source, kind, d, residual, ...sparseFromDense(eff, n, m) }, unitAtoms);
 }
 
-/** Fills onProj and count for a code set whose CSR and residual are set. */
-export function finishCodeSet(c: Omit<CodeSet, 'onProj' | 'count'>, unitAtoms: Float32Array): CodeSet {
+/** Fills onProj (unless given, e.g. by the encoder) and count for a code set whose CSR and residual are set. */
+export function finishCodeSet(c: Omit<CodeSet, 'onProj' | 'count'> & { onProj?: Float32Array }, unitAtoms: Float32Array): CodeSet {
   const { n, m, d, rowPtr, idx, residual } = c;
-  const onProj = new Float32Array(idx.length);
+  const given = c.onProj && c.onProj.length === idx.length ? c.onProj : undefined;
+  const onProj = given ?? new Float32Array(idx.length);
   const count = new Int32Array(m);
-  for (let r = 0; r < n; r++) {
+  for (let k = 0; k < idx.length; k++) count[idx[k]]++;
+  if (!given) for (let r = 0; r < n; r++) {
     const ro = r * d;
     for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
       const io = idx[k] * d;
       let s = 0;
       for (let j = 0; j < d; j++) s += unitAtoms[io + j] * residual[ro + j];
       onProj[k] = s;
-      count[idx[k]]++;
     }
   }
   return { ...c, onProj, count };
 }
 
 /**
- * Calls visit(row, proj) with proj[i] = ⟨d̂_i, r_row⟩ for every latent, computing row blocks through the
- * GEMM (one buffer reused; each block's rows split across the diagnostics' threads). The cost of the whole
- * pass is one n×d×m product.
+ * A full pass (rows 0..n−1) keeps its n×m projections when they fit this many bytes, so that the next full
+ * pass over the same residuals and atoms (KKT_off in B4, then the on/off-support statistics of C5) reads them
+ * instead of repeating the n×d×m product. 1.25 GiB holds the 16384-row sample of a 16384-latent SAE.
+ */
+export const PROJECTION_CACHE_BYTES = 1.25 * 2 ** 30;
+interface CachedProjections { atoms: Float32Array; residualHash: number; atomsHash: number; n: number; m: number; p: Float32Array }
+/** Keyed by the residual array (dropped with it); checked against both arrays' contents on every hit. */
+const projectionCache = new WeakMap<Float32Array, CachedProjections>();
+
+/**
+ * Calls visit(row, proj, offset) with proj[offset + i] = ⟨d̂_i, r_row⟩ for every latent, computing row blocks
+ * through the GEMM (each block's rows split across the diagnostics' threads). The cost of the whole pass
+ * is one n×d×m product; a full pass (rows given as a count) within PROJECTION_CACHE_BYTES is kept for the
+ * next full pass over the same arrays.
  */
 export function forEachProjectionRow(residual: Float32Array, unitAtoms: Float32Array, rows: ArrayLike<number> | number, m: number, d: number, visit: (row: number, proj: Float32Array, offset: number) => void, blockRows = 1024): void {
+  if (typeof rows === 'number' && rows * m * 4 <= PROJECTION_CACHE_BYTES && rows > 0) {
+    const residualHash = contentHash(residual.subarray(0, rows * d)), atomsHash = contentHash(unitAtoms.subarray(0, m * d));
+    let hit = projectionCache.get(residual);
+    if (!hit || hit.atoms !== unitAtoms || hit.n !== rows || hit.m !== m || hit.residualHash !== residualHash || hit.atomsHash !== atomsHash) {
+      const p = new Float32Array(rows * m);
+      for (let b0 = 0; b0 < rows; b0 += blockRows) {
+        const br = Math.min(blockRows, rows - b0);
+        parallelMatmulBT(residual.subarray(b0 * d, (b0 + br) * d), unitAtoms, br, d, m, p.subarray(b0 * m, (b0 + br) * m));
+      }
+      hit = { atoms: unitAtoms, residualHash, atomsHash, n: rows, m, p };
+      projectionCache.set(residual, hit);
+    }
+    for (let r = 0; r < rows; r++) visit(r, hit.p, r * m);
+    return;
+  }
   const list = typeof rows === 'number' ? null : rows;
   const total = typeof rows === 'number' ? rows : rows.length;
   const block = new Float32Array(Math.min(blockRows, Math.max(total, 1)) * d);

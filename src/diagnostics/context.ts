@@ -64,7 +64,7 @@ export function buildContext(sae: Sae, x: Float32Array, n: number, opts: Context
     const nrm = atomNorms[i]!;
     if (nrm > 0) for (let j = 0; j < dOut; j++) unitAtoms[i * dOut + j] = sae.wDec[i * dOut + j]! / nrm;
   }
-  const codes = finishCodeSet({ source: 'sae', kind: codeKindOfSae(sae), d: dOut, residual, ...enc.codes }, unitAtoms);
+  const codes = finishCodeSet({ source: 'sae', kind: codeKindOfSae(sae), d: dOut, residual, onProj: enc.onProj, ...enc.codes }, unitAtoms);
   const firing = Float32Array.from(codes.count, (c) => c / n);
   let lambdaE: number;
   let lambdaSource: DiagnosticContext['lambdaSource'];

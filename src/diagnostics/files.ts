@@ -10,6 +10,7 @@ import type { Sae } from '../sae/types';
 import type { DiagnoseFilesRequest } from '../protocol/diagnosticsWorker';
 import { buildContext } from './context';
 import { countFirings } from './sparseCodes';
+import { diagnosticsPool } from './pool';
 import { runDiagnostics, SECTIONS } from './index';
 import type { DiagnosticReport } from './index';
 import { THRESHOLDS } from './thresholds';
@@ -68,6 +69,8 @@ export function firingCounts(sae: Sae, reader: RowStream, rows: number, block = 
 export function diagnoseFiles(req: DiagnoseFilesRequest, onProgress?: (stage: string) => void): DiagnosticReport {
   for (const s of req.skip ?? []) if (!SECTIONS.some((sec) => sec.name === s)) throw new InputError('--skip', `unknown section '${s}' (known: ${SECTIONS.map((sec) => sec.name).join(', ')})`);
   onProgress?.('read');
+  // the pool's workers load while the SAE and the rows are read
+  diagnosticsPool();
   const sae = loadSae(req.saePath);
   if (sae.cfg.transcoder) throw new InputError(req.saePath, 'diagnose needs the target activations for a transcoder; only SAEs are supported so far');
   // The context sample is held; the rest of --rows only streams through for the firing counts.

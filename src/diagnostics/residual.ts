@@ -7,7 +7,8 @@
  */
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
-import { choleskySolve, dotAt, nearestRow, parallelMatmulBT, spreadRows, symmetricEigen } from './linalg';
+import { choleskySolve, dotAt, nearestRow, spreadRows, symmetricEigen } from './linalg';
+import { forEachProjectionRow } from './codes';
 import { RESIDUAL } from './thresholds';
 
 export interface ResidualOptions {
@@ -153,26 +154,21 @@ function supportStatistics(ctx: DiagnosticContext, l0Model: boolean): ResidualRe
   const onSum = new Float64Array(m), onCount = new Int32Array(m), offCount = new Int32Array(m), offAbove = new Int32Array(m);
   const codes = ctx.codes;
   const onRow = new Uint8Array(m);
-  const chunk = Math.max(1, Math.floor(16_000_000 / Math.max(m, 1)));
-  const projBuf = new Float32Array(Math.min(chunk, n) * m);
-  for (let start = 0; start < n; start += chunk) {
-    const rows = Math.min(chunk, n - start);
-    const proj = parallelMatmulBT(ctx.residual.subarray(start * d, (start + rows) * d), ctx.unitAtoms, rows, d, m, projBuf.subarray(0, rows * m));
-    for (let r = 0; r < rows; r++) {
-      const lo = codes.rowPtr[start + r]!, hi = codes.rowPtr[start + r + 1]!;
-      for (let k = lo; k < hi; k++) onRow[codes.idx[k]!] = 1;
-      for (let i = 0; i < m; i++) {
-        if (!live[i]) continue;
-        const v = proj[r * m + i]!;
-        if (onRow[i]) { onSum[i]! += v; onCount[i]!++; continue; }
-        offCount[i]!++;
-        if (v > lam) offAbove[i]!++;
-        const b = Math.min(bins - 1, Math.max(0, Math.floor(((v / lam + range) / (2 * range)) * bins)));
-        hist[i * bins + b]!++;
-      }
-      for (let k = lo; k < hi; k++) onRow[codes.idx[k]!] = 0;
+  // the same ⟨d̂_i, r_n⟩ pass as KKT_off (B4) over the same arrays: read from its cache when it ran first
+  forEachProjectionRow(ctx.residual, ctx.unitAtoms, n, m, d, (row, proj, off) => {
+    const lo = codes.rowPtr[row]!, hi = codes.rowPtr[row + 1]!;
+    for (let k = lo; k < hi; k++) onRow[codes.idx[k]!] = 1;
+    for (let i = 0; i < m; i++) {
+      if (!live[i]) continue;
+      const v = proj[off + i]!;
+      if (onRow[i]) { onSum[i]! += v; onCount[i]!++; continue; }
+      offCount[i]!++;
+      if (v > lam) offAbove[i]!++;
+      const b = Math.min(bins - 1, Math.max(0, Math.floor(((v / lam + range) / (2 * range)) * bins)));
+      hist[i * bins + b]!++;
     }
-  }
+    for (let k = lo; k < hi; k++) onRow[codes.idx[k]!] = 0;
+  });
   const onVals: number[] = [];
   let above1 = 0, withOff = 0;
   for (let i = 0; i < m; i++) {

@@ -6,7 +6,7 @@
  * (C4). encodeSparse encodes chunk by chunk, decodes from the active entries only, and splits the rows
  * across the diagnostics' worker threads (./pool.ts).
  */
-import { decoderNorms, encode } from '../sae/forward';
+import { decode, decoderNorms, encode } from '../sae/forward';
 import type { NormState } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import { parallelRows } from './pool';
@@ -74,6 +74,8 @@ export interface EncodedSample {
   counts: Int32Array;
   /** r = y − ŷ [n, dOut] when keep = 'residual'. */
   residual?: Float32Array;
+  /** ⟨d̂_i, r_n⟩ per CSR entry when keep = 'residual' with effective codes (what CodeSet.onProj holds). */
+  onProj?: Float32Array;
   /** ‖r_n‖ per row (zeros without a target, or when keep = 'counts'). */
   residualNorms: Float32Array;
   /** Σ_n ‖r_n‖² / n. */
@@ -97,6 +99,9 @@ export function encodeSparse(sae: Sae, x: Float32Array, n: number, opts: number 
   return joinEncoded(parts.map((p) => p.value as EncodedRange), n, sae.cfg.dSae, dOut, keep);
 }
 
+/** Above 1/this of the chunk's codes active, the dense reference decode is cheaper than the sparse one. */
+const DENSE_DECODE_SHARE = 10;
+
 /** One thread's share of encodeSparse (also run by the pool's workers). */
 export interface EncodedRange {
   rowPtr: Int32Array;
@@ -106,6 +111,7 @@ export interface EncodedRange {
   residual?: Float32Array;
   residualNorms: Float32Array;
   sumSquares: number;
+  onProj?: Float32Array;
 }
 
 export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefined, n: number, keep: EncodeKeep, chunkRows = 1024, values: EncodeOptions['values'] = 'effective'): EncodedRange {
@@ -118,34 +124,48 @@ export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefin
   const residual = keep === 'residual' ? new Float32Array(n * dOut) : undefined;
   const residualNorms = new Float32Array(n);
   const recon = new Float64Array(dOut);
+  // on-support projections, grown with the CSR (only with full residuals and effective codes)
+  let onProj: Float32Array | undefined = keep === 'residual' && values === 'effective' ? new Float32Array(1024) : undefined;
+  const onProjAt = (t: number, v: number): void => {
+    if (t >= onProj!.length) { const next = new Float32Array(Math.max(2 * onProj!.length, t + 1)); next.set(onProj!); onProj = next; }
+    onProj![t] = v;
+  };
   const rescale = (sae.cfg.activation === 'topk' || sae.cfg.activation === 'batchtopk') && sae.cfg.rescaleActsByDecoderNorm;
   let sumSquares = 0;
   for (let start = 0; start < n; start += chunkRows) {
     const rows = Math.min(chunkRows, n - start);
     const xs = x.subarray(start * dIn, (start + rows) * dIn);
     const { codes, norm } = encode(sae, xs, rows);
+    const first = g.size;
     for (let r = 0; r < rows; r++) {
       const o = r * dSae;
       if (keep === 'counts') {
         for (let i = 0; i < dSae; i++) if (codes[o + i]! * scale[i]! > 0) counts[i]!++;
         continue;
       }
-      if (y) recon.fill(0);
       for (let i = 0; i < dSae; i++) {
-        const f = codes[o + i]!;
-        if (f === 0) continue;
-        const v = f * scale[i]!;
+        const v = codes[o + i]! * scale[i]!;
         if (v > 0) { g.push(i, v); counts[i]!++; }
-        if (y) {
-          // decode (src/sae/forward decode) restricted to the active entries
+      }
+      rowPtr[start + r + 1] = g.size;
+    }
+    if (keep === 'counts' || !y) continue;
+    // Decode (src/sae/forward decode): from the active entries only while they are few (L0·d per row in
+    // JS), else the reference dense decode (d_sae·d per row on the GEMM), which wins above ~1/10 active.
+    const dense = (g.size - first) * DENSE_DECODE_SHARE > rows * dSae ? decode(sae, codes, rows, norm, xs) : undefined;
+    for (let r = 0; r < rows; r++) {
+      if (dense) for (let j = 0; j < dOut; j++) recon[j] = dense[r * dOut + j]!;
+      else {
+        recon.fill(0);
+        const o = r * dSae;
+        for (let t = rowPtr[start + r]!; t < rowPtr[start + r + 1]!; t++) {
+          const i = g.idx[t]!, f = codes[o + i]!;
           const c = rescale ? f / (norms[i]! || 1) : f;
           const wo = i * dOut;
           for (let j = 0; j < dOut; j++) recon[j]! += c * sae.wDec[wo + j]!;
         }
+        finishDecodeRow(sae, recon, xs, r, norm);
       }
-      rowPtr[start + r + 1] = g.size;
-      if (!y) continue;
-      finishDecodeRow(sae, recon, xs, r, norm);
       const yo = (start + r) * dOut;
       let s = 0;
       for (let j = 0; j < dOut; j++) {
@@ -153,11 +173,18 @@ export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefin
         if (residual) residual[yo + j] = e;
         s += e * e;
       }
+      // ⟨d̂_i, r⟩ on the row's support (CodeSet.onProj), here where the residual row is at hand
+      if (onProj) for (let t = rowPtr[start + r]!; t < rowPtr[start + r + 1]!; t++) {
+        const wo = g.idx[t]! * dOut;
+        let p = 0;
+        for (let j = 0; j < dOut; j++) p += sae.wDec[wo + j]! * residual![yo + j]!;
+        onProjAt(t, p / norms[g.idx[t]!]!);
+      }
       residualNorms[start + r] = Math.sqrt(s);
       sumSquares += s;
     }
   }
-  return { rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size), counts, residual, residualNorms, sumSquares };
+  return { rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size), counts, residual, residualNorms, sumSquares, onProj: onProj?.slice(0, g.size) };
 }
 
 /** The rest of src/sae/forward decode for one row: b_dec, the skip connection, and undoing input normalisation. */
@@ -181,11 +208,12 @@ function finishDecodeRow(sae: Sae, recon: Float64Array, xs: Float32Array, r: num
 function joinEncoded(parts: EncodedRange[], n: number, m: number, dOut: number, keep: EncodeKeep): EncodedSample {
   if (parts.length === 1) {
     const p = parts[0]!;
-    return { codes: { n, m, rowPtr: p.rowPtr, idx: p.idx, val: p.val }, counts: p.counts, residual: p.residual, residualNorms: p.residualNorms, meanSquaredResidual: n ? p.sumSquares / n : NaN };
+    return { codes: { n, m, rowPtr: p.rowPtr, idx: p.idx, val: p.val }, counts: p.counts, residual: p.residual, onProj: p.onProj, residualNorms: p.residualNorms, meanSquaredResidual: n ? p.sumSquares / n : NaN };
   }
   let nnz = 0;
   for (const p of parts) nnz += p.idx.length;
   const rowPtr = new Int32Array(n + 1), idx = new Int32Array(nnz), val = new Float32Array(nnz);
+  const onProj = parts.every((p) => p.onProj) ? new Float32Array(nnz) : undefined;
   const counts = new Int32Array(m);
   const residual = keep === 'residual' ? new Float32Array(n * dOut) : undefined;
   const residualNorms = new Float32Array(n);
@@ -194,13 +222,14 @@ function joinEncoded(parts: EncodedRange[], n: number, m: number, dOut: number, 
     const rows = p.residualNorms.length;
     for (let r = 1; r <= rows; r++) rowPtr[row + r] = at + p.rowPtr[r]!;
     idx.set(p.idx, at); val.set(p.val, at);
+    if (onProj) onProj.set(p.onProj!, at);
     for (let i = 0; i < m; i++) counts[i]! += p.counts[i]!;
     if (residual && p.residual) residual.set(p.residual, row * dOut);
     residualNorms.set(p.residualNorms, row);
     sq += p.sumSquares;
     row += rows; at += p.idx.length;
   }
-  return { codes: { n, m, rowPtr, idx, val }, counts, residual, residualNorms, meanSquaredResidual: n ? sq / n : NaN };
+  return { codes: { n, m, rowPtr, idx, val }, counts, residual, onProj, residualNorms, meanSquaredResidual: n ? sq / n : NaN };
 }
 
 /** Firing counts per latent over n rows (no codes kept), split across the diagnostics' threads. */

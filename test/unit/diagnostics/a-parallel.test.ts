@@ -5,6 +5,7 @@ import { exactCodes } from '../../../src/diagnostics/exactCodes';
 import { parallelMatmulBT } from '../../../src/diagnostics/linalg';
 import { diagnosticsPool, setDiagnosticThreads } from '../../../src/diagnostics/pool';
 import { buildContext } from '../../../src/diagnostics/context';
+import { finishCodeSet } from '../../../src/diagnostics/codes';
 import { runDiagnostics } from '../../../src/diagnostics';
 import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
 import { fastMatmulBT } from '../../../src/compute/fastMatmul';
@@ -50,6 +51,11 @@ test('the parallel encoder gives the serial CSR codes, residuals and firing coun
   close(p.residual!, s.residual!, 1e-6, 'residual');
   close(p.residualNorms, s.residualNorms, 1e-6, 'norms');
   assert.deepEqual(p.counts, s.counts);
+  close(p.onProj!, s.onProj!, 1e-6, 'onProj');
+  // the encoder's on-support projections are ⟨d̂_i, r⟩ as finishCodeSet computes them from the unit atoms
+  const unit = buildContext(sae, ds.x, 1).unitAtoms;
+  const recomputed = finishCodeSet({ source: 'sae', kind: 'l1', d: ds.d, residual: s.residual!, ...s.codes }, unit).onProj;
+  close(s.onProj!, recomputed, 1e-5, 'onProj vs unit atoms');
   const [cs, cp] = both(() => countFirings(sae, ds.x, ds.n));
   assert.deepEqual(cp, cs);
   assert.deepEqual(cs, s.counts, 'counts-only pass = counts of the CSR pass');
@@ -81,7 +87,7 @@ test('parallelMatmulBT (with a column offset into B) equals fastMatmulBT', () =>
   close(p, ref, 1e-6, 'parallel');
 });
 
-test('the sparse decode matches the reference forward pass (TopK with rescale, layer norm, JumpReLU)', () => {
+test('the encoder\'s decode (sparse or dense by L0) matches the reference forward pass (TopK with rescale, layer norm, JumpReLU)', () => {
   const rnd = seededRandom(11);
   const dIn = 24, m = 40, n = 300;
   const x = Float32Array.from({ length: n * dIn }, () => 2 * rnd() - 1);
@@ -91,7 +97,9 @@ test('the sparse decode matches the reference forward pass (TopK with rescale, l
     wDec: Float32Array.from({ length: m * dIn }, () => rnd() - 0.5), bDec: Float32Array.from({ length: dIn }, () => 0.1 * rnd()),
     ...(threshold ? { threshold: Float32Array.from({ length: m }, () => 0.2 * rnd()) } : {}),
   });
+  // TopK k = 2 of 40 takes the sparse decode, the others (≥ 1/8 active) the dense reference decode
   const cases: [string, Sae][] = [
+    ['topk(2)+rescale+layer_norm', make({ activation: 'topk', k: 2, rescaleActsByDecoderNorm: true, normalizeActivations: 'layer_norm' })],
     ['topk+rescale', make({ activation: 'topk', k: 5, rescaleActsByDecoderNorm: true })],
     ['relu+layer_norm', make({ normalizeActivations: 'layer_norm' })],
     ['jumprelu+constant_norm_rescale', make({ activation: 'jumprelu', normalizeActivations: 'constant_norm_rescale' }, true)],
