@@ -29,6 +29,8 @@ for (let i = features * dIn; i < atoms.length; i++) atoms[i] = rng.normal();
 const sae = dictionarySae(atoms, latents, dIn, ds.bias, threshold);
 for (let j = 0; j < dIn; j++) for (let i = features; i < latents; i++) sae.wEnc[j * latents + i] *= 0.3;
 
+// time the work, not the pool's start-up (from source, tsx compiles the worker first; bundled it is ~0.2 s)
+diagnosticsPool()?.waitReady();
 let t = performance.now();
 for (let r0 = 0; r0 < tokens; r0 += 1024) forward(sae, ds.x.subarray(r0 * dIn, Math.min(tokens, r0 + 1024) * dIn), Math.min(1024, tokens - r0));
 const baseline = (performance.now() - t) / 1000;

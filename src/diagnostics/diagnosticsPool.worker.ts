@@ -61,4 +61,5 @@ if (parentPort) {
     Atomics.notify(flag, 0);
   });
   Atomics.store(flag, 1, 1);
+  Atomics.notify(flag, 1);
 }

@@ -96,6 +96,17 @@ export class DiagnosticsPool {
     }
   }
 
+  /** Blocks until every worker has loaded (benches use it to time the work, not the start-up). */
+  waitReady(): void {
+    const t0 = Date.now();
+    for (const s of this.slots) {
+      while (Atomics.load(s.flag, 1) === 0) {
+        Atomics.wait(s.flag, 1, 0, 1000);
+        if (Date.now() - t0 > START_TIMEOUT_MS) throw new Error(`a diagnostics worker did not start within ${START_TIMEOUT_MS / 1000} s`);
+      }
+    }
+  }
+
   /** Threads that share the work, the calling thread included. */
   get threads(): number { return this.slots.length + 1; }
 
