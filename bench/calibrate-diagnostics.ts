@@ -18,7 +18,7 @@ function exactKkt(ds: SyntheticDataset, lambda: number) {
   const t = new Float32Array(ds.n * ds.d);
   for (let r = 0; r < ds.n; r++) for (let j = 0; j < ds.d; j++) t[r * ds.d + j] = ds.x[r * ds.d + j] - ds.bias[j];
   const ex = exactCodes(t, ds.features, ds.n, ds.nFeatures, ds.d, lambda);
-  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n: ds.n, m: ds.nFeatures, d: ds.d, rowPtr: ex.rowPtr, latent: ex.latent, value: ex.value, residual: ex.residual }, ds.features);
+  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n: ds.n, m: ds.nFeatures, d: ds.d, rowPtr: ex.rowPtr, idx: ex.idx, val: ex.val, residual: ex.residual }, ds.features);
   return kktStationarity(cs, ds.features, lambda, { mode: 'lambda' }, { pull: false });
 }
 

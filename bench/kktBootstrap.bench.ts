@@ -4,7 +4,6 @@
 import { generate } from '../src/synthetic';
 import { dictionarySae } from '../src/diagnostics/exactDictionary';
 import { buildContext } from '../src/diagnostics/context';
-import { codeSetFromDense } from '../src/diagnostics/codes';
 import { kktStationarity } from '../src/diagnostics/kkt';
 import { BOOTSTRAP_DEFAULTS } from '../src/diagnostics/bootstrap';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
@@ -21,7 +20,7 @@ for (let i = features * dIn; i < atoms.length; i++) atoms[i] = rng.normal();
 const sae = dictionarySae(atoms, latents, dIn, ds.bias, 0.8);
 for (let j = 0; j < dIn; j++) for (let i = features; i < latents; i++) sae.wEnc[j * latents + i] *= 0.3;
 const ctx = buildContext(sae, ds.x, rows);
-const codes = codeSetFromDense('sae', 'l1', ctx.effCodes, ctx.residual, ctx.unitAtoms, rows, latents, dIn);
+const codes = ctx.codes;
 
 const time = (bootstrap: boolean): number => {
   const t0 = performance.now();
@@ -32,7 +31,7 @@ const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(
 const off: number[] = [], on: number[] = [];
 for (let rep = 0; rep < 3; rep++) { off.push(time(false)); on.push(time(true)); }
 console.log(JSON.stringify({
-  case: `kkt bootstrap latents=${latents} rows=${rows} d_in=${dIn} nnz=${codes.latent.length} resamples=${BOOTSTRAP_DEFAULTS.resamples}`,
+  case: `kkt bootstrap latents=${latents} rows=${rows} d_in=${dIn} nnz=${codes.idx.length} resamples=${BOOTSTRAP_DEFAULTS.resamples}`,
   seconds: Number(median(on).toFixed(2)),
   baseline: 'the same KKT/STAT statistics without the bootstrap (median of 3)',
   baselineSeconds: Number(median(off).toFixed(2)),

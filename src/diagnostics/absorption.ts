@@ -5,10 +5,10 @@
  * parent latent p, rows where p's direction is present but p is off ("holes"), and attributes each hole to
  * the active latent that carries p's direction (the absorber). With ground truth, the true rate.
  */
-import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
+import { parallelMatmulBT as matmulBT } from './linalg';
 import type { DiagnosticContext } from './context';
 import { dotAt, maxAssignment, median } from './linalg';
-import { coFiringCandidates, firingCounts, latentRows, pairStats, sparseFromDense } from './sparseCodes';
+import { coFiringCandidates, firesIn, firingCounts, latentRows, pairStats } from './sparseCodes';
 import type { LatentRows, SparseCodes } from './sparseCodes';
 import { ABSORPTION } from './thresholds';
 
@@ -115,7 +115,7 @@ export interface AbsorptionReport {
 /** C3 over the shared context. */
 export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOptions = {}): AbsorptionReport {
   const m = ctx.sae.cfg.dSae, d = ctx.sae.cfg.dOut, n = ctx.n;
-  const codes = sparseFromDense(ctx.effCodes, n, m);
+  const codes = ctx.codes;
   const cols = latentRows(codes);
   const counts = firingCounts(codes);
   const parents = (opts.parents ?? Array.from({ length: m }, (_, i) => i)).filter((p) => counts[p]! > 0 && ctx.atomNorms[p]! > 0);
@@ -347,7 +347,7 @@ function groundTruthAbsorption(ctx: DiagnosticContext, codes: SparseCodes, gt: A
     for (let row = 0; row < ctx.n; row++) {
       if (!(gt.codes[row * F + parent]! > 0) || !children.some((c) => gt.codes[row * F + c]! > 0)) continue;
       events++;
-      if (latent >= 0 && ctx.effCodes[row * m + latent]! > 0) continue;
+      if (latent >= 0 && firesIn(codes, row, latent)) continue;
       off++;
       for (let u = codes.rowPtr[row]!; u < codes.rowPtr[row + 1]!; u++) {
         if (score[parent * m + codes.idx[u]!]! >= ABSORPTION.gtAbsorberCosine) { absorbedRows++; break; }

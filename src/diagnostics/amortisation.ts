@@ -34,7 +34,7 @@ export interface AmortisationReport {
 /** Computes a* for the rows of an SAE code set (targets = x − b_dec) and returns it as a code set. */
 export function exactCodeSet(sae: CodeSet, targets: Float32Array, unitAtoms: Float32Array, lambdaE: number): { codes: CodeSet; solver: ExactCodes } {
   const sol = exactCodes(targets, unitAtoms, sae.n, sae.m, sae.d, lambdaE, sae);
-  const codes = finishCodeSet({ source: 'exact', kind: 'l1', n: sae.n, m: sae.m, d: sae.d, rowPtr: sol.rowPtr, latent: sol.latent, value: sol.value, residual: sol.residual }, unitAtoms);
+  const codes = finishCodeSet({ source: 'exact', kind: 'l1', n: sae.n, m: sae.m, d: sae.d, rowPtr: sol.rowPtr, idx: sol.idx, val: sol.val, residual: sol.residual }, unitAtoms);
   return { codes, solver: sol };
 }
 
@@ -55,14 +55,14 @@ export function amortisationGap(sae: CodeSet, exact: CodeSet, solver: Pick<Exact
   const onS = new Uint8Array(m);
   const fnCount = new Float64Array(m), fpCount = new Float64Array(m);
   for (let r = 0; r < n; r++) {
-    for (let k = sae.rowPtr[r]; k < sae.rowPtr[r + 1]; k++) onS[sae.latent[k]] = 1;
+    for (let k = sae.rowPtr[r]; k < sae.rowPtr[r + 1]; k++) onS[sae.idx[k]] = 1;
     let inter = 0;
     const sizeE = exact.rowPtr[r + 1] - exact.rowPtr[r], sizeS = sae.rowPtr[r + 1] - sae.rowPtr[r];
     for (let k = exact.rowPtr[r]; k < exact.rowPtr[r + 1]; k++) {
-      const i = exact.latent[k];
+      const i = exact.idx[k];
       if (onS[i]) { inter++; onS[i] = 2; } else fnCount[i]++;
     }
-    for (let k = sae.rowPtr[r]; k < sae.rowPtr[r + 1]; k++) { const i = sae.latent[k]; if (onS[i] === 1) fpCount[i]++; onS[i] = 0; }
+    for (let k = sae.rowPtr[r]; k < sae.rowPtr[r + 1]; k++) { const i = sae.idx[k]; if (onS[i] === 1) fpCount[i]++; onS[i] = 0; }
     const uni = sizeE + sizeS - inter;
     jac += uni === 0 ? 1 : inter / uni;
   }
@@ -111,6 +111,6 @@ export function l0AmortisationGap(ctx: DiagnosticContext, sae: CodeSet, deadUnde
     ref = { kind: 'omp' as const, codes: ompCodes(targets, ctx.unitAtoms, n, m, d, cfg.k) };
   } else return { reason: `no L0 reference for ${cfg.activation} codes` };
   const c = ref.codes;
-  const codes = finishCodeSet({ source: 'exact', kind: 'l0', n, m, d, rowPtr: c.rowPtr, latent: c.latent, value: c.value, residual: c.residual }, ctx.unitAtoms);
+  const codes = finishCodeSet({ source: 'exact', kind: 'l0', n, m, d, rowPtr: c.rowPtr, idx: c.idx, val: c.val, residual: c.residual }, ctx.unitAtoms);
   return amortisationGap(sae, codes, { maxViolation: NaN, rounds: c.iterations, unconvergedRows: c.unconvergedRows }, NaN, deadUnderSae, { kind: ref.kind, objective: (cs) => l0Objective(cs, tau) });
 }

@@ -63,7 +63,7 @@ export interface AntipodalReport {
 }
 
 export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: AtomPairs, x: Float32Array, bDec: Float32Array, pcRows = 4096): AntipodalReport {
-  const { n, m, d, rowPtr, latent, value } = cs;
+  const { n, m, d, rowPtr, idx: latent, val: value } = cs;
   const reason: Record<string, string> = {};
   const out: AntipodalReport = { dense: [], denseAxes: [], sparse: [], coactive: [], pcVarianceShare: [], reason };
   if (pairs.antipodal.length === 0) return out;

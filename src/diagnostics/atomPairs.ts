@@ -3,7 +3,7 @@
  * the near pairs (cos > THRESHOLDS.identityMinCos) for the identity residual of B3, and the antipodal pairs
  * (cos ≤ THRESHOLDS.antipodalCos) for C2. The full m×m matrix is never held.
  */
-import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
+import { parallelMatmulBT } from './linalg';
 import { THRESHOLDS } from './thresholds';
 
 export interface AtomPairs {
@@ -13,7 +13,7 @@ export interface AtomPairs {
   antipodal: { i: number; j: number; cos: number }[];
 }
 
-export function atomPairs(unitAtoms: Float32Array, live: Uint8Array, m: number, d: number, blockRows = 512): AtomPairs {
+export function atomPairs(unitAtoms: Float32Array, live: Uint8Array, m: number, d: number, blockRows = 1024): AtomPairs {
   const ids: number[] = [];
   for (let i = 0; i < m; i++) if (live[i]) ids.push(i);
   const l = ids.length;
@@ -25,11 +25,13 @@ export function atomPairs(unitAtoms: Float32Array, live: Uint8Array, m: number, 
   const out = new Float32Array(Math.min(blockRows, Math.max(l, 1)) * l);
   for (let b0 = 0; b0 < l; b0 += blockRows) {
     const br = Math.min(blockRows, l - b0);
-    matmulBT(liveAtoms.subarray(b0 * d, (b0 + br) * d), liveAtoms, br, d, l, out.subarray(0, br * l));
+    // only columns b ≥ b0 are read (pairs a < b): the block's product starts at column b0
+    const w = l - b0;
+    parallelMatmulBT(liveAtoms.subarray(b0 * d, (b0 + br) * d), liveAtoms, br, d, w, out.subarray(0, br * w), b0);
     for (let t = 0; t < br; t++) {
       const a = b0 + t;
       for (let b = a + 1; b < l; b++) {
-        const c = out[t * l + b];
+        const c = out[t * w + b - b0];
         if (c > THRESHOLDS.identityMinCos) { ni.push(ids[a]); nj.push(ids[b]); nc.push(c); }
         else if (c <= THRESHOLDS.antipodalCos) antipodal.push({ i: ids[a], j: ids[b], cos: c });
       }

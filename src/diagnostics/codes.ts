@@ -1,21 +1,20 @@
 /**
- * A set of codes with its residuals, in the sparse form every diagnostic reads: CSR rows of the nonzero
- * effective codes ã (or exact codes a*), the residual r = target − b − Σ ã_i d̂_i per row, and the on-support
- * projections ⟨d̂_i, r_n⟩. Built once per code source; dense products go through the GEMM entry points.
+ * A set of codes with its residuals, in the sparse form every diagnostic reads: the CSR of the nonzero
+ * effective codes ã (or exact codes a*) — ./sparseCodes.ts SparseCodes, which this extends — the residual
+ * r = target − b − Σ ã_i d̂_i per row, and the on-support projections ⟨d̂_i, r_n⟩. Built once per code
+ * source; dense products go through the GEMM entry points, row blocks split across the diagnostics' threads.
  */
-import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
+import { parallelMatmulBT } from './linalg';
+import { contentHash } from './pool';
+import { sparseFromDense } from './sparseCodes';
+import type { SparseCodes } from './sparseCodes';
 import type { CodeKind } from './thresholds';
 
-export interface CodeSet {
+export interface CodeSet extends SparseCodes {
   source: 'sae' | 'exact';
   kind: CodeKind;
-  n: number;
-  m: number;
   d: number;
-  rowPtr: Int32Array;
-  latent: Int32Array;
-  value: Float32Array;
-  /** ⟨d̂_latent, r_row⟩ for each nonzero. */
+  /** ⟨d̂_idx, r_row⟩ for each nonzero. */
   onProj: Float32Array;
   residual: Float32Array;
   /** Firing counts per latent. */
@@ -27,12 +26,12 @@ export interface CodeSet {
 /** g_i = mean_n ã_{i,n} r_n and m_i = mean_n ã_{i,n} (THEORY.md B4), computed once per code set. */
 export function codeWeightedResidual(c: CodeSet): { g: Float64Array; mean: Float64Array } {
   if (c.weighted) return c.weighted;
-  const { n, m, d, rowPtr, latent, value, residual } = c;
+  const { n, m, d, rowPtr, idx, val, residual } = c;
   const g = new Float64Array(m * d), mean = new Float64Array(m);
   for (let r = 0; r < n; r++) {
     const ro = r * d;
     for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
-      const i = latent[k], a = value[k], go = i * d;
+      const i = idx[k], a = val[k], go = i * d;
       mean[i] += a;
       for (let j = 0; j < d; j++) g[go + j] += a * residual[ro + j];
     }
@@ -45,42 +44,60 @@ export function codeWeightedResidual(c: CodeSet): { g: Float64Array; mean: Float
 
 /** Sparse code set from dense effective codes [n, m] and residuals [n, d]. */
 export function codeSetFromDense(source: CodeSet['source'], kind: CodeKind, eff: Float32Array, residual: Float32Array, unitAtoms: Float32Array, n: number, m: number, d: number): CodeSet {
-  let nnz = 0;
-  for (let i = 0; i < n * m; i++) if (eff[i] > 0) nnz++;
-  const rowPtr = new Int32Array(n + 1), latent = new Int32Array(nnz), value = new Float32Array(nnz);
-  let k = 0;
-  for (let r = 0; r < n; r++) {
-    rowPtr[r] = k;
-    const o = r * m;
-    for (let i = 0; i < m; i++) { const v = eff[o + i]; if (v > 0) { latent[k] = i; value[k] = v; k++; } }
-  }
-  rowPtr[n] = k;
-  return finishCodeSet({ source, kind, n, m, d, rowPtr, latent, value, residual }, unitAtoms);
+  return finishCodeSet({ source, kind, d, residual, ...sparseFromDense(eff, n, m) }, unitAtoms);
 }
 
-/** Fills onProj and count for a code set whose CSR and residual are set. */
-export function finishCodeSet(c: Omit<CodeSet, 'onProj' | 'count'>, unitAtoms: Float32Array): CodeSet {
-  const { n, m, d, rowPtr, latent, residual } = c;
-  const onProj = new Float32Array(latent.length);
+/** Fills onProj (unless given, e.g. by the encoder) and count for a code set whose CSR and residual are set. */
+export function finishCodeSet(c: Omit<CodeSet, 'onProj' | 'count'> & { onProj?: Float32Array }, unitAtoms: Float32Array): CodeSet {
+  const { n, m, d, rowPtr, idx, residual } = c;
+  const given = c.onProj && c.onProj.length === idx.length ? c.onProj : undefined;
+  const onProj = given ?? new Float32Array(idx.length);
   const count = new Int32Array(m);
-  for (let r = 0; r < n; r++) {
+  for (let k = 0; k < idx.length; k++) count[idx[k]]++;
+  if (!given) for (let r = 0; r < n; r++) {
     const ro = r * d;
     for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
-      const io = latent[k] * d;
+      const io = idx[k] * d;
       let s = 0;
       for (let j = 0; j < d; j++) s += unitAtoms[io + j] * residual[ro + j];
       onProj[k] = s;
-      count[latent[k]]++;
     }
   }
   return { ...c, onProj, count };
 }
 
 /**
- * Calls visit(row, proj) with proj[i] = ⟨d̂_i, r_row⟩ for every latent, computing row blocks through the
- * GEMM (one buffer reused). The cost of the whole pass is one n×d×m product.
+ * A full pass (rows 0..n−1) keeps its n×m projections when they fit this many bytes, so that the next full
+ * pass over the same residuals and atoms (KKT_off in B4, then the on/off-support statistics of C5) reads them
+ * instead of repeating the n×d×m product. 1.25 GiB holds the 16384-row sample of a 16384-latent SAE.
  */
-export function forEachProjectionRow(residual: Float32Array, unitAtoms: Float32Array, rows: ArrayLike<number> | number, m: number, d: number, visit: (row: number, proj: Float32Array, offset: number) => void, blockRows = 256): void {
+export const PROJECTION_CACHE_BYTES = 1.25 * 2 ** 30;
+interface CachedProjections { atoms: Float32Array; residualHash: number; atomsHash: number; n: number; m: number; p: Float32Array }
+/** Keyed by the residual array (dropped with it); checked against both arrays' contents on every hit. */
+const projectionCache = new WeakMap<Float32Array, CachedProjections>();
+
+/**
+ * Calls visit(row, proj, offset) with proj[offset + i] = ⟨d̂_i, r_row⟩ for every latent, computing row blocks
+ * through the GEMM (each block's rows split across the diagnostics' threads). The cost of the whole pass
+ * is one n×d×m product; a full pass (rows given as a count) within PROJECTION_CACHE_BYTES is kept for the
+ * next full pass over the same arrays.
+ */
+export function forEachProjectionRow(residual: Float32Array, unitAtoms: Float32Array, rows: ArrayLike<number> | number, m: number, d: number, visit: (row: number, proj: Float32Array, offset: number) => void, blockRows = 1024): void {
+  if (typeof rows === 'number' && rows * m * 4 <= PROJECTION_CACHE_BYTES && rows > 0) {
+    const residualHash = contentHash(residual.subarray(0, rows * d)), atomsHash = contentHash(unitAtoms.subarray(0, m * d));
+    let hit = projectionCache.get(residual);
+    if (!hit || hit.atoms !== unitAtoms || hit.n !== rows || hit.m !== m || hit.residualHash !== residualHash || hit.atomsHash !== atomsHash) {
+      const p = new Float32Array(rows * m);
+      for (let b0 = 0; b0 < rows; b0 += blockRows) {
+        const br = Math.min(blockRows, rows - b0);
+        parallelMatmulBT(residual.subarray(b0 * d, (b0 + br) * d), unitAtoms, br, d, m, p.subarray(b0 * m, (b0 + br) * m));
+      }
+      hit = { atoms: unitAtoms, residualHash, atomsHash, n: rows, m, p };
+      projectionCache.set(residual, hit);
+    }
+    for (let r = 0; r < rows; r++) visit(r, hit.p, r * m);
+    return;
+  }
   const list = typeof rows === 'number' ? null : rows;
   const total = typeof rows === 'number' ? rows : rows.length;
   const block = new Float32Array(Math.min(blockRows, Math.max(total, 1)) * d);
@@ -91,7 +108,7 @@ export function forEachProjectionRow(residual: Float32Array, unitAtoms: Float32A
       const row = list ? list[b0 + t] : b0 + t;
       block.set(residual.subarray(row * d, row * d + d), t * d);
     }
-    matmulBT(block.subarray(0, br * d), unitAtoms, br, d, m, out.subarray(0, br * m));
+    parallelMatmulBT(block.subarray(0, br * d), unitAtoms, br, d, m, out.subarray(0, br * m));
     for (let t = 0; t < br; t++) visit(list ? list[b0 + t] : b0 + t, out, t * m);
   }
 }
@@ -103,7 +120,7 @@ export function perRowObjective(c: CodeSet, lambdaE: number): Float64Array {
     let s = 0;
     for (let j = 0; j < c.d; j++) s += c.residual[r * c.d + j] ** 2;
     let l1 = 0;
-    for (let k = c.rowPtr[r]; k < c.rowPtr[r + 1]; k++) l1 += c.value[k];
+    for (let k = c.rowPtr[r]; k < c.rowPtr[r + 1]; k++) l1 += c.val[k];
     out[r] = 0.5 * s + lambdaE * l1;
   }
   return out;

@@ -1,11 +1,16 @@
 /**
- * What every diagnostic starts from: an SAE and a sample of activations, encoded once. Holds the codes,
- * the residuals and the normalised quantities of THEORY.md §1 (unit atoms d̂_i, effective codes
- * ã_i = ‖d_i‖ f_i), and λ_e. Diagnostics read this; none re-encodes.
+ * What every diagnostic starts from: an SAE and a sample of activations, encoded once. Holds the codes (the
+ * effective codes ã_i = ‖d_i‖ f_i of THEORY.md §1, as CSR with residuals and on-support projections — never
+ * the dense [n, d_sae] matrix), the residuals, the unit atoms d̂_i, and λ_e. Diagnostics read this; none
+ * re-encodes.
  */
 import { InputError } from '../errors';
-import { decoderNorms, forward } from '../sae/forward';
+import { decoderNorms } from '../sae/forward';
 import type { Sae } from '../sae/types';
+import { finishCodeSet } from './codes';
+import type { CodeSet } from './codes';
+import { encodeSparse } from './sparseCodes';
+import type { CodeKind } from './thresholds';
 
 export interface DiagnosticContext {
   sae: Sae;
@@ -14,11 +19,9 @@ export interface DiagnosticContext {
   /** Targets [n, dOut]: x itself for SAEs, the output site for transcoders. */
   y: Float32Array;
   n: number;
-  /** Raw codes f [n, dSae]. */
-  codes: Float32Array;
-  /** Effective codes ã = ‖d_i‖ f_i [n, dSae]. */
-  effCodes: Float32Array;
-  /** Residuals r = y − ŷ [n, dOut]. */
+  /** The SAE's effective codes ã as CSR, with residuals and ⟨d̂_i, r⟩ on the support (source 'sae'). */
+  codes: CodeSet;
+  /** Residuals r = y − ŷ [n, dOut] (the same array as codes.residual). */
   residual: Float32Array;
   /** Decoder row norms ‖d_i‖ [dSae]. */
   atomNorms: Float32Array;
@@ -40,52 +43,46 @@ export interface ContextOptions {
   y?: Float32Array;
 }
 
-/** Encodes the sample once and derives everything diagnostics share. */
+/** Which conditions the SAE's codes obey: L1 (ReLU, gated) or L0-type (TopK, BatchTopK, JumpReLU). */
+export function codeKindOfSae(sae: Sae): CodeKind {
+  const a = sae.cfg.activation;
+  return a === 'relu' || a === 'gated' ? 'l1' : 'l0';
+}
+
+/** Encodes the sample once (rows split across the diagnostics' threads) and derives everything diagnostics share. */
 export function buildContext(sae: Sae, x: Float32Array, n: number, opts: ContextOptions = {}): DiagnosticContext {
   const { dIn, dSae, dOut } = sae.cfg;
   if (x.length < n * dIn) throw new InputError('activations', `expected ${n} rows of d_in ${dIn}, got ${x.length} values`);
   const y = opts.y ?? (sae.cfg.transcoder ? undefined : x);
   if (!y) throw new InputError('activations', 'a transcoder needs target activations (the output site)');
-  const { codes, recon } = forward(sae, x, n);
-  const residual = new Float32Array(n * dOut);
-  for (let i = 0; i < n * dOut; i++) residual[i] = y[i]! - recon[i]!;
+  if (y.length < n * dOut) throw new InputError('activations', `expected ${n} target rows of d_out ${dOut}, got ${y.length} values`);
+  const enc = encodeSparse(sae, x, n, { y, keep: 'residual' });
+  const residual = enc.residual!;
   const atomNorms = decoderNorms(sae);
   const unitAtoms = new Float32Array(dSae * dOut);
   for (let i = 0; i < dSae; i++) {
     const nrm = atomNorms[i]!;
     if (nrm > 0) for (let j = 0; j < dOut; j++) unitAtoms[i * dOut + j] = sae.wDec[i * dOut + j]! / nrm;
   }
-  const effCodes = new Float32Array(n * dSae);
-  const firing = new Float32Array(dSae);
-  for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) {
-    const v = codes[r * dSae + i]! * atomNorms[i]!;
-    effCodes[r * dSae + i] = v;
-    if (v > 0) firing[i]! += 1;
-  }
-  for (let i = 0; i < dSae; i++) firing[i]! /= n;
+  const codes = finishCodeSet({ source: 'sae', kind: codeKindOfSae(sae), d: dOut, residual, onProj: enc.onProj, ...enc.codes }, unitAtoms);
+  const firing = Float32Array.from(codes.count, (c) => c / n);
   let lambdaE: number;
   let lambdaSource: DiagnosticContext['lambdaSource'];
   const stored = Number(sae.cfg.training?.lambdaE);
-  const lambdaEstimate = estimateLambdaE(residual, unitAtoms, effCodes, n, dSae, dOut);
+  const lambdaEstimate = estimateLambdaE(codes);
   if (opts.lambdaE !== undefined) { lambdaE = opts.lambdaE; lambdaSource = 'given'; }
   else if (Number.isFinite(stored) && stored > 0) { lambdaE = stored; lambdaSource = 'stored'; }
   else { lambdaE = lambdaEstimate; lambdaSource = 'estimated'; }
-  return { sae, x, y, n, codes, effCodes, residual, atomNorms, unitAtoms, firing, lambdaE, lambdaSource, lambdaEstimate };
+  return { sae, x, y, n, codes, residual, atomNorms, unitAtoms, firing, lambdaE, lambdaSource, lambdaEstimate };
 }
 
-/** λ̂_e = median of ⟨d̂_i, r⟩ over active pairs (THEORY.md §1), a consistency check on the stored λ_e. */
-export function estimateLambdaE(residual: Float32Array, unitAtoms: Float32Array, effCodes: Float32Array, n: number, dSae: number, dOut: number): number {
-  const vals: number[] = [];
-  const cap = 200_000;
-  for (let r = 0; r < n && vals.length < cap; r++) {
-    for (let i = 0; i < dSae; i++) {
-      if (!(effCodes[r * dSae + i]! > 0)) continue;
-      let s = 0;
-      for (let j = 0; j < dOut; j++) s += unitAtoms[i * dOut + j]! * residual[r * dOut + j]!;
-      vals.push(s);
-    }
-  }
-  if (vals.length === 0) return NaN;
-  vals.sort((a, b) => a - b);
-  return vals[Math.floor(vals.length / 2)]!;
+/**
+ * λ̂_e = median of ⟨d̂_i, r⟩ over active pairs (THEORY.md §1), a consistency check on the stored λ_e: the
+ * first 200,000 active pairs in row order.
+ */
+export function estimateLambdaE(codes: CodeSet): number {
+  const take = Math.min(codes.onProj.length, 200_000);
+  if (take === 0) return NaN;
+  const vals = Float64Array.from(codes.onProj.subarray(0, take)).sort();
+  return vals[Math.floor(take / 2)]!;
 }

@@ -167,7 +167,7 @@ export function convexReferenceSection(ctx: DiagnosticContext, opts: ConvexRefer
   rowIndex.forEach((row) => {
     let s = 0;
     for (let j = 0; j < d; j++) s += 0.5 * ctx.residual[row * d + j]! ** 2;
-    for (let i = 0; i < m; i++) s += lam * ctx.effCodes[row * m + i]!;
+    for (let k = ctx.codes.rowPtr[row]!; k < ctx.codes.rowPtr[row + 1]!; k++) s += lam * ctx.codes.val[k]!;
     codesObjective += s;
   });
   codesObjective /= N;

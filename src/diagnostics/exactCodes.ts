@@ -9,6 +9,9 @@
  */
 import { THRESHOLDS } from './thresholds';
 import { forEachProjectionRow } from './codes';
+import { parallelRows } from './pool';
+import { sliceRows } from './sparseCodes';
+import type { SparseCodes } from './sparseCodes';
 
 export interface ExactCodeOptions {
   tol?: number;
@@ -19,10 +22,11 @@ export interface ExactCodeOptions {
   method?: 'cd' | 'fista';
 }
 
+/** a* as CSR (SparseCodes without n, m) plus the solver's facts. */
 export interface ExactCodes {
   rowPtr: Int32Array;
-  latent: Int32Array;
-  value: Float32Array;
+  idx: Int32Array;
+  val: Float32Array;
   /** r = t − D̂ᵀa* [n, d]. */
   residual: Float32Array;
   /** Largest KKT violation over all rows and atoms, in units of λ_e. */
@@ -37,17 +41,41 @@ export interface RowState {
   a: Float64Array;
 }
 
+type WarmCodes = Pick<SparseCodes, 'rowPtr' | 'idx' | 'val'>;
+
 /**
- * Solves every row. `targets` [n, d] are x − b. `warm` gives initial codes per row as CSR (latent, value);
- * omit it to start from zero.
+ * Solves every row. `targets` [n, d] are x − b. `warm` gives initial codes per row as CSR (idx, val);
+ * omit it to start from zero. Rows are independent, so they are split across the diagnostics' threads
+ * (./pool.ts); a row's a* does not depend on the split.
  */
-export function exactCodes(targets: Float32Array, unitAtoms: Float32Array, n: number, m: number, d: number, lambdaE: number, warm?: { rowPtr: Int32Array; latent: Int32Array; value: Float32Array }, o: ExactCodeOptions = {}): ExactCodes {
+export function exactCodes(targets: Float32Array, unitAtoms: Float32Array, n: number, m: number, d: number, lambdaE: number, warm?: WarmCodes, o: ExactCodeOptions = {}): ExactCodes {
+  const parts = parallelRows(n,
+    (lo, hi) => exactCodesRange(targets.subarray(lo * d, hi * d), unitAtoms, hi - lo, m, d, lambdaE, warm && sliceRows(warm, lo, hi), o),
+    (lo, hi) => ({ kind: 'exact', constants: { unitAtoms }, args: { targets: targets.slice(lo * d, hi * d), n: hi - lo, m, d, lambdaE, warm: warm && sliceRows(warm, lo, hi, true), options: o } }),
+    64).map((p) => p.value as ExactCodes);
+  if (parts.length === 1) return parts[0]!;
+  let nnz = 0;
+  for (const p of parts) nnz += p.idx.length;
+  const rowPtr = new Int32Array(n + 1), idx = new Int32Array(nnz), val = new Float32Array(nnz), residual = new Float32Array(n * d);
+  let row = 0, at = 0, maxViolation = 0, rounds = 0, unconvergedRows = 0;
+  for (const p of parts) {
+    const rows = p.rowPtr.length - 1;
+    for (let r = 1; r <= rows; r++) rowPtr[row + r] = at + p.rowPtr[r]!;
+    idx.set(p.idx, at); val.set(p.val, at); residual.set(p.residual, row * d);
+    maxViolation = Math.max(maxViolation, p.maxViolation); rounds = Math.max(rounds, p.rounds); unconvergedRows += p.unconvergedRows;
+    row += rows; at += p.idx.length;
+  }
+  return { rowPtr, idx, val, residual, maxViolation, rounds, unconvergedRows };
+}
+
+/** exactCodes on this thread (also what each pool worker runs on its rows). */
+export function exactCodesRange(targets: Float32Array, unitAtoms: Float32Array, n: number, m: number, d: number, lambdaE: number, warm?: WarmCodes, o: ExactCodeOptions = {}): ExactCodes {
   const tol = o.tol ?? THRESHOLDS.solverTol, maxIter = o.maxIter ?? THRESHOLDS.solverMaxIter;
   const maxRounds = o.maxRounds ?? THRESHOLDS.solverMaxRounds, addPerRound = o.addPerRound ?? THRESHOLDS.solverAddPerRound;
   const rows: RowState[] = [];
   for (let r = 0; r < n; r++) {
     const ws: number[] = [], vals: number[] = [];
-    if (warm) for (let k = warm.rowPtr[r]; k < warm.rowPtr[r + 1]; k++) if (warm.value[k] > 0) { ws.push(warm.latent[k]); vals.push(warm.value[k]); }
+    if (warm) for (let k = warm.rowPtr[r]; k < warm.rowPtr[r + 1]; k++) if (warm.val[k] > 0) { ws.push(warm.idx[k]); vals.push(warm.val[k]); }
     rows.push({ ws, a: Float64Array.from(vals) });
   }
   const residual = new Float32Array(n * d);
@@ -110,16 +138,16 @@ export function exactCodes(targets: Float32Array, unitAtoms: Float32Array, n: nu
   }
   let nnz = 0;
   for (const st of rows) nnz += st.ws.length;
-  const rowPtr = new Int32Array(n + 1), latent = new Int32Array(nnz), value = new Float32Array(nnz);
+  const rowPtr = new Int32Array(n + 1), idx = new Int32Array(nnz), val = new Float32Array(nnz);
   let k = 0;
   rows.forEach((st, r) => {
     rowPtr[r] = k;
     const order = st.ws.map((_, t) => t).sort((x, y) => st.ws[x] - st.ws[y]);
-    for (const t of order) { latent[k] = st.ws[t]; value[k] = st.a[t]; k++; }
+    for (const t of order) { idx[k] = st.ws[t]; val[k] = st.a[t]; k++; }
   });
   rowPtr[n] = k;
   for (let r = 0; r < n; r++) computeResidual(r);
-  return { rowPtr, latent, value, residual, maxViolation, rounds, unconvergedRows: unconverged };
+  return { rowPtr, idx, val, residual, maxViolation, rounds, unconvergedRows: unconverged };
 }
 
 /**

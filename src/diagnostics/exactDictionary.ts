@@ -36,7 +36,7 @@ export function learnExactDictionary(x: Float32Array, n: number, d: number, b: F
     const r = codes.residual;
     // per-atom list of (row, value)
     const byAtom: { row: number; v: number }[][] = Array.from({ length: m }, () => []);
-    for (let row = 0; row < n; row++) for (let k = codes.rowPtr[row]; k < codes.rowPtr[row + 1]; k++) byAtom[codes.latent[k]].push({ row, v: codes.value[k] });
+    for (let row = 0; row < n; row++) for (let k = codes.rowPtr[row]; k < codes.rowPtr[row + 1]; k++) byAtom[codes.idx[k]].push({ row, v: codes.val[k] });
     lastChange = 0;
     for (let i = 0; i < m; i++) {
       const list = byAtom[i];
@@ -65,7 +65,7 @@ function objectiveOf(c: ExactCodes, n: number, d: number, lambda: number): numbe
   let s = 0;
   for (let i = 0; i < n * d; i++) s += c.residual[i] ** 2;
   let l1 = 0;
-  for (const v of c.value) l1 += v;
+  for (const v of c.val) l1 += v;
   return (0.5 * s + lambda * l1) / n;
 }
 

@@ -6,10 +6,11 @@ import { InputError } from '../errors';
 import { loadSae } from '../formats';
 import { openRowReader } from '../io/rowReader';
 import type { RowReader } from '../io/rowReader';
-import { encode } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import type { DiagnoseFilesRequest } from '../protocol/diagnosticsWorker';
 import { buildContext } from './context';
+import { countFirings } from './sparseCodes';
+import { diagnosticsPool } from './pool';
 import { runDiagnostics, SECTIONS } from './index';
 import type { DiagnosticReport } from './index';
 import { THRESHOLDS } from './thresholds';
@@ -47,19 +48,19 @@ export function rowsFrom(x: Float32Array, d: number, from: number, to: number): 
   return { next(out, n) { const k = Math.min(n, to - at); out.set(x.subarray(at * d, (at + k) * d)); at += k; return k; } };
 }
 
-/** Firing counts per latent over the next `rows` rows of a stream, encoded in chunks (no codes kept). */
-export function firingCounts(sae: Sae, reader: RowStream, rows: number, chunk = 2048): Float64Array {
+/**
+ * Firing counts (ã_i > 0) per latent over the next `rows` rows of a stream, read in blocks and encoded by
+ * the one sparse encoder with the block's rows split across the diagnostics' threads (no codes kept).
+ */
+export function firingCounts(sae: Sae, reader: RowStream, rows: number, block = 8192): Float64Array {
   const m = sae.cfg.dSae, d = sae.cfg.dIn;
   const counts = new Float64Array(m);
-  const buf = new Float32Array(chunk * d);
+  const buf = new Float32Array(Math.min(block, Math.max(rows, 1)) * d);
   for (let done = 0; done < rows;) {
-    const got = reader.next(buf, Math.min(chunk, rows - done));
+    const got = reader.next(buf, Math.min(block, rows - done));
     if (got === 0) break;
-    const { codes } = encode(sae, buf.subarray(0, got * d), got);
-    for (let r = 0; r < got; r++) {
-      const o = r * m;
-      for (let i = 0; i < m; i++) if (codes[o + i] > 0) counts[i]++;
-    }
+    const c = countFirings(sae, buf.subarray(0, got * d), got);
+    for (let i = 0; i < m; i++) counts[i] += c[i];
     done += got;
   }
   return counts;
@@ -68,6 +69,8 @@ export function firingCounts(sae: Sae, reader: RowStream, rows: number, chunk = 
 export function diagnoseFiles(req: DiagnoseFilesRequest, onProgress?: (stage: string) => void): DiagnosticReport {
   for (const s of req.skip ?? []) if (!SECTIONS.some((sec) => sec.name === s)) throw new InputError('--skip', `unknown section '${s}' (known: ${SECTIONS.map((sec) => sec.name).join(', ')})`);
   onProgress?.('read');
+  // the pool's workers load while the SAE and the rows are read
+  diagnosticsPool();
   const sae = loadSae(req.saePath);
   if (sae.cfg.transcoder) throw new InputError(req.saePath, 'diagnose needs the target activations for a transcoder; only SAEs are supported so far');
   // The context sample is held; the rest of --rows only streams through for the firing counts.

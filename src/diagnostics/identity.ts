@@ -25,7 +25,7 @@ export interface IdentityReport {
 }
 
 export function identityResidual(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, pairs: AtomPairs, worstCount = 20): IdentityReport {
-  const { n, m, d, rowPtr, latent, value, onProj } = cs;
+  const { n, m, d, rowPtr, idx: latent, val: value, onProj } = cs;
   const reason: Record<string, string> = {};
   const P = pairs.near.i.length;
   if (!(lambdaE > 0)) return { source: cs.source, pairs: P, evaluated: 0, maxAbs: NaN, medianAbs: NaN, p90Abs: NaN, worst: [], truncated: pairs.nearTruncated, reason: { id: 'λ_e is unavailable; pass --lambda-e' } };

@@ -8,7 +8,6 @@
 import { InputError } from '../errors';
 import type { DiagnosticContext } from './context';
 import type { CodeSet } from './codes';
-import { codeSetFromDense } from './codes';
 import { atomPairs } from './atomPairs';
 import type { AtomPairs } from './atomPairs';
 import { exactCodeSet, amortisationGap, l0AmortisationGap } from './amortisation';
@@ -60,8 +59,7 @@ export interface DiagnosticSection {
 export const MIN_ROWS: Record<string, number> = { kkt: 2 * THRESHOLDS.minFirings, identity: 2 * THRESHOLDS.minFirings, amortisation: 16, deadDense: 1, antipodal: 20, wideLimit: 16 };
 
 export function codeKindOf(ctx: DiagnosticContext): CodeKind {
-  const a = ctx.sae.cfg.activation;
-  return a === 'relu' || a === 'gated' ? 'l1' : 'l0';
+  return ctx.codes.kind;
 }
 
 /** Shared, lazily computed pieces of one diagnostic run. */
@@ -78,9 +76,9 @@ export class DiagnosticRun {
   get d(): number { return this.ctx.sae.cfg.dOut; }
   get lambdaOk(): boolean { return Number.isFinite(this.ctx.lambdaE) && this.ctx.lambdaE > 0; }
 
-  /** The SAE's effective codes ã in sparse form with their residuals. */
+  /** The SAE's effective codes ã in sparse form with their residuals (built with the context). */
   get saeCodes(): CodeSet {
-    return this.memo('saeCodes', () => codeSetFromDense('sae', codeKindOf(this.ctx), this.ctx.effCodes, this.ctx.residual, this.ctx.unitAtoms, this.ctx.n, this.m, this.d));
+    return this.ctx.codes;
   }
 
   get live(): Uint8Array {
@@ -136,8 +134,8 @@ function sliceRows(c: CodeSet, n: number): CodeSet {
   if (n >= c.n) return c;
   const end = c.rowPtr[n];
   const count = new Int32Array(c.m);
-  for (let k = 0; k < end; k++) count[c.latent[k]]++;
-  return { ...c, n, rowPtr: c.rowPtr.subarray(0, n + 1), latent: c.latent.subarray(0, end), value: c.value.subarray(0, end), onProj: c.onProj.subarray(0, end), residual: c.residual.subarray(0, n * c.d), count };
+  for (let k = 0; k < end; k++) count[c.idx[k]]++;
+  return { ...c, n, rowPtr: c.rowPtr.subarray(0, n + 1), idx: c.idx.subarray(0, end), val: c.val.subarray(0, end), onProj: c.onProj.subarray(0, end), residual: c.residual.subarray(0, n * c.d), count, weighted: undefined };
 }
 
 function fmt(v: number, digits = 3): string {

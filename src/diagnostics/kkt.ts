@@ -98,7 +98,7 @@ export interface KktReport {
  * E[⟨u, r⟩²] = uᵀMu with M = RᵀR/n (one GEMM). `residualAlongPull` keeps E[⟨u_i, r⟩²] for the bootstrap.
  */
 function l0StatScale(cs: CodeSet, unitAtoms: Float32Array, g: Float64Array, radial: Float64Array, measured: Uint8Array): Float64Array & { residualAlongPull: Float64Array } {
-  const { n, m, d, rowPtr, latent, value, residual } = cs;
+  const { n, m, d, rowPtr, idx: latent, val: value, residual } = cs;
   const second = new Float64Array(m);
   for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) second[latent[k]] += value[k] * value[k] / n;
   const rt = new Float32Array(d * n);
@@ -136,7 +136,7 @@ function agg(v: Float32Array, mask: Uint8Array): Aggregate {
 }
 
 export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, off: OffThreshold = { mode: 'lambda' }, opts: { pull?: boolean; bootstrap?: BootstrapOptions | false } = {}): KktReport {
-  const { n, m, d, rowPtr, latent, value, onProj, residual, count } = cs;
+  const { n, m, d, rowPtr, idx: latent, val: value, onProj, residual, count } = cs;
   const reason: Record<string, string> = {};
   const l1 = cs.kind === 'l1';
   const lambdaOk = Number.isFinite(lambdaE) && lambdaE > 0;

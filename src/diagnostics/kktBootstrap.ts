@@ -44,7 +44,7 @@ export interface MissedActivations { row: Int32Array; latent: Int32Array; validR
  */
 export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, measured: Uint8Array, opts: BootstrapOptions = {},
   residualAlongPull?: Float64Array, missed?: MissedActivations): StationarityBootstrap {
-  const { n, m, d, rowPtr, latent, value, onProj, residual } = cs;
+  const { n, m, d, rowPtr, idx: latent, val: value, onProj, residual } = cs;
   const B = opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples, seed = opts.seed ?? BOOTSTRAP_DEFAULTS.seed;
   const l1 = cs.kind === 'l1';
   const w = resampleCounts(n, B, seed);

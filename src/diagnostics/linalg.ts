@@ -2,9 +2,11 @@
  * Small dense linear algebra the diagnostics need and the GEMM engine does not provide: a symmetric
  * eigensolver for d×d covariances (Householder tridiagonalisation + implicit QL, the EISPACK tred2/tql2
  * pair as in JAMA, in Float64), Cholesky solves for support Gram matrices, the one-to-one assignment
- * (Hungarian) for matching features to atoms, and a few vector helpers.
+ * (Hungarian) for matching features to atoms, a row-parallel product, and a few vector helpers.
  */
 import { hungarianMax } from '../metrics/hungarian';
+import { fastMatmulBT } from '../compute/fastMatmul';
+import { parallelRows } from './pool';
 
 export interface SymmetricEigen {
   /** Eigenvalues, descending. */
@@ -290,3 +292,25 @@ export function nearestRow(rows: ArrayLike<number>, m: number, d: number, u: Arr
   }
   return { index: best, cosine: best < 0 ? NaN : bestVal };
 }
+
+/**
+ * C[m×n] = A[m×k] · B[n×k]ᵀ through fastMatmulBT, with the rows of A split across the diagnostics'
+ * threads (./pool.ts) when the product is large. Every engine behind fastMatmulBT runs one thread per call
+ * (the native BLAS addon sets OpenBLAS to one thread, src/compute/blasGemm.ts), so splitting always pays.
+ * B is sent to each worker once per content (the unit atoms, typically); `bFrom` uses B's rows
+ * [bFrom, bFrom + n) without a new copy. Same result as fastMatmulBT.
+ */
+export function parallelMatmulBT(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, bFrom = 0): Float32Array {
+  const c = out ?? new Float32Array(m * n);
+  const bRows = b.subarray(bFrom * k, (bFrom + n) * k);
+  if (m * k * n < PARALLEL_MIN_WORK) return fastMatmulBT(a, bRows, m, k, n, c);
+  const parts = parallelRows(m,
+    (lo, hi) => { fastMatmulBT(a.subarray(lo * k, hi * k), bRows, hi - lo, k, n, c.subarray(lo * n, hi * n)); return undefined; },
+    (lo, hi) => ({ kind: 'matmulBT', constants: { b }, args: { a: a.slice(lo * k, hi * k), m: hi - lo, k, n, bFrom } }),
+    16);
+  for (const p of parts) if (p.value) c.set(p.value as Float32Array, p.lo * n);
+  return c;
+}
+
+/** Below this many multiply-adds a product stays on the calling thread (posting it costs more). */
+const PARALLEL_MIN_WORK = 1 << 24;

@@ -31,8 +31,8 @@ export const REFERENCE_DESCRIPTION: Record<ReferenceKind, string> = {
 
 export interface ReferenceCodes {
   rowPtr: Int32Array;
-  latent: Int32Array;
-  value: Float32Array;
+  idx: Int32Array;
+  val: Float32Array;
   /** r = t − D̂ᵀa [n, d]. */
   residual: Float32Array;
   /** OMP: atoms added per row at most (k); IHT: iterations run. */
@@ -125,7 +125,7 @@ function nnls(G: Float64Array, ld: number, c: Float64Array, a: Float64Array): vo
  * no row's support changes and the objective changes by less than tol relatively, or after maxIter.
  */
 export function ihtCodes(targets: Float32Array, unitAtoms: Float32Array, n: number, m: number, d: number, tau: Float32Array,
-  warm?: { rowPtr: Int32Array; latent: Int32Array; value: Float32Array }, opts: { maxIter?: number; tol?: number } = {}): ReferenceCodes {
+  warm?: { rowPtr: Int32Array; idx: Int32Array; val: Float32Array }, opts: { maxIter?: number; tol?: number } = {}): ReferenceCodes {
   const maxIter = opts.maxIter ?? THRESHOLDS.ihtMaxIter, tol = opts.tol ?? 1e-7;
   for (let i = 0; i < m; i++) if (!(tau[i]! >= 0)) throw new Error(`ihtCodes: threshold ${i} is ${tau[i]} (need ≥ 0)`);
   const mu = 1 / (spectralNormSq(unitAtoms, m, d) * 1.001 + 1e-12);
@@ -135,7 +135,7 @@ export function ihtCodes(targets: Float32Array, unitAtoms: Float32Array, n: numb
   for (let b0 = 0; b0 < n; b0 += BLOCK) {
     const br = Math.min(BLOCK, n - b0);
     const A = new Float32Array(br * m);
-    if (warm) for (let t = 0; t < br; t++) for (let q = warm.rowPtr[b0 + t]!; q < warm.rowPtr[b0 + t + 1]!; q++) A[t * m + warm.latent[q]!] = warm.value[q]!;
+    if (warm) for (let t = 0; t < br; t++) for (let q = warm.rowPtr[b0 + t]!; q < warm.rowPtr[b0 + t + 1]!; q++) A[t * m + warm.idx[q]!] = warm.val[q]!;
     const T = targets.subarray(b0 * d, (b0 + br) * d);
     const R = new Float32Array(br * d);
     const rowChanged = new Uint8Array(br);
@@ -187,18 +187,18 @@ function spectralNormSq(unitAtoms: Float32Array, m: number, d: number): number {
   return symmetricEigen(C, d).values[0]!;
 }
 
-function toCsr(supports: number[][], values: Float64Array[], n: number): { rowPtr: Int32Array; latent: Int32Array; value: Float32Array } {
+function toCsr(supports: number[][], values: Float64Array[], n: number): { rowPtr: Int32Array; idx: Int32Array; val: Float32Array } {
   let nnz = 0;
   for (let r = 0; r < n; r++) for (const v of values[r]!) if (v > 0) nnz++;
-  const rowPtr = new Int32Array(n + 1), latent = new Int32Array(nnz), value = new Float32Array(nnz);
+  const rowPtr = new Int32Array(n + 1), idx = new Int32Array(nnz), val = new Float32Array(nnz);
   let q = 0;
   for (let r = 0; r < n; r++) {
     rowPtr[r] = q;
     const order = supports[r]!.map((_, u) => u).filter((u) => values[r]![u]! > 0).sort((x, y) => supports[r]![x]! - supports[r]![y]!);
-    for (const u of order) { latent[q] = supports[r]![u]!; value[q] = values[r]![u]!; q++; }
+    for (const u of order) { idx[q] = supports[r]![u]!; val[q] = values[r]![u]!; q++; }
   }
   rowPtr[n] = q;
-  return { rowPtr, latent, value };
+  return { rowPtr, idx, val };
 }
 
 /**
@@ -211,7 +211,7 @@ export function l0Objective(c: CodeSet, tau?: Float32Array): Float64Array {
     let s = 0;
     for (let j = 0; j < c.d; j++) s += c.residual[r * c.d + j]! ** 2;
     let pen = 0;
-    if (tau) for (let q = c.rowPtr[r]!; q < c.rowPtr[r + 1]!; q++) pen += 0.5 * tau[c.latent[q]!]! ** 2;
+    if (tau) for (let q = c.rowPtr[r]!; q < c.rowPtr[r + 1]!; q++) pen += 0.5 * tau[c.idx[q]!]! ** 2;
     out[r] = 0.5 * s + pen;
   }
   return out;

@@ -8,6 +8,7 @@
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
 import { choleskySolve, dotAt, nearestRow, spreadRows, symmetricEigen } from './linalg';
+import { forEachProjectionRow } from './codes';
 import { RESIDUAL } from './thresholds';
 
 export interface ResidualOptions {
@@ -151,23 +152,23 @@ function supportStatistics(ctx: DiagnosticContext, l0Model: boolean): ResidualRe
   const bins = RESIDUAL.histogramBins, range = RESIDUAL.histogramRange;
   const hist = new Int32Array(m * bins);
   const onSum = new Float64Array(m), onCount = new Int32Array(m), offCount = new Int32Array(m), offAbove = new Int32Array(m);
-  const chunk = Math.max(1, Math.floor(4_000_000 / Math.max(m, 1)));
-  for (let start = 0; start < n; start += chunk) {
-    const rows = Math.min(chunk, n - start);
-    const proj = matmulBT(ctx.residual.subarray(start * d, (start + rows) * d), ctx.unitAtoms, rows, d, m);
-    for (let r = 0; r < rows; r++) {
-      const codeRow = (start + r) * m;
-      for (let i = 0; i < m; i++) {
-        if (!live[i]) continue;
-        const v = proj[r * m + i]!;
-        if (ctx.effCodes[codeRow + i]! > 0) { onSum[i]! += v; onCount[i]!++; continue; }
-        offCount[i]!++;
-        if (v > lam) offAbove[i]!++;
-        const b = Math.min(bins - 1, Math.max(0, Math.floor(((v / lam + range) / (2 * range)) * bins)));
-        hist[i * bins + b]!++;
-      }
+  const codes = ctx.codes;
+  const onRow = new Uint8Array(m);
+  // the same ⟨d̂_i, r_n⟩ pass as KKT_off (B4) over the same arrays: read from its cache when it ran first
+  forEachProjectionRow(ctx.residual, ctx.unitAtoms, n, m, d, (row, proj, off) => {
+    const lo = codes.rowPtr[row]!, hi = codes.rowPtr[row + 1]!;
+    for (let k = lo; k < hi; k++) onRow[codes.idx[k]!] = 1;
+    for (let i = 0; i < m; i++) {
+      if (!live[i]) continue;
+      const v = proj[off + i]!;
+      if (onRow[i]) { onSum[i]! += v; onCount[i]!++; continue; }
+      offCount[i]!++;
+      if (v > lam) offAbove[i]!++;
+      const b = Math.min(bins - 1, Math.max(0, Math.floor(((v / lam + range) / (2 * range)) * bins)));
+      hist[i * bins + b]!++;
     }
-  }
+    for (let k = lo; k < hi; k++) onRow[codes.idx[k]!] = 0;
+  });
   const onVals: number[] = [];
   let above1 = 0, withOff = 0;
   for (let i = 0; i < m; i++) {
@@ -192,12 +193,12 @@ function supportStatistics(ctx: DiagnosticContext, l0Model: boolean): ResidualRe
 
 /** φ = E‖P_S r‖²/E‖r‖² against λ_e² E[𝟙ᵀG_S⁻¹𝟙]/E‖r‖², the value exact on-support KKT would give. */
 function inSpanFraction(ctx: DiagnosticContext, maxRows: number): ResidualReport['inSpan'] {
-  const m = ctx.sae.cfg.dSae, d = ctx.sae.cfg.dOut;
+  const d = ctx.sae.cfg.dOut;
   const rowsIdx = spreadRows(ctx.n, maxRows);
   let rr = 0, inSpan = 0, pred = 0, rankDeficientRows = 0;
   for (const row of rowsIdx) {
     const support: number[] = [];
-    for (let i = 0; i < m; i++) if (ctx.effCodes[row * m + i]! > 0 && ctx.atomNorms[i]! > 0) support.push(i);
+    for (let k = ctx.codes.rowPtr[row]!; k < ctx.codes.rowPtr[row + 1]!; k++) if (ctx.atomNorms[ctx.codes.idx[k]!]! > 0) support.push(ctx.codes.idx[k]!);
     for (let j = 0; j < d; j++) rr += ctx.residual[row * d + j]! ** 2;
     const k = support.length;
     if (k === 0) continue;

@@ -1,17 +1,21 @@
 /**
- * Effective codes ã in compressed sparse row form, and the co-firing statistics built on them. The dense
- * [n, d_sae] code matrix of a 16k-latent SAE on 100k rows is 6.4 GB; its active entries are L0 per row.
- * Absorption (C3) and split trees (C4) need only which latents fire together and how strongly, so they
- * work here, and the CLI encodes straight to this form chunk by chunk.
+ * Effective codes ã in compressed sparse row form, the one encoder-to-CSR routine, and the co-firing
+ * statistics built on the CSR. The dense [n, d_sae] code matrix of a 16k-latent SAE on 100k rows is 6.4 GB;
+ * its active entries are L0 per row. Every diagnostic reads codes in this form: the context's code set
+ * (./codes.ts CodeSet extends SparseCodes with residuals and projections), absorption (C3) and split trees
+ * (C4). encodeSparse encodes chunk by chunk, decodes from the active entries only, and splits the rows
+ * across the diagnostics' worker threads (./pool.ts).
  */
-import { decoderNorms, decode, encode } from '../sae/forward';
+import { decode, decoderNorms, encode } from '../sae/forward';
+import type { NormState } from '../sae/forward';
 import type { Sae } from '../sae/types';
+import { parallelRows } from './pool';
 
 export interface SparseCodes {
   n: number;
   /** Number of latents. */
   m: number;
-  /** Row r's entries are idx/val[rowPtr[r] .. rowPtr[r+1]). */
+  /** Row r's entries are idx/val[rowPtr[r] .. rowPtr[r+1]), latents ascending. */
   rowPtr: Int32Array;
   idx: Int32Array;
   /** Effective codes ã > 0. */
@@ -50,44 +54,206 @@ export function sparseFromDense(eff: Float32Array, n: number, m: number): Sparse
   return { n, m, rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size) };
 }
 
+/** What encodeSparse keeps besides the codes: full residuals, their norms only, or firing counts only (no CSR). */
+export type EncodeKeep = 'residual' | 'norms' | 'counts';
+
+export interface EncodeOptions {
+  /** Targets [n, dOut] for the residual; default x for SAEs, none for transcoders (residuals are then 0). */
+  y?: Float32Array;
+  keep?: EncodeKeep;
+  /** Rows encoded at a time per thread (memory: chunkRows × d_sae floats). */
+  chunkRows?: number;
+  /** 'effective' (default): ã = ‖d_i‖ f; 'raw': the codes f themselves (the panels' activations). */
+  values?: 'effective' | 'raw';
+}
+
 export interface EncodedSample {
+  /** CSR of ã (or of f with values = 'raw'; no entries when keep = 'counts'). */
   codes: SparseCodes;
-  /** ‖r_n‖ per row. */
+  /** Firing count per latent. */
+  counts: Int32Array;
+  /** r = y − ŷ [n, dOut] when keep = 'residual'. */
+  residual?: Float32Array;
+  /** ⟨d̂_i, r_n⟩ per CSR entry when keep = 'residual' with effective codes (what CodeSet.onProj holds). */
+  onProj?: Float32Array;
+  /** ‖r_n‖ per row (zeros without a target, or when keep = 'counts'). */
   residualNorms: Float32Array;
   /** Σ_n ‖r_n‖² / n. */
   meanSquaredResidual: number;
 }
 
 /**
- * Encodes rows chunk by chunk with the reference forward pass and keeps only the active effective codes
- * and the residual norms. Memory: chunkRows × d_sae floats at a time plus the sparse result.
+ * Encodes n rows with the reference forward pass (src/sae/forward encode) into CSR effective codes, and
+ * decodes from the active entries only (L0·d per row instead of the dense d_sae·d). Rows are split across
+ * the diagnostics' threads; each row's result does not depend on the split.
  */
-export function encodeSparse(sae: Sae, x: Float32Array, n: number, chunkRows = 2048): EncodedSample {
+export function encodeSparse(sae: Sae, x: Float32Array, n: number, opts: number | EncodeOptions = {}): EncodedSample {
+  const o: EncodeOptions = typeof opts === 'number' ? { chunkRows: opts } : opts;
+  const { dIn, dOut } = sae.cfg;
+  const y = o.y ?? (sae.cfg.transcoder ? undefined : x);
+  const keep = o.keep ?? 'norms';
+  const parts = parallelRows(n,
+    (lo, hi) => encodeRange(sae, x.subarray(lo * dIn, hi * dIn), y?.subarray(lo * dOut, hi * dOut), hi - lo, keep, o.chunkRows, o.values),
+    (lo, hi) => ({ kind: 'encode', constants: { sae }, args: { x: x.slice(lo * dIn, hi * dIn), y: y?.slice(lo * dOut, hi * dOut), n: hi - lo, keep, chunkRows: o.chunkRows, values: o.values } }),
+    256);
+  return joinEncoded(parts.map((p) => p.value as EncodedRange), n, sae.cfg.dSae, dOut, keep);
+}
+
+/** Above 1/this of the chunk's codes active, the dense reference decode is cheaper than the sparse one. */
+const DENSE_DECODE_SHARE = 10;
+
+/** One thread's share of encodeSparse (also run by the pool's workers). */
+export interface EncodedRange {
+  rowPtr: Int32Array;
+  idx: Int32Array;
+  val: Float32Array;
+  counts: Int32Array;
+  residual?: Float32Array;
+  residualNorms: Float32Array;
+  sumSquares: number;
+  onProj?: Float32Array;
+}
+
+export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefined, n: number, keep: EncodeKeep, chunkRows = 1024, values: EncodeOptions['values'] = 'effective'): EncodedRange {
   const { dIn, dSae, dOut } = sae.cfg;
   const norms = decoderNorms(sae);
+  const scale = values === 'raw' ? new Float32Array(dSae).fill(1) : norms;
   const rowPtr = new Int32Array(n + 1);
+  const counts = new Int32Array(dSae);
   const g = new Growable();
+  const residual = keep === 'residual' ? new Float32Array(n * dOut) : undefined;
   const residualNorms = new Float32Array(n);
-  let sq = 0;
+  const recon = new Float64Array(dOut);
+  // on-support projections, grown with the CSR (only with full residuals and effective codes)
+  let onProj: Float32Array | undefined = keep === 'residual' && values === 'effective' ? new Float32Array(1024) : undefined;
+  const onProjAt = (t: number, v: number): void => {
+    if (t >= onProj!.length) { const next = new Float32Array(Math.max(2 * onProj!.length, t + 1)); next.set(onProj!); onProj = next; }
+    onProj![t] = v;
+  };
+  const rescale = (sae.cfg.activation === 'topk' || sae.cfg.activation === 'batchtopk') && sae.cfg.rescaleActsByDecoderNorm;
+  let sumSquares = 0;
   for (let start = 0; start < n; start += chunkRows) {
     const rows = Math.min(chunkRows, n - start);
     const xs = x.subarray(start * dIn, (start + rows) * dIn);
     const { codes, norm } = encode(sae, xs, rows);
-    const recon = decode(sae, codes, rows, norm, xs);
+    const first = g.size;
     for (let r = 0; r < rows; r++) {
+      const o = r * dSae;
+      if (keep === 'counts') {
+        for (let i = 0; i < dSae; i++) if (codes[o + i]! * scale[i]! > 0) counts[i]!++;
+        continue;
+      }
       for (let i = 0; i < dSae; i++) {
-        const v = codes[r * dSae + i]! * norms[i]!;
-        if (v > 0) g.push(i, v);
+        const v = codes[o + i]! * scale[i]!;
+        if (v > 0) { g.push(i, v); counts[i]!++; }
       }
       rowPtr[start + r + 1] = g.size;
+    }
+    if (keep === 'counts' || !y) continue;
+    // Decode (src/sae/forward decode): from the active entries only while they are few (L0·d per row in
+    // JS), else the reference dense decode (d_sae·d per row on the GEMM), which wins above ~1/10 active.
+    const dense = (g.size - first) * DENSE_DECODE_SHARE > rows * dSae ? decode(sae, codes, rows, norm, xs) : undefined;
+    for (let r = 0; r < rows; r++) {
+      if (dense) for (let j = 0; j < dOut; j++) recon[j] = dense[r * dOut + j]!;
+      else {
+        recon.fill(0);
+        const o = r * dSae;
+        for (let t = rowPtr[start + r]!; t < rowPtr[start + r + 1]!; t++) {
+          const i = g.idx[t]!, f = codes[o + i]!;
+          const c = rescale ? f / (norms[i]! || 1) : f;
+          const wo = i * dOut;
+          for (let j = 0; j < dOut; j++) recon[j]! += c * sae.wDec[wo + j]!;
+        }
+        finishDecodeRow(sae, recon, xs, r, norm);
+      }
+      const yo = (start + r) * dOut;
       let s = 0;
-      // SAEs reconstruct their input; transcoder targets are not available here (d_out ≠ d_in).
-      if (!sae.cfg.transcoder) for (let j = 0; j < dOut; j++) s += (xs[r * dIn + j]! - recon[r * dOut + j]!) ** 2;
+      for (let j = 0; j < dOut; j++) {
+        const e = y[yo + j]! - Math.fround(recon[j]!);
+        if (residual) residual[yo + j] = e;
+        s += e * e;
+      }
+      // ⟨d̂_i, r⟩ on the row's support (CodeSet.onProj), here where the residual row is at hand
+      if (onProj) for (let t = rowPtr[start + r]!; t < rowPtr[start + r + 1]!; t++) {
+        const wo = g.idx[t]! * dOut;
+        let p = 0;
+        for (let j = 0; j < dOut; j++) p += sae.wDec[wo + j]! * residual![yo + j]!;
+        onProjAt(t, p / norms[g.idx[t]!]!);
+      }
       residualNorms[start + r] = Math.sqrt(s);
-      sq += s;
+      sumSquares += s;
     }
   }
-  return { codes: { n, m: dSae, rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size) }, residualNorms, meanSquaredResidual: n ? sq / n : NaN };
+  return { rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size), counts, residual, residualNorms, sumSquares, onProj: onProj?.slice(0, g.size) };
+}
+
+/** The rest of src/sae/forward decode for one row: b_dec, the skip connection, and undoing input normalisation. */
+function finishDecodeRow(sae: Sae, recon: Float64Array, xs: Float32Array, r: number, norm: NormState): void {
+  const { dIn, dOut } = sae.cfg;
+  for (let j = 0; j < dOut; j++) recon[j]! += sae.bDec[j]!;
+  if (sae.wSkip) {
+    for (let o = 0; o < dOut; o++) {
+      let s = 0;
+      for (let j = 0; j < dIn; j++) s += xs[r * dIn + j]! * sae.wSkip[o * dIn + j]!;
+      recon[o]! += s;
+    }
+  }
+  if (!sae.cfg.transcoder && sae.cfg.normalizeActivations !== 'none') {
+    const mu = norm.mean ? norm.mean[r]! : 0;
+    const back = norm.outScale ? norm.outScale[r]! : 1 / norm.scale[r]!;
+    for (let j = 0; j < dOut; j++) recon[j] = recon[j]! * back + mu;
+  }
+}
+
+function joinEncoded(parts: EncodedRange[], n: number, m: number, dOut: number, keep: EncodeKeep): EncodedSample {
+  if (parts.length === 1) {
+    const p = parts[0]!;
+    return { codes: { n, m, rowPtr: p.rowPtr, idx: p.idx, val: p.val }, counts: p.counts, residual: p.residual, onProj: p.onProj, residualNorms: p.residualNorms, meanSquaredResidual: n ? p.sumSquares / n : NaN };
+  }
+  let nnz = 0;
+  for (const p of parts) nnz += p.idx.length;
+  const rowPtr = new Int32Array(n + 1), idx = new Int32Array(nnz), val = new Float32Array(nnz);
+  const onProj = parts.every((p) => p.onProj) ? new Float32Array(nnz) : undefined;
+  const counts = new Int32Array(m);
+  const residual = keep === 'residual' ? new Float32Array(n * dOut) : undefined;
+  const residualNorms = new Float32Array(n);
+  let row = 0, at = 0, sq = 0;
+  for (const p of parts) {
+    const rows = p.residualNorms.length;
+    for (let r = 1; r <= rows; r++) rowPtr[row + r] = at + p.rowPtr[r]!;
+    idx.set(p.idx, at); val.set(p.val, at);
+    if (onProj) onProj.set(p.onProj!, at);
+    for (let i = 0; i < m; i++) counts[i]! += p.counts[i]!;
+    if (residual && p.residual) residual.set(p.residual, row * dOut);
+    residualNorms.set(p.residualNorms, row);
+    sq += p.sumSquares;
+    row += rows; at += p.idx.length;
+  }
+  return { codes: { n, m, rowPtr, idx, val }, counts, residual, onProj, residualNorms, meanSquaredResidual: n ? sq / n : NaN };
+}
+
+/** Firing counts per latent over n rows (no codes kept), split across the diagnostics' threads. */
+export function countFirings(sae: Sae, x: Float32Array, n: number, chunkRows?: number): Int32Array {
+  return encodeSparse(sae, x, n, { keep: 'counts', chunkRows }).counts;
+}
+
+/** Rows [lo, hi) of CSR codes, row pointers rebased to 0; `copy` gives arrays of their own (to transfer). */
+export function sliceRows<T extends Pick<SparseCodes, 'rowPtr' | 'idx' | 'val'>>(c: T, lo: number, hi: number, copy = false): Pick<SparseCodes, 'rowPtr' | 'idx' | 'val'> {
+  const a = c.rowPtr[lo]!, b = c.rowPtr[hi]!;
+  const rowPtr = new Int32Array(hi - lo + 1);
+  for (let r = 0; r <= hi - lo; r++) rowPtr[r] = c.rowPtr[lo + r]! - a;
+  return { rowPtr, idx: copy ? c.idx.slice(a, b) : c.idx.subarray(a, b), val: copy ? c.val.slice(a, b) : c.val.subarray(a, b) };
+}
+
+/** ã_i > 0 on this row (binary search: a row's latents are ascending). */
+export function firesIn(c: Pick<SparseCodes, 'rowPtr' | 'idx'>, row: number, i: number): boolean {
+  let lo = c.rowPtr[row]!, hi = c.rowPtr[row + 1]!;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1, v = c.idx[mid]!;
+    if (v === i) return true;
+    if (v < i) lo = mid + 1; else hi = mid;
+  }
+  return false;
 }
 
 /** Transposes CSR codes to per-latent row lists. */

@@ -11,7 +11,7 @@ import type { DiagnosticContext } from './context';
 import { decoderNorms } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import { dotAt, quantile } from './linalg';
-import { coFiringCandidates, encodeSparse, firingCounts, latentRows, pairStats, sparseFromDense } from './sparseCodes';
+import { coFiringCandidates, encodeSparse, firingCounts, latentRows, pairStats } from './sparseCodes';
 import type { LatentRows, SparseCodes } from './sparseCodes';
 import { SPLIT_TREE } from './thresholds';
 
@@ -104,7 +104,7 @@ export function treeInputFromContext(ctx: DiagnosticContext, name: string): Tree
     for (let j = 0; j < d; j++) s += ctx.residual[r * d + j]! ** 2;
     residualNorms[r] = Math.sqrt(s);
   }
-  return { name, sae: ctx.sae, codes: sparseFromDense(ctx.effCodes, ctx.n, ctx.sae.cfg.dSae), unitAtoms: ctx.unitAtoms, residualNorms, lambdaE: ctx.lambdaE };
+  return { name, sae: ctx.sae, codes: ctx.codes, unitAtoms: ctx.unitAtoms, residualNorms, lambdaE: ctx.lambdaE };
 }
 
 /** Tree input encoded chunk by chunk (never the dense [n, d_sae] codes); λ_e as stored, else estimated on ≤ 1024 rows. */

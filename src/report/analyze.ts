@@ -1,29 +1,16 @@
 /**
  * One pass of an SAE over an evaluation sample, kept sparse (codes as CSR and CSC), from which the panel
  * models are cut: per-latent columns, per-token L0, reconstruction metrics and feature pages. Encoding
- * goes through src/sae/forward.ts; every optimality number comes from src/diagnostics (./diagnostics.ts).
+ * goes through the diagnostics' sparse encoder (src/diagnostics/sparseCodes.ts over src/sae/forward.ts);
+ * every optimality number comes from src/diagnostics (./diagnostics.ts).
  */
-import { matmulBT } from '../compute/matmul';
-import { decoderNorms, forward } from '../sae/forward';
+import { decoderNorms } from '../sae/forward';
+import { encodeSparse } from '../diagnostics/sparseCodes';
+import { parallelMatmulBT } from '../diagnostics/linalg';
 import type { Sae } from '../sae/types';
 import type { ActivationSample } from './activations';
 import { FLAG } from './model';
 import type { ReconstructionMetrics } from './model';
-
-/** Growable typed buffer (push, then trim). */
-class Grow<T extends Float32Array | Int32Array> {
-  length = 0;
-  constructor(public data: T, private readonly make: (n: number) => T) {}
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = this.make(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  trim(): T { return this.data.slice(0, this.length) as T; }
-}
 
 export interface SparseCodes {
   /** CSR over rows: row r's entries are idx/val[rowPtr[r] .. rowPtr[r+1]), latent ascending. */
@@ -61,50 +48,33 @@ export function analyse(sae: Sae, sample: ActivationSample): Analysis {
   const unit = new Float32Array(dSae * dOut);
   for (let i = 0; i < dSae; i++) if (norms[i]! > 0) for (let j = 0; j < dOut; j++) unit[i * dOut + j] = sae.wDec[i * dOut + j]! / norms[i]!;
 
-  const rowPtr = new Int32Array(n + 1);
-  const idx = new Grow(new Int32Array(1024), (k) => new Int32Array(k));
-  const val = new Grow(new Float32Array(1024), (k) => new Float32Array(k));
+  // the one sparse encoder of the diagnostics (rows split across its worker threads, decode from the
+  // active entries only), keeping the raw codes f that the panels show
+  const enc = encodeSparse(sae, sample.x, n, { keep: 'norms', values: 'raw', chunkRows: chunkRows(dSae) });
+  const { rowPtr, idx, val } = enc.codes;
+  const residualNorm = enc.residualNorms;
   const l0PerToken = new Float32Array(n);
-  const residualNorm = new Float32Array(n);
   const fires = new Float64Array(dSae), sum = new Float64Array(dSae), max = new Float32Array(dSae);
   let sse = 0, sumSq = 0;
   const xMean = new Float64Array(dOut);
-
-  const step = chunkRows(dSae);
-  for (let r0 = 0; r0 < n; r0 += step) {
-    const rows = Math.min(step, n - r0);
-    const xs = sample.x.subarray(r0 * dIn, (r0 + rows) * dIn);
-    const { codes, recon } = forward(sae, xs, rows);
-    const res = new Float32Array(rows * dOut);
-    if (targetsKnown) for (let t = 0; t < rows * dOut; t++) res[t] = xs[t]! - recon[t]!;
-    for (let rr = 0; rr < rows; rr++) {
-      const r = r0 + rr;
-      let rn = 0;
-      for (let j = 0; j < dOut; j++) rn += res[rr * dOut + j]! ** 2;
-      residualNorm[r] = Math.sqrt(rn);
-      let active = 0;
-      for (let i = 0; i < dSae; i++) {
-        const f = codes[rr * dSae + i]!;
-        if (!(f > 0)) continue;
-        active++;
-        idx.push(i); val.push(f);
-        fires[i]! += 1; sum[i]! += f; if (f > max[i]!) max[i] = f;
+  for (let r = 0; r < n; r++) {
+    l0PerToken[r] = rowPtr[r + 1]! - rowPtr[r]!;
+    for (let t = rowPtr[r]!; t < rowPtr[r + 1]!; t++) {
+      const i = idx[t]!, f = val[t]!;
+      fires[i]! += 1; sum[i]! += f; if (f > max[i]!) max[i] = f;
+    }
+    if (targetsKnown) {
+      sse += residualNorm[r]! ** 2;
+      let xn2 = 0;
+      for (let j = 0; j < dOut; j++) {
+        const v = sample.x[r * dIn + j]!;
+        xn2 += v * v; xMean[j]! += v;
       }
-      rowPtr[r + 1] = idx.length;
-      l0PerToken[r] = active;
-      if (targetsKnown) {
-        sse += rn;
-        let xn2 = 0;
-        for (let j = 0; j < dOut; j++) {
-          const v = xs[rr * dIn + j]!;
-          xn2 += v * v; xMean[j]! += v;
-        }
-        sumSq += xn2;
-      }
+      sumSq += xn2;
     }
   }
 
-  const codesCsr = { rowPtr, idx: idx.trim(), val: val.trim() };
+  const codesCsr = { rowPtr, idx, val };
   const density = new Float32Array(dSae), meanActivation = new Float32Array(dSae);
   for (let i = 0; i < dSae; i++) {
     density[i] = fires[i]! / n;
@@ -165,10 +135,10 @@ export function maxDecoderCosine(unit: Float32Array, dSae: number, d: number, bu
     cols.set(unit.subarray(j * d, (j + 1) * d), s * d);
   }
   const value = new Float32Array(dSae).fill(NaN), index = new Int32Array(dSae).fill(-1);
-  const block = 128;
+  const block = 1024;
   for (let i0 = 0; i0 < dSae; i0 += block) {
     const rows = Math.min(block, dSae - i0);
-    const c = matmulBT(unit.subarray(i0 * d, (i0 + rows) * d), cols, rows, d, sampleCount);
+    const c = parallelMatmulBT(unit.subarray(i0 * d, (i0 + rows) * d), cols, rows, d, sampleCount);
     for (let r = 0; r < rows; r++) {
       let best = -Infinity, arg = -1;
       for (let s = 0; s < sampleCount; s++) {

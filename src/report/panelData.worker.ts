@@ -21,6 +21,7 @@ import { writeReport } from './html';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 import { readAnnotations } from './annotations';
+import { diagnosticsPool } from '../diagnostics/pool';
 
 export type PanelDataRequests = {
   dictionary: [{ saeDir: string; activations?: string }, DictionaryModel];
@@ -42,6 +43,8 @@ function entryFor(saeDir: string, activations: string): Entry {
   const key = `${saeDir}\0${activations}`;
   let e = cache.get(key);
   if (!e) {
+    // the diagnostics' pool workers load while the SAE and its sample are read
+    diagnosticsPool();
     const sae = loadSae(saeDir);
     e = { a: analyse(sae, readActivationSample(activations, MAX_TOKENS, sae.cfg.dIn)) };
     if (cache.size >= 3) cache.delete(cache.keys().next().value!);

@@ -9,19 +9,23 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { TransferListItem } from 'node:worker_threads';
 
-export type WorkerName = 'trainer' | 'kernel';
+export type WorkerName = 'trainer' | 'kernel' | 'diagnosticsPool';
+
+/** Source folder of each worker relative to this file's (src/train). */
+const SOURCE_DIR: Record<WorkerName, string> = { trainer: '.', kernel: '.', diagnosticsPool: '../diagnostics' };
 
 export function workerFile(name: WorkerName): { file: string; fromSource: boolean } {
-  if (__filename.endsWith('.ts')) return { file: join(__dirname, `${name}.worker.ts`), fromSource: true };
+  if (__filename.endsWith('.ts')) return { file: join(__dirname, SOURCE_DIR[name], `${name}.worker.ts`), fromSource: true };
   const candidates = [join(__dirname, '..', 'workers', `${name}.worker.js`), join(__dirname, `${name}.worker.js`)];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`the ${name} worker bundle is missing (looked for ${candidates.join(', ')}); run npm run build`);
   return { file: found, fromSource: false };
 }
 
-export function startWorker(name: WorkerName, workerData: unknown): Worker {
+export function startWorker(name: WorkerName, workerData: unknown, transferList?: TransferListItem[]): Worker {
   const { file, fromSource } = workerFile(name);
-  if (fromSource) return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData });
-  return new Worker(file, { workerData });
+  if (fromSource) return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData, transferList });
+  return new Worker(file, { workerData, transferList });
 }

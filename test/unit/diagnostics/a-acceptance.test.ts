@@ -24,7 +24,7 @@ function targets(x: Float32Array, b: Float32Array, n: number, d: number): Float3
 
 function exactSet(t: Float32Array, atoms: Float32Array, n: number, m: number, d: number, lambda: number, method: 'cd' | 'fista' = 'cd'): CodeSet {
   const ex = exactCodes(t, atoms, n, m, d, lambda, undefined, { method });
-  return finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, latent: ex.latent, value: ex.value, residual: ex.residual }, atoms);
+  return finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, idx: ex.idx, val: ex.val, residual: ex.residual }, atoms);
 }
 
 for (const method of ['fista', 'cd'] as const) test(`1: a* (${method}) has KKT_on < 1e-3 and no off-support violation`, () => {
@@ -43,7 +43,7 @@ for (const method of ['fista', 'cd'] as const) test(`1: a* (${method}) has KKT_o
     return 0.5 * s + lambda * l1;
   };
   const a = new Map<number, number>();
-  for (let q = cs.rowPtr[row]; q < cs.rowPtr[row + 1]; q++) a.set(cs.latent[q], cs.value[q]);
+  for (let q = cs.rowPtr[row]; q < cs.rowPtr[row + 1]; q++) a.set(cs.idx[q], cs.val[q]);
   const base = obj(a);
   for (let i = 0; i < ds.nFeatures; i++) for (const delta of [1e-3, -1e-3]) {
     const b = new Map(a);
@@ -60,7 +60,7 @@ test('2: |ID_ij| < 1e-3 at a converged exact-code dictionary', () => {
   const lambda = 0.1;
   const res = learnExactDictionary(ds.x, ds.n, ds.d, ds.bias, init, 6, lambda, { maxIter: 120 });
   for (let t = 1; t < res.objective.length; t++) assert.ok(res.objective[t] <= res.objective[t - 1] + 1e-6, 'F never increases');
-  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n: ds.n, m: 6, d: ds.d, rowPtr: res.codes.rowPtr, latent: res.codes.latent, value: res.codes.value, residual: res.codes.residual }, res.atoms);
+  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n: ds.n, m: 6, d: ds.d, rowPtr: res.codes.rowPtr, idx: res.codes.idx, val: res.codes.val, residual: res.codes.residual }, res.atoms);
   const pairs = atomPairs(res.atoms, new Uint8Array(6).fill(1), 6, ds.d);
   const id = identityResidual(cs, res.atoms, lambda, pairs);
   assert.ok(id.evaluated >= 2, `pairs evaluated: ${id.evaluated}`);
@@ -122,7 +122,7 @@ test('5: F(D) ≥ F_∞ for random dictionaries (property test)', () => {
     for (let r = 0; r < n; r++) {
       let s = 0, l1 = 0;
       for (let j = 0; j < d; j++) s += cs.residual[r * d + j] ** 2;
-      for (let q = cs.rowPtr[r]; q < cs.rowPtr[r + 1]; q++) l1 += cs.value[q];
+      for (let q = cs.rowPtr[r]; q < cs.rowPtr[r + 1]; q++) l1 += cs.val[q];
       assert.ok(0.5 * s + lambda * l1 >= bound[r] - 1e-5, `trial ${trial} row ${r}`);
     }
   }

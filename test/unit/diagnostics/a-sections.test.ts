@@ -58,11 +58,11 @@ test('B4: STAT, RAD and the noise floor SE match a direct computation from their
   for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) t[r * d + j] = ds.x[r * d + j] - ds.bias[j];
   const lambda = 0.15;
   const ex = exactCodes(t, ds.features, n, m, d, lambda);
-  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, latent: ex.latent, value: ex.value, residual: ex.residual }, ds.features);
+  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, idx: ex.idx, val: ex.val, residual: ex.residual }, ds.features);
   const k = kktStationarity(cs, ds.features, lambda);
   for (let i = 0; i < m; i++) {
     const a = new Float64Array(n);
-    for (let r = 0; r < n; r++) for (let q = cs.rowPtr[r]; q < cs.rowPtr[r + 1]; q++) if (cs.latent[q] === i) a[r] = cs.value[q];
+    for (let r = 0; r < n; r++) for (let q = cs.rowPtr[r]; q < cs.rowPtr[r + 1]; q++) if (cs.idx[q] === i) a[r] = cs.val[q];
     const di = ds.features.subarray(i * d, i * d + d);
     const g = new Float64Array(d);
     let mean = 0;
@@ -96,11 +96,11 @@ test('B3: the identity residual matches cos − [π + (1 − π)κ] computed fro
   for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) t[r * d + j] = ds.x[r * d + j] - ds.bias[j];
   const lambda = 0.1;
   const ex = exactCodes(t, ds.features, n, m, d, lambda);
-  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, latent: ex.latent, value: ex.value, residual: ex.residual }, ds.features);
+  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, idx: ex.idx, val: ex.val, residual: ex.residual }, ds.features);
   const pairs = atomPairs(ds.features, new Uint8Array(m).fill(1), m, d);
   const rep = identityResidual(cs, ds.features, lambda, pairs, 100);
   assert.ok(rep.worst.length >= 2, 'the A–B pair (cos 0.5) is evaluated both ways');
-  const code = (r: number, i: number): number => { for (let q = cs.rowPtr[r]; q < cs.rowPtr[r + 1]; q++) if (cs.latent[q] === i) return cs.value[q]; return 0; };
+  const code = (r: number, i: number): number => { for (let q = cs.rowPtr[r]; q < cs.rowPtr[r + 1]; q++) if (cs.idx[q] === i) return cs.val[q]; return 0; };
   for (const w of rep.worst) {
     let ai = 0, aiOn = 0, num = 0, aiOff = 0, c = 0;
     for (let j = 0; j < d; j++) c += ds.features[w.i * d + j] * ds.features[w.j * d + j];

@@ -39,7 +39,7 @@ function g2ExactCodes(seed: number, rows: number, lambda = 0.15, noise = 0): { c
   const t = new Float32Array(n * d);
   for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) t[r * d + j] = ds.x[r * d + j]! - ds.bias[j]!;
   const ex = exactCodes(t, ds.features, n, m, d, lambda);
-  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, latent: ex.latent, value: ex.value, residual: ex.residual }, ds.features);
+  const cs = finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, idx: ex.idx, val: ex.val, residual: ex.residual }, ds.features);
   return { cs, atoms: ds.features, lambda };
 }
 
@@ -95,7 +95,7 @@ test('B4: an unflagged atom above the floor is flagged at the rows the report sa
     const t = new Float32Array(n * d);
     for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) t[r * d + j] = ds.x[r * d + j]! - ds.bias[j]!;
     const ex = exactCodes(t, ds.features, n, m, d, 0.15);
-    return { cs: finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, latent: ex.latent, value: ex.value, residual: ex.residual }, ds.features), atoms: ds.features };
+    return { cs: finishCodeSet({ source: 'exact', kind: 'l1', n, m, d, rowPtr: ex.rowPtr, idx: ex.idx, val: ex.val, residual: ex.residual }, ds.features), atoms: ds.features };
   };
   const small = make(150);
   const k = kktStationarity(small.cs, small.atoms, 0.15, { mode: 'lambda' }, { pull: false, bootstrap: false });

@@ -24,7 +24,7 @@ test('L0 STAT separates a stationary atom from a rotated one (sin∠(g, d̂) wou
   for (let j = 0; j < d; j++) rotated[j] = Math.cos(th) * feats[j]! + Math.sin(th) * feats[d + j]!;
   const stat = (atoms: Float32Array) => {
     const ref = ompCodes(t, atoms, n, F, d, k);
-    const cs = finishCodeSet({ source: 'exact', kind: 'l0', n, m: F, d, rowPtr: ref.rowPtr, latent: ref.latent, value: ref.value, residual: ref.residual }, atoms);
+    const cs = finishCodeSet({ source: 'exact', kind: 'l0', n, m: F, d, rowPtr: ref.rowPtr, idx: ref.idx, val: ref.val, residual: ref.residual }, atoms);
     return kktStationarity(cs, atoms, NaN, { mode: 'row-min' }, { pull: false, bootstrap: { resamples: 50, seed: 2 } });
   };
   const truth = stat(feats), bent = stat(rotated);

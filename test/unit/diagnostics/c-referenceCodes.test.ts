@@ -49,9 +49,9 @@ test('OMP with k atoms recovers the exact support and magnitudes of noiseless k-
   const { t, support, coef } = kSparse(atoms, m, d, n, k, rnd);
   const ref = ompCodes(t, atoms, n, m, d, k);
   for (let r = 0; r < n; r++) {
-    const got = Array.from(ref.latent.subarray(ref.rowPtr[r], ref.rowPtr[r + 1]));
+    const got = Array.from(ref.idx.subarray(ref.rowPtr[r], ref.rowPtr[r + 1]));
     assert.deepEqual(got, support[r], `row ${r}`);
-    got.forEach((_, u) => assert.ok(Math.abs(ref.value[ref.rowPtr[r]! + u]! - coef[r]![u]!) < 1e-4, `row ${r} value ${u}`));
+    got.forEach((_, u) => assert.ok(Math.abs(ref.val[ref.rowPtr[r]! + u]! - coef[r]![u]!) < 1e-4, `row ${r} value ${u}`));
   }
   let rr = 0;
   for (let i = 0; i < n * d; i++) rr = Math.max(rr, Math.abs(ref.residual[i]!));
@@ -65,7 +65,7 @@ test('OMP never uses more than k atoms and never a negative code', () => {
   const t = Float32Array.from({ length: n * d }, () => gaussian(rnd));
   const ref = ompCodes(t, atoms, n, m, d, k);
   for (let r = 0; r < n; r++) assert.ok(ref.rowPtr[r + 1]! - ref.rowPtr[r]! <= k);
-  for (const v of ref.value) assert.ok(v > 0);
+  for (const v of ref.val) assert.ok(v > 0);
 });
 
 test('IHT with per-atom thresholds: every code is 0 or at least its threshold, and the objective never rises above the warm start', () => {
@@ -76,16 +76,16 @@ test('IHT with per-atom thresholds: every code is 0 or at least its threshold, a
   const t = Float32Array.from({ length: n * d }, () => gaussian(rnd));
   // warm start: OMP codes raised to the JumpReLU set ({0} ∪ [τ_i, ∞))
   const omp = ompCodes(t, atoms, n, m, d, 4);
-  const warmValue = Float32Array.from(omp.value, (v, q) => Math.max(v, tau[omp.latent[q]!]!));
-  const warm = { rowPtr: omp.rowPtr, latent: omp.latent, value: warmValue };
-  const residualOf = (c: { rowPtr: Int32Array; latent: Int32Array; value: Float32Array }): Float32Array => {
+  const warmValue = Float32Array.from(omp.val, (v, q) => Math.max(v, tau[omp.idx[q]!]!));
+  const warm = { rowPtr: omp.rowPtr, idx: omp.idx, val: warmValue };
+  const residualOf = (c: { rowPtr: Int32Array; idx: Int32Array; val: Float32Array }): Float32Array => {
     const r = Float32Array.from(t);
-    for (let row = 0; row < n; row++) for (let q = c.rowPtr[row]!; q < c.rowPtr[row + 1]!; q++) for (let j = 0; j < d; j++) r[row * d + j]! -= c.value[q]! * atoms[c.latent[q]! * d + j]!;
+    for (let row = 0; row < n; row++) for (let q = c.rowPtr[row]!; q < c.rowPtr[row + 1]!; q++) for (let j = 0; j < d; j++) r[row * d + j]! -= c.val[q]! * atoms[c.idx[q]! * d + j]!;
     return r;
   };
   const ref = ihtCodes(t, atoms, n, m, d, tau, warm);
-  for (let q = 0; q < ref.value.length; q++) assert.ok(ref.value[q]! >= tau[ref.latent[q]!]! - 1e-6, `code ${ref.value[q]} below its threshold ${tau[ref.latent[q]!]}`);
-  const asSet = (c: { rowPtr: Int32Array; latent: Int32Array; value: Float32Array }, residual: Float32Array) => finishCodeSet({ source: 'exact', kind: 'l0', n, m, d, rowPtr: c.rowPtr, latent: c.latent, value: c.value, residual }, atoms);
+  for (let q = 0; q < ref.val.length; q++) assert.ok(ref.val[q]! >= tau[ref.idx[q]!]! - 1e-6, `code ${ref.val[q]} below its threshold ${tau[ref.idx[q]!]}`);
+  const asSet = (c: { rowPtr: Int32Array; idx: Int32Array; val: Float32Array }, residual: Float32Array) => finishCodeSet({ source: 'exact', kind: 'l0', n, m, d, rowPtr: c.rowPtr, idx: c.idx, val: c.val, residual }, atoms);
   const before = l0Objective(asSet(warm, residualOf(warm)), tau).reduce((s, v) => s + v, 0);
   const after = l0Objective(asSet(ref, ref.residual), tau).reduce((s, v) => s + v, 0);
   assert.ok(after <= before + 1e-6 * before, `objective ${after} vs warm start ${before}`);
@@ -105,7 +105,7 @@ test('IHT on orthonormal atoms keeps codes above their threshold and drops those
   code.forEach((c, i) => { for (let j = 0; j < d; j++) t[j]! += c * atoms[i * d + j]!; });
   const ref = ihtCodes(t, atoms, n, m, d, tau);
   const got = new Array<number>(m).fill(0);
-  for (let q = 0; q < ref.value.length; q++) got[ref.latent[q]!] = ref.value[q]!;
+  for (let q = 0; q < ref.val.length; q++) got[ref.idx[q]!] = ref.val[q]!;
   // 1.2 ≥ 0.5 and 0.9 ≥ 0.8 are kept exactly; 0.3 < 0.5 is dropped (½·0.3² < ½·0.5²); 0.7 < 0.8: raising it
   // to 0.8 costs ½·0.1² + ½·0.8² = 0.325 > ½·0.7² = 0.245, so it is dropped too
   assert.deepEqual(got.map((v) => Number(v.toFixed(5))), [1.2, 0, 0, 0.9, 0, 0]);

@@ -1,0 +1,238 @@
+/**
+ * Worker threads for the diagnostics' row-parallel work (encoding rows to CSR codes, exact codes a*, row
+ * blocks of dense products). The diagnostics are synchronous, so the pool is too: the calling thread posts
+ * each worker its share, does its own share meanwhile, then blocks on an Atomics flag per worker and takes
+ * the answer with receiveMessageOnPort (no event-loop turn needed). Large operands that stay the same
+ * across calls (the SAE's weights, the unit atoms) are sent to a worker once and then named by id; an id is
+ * tied to the array object and a hash of its contents, so a buffer that is reused with new contents is
+ * sent again.
+ *
+ * Threads: SAE_WORKBENCH_DIAG_THREADS (1 = everything on the calling thread), else
+ * min(2, available cores) — this machine class has 2 cores. Where workers cannot start (no
+ * SharedArrayBuffer, no worker_threads), everything runs on the calling thread.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { startWorker } from '../train/workerPath';
+
+/** How long a worker may take to load (tsx compiles the sources on first start) before we give up on it. */
+const START_TIMEOUT_MS = 60_000;
+/** Constants a worker keeps (oldest dropped first). */
+const KEEP_CONSTANTS = 6;
+
+/** What a task names: `const` ids for operands sent once, plain values otherwise. */
+export interface PoolTask {
+  kind: string;
+  args: Record<string, unknown>;
+  /** Argument name → constant (sent to a worker once per content). */
+  constants?: Record<string, object>;
+}
+
+export interface PoolMessage {
+  kind: string;
+  args: Record<string, unknown>;
+  refs: Record<string, number>;
+  define: { id: number; value: unknown }[];
+  drop: number[];
+}
+
+export interface PoolWorkerData {
+  port: MessagePort;
+  flag: Int32Array;
+}
+
+interface Slot {
+  worker: Worker;
+  port: MessagePort;
+  /** [0] 1 when an answer is posted, [1] 1 once loaded. */
+  flag: Int32Array;
+  sent: number[];
+}
+
+interface ConstantRecord { id: number; hash: number }
+
+let nextId = 1;
+const constantIds = new WeakMap<object, ConstantRecord>();
+
+/** FNV-style hash over the bytes of a typed array, or over every typed array field of an object (one level). */
+export function contentHash(value: object): number {
+  let h = 0x811c9dc5;
+  const mix = (v: ArrayBufferView): void => {
+    const words = new Int32Array(v.buffer, v.byteOffset, v.byteLength >> 2);
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+    const rest = v.byteLength & 3;
+    if (rest) { const bytes = new Uint8Array(v.buffer, v.byteOffset + v.byteLength - rest, rest); for (const b of bytes) h = Math.imul(h ^ b, 0x01000193); }
+    h = Math.imul(h ^ v.byteLength, 0x01000193);
+  };
+  if (ArrayBuffer.isView(value)) mix(value);
+  else for (const v of Object.values(value)) if (ArrayBuffer.isView(v)) mix(v);
+  return h >>> 0;
+}
+
+function constantId(value: object): number {
+  const hash = contentHash(value);
+  const rec = constantIds.get(value);
+  if (rec && rec.hash === hash) return rec.id;
+  const id = nextId++;
+  constantIds.set(value, { id, hash });
+  return id;
+}
+
+export class DiagnosticsPool {
+  private readonly slots: Slot[] = [];
+  /** True while a job runs: a nested parallel call (from inside own()) then stays on the calling thread. */
+  busy = false;
+
+  constructor(workers: number) {
+    for (let w = 0; w < workers; w++) {
+      const flag = new Int32Array(new SharedArrayBuffer(8));
+      const { port1, port2 } = new MessageChannel();
+      const data: PoolWorkerData = { port: port2, flag };
+      const worker = startWorker('diagnosticsPool', data, [port2]);
+      worker.unref();
+      port1.unref();
+      this.slots.push({ worker, port: port1, flag, sent: [] });
+    }
+  }
+
+  /** Blocks until every worker has loaded (benches use it to time the work, not the start-up). */
+  waitReady(): void {
+    const t0 = Date.now();
+    for (const s of this.slots) {
+      while (Atomics.load(s.flag, 1) === 0) {
+        Atomics.wait(s.flag, 1, 0, 1000);
+        if (Date.now() - t0 > START_TIMEOUT_MS) throw new Error(`a diagnostics worker did not start within ${START_TIMEOUT_MS / 1000} s`);
+      }
+    }
+  }
+
+  /** Threads that share the work, the calling thread included. */
+  get threads(): number { return this.slots.length + 1; }
+
+  /**
+   * Runs tasks[w] on worker w while `own()` runs here; returns own()'s result and the workers' answers in
+   * task order. tasks.length must not exceed the number of workers.
+   */
+  run<R>(tasks: PoolTask[], own: () => R): { own: R; results: unknown[] } {
+    if (tasks.length > this.slots.length) throw new Error(`diagnostics pool: ${tasks.length} tasks for ${this.slots.length} workers`);
+    this.busy = true;
+    try {
+      tasks.forEach((t, w) => this.post(this.slots[w]!, t));
+    } catch (e) {
+      this.busy = false;
+      throw e;
+    }
+    let mine: R | undefined, failure: unknown;
+    try { mine = own(); } catch (e) { failure = e; }
+    // always collect every answer, so that no worker is left with an unread reply
+    const results: unknown[] = [];
+    tasks.forEach((_, w) => {
+      try { results.push(this.collect(this.slots[w]!)); } catch (e) { failure ??= e; }
+    });
+    this.busy = false;
+    if (failure !== undefined) throw failure;
+    return { own: mine as R, results };
+  }
+
+  private post(slot: Slot, t: PoolTask): void {
+    const refs: Record<string, number> = {};
+    const define: PoolMessage['define'] = [];
+    const drop: number[] = [];
+    for (const [name, value] of Object.entries(t.constants ?? {})) {
+      const id = constantId(value);
+      refs[name] = id;
+      if (slot.sent.includes(id)) continue;
+      define.push({ id, value });
+      slot.sent.push(id);
+      while (slot.sent.length > KEEP_CONSTANTS) drop.push(slot.sent.shift()!);
+    }
+    const msg: PoolMessage = { kind: t.kind, args: t.args, refs, define, drop };
+    Atomics.store(slot.flag, 0, 0);
+    slot.worker.postMessage(msg);
+  }
+
+  private collect(slot: Slot): unknown {
+    const t0 = Date.now();
+    while (Atomics.load(slot.flag, 0) === 0) {
+      Atomics.wait(slot.flag, 0, 0, 1000);
+      // This thread is blocked, so a worker's 'error' event cannot reach it: a worker that never loads ends
+      // the call instead of hanging it.
+      if (Atomics.load(slot.flag, 1) === 0 && Date.now() - t0 > START_TIMEOUT_MS) {
+        throw new Error(`a diagnostics worker did not start within ${START_TIMEOUT_MS / 1000} s`);
+      }
+    }
+    const got = receiveMessageOnPort(slot.port);
+    if (!got) throw new Error('diagnostics worker: answer flagged but not received');
+    const reply = got.message as { ok: true; value: unknown } | { ok: false; message: string; name: string };
+    if (!reply.ok) {
+      const e = new Error(reply.message);
+      e.name = reply.name;
+      throw e;
+    }
+    return reply.value;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}
+
+let pool: DiagnosticsPool | undefined;
+let threadsOverride: number | undefined;
+
+/** Threads the diagnostics use (calling thread included). */
+export function diagnosticThreads(): number {
+  const env = Number(process.env.SAE_WORKBENCH_DIAG_THREADS);
+  const want = threadsOverride ?? (Number.isInteger(env) && env >= 1 ? env : Math.min(2, availableParallelism()));
+  return Math.max(1, want);
+}
+
+/** Sets the number of threads (1 = serial); tests compare the parallel and serial paths with it. */
+export function setDiagnosticThreads(threads: number | undefined): void {
+  threadsOverride = threads;
+}
+
+/** The shared pool for the current thread setting, or undefined when the work stays on this thread. */
+export function diagnosticsPool(): DiagnosticsPool | undefined {
+  const threads = diagnosticThreads();
+  if (threads <= 1) return undefined;
+  if (pool && pool.threads === threads) return pool;
+  if (typeof SharedArrayBuffer === 'undefined') return undefined;
+  const old = pool;
+  pool = undefined;
+  if (old) void old.close();
+  try {
+    pool = new DiagnosticsPool(threads - 1);
+  } catch {
+    return undefined;
+  }
+  return pool;
+}
+
+/** Splits [0, n) into `parts` contiguous ranges of near-equal size (empty ranges dropped). */
+export function splitRange(n: number, parts: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let p = 0; p < parts; p++) {
+    const lo = Math.floor((p * n) / parts), hi = Math.floor(((p + 1) * n) / parts);
+    if (hi > lo) out.push([lo, hi]);
+  }
+  return out;
+}
+
+/**
+ * Runs a row-parallel job: rows [0, n) are split across the pool's threads; `local(lo, hi)` computes a
+ * range on this thread and `task(lo, hi)` describes the same computation for a worker. Returns each range
+ * with its result, in row order. With no pool (or fewer than minRowsPerThread rows each), one local call
+ * does all.
+ */
+export function parallelRows<R>(n: number, local: (lo: number, hi: number) => R, task: (lo: number, hi: number) => PoolTask, minRowsPerThread = 1): { lo: number; hi: number; value: R }[] {
+  const p = diagnosticsPool();
+  const threads = p ? Math.min(p.threads, Math.floor(n / Math.max(1, minRowsPerThread))) : 1;
+  if (!p || p.busy || threads <= 1) return [{ lo: 0, hi: n, value: local(0, n) }];
+  const ranges = splitRange(n, threads);
+  const [first, ...rest] = ranges;
+  const { own, results } = p.run(rest.map(([lo, hi]) => task(lo, hi)), () => local(first![0], first![1]));
+  return [{ lo: first![0], hi: first![1], value: own }, ...rest.map(([lo, hi], t) => ({ lo, hi, value: results[t] as R }))];
+}
