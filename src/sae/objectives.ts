@@ -11,8 +11,8 @@
  *                  is removed first, and the penalty is λ · mean_n Σ_i f_{n,i}.
  * - topk (A3):     f = ReLU(TopK_k(z)); unit-norm decoder; aux-k: α·scale·mean_n ‖D f_aux,n − (x_n − x̂_n)‖²
  *                  over the top k_aux pre-activations of dead latents (no ReLU, no b_dec: THEORY A3 and
- *                  sparsify; SAELens adds b_dec to the aux reconstruction), k_aux = min(d_in/2, #dead),
- *                  scale = min(#dead/k_aux, 1), α = 1/32. The residual is a constant (detached).
+ *                  sparsify; SAELens adds b_dec to the aux reconstruction), k_aux = min(d_out/2, #dead)
+ *                  (d_out = d_in except for transcoders), scale = min(#dead/k_aux, 1), α = 1/32. The residual is a constant (detached).
  * - batchtopk:     the top k·B values of ReLU(z) over the whole batch; otherwise as topk. A global
  *                  threshold θ is tracked (EMA of the smallest kept value, rate 0.01, SAELens
  *                  topk_threshold) and exported as a JumpReLU threshold.
@@ -88,7 +88,8 @@ export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: n
     unitNormDecoder: isTopk ? true : arch === 'relu' ? (o.unitNormDecoder ?? false) : false,
     bandwidth: o.bandwidth ?? 0.05,
     auxK: isTopk && (o.auxK ?? true),
-    kAux: Math.max(1, Math.min(dSae, Math.floor(dIn / 2))),
+    // half the reconstructed width: d_in for an SAE, the target's d_out for a transcoder
+    kAux: Math.max(1, Math.min(dSae, Math.floor(dOut / 2))),
     auxCoef: 1 / 32,
     thresholdLr: 0.01,
     // early in relu training about half the latents fire and a list walk per latent then re-reads the
