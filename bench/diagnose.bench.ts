@@ -5,14 +5,12 @@
 // plain-JS GEMM; dense products use the wasm SIMD kernel when it is built, see "gemm" in the output).
 // SAE_BENCH_REPEATS runs the diagnose that many times and reports the median (and every run); the
 // diagnostics' threads come from SAE_WORKBENCH_DIAG_THREADS (default 2, see src/diagnostics/pool.ts).
-import { generate } from '../src/synthetic';
-import { dictionarySae } from '../src/diagnostics/exactDictionary';
 import { buildContext } from '../src/diagnostics/context';
 import { runDiagnostics } from '../src/diagnostics';
 import { firingCounts, rowsFrom } from '../src/diagnostics/files';
 import { encode } from '../src/sae/forward';
 import { THRESHOLDS } from '../src/diagnostics/thresholds';
-import { Rng } from '../src/synthetic/random';
+import { benchDiagnosticsSae } from './syntheticSae';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
 import { diagnosticThreads, diagnosticsPool } from '../src/diagnostics/pool';
 
@@ -22,16 +20,7 @@ const sampleRows = Math.min(rows, env('SAE_BENCH_SAMPLE', THRESHOLDS.sampleRows)
 
 // start the pool's workers now, as diagnoseFiles does before reading (they load while the data is made)
 diagnosticsPool();
-const features = Math.floor(latents / 2);
-const ds = generate('g1', { seed: 1, tokens: rows, dIn, features, sparsity: 1 - 8 / features, projectionSteps: 0, noise: 0.01 });
-// the dictionary: the true features plus random atoms (so that some latents are dead or weak)
-const rng = new Rng(2);
-const atoms = new Float32Array(latents * dIn);
-atoms.set(ds.features);
-for (let i = features * dIn; i < atoms.length; i++) atoms[i] = rng.normal();
-const sae = dictionarySae(atoms, latents, dIn, ds.bias, 0.8);
-// weaker encoder rows for the random atoms, so that L0 is in the range of a trained SAE (tens, not hundreds)
-for (let j = 0; j < dIn; j++) for (let i = features; i < latents; i++) sae.wEnc[j * latents + i] *= 0.3;
+const { ds, sae } = benchDiagnosticsSae(latents, rows, dIn);
 
 const t0 = performance.now();
 for (let r0 = 0; r0 < rows; r0 += 2048) encode(sae, ds.x.subarray(r0 * dIn, Math.min(rows, r0 + 2048) * dIn), Math.min(2048, rows - r0));

@@ -1,24 +1,15 @@
 // The cost of the B4 bootstrap SEs (200 resamples over rows): kktStationarity with the bootstrap against
 // the same call without it (the baseline), on SAE codes of a synthetic ReLU SAE (the diagnose bench's
 // setup). Size from the environment: SAE_BENCH_LATENTS, SAE_BENCH_SAMPLE (rows), SAE_BENCH_DIN.
-import { generate } from '../src/synthetic';
-import { dictionarySae } from '../src/diagnostics/exactDictionary';
 import { buildContext } from '../src/diagnostics/context';
 import { kktStationarity } from '../src/diagnostics/kkt';
 import { BOOTSTRAP_DEFAULTS } from '../src/diagnostics/bootstrap';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
-import { Rng } from '../src/synthetic/random';
+import { benchDiagnosticsSae } from './syntheticSae';
 
 const env = (k: string, v: number): number => (process.env[k] ? Number(process.env[k]) : v);
 const latents = env('SAE_BENCH_LATENTS', 1024), rows = env('SAE_BENCH_SAMPLE', 16384), dIn = env('SAE_BENCH_DIN', 128);
-const features = Math.floor(latents / 2);
-const ds = generate('g1', { seed: 1, tokens: rows, dIn, features, sparsity: 1 - 8 / features, projectionSteps: 0, noise: 0.01 });
-const rng = new Rng(2);
-const atoms = new Float32Array(latents * dIn);
-atoms.set(ds.features);
-for (let i = features * dIn; i < atoms.length; i++) atoms[i] = rng.normal();
-const sae = dictionarySae(atoms, latents, dIn, ds.bias, 0.8);
-for (let j = 0; j < dIn; j++) for (let i = features; i < latents; i++) sae.wEnc[j * latents + i] *= 0.3;
+const { ds, sae } = benchDiagnosticsSae(latents, rows, dIn);
 const ctx = buildContext(sae, ds.x, rows);
 const codes = ctx.codes;
 
