@@ -45,14 +45,13 @@ export function findGroundTruth(saeDir: string, activations?: string): { groundT
 /** Per latent: the ground-truth feature its decoder row is closest to by cosine. */
 export function latentBestMatch(sae: Sae, gt: GroundTruth): { bestCos: Float32Array; bestFeature: Int32Array } {
   const m = sae.cfg.dSae, d = gt.d, f = gt.nFeatures;
-  const dec = normalizeRows(Float32Array.from(sae.wDec.subarray(0, m * d)), m, d);
-  const feats = normalizeRows(Float32Array.from(gt.features), f, d);
+  const dec = Float32Array.from(sae.wDec.subarray(0, m * d)), feats = Float32Array.from(gt.features);
+  const norms = normalizeRows(dec, m, d);
+  normalizeRows(feats, f, d);
   const cos = fastMatmulBT(dec, feats, m, d, f);
   const bestCos = new Float32Array(m).fill(NaN), bestFeature = new Int32Array(m).fill(-1);
   for (let i = 0; i < m; i++) {
-    let zero = true;
-    for (let j = 0; j < d && zero; j++) zero = sae.wDec[i * d + j] === 0;
-    if (zero) continue;
+    if (!(norms[i]! > 0)) continue;
     for (let a = 0; a < f; a++) {
       const c = cos[i * f + a]!;
       if (bestFeature[i]! < 0 || c > bestCos[i]!) { bestCos[i] = c; bestFeature[i] = a; }
