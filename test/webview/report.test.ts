@@ -21,11 +21,12 @@ import { analyse, basicFlags, maxDecoderCosine } from '../../src/report/analyze'
 import { featureModel } from '../../src/report/build';
 import { decodeModel, encodeModel } from '../../src/report/codec';
 import { readTrainingLog } from '../../src/report/trainingLog';
-import { splitTreeModel } from '../../src/report/splitTree';
+import { splitLatentsOf, splitTreeModel } from '../../src/report/splitTree';
 import { Worker } from 'node:worker_threads';
 import { MessageHandler } from '../../src/protocol/rpc';
 import type { PanelDataRequests } from '../../src/report/panelData.worker';
 import type { DictionaryModel, ReportModel } from '../../src/report/model';
+import { FLAG } from '../../src/report/model';
 import { launch, watchedPage } from './browser';
 import { makeFixture, writeFixture } from './fixtures';
 import { ARTIFACTS } from './harness';
@@ -266,6 +267,35 @@ describe('panel data worker', () => {
       const k = Array.from(tree.edges.to).findIndex((to) => tree.nodes.sae[to] === 1 && tree.nodes.latent[to] === 3);
       assert.ok(k >= 0 && tree.nodes.latent[tree.edges.from[k]!] === 3 && Math.abs(tree.edges.cosine[k]! - 1) < 1e-5);
       await assert.rejects(rpc.request('splitTree', { saeDirs: [p.saeDir], activations: p.activations }), /two or more SAEs/);
+      // A coarse SAE whose 12 atoms are the sums of pairs of true features: across to the wide SAE, each splits.
+      const coarseDir = join(dir, 'coarse'), d = f.dIn;
+      const coarseDec = new Float32Array(12 * d);
+      for (let i = 0; i < 12; i++) {
+        let nrm = 0;
+        for (let j = 0; j < d; j++) { const v = f.sae.wDec[2 * i * d + j]! + f.sae.wDec[(2 * i + 1) * d + j]!; coarseDec[i * d + j] = v; nrm += v * v; }
+        for (let j = 0; j < d; j++) coarseDec[i * d + j]! /= Math.sqrt(nrm);
+      }
+      saveSaeLens({ ...makeFixture(d, 12, 16, 12).sae, wDec: coarseDec, wEnc: Float32Array.from({ length: d * 12 }, (_, k) => coarseDec[(k % 12) * d + Math.floor(k / 12)]!), bEnc: new Float32Array(12).fill(-0.3) }, coarseDir);
+      const coarseTree = await rpc.request('splitTree', { saeDirs: [coarseDir, p.saeDir], activations: p.activations });
+      // The tree is known now: the coarse SAE's panels mark the latents it splits (FLAG.split), found by folder.
+      const splits = splitLatentsOf(coarseTree, coarseDir, 12);
+      assert.ok(splits.length > 0, 'the coarse SAE has latents with two or more children in the wide one');
+      const coarseDict = await rpc.request('dictionary', { saeDir: coarseDir, activations: p.activations });
+      assert.deepEqual([...coarseDict.latents.flags.keys()].filter((i) => coarseDict.latents.flags[i]! & FLAG.split), splits);
+      const splitPage = await rpc.request('feature', { saeDir: coarseDir, latent: splits[0]!, activations: p.activations });
+      assert.ok(splitPage.diagnostics?.flags.includes('split'), 'the feature page lists the split flag');
+      const wideDict = await rpc.request('dictionary', { saeDir: p.saeDir, activations: p.activations });
+      assert.equal(wideDict.latents.flags.reduce((c, fl) => c + (fl & FLAG.split ? 1 : 0), 0), 0, 'the widest SAE has no next width to split into');
+      // No ground truth beside the fixture's activations: the card says why.
+      assert.match(wideDict.groundTruth?.reason ?? '', /no ground_truth\.safetensors beside the activations/);
+      // An SAE whose atoms are the synthetic dataset's features, evaluated on it: the card's metrics.
+      const gt = readGroundTruth(join(dir, 'synth'));
+      const gtSae = join(dir, 'gt-sae');
+      saveSaeLens({ ...makeFixture(gt.d, gt.nFeatures, 16, 4).sae, wDec: gt.features.slice(), wEnc: Float32Array.from({ length: gt.d * gt.nFeatures }, (_, k) => gt.features[(k % gt.nFeatures) * gt.d + Math.floor(k / gt.nFeatures)]!), bEnc: new Float32Array(gt.nFeatures).fill(-0.1) }, gtSae);
+      const gtDict = await rpc.request('dictionary', { saeDir: gtSae, activations: synth.activations });
+      assert.ok(gtDict.groundTruth?.metrics && gtDict.groundTruth.metrics.mmcs > 0.999, `decoder = ground truth: MMCS 1 (${gtDict.groundTruth?.reason ?? ''})`);
+      const gtPage = await rpc.request('feature', { saeDir: gtSae, latent: 3, activations: synth.activations });
+      assert.equal(gtPage.groundTruth?.feature, 3);
       const out = join(dir, 'r.html');
       const r = await rpc.request('report', { saeDir: p.saeDir, activations: p.activations, out, features: 4 });
       assert.ok(r.bytes > 10_000 && existsSync(out));
