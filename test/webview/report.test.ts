@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { run } from '../helpers/cli';
 import { runDemo } from '../../src/cli/commands/demo';
-import { readGroundTruth } from '../../src/synthetic';
+import { generate, readGroundTruth, writeSynthetic } from '../../src/synthetic';
 import { saveSaeLens } from '../../src/formats/saelens';
 import { forward } from '../../src/sae/forward';
 import { writeNpy } from '../../src/io/npy';
@@ -175,6 +175,7 @@ describe('report command', () => {
       if (theme === 'light') await page.click('.theme-toggle');
       await page.waitForSelector('.metric');
       assert.equal(await page.locator('.tab').count(), 6, 'overview, latents, feature, split tree, diagnostics, training');
+      assert.match((await page.locator('.gt-reason').textContent())!, /^Not available: no ground_truth\.safetensors beside the activations/);
       await page.screenshot({ path: join(ARTIFACTS, `report-overview-${theme}.png`), fullPage: true });
       await page.click('.tab[data-tab="features"]');
       await page.waitForSelector('.vtable-row');
@@ -197,6 +198,43 @@ describe('report command', () => {
       await page.click('.tab[data-tab="training"]');
       await page.waitForSelector('main:not([hidden]) figure.chart svg');
       assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+      assert.deepEqual(problems, []);
+      await page.close();
+    }
+  });
+});
+
+describe('report with a ground truth', () => {
+  it('shows the ground-truth card in the overview and the closest true feature on feature pages', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'report-gt-'));
+    const ds = generate('g1', { seed: 5, tokens: 1024, dIn: 32, features: 24, sparsity: 0.9 });
+    const { activations } = writeSynthetic(ds, join(dir, 'data'));
+    // an SAE with 16 of the 24 true features as atoms and 8 random ones: partial recovery
+    const fx = makeFixture(32, 24, 16, 24, 9).sae;
+    const wDec = fx.wDec.slice();
+    wDec.set(ds.features.subarray(0, 16 * 32));
+    const wEnc = Float32Array.from({ length: 32 * 24 }, (_, k) => wDec[(k % 24) * 32 + Math.floor(k / 24)]!);
+    const saeDir = join(dir, 'sae');
+    saveSaeLens({ ...fx, wDec, wEnc, bEnc: new Float32Array(24).fill(-0.5) }, saeDir);
+    const out = join(dir, 'report.html');
+    const r = await cli(['report', '--sae', saeDir, '--activations', activations, '--out', out, '--features', '6']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const theme of ['dark', 'light'] as const) {
+      const { page, problems } = await watchedPage(browser, 1200, 900);
+      await page.goto(pathToFileURL(out).href);
+      if (theme === 'light') await page.click('.theme-toggle');
+      const card = page.locator('section.card', { has: page.locator('h2', { hasText: 'Ground truth' }) });
+      await card.waitFor();
+      const values = await card.locator('.gt-value').allTextContents();
+      assert.equal(values.length, 6);
+      assert.ok(Number(values[0]) > 0.6 && Number(values[0]) < 1, `MMCS between partial and full (${values[0]})`);
+      assert.match((await card.locator('dd').last().textContent())!, /data\/ground_truth\.safetensors \(found beside the evaluation activations\)/);
+      await card.screenshot({ path: join(ARTIFACTS, `report-groundTruth-${theme}.png`) });
+      await page.click('.tab[data-tab="features"]');
+      await page.waitForSelector('.vtable-row');
+      await page.locator('.vtable-row[aria-rowindex="1"] .vtable-cell').nth(1).click();
+      await page.waitForSelector('text=closest true feature');
+      assert.match((await page.locator('dt:text-is("closest true feature") + dd').textContent())!, /^#\d+ of 24, decoder cosine [\d.]+$/);
       assert.deepEqual(problems, []);
       await page.close();
     }
@@ -233,6 +271,11 @@ describe('demo', () => {
     assert.ok(model.diagnostics?.perAtom && model.diagnostics.spectrum && model.diagnostics.widthGap, 'per-atom, spectrum and width gap from the diagnostics module');
     assert.equal(model.dictionary.card.dSae, 16, 'the report is of the widest SAE');
     assert.ok(r.summary.some((s) => s.startsWith('width 4: decoder MMCS')), 'ground-truth metrics per width');
+    const card = model.dictionary.groundTruth;
+    assert.equal(card?.foundBy, 'evaluation activations');
+    assert.equal(card?.metrics?.features, gt.nFeatures, 'the report carries the ground-truth card');
+    assert.ok(r.summary.some((s) => s.includes(`decoder MMCS ${card!.metrics!.mmcs.toFixed(3)}`)), 'the card and the summary agree on the widest SAE');
+    assert.ok(model.features.every((p) => p.groundTruth && p.groundTruth.features === gt.nFeatures), 'every feature page names its closest true feature');
     assert.ok(r.summary.some((s) => s.startsWith('split tree across widths 4 → 8 → 16')));
   });
 });
