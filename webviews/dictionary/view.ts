@@ -1,7 +1,7 @@
 /** The dictionary overview: the SAE's card, its metrics, the per-latent distributions, training curves. */
 import type { DictionaryModel, GroundTruthModel } from '../../src/report/model';
 import { histogram } from '../shared/charts';
-import { button, clear, facts, h, section, visible } from '../shared/dom';
+import { button, clear, facts, h, section } from '../shared/dom';
 import { fmt, int, pct } from '../shared/format';
 import { trainingCharts } from '../training/view';
 
@@ -74,15 +74,16 @@ export function renderDictionary(root: HTMLElement, m: DictionaryModel, actions:
 
 /**
  * The SAE against the synthetic ground truth it was trained on (src/report/groundTruth.ts): each metric
- * with what it measures, or the one-line reason there is none.
+ * with what it measures, or the one-line reason there is none. Text goes through h(), which makes control
+ * and bidi characters in the path visible.
  */
 export function groundTruthCard(g: GroundTruthModel): HTMLElement {
   const m = g.metrics;
-  if (!m) return section('Ground truth', h('p', 'muted gt-reason', `Not available: ${visible(g.reason ?? 'no ground truth is known for this SAE')}`));
+  if (!m) return section('Ground truth', h('p', 'muted gt-reason', `Not available: ${g.reason ?? 'no ground truth is known for this SAE'}`));
   const row = (value: string, explanation: string): HTMLElement => h('span', '', h('strong', 'gt-value', value), h('span', 'muted', ` — ${explanation}`));
-  const why = (key: string, fallback: string): string => m.reasons[key] ? `not computed: ${visible(m.reasons[key])}` : fallback;
+  const why = (key: string, fallback: string): string => m.reasons[key] ? `not computed: ${m.reasons[key]}` : fallback;
   return section('Ground truth',
-    h('p', 'gt-verdict', visible(m.verdict)),
+    h('p', 'gt-verdict', m.verdict),
     facts([
       ['decoder MMCS', row(fmt(m.mmcs), 'mean over the true features of the best cosine with a live decoder atom (1 = every feature has an exact atom)')],
       ['recovery@0.9 / @0.95', row(`${pct(m.recovery90)} / ${pct(m.recovery95)}`, 'features whose best atom has cosine above 0.9 / 0.95; one atom may serve several features')],
@@ -91,6 +92,6 @@ export function groundTruthCard(g: GroundTruthModel): HTMLElement {
       ['AAF', row(fmt(m.aaf), `true features a live latent fires on, fed each feature alone (ideal 1); ${pct(m.polysemanticFraction)} of live latents fire on two or more`)],
       ['encoder max |cos|', row(fmt(m.encoderMaxAbsCos), 'mean best |cos| of a feature with an encoder row (M_IP); L1 encoders cancel interference, so a low value is not a dictionary failure')],
       ['compared on', `${int(m.features)} features, ${int(m.liveLatents)} live latents, ${int(m.rows)} rows`],
-      ['ground truth', `${visible(g.groundTruthPath)} (found beside the ${g.foundBy === 'training log' ? 'activations the training log names' : 'evaluation activations'})`],
+      ['ground truth', `${g.groundTruthPath} (found beside the ${g.foundBy === 'training log' ? 'activations the training log names' : 'evaluation activations'})`],
     ]));
 }
