@@ -116,6 +116,42 @@ export interface DictionaryModel {
   /** Where the evaluation sample came from ('' when weights only). */
   activationsPath: string;
   notes: string[];
+  /** Metrics against a known ground truth (synthetic data), or why there are none. */
+  groundTruth?: GroundTruthModel;
+}
+
+/**
+ * An SAE against the synthetic ground truth it was trained on (src/metrics/groundTruth.ts, THEORY.md §6).
+ * `metrics` is absent when no ground truth is known or it does not fit; `reason` then says why.
+ */
+export interface GroundTruthModel {
+  /** The ground_truth.safetensors and the activation rows the metrics were computed on. */
+  groundTruthPath: string;
+  activationsPath: string;
+  /** How the ground truth was found: beside the evaluation activations, or beside the training log's. */
+  foundBy: 'evaluation activations' | 'training log' | '';
+  reason?: string;
+  metrics?: {
+    features: number;
+    liveLatents: number;
+    rows: number;
+    mmcs: number;
+    recovery90: number;
+    recovery95: number;
+    recoveryHungarian90: number;
+    recoveryHungarian95: number;
+    meanHungarianCos: number;
+    /** NaN when not computed; `reasons.lGT` says why. */
+    lGT: number;
+    aaf: number;
+    polysemanticFraction: number;
+    encoderMaxAbsCos: number;
+    verdict: string;
+    reasons: Record<string, string>;
+  };
+  /** Per latent: max over ground-truth features of cos(d̂_i, w_f), and that feature (−1 for a zero atom). */
+  bestCos?: Float32Array;
+  bestFeature?: Int32Array;
 }
 
 /** One example row with its token context. */
@@ -175,6 +211,8 @@ export interface FeatureModel {
   /** By Jaccard index of firing sets. */
   nearestByCoactivation: Neighbours;
   diagnostics?: AtomDiagnostics;
+  /** This latent's closest ground-truth feature by decoder cosine, when a ground truth is known. */
+  groundTruth?: { feature: number; cosine: number; features: number };
 }
 
 /** Split-tree node kinds (bits). */

@@ -13,7 +13,9 @@ import { dictionaryModel, featureModel, latentFlags, saeCard, weightsOnlyDiction
 import { diagnosticsModel, panelDiagnostics, unavailableDiagnostics } from './diagnostics';
 import type { PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from './model';
-import { splitTreeForSaes } from './splitTree';
+import { markSplitLatents, splitTreeForSaes, treeColumnsOf } from './splitTree';
+import { groundTruthModel, latentGroundTruth } from './groundTruth';
+import type { GroundTruthModel } from './model';
 import { generate, parseKind, writeSynthetic } from '../synthetic';
 import { readTrainingLog } from './trainingLog';
 import { buildReport } from './report';
@@ -36,7 +38,7 @@ export type PanelDataRequests = {
 };
 
 const MAX_TOKENS = 4096;
-interface Entry { a: Analysis; diag?: PanelDiagnostics | { reason: string } }
+interface Entry { a: Analysis; diag?: PanelDiagnostics | { reason: string }; groundTruth?: GroundTruthModel }
 const cache = new Map<string, Entry>();
 
 function entryFor(saeDir: string, activations: string): Entry {
@@ -64,6 +66,24 @@ function diagnosticsFor(saeDir: string, activations: string): PanelDiagnostics |
   return e.diag;
 }
 
+/** The ground-truth card for this SAE + sample (src/report/groundTruth.ts), computed once and cached. */
+function groundTruthFor(saeDir: string, activations: string): GroundTruthModel {
+  const e = entryFor(saeDir, activations);
+  e.groundTruth ??= groundTruthModel(e.a.sae, saeDir, activations);
+  return e.groundTruth;
+}
+
+/**
+ * Split trees this worker built (the split-tree panel), newest first: the feature browser, overview and
+ * feature page mark FLAG.split for an SAE that a known tree holds by folder (not by a width that happens
+ * to match).
+ */
+const knownTrees: SplitTreeModel[] = [];
+const MAX_TREES = 4;
+function treeFor(saeDir: string): SplitTreeModel | undefined {
+  return knownTrees.find((t) => treeColumnsOf(t, saeDir).length > 0);
+}
+
 const ran = (d: PanelDiagnostics | { reason: string }): PanelDiagnostics | undefined => ('report' in d ? d : undefined);
 
 if (parentPort) {
@@ -73,18 +93,25 @@ if (parentPort) {
   rpc.onRequest('dictionary', ({ saeDir, activations }) => {
     const training = readTrainingLog(join(saeDir, 'training_log.jsonl'))?.model;
     const annotations = readAnnotations(saeDir);
-    if (!activations) return { ...weightsOnlyDictionary(loadSae(saeDir), annotations), training };
-    return dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)) });
+    let m: DictionaryModel;
+    if (!activations) {
+      const sae = loadSae(saeDir);
+      m = { ...weightsOnlyDictionary(sae, annotations), training, groundTruth: groundTruthModel(sae, saeDir) };
+    } else m = { ...dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)) }), groundTruth: groundTruthFor(saeDir, activations) };
+    markSplitLatents(m.latents.flags, treeFor(saeDir), saeDir);
+    return m;
   });
   rpc.onRequest('feature', ({ saeDir, latent, activations }) => {
     if (!activations) throw new InputError(saeDir, 'a feature page needs an activation file (none given, no activations.npy beside the SAE)');
     const a = analysisFor(saeDir, activations);
     if (!Number.isInteger(latent) || latent < 0 || latent >= a.sae.cfg.dSae) throw new InputError(saeDir, `latent ${latent} is out of range [0, ${a.sae.cfg.dSae})`);
     const diag = ran(diagnosticsFor(saeDir, activations));
-    return featureModel(a, latent, latentFlags(a, diag), readAnnotations(saeDir).get(latent), diag);
+    const flags = latentFlags(a, diag);
+    markSplitLatents(flags, treeFor(saeDir), saeDir);
+    return { ...featureModel(a, latent, flags, readAnnotations(saeDir).get(latent), diag), groundTruth: latentGroundTruth(groundTruthFor(saeDir, activations), latent) };
   });
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
-    const bytes = writeReport(out, buildReport({ saeDir, activations, features }));
+    const bytes = writeReport(out, buildReport({ saeDir, activations, features, splitTree: treeFor(saeDir) }));
     return { out, bytes };
   });
   rpc.onRequest('synthetic', ({ kind, outDir, tokens, seed }) => {
@@ -93,7 +120,10 @@ if (parentPort) {
   });
   rpc.onRequest('splitTree', ({ saeDirs, activations }) => {
     if (!activations) throw new InputError(saeDirs[0] ?? 'split tree', 'a split tree needs the activation file the SAEs share (none given, no activations.npy beside the first SAE)');
-    return splitTreeForSaes(saeDirs, activations);
+    const tree = splitTreeForSaes(saeDirs, activations);
+    knownTrees.unshift(tree);
+    knownTrees.length = Math.min(knownTrees.length, MAX_TREES);
+    return tree;
   });
   rpc.onRequest('diagnostics', ({ saeDir, activations }) => {
     if (!activations) throw new InputError(saeDir, 'diagnostics need an activation file (none given, no activations.npy beside the SAE)');

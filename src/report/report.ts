@@ -15,8 +15,8 @@ import { dictionaryModel, featureModel, pickReportLatents, saeCard, weightsOnlyD
 import { diagnosticsModel, panelDiagnostics, stationarityColumn, unavailableDiagnostics } from './diagnostics';
 import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, ReportModel, SplitTreeModel } from './model';
-import { FLAG } from './model';
-import { splitLatentsOf } from './splitTree';
+import { markSplitLatents } from './splitTree';
+import { groundTruthModel, latentGroundTruth } from './groundTruth';
 import { readTrainingLog } from './trainingLog';
 import { readAnnotations } from './annotations';
 
@@ -50,8 +50,9 @@ export function buildReport(o: ReportOptions): ReportModel {
   const createdAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   if (!o.activations) {
     const dictionary = weightsOnlyDictionary(sae, o.annotations);
-    if (o.splitTree) for (const l of splitLatentsOf(o.splitTree, o.saeDir, sae.cfg.dSae)) dictionary.latents.flags[l]! |= FLAG.split;
+    markSplitLatents(dictionary.latents.flags, o.splitTree, o.saeDir);
     dictionary.training = training;
+    dictionary.groundTruth = groundTruthModel(sae, o.saeDir);
     return { title, createdAt, dictionary, features: [], training, splitTree: o.splitTree };
   }
   progress(`reading ${o.activations}`);
@@ -65,10 +66,12 @@ export function buildReport(o: ReportOptions): ReportModel {
   const diagnostics: DiagnosticsModel = diag ? diagnosticsModel(diag, card) : unavailableDiagnostics(card, sample.n, (pd as { reason: string }).reason);
   progress('computing decoder geometry');
   const dictionary = dictionaryModel(a, { annotations: o.annotations, training, diagnostics: diag });
-  if (o.splitTree) for (const l of splitLatentsOf(o.splitTree, o.saeDir, sae.cfg.dSae)) dictionary.latents.flags[l]! |= FLAG.split;
+  markSplitLatents(dictionary.latents.flags, o.splitTree, o.saeDir);
+  progress('comparing with the ground truth');
+  dictionary.groundTruth = groundTruthModel(sae, o.saeDir, o.activations);
   const pages = pickReportLatents(a, dictionary.latents.flags, o.features ?? 48, o.annotations, stationarityColumn(diag, sae.cfg.dSae));
   dictionary.latents.pages = pages;
   progress(`writing ${pages.length} feature pages`);
-  const features = Array.from(pages, (l) => featureModel(a, l, dictionary.latents.flags, o.annotations?.get(l), diag));
+  const features = Array.from(pages, (l) => ({ ...featureModel(a, l, dictionary.latents.flags, o.annotations?.get(l), diag), groundTruth: latentGroundTruth(dictionary.groundTruth, l) }));
   return { title, createdAt, dictionary, features, diagnostics, splitTree: o.splitTree, training };
 }

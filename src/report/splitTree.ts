@@ -12,7 +12,7 @@ import { readActivationRows } from '../diagnostics/files';
 import { loadSae } from '../formats';
 import { basename, resolve } from 'node:path';
 import type { Provenance, SplitTreeModel } from './model';
-import { EDGE_KIND, NODE_KIND } from './model';
+import { EDGE_KIND, FLAG, NODE_KIND } from './model';
 
 interface NodeIn { sae: number | string; latent: number; density?: number; label?: string; kind?: string | string[] }
 interface EdgeIn { kind?: string; from: number | { sae: number | string; latent: number }; to: number | { sae: number | string; latent: number }; cosine?: number; containment?: number }
@@ -146,18 +146,31 @@ export function splitTreeFromReport(r: SplitTreeReport, paths: string[] = []): S
 
 /**
  * The latents of one SAE that the tree marks split (NODE_KIND.split, as the tree panel shows them), for the
- * per-latent FLAG.split. The SAE is found in the tree by its folder, else by its width when exactly one
- * tree SAE has it; [] when the tree does not contain it.
+ * per-latent FLAG.split. The SAE is found in the tree by its folder (every column with that folder: a
+ * Matryoshka SAE has one per prefix level), else by its width when exactly one tree SAE has it; [] when
+ * the tree does not contain it.
  */
 export function splitLatentsOf(tree: SplitTreeModel, saeDir: string, width: number): number[] {
-  let s = tree.saes.findIndex((t) => t.path !== '' && resolve(t.path) === resolve(saeDir));
-  if (s < 0) {
+  let cols = treeColumnsOf(tree, saeDir);
+  if (cols.length === 0) {
     const same = tree.saes.map((t, i) => (t.width === width ? i : -1)).filter((i) => i >= 0);
     if (same.length !== 1) return [];
-    s = same[0]!;
+    cols = same;
   }
   const out: number[] = [];
   const { sae, latent, kind } = tree.nodes;
-  for (let i = 0; i < sae.length; i++) if (sae[i] === s && kind[i]! & NODE_KIND.split && latent[i]! < width) out.push(latent[i]!);
+  for (let i = 0; i < sae.length; i++) if (cols.includes(sae[i]!) && kind[i]! & NODE_KIND.split && latent[i]! < width) out.push(latent[i]!);
   return out;
+}
+
+/** The tree's columns whose SAE folder is `saeDir`. */
+export function treeColumnsOf(tree: SplitTreeModel, saeDir: string): number[] {
+  const dir = resolve(saeDir);
+  return tree.saes.map((t, i) => (t.path !== '' && resolve(t.path) === dir ? i : -1)).filter((i) => i >= 0);
+}
+
+/** ORs FLAG.split into `flags` for the latents `tree` marks split in the SAE at `saeDir` (splitLatentsOf). */
+export function markSplitLatents(flags: Uint8Array, tree: SplitTreeModel | undefined, saeDir: string): void {
+  if (!tree) return;
+  for (const l of splitLatentsOf(tree, saeDir, flags.length)) flags[l]! |= FLAG.split;
 }

@@ -62,3 +62,22 @@ export function readTrainingLog(path: string): { model: TrainingModel; skipped: 
   }
   return { model: trainingModelFrom(rows), skipped };
 }
+
+/**
+ * The activation files a training run read, from the trainer's `start` record (`options.activations`) in
+ * training_log.jsonl; [] when the log is missing or names none.
+ */
+export function trainingActivations(path: string): string[] {
+  if (!existsSync(path)) return [];
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  for (const line of text.split('\n')) {
+    if (!line.includes('"start"')) continue;
+    let o: unknown;
+    try { o = JSON.parse(line); } catch { continue; }
+    const opts = (o as Row | null)?.type === 'start' ? (o as Row).options : undefined;
+    const acts = opts && typeof opts === 'object' ? (opts as Row).activations : undefined;
+    if (Array.isArray(acts)) return acts.filter((a): a is string => typeof a === 'string' && a.length > 0);
+  }
+  return [];
+}

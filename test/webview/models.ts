@@ -1,5 +1,5 @@
 /** Synthetic panel models (no SAE needed) for the browser, tree, diagnostics and training tests and the bench. */
-import type { DiagnosticsModel, DictionaryModel, SaeCard, SplitTreeModel } from '../../src/report/model';
+import type { DiagnosticsModel, DictionaryModel, GroundTruthModel, SaeCard, SplitTreeModel } from '../../src/report/model';
 import { EDGE_KIND, FLAG, NODE_KIND } from '../../src/report/model';
 import type { TrainingProgress } from '../../src/protocol/training';
 import { HOSTILE, rng } from './fixtures';
@@ -92,4 +92,18 @@ export function progressEvents(count: number, runId = 'run-1'): TrainingProgress
     loss: { mse: 1 / (1 + i), l1: 0.1 + 0.01 * i }, explainedVariance: 1 - 1 / (2 + i), l0: 100 / (1 + i / 5), deadFraction: 0.01 * i,
     tokensPerSecond: 20000 + i, etaSeconds: (count - i) * 2, engine: 'wasm-simd',
   }));
+}
+
+/** A ground-truth card (src/report/groundTruth.ts shape) for `count` latents; the path is hostile. */
+export function groundTruthCard(count: number): GroundTruthModel {
+  return {
+    groundTruthPath: `/data/synth/${HOSTILE[2]}/ground_truth.safetensors`, activationsPath: '/data/synth/activations.npy', foundBy: 'training log',
+    metrics: {
+      features: 34, liveLatents: count - 1, rows: 4096, mmcs: 0.873, recovery90: 0.45, recovery95: 0.3, recoveryHungarian90: 0.41, recoveryHungarian95: 0.26,
+      meanHungarianCos: 0.81, lGT: NaN, aaf: 1.7, polysemanticFraction: 0.22, encoderMaxAbsCos: 0.64,
+      verdict: 'partial recovery: most features have a close atom, some are merged or split',
+      reasons: { lGT: 'the ground-truth file holds no codes (too large when written)' },
+    },
+    bestCos: Float32Array.from({ length: count }, (_, i) => 0.5 + 0.5 * Math.cos(i)), bestFeature: Int32Array.from({ length: count }, (_, i) => i % 34),
+  };
 }

@@ -16,9 +16,10 @@ import { diagnosticsModel, panelDiagnostics, PANEL_SKIP } from '../../src/report
 import { forward } from '../../src/sae/forward';
 import { launch, watchedPage } from './browser';
 import { makeFixture, writeFixture } from './fixtures';
-import { hostEvent, openPanel, posted, screenshot } from './harness';
+import { ARTIFACTS, hostEvent, openPanel, posted, screenshot } from './harness';
 import type { Theme } from './harness';
-import { bigDictionary, fullDiagnostics, progressEvents, splitTreeModel } from './models';
+import { bigDictionary, fullDiagnostics, groundTruthCard, progressEvents, splitTreeModel } from './models';
+import { FLAG } from '../../src/report/model';
 
 let browser: Browser;
 before(async () => { browser = await launch(); });
@@ -120,6 +121,72 @@ describe('dictionary overview', () => {
       await page.close();
     });
   }
+});
+
+describe('ground truth and split flags', () => {
+  for (const theme of ['dark', 'light'] as const) {
+    it(`the overview shows the ground-truth card, each metric explained (${theme})`, async () => {
+      const model = bigDictionary(300);
+      model.groundTruth = groundTruthCard(300);
+      const { page, problems } = await panel('dictionary', theme);
+      await hostEvent(page, 'load', { model, args: ARGS });
+      const card = page.locator('section.card', { has: page.locator('h2', { hasText: 'Ground truth' }) });
+      await card.waitFor();
+      assert.equal(await card.locator('.gt-verdict').textContent(), 'partial recovery: most features have a close atom, some are merged or split');
+      const terms = await card.locator('dt').allTextContents();
+      assert.deepEqual(terms.slice(0, 6), ['decoder MMCS', 'recovery@0.9 / @0.95', 'one-to-one @0.9 / @0.95', 'L_GT', 'AAF', 'encoder max |cos|']);
+      const values = await card.locator('.gt-value').allTextContents();
+      assert.deepEqual(values, ['0.873', '45.0% / 30.0%', '41.0% / 26.0%', '—', '1.7', '0.64']);
+      const lgt = await card.locator('dd').nth(3).textContent();
+      assert.match(lgt!, /not computed: the ground-truth file holds no codes/);
+      assert.match((await card.locator('dd').last().textContent())!, /abc⟨U\+202E⟩dcba⟨U\+2066⟩x.*found beside the activations the training log names/);
+      // readable: the explanation text has contrast against the card
+      const contrast = await card.locator('dd .muted').first().evaluate((el) => [getComputedStyle(el).color, getComputedStyle(el.closest('.card')!).backgroundColor]);
+      assert.notEqual(contrast[0], contrast[1]);
+      await card.screenshot({ path: join(ARTIFACTS, `groundTruth-${theme}.png`) });
+      await screenshot(page, `dictionary-groundTruth-${theme}`);
+      await noHostileEffects(page, problems);
+      await page.close();
+    });
+  }
+
+  it('the overview says why there is no ground truth', async () => {
+    const model = bigDictionary(100);
+    model.groundTruth = { groundTruthPath: '', activationsPath: '/a/acts.npy', foundBy: '', reason: 'no ground_truth.safetensors beside the activations (/a)' };
+    const { page, problems } = await panel('dictionary', 'dark');
+    await hostEvent(page, 'load', { model, args: ARGS });
+    await page.waitForSelector('.gt-reason');
+    assert.equal(await page.locator('.gt-reason').textContent(), 'Not available: no ground_truth.safetensors beside the activations (/a)');
+    await noHostileEffects(page, problems);
+    await page.close();
+  });
+
+  it('the feature browser filters and marks split latents', async () => {
+    const model = bigDictionary(500);
+    for (const l of [7, 42, 301]) model.latents.flags[l]! |= FLAG.split;
+    const { page, problems } = await panel('features', 'dark');
+    await hostEvent(page, 'load', { model, args: ARGS });
+    await page.waitForSelector('.vtable-row');
+    await page.click('.chip[data-flag="split"]');
+    assert.match((await page.locator('.count-line').textContent())!, /^3 of 500/);
+    const rows = page.locator('.vtable-row:not([hidden])');
+    assert.deepEqual(await rows.locator('.vtable-cell:nth-child(2)').allTextContents(), ['#7', '#42', '#301']);
+    assert.match((await rows.first().locator('.vtable-cell').last().textContent())!, /split/);
+    await screenshot(page, 'features-split');
+    await noHostileEffects(page, problems);
+    await page.close();
+  });
+
+  it('the feature page names the closest true feature', async () => {
+    const a = fixtureAnalysis();
+    const model = { ...featureModel(a, 2, basicFlags(a)), groundTruth: { feature: 5, cosine: 0.9731, features: 34 } };
+    const { page, problems } = await panel('feature', 'light');
+    await hostEvent(page, 'load', { model, args: ARGS });
+    await page.waitForSelector('text=closest true feature');
+    assert.equal(await page.locator('dt:text-is("closest true feature") + dd').textContent(), '#5 of 34, decoder cosine 0.973');
+    await noHostileEffects(page, problems);
+    await page.close();
+  });
 });
 
 describe('feature page', () => {

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { run } from '../helpers/cli';
 import { runDemo } from '../../src/cli/commands/demo';
-import { readGroundTruth } from '../../src/synthetic';
+import { generate, readGroundTruth, writeSynthetic } from '../../src/synthetic';
 import { saveSaeLens } from '../../src/formats/saelens';
 import { forward } from '../../src/sae/forward';
 import { writeNpy } from '../../src/io/npy';
@@ -21,11 +21,12 @@ import { analyse, basicFlags, maxDecoderCosine } from '../../src/report/analyze'
 import { featureModel } from '../../src/report/build';
 import { decodeModel, encodeModel } from '../../src/report/codec';
 import { readTrainingLog } from '../../src/report/trainingLog';
-import { splitTreeModel } from '../../src/report/splitTree';
+import { splitLatentsOf, splitTreeModel } from '../../src/report/splitTree';
 import { Worker } from 'node:worker_threads';
 import { MessageHandler } from '../../src/protocol/rpc';
 import type { PanelDataRequests } from '../../src/report/panelData.worker';
 import type { DictionaryModel, ReportModel } from '../../src/report/model';
+import { FLAG } from '../../src/report/model';
 import { launch, watchedPage } from './browser';
 import { makeFixture, writeFixture } from './fixtures';
 import { ARTIFACTS } from './harness';
@@ -174,6 +175,7 @@ describe('report command', () => {
       if (theme === 'light') await page.click('.theme-toggle');
       await page.waitForSelector('.metric');
       assert.equal(await page.locator('.tab').count(), 6, 'overview, latents, feature, split tree, diagnostics, training');
+      assert.match((await page.locator('.gt-reason').textContent())!, /^Not available: no ground_truth\.safetensors beside the activations/);
       await page.screenshot({ path: join(ARTIFACTS, `report-overview-${theme}.png`), fullPage: true });
       await page.click('.tab[data-tab="features"]');
       await page.waitForSelector('.vtable-row');
@@ -196,6 +198,43 @@ describe('report command', () => {
       await page.click('.tab[data-tab="training"]');
       await page.waitForSelector('main:not([hidden]) figure.chart svg');
       assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+      assert.deepEqual(problems, []);
+      await page.close();
+    }
+  });
+});
+
+describe('report with a ground truth', () => {
+  it('shows the ground-truth card in the overview and the closest true feature on feature pages', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'report-gt-'));
+    const ds = generate('g1', { seed: 5, tokens: 1024, dIn: 32, features: 24, sparsity: 0.9 });
+    const { activations } = writeSynthetic(ds, join(dir, 'data'));
+    // an SAE with 16 of the 24 true features as atoms and 8 random ones: partial recovery
+    const fx = makeFixture(32, 24, 16, 24, 9).sae;
+    const wDec = fx.wDec.slice();
+    wDec.set(ds.features.subarray(0, 16 * 32));
+    const wEnc = Float32Array.from({ length: 32 * 24 }, (_, k) => wDec[(k % 24) * 32 + Math.floor(k / 24)]!);
+    const saeDir = join(dir, 'sae');
+    saveSaeLens({ ...fx, wDec, wEnc, bEnc: new Float32Array(24).fill(-0.5) }, saeDir);
+    const out = join(dir, 'report.html');
+    const r = await cli(['report', '--sae', saeDir, '--activations', activations, '--out', out, '--features', '6']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const theme of ['dark', 'light'] as const) {
+      const { page, problems } = await watchedPage(browser, 1200, 900);
+      await page.goto(pathToFileURL(out).href);
+      if (theme === 'light') await page.click('.theme-toggle');
+      const card = page.locator('section.card', { has: page.locator('h2', { hasText: 'Ground truth' }) });
+      await card.waitFor();
+      const values = await card.locator('.gt-value').allTextContents();
+      assert.equal(values.length, 6);
+      assert.ok(Number(values[0]) > 0.6 && Number(values[0]) < 1, `MMCS between partial and full (${values[0]})`);
+      assert.match((await card.locator('dd').last().textContent())!, /data\/ground_truth\.safetensors \(found beside the evaluation activations\)/);
+      await card.screenshot({ path: join(ARTIFACTS, `report-groundTruth-${theme}.png`) });
+      await page.click('.tab[data-tab="features"]');
+      await page.waitForSelector('.vtable-row');
+      await page.locator('.vtable-row[aria-rowindex="1"] .vtable-cell').nth(1).click();
+      await page.waitForSelector('text=closest true feature');
+      assert.match((await page.locator('dt:text-is("closest true feature") + dd').textContent())!, /^#\d+ of 24, decoder cosine [\d.]+$/);
       assert.deepEqual(problems, []);
       await page.close();
     }
@@ -232,6 +271,11 @@ describe('demo', () => {
     assert.ok(model.diagnostics?.perAtom && model.diagnostics.spectrum && model.diagnostics.widthGap, 'per-atom, spectrum and width gap from the diagnostics module');
     assert.equal(model.dictionary.card.dSae, 16, 'the report is of the widest SAE');
     assert.ok(r.summary.some((s) => s.startsWith('width 4: decoder MMCS')), 'ground-truth metrics per width');
+    const card = model.dictionary.groundTruth;
+    assert.equal(card?.foundBy, 'evaluation activations');
+    assert.equal(card?.metrics?.features, gt.nFeatures, 'the report carries the ground-truth card');
+    assert.ok(r.summary.some((s) => s.includes(`decoder MMCS ${card!.metrics!.mmcs.toFixed(3)}`)), 'the card and the summary agree on the widest SAE');
+    assert.ok(model.features.every((p) => p.groundTruth && p.groundTruth.features === gt.nFeatures), 'every feature page names its closest true feature');
     assert.ok(r.summary.some((s) => s.startsWith('split tree across widths 4 → 8 → 16')));
   });
 });
@@ -266,6 +310,35 @@ describe('panel data worker', () => {
       const k = Array.from(tree.edges.to).findIndex((to) => tree.nodes.sae[to] === 1 && tree.nodes.latent[to] === 3);
       assert.ok(k >= 0 && tree.nodes.latent[tree.edges.from[k]!] === 3 && Math.abs(tree.edges.cosine[k]! - 1) < 1e-5);
       await assert.rejects(rpc.request('splitTree', { saeDirs: [p.saeDir], activations: p.activations }), /two or more SAEs/);
+      // A coarse SAE whose 12 atoms are the sums of pairs of true features: across to the wide SAE, each splits.
+      const coarseDir = join(dir, 'coarse'), d = f.dIn;
+      const coarseDec = new Float32Array(12 * d);
+      for (let i = 0; i < 12; i++) {
+        let nrm = 0;
+        for (let j = 0; j < d; j++) { const v = f.sae.wDec[2 * i * d + j]! + f.sae.wDec[(2 * i + 1) * d + j]!; coarseDec[i * d + j] = v; nrm += v * v; }
+        for (let j = 0; j < d; j++) coarseDec[i * d + j]! /= Math.sqrt(nrm);
+      }
+      saveSaeLens({ ...makeFixture(d, 12, 16, 12).sae, wDec: coarseDec, wEnc: Float32Array.from({ length: d * 12 }, (_, k) => coarseDec[(k % 12) * d + Math.floor(k / 12)]!), bEnc: new Float32Array(12).fill(-0.3) }, coarseDir);
+      const coarseTree = await rpc.request('splitTree', { saeDirs: [coarseDir, p.saeDir], activations: p.activations });
+      // The tree is known now: the coarse SAE's panels mark the latents it splits (FLAG.split), found by folder.
+      const splits = splitLatentsOf(coarseTree, coarseDir, 12);
+      assert.ok(splits.length > 0, 'the coarse SAE has latents with two or more children in the wide one');
+      const coarseDict = await rpc.request('dictionary', { saeDir: coarseDir, activations: p.activations });
+      assert.deepEqual([...coarseDict.latents.flags.keys()].filter((i) => coarseDict.latents.flags[i]! & FLAG.split), splits);
+      const splitPage = await rpc.request('feature', { saeDir: coarseDir, latent: splits[0]!, activations: p.activations });
+      assert.ok(splitPage.diagnostics?.flags.includes('split'), 'the feature page lists the split flag');
+      const wideDict = await rpc.request('dictionary', { saeDir: p.saeDir, activations: p.activations });
+      assert.equal(wideDict.latents.flags.reduce((c, fl) => c + (fl & FLAG.split ? 1 : 0), 0), 0, 'the widest SAE has no next width to split into');
+      // No ground truth beside the fixture's activations: the card says why.
+      assert.match(wideDict.groundTruth?.reason ?? '', /no ground_truth\.safetensors beside the activations/);
+      // An SAE whose atoms are the synthetic dataset's features, evaluated on it: the card's metrics.
+      const gt = readGroundTruth(join(dir, 'synth'));
+      const gtSae = join(dir, 'gt-sae');
+      saveSaeLens({ ...makeFixture(gt.d, gt.nFeatures, 16, 4).sae, wDec: gt.features.slice(), wEnc: Float32Array.from({ length: gt.d * gt.nFeatures }, (_, k) => gt.features[(k % gt.nFeatures) * gt.d + Math.floor(k / gt.nFeatures)]!), bEnc: new Float32Array(gt.nFeatures).fill(-0.1) }, gtSae);
+      const gtDict = await rpc.request('dictionary', { saeDir: gtSae, activations: synth.activations });
+      assert.ok(gtDict.groundTruth?.metrics && gtDict.groundTruth.metrics.mmcs > 0.999, `decoder = ground truth: MMCS 1 (${gtDict.groundTruth?.reason ?? ''})`);
+      const gtPage = await rpc.request('feature', { saeDir: gtSae, latent: 3, activations: synth.activations });
+      assert.equal(gtPage.groundTruth?.feature, 3);
       const out = join(dir, 'r.html');
       const r = await rpc.request('report', { saeDir: p.saeDir, activations: p.activations, out, features: 4 });
       assert.ok(r.bytes > 10_000 && existsSync(out));

@@ -1,5 +1,5 @@
 /** The dictionary overview: the SAE's card, its metrics, the per-latent distributions, training curves. */
-import type { DictionaryModel } from '../../src/report/model';
+import type { DictionaryModel, GroundTruthModel } from '../../src/report/model';
 import { histogram } from '../shared/charts';
 import { button, clear, facts, h, section } from '../shared/dom';
 import { fmt, int, pct } from '../shared/format';
@@ -49,6 +49,7 @@ export function renderDictionary(root: HTMLElement, m: DictionaryModel, actions:
     ),
     m.notes.length ? h('ul', 'notes', ...m.notes.map((n) => h('li', '', n))) : null));
   root.append(grid);
+  if (m.groundTruth) root.append(groundTruthCard(m.groundTruth));
 
   const L = m.latents;
   const logDensity = Float32Array.from(L.density, (d) => (d > 0 ? Math.log10(d) : NaN));
@@ -69,4 +70,28 @@ export function renderDictionary(root: HTMLElement, m: DictionaryModel, actions:
     root.append(section('Training curves', t));
     trainingCharts(t, m.training);
   }
+}
+
+/**
+ * The SAE against the synthetic ground truth it was trained on (src/report/groundTruth.ts): each metric
+ * with what it measures, or the one-line reason there is none. Text goes through h(), which makes control
+ * and bidi characters in the path visible.
+ */
+export function groundTruthCard(g: GroundTruthModel): HTMLElement {
+  const m = g.metrics;
+  if (!m) return section('Ground truth', h('p', 'muted gt-reason', `Not available: ${g.reason ?? 'no ground truth is known for this SAE'}`));
+  const row = (value: string, explanation: string): HTMLElement => h('span', '', h('strong', 'gt-value', value), h('span', 'muted', ` — ${explanation}`));
+  const why = (key: string, fallback: string): string => m.reasons[key] ? `not computed: ${m.reasons[key]}` : fallback;
+  return section('Ground truth',
+    h('p', 'gt-verdict', m.verdict),
+    facts([
+      ['decoder MMCS', row(fmt(m.mmcs), 'mean over the true features of the best cosine with a live decoder atom (1 = every feature has an exact atom)')],
+      ['recovery@0.9 / @0.95', row(`${pct(m.recovery90)} / ${pct(m.recovery95)}`, 'features whose best atom has cosine above 0.9 / 0.95; one atom may serve several features')],
+      ['one-to-one @0.9 / @0.95', row(`${pct(m.recoveryHungarian90)} / ${pct(m.recoveryHungarian95)}`, `the same with each atom matched to at most one feature (Hungarian); mean matched cosine ${fmt(m.meanHungarianCos)}`)],
+      ['L_GT', row(fmt(m.lGT), why('lGT', 'Σ(s − ŝ)² / Σs²: how far the matched latents\' activations (× decoder norm) are from the true coefficients (0 = exact)'))],
+      ['AAF', row(fmt(m.aaf), `true features a live latent fires on, fed each feature alone (ideal 1); ${pct(m.polysemanticFraction)} of live latents fire on two or more`)],
+      ['encoder max |cos|', row(fmt(m.encoderMaxAbsCos), 'mean best |cos| of a feature with an encoder row (M_IP); L1 encoders cancel interference, so a low value is not a dictionary failure')],
+      ['compared on', `${int(m.features)} features, ${int(m.liveLatents)} live latents, ${int(m.rows)} rows`],
+      ['ground truth', `${g.groundTruthPath} (found beside the ${g.foundBy === 'training log' ? 'activations the training log names' : 'evaluation activations'})`],
+    ]));
 }

@@ -27,6 +27,7 @@ export function renderFeature(root: HTMLElement, m: FeatureModel, actions: Featu
     ['mean activation (when firing)', fmt(m.meanActivation)],
     ['max activation', fmt(m.maxActivation)],
     ['decoder norm ‖d_i‖', fmt(m.decoderNorm)],
+    ...(m.groundTruth ? [['closest true feature', `#${m.groundTruth.feature} of ${m.groundTruth.features}, decoder cosine ${fmt(m.groundTruth.cosine)}`] as [string, string]] : []),
   ])));
   const hist = h('div', 'chart-cell');
   grid.append(section('Activation histogram', hist));
