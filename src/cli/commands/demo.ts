@@ -138,7 +138,8 @@ export async function runDemo(o: DemoOptions, steps: DemoSteps = DEFAULT_DEMO_ST
       const g = groundTruthMetrics(sae, gt, x, n);
       const line = `width ${sae.cfg.dSae}: ${formatGroundTruthMetrics(g)[1]!.trim()}`;
       summary.push(line);
-      model.diagnostics?.notes.push(`ground truth, ${line}`);
+      // the reported (widest) SAE has its own ground-truth card; the narrower widths are noted beside it
+      if (dir !== widest) model.diagnostics?.notes.push(`ground truth, ${line}`);
     }
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
