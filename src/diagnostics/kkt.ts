@@ -9,7 +9,7 @@
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
 import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
-import { THRESHOLDS } from './thresholds';
+import { statRule, THRESHOLDS } from './thresholds';
 import { stationarityBootstrap } from './kktBootstrap';
 import type { BootstrapOptions } from './bootstrap';
 import { BOOTSTRAP_DEFAULTS } from './bootstrap';
@@ -182,6 +182,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     }
   }
   const l0Scale = l1 ? undefined : l0StatScale(cs, unitAtoms, g, radial, measured);
+  const { sigmas, floor } = statRule(cs.kind);
   let fractionFlagged = 0;
   for (let i = 0; i < m; i++) {
     if (!measured[i]) continue;
@@ -191,7 +192,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     if (l1) rad[i] = radial[i] / scale - 1;
     const msq = Math.max(seAcc[i] / n + tan2[i], 0);
     statSE[i] = Math.sqrt(msq / n) / scale;
-    if (stat[i] > Math.max(THRESHOLDS.statSigmas * statSE[i], THRESHOLDS.statFloor)) { flagged[i] = 1; fractionFlagged++; }
+    if (stat[i] > Math.max(sigmas * statSE[i], floor)) { flagged[i] = 1; fractionFlagged++; }
   }
   fractionFlagged = nMeasured ? fractionFlagged / nMeasured : NaN;
   // KKT_off: one pass over every (row, latent) projection
@@ -253,12 +254,12 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     if (!measured[i] || !Number.isFinite(stat[i])) continue;
     firings.push(count[i]);
     statDebiased[i] = Math.sqrt(Math.max(stat[i] ** 2 - statSE[i] ** 2, 0));
-    if (!flagged[i] && statDebiased[i] > THRESHOLDS.statFloor) {
-      rowsToResolve[i] = Math.ceil(n * (THRESHOLDS.statSigmas * statSE[i] / statDebiased[i]) ** 2);
+    if (!flagged[i] && statDebiased[i] > floor) {
+      rowsToResolve[i] = Math.ceil(n * (sigmas * statSE[i] / statDebiased[i]) ** 2);
       need.push(rowsToResolve[i]);
     }
   }
-  if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + THRESHOLDS.statFloor + ' (nothing left to decide)';
+  if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + floor + ' (nothing left to decide)';
   if (need.length === 0) reason.summaryRowsToResolve = 'no unflagged atom has STAT above the noise floor: summary.rowsToResolve is null';
   let boot: ReturnType<typeof stationarityBootstrap> | undefined;
   if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS, l0Scale?.residualAlongPull,
