@@ -1,10 +1,12 @@
 // Calibration of the L0 STAT flag (THEORY.md B4; docs/diagnostics.md "L0 STAT calibration") on SAEs
 // trained by the real trainer. Per seed: a TopK SAE (and, with `jumprelu`, a JumpReLU SAE) on G1.
-//   negatives: the converged SAE on a fresh G1 sample (THEORY.md §6: G1 flags nothing);
+//   negatives: the converged SAE on held-out rows of the same generator (THEORY.md §6: G1 flags nothing);
 //   positives: the same SAE with half of its atoms rotated by a known angle (encoder untouched, so the codes
 //     stay and the residual pulls each rotated atom back), and the SAE stopped after 1/20 of the training.
 // For each rule STAT > max(σ·SE, floor) on a grid of (σ, floor) it prints the flagged share per seed.
 // Run: npx tsx bench/calibrate-l0stat.ts [seeds=5] [topk|jumprelu|both]. Not part of `npm run bench`.
+// Environment knobs: L0STAT_STEPS (600), L0STAT_K (3), L0STAT_LR (4e-3), L0STAT_DECAY=0 (no learning-rate
+// decay), L0STAT_AUXK=0, and for JumpReLU L0STAT_L0 (1) and L0STAT_THETA (initial threshold 0.01).
 import { generate } from '../src/synthetic';
 import { buildContext } from '../src/diagnostics/context';
 import { runDiagnostics } from '../src/diagnostics';
