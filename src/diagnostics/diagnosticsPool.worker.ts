@@ -52,8 +52,12 @@ function testHook(kind: string): void {
   if (kind === 'test:uncaught') {
     // thrown outside the message handler, and the task never answers
     setImmediate(() => { throw new Error('test: uncaught in a pool worker'); });
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-    throw Object.assign(new Error('unreachable'), { skipReply: true });
+    throw Object.assign(new Error('no reply'), { skipReply: true });
+  }
+  if (kind === 'test:oom') {
+    // the supervisor caps a worker's heap at 64 MB when the hooks are on
+    const hold: number[][] = [];
+    for (;;) hold.push(new Array<number>(1 << 16).fill(1.5));
   }
 }
 

@@ -68,11 +68,11 @@ interface Slot {
  */
 const SUPERVISOR = `
 const { Worker, workerData } = require('node:worker_threads');
-const { file, fromSource, slots } = workerData;
+const { file, fromSource, slots, resourceLimits } = workerData;
 for (const s of slots) {
   const w = fromSource
-    ? new Worker("require('tsx/cjs'); require(" + JSON.stringify(file) + ");", { eval: true, workerData: s, transferList: [s.port] })
-    : new Worker(file, { workerData: s, transferList: [s.port] });
+    ? new Worker("require('tsx/cjs'); require(" + JSON.stringify(file) + ");", { eval: true, workerData: s, transferList: [s.port], resourceLimits })
+    : new Worker(file, { workerData: s, transferList: [s.port], resourceLimits });
   w.on('error', () => undefined);
   w.on('exit', (code) => {
     Atomics.store(s.flag, ${FLAG_EXIT_CODE}, code | 0);
@@ -130,7 +130,9 @@ export class DiagnosticsPool {
       this.slots.push({ port: port1, flag, sent: [], kind: '' });
     }
     const { file, fromSource } = workerFile('diagnosticsPool');
-    this.supervisor = new Worker(SUPERVISOR, { eval: true, workerData: { file, fromSource, slots: data }, transferList: data.map((d) => d.port) });
+    // the test hooks (c-poolDeath.test.ts) cap a worker's heap so that running out of memory is quick
+    const resourceLimits = process.env.SAE_WORKBENCH_POOL_TEST_HOOKS === '1' ? { maxOldGenerationSizeMb: 64 } : undefined;
+    this.supervisor = new Worker(SUPERVISOR, { eval: true, workerData: { file, fromSource, slots: data, resourceLimits }, transferList: data.map((d) => d.port) });
     this.supervisor.unref();
     this.supervisor.on('error', () => undefined);
   }

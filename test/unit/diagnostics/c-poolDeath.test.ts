@@ -25,3 +25,9 @@ test('a pool worker dying of an uncaught exception outside its handler: the call
   assert.match(r.error, /a diagnostics worker exited during 'test:uncaught'/);
   assert.match(r.after, /unknown diagnostics pool task/);
 });
+
+test('a pool worker running out of memory: the caller throws', () => {
+  const r = scenario('test:oom');
+  assert.match(r.error, /a diagnostics worker exited during 'test:oom'/);
+  assert.match(r.after, /unknown diagnostics pool task/);
+});
