@@ -58,8 +58,8 @@ export interface KktReport {
      */
     statDebiased: Float32Array;
     /**
-     * For an unflagged atom whose debiased STAT exceeds the floor 0.05: the sample rows at which STAT would
-     * clear 3·SE (SE ∝ 1/√rows): rows·(3·SE/STAT_debiased)². NaN otherwise.
+     * For an unflagged atom whose debiased STAT exceeds the floor (statRule: 0.05 for L1, 0.1 for L0 codes):
+     * the sample rows at which STAT would clear σ·SE (SE ∝ 1/√rows): rows·(σ·SE/STAT_debiased)². NaN otherwise.
      */
     rowsToResolve: Float32Array;
     /** Bootstrap SEs over rows of the values beside them (absent when the bootstrap was off). */
@@ -76,7 +76,7 @@ export interface KktReport {
     /** Median analytic noise floor SE_i and median firings per measured atom (what the floor depends on). */
     statSE: Aggregate;
     firings: Aggregate;
-    /** Unflagged measured atoms whose debiased STAT exceeds the 0.05 floor, and the median rows they need. */
+    /** Unflagged measured atoms whose debiased STAT exceeds the floor (statRule), and the median rows they need. */
     unresolved: number;
     rowsToResolve: number;
     /** THEORY.md B4 bands for the codes: good (KKT_on < 0.25 and KKT_off < 0.01), poor (> 0.5 or > 0.05), else fair. */
