@@ -1,13 +1,14 @@
 /**
  * A diagnostics pool worker (worker_threads entry; built to dist/workers/diagnosticsPool.worker.js): runs
  * one share of a row-parallel job (./pool.ts) with the same functions the calling thread runs on its own
- * share, answers on its port, then raises its flag so that the blocked caller wakes.
+ * share, answers on its port, then raises its flag so that the blocked caller wakes. It is started by the
+ * pool's supervisor thread (pool.ts), which raises the dead flag if it exits.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import type { TransferListItem } from 'node:worker_threads';
 import { fastMatmulBT } from '../compute/fastMatmul';
 import type { Sae } from '../sae/types';
-import { setDiagnosticThreads } from './pool';
+import { FLAG_ANSWER, FLAG_READY, setDiagnosticThreads } from './pool';
 import type { PoolMessage, PoolWorkerData } from './pool';
 import { encodeRange } from './sparseCodes';
 import type { EncodeKeep, EncodeOptions } from './sparseCodes';
@@ -40,12 +41,28 @@ function run(msg: PoolMessage): unknown {
     case 'matmulBT':
       return fastMatmulBT(a.a as Float32Array, c<Float32Array>('b').subarray((a.bFrom as number) * (a.k as number)), a.m as number, a.k as number, a.n as number);
     default:
+      if (process.env.SAE_WORKBENCH_POOL_TEST_HOOKS === '1') testHook(msg.kind);
       throw new Error(`unknown diagnostics pool task '${msg.kind}'`);
   }
 }
 
-if (parentPort) {
-  parentPort.on('message', (msg: PoolMessage) => {
+/** Test-only ways to die mid-task (test/unit/diagnostics/c-poolDeath.test.ts); reached only with SAE_WORKBENCH_POOL_TEST_HOOKS=1. */
+function testHook(kind: string): void {
+  if (kind === 'test:exit') process.exit(7);
+  if (kind === 'test:uncaught') {
+    // thrown outside the message handler, and the task never answers
+    setImmediate(() => { throw new Error('test: uncaught in a pool worker'); });
+    throw Object.assign(new Error('no reply'), { skipReply: true });
+  }
+  if (kind === 'test:oom') {
+    // the supervisor caps a worker's heap at 64 MB when the hooks are on
+    const hold: number[][] = [];
+    for (;;) hold.push(new Array<number>(1 << 16).fill(1.5));
+  }
+}
+
+if (port) {
+  port.on('message', (msg: PoolMessage) => {
     let reply: unknown, transfer: TransferListItem[] = [];
     try {
       for (const id of msg.drop) constants.delete(id);
@@ -54,12 +71,13 @@ if (parentPort) {
       reply = { ok: true, value };
       transfer = buffersOf(value);
     } catch (e) {
+      if ((e as { skipReply?: boolean }).skipReply) return;
       reply = { ok: false, message: (e as Error).message ?? String(e), name: (e as Error).name ?? 'Error' };
     }
     port.postMessage(reply, transfer);
-    Atomics.store(flag, 0, 1);
-    Atomics.notify(flag, 0);
+    Atomics.store(flag, FLAG_ANSWER, 1);
+    Atomics.notify(flag, FLAG_ANSWER);
   });
-  Atomics.store(flag, 1, 1);
-  Atomics.notify(flag, 1);
+  Atomics.store(flag, FLAG_READY, 1);
+  Atomics.notify(flag, FLAG_READY);
 }

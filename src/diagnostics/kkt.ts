@@ -9,7 +9,7 @@
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
 import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
-import { THRESHOLDS } from './thresholds';
+import { statRule, THRESHOLDS } from './thresholds';
 import { stationarityBootstrap } from './kktBootstrap';
 import type { BootstrapOptions } from './bootstrap';
 import { BOOTSTRAP_DEFAULTS } from './bootstrap';
@@ -58,8 +58,8 @@ export interface KktReport {
      */
     statDebiased: Float32Array;
     /**
-     * For an unflagged atom whose debiased STAT exceeds the floor 0.05: the sample rows at which STAT would
-     * clear 3·SE (SE ∝ 1/√rows): rows·(3·SE/STAT_debiased)². NaN otherwise.
+     * For an unflagged atom whose debiased STAT exceeds the floor (statRule: 0.05 for L1, 0.1 for L0 codes):
+     * the sample rows at which STAT would clear σ·SE (SE ∝ 1/√rows): rows·(σ·SE/STAT_debiased)². NaN otherwise.
      */
     rowsToResolve: Float32Array;
     /** Bootstrap SEs over rows of the values beside them (absent when the bootstrap was off). */
@@ -76,7 +76,7 @@ export interface KktReport {
     /** Median analytic noise floor SE_i and median firings per measured atom (what the floor depends on). */
     statSE: Aggregate;
     firings: Aggregate;
-    /** Unflagged measured atoms whose debiased STAT exceeds the 0.05 floor, and the median rows they need. */
+    /** Unflagged measured atoms whose debiased STAT exceeds the floor (statRule), and the median rows they need. */
     unresolved: number;
     rowsToResolve: number;
     /** THEORY.md B4 bands for the codes: good (KKT_on < 0.25 and KKT_off < 0.01), poor (> 0.5 or > 0.05), else fair. */
@@ -182,6 +182,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     }
   }
   const l0Scale = l1 ? undefined : l0StatScale(cs, unitAtoms, g, radial, measured);
+  const { sigmas, floor } = statRule(cs.kind);
   let fractionFlagged = 0;
   for (let i = 0; i < m; i++) {
     if (!measured[i]) continue;
@@ -191,7 +192,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     if (l1) rad[i] = radial[i] / scale - 1;
     const msq = Math.max(seAcc[i] / n + tan2[i], 0);
     statSE[i] = Math.sqrt(msq / n) / scale;
-    if (stat[i] > Math.max(THRESHOLDS.statSigmas * statSE[i], THRESHOLDS.statFloor)) { flagged[i] = 1; fractionFlagged++; }
+    if (stat[i] > Math.max(sigmas * statSE[i], floor)) { flagged[i] = 1; fractionFlagged++; }
   }
   fractionFlagged = nMeasured ? fractionFlagged / nMeasured : NaN;
   // KKT_off: one pass over every (row, latent) projection
@@ -253,12 +254,12 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
     if (!measured[i] || !Number.isFinite(stat[i])) continue;
     firings.push(count[i]);
     statDebiased[i] = Math.sqrt(Math.max(stat[i] ** 2 - statSE[i] ** 2, 0));
-    if (!flagged[i] && statDebiased[i] > THRESHOLDS.statFloor) {
-      rowsToResolve[i] = Math.ceil(n * (THRESHOLDS.statSigmas * statSE[i] / statDebiased[i]) ** 2);
+    if (!flagged[i] && statDebiased[i] > floor) {
+      rowsToResolve[i] = Math.ceil(n * (sigmas * statSE[i] / statDebiased[i]) ** 2);
       need.push(rowsToResolve[i]);
     }
   }
-  if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + THRESHOLDS.statFloor + ' (nothing left to decide)';
+  if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + floor + ' (nothing left to decide)';
   if (need.length === 0) reason.summaryRowsToResolve = 'no unflagged atom has STAT above the noise floor: summary.rowsToResolve is null';
   let boot: ReturnType<typeof stationarityBootstrap> | undefined;
   if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS, l0Scale?.residualAlongPull,

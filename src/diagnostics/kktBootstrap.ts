@@ -17,7 +17,7 @@ import type { CodeSet } from './codes';
 import { quantile } from './codes';
 import { BOOTSTRAP_DEFAULTS, resampleCounts, standardDeviation } from './bootstrap';
 import type { BootstrapOptions } from './bootstrap';
-import { THRESHOLDS } from './thresholds';
+import { statRule } from './thresholds';
 
 export interface StationarityBootstrap {
   resamples: number;
@@ -47,6 +47,7 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
   const { n, m, d, rowPtr, idx: latent, val: value, onProj, residual } = cs;
   const B = opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples, seed = opts.seed ?? BOOTSTRAP_DEFAULTS.seed;
   const l1 = cs.kind === 'l1';
+  const rule = statRule(cs.kind);
   const w = resampleCounts(n, B, seed);
   // column view of the codes: per latent, its rows, values and nonzero index (for onProj)
   const colPtr = new Int32Array(m + 1);
@@ -142,7 +143,7 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
       statB[b * m + i] = stat;
       if (l1) radB[b * m + i] = rad[b]! / scale - 1;
       kktOnB[b * m + i] = Math.sqrt(devb / wb) / (l1 ? 1 : sigmaR || 1);
-      if (stat > Math.max(THRESHOLDS.statSigmas * floor, THRESHOLDS.statFloor)) flagB[b * m + i] = 1;
+      if (stat > Math.max(rule.sigmas * floor, rule.floor)) flagB[b * m + i] = 1;
     }
     seStat[i] = standardDeviation(one);
     seFloor[i] = standardDeviation(floorB);

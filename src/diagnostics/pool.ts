@@ -7,14 +7,20 @@
  * tied to the array object and a hash of its contents, so a buffer that is reused with new contents is
  * sent again.
  *
+ * A worker that dies mid-task (process.exit, an exception outside its handler, out of memory) cannot tell
+ * the blocked caller through an 'exit' event: this thread would only see it on its next event-loop turn.
+ * So the pool workers are started by a small supervisor thread whose event loop stays free: on a worker's
+ * 'exit' it raises the worker's dead flag and wakes the caller, which throws "a diagnostics worker exited
+ * during <kind>"; the pool is then closed and the next call builds a new one.
+ *
  * Threads: SAE_WORKBENCH_DIAG_THREADS (1 = everything on the calling thread), else
  * min(2, available cores) — this machine class has 2 cores. Where workers cannot start (no
  * SharedArrayBuffer, no worker_threads), everything runs on the calling thread.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import type { MessagePort, Worker } from 'node:worker_threads';
-import { startWorker } from '../train/workerPath';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { workerFile } from '../train/workerPath';
 
 /** How long a worker may take to load (tsx compiles the sources on first start) before we give up on it. */
 const START_TIMEOUT_MS = 60_000;
@@ -39,16 +45,43 @@ export interface PoolMessage {
 
 export interface PoolWorkerData {
   port: MessagePort;
+  /** FLAG_* indices. */
   flag: Int32Array;
 }
 
+/** flag[FLAG_ANSWER] = 1 when an answer is posted; [FLAG_READY] = 1 once loaded; [FLAG_DEAD] = 1 once exited, [FLAG_EXIT_CODE] its exit code. */
+export const FLAG_ANSWER = 0, FLAG_READY = 1, FLAG_DEAD = 2, FLAG_EXIT_CODE = 3;
+
 interface Slot {
-  worker: Worker;
+  /** Tasks go out and answers come back on this port (the worker holds the other end). */
   port: MessagePort;
-  /** [0] 1 when an answer is posted, [1] 1 once loaded. */
   flag: Int32Array;
   sent: number[];
+  /** The task being computed, for the error when the worker dies. */
+  kind: string;
 }
+
+/**
+ * The supervisor (plain JS, run with eval so that it needs no bundle of its own): starts one pool worker per
+ * slot and, on a worker's 'exit' (which also follows an out-of-memory 'error'), marks it dead and wakes the
+ * caller, which may be blocked on the answer flag.
+ */
+const SUPERVISOR = `
+const { Worker, workerData } = require('node:worker_threads');
+const { file, fromSource, slots, resourceLimits } = workerData;
+for (const s of slots) {
+  const w = fromSource
+    ? new Worker("require('tsx/cjs'); require(" + JSON.stringify(file) + ");", { eval: true, workerData: s, transferList: [s.port], resourceLimits })
+    : new Worker(file, { workerData: s, transferList: [s.port], resourceLimits });
+  w.on('error', () => undefined);
+  w.on('exit', (code) => {
+    Atomics.store(s.flag, ${FLAG_EXIT_CODE}, code | 0);
+    Atomics.store(s.flag, ${FLAG_DEAD}, 1);
+    Atomics.notify(s.flag, ${FLAG_ANSWER});
+    Atomics.notify(s.flag, ${FLAG_READY});
+  });
+}
+`;
 
 interface ConstantRecord { id: number; hash: number }
 
@@ -81,27 +114,41 @@ function constantId(value: object): number {
 
 export class DiagnosticsPool {
   private readonly slots: Slot[] = [];
+  private readonly supervisor: Worker;
   /** True while a job runs: a nested parallel call (from inside own()) then stays on the calling thread. */
   busy = false;
+  /** Set when a worker has died: the pool is closed and diagnosticsPool() builds a new one. */
+  broken = false;
 
   constructor(workers: number) {
+    const data: PoolWorkerData[] = [];
     for (let w = 0; w < workers; w++) {
-      const flag = new Int32Array(new SharedArrayBuffer(8));
+      const flag = new Int32Array(new SharedArrayBuffer(16));
       const { port1, port2 } = new MessageChannel();
-      const data: PoolWorkerData = { port: port2, flag };
-      const worker = startWorker('diagnosticsPool', data, [port2]);
-      worker.unref();
+      data.push({ port: port2, flag });
       port1.unref();
-      this.slots.push({ worker, port: port1, flag, sent: [] });
+      this.slots.push({ port: port1, flag, sent: [], kind: '' });
     }
+    const { file, fromSource } = workerFile('diagnosticsPool');
+    // the test hooks (c-poolDeath.test.ts) cap a worker's heap so that running out of memory is quick
+    const resourceLimits = process.env.SAE_WORKBENCH_POOL_TEST_HOOKS === '1' ? { maxOldGenerationSizeMb: 64 } : undefined;
+    this.supervisor = new Worker(SUPERVISOR, { eval: true, workerData: { file, fromSource, slots: data, resourceLimits }, transferList: data.map((d) => d.port) });
+    this.supervisor.unref();
+    this.supervisor.on('error', () => undefined);
+  }
+
+  private deadError(slot: Slot, during: string): Error {
+    this.broken = true;
+    return new Error(`a diagnostics worker exited during ${during} (exit code ${Atomics.load(slot.flag, FLAG_EXIT_CODE)}); the pool is rebuilt on the next call`);
   }
 
   /** Blocks until every worker has loaded (benches use it to time the work, not the start-up). */
   waitReady(): void {
     const t0 = Date.now();
     for (const s of this.slots) {
-      while (Atomics.load(s.flag, 1) === 0) {
-        Atomics.wait(s.flag, 1, 0, 1000);
+      while (Atomics.load(s.flag, FLAG_READY) === 0) {
+        if (Atomics.load(s.flag, FLAG_DEAD) === 1) throw this.deadError(s, 'start-up');
+        Atomics.wait(s.flag, FLAG_READY, 0, 1000);
         if (Date.now() - t0 > START_TIMEOUT_MS) throw new Error(`a diagnostics worker did not start within ${START_TIMEOUT_MS / 1000} s`);
       }
     }
@@ -116,6 +163,7 @@ export class DiagnosticsPool {
    */
   run<R>(tasks: PoolTask[], own: () => R): { own: R; results: unknown[] } {
     if (tasks.length > this.slots.length) throw new Error(`diagnostics pool: ${tasks.length} tasks for ${this.slots.length} workers`);
+    if (this.broken) throw new Error('diagnostics pool: a worker has exited; use diagnosticsPool() for a new pool');
     this.busy = true;
     try {
       tasks.forEach((t, w) => this.post(this.slots[w]!, t));
@@ -131,6 +179,7 @@ export class DiagnosticsPool {
       try { results.push(this.collect(this.slots[w]!)); } catch (e) { failure ??= e; }
     });
     this.busy = false;
+    if (this.broken) void this.close();
     if (failure !== undefined) throw failure;
     return { own: mine as R, results };
   }
@@ -148,17 +197,24 @@ export class DiagnosticsPool {
       while (slot.sent.length > KEEP_CONSTANTS) drop.push(slot.sent.shift()!);
     }
     const msg: PoolMessage = { kind: t.kind, args: t.args, refs, define, drop };
-    Atomics.store(slot.flag, 0, 0);
-    slot.worker.postMessage(msg);
+    if (Atomics.load(slot.flag, FLAG_DEAD) === 1) throw this.deadError(slot, `'${t.kind}' (before it was sent)`);
+    slot.kind = t.kind;
+    Atomics.store(slot.flag, FLAG_ANSWER, 0);
+    slot.port.postMessage(msg);
   }
 
   private collect(slot: Slot): unknown {
     const t0 = Date.now();
-    while (Atomics.load(slot.flag, 0) === 0) {
-      Atomics.wait(slot.flag, 0, 0, 1000);
-      // This thread is blocked, so a worker's 'error' event cannot reach it: a worker that never loads ends
-      // the call instead of hanging it.
-      if (Atomics.load(slot.flag, 1) === 0 && Date.now() - t0 > START_TIMEOUT_MS) {
+    while (Atomics.load(slot.flag, FLAG_ANSWER) === 0) {
+      // This thread is blocked, so a worker's 'exit' event cannot reach it: the supervisor raises FLAG_DEAD.
+      if (Atomics.load(slot.flag, FLAG_DEAD) === 1) {
+        // an answer posted just before the exit still counts
+        if (Atomics.load(slot.flag, FLAG_ANSWER) === 1) break;
+        throw this.deadError(slot, `'${slot.kind}'`);
+      }
+      Atomics.wait(slot.flag, FLAG_ANSWER, 0, 1000);
+      // a worker that never loads ends the call instead of hanging it
+      if (Atomics.load(slot.flag, FLAG_READY) === 0 && Date.now() - t0 > START_TIMEOUT_MS) {
         throw new Error(`a diagnostics worker did not start within ${START_TIMEOUT_MS / 1000} s`);
       }
     }
@@ -173,9 +229,11 @@ export class DiagnosticsPool {
     return reply.value;
   }
 
+  /** Ends the supervisor, and with it the pool workers it started (a thread's workers end with it). */
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const s of this.slots) s.port.close();
     this.slots.length = 0;
+    await this.supervisor.terminate();
   }
 }
 
@@ -198,7 +256,7 @@ export function setDiagnosticThreads(threads: number | undefined): void {
 export function diagnosticsPool(): DiagnosticsPool | undefined {
   const threads = diagnosticThreads();
   if (threads <= 1) return undefined;
-  if (pool && pool.threads === threads) return pool;
+  if (pool && !pool.broken && pool.threads === threads) return pool;
   if (typeof SharedArrayBuffer === 'undefined') return undefined;
   const old = pool;
   pool = undefined;

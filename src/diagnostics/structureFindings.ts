@@ -8,7 +8,7 @@ import type { KktReport } from './kkt';
 import type { ConvexReferenceReport } from './convexReference';
 import type { ResidualReport } from './residual';
 import type { SplitTreeReport } from './splitTree';
-import { RESIDUAL, THRESHOLDS } from './thresholds';
+import { RESIDUAL, statRule, THRESHOLDS } from './thresholds';
 
 export interface StructureFinding {
   section: string;
@@ -103,15 +103,16 @@ export function kktFindings(k: KktReport, label: string): StructureFinding[] {
     f.push({ section: 'kkt', severity: 'warning', message: `${label}: the exact solver left KKT_on up to ${fmt(s.maxKktOn)} (> ${THRESHOLDS.kktOnSolver}); exact-code statistics are approximate.` });
   }
   const rowsOption = k.source === 'exact' ? '--exact-rows' : '--sample-rows';
+  const rule = statRule(k.kind);
   const floor = `the noise floor SE (median ${fmt(s.statSE.median)}) at a median ${Math.round(s.firings.median)} firings per atom in ${k.rows} rows`;
   const unresolved = s.unresolved > 0
-    ? `${s.unresolved} atoms have STAT above what noise explains (√(STAT² − SE²) > ${THRESHOLDS.statFloor}) but below 3·SE; SE falls as 1/√rows, so about ${Math.round(s.rowsToResolve)} rows (median over those atoms; ${rowsOption} in the CLI) would decide them`
+    ? `${s.unresolved} atoms have STAT above what noise explains (√(STAT² − SE²) > ${rule.floor}) but below ${rule.sigmas}·SE; SE falls as 1/√rows, so about ${Math.round(s.rowsToResolve)} rows (median over those atoms; ${rowsOption} in the CLI) would decide them`
     : '';
   if (Number.isFinite(s.fractionFlagged) && s.fractionFlagged > 0) {
     const top = k.pull.slice(0, 3).map((p) => `${p.latent}→${p.toward[0] ?? '?'}`).join(', ');
     const fse = k.bootstrap && Number.isFinite(k.bootstrap.fractionFlaggedSE) ? ` ± ${fmt(100 * k.bootstrap.fractionFlaggedSE, 2)}` : '';
     f.push({ section: 'kkt', severity: s.fractionFlagged > 0.1 ? 'problem' : 'warning',
-      message: `${label}: ${(100 * s.fractionFlagged).toFixed(1)}%${fse} of measured atoms are non-stationary (STAT above max(3·SE, ${THRESHOLDS.statFloor})): each such atom is not the direction of its code-weighted residual (B2), so training has not converged or the atom sits between features it should split or merge${top ? `; strongest pulls ${top}` : ''}${unresolved ? `. Besides, ${unresolved}` : ''}.` });
+      message: `${label}: ${(100 * s.fractionFlagged).toFixed(1)}%${fse} of measured atoms are non-stationary (STAT above max(${rule.sigmas}·SE, ${rule.floor})): each such atom is not the direction of its code-weighted residual (B2), so training has not converged or the atom sits between features it should split or merge${top ? `; strongest pulls ${top}` : ''}${unresolved ? `. Besides, ${unresolved}` : ''}.` });
   } else if (Number.isFinite(s.fractionFlagged) && s.unresolved > 0) {
     f.push({ section: 'kkt', severity: 'info',
       message: `${label}: no atom is flagged non-stationary, but only because the sample is small: median STAT ${withSE(s.stat.median, s.stat.se?.median)} is within 3× ${floor}. ${unresolved[0]!.toUpperCase()}${unresolved.slice(1)}.` });

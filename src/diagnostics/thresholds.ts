@@ -12,9 +12,20 @@ export const THRESHOLDS = {
   kktOffPoor: 0.05,
   /** B4: exact-solver sanity (acceptance test 1). */
   kktOnSolver: 1e-3,
-  /** B4: flag non-stationary if STAT > max(statSigmas·SE, statFloor). */
+  /** B4: flag non-stationary if STAT > max(statSigmas·SE, statFloor) (L1 codes: G1 true dictionary 0/320 flagged, G2 children 100%). */
   statSigmas: 3,
   statFloor: 0.05,
+  /**
+   * B4, L0 codes (TopK, BatchTopK, JumpReLU; STAT is the code–residual correlation along the pull): flag if
+   * STAT > max(statSigmasL0·SE, statFloorL0). [H] Calibrated on SAEs trained on G1 and diagnosed on held-out
+   * rows (bench/calibrate-l0stat.ts; docs/diagnostics.md "L0 STAT calibration"): TopK, 5 seeds: 0 of 157
+   * converged atoms flagged; atoms rotated by 5° flagged on 93–100% per seed, 10° and 20° 93–100%, an SAE
+   * stopped at 1/20 of training 100%. σ = 2 flags 3.2–3.3% of converged atoms on 2 seeds, σ = 4 misses up to 63%
+   * at 5°. The floor 0.1 (not 0.05) changes nothing on TopK and clears a converged JumpReLU SAE whose atoms
+   * sit at STAT ≈ 0.07 (3.2 SE), flagged 66% at 0.05.
+   */
+  statSigmasL0: 3,
+  statFloorL0: 0.1,
   /** B4: an atom's STAT/KKT_on need at least this many firings in the sample; below it they are not computed. */
   minFirings: 10,
   /** B4: how many atoms get a pull direction (the most non-stationary first). */
@@ -55,6 +66,11 @@ export const THRESHOLDS = {
 
 /** Which conditions apply to a set of codes: L1 (λ_e on the support) or L0-type (TopK, JumpReLU). */
 export type CodeKind = 'l1' | 'l0';
+
+/** The B4 non-stationarity rule for a kind of codes: flag when STAT > max(sigmas·SE, floor). */
+export function statRule(kind: CodeKind): { sigmas: number; floor: number } {
+  return kind === 'l1' ? { sigmas: THRESHOLDS.statSigmas, floor: THRESHOLDS.statFloor } : { sigmas: THRESHOLDS.statSigmasL0, floor: THRESHOLDS.statFloorL0 };
+}
 
 /* ---------- C3 absorption (THEORY.md §4 C3) ---------- */
 export const ABSORPTION = {
