@@ -51,6 +51,19 @@ export function orthonormalRows(count: number, d: number, rnd: () => number): Fl
   return Float32Array.from(out);
 }
 
+/** Exactly k of F orthonormal features per row, magnitudes uniform in [1, 2), plus N(0, noise²) per element. */
+export function kSparseRows(F: number, d: number, n: number, k: number, rnd: () => number, noise = 0.05): { feats: Float32Array; t: Float32Array } {
+  const feats = orthonormalRows(F, d, rnd);
+  const t = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) {
+    const s = new Set<number>();
+    while (s.size < k) s.add(Math.floor(rnd() * F));
+    for (const i of s) { const c = 1 + rnd(); for (let j = 0; j < d; j++) t[r * d + j]! += c * feats[i * d + j]!; }
+    for (let j = 0; j < d; j++) t[r * d + j]! += noise * gaussian(rnd);
+  }
+  return { feats, t };
+}
+
 export function assemble(codes: Float32Array, features: Float32Array, n: number, F: number, d: number, bias: Float32Array, noise: number, rnd: () => number): Float32Array {
   const x = new Float32Array(n * d);
   for (let r = 0; r < n; r++) {

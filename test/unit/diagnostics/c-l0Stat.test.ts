@@ -5,19 +5,12 @@ import { ompCodes } from '../../../src/diagnostics/referenceCodes';
 import { finishCodeSet } from '../../../src/diagnostics/codes';
 import { kktStationarity } from '../../../src/diagnostics/kkt';
 import { seededRandom } from '../../../src/util/random';
-import { gaussian, orthonormalRows } from './b-data';
+import { kSparseRows } from './b-data';
 
 test('L0 STAT separates a stationary atom from a rotated one (sin∠(g, d̂) would call both ≈ 1)', () => {
   const rnd = seededRandom(31);
   const F = 12, d = 16, n = 6000, k = 3;
-  const feats = orthonormalRows(F, d, rnd);
-  const t = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) {
-    const s = new Set<number>();
-    while (s.size < k) s.add(Math.floor(rnd() * F));
-    for (const i of s) { const c = 1 + rnd(); for (let j = 0; j < d; j++) t[r * d + j]! += c * feats[i * d + j]!; }
-    for (let j = 0; j < d; j++) t[r * d + j]! += 0.05 * gaussian(rnd);
-  }
+  const { feats, t } = kSparseRows(F, d, n, k, rnd);
   // atom 0 rotated by 25° toward feature 1
   const rotated = Float32Array.from(feats);
   const th = (25 * Math.PI) / 180;

@@ -8,20 +8,13 @@ import { finishCodeSet } from '../../../src/diagnostics/codes';
 import { kktStationarity } from '../../../src/diagnostics/kkt';
 import { statRule, THRESHOLDS } from '../../../src/diagnostics/thresholds';
 import { seededRandom } from '../../../src/util/random';
-import { gaussian, orthonormalRows } from './b-data';
+import { gaussian, kSparseRows } from './b-data';
 
 const F = 12, d = 16, n = 4000, k = 3;
 
 function data(seed: number): { feats: Float32Array; t: Float32Array; rnd: () => number } {
   const rnd = seededRandom(seed);
-  const feats = orthonormalRows(F, d, rnd);
-  const t = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) {
-    const s = new Set<number>();
-    while (s.size < k) s.add(Math.floor(rnd() * F));
-    for (const i of s) { const c = 1 + rnd(); for (let j = 0; j < d; j++) t[r * d + j]! += c * feats[i * d + j]!; }
-    for (let j = 0; j < d; j++) t[r * d + j]! += 0.05 * gaussian(rnd);
-  }
+  const { feats, t } = kSparseRows(F, d, n, k, rnd);
   return { feats, t, rnd };
 }
 
