@@ -16,11 +16,10 @@ import type { Sae } from '../sae/types';
 import { GROUND_TRUTH_FILE, readGroundTruth } from '../synthetic';
 import type { GroundTruth } from '../synthetic';
 import type { FeatureModel, GroundTruthModel } from './model';
-import { trainingActivations } from './trainingLog';
+import { TRAINING_LOG_FILE, trainingActivations } from './trainingLog';
 
 /** Rows the metrics read (as `eval --ground-truth` and the demo). */
 export const GROUND_TRUTH_ROWS = 4096;
-const TRAINING_LOG_FILE = 'training_log.jsonl';
 
 /** Where the ground truth is: beside the evaluation activations, else beside the training log's first file. */
 export function findGroundTruth(saeDir: string, activations?: string): { groundTruth: string; activations: string; foundBy: GroundTruthModel['foundBy'] } | { reason: string } {

@@ -17,7 +17,7 @@ import { markSplitLatents, splitTreeForSaes, treeColumnsOf } from './splitTree';
 import { groundTruthModel, latentGroundTruth } from './groundTruth';
 import type { GroundTruthModel } from './model';
 import { generate, parseKind, writeSynthetic } from '../synthetic';
-import { readTrainingLog } from './trainingLog';
+import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
 import { buildReport } from './report';
 import { writeReport } from './html';
 import { join } from 'node:path';
@@ -91,7 +91,7 @@ if (parentPort) {
   const rpc = new MessageHandler<Record<string, [unknown, unknown]>, Record<string, unknown>, PanelDataRequests, Record<string, unknown>>((m) => port.postMessage(m));
   port.on('message', (m) => { void rpc.receive(m); });
   rpc.onRequest('dictionary', ({ saeDir, activations }) => {
-    const training = readTrainingLog(join(saeDir, 'training_log.jsonl'))?.model;
+    const training = readTrainingLog(join(saeDir, TRAINING_LOG_FILE))?.model;
     const annotations = readAnnotations(saeDir);
     let m: DictionaryModel;
     if (!activations) {

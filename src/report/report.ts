@@ -17,7 +17,7 @@ import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, ReportModel, SplitTreeModel } from './model';
 import { markSplitLatents } from './splitTree';
 import { groundTruthModel, latentGroundTruth } from './groundTruth';
-import { readTrainingLog } from './trainingLog';
+import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
 import { readAnnotations } from './annotations';
 
 export interface ReportOptions {
@@ -38,7 +38,6 @@ export interface ReportOptions {
   onProgress?: (what: string) => void;
 }
 
-export const TRAINING_LOG_FILE = 'training_log.jsonl';
 
 export function buildReport(o: ReportOptions): ReportModel {
   const progress = o.onProgress ?? (() => undefined);

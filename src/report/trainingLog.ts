@@ -9,6 +9,9 @@ import { InputError } from '../errors';
 import type { TrainingProgress } from '../protocol/training';
 import type { TrainingModel } from './model';
 
+/** The trainer's log beside an SAE (src/train/trainer.ts writes it as TRAINING_LOG). */
+export const TRAINING_LOG_FILE = 'training_log.jsonl';
+
 type Row = Record<string, unknown>;
 
 function num(o: Row, ...keys: string[]): number {
