@@ -41,9 +41,10 @@ export interface GroundTruthMetrics {
   reason: Record<string, string>;
 }
 
-function check(sae: Sae, gt: GroundTruth): void {
-  if (sae.cfg.transcoder) throw new InputError('--ground-truth', 'ground-truth metrics compare an SAE with the features of its own input; this is a transcoder');
-  if (sae.cfg.dIn !== gt.d) throw new InputError('--ground-truth', `the ground truth has d ${gt.d} but the SAE has d_in ${sae.cfg.dIn}`);
+/** Whether the ground truth fits the SAE (an InputError naming `source` if not). */
+export function checkGroundTruth(sae: Sae, gt: GroundTruth, source = '--ground-truth'): void {
+  if (sae.cfg.transcoder) throw new InputError(source, 'ground-truth metrics compare an SAE with the features of its own input; this is a transcoder');
+  if (sae.cfg.dIn !== gt.d) throw new InputError(source, `the ground truth has d ${gt.d} but the SAE has d_in ${sae.cfg.dIn}`);
 }
 
 /** Live latents: fire at least once on the rows (if given), else have a nonzero decoder row. */
@@ -125,7 +126,7 @@ function meanMagnitudes(gt: GroundTruth): Float64Array {
  * with gt.codes), liveness comes from firing, and L_GT and explained variance are computed too.
  */
 export function groundTruthMetrics(sae: Sae, gt: GroundTruth, x?: Float32Array, n = x ? x.length / sae.cfg.dIn : 0): GroundTruthMetrics {
-  check(sae, gt);
+  checkGroundTruth(sae, gt);
   const d = gt.d, f = gt.nFeatures, m = sae.cfg.dSae;
   const reason: Record<string, string> = {};
   const fw = x ? forward(sae, x, n) : undefined;

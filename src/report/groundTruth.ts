@@ -11,7 +11,7 @@ import { fastMatmulBT } from '../compute/fastMatmul';
 import { normalizeRows } from '../compute/linalg';
 import { readActivationRows } from '../diagnostics/files';
 import { InputError } from '../errors';
-import { groundTruthMetrics } from '../metrics/groundTruth';
+import { checkGroundTruth, groundTruthMetrics } from '../metrics/groundTruth';
 import type { Sae } from '../sae/types';
 import { GROUND_TRUTH_FILE, readGroundTruth } from '../synthetic';
 import type { GroundTruth } from '../synthetic';
@@ -69,8 +69,7 @@ export function groundTruthModel(sae: Sae, saeDir: string, activations?: string)
   const base = { groundTruthPath: found.groundTruth, activationsPath: found.activations, foundBy: found.foundBy };
   try {
     const gt = readGroundTruth(found.groundTruth);
-    if (sae.cfg.transcoder) throw new InputError(found.groundTruth, 'ground-truth metrics compare an SAE with the features of its own input; this is a transcoder');
-    if (gt.d !== sae.cfg.dIn) throw new InputError(found.groundTruth, `the ground truth has d ${gt.d} but the SAE has d_in ${sae.cfg.dIn}`);
+    checkGroundTruth(sae, gt, found.groundTruth);
     const { x, n } = readActivationRows(found.activations, gt.d, GROUND_TRUTH_ROWS);
     const g = groundTruthMetrics(sae, gt, x, n);
     const num = (v: number | null): number => (v === null ? NaN : v);
