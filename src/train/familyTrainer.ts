@@ -82,7 +82,7 @@ export interface FeedOptions {
 }
 
 /** One reader over one or more files (their rows one after another): plain SAEs and Matryoshka. */
-export function plainFeed(paths: string[], o: FeedOptions): RowFeed {
+function plainFeed(paths: string[], o: FeedOptions): RowFeed {
   const r = openRowReader(paths, { tensorName: o.tensorName, seed: o.seed, memoryBudget: o.memoryBudget, onNonFinite: o.onNonFinite, loop: o.loop });
   return {
     dIn: r.dIn, dOut: r.dIn, totalRows: r.totalRows, sources: 1,
