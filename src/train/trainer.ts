@@ -277,9 +277,10 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     let lastCheckpoint: string | undefined;
     const checkpoint = (): string => {
       try {
+        const states = reader.state();
         lastCheckpoint = saveCheckpoint(o.outDir, v, {
           version: 1, options: o as unknown as Record<string, unknown>, dIn, ...(dOut !== dIn ? { dOut } : {}), step, totalSteps, tokens, adamT: eng.adamT,
-          reader: reader.state()[0]!, ...(reader.state().length > 1 ? { readers: reader.state() } : {}), rng: rng.state, activationScale: scale, bTopkThreshold: sc[S.bTopkThreshold]!, windowTokens, engine: engineName,
+          reader: states[0]!, ...(states.length > 1 ? { readers: states } : {}), rng: rng.state, activationScale: scale, bTopkThreshold: sc[S.bTopkThreshold]!, windowTokens, engine: engineName,
         });
         return lastCheckpoint;
       } catch (e) {
