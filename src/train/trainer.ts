@@ -218,9 +218,10 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   let eng: StepEngine;
   try {
     const control = new Int32Array(buffer, layout.regions.get('control')!.offset, 16);
-    pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer as SharedArrayBuffer, { blas: engine.blas, memory, module: engine.module }) : undefined;
-    const gemm = threadGemm({ blas: engine.blas, memory, module: engine.module });
-    eng = new StepEngine(cfg, buffer, gemm, threads, pool);
+    // every thread (this one and each kernel worker) builds its provider from the same spec
+    const spec = { blas: engine.blas, memory, module: engine.module };
+    pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer as SharedArrayBuffer, spec) : undefined;
+    eng = new StepEngine(cfg, buffer, threadGemm(spec), threads, pool);
   } catch (e) {
     reader.close();
     await pool?.close();
