@@ -28,7 +28,7 @@ export interface BlasAddon {
 export const BLAS_ENV = 'SAE_WORKBENCH_BLAS';
 
 /** dist/native/sae_blas.node seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
-export function blasAddonPath(): string | undefined {
+function blasAddonPath(): string | undefined {
   const candidates = [join(__dirname, '..', '..', 'dist', 'native', 'sae_blas.node'), join(__dirname, '..', 'native', 'sae_blas.node')];
   return candidates.find((c) => existsSync(c));
 }

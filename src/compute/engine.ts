@@ -74,7 +74,7 @@ export function chooseEngine(pref: EnginePreference = 'auto'): EngineChoice {
     }
   }
   const base = wasm?.gemm ?? jsGemm;
-  const gemm = addon && !('error' in addon) ? blasGemm(addon, base) : base;
+  const gemm = blas ? blasGemm(addon, base) : base;
   return { gemm, blas, makeMemory: wasm?.makeMemory, module: wasm?.module, notes, caps };
 }
 

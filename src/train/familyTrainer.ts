@@ -15,6 +15,7 @@ import { RowReader, openRowReader, openRowSource } from '../io/rowReader';
 import type { RowReaderState } from '../io/rowReader';
 import type { Crosscoder } from '../sae/crosscoder';
 import { crosscoderLatentStats } from '../sae/crosscoderAnalysis';
+import { TRAIN_ARCHS } from '../sae/objectives';
 import type { FamilyShape, TrainArch } from '../sae/objectives';
 import type { TrainOptions } from './api';
 
@@ -36,7 +37,7 @@ export function familyArch(kind: FamilyKind | undefined, o: TrainOptions): Train
   if (o.skip && kind !== 'transcoder') throw new InputError('--skip', 'only transcoders have a skip connection');
   if (!kind) return o.arch as TrainArch;
   const arch = (kind === 'matryoshka' ? 'batchtopk' : o.arch) as TrainArch;
-  if (!['relu', 'topk', 'batchtopk', 'jumprelu'].includes(arch)) throw new InputError('--arch', `'${o.arch}' cannot be trained as a ${kind}`);
+  if (!TRAIN_ARCHS.includes(arch)) throw new InputError('--arch', `'${o.arch}' cannot be trained as a ${kind}`);
   if (kind === 'crosscoder' && arch !== 'relu') throw new InputError('--arch', `the crosscoder format is ReLU (f = ReLU(Σ_l x_l W_enc,l + b_enc)); got ${arch}`);
   if (kind === 'transcoder' && arch === 'topk') throw new InputError('--arch', 'SAELens has no TopK transcoder form; use batchtopk (saved as jumprelu_transcoder with its threshold), relu or jumprelu');
   if (kind === 'transcoder' && o.skip && arch !== 'relu') throw new InputError('--skip', `SAELens's skip_transcoder is ReLU; got ${arch}`);
@@ -82,7 +83,7 @@ export interface FeedOptions {
 }
 
 /** One reader over one or more files (their rows one after another): plain SAEs and Matryoshka. */
-export function plainFeed(paths: string[], o: FeedOptions): RowFeed {
+function plainFeed(paths: string[], o: FeedOptions): RowFeed {
   const r = openRowReader(paths, { tensorName: o.tensorName, seed: o.seed, memoryBudget: o.memoryBudget, onNonFinite: o.onNonFinite, loop: o.loop });
   return {
     dIn: r.dIn, dOut: r.dIn, totalRows: r.totalRows, sources: 1,

@@ -366,14 +366,10 @@ function activate(t: StepThread): void {
 }
 
 /** A latent's decoder-norm weight Σ_g ‖d_i^g‖ over G equal blocks of its row (G = 1: ‖d_i‖; crosscoder: per source). */
-export function decoderNorm(wDec: Float32Array, off: number, len: number, groups: number): number {
+function decoderNorm(wDec: Float32Array, off: number, len: number, groups: number): number {
   const w = len / groups;
   let total = 0;
-  for (let g = 0; g < groups; g++) {
-    let s = 0;
-    for (let q = off + g * w; q < off + (g + 1) * w; q++) s += wDec[q]! ** 2;
-    total += Math.sqrt(s);
-  }
+  for (let g = 0; g < groups; g++) total += rowNorm(wDec, off + g * w, w);
   return total;
 }
 

@@ -218,9 +218,10 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   let eng: StepEngine;
   try {
     const control = new Int32Array(buffer, layout.regions.get('control')!.offset, 16);
-    pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer as SharedArrayBuffer, { blas: engine.blas, memory, module: engine.module }) : undefined;
-    const gemm = threadGemm({ blas: engine.blas, memory, module: engine.module });
-    eng = new StepEngine(cfg, buffer, gemm, threads, pool);
+    // every thread (this one and each kernel worker) builds its provider from the same spec
+    const spec = { blas: engine.blas, memory, module: engine.module };
+    pool = threads > 1 ? new WorkerPool(control, cfg, threads, buffer as SharedArrayBuffer, spec) : undefined;
+    eng = new StepEngine(cfg, buffer, threadGemm(spec), threads, pool);
   } catch (e) {
     reader.close();
     await pool?.close();
@@ -277,9 +278,10 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     let lastCheckpoint: string | undefined;
     const checkpoint = (): string => {
       try {
+        const states = reader.state();
         lastCheckpoint = saveCheckpoint(o.outDir, v, {
           version: 1, options: o as unknown as Record<string, unknown>, dIn, ...(dOut !== dIn ? { dOut } : {}), step, totalSteps, tokens, adamT: eng.adamT,
-          reader: reader.state()[0]!, ...(reader.state().length > 1 ? { readers: reader.state() } : {}), rng: rng.state, activationScale: scale, bTopkThreshold: sc[S.bTopkThreshold]!, windowTokens, engine: engineName,
+          reader: states[0]!, ...(states.length > 1 ? { readers: states } : {}), rng: rng.state, activationScale: scale, bTopkThreshold: sc[S.bTopkThreshold]!, windowTokens, engine: engineName,
         });
         return lastCheckpoint;
       } catch (e) {

@@ -15,6 +15,7 @@ import { encode, decode } from '../../../src/sae/forward';
 import { writeNpy } from '../../../src/io/npy';
 import { Rng } from '../../../src/train/rng';
 import { isInputError } from '../../../src/errors';
+import { explainedVariance as ev, matryoshkaData } from './data';
 
 const dir = mkdtempSync(join(tmpdir(), 'family-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,14 +26,6 @@ const npy = (name: string, rows: number, width: number, data: Float32Array): str
   writeNpy(p, { dtype: 'F32', shape: [rows, width], data });
   return p;
 };
-function ev(y: Float32Array, yhat: Float32Array, n: number, d: number): number {
-  const mean = new Float64Array(d);
-  for (let r = 0; r < n; r++) for (let q = 0; q < d; q++) mean[q]! += y[r * d + q]! / n;
-  let sse = 0, sst = 0;
-  for (let j = 0; j < n * d; j++) { sse += (y[j]! - yhat[j]!) ** 2; sst += (y[j]! - mean[j % d]!) ** 2; }
-  return 1 - sse / sst;
-}
-
 test('transcoder on y = M x with sparse x: explained variance of y ≥ 0.9 through the saved SAELens transcoder', async () => {
   const n = 4096, dIn = 16, dOut = 12;
   const m = Float32Array.from({ length: dOut * dIn }, () => rng.normal() / Math.sqrt(dIn));
@@ -112,15 +105,7 @@ test('crosscoder: features exclusive to one source lose their other-source decod
 });
 
 test('Matryoshka BatchTopK: saved with matryoshka_widths; the first prefix alone already reconstructs', async () => {
-  const n = 2048, d = 16, F = 24;
-  const feats = Float32Array.from({ length: F * d }, () => rng.normal() / 4);
-  const x = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) {
-    // a few frequent features and many rare ones: the small prefix should take the frequent ones
-    if (rng.next() >= (f < 4 ? 0.5 : 0.04)) continue;
-    const s = 0.5 + rng.next();
-    for (let q = 0; q < d; q++) x[r * d + q]! += s * feats[f * d + q]!;
-  }
+  const { n, d, data: x } = matryoshkaData(rng);
   const out = join(dir, 'mat');
   await runTraining({ activations: [npy('mat.npy', n, d, x)], matryoshkaWidths: [4, 12], outDir: out, arch: 'batchtopk', width: 32, k: 4, batch: 256, tokens: 256 * 300, lr: 5e-3, seed: 3 }, noHooks);
   const cfg = JSON.parse(readFileSync(join(out, 'cfg.json'), 'utf8')) as { matryoshka_widths: number[]; k: number };
