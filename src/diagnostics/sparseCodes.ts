@@ -43,17 +43,6 @@ class Growable {
   }
 }
 
-/** CSR of the positive entries of a dense [n, m] code matrix. */
-export function sparseFromDense(eff: Float32Array, n: number, m: number): SparseCodes {
-  const rowPtr = new Int32Array(n + 1);
-  const g = new Growable();
-  for (let r = 0; r < n; r++) {
-    for (let i = 0; i < m; i++) { const v = eff[r * m + i]!; if (v > 0) g.push(i, v); }
-    rowPtr[r + 1] = g.size;
-  }
-  return { n, m, rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size) };
-}
-
 /** What encodeSparse keeps besides the codes: full residuals, their norms only, or firing counts only (no CSR). */
 export type EncodeKeep = 'residual' | 'norms' | 'counts';
 
