@@ -10,6 +10,7 @@ import { runDiagnostics } from '../src/diagnostics';
 import { firingCounts, rowsFrom } from '../src/diagnostics/files';
 import { encode } from '../src/sae/forward';
 import { THRESHOLDS } from '../src/diagnostics/thresholds';
+import { median } from '../src/diagnostics/linalg';
 import { benchDiagnosticsSae } from './syntheticSae';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
 import { diagnosticThreads, diagnosticsPool } from '../src/diagnostics/pool';
@@ -45,7 +46,6 @@ for (let rep = 0; rep < repeats; rep++) {
   runs.push({ total, ctx: tCtx, cpu: (cpu.user + cpu.system) / 1e6, sections: report.timings, report, l0: ctx.firing.reduce((a, b) => a + b, 0) });
   process.stderr.write(`run ${rep + 1}/${repeats}: ${total.toFixed(1)}s\n`);
 }
-const median = (v: number[]): number => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
 const r2 = (v: number): number => Number(v.toFixed(2));
 const total = median(runs.map((r) => r.total));
 const last = runs[runs.length - 1]!;

@@ -4,6 +4,7 @@
 import { buildContext } from '../src/diagnostics/context';
 import { kktStationarity } from '../src/diagnostics/kkt';
 import { BOOTSTRAP_DEFAULTS } from '../src/diagnostics/bootstrap';
+import { median } from '../src/diagnostics/linalg';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
 import { benchDiagnosticsSae } from './syntheticSae';
 
@@ -18,7 +19,6 @@ const time = (bootstrap: boolean): number => {
   kktStationarity({ ...codes, weighted: undefined }, ctx.unitAtoms, ctx.lambdaE, { mode: 'lambda' }, { pull: false, bootstrap: bootstrap ? BOOTSTRAP_DEFAULTS : false });
   return (performance.now() - t0) / 1000;
 };
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const off: number[] = [], on: number[] = [];
 for (let rep = 0; rep < 3; rep++) { off.push(time(false)); on.push(time(true)); }
 console.log(JSON.stringify({

@@ -8,6 +8,7 @@ import type { CodeSet } from './codes';
 import { finishCodeSet, perRowObjective, quantile } from './codes';
 import { exactCodes } from './exactCodes';
 import type { ExactCodes } from './exactCodes';
+import { centredRows } from './context';
 import type { DiagnosticContext } from './context';
 import { REFERENCE_DESCRIPTION, ihtCodes, l0Objective, ompCodes } from './referenceCodes';
 import type { ReferenceKind } from './referenceCodes';
@@ -98,8 +99,7 @@ export function l0AmortisationGap(ctx: DiagnosticContext, sae: CodeSet, deadUnde
   const { cfg } = ctx.sae;
   if (cfg.transcoder) return { reason: 'transcoders have no reference codes (the codes cannot see the target y)' };
   const { n, m, d } = sae;
-  const targets = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) targets[r * d + j] = ctx.x[r * d + j]! - ctx.sae.bDec[j]!;
+  const targets = centredRows(ctx, n);
   let ref;
   let tau: Float32Array | undefined;
   if (cfg.activation === 'jumprelu') {

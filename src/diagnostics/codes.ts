@@ -6,7 +6,6 @@
  */
 import { parallelMatmulBT } from './linalg';
 import { contentHash } from './pool';
-import { sparseFromDense } from './sparseCodes';
 import type { SparseCodes } from './sparseCodes';
 import type { CodeKind } from './thresholds';
 
@@ -40,11 +39,6 @@ export function codeWeightedResidual(c: CodeSet): { g: Float64Array; mean: Float
   for (let i = 0; i < m; i++) mean[i] /= n;
   c.weighted = { g, mean };
   return c.weighted;
-}
-
-/** Sparse code set from dense effective codes [n, m] and residuals [n, d]. */
-export function codeSetFromDense(source: CodeSet['source'], kind: CodeKind, eff: Float32Array, residual: Float32Array, unitAtoms: Float32Array, n: number, m: number, d: number): CodeSet {
-  return finishCodeSet({ source, kind, d, residual, ...sparseFromDense(eff, n, m) }, unitAtoms);
 }
 
 /** Fills onProj (unless given, e.g. by the encoder) and count for a code set whose CSR and residual are set. */

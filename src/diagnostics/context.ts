@@ -49,6 +49,14 @@ export function codeKindOfSae(sae: Sae): CodeKind {
   return a === 'relu' || a === 'gated' ? 'l1' : 'l0';
 }
 
+/** x − b_dec on the first n rows [n, d_out]: the targets of exact and reference codes (THEORY.md B5; SAEs only, d_in = d_out). */
+export function centredRows(ctx: DiagnosticContext, n: number): Float32Array {
+  const d = ctx.sae.cfg.dOut, b = ctx.sae.bDec;
+  const out = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) out[r * d + j] = ctx.x[r * d + j]! - b[j]!;
+  return out;
+}
+
 /** Encodes the sample once (rows split across the diagnostics' threads) and derives everything diagnostics share. */
 export function buildContext(sae: Sae, x: Float32Array, n: number, opts: ContextOptions = {}): DiagnosticContext {
   const { dIn, dSae, dOut } = sae.cfg;

@@ -10,7 +10,7 @@
 import { THRESHOLDS } from './thresholds';
 import { forEachProjectionRow } from './codes';
 import { parallelRows } from './pool';
-import { sliceRows } from './sparseCodes';
+import { joinRows, sliceRows } from './sparseCodes';
 import type { SparseCodes } from './sparseCodes';
 
 export interface ExactCodeOptions {
@@ -54,18 +54,14 @@ export function exactCodes(targets: Float32Array, unitAtoms: Float32Array, n: nu
     (lo, hi) => ({ kind: 'exact', constants: { unitAtoms }, args: { targets: targets.slice(lo * d, hi * d), n: hi - lo, m, d, lambdaE, warm: warm && sliceRows(warm, lo, hi, true), options: o } }),
     64).map((p) => p.value as ExactCodes);
   if (parts.length === 1) return parts[0]!;
-  let nnz = 0;
-  for (const p of parts) nnz += p.idx.length;
-  const rowPtr = new Int32Array(n + 1), idx = new Int32Array(nnz), val = new Float32Array(nnz), residual = new Float32Array(n * d);
-  let row = 0, at = 0, maxViolation = 0, rounds = 0, unconvergedRows = 0;
+  const residual = new Float32Array(n * d);
+  let row = 0, maxViolation = 0, rounds = 0, unconvergedRows = 0;
   for (const p of parts) {
-    const rows = p.rowPtr.length - 1;
-    for (let r = 1; r <= rows; r++) rowPtr[row + r] = at + p.rowPtr[r]!;
-    idx.set(p.idx, at); val.set(p.val, at); residual.set(p.residual, row * d);
+    residual.set(p.residual, row * d);
     maxViolation = Math.max(maxViolation, p.maxViolation); rounds = Math.max(rounds, p.rounds); unconvergedRows += p.unconvergedRows;
-    row += rows; at += p.idx.length;
+    row += p.rowPtr.length - 1;
   }
-  return { rowPtr, idx, val, residual, maxViolation, rounds, unconvergedRows };
+  return { ...joinRows(parts), residual, maxViolation, rounds, unconvergedRows };
 }
 
 /** exactCodes on this thread (also what each pool worker runs on its rows). */

@@ -6,6 +6,7 @@
  * To add a section, append one entry to SECTIONS.
  */
 import { InputError } from '../errors';
+import { centredRows } from './context';
 import type { DiagnosticContext } from './context';
 import type { CodeSet } from './codes';
 import { atomPairs } from './atomPairs';
@@ -104,11 +105,9 @@ export class DiagnosticRun {
     return this.memo('exact', () => {
       if (this.ctx.sae.cfg.transcoder) return { reason: 'transcoders have no exact codes a* (the codes cannot see the target y); B2 applies to the SAE codes only' };
       if (!this.lambdaOk) return { reason: 'λ_e is unavailable: not stored with the SAE and the estimate from the codes is not positive (L0-type SAEs have none); pass --lambda-e' };
-      const n = this.exactRows, d = this.d;
+      const n = this.exactRows;
       if (n < MIN_ROWS.amortisation) return { reason: `exact codes need at least ${MIN_ROWS.amortisation} rows; the sample has ${n}` };
-      const targets = new Float32Array(n * d);
-      const b = this.ctx.sae.bDec;
-      for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) targets[r * d + j] = this.ctx.x[r * d + j] - b[j];
+      const targets = centredRows(this.ctx, n);
       const { codes, solver } = exactCodeSet(this.saeCodesExactRows, targets, this.ctx.unitAtoms, this.ctx.lambdaE);
       return { codes, solver, targets };
     });

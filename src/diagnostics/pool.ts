@@ -166,7 +166,9 @@ export class DiagnosticsPool {
     if (this.broken) throw new Error('diagnostics pool: a worker has exited; use diagnosticsPool() for a new pool');
     this.busy = true;
     try {
-      tasks.forEach((t, w) => this.post(this.slots[w]!, t));
+      // each constant's content is hashed once per call, not once per worker it goes to
+      const ids = new Map<object, number>();
+      tasks.forEach((t, w) => this.post(this.slots[w]!, t, ids));
     } catch (e) {
       this.busy = false;
       throw e;
@@ -184,12 +186,13 @@ export class DiagnosticsPool {
     return { own: mine as R, results };
   }
 
-  private post(slot: Slot, t: PoolTask): void {
+  private post(slot: Slot, t: PoolTask, ids: Map<object, number>): void {
     const refs: Record<string, number> = {};
     const define: PoolMessage['define'] = [];
     const drop: number[] = [];
     for (const [name, value] of Object.entries(t.constants ?? {})) {
-      const id = constantId(value);
+      let id = ids.get(value);
+      if (id === undefined) { id = constantId(value); ids.set(value, id); }
       refs[name] = id;
       if (slot.sent.includes(id)) continue;
       define.push({ id, value });

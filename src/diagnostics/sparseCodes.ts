@@ -43,17 +43,6 @@ class Growable {
   }
 }
 
-/** CSR of the positive entries of a dense [n, m] code matrix. */
-export function sparseFromDense(eff: Float32Array, n: number, m: number): SparseCodes {
-  const rowPtr = new Int32Array(n + 1);
-  const g = new Growable();
-  for (let r = 0; r < n; r++) {
-    for (let i = 0; i < m; i++) { const v = eff[r * m + i]!; if (v > 0) g.push(i, v); }
-    rowPtr[r + 1] = g.size;
-  }
-  return { n, m, rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size) };
-}
-
 /** What encodeSparse keeps besides the codes: full residuals, their norms only, or firing counts only (no CSR). */
 export type EncodeKeep = 'residual' | 'norms' | 'counts';
 
@@ -210,18 +199,14 @@ function joinEncoded(parts: EncodedRange[], n: number, m: number, dOut: number, 
     const p = parts[0]!;
     return { codes: { n, m, rowPtr: p.rowPtr, idx: p.idx, val: p.val }, counts: p.counts, residual: p.residual, onProj: p.onProj, residualNorms: p.residualNorms, meanSquaredResidual: n ? p.sumSquares / n : NaN };
   }
-  let nnz = 0;
-  for (const p of parts) nnz += p.idx.length;
-  const rowPtr = new Int32Array(n + 1), idx = new Int32Array(nnz), val = new Float32Array(nnz);
-  const onProj = parts.every((p) => p.onProj) ? new Float32Array(nnz) : undefined;
+  const { rowPtr, idx, val } = joinRows(parts);
+  const onProj = parts.every((p) => p.onProj) ? new Float32Array(idx.length) : undefined;
   const counts = new Int32Array(m);
   const residual = keep === 'residual' ? new Float32Array(n * dOut) : undefined;
   const residualNorms = new Float32Array(n);
   let row = 0, at = 0, sq = 0;
   for (const p of parts) {
     const rows = p.residualNorms.length;
-    for (let r = 1; r <= rows; r++) rowPtr[row + r] = at + p.rowPtr[r]!;
-    idx.set(p.idx, at); val.set(p.val, at);
     if (onProj) onProj.set(p.onProj!, at);
     for (let i = 0; i < m; i++) counts[i]! += p.counts[i]!;
     if (residual && p.residual) residual.set(p.residual, row * dOut);
@@ -243,6 +228,21 @@ export function sliceRows<T extends Pick<SparseCodes, 'rowPtr' | 'idx' | 'val'>>
   const rowPtr = new Int32Array(hi - lo + 1);
   for (let r = 0; r <= hi - lo; r++) rowPtr[r] = c.rowPtr[lo + r]! - a;
   return { rowPtr, idx: copy ? c.idx.slice(a, b) : c.idx.subarray(a, b), val: copy ? c.val.slice(a, b) : c.val.subarray(a, b) };
+}
+
+/** The rows of consecutive CSR blocks as one CSR (the inverse of sliceRows over a split of the rows). */
+export function joinRows(parts: Pick<SparseCodes, 'rowPtr' | 'idx' | 'val'>[]): Pick<SparseCodes, 'rowPtr' | 'idx' | 'val'> {
+  let n = 0, nnz = 0;
+  for (const p of parts) { n += p.rowPtr.length - 1; nnz += p.idx.length; }
+  const rowPtr = new Int32Array(n + 1), idx = new Int32Array(nnz), val = new Float32Array(nnz);
+  let row = 0, at = 0;
+  for (const p of parts) {
+    const rows = p.rowPtr.length - 1;
+    for (let r = 1; r <= rows; r++) rowPtr[row + r] = at + p.rowPtr[r]!;
+    idx.set(p.idx, at); val.set(p.val, at);
+    row += rows; at += p.idx.length;
+  }
+  return { rowPtr, idx, val };
 }
 
 /** ã_i > 0 on this row (binary search: a row's latents are ascending). */
