@@ -171,6 +171,9 @@ describe('ground truth and split flags', () => {
     assert.match((await page.locator('.count-line').textContent())!, /^3 of 500/);
     const rows = page.locator('.vtable-row:not([hidden])');
     assert.deepEqual(await rows.locator('.vtable-cell:nth-child(2)').allTextContents(), ['#7', '#42', '#301']);
+    // the rows past the filtered end are hidden on screen too, not only marked
+    assert.ok((await page.locator('.vtable-row[hidden]').count()) > 0, 'the table keeps spare rows');
+    assert.equal(await page.locator('.vtable-row[hidden]').first().isVisible(), false, 'a row past the end is not drawn');
     assert.match((await rows.first().locator('.vtable-cell').last().textContent())!, /split/);
     await screenshot(page, 'features-split');
     await noHostileEffects(page, problems);
