@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { dirname, join } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { oneLine } from '../src/errors';
-import { exportReport, showDictionary, showDiagnostics, showFeature, showSplitTree } from './panels';
+import { exportReport, showAtomMap, showDictionary, showDiagnostics, showFeature, showSplitTree } from './panels';
 import { browseSae, pickActivations, pickSae, pickSaes, saeDirFromArg } from './pickers';
 import { compareMarkdown } from './report';
 import { checkTrainOptions } from './trainInputs';
@@ -105,6 +105,12 @@ export function registerCommands({ context, index, runs, annotations }: CommandD
     const acts = await pickActivations(index, undefined, 'Feature-split tree', true);
     if (acts === null) return;
     showSplitTree(context, saes, acts);
+  });
+
+  reg('saeWorkbench.showAtomMap', async (arg?: unknown) => {
+    const given = saeDirFromArg(arg);
+    const saes = given ? [given] : (await pickSaes(index, 'Show Atom Map', 1))?.map((s) => s.dir);
+    if (saes?.length) showAtomMap(context, saes);
   });
 
   reg('saeWorkbench.runDiagnostics', async (arg?: unknown, actsArg?: unknown) => {

@@ -31,6 +31,8 @@ export function dictionaryPanel(context: vscode.ExtensionContext, args: PanelArg
   });
   ch.onEvent('openBrowser', () => featuresPanel(context, args));
   ch.onEvent('openDiagnostics', () => diagnosticsPanel(context, args));
+  // through the command, which owns the atom map (./atomMap.ts imports this module)
+  ch.onEvent('openAtomMap', () => { void vscode.commands.executeCommand('saeWorkbench.showAtomMap', args.saeDirs[0]); });
   ch.onEvent('openFeature', ({ latent }) => featurePanel(context, { ...args, latent }));
   return panel;
 }

@@ -15,6 +15,8 @@ import { TRAINING_VIEW_TYPE } from '../../src/protocol/trainingPanel';
 import { dictionaryPanel, diagnosticsPanel, featurePanel, featuresPanel, splitTreePanel, trainingPanel } from './controllers';
 import type { TrainingControls } from './controllers';
 import { webviewOptions } from '../webviewHtml';
+import { ATOM_MAP_VIEW_TYPE } from '../../src/protocol/atomMap';
+import { atomMapPanel } from './atomMap';
 import { panelData } from './data';
 
 export { setPanelDataProvider, setAnnotationSink } from './data';
@@ -44,6 +46,7 @@ export function registerPanels(context: vscode.ExtensionContext): void {
   restore(FEATURE_VIEW_TYPE, (a, p) => featurePanel(context, a, p));
   restore(SPLIT_TREE_VIEW_TYPE, (a, p) => splitTreePanel(context, a, p));
   restore(DIAGNOSTICS_VIEW_TYPE, (a, p) => diagnosticsPanel(context, a, p));
+  restore(ATOM_MAP_VIEW_TYPE, (a, p) => atomMapPanel(context, a, p));
   // A restored monitor shows the history seen in this session; live events resume when the host reattaches.
   restore(TRAINING_VIEW_TYPE, (a, p) => trainingPanel(context, a.runId ?? '', undefined, undefined, p));
 }
@@ -54,6 +57,8 @@ export function showFeatureBrowser(context: vscode.ExtensionContext, saeDir: str
 export function showFeature(context: vscode.ExtensionContext, saeDir: string, latent: number): void { featurePanel(context, { saeDirs: [saeDir], latent }); }
 export function showSplitTree(context: vscode.ExtensionContext, saeDirs: string[], activations?: string): void { splitTreePanel(context, { saeDirs, activations }); }
 export function showDiagnostics(context: vscode.ExtensionContext, saeDir: string, activations?: string): void { diagnosticsPanel(context, { saeDirs: [saeDir], activations }); }
+/** The atom map of one SAE, or of several sharing one map (a split family then shows as a group). */
+export function showAtomMap(context: vscode.ExtensionContext, saeDirs: string[], activations?: string): void { atomMapPanel(context, { saeDirs, activations }); }
 /** `controls` (optional, additive): cancel/resume and run status from whoever started the run. */
 export function showTrainingMonitor(context: vscode.ExtensionContext, runId: string, progress: vscode.Event<TrainingProgress>, controls?: TrainingControls): void { trainingPanel(context, runId, progress, controls); }
 /** The Export Report command's work: writes one self-contained HTML file (in the analysis worker). */

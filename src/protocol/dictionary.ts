@@ -5,5 +5,5 @@ import type { ErrorEvent, OpenFeatureEvent, PanelArgs, ReadyEvent } from './pane
 export const DICTIONARY_VIEW_TYPE = 'saeWorkbench.dictionary';
 
 export type HostToDictionaryEvents = ErrorEvent & { load: { model: DictionaryModel; args: PanelArgs } };
-export type DictionaryToHostEvents = ReadyEvent & OpenFeatureEvent & { openBrowser: Record<string, never>; openDiagnostics: Record<string, never> };
+export type DictionaryToHostEvents = ReadyEvent & OpenFeatureEvent & { openBrowser: Record<string, never>; openDiagnostics: Record<string, never>; openAtomMap: Record<string, never> };
 export type DictionaryRequests = Record<never, [unknown, unknown]>;

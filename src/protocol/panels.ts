@@ -8,6 +8,8 @@ export interface PanelArgs {
   saeDirs: string[];
   activations?: string;
   latent?: number;
+  /** Latents to preselect (the atom map's lasso opening the latent browser). */
+  latents?: number[];
   runId?: string;
 }
 

@@ -14,6 +14,7 @@ ch.rpc.onEvent('load', ({ model, args: a }) => {
   renderDictionary(root, model, {
     openBrowser: () => ch.rpc.event('openBrowser', {}),
     openDiagnostics: () => ch.rpc.event('openDiagnostics', {}),
+    openAtomMap: () => ch.rpc.event('openAtomMap', {}),
   });
 });
 ch.rpc.onEvent('error', ({ message }) => showError(root, message));

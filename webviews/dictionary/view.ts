@@ -8,6 +8,7 @@ import { trainingCharts } from '../training/view';
 export interface DictionaryActions {
   openBrowser?: () => void;
   openDiagnostics?: () => void;
+  openAtomMap?: () => void;
 }
 
 export function renderDictionary(root: HTMLElement, m: DictionaryModel, actions: DictionaryActions = {}): void {
@@ -17,6 +18,7 @@ export function renderDictionary(root: HTMLElement, m: DictionaryModel, actions:
   const toolbar = h('div', 'toolbar');
   if (actions.openBrowser) toolbar.append(button('Browse all latents', 'list-flat', actions.openBrowser));
   if (actions.openDiagnostics) toolbar.append(button('Residual diagnostics', 'pulse', actions.openDiagnostics));
+  if (actions.openAtomMap) toolbar.append(button('Atom map', 'graph-scatter', actions.openAtomMap));
   if (toolbar.childElementCount) title.append(toolbar);
   root.append(title);
 

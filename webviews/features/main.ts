@@ -14,7 +14,7 @@ ch.rpc.onEvent('load', ({ model, args }: { model: import('../../src/report/model
     openFeature: (latent) => ch.rpc.event('openFeature', { latent }),
     compare: (latents) => ch.rpc.event('compare', { latents }),
     saveState: (view) => ch.saveState({ args, view }),
-  }, previous?.view);
+  }, previous?.view ?? (args.latents?.length ? { selected: args.latents } : undefined));
 });
 ch.rpc.onEvent('error', ({ message }) => showError(root, message));
 ch.rpc.event('ready', {});
