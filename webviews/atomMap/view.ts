@@ -5,7 +5,7 @@
  * family, SAE or ground-truth match. Dense antipodal pairs are drawn as lines between their two atoms.
  * Labels from files are shown as text only (dom.ts).
  */
-import { interpolateViridis, polygonContains, quadtree, schemeTableau10, select, zoom, zoomIdentity } from 'd3';
+import { interpolateViridis, polygonContains, quadtree, rgb, schemeTableau10, select, zoom, zoomIdentity } from 'd3';
 import type { Quadtree, ZoomTransform } from 'd3';
 import type { AtomMapModel } from '../../src/report/atomMap';
 import { DUPLICATED } from '../../src/report/atomMap';
@@ -37,45 +37,57 @@ const FLAG_ORDER: [number, string][] = [
 ];
 const GREY = '#8c8c8c';
 
-/** Colour and legend for each atom under a mode. Exported for tests. */
-export function atomColours(m: AtomMapModel, mode: ColourMode): { colour: string[]; legend: [string, string][]; emphasise?: boolean } {
-  const colour = new Array<string>(m.count);
+/**
+ * Colours under a mode: a small palette, each atom's index into it (continuous modes are quantised to
+ * 64 steps, which the eye cannot tell apart and which keeps drawing to a few colour switches), and the
+ * legend. Index 0 is always grey ("nothing to show").
+ */
+export interface AtomColours { palette: string[]; index: Uint16Array; legend: [string, string][]; emphasise: boolean }
+const STEPS = 64;
+
+export function atomColours(m: AtomMapModel, mode: ColourMode): AtomColours {
+  const index = new Uint16Array(m.count);
   const cat = (i: number): string => schemeTableau10[i % 10]!;
+  const ramp = Array.from({ length: STEPS }, (_, k) => interpolateViridis(k / (STEPS - 1)));
+  const step = (f: number): number => 1 + Math.max(0, Math.min(STEPS - 1, Math.round(f * (STEPS - 1))));
   if (mode === 'density') {
     let lo = Infinity, hi = -Infinity;
     for (const d of m.density) if (d > 0) { const l = Math.log10(d); lo = Math.min(lo, l); hi = Math.max(hi, l); }
     if (!(hi > lo)) { lo = -6; hi = 0; }
+    const NEVER = STEPS + 1;
     for (let i = 0; i < m.count; i++) {
       const d = m.density[i]!;
-      colour[i] = Number.isNaN(d) ? GREY : d === 0 ? '#d62728' : interpolateViridis((Math.log10(d) - lo) / (hi - lo));
+      index[i] = Number.isNaN(d) ? 0 : d === 0 ? NEVER : step((Math.log10(d) - lo) / (hi - lo));
     }
-    return { colour, legend: [['#d62728', 'never fires'], [interpolateViridis(0), `density 10^${lo.toFixed(1)}`], [interpolateViridis(1), `density 10^${hi.toFixed(1)}`], [GREY, 'not measured']] };
+    return { palette: [GREY, ...ramp, '#d62728'], index, emphasise: false,
+      legend: [['#d62728', 'never fires'], [ramp[0]!, `density 10^${lo.toFixed(1)}`], [ramp[STEPS - 1]!, `density 10^${hi.toFixed(1)}`], [GREY, 'not measured']] };
   }
+  if (mode === 'groundTruth') {
+    for (let i = 0; i < m.count; i++) { const c = m.groundTruthCos[i]!; index[i] = Number.isNaN(c) ? 0 : step(c); }
+    return { palette: [GREY, ...ramp], index, emphasise: false, legend: [[ramp[0]!, 'cos ≤ 0 to its best feature'], [ramp[STEPS - 1]!, 'cos 1'], [GREY, 'no ground truth']] };
+  }
+  const palette = [GREY, ...Array.from({ length: 10 }, (_, k) => cat(k))];
   if (mode === 'flags') {
-    for (let i = 0; i < m.count; i++) {
-      const k = FLAG_ORDER.findIndex(([bit]) => (m.flags[i]! & bit) !== 0);
-      colour[i] = k < 0 ? GREY : cat(k);
-    }
-    return { colour, legend: [...FLAG_ORDER.map(([, name], k) => [cat(k), name] as [string, string]), [GREY, 'no flag']], emphasise: true };
+    for (let i = 0; i < m.count; i++) { const k = FLAG_ORDER.findIndex(([bit]) => (m.flags[i]! & bit) !== 0); index[i] = k < 0 ? 0 : 1 + (k % 10); }
+    return { palette, index, emphasise: true, legend: [...FLAG_ORDER.map(([, name], k) => [cat(k), name] as [string, string]), [GREY, 'no flag']] };
   }
   if (mode === 'tag') {
-    for (let i = 0; i < m.count; i++) colour[i] = m.tag[i]! < 0 ? GREY : cat(m.tag[i]!);
-    return { colour, legend: [...m.tagNames.slice(0, 10).map((t, k) => [cat(k), t] as [string, string]), ...(m.tagNames.length > 10 ? [['', `… ${m.tagNames.length - 10} more tags (colours repeat)`] as [string, string]] : []), [GREY, 'no tag']], emphasise: true };
+    for (let i = 0; i < m.count; i++) index[i] = m.tag[i]! < 0 ? 0 : 1 + (m.tag[i]! % 10);
+    return { palette, index, emphasise: true, legend: [...m.tagNames.slice(0, 10).map((t, k) => [cat(k), t] as [string, string]), ...(m.tagNames.length > 10 ? [['', `… ${m.tagNames.length - 10} more tags (colours repeat)`] as [string, string]] : []), [GREY, 'no tag']] };
   }
   if (mode === 'family') {
     let families = 0;
-    for (let i = 0; i < m.count; i++) { const f = m.family[i]!; colour[i] = f < 0 ? GREY : cat(f); families = Math.max(families, f + 1); }
-    return { colour, legend: families ? [['', `${families} families across widths (colours repeat every 10)`], [GREY, 'in no family']] : [[GREY, 'no split tree for these SAEs']] };
+    for (let i = 0; i < m.count; i++) { const f = m.family[i]!; index[i] = f < 0 ? 0 : 1 + (f % 10); families = Math.max(families, f + 1); }
+    return { palette, index, emphasise: true, legend: families ? [['', `${families} families across widths (colours repeat every 10)`], [GREY, 'in no family']] : [[GREY, 'no split tree for these SAEs']] };
   }
-  if (mode === 'sae') {
-    m.saes.forEach((s, k) => { for (let i = 0; i < s.width; i++) colour[s.offset + i] = cat(k); });
-    return { colour, legend: m.saes.map((s, k) => [cat(k), `${s.name} (${s.width})`] as [string, string]) };
-  }
-  for (let i = 0; i < m.count; i++) {
-    const c = m.groundTruthCos[i]!;
-    colour[i] = Number.isNaN(c) ? GREY : interpolateViridis(Math.max(0, Math.min(1, c)));
-  }
-  return { colour, legend: [[interpolateViridis(0), 'cos ≤ 0 to its best feature'], [interpolateViridis(1), 'cos 1'], [GREY, 'no ground truth']] };
+  m.saes.forEach((s, k) => index.fill(1 + (k % 10), s.offset, s.offset + s.width));
+  return { palette, index, emphasise: false, legend: m.saes.map((s, k) => [cat(k), `${s.name} (${s.width})`] as [string, string]) };
+}
+
+/** A CSS colour as the little-endian RGBA word an ImageData's Uint32 view holds. */
+function packColour(c: string): number {
+  const k = rgb(c);
+  return ((255 << 24) | (Math.round(k.b) << 16) | (Math.round(k.g) << 8) | Math.round(k.r)) >>> 0;
 }
 
 /** Which SAE an atom belongs to, and its latent there. */
@@ -128,30 +140,39 @@ export function renderAtomMap(root: HTMLElement, m: AtomMapModel, actions: AtomM
     canvas.width = Math.round(W * scale); canvas.height = Math.round(H * scale);
     draw();
   }
+  let image: ImageData | undefined;
+  let packed = colours.palette.map(packColour);
   function draw(): void {
     const ctx = canvas.getContext('2d');
     if (!ctx) return;
+    const cw = canvas.width, chh = canvas.height;
+    if (!image || image.width !== cw || image.height !== chh) image = ctx.createImageData(cw, chh);
+    // Points are written straight into the pixels (one putImageData a frame): at 131,072 atoms that is
+    // many times faster than one fillRect each.
+    const px = new Uint32Array(image.data.buffer);
+    px.fill(0);
+    const base = Math.max(1, Math.min(6, Math.round(2 * scale * Math.sqrt(transform.k) * (m.count > 20000 ? 0.6 : 1))));
+    for (const pass of [0, 1]) {
+      const size = pass === 1 && colours.emphasise ? Math.round(base * 1.8) : base;
+      for (let i = 0; i < m.count; i++) {
+        const k = colours.index[i]!;
+        if ((k === 0) !== (pass === 0)) continue;
+        const x0 = Math.round(sx(m.xy[2 * i]!) * scale - size / 2), y0 = Math.round(sy(m.xy[2 * i + 1]!) * scale - size / 2);
+        if (x0 + size <= 0 || y0 + size <= 0 || x0 >= cw || y0 >= chh) continue;
+        const col = packed[k]!;
+        for (let y = Math.max(0, y0); y < Math.min(chh, y0 + size); y++) px.fill(col, y * cw + Math.max(0, x0), y * cw + Math.min(cw, x0 + size));
+      }
+    }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.putImageData(image, 0, 0);
     ctx.setTransform(scale, 0, 0, scale, 0, 0);
-    ctx.clearRect(0, 0, W, H);
-    const r = Math.max(1.5, Math.min(6, 2.2 * Math.sqrt(transform.k) * (m.count > 20000 ? 0.6 : 1)));
-    // antipodal pairs first, under the points
+    const r = base / scale;
+    // antipodal pairs as lines between their two atoms
     ctx.lineWidth = 1;
     for (let j = 0; j < m.pairs.a.length; j++) {
       const a = m.pairs.a[j]!, b = m.pairs.b[j]!;
       ctx.strokeStyle = m.pairs.dense[j] ? '#e15759' : '#9c755f';
       ctx.beginPath(); ctx.moveTo(sx(m.xy[2 * a]!), sy(m.xy[2 * a + 1]!)); ctx.lineTo(sx(m.xy[2 * b]!), sy(m.xy[2 * b + 1]!)); ctx.stroke();
-    }
-    // grey ("nothing to show") atoms first; the atoms a mode singles out drawn larger, on top.
-    // One fillStyle change per colour run, not per point.
-    let last = '';
-    for (const pass of [0, 1]) {
-      const size = pass === 1 && colours.emphasise ? r * 1.8 : r;
-      for (let i = 0; i < m.count; i++) {
-        const c = colours.colour[i]!;
-        if ((c === GREY) !== (pass === 0)) continue;
-        if (c !== last) { ctx.fillStyle = c; last = c; }
-        ctx.fillRect(sx(m.xy[2 * i]!) - size / 2, sy(m.xy[2 * i + 1]!) - size / 2, size, size);
-      }
     }
     ctx.strokeStyle = fg;
     if (selected) for (const i of selected) ctx.strokeRect(sx(m.xy[2 * i]!) - r, sy(m.xy[2 * i + 1]!) - r, 2 * r, 2 * r);
@@ -162,6 +183,13 @@ export function renderAtomMap(root: HTMLElement, m: AtomMapModel, actions: AtomM
       for (const [x, y] of poly) ctx.lineTo(sx(x), sy(y));
       ctx.closePath(); ctx.stroke(); ctx.setLineDash([]);
     }
+  }
+  // several zoom and pointer events can arrive within one frame: draw once per frame
+  let pending = false;
+  function scheduleDraw(): void {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; draw(); });
   }
   function drawLegend(): void {
     clear(legend);
@@ -207,7 +235,7 @@ export function renderAtomMap(root: HTMLElement, m: AtomMapModel, actions: AtomM
   }
 
   const z = zoom<HTMLCanvasElement, unknown>().scaleExtent([0.5, 200]).filter((e: Event) => !lasso || e.type === 'wheel')
-    .on('zoom', (e: { transform: ZoomTransform }) => { transform = e.transform; draw(); });
+    .on('zoom', (e: { transform: ZoomTransform }) => { transform = e.transform; scheduleDraw(); });
   select(canvas).call(z);
   let down: [number, number] | undefined;
   canvas.addEventListener('pointerdown', (e) => {
@@ -215,9 +243,9 @@ export function renderAtomMap(root: HTMLElement, m: AtomMapModel, actions: AtomM
     if (lasso) { poly = [[dataX(e.offsetX), dataY(e.offsetY)]]; canvas.setPointerCapture?.(e.pointerId); }
   });
   canvas.addEventListener('pointermove', (e) => {
-    if (lasso && down) { poly.push([dataX(e.offsetX), dataY(e.offsetY)]); draw(); return; }
+    if (lasso && down) { poly.push([dataX(e.offsetX), dataY(e.offsetY)]); scheduleDraw(); return; }
     const i = nearest(e.offsetX, e.offsetY);
-    if (i !== hover) { hover = i; info.textContent = i >= 0 ? describe(i) : ''; draw(); }
+    if (i !== hover) { hover = i; info.textContent = i >= 0 ? describe(i) : ''; scheduleDraw(); }
   });
   canvas.addEventListener('pointerup', (e) => {
     const start = down;
@@ -240,6 +268,7 @@ export function renderAtomMap(root: HTMLElement, m: AtomMapModel, actions: AtomM
   picker.addEventListener('change', () => {
     view = { colour: picker.value as ColourMode };
     colours = atomColours(m, view.colour);
+    packed = colours.palette.map(packColour);
     drawLegend(); draw();
     actions.saveView(view);
   });
