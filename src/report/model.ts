@@ -6,6 +6,7 @@
  * Diagnostic sections are optional and shaped after THEORY.md; each carries a `source` saying whether
  * it came from the diagnostics module (src/diagnostics) or from this module's provisional estimate.
  */
+import type { AtomMapModel } from './atomMap';
 
 /** Where a number came from: the diagnostics module, or the panels' own provisional estimate. */
 export type Provenance = 'diagnostics' | 'provisional';
@@ -263,4 +264,6 @@ export interface ReportModel {
   diagnostics?: DiagnosticsModel;
   splitTree?: SplitTreeModel;
   training?: TrainingModel;
+  /** Every latent's decoder direction in 2-D (src/report/atomMap.ts). */
+  atomMap?: AtomMapModel;
 }

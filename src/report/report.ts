@@ -4,7 +4,7 @@
  * caller ran it), the training log beside the SAE, and an optional split tree. Used by `sae-workbench report`, `demo` and the
  * extension's Export Report command.
  */
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { loadSae } from '../formats';
 import type { Sae } from '../sae/types';
 import { readActivationSample } from './activations';
@@ -14,7 +14,10 @@ import type { Annotation } from './build';
 import { dictionaryModel, featureModel, pickReportLatents, saeCard, weightsOnlyDictionary } from './build';
 import { diagnosticsModel, panelDiagnostics, stationarityColumn, unavailableDiagnostics } from './diagnostics';
 import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
-import type { DiagnosticsModel, ReportModel, SplitTreeModel } from './model';
+import type { DiagnosticsModel, DictionaryModel, ReportModel, SplitTreeModel } from './model';
+import { atomMapModel } from './atomMap';
+import type { AtomMapModel } from './atomMap';
+import { atomMapLayout } from './atomMapLayout';
 import { markSplitLatents } from './splitTree';
 import { groundTruthModel, latentGroundTruth } from './groundTruth';
 import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
@@ -34,6 +37,8 @@ export interface ReportOptions {
   diagnosticOptions?: PanelDiagnosticOptions;
   splitTree?: SplitTreeModel;
   title?: string;
+  /** Include the atom map tab (default: when all the mapped SAEs hold at most ATOM_MAP_REPORT_LIMIT atoms). */
+  atomMap?: boolean;
   /** Reports progress in words (the CLI prints it to stderr). */
   onProgress?: (what: string) => void;
 }
@@ -72,5 +77,29 @@ export function buildReport(o: ReportOptions): ReportModel {
   dictionary.latents.pages = pages;
   progress(`writing ${pages.length} feature pages`);
   const features = Array.from(pages, (l) => ({ ...featureModel(a, l, dictionary.latents.flags, o.annotations?.get(l), diag), groundTruth: latentGroundTruth(dictionary.groundTruth, l) }));
-  return { title, createdAt, dictionary, features, diagnostics, splitTree: o.splitTree, training };
+  const atomMap = reportAtomMap(o, dictionary, diagnostics, progress);
+  return { title, createdAt, dictionary, features, diagnostics, splitTree: o.splitTree, training, atomMap };
+}
+
+/** Above this many atoms (all mapped SAEs together) the report leaves the map to the panel, which caches it. */
+export const ATOM_MAP_REPORT_LIMIT = 32768;
+
+/**
+ * The report's atom map: this SAE, or every SAE of the split tree on one map (so a split family shows
+ * as a group); only this SAE has density and diagnostics, the others their weights.
+ */
+function reportAtomMap(o: ReportOptions, dictionary: DictionaryModel, diagnostics: DiagnosticsModel, progress: (what: string) => void): AtomMapModel | undefined {
+  const dirs = [o.saeDir, ...(o.splitTree?.saes.map((s) => s.path).filter((p) => resolve(p) !== resolve(o.saeDir)) ?? [])];
+  // a tree written elsewhere may name folders that are not here: those SAEs are left off the map
+  const others = dirs.slice(1).flatMap((d) => { try { return [{ dir: d, sae: loadSae(d) }]; } catch { return []; } })
+    .filter(({ sae }) => sae.cfg.dOut === dictionary.card.dOut);
+  const atoms = dictionary.latents.count + others.reduce((t, x) => t + x.sae.cfg.dSae, 0);
+  if (o.atomMap === false || (o.atomMap === undefined && atoms > ATOM_MAP_REPORT_LIMIT)) return undefined;
+  progress(`laying out the atom map (${atoms} atoms)`);
+  const layout = atomMapLayout([o.saeDir, ...others.map((x) => x.dir)]);
+  return atomMapModel({
+    saes: [{ name: basename(o.saeDir), dir: o.saeDir, dictionary, diagnostics },
+      ...others.map(({ dir, sae }) => ({ name: basename(dir), dir, dictionary: weightsOnlyDictionary(sae, readAnnotations(dir)) }))],
+    xy: layout.xy, tree: o.splitTree, layout: { seed: layout.seed, neighbors: layout.neighbors, epochs: layout.epochs, cached: layout.cached },
+  });
 }

@@ -174,7 +174,7 @@ describe('report command', () => {
       await page.goto(pathToFileURL(out).href);
       if (theme === 'light') await page.click('.theme-toggle');
       await page.waitForSelector('.metric');
-      assert.equal(await page.locator('.tab').count(), 6, 'overview, latents, feature, split tree, diagnostics, training');
+      assert.equal(await page.locator('.tab').count(), 7, 'overview, latents, feature, atom map, split tree, diagnostics, training');
       assert.match((await page.locator('.gt-reason').textContent())!, /^Not available: no ground_truth\.safetensors beside the activations/);
       await page.screenshot({ path: join(ARTIFACTS, `report-overview-${theme}.png`), fullPage: true });
       await page.click('.tab[data-tab="features"]');
@@ -193,6 +193,10 @@ describe('report command', () => {
       if (theme === 'dark') await page.screenshot({ path: join(ARTIFACTS, 'report-tree-dark.png') });
       await page.locator('text.node-label', { hasText: 'window.__pwned=4' }).click();
       assert.equal(await page.evaluate(() => location.hash), '#feature/0');
+      await page.click('.tab[data-tab="map"]');
+      await page.waitForSelector('main:not([hidden]) canvas.atom-canvas');
+      assert.ok(await page.locator('main:not([hidden]) .atom-legend li').count() >= 2, 'the atom map has a legend');
+      if (theme === 'dark') await page.screenshot({ path: join(ARTIFACTS, 'report-atommap-dark.png') });
       await page.click('.tab[data-tab="diagnostics"]');
       await page.waitForSelector('text=Per-atom optimality');
       await page.click('.tab[data-tab="training"]');

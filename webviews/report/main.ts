@@ -1,7 +1,7 @@
 /**
  * The self-contained HTML report: the same views as the panels, fed from the model embedded in the page
  * (a non-executable <script type="application/json">), with tabs and #hash navigation
- * (#overview, #features, #feature/123, #tree, #diagnostics, #training). Read-only: no annotation saving.
+ * (#overview, #features, #feature/123, #map, #tree, #diagnostics, #training). Read-only: no annotation saving.
  */
 import '@vscode/codicons/dist/codicon.css';
 import '../../media/panels.css';
@@ -10,13 +10,14 @@ import { decodeModel } from '../../src/report/codec';
 import type { FeatureModel, ReportModel } from '../../src/report/model';
 import { renderDictionary } from '../dictionary/view';
 import { renderDiagnostics } from '../diagnostics/view';
+import { renderAtomMap } from '../atomMap/view';
 import { renderFeature } from '../feature/view';
 import { FeatureBrowser } from '../features/view';
 import { SplitTreeView } from '../splitTree/view';
 import { button, clear, h, latentLink, section } from '../shared/dom';
 import { trainingCharts } from '../training/view';
 
-type Tab = 'overview' | 'features' | 'feature' | 'tree' | 'diagnostics' | 'training';
+type Tab = 'overview' | 'features' | 'feature' | 'map' | 'tree' | 'diagnostics' | 'training';
 
 const data = document.getElementById('report-data')?.textContent ?? '';
 const model = decodeModel<ReportModel>(data);
@@ -29,6 +30,7 @@ const tabs: [Tab, string, boolean][] = [
   ['overview', 'Overview', true],
   ['features', 'Latents', true],
   ['feature', 'Feature', model.features.length > 0],
+  ['map', 'Atom map', !!model.atomMap],
   ['tree', 'Split tree', !!model.splitTree],
   ['diagnostics', 'Diagnostics', !!model.diagnostics],
   ['training', 'Training', !!(model.training ?? model.dictionary.training)],
@@ -57,6 +59,8 @@ for (const [id, title, enabled] of tabs) {
 }
 
 let shownFeature = model.features[0]?.latent ?? -1;
+/** Latents the atom map's lasso selected, shown selected in the latent table. */
+let preselect: number[] | undefined;
 function currentFeature(): number { return shownFeature; }
 function openFeature(latent: number): void { location.hash = `feature/${latent}`; }
 
@@ -81,8 +85,15 @@ function renderTab(tab: Tab, arg?: number): void {
   if (rendered.has(tab)) return;
   rendered.add(tab);
   if (tab === 'overview') renderDictionary(v, model.dictionary, { openBrowser: () => { location.hash = 'features'; }, openDiagnostics: model.diagnostics ? () => { location.hash = 'diagnostics'; } : undefined });
-  else if (tab === 'features') new FeatureBrowser(v, model.dictionary, { openFeature });
-  else if (tab === 'tree' && model.splitTree) new SplitTreeView(v, model.splitTree, { openFeature: (sae, latent) => (sae === 0 ? openFeature(latent) : undefined) });
+  else if (tab === 'features') new FeatureBrowser(v, model.dictionary, { openFeature }, preselect ? { selected: preselect } : undefined);
+  else if (tab === 'map' && model.atomMap) {
+    // the report holds pages of its first SAE only; a lasso opens the latent table with the selection
+    renderAtomMap(v, model.atomMap, {
+      openFeature: (latent, sae) => { if (sae === 0) openFeature(latent); },
+      openBrowser: (sae, latents) => { if (sae === 0) { rendered.delete('features'); clear(views.get('features')!); preselect = Array.from(latents); location.hash = 'features'; } },
+      saveView: () => undefined,
+    });
+  } else if (tab === 'tree' && model.splitTree) new SplitTreeView(v, model.splitTree, { openFeature: (sae, latent) => (sae === 0 ? openFeature(latent) : undefined) });
   else if (tab === 'diagnostics' && model.diagnostics) renderDiagnostics(v, model.diagnostics, { openFeature });
   else if (tab === 'training') {
     const t = model.training ?? model.dictionary.training!;
