@@ -60,7 +60,7 @@ export function atomColours(m: AtomMapModel, mode: ColourMode): AtomColours {
       index[i] = Number.isNaN(d) ? 0 : d === 0 ? NEVER : step((Math.log10(d) - lo) / (hi - lo));
     }
     return { palette: [GREY, ...ramp, '#d62728'], index, emphasise: false,
-      legend: [['#d62728', 'never fires'], [ramp[0]!, `density 10^${lo.toFixed(1)}`], [ramp[STEPS - 1]!, `density 10^${hi.toFixed(1)}`], [GREY, 'not measured']] };
+      legend: [['#d62728', 'never fires'], [ramp[0]!, `density ${fmt(10 ** lo)} (log scale)`], [ramp[STEPS - 1]!, `density ${fmt(10 ** hi)}`], [GREY, 'not measured']] };
   }
   if (mode === 'groundTruth') {
     for (let i = 0; i < m.count; i++) { const c = m.groundTruthCos[i]!; index[i] = Number.isNaN(c) ? 0 : step(c); }
@@ -151,7 +151,9 @@ export function renderAtomMap(root: HTMLElement, m: AtomMapModel, actions: AtomM
     // many times faster than one fillRect each.
     const px = new Uint32Array(image.data.buffer);
     px.fill(0);
-    const base = Math.max(1, Math.min(6, Math.round(2 * scale * Math.sqrt(transform.k) * (m.count > 20000 ? 0.6 : 1))));
+    // few atoms: large points; 131,072: small ones, growing as the user zooms in
+    const perCount = m.count <= 500 ? 8 : m.count <= 5000 ? 5 : m.count <= 20000 ? 3 : 2;
+    const base = Math.max(1, Math.min(16, Math.round(perCount * scale * Math.sqrt(transform.k))));
     for (const pass of [0, 1]) {
       const size = pass === 1 && colours.emphasise ? Math.round(base * 1.8) : base;
       for (let i = 0; i < m.count; i++) {
