@@ -8,6 +8,7 @@ import { decoderNorms } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import { displayToken } from './activations';
 import type { Analysis } from './analyze';
+import { atomView } from './atomView';
 import { basicFlags, maxDecoderCosine } from './analyze';
 import type { DictionaryModel, Example, FeatureModel, LabelMap, Neighbours, QuantileBin, SaeCard, TrainingModel } from './model';
 import { FLAG } from './model';
@@ -166,6 +167,7 @@ export function featureModel(a: Analysis, latent: number, flags: Uint8Array, ann
     density: a.density[latent]!, meanActivation: a.meanActivation[latent]!, maxActivation: maxAct, decoderNorm: a.decoderNorm[latent]!,
     histogram: { edges, counts }, top, quantiles, hasTokens: !!(a.sample.tokenIds && a.sample.vocab),
     nearestByDecoder: topK(cosRow, 8, latent), nearestByCoactivation: topK(jac, 8, latent), diagnostics,
+    atom: atomView(a, latent, (id) => { const t = a.sample.vocab?.get(id); return t === undefined ? undefined : displayToken(t); }),
   };
 }
 

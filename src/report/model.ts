@@ -7,6 +7,7 @@
  * it came from the diagnostics module (src/diagnostics) or from this module's provisional estimate.
  */
 import type { AtomMapModel } from './atomMap';
+import type { AtomView } from './atomView';
 
 /** Where a number came from: the diagnostics module, or the panels' own provisional estimate. */
 export type Provenance = 'diagnostics' | 'provisional';
@@ -214,6 +215,8 @@ export interface FeatureModel {
   diagnostics?: AtomDiagnostics;
   /** This latent's closest ground-truth feature by decoder cosine, when a ground truth is known. */
   groundTruth?: { feature: number; cosine: number; features: number };
+  /** The atom itself: its decoder direction, encoder agreement and nearest inputs (src/report/atomView.ts). */
+  atom?: AtomView;
 }
 
 /** Split-tree node kinds (bits). */

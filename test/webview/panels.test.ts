@@ -213,6 +213,10 @@ describe('feature page', () => {
       assert.ok(tokens.some((t) => t.includes('<script>window.__pwned=1</script>')), 'script token shown as text');
       const focus = await page.locator('.tok-focus').count();
       assert.ok(focus >= 1);
+      // the atom itself: one strip cell per input dimension, the encoder/decoder cosine, nearest inputs
+      assert.equal(await page.locator('.atom-strip rect').count(), a.sae.cfg.dIn);
+      assert.match(await page.locator('section:has(h2:text-is("Atom"))').innerText(), /encoder · decoder cosine\s+1(\.00)?\b/);
+      assert.equal(await page.locator('.atom-nearest li').count(), 8);
       if (theme === 'dark') {
         // nearest atom link opens that feature
         const first = model.nearestByDecoder.latents[0]!;

@@ -8,6 +8,7 @@ import { histogram } from '../shared/charts';
 import { button, clear, facts, h, latentLink, provenance, section, tokenText, visible } from '../shared/dom';
 import { fmt, pct } from '../shared/format';
 import { textArea, textField } from '../shared/elements';
+import { atomSection } from './atomView';
 
 export interface FeatureActions {
   openFeature(latent: number): void;
@@ -44,6 +45,7 @@ export function renderFeature(root: HTMLElement, m: FeatureModel, actions: Featu
   near.append(neighbours('Nearest atoms by decoder cosine', m.nearestByDecoder, 'cosine', actions.openFeature),
     neighbours('Nearest by co-activation (Jaccard of firing sets)', m.nearestByCoactivation, 'Jaccard', actions.openFeature));
   root.append(section('Neighbours', near));
+  if (m.atom) root.append(atomSection(m.atom));
   root.append(section('Optimality', ...diagnostics(m.diagnostics, actions.openFeature)));
   root.append(annotationEditor(m, actions));
 }

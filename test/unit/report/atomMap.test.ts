@@ -78,3 +78,30 @@ test('atomMapLayout caches the map beside the SAE by content hash, and a changed
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a feature page\'s atom view: unit decoder, encoder agreement, and the sample inputs nearest by cosine', async () => {
+  const { readActivationSample } = await import('../../../src/report/activations');
+  const { analyse } = await import('../../../src/report/analyze');
+  const { atomView } = await import('../../../src/report/atomView');
+  const { writeNpy } = await import('../../../src/io/npy');
+  const f = makeFixture(16, 24, 300, 12, 4);
+  const dir = mkdtempSync(join(tmpdir(), 'atomview-'));
+  try {
+    const p = join(dir, 'acts.npy');
+    writeNpy(p, { dtype: 'F32', shape: [f.n, f.dIn], data: f.x });
+    const a = analyse(f.sae, readActivationSample(p, 300, f.dIn));
+    const v = atomView(a, 3, () => undefined, 5);
+    assert.ok(Math.abs(v.decoder.reduce((s, x) => s + x * x, 0) - 1) < 1e-5, 'unit decoder');
+    assert.ok(Math.abs(v.encoderDecoderCos - 1) < 1e-5, 'the fixture\'s encoder rows are its atoms');
+    assert.equal(v.top[0]!.dim, Array.from(v.decoder.keys()).sort((p2, q) => Math.abs(v.decoder[q]!) - Math.abs(v.decoder[p2]!))[0]);
+    // brute force: the rows with the largest cos(x − b_dec, d̂)
+    const cos = Array.from({ length: f.n }, (_, r) => {
+      let xd = 0, xx = 0;
+      for (let j = 0; j < f.dIn; j++) { const x = f.x[r * f.dIn + j]! - f.sae.bDec[j]!; xd += x * v.decoder[j]!; xx += x * x; }
+      return { r, c: xd / Math.sqrt(xx) };
+    }).sort((p2, q) => q.c - p2.c).slice(0, 5);
+    assert.deepEqual(v.nearestInputs.map((n) => n.row), cos.map((c) => c.r));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
