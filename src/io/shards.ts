@@ -248,3 +248,16 @@ export function captureFacts(path: string): CaptureFacts {
     W_U: cap.wUPath ? basename(cap.wUPath) : null, complete: cap.complete, corpus: cap.manifest.corpus ?? null,
   };
 }
+
+/** What a workspace lists for a capture folder: one entry per site (`<folder>#<site>` when there are several); [] when unreadable. */
+export function captureEntries(folder: string): { path: string; name: string; manifest: string }[] {
+  try {
+    const cap = openCapture(folder);
+    const one = cap.sites.length === 1;
+    return cap.sites.map((s) => ({
+      path: one ? cap.folder : `${cap.folder}#${s.name}`, name: one ? basename(cap.folder) : `${basename(cap.folder)}#${s.name}`, manifest: cap.manifestPath,
+    }));
+  } catch {
+    return [];
+  }
+}

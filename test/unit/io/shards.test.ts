@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRowReader, openRowSource } from '../../../src/io/rowReader';
 import { readRowsAt } from '../../../src/io/rowSample';
-import { captureCfgFacts, isCapture, openCapture, readRowTokens } from '../../../src/io/shards';
+import { captureCfgFacts, captureEntries, isCapture, openCapture, readRowTokens } from '../../../src/io/shards';
 import { readActivationSample } from '../../../src/report/activations';
 import { writeFakeCapture } from '../../helpers/capture';
 
@@ -91,4 +91,14 @@ test('bad capture folders get one line naming the file and the problem', () => {
   assert.throws(() => openCapture(bad.dir), /must be \{file: a name in the folder/);
   writeFileSync(join(bad.dir, 'manifest.json'), JSON.stringify({ ...m, shards: [], complete: false }));
   assert.throws(() => openCapture(bad.dir), /no complete shards yet \(it is still running/);
+});
+
+test('a workspace lists a capture once per site, and nothing for a broken one', () => {
+  const one = writeFakeCapture(fresh(), { shardRows: [3], sites: ['h'], d: 2 });
+  assert.deepEqual(captureEntries(one.dir), [{ path: one.dir, name: one.dir.split('/').pop(), manifest: join(one.dir, 'manifest.json') }]);
+  const two = writeFakeCapture(fresh(), { shardRows: [3], sites: ['a', 'b'], d: 2 });
+  assert.deepEqual(captureEntries(two.dir).map((e) => e.path), [`${two.dir}#a`, `${two.dir}#b`]);
+  writeFileSync(join(two.dir, 'manifest.json'), '{"format": "sae-workbench-activations", "version": 1}');
+  assert.deepEqual(captureEntries(two.dir), []);
+  assert.equal(isCapture(join(two.dir, 'shard_00000.safetensors')), false);
 });
