@@ -109,6 +109,13 @@ def test_missing_module(tmp_path, corpus):
     assert line == "model 'toy_model:no_factory': module 'toy_model' has no callable 'no_factory'"
 
 
+def test_a_factory_that_raises(tmp_path, corpus):
+    path, _ = corpus
+    line = one_line_error(run_capture(["--model", "toy_model:broken", "--site", "blocks.1", "--corpus", str(path),
+                                       "--out", str(tmp_path / "o")], check=False))
+    assert line == "model 'toy_model:broken': the factory raised RuntimeError: weights file missing"
+
+
 def test_missing_corpus(tmp_path):
     missing = tmp_path / "nowhere" / "corpus.txt"
     line = one_line_error(run_capture(["--model", "toy_model:make", "--site", "blocks.1", "--corpus", str(missing),
