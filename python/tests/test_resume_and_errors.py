@@ -116,6 +116,14 @@ def test_a_factory_that_raises(tmp_path, corpus):
     assert line == "model 'toy_model:broken': the factory raised RuntimeError: weights file missing"
 
 
+def test_bad_arguments_are_one_line(tmp_path):
+    line = one_line_error(run_capture(["--model", "toy_model:make", "--corpus", "x.txt", "--out", str(tmp_path)], check=False))
+    assert line == "python -m sae_workbench_capture: the following arguments are required: --site (see --help)"
+    line = one_line_error(run_capture(["--model", "toy_model:make", "--site", "blocks.1", "--corpus", "x.txt", "--out", str(tmp_path),
+                                       "--dtype", "int8"], check=False))
+    assert "argument --dtype: invalid choice: 'int8'" in line
+
+
 def test_missing_corpus(tmp_path):
     missing = tmp_path / "nowhere" / "corpus.txt"
     line = one_line_error(run_capture(["--model", "toy_model:make", "--site", "blocks.1", "--corpus", str(missing),
