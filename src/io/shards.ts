@@ -149,8 +149,21 @@ export function captureRowSource(path: string, tensorName?: string): RowSource {
   return { path: splitSitePath(path).path, dtype: parts[0]!.dtype, rows: cap.rows, dIn: site.d, dataStart: parts[0]!.dataStart, parts };
 }
 
+// Shard headers, parsed once per shard file while its size and mtime stay the same.
+const headers = new Map<string, { key: string; header: ReturnType<typeof readSafetensorsHeader> }>();
+function shardHeader(path: string): ReturnType<typeof readSafetensorsHeader> {
+  const st = statSync(path);
+  const key = `${st.size}:${st.mtimeMs}`;
+  const hit = headers.get(path);
+  if (hit?.key === key) return hit.header;
+  const header = readSafetensorsHeader(path);
+  if (headers.size > 4096) headers.clear();
+  headers.set(path, { key, header });
+  return header;
+}
+
 function readIntTensor(path: string, name: string, first: number, count: number, fd: number): Int32Array {
-  const h = readSafetensorsHeader(path);
+  const h = shardHeader(path);
   const e = h.entries.get(name);
   if (!e) throw new InputError(path, `no '${name}' tensor (token ids, documents and positions are needed for text contexts)`);
   const dtype: DType = e.dtype;
@@ -192,6 +205,30 @@ export function readRowTokens(cap: Capture, first: number, count: number): RowTo
       closeSync(fd);
     }
   }
+  return out;
+}
+
+/**
+ * Token id, document and position of the given rows (sorted ascending, as a row sample's indices are):
+ * per shard, one read per tensor over the span the indices cover.
+ */
+export function readRowTokensAt(cap: Capture, indices: Int32Array): RowTokens {
+  const out: RowTokens = { tokenIds: new Int32Array(indices.length), doc: new Int32Array(indices.length), pos: new Int32Array(indices.length) };
+  let i = 0;
+  for (const shard of cap.shards) {
+    let j = i;
+    while (j < indices.length && indices[j]! < shard.firstRow + shard.rows) j++;
+    if (j === i) continue;
+    if (indices[i]! < shard.firstRow) throw new RangeError(`row indices must be sorted ascending and non-negative (got ${indices[i]})`);
+    const lo = indices[i]!, span = readRowTokens(cap, lo, indices[j - 1]! - lo + 1);
+    for (let k = i; k < j; k++) {
+      out.tokenIds[k] = span.tokenIds[indices[k]! - lo]!;
+      out.doc[k] = span.doc[indices[k]! - lo]!;
+      out.pos[k] = span.pos[indices[k]! - lo]!;
+    }
+    i = j;
+  }
+  if (i < indices.length) throw new RangeError(`row ${indices[i]} is outside the capture's ${cap.rows} rows`);
   return out;
 }
 

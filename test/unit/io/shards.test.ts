@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRowReader, openRowSource } from '../../../src/io/rowReader';
 import { readRowsAt } from '../../../src/io/rowSample';
-import { captureCfgFacts, captureEntries, isCapture, openCapture, readRowTokens } from '../../../src/io/shards';
+import { captureCfgFacts, captureEntries, isCapture, openCapture, readRowTokens, readRowTokensAt } from '../../../src/io/shards';
 import { readActivationSample } from '../../../src/report/activations';
 import { writeFakeCapture } from '../../helpers/capture';
 
@@ -51,6 +51,12 @@ test('token ids, documents and positions of a row range that crosses shards', ()
     assert.equal(t.pos[i], cap.pos(3 + i));
   }
   assert.throws(() => readRowTokens(c, 15, 4), RangeError);
+  const at = Int32Array.from([0, 4, 5, 13, 14, 17]);
+  const picked = readRowTokensAt(c, at);
+  assert.deepEqual([...picked.tokenIds], [...at].map(cap.tokenId));
+  assert.deepEqual([...picked.doc], [...at].map(cap.doc));
+  assert.deepEqual([...picked.pos], [...at].map(cap.pos));
+  assert.throws(() => readRowTokensAt(c, Int32Array.from([3, 18])), /row 18 is outside/);
 });
 
 test('the report sample of a capture carries its token ids and vocabulary', () => {
