@@ -51,3 +51,27 @@ def test_transformer_lens_hook_name(tmp_path, corpus):
     ref = cache["blocks.0.hook_resid_post"][0]
     assert torch.allclose(cat["blocks.0.hook_resid_post"][cat["doc"] == 0], ref[1:], atol=1e-5)
     assert json.loads((out / "manifest.json").read_text())["W_U"] == "W_U.safetensors"
+
+
+def test_parquet_corpus(tmp_path):
+    pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed here")
+    import pyarrow.parquet as pq
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"body": ["first doc", "second doc here"]}), path)
+    out = tmp_path / "cap"
+    run_capture(["--model", "toy_model:make", "--site", "blocks.1", "--corpus", str(path), "--text-field", "body", "--out", str(out)])
+    manifest, cat = read_capture(out)
+    assert manifest["corpus"]["kind"] == "parquet" and manifest["rows"] == len("first doc") + len("second doc here")
+    assert bytes(cat["token_ids"][cat["doc"] == 1].tolist()) == b"second doc here"
+
+
+def test_parquet_without_pyarrow_is_one_line(tmp_path):
+    try:
+        import pyarrow  # noqa: F401
+        pytest.skip("pyarrow is installed here")
+    except ImportError:
+        pass
+    path = tmp_path / "c.parquet"
+    path.write_bytes(b"PAR1")
+    proc = run_capture(["--model", "toy_model:make", "--site", "blocks.1", "--corpus", str(path), "--out", str(tmp_path / "o")], check=False)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"corpus '{path}': reading .parquet needs the pyarrow package, which is not installed"
