@@ -92,53 +92,51 @@ def one_line_error(proc):
     return lines[0]
 
 
+def capture_error(tmp_path, corpus_path, model="toy_model:make", site="blocks.1", extra=()):
+    """The one line a capture that should fail prints."""
+    return one_line_error(run_capture(["--model", model, "--site", site, "--corpus", str(corpus_path),
+                                       "--out", str(tmp_path / "o"), *extra], check=False))
+
+
 def test_wrong_hook_name(tmp_path, corpus):
     path, _ = corpus
-    line = one_line_error(run_capture(["--model", "toy_model:make", "--site", "blocks.1.mpl", "--corpus", str(path),
-                                       "--out", str(tmp_path / "o")], check=False))
+    line = capture_error(tmp_path, path, site="blocks.1.mpl")
     assert line.startswith("site 'blocks.1.mpl': ToyTransformer has no hook point or module named 'blocks.1.mpl'; did you mean blocks.1.mlp,")
-    line = one_line_error(run_capture(["--model", "toy_model:make", "--site", "blocks.1:inptu", "--corpus", str(path),
-                                       "--out", str(tmp_path / "o")], check=False))
+    line = capture_error(tmp_path, path, site="blocks.1:inptu")
     assert "must be ':input' or ':output'" in line
 
 
 def test_missing_module(tmp_path, corpus):
     path, _ = corpus
-    line = one_line_error(run_capture(["--model", "no_such_models:make", "--site", "blocks.1", "--corpus", str(path),
-                                       "--out", str(tmp_path / "o")], check=False))
+    line = capture_error(tmp_path, path, model="no_such_models:make")
     assert line.startswith("model 'no_such_models:make': cannot import module 'no_such_models'")
-    line = one_line_error(run_capture(["--model", "toy_model:no_factory", "--site", "blocks.1", "--corpus", str(path),
-                                       "--out", str(tmp_path / "o")], check=False))
+    line = capture_error(tmp_path, path, model="toy_model:no_factory")
     assert line == "model 'toy_model:no_factory': module 'toy_model' has no callable 'no_factory'"
 
 
 def test_a_factory_that_raises(tmp_path, corpus):
     path, _ = corpus
-    line = one_line_error(run_capture(["--model", "toy_model:broken", "--site", "blocks.1", "--corpus", str(path),
-                                       "--out", str(tmp_path / "o")], check=False))
+    line = capture_error(tmp_path, path, model="toy_model:broken")
     assert line == "model 'toy_model:broken': the factory raised RuntimeError: weights file missing"
 
 
 def test_bad_arguments_are_one_line(tmp_path):
     line = one_line_error(run_capture(["--model", "toy_model:make", "--corpus", "x.txt", "--out", str(tmp_path)], check=False))
     assert line == "python -m sae_workbench_capture: the following arguments are required: --site (see --help)"
-    line = one_line_error(run_capture(["--model", "toy_model:make", "--site", "blocks.1", "--corpus", "x.txt", "--out", str(tmp_path),
-                                       "--dtype", "int8"], check=False))
+    line = capture_error(tmp_path, "x.txt", extra=("--dtype", "int8"))
     assert "argument --dtype: invalid choice: 'int8'" in line
 
 
 def test_missing_corpus(tmp_path):
     missing = tmp_path / "nowhere" / "corpus.txt"
-    line = one_line_error(run_capture(["--model", "toy_model:make", "--site", "blocks.1", "--corpus", str(missing),
-                                       "--out", str(tmp_path / "o")], check=False))
+    line = capture_error(tmp_path, missing)
     assert line == f"corpus '{missing}' does not exist"
 
 
 def test_bad_jsonl_line_is_named(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text('{"text": "fine"}\n{"text": oops}\n', encoding="utf-8")
-    line = one_line_error(run_capture(["--model", "toy_model:make", "--site", "blocks.1", "--corpus", str(path),
-                                       "--out", str(tmp_path / "o")], check=False))
+    line = capture_error(tmp_path, path)
     assert line.startswith(f"corpus '{path}' line 2: not JSON")
 
 
