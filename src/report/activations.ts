@@ -12,6 +12,7 @@ import { readNpy, readNpyHeader } from '../io/npy';
 import { openRowSource } from '../io/rowReader';
 import type { RowSource } from '../io/rowReader';
 import { DEFAULT_ROW_SAMPLE, describeSample, readRowsAt, sampleRowIndices } from '../io/rowSample';
+import { isCapture, openCapture, readRowTokens } from '../io/shards';
 import { toFloat32 } from '../io/tensor';
 
 export interface ActivationSample {
@@ -71,8 +72,8 @@ export function readActivationSample(path: string, maxRows: number, expectDim?: 
 /** The rows of an activation file as a row source; a 3-D .npy [sequences, context, d] is read as its rows. */
 function activationRowSource(path: string): { source: RowSource; seqLen?: number } {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.safetensors')) return { source: openRowSource(path) };
-  if (!lower.endsWith('.npy')) throw new InputError(path, 'activations must be a .npy ([tokens, d] or [sequences, context, d]) or .safetensors file');
+  if (lower.endsWith('.safetensors') || isCapture(path)) return { source: openRowSource(path) };
+  if (!lower.endsWith('.npy')) throw new InputError(path, 'activations must be a .npy ([tokens, d] or [sequences, context, d]) or .safetensors file, or a capture folder');
   const h = readNpyHeader(path);
   if (!isFloatDType(h.dtype)) throw new InputError(path, `activations must be floating point, got ${h.dtype}`);
   if (h.shape.length !== 2 && h.shape.length !== 3) throw new InputError(path, `activations must be 2-D [tokens, d] or 3-D [sequences, context, d], got shape [${h.shape.join(', ')}]`);
@@ -90,6 +91,17 @@ function findBeside(path: string, names: string[]): string | undefined {
 }
 
 function attachTokens(s: ActivationSample, rowsInFile: number): void {
+  if (isCapture(s.path)) {
+    // a capture carries its token ids row for row in the shards, and its tokenizer beside them
+    const cap = openCapture(s.path);
+    s.tokenIds = readRowTokens(cap, 0, cap.rows).tokenIds;
+    s.tokenIdsPath = cap.manifestPath;
+    if (cap.tokenizerPath) {
+      s.vocab = readVocabulary(cap.tokenizerPath);
+      s.vocabPath = cap.tokenizerPath;
+    }
+    return;
+  }
   const stem = basename(s.path).replace(/\.(npy|safetensors)$/i, '');
   const idsPath = findBeside(s.path, [`${stem}.tokens.npy`, `${stem}_tokens.npy`, 'tokens.npy', 'token_ids.npy']);
   if (!idsPath || idsPath === s.path) return;
