@@ -183,6 +183,8 @@ export function featurePass(sae: Sae, activations: string, opts: { saeDir?: stri
   const steps = featurePassSteps(sae, source, shape);
   let step = steps.next();
   while (!step.done) { opts.onProgress?.(step.value.rowsSeen + step.value.skippedNonFinite, source.rows); step = steps.next(); }
-  if (cachePath) writeFeatureStats(cachePath, step.value, { rows: source.rows, activations });
+  if (cachePath) {
+    try { writeFeatureStats(cachePath, step.value, { rows: source.rows, activations }); } catch { /* a folder we may not write to: no cache */ }
+  }
   return { stats: step.value, source, cached: false };
 }

@@ -28,6 +28,7 @@ import type { PanelDataRequests } from '../../src/report/panelData.worker';
 import type { DictionaryModel, ReportModel } from '../../src/report/model';
 import { FLAG } from '../../src/report/model';
 import { launch, watchedPage } from './browser';
+import { passOf } from '../helpers/featurePass';
 import { makeFixture, writeFixture } from './fixtures';
 import { ARTIFACTS } from './harness';
 
@@ -74,7 +75,7 @@ describe('analysis', () => {
     const cos = (i: number, j: number): number => { let s = 0; for (let k = 0; k < d; k++) s += a.unitAtoms[i * d + k]! * a.unitAtoms[j * d + k]!; return s; };
     const latent = 2;
     const best = [...Array(f.dSae).keys()].filter((j) => j !== latent).sort((x, y) => cos(latent, y) - cos(latent, x))[0]!;
-    const page = featureModel(a, latent, basicFlags(a));
+    const page = featureModel(a, latent, basicFlags(a), passOf(a));
     assert.equal(page.nearestByDecoder.latents[0], best);
     const exact = maxDecoderCosine(a.unitAtoms, f.dSae, d);
     assert.ok(exact.exact);
