@@ -9,19 +9,18 @@
  * of the SAE's weights and config, the pass's settings and a fingerprint of the data file (its size, shape
  * and a hash of sampled blocks of its bytes).
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 import { contentHash } from '../diagnostics/pool';
 import { encodeSparse } from '../diagnostics/sparseCodes';
 import { DTYPE_BYTES } from '../io/dtype';
 import type { DType } from '../io/dtype';
-import { readNpyHeader } from '../io/npy';
-import { openRowSource } from '../io/rowReader';
+import { readRowsAt } from '../io/rowSample';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
-import { toFloat32, viewAs } from '../io/tensor';
 import type { Tensor } from '../io/tensor';
 import type { Sae } from '../sae/types';
+import { activationRowSource } from './activations';
 import { FeatureStats, GRID_BINS } from './featureStats';
 import type { FeatureStatsShape } from './featureStats';
 
@@ -45,47 +44,33 @@ export interface PassSource {
 
 /** An activation .npy ([rows, d] or [sequences, context, d]) or a .safetensors with one 2-D tensor. */
 export function openPassSource(path: string): PassSource {
-  let dtype: DType, rows: number, dIn: number, dataStart: number, seqLen: number | undefined;
-  if (path.toLowerCase().endsWith('.npy')) {
-    const h = readNpyHeader(path);
-    if (h.shape.length !== 2 && h.shape.length !== 3) throw new InputError(path, `activations must be 2-D [tokens, d] or 3-D [sequences, context, d], got shape [${h.shape.join(', ')}]`);
-    if (!['F32', 'F16', 'BF16', 'F64'].includes(h.dtype)) throw new InputError(path, `activations must be floating point, got ${h.dtype}`);
-    dtype = h.dtype; dataStart = h.dataStart;
-    dIn = h.shape[h.shape.length - 1]!;
-    rows = h.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    if (h.shape.length === 3) seqLen = h.shape[1];
-  } else {
-    ({ dtype, rows, dIn, dataStart } = openRowSource(path));
-  }
+  const { source, seqLen } = activationRowSource(path);
+  const { rows, dIn, dtype, dataStart } = source;
   if (rows === 0) throw new InputError(path, 'the activation file has no rows');
   const rowBytes = dIn * DTYPE_BYTES[dtype];
-  let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  const size = fstatSync(fd).size;
-  if (size < dataStart + rows * rowBytes) { closeSync(fd); throw new InputError(path, `truncated: ${rows} rows of ${dIn} need ${dataStart + rows * rowBytes} bytes, the file has ${size}`); }
-  const readBytes = (pos: number, len: number): Uint8Array => {
-    const buf = new Uint8Array(len);
-    for (let got = 0; got < len;) {
-      const r = readSync(fd, buf, got, len - got, pos + got);
-      if (r === 0) throw new InputError(path, `unexpected end of file at byte ${pos + got}`);
-      got += r;
-    }
-    return buf;
-  };
+  let size: number;
+  try { size = statSync(path).size; } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  if (size < dataStart + rows * rowBytes) throw new InputError(path, `truncated: ${rows} rows of ${dIn} need ${dataStart + rows * rowBytes} bytes, the file has ${size}`);
   return {
     path, rows, dIn, seqLen,
-    read: (lo, hi) => toFloat32({ dtype, shape: [hi - lo, dIn], data: viewAs(dtype, readBytes(dataStart + lo * rowBytes, (hi - lo) * rowBytes)) }),
+    read: (lo, hi) => readRowsAt(source, Int32Array.from({ length: hi - lo }, (_, t) => lo + t)),
     fingerprint: () => {
-      const block = 1 << 16, blocks = 16;
-      let h = contentHash(Float64Array.of(size, rows, dIn, DTYPE_BYTES[dtype]));
-      for (let b = 0; b < blocks; b++) {
-        const pos = Math.floor(((size - block) * b) / (blocks - 1));
-        const bytes = readBytes(Math.max(0, pos), Math.min(block, size));
-        h = (h * 31 + contentHash(bytes)) >>> 0;
+      // the size, the shape and 16 blocks of 64 KiB spread over the file
+      const block = Math.min(1 << 16, size), blocks = 16;
+      const fd = openSync(path, 'r');
+      try {
+        let h = contentHash(Float64Array.of(size, rows, dIn, DTYPE_BYTES[dtype]));
+        const buf = new Uint8Array(block);
+        for (let b = 0; b < blocks; b++) {
+          const got = readSync(fd, buf, 0, block, Math.floor(((size - block) * b) / (blocks - 1)));
+          h = (Math.imul(h, 31) + contentHash(buf.subarray(0, got))) >>> 0;
+        }
+        return `${h.toString(16)}-${size}`;
+      } finally {
+        closeSync(fd);
       }
-      return `${h.toString(16)}-${size}`;
     },
-    close: () => closeSync(fd),
+    close: () => undefined,
   };
 }
 
