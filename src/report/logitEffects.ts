@@ -66,7 +66,8 @@ export function logitEffects(sae: Sae, latent: number, u: Unembedding, decoder?:
   const logits = latentLogits(sae, latent, u);
   const order = Array.from({ length: logits.length }, (_, v) => v).sort((p, q) => logits[q]! - logits[p]! || p - q);
   const name = (id: number): string => (decoder ? decoder.token(id) : `#${id}`);
-  const take = Math.min(k, logits.length);
+  // a vocabulary smaller than 2k is split in halves, so no token is both promoted and suppressed
+  const take = Math.min(k, Math.floor(logits.length / 2));
   const top = order.slice(0, take), bottom = order.slice(-take).reverse();
   let lo = Infinity, hi = -Infinity;
   for (const v of logits) { if (v < lo) lo = v; if (v > hi) hi = v; }

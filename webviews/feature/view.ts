@@ -112,10 +112,14 @@ function logitSection(m: FeatureModel): HTMLElement {
   if (!m.logits) return section('Logit effects', h('p', 'muted', `No logit effects: ${m.noLogits ?? 'no W_U beside the data'}.`));
   const table = (title: string, t: { tokens: string[]; values: Float32Array }, cls: string): HTMLElement => {
     const list = h('ol', `logit-list ${cls}`);
-    t.tokens.forEach((tok, i) => list.append(h('li', '', h('span', 'tok logit-tok', tokenText(tok)), h('span', 'num', fmt(t.values[i]!)))));
+    t.tokens.forEach((tok, i) => {
+      const text = h('span', 'tok logit-tok', tokenText(tok));
+      text.title = tokenText(tok);
+      list.append(h('li', '', text, h('span', 'num', fmt(t.values[i]!))));
+    });
     return h('div', '', h('h3', '', title), list);
   };
-  const grid = h('div', 'grid-3');
+  const grid = h('div', 'logit-grid');
   grid.append(table('Promoted (top W_dec·W_U)', m.logits.top, 'logit-pos'), table('Suppressed (bottom)', m.logits.bottom, 'logit-neg'));
   const hist = h('div', 'chart-cell');
   grid.append(hist);
