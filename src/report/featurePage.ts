@@ -115,3 +115,19 @@ export function pageData(sae: Sae, stats: FeatureStats, source: PassSource): Fea
   }
   return d;
 }
+
+/**
+ * A short label for a latent from the pass (split-tree nodes, when no annotation names it): the distinct
+ * firing tokens of its top examples, else their row labels; '' when it never fired.
+ */
+export function exampleLabel(d: FeaturePassData, latent: number, count = 3): string {
+  const rows = d.stats.top(latent).rows;
+  const seen: string[] = [];
+  for (const row of rows) {
+    const tokens = d.text.tokens;
+    const text = tokens ? tokens.decoder.token(tokens.ids[row]!).trim() : d.text.labels?.texts[row]?.trim();
+    if (text && !seen.includes(text)) seen.push(text);
+    if (seen.length >= count) break;
+  }
+  return seen.map((t) => `“${t}”`).join(' ');
+}

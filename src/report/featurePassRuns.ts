@@ -80,3 +80,19 @@ export function passDataFor(sae: Sae, saeDir: string, activations: string, repor
   setImmediate(step);
   return run.data;
 }
+
+/**
+ * The page data of a pass that has read every row — run in this worker or cached beside the SAE — or
+ * undefined (no pass is started for it).
+ */
+export function finishedPassData(sae: Sae, saeDir: string, activations: string): FeaturePassData | undefined {
+  const known = runs.get(`${saeDir}\0${activations}`);
+  if (known) return passCoverage(known.data).complete ? known.data : undefined;
+  try {
+    const source = openPassSource(activations);
+    const stats = readFeatureStats(featurePassCachePath(saeDir, sae, source));
+    return stats ? pageData(sae, stats, source) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { InputError } from '../errors';
 import { readAnnotations } from './annotations';
 import { diagnosticsPool } from '../diagnostics/pool';
-import { passDataFor } from './featurePassRuns';
+import { finishedPassData, passDataFor } from './featurePassRuns';
+import { labelTreeNodes } from './treeLabels';
 import type { PassProgress } from './featurePassRuns';
 import type { FeaturePassData } from './featurePage';
 
@@ -134,6 +135,7 @@ if (parentPort) {
   rpc.onRequest('splitTree', ({ saeDirs, activations }) => {
     if (!activations) throw new InputError(saeDirs[0] ?? 'split tree', 'a split tree needs the activation file the SAEs share (none given, no activations.npy beside the first SAE)');
     const tree = splitTreeForSaes(saeDirs, activations);
+    labelTreeNodes(tree, { annotations: readAnnotations, pass: (dir) => finishedPassData(loadSae(dir), dir, activations) });
     knownTrees.unshift(tree);
     knownTrees.length = Math.min(knownTrees.length, MAX_TREES);
     return tree;
