@@ -55,6 +55,7 @@ export function describeSample(totalRows: number, taken: number, seed: number): 
  * indices are read in one call; only the bytes of the chosen rows are read.
  */
 export function readRowsAt(source: RowSource, indices: Int32Array): Float32Array {
+  if (source.parts) return readPartsAt(source, indices);
   const d = source.dIn;
   const rowBytes = d * DTYPE_BYTES[source.dtype];
   const out = new Float32Array(indices.length * d);
@@ -82,5 +83,21 @@ export function readRowsAt(source: RowSource, indices: Int32Array): Float32Array
   } finally {
     closeSync(fd);
   }
+  return out;
+}
+
+/** readRowsAt over a source made of parts (a capture's shards): each part reads its own indices. */
+function readPartsAt(source: RowSource, indices: Int32Array): Float32Array {
+  const d = source.dIn;
+  const out = new Float32Array(indices.length * d);
+  let i = 0, first = 0;
+  for (const part of source.parts!) {
+    let j = i;
+    while (j < indices.length && indices[j]! < first + part.rows) j++;
+    if (j > i) out.set(readRowsAt(part, indices.subarray(i, j).map((r) => r - first)), i * d);
+    i = j;
+    first += part.rows;
+  }
+  if (i < indices.length) throw new RangeError(`row ${indices[i]} is outside [0, ${source.rows}) of ${source.path}`);
   return out;
 }

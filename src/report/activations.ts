@@ -10,6 +10,7 @@ import { readNpyHeader } from '../io/npy';
 import { openRowSource } from '../io/rowReader';
 import type { RowSource } from '../io/rowReader';
 import { DEFAULT_ROW_SAMPLE, describeSample, readRowsAt, sampleRowIndices } from '../io/rowSample';
+import { isCapture } from '../io/shards';
 
 export interface ActivationSample {
   path: string;
@@ -61,8 +62,8 @@ export function readActivationSample(path: string, maxRows: number, expectDim?: 
 /** The rows of an activation file as a row source; a 3-D .npy [sequences, context, d] is read as its rows. */
 export function activationRowSource(path: string): { source: RowSource; seqLen?: number } {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.safetensors')) return { source: openRowSource(path) };
-  if (!lower.endsWith('.npy')) throw new InputError(path, 'activations must be a .npy ([tokens, d] or [sequences, context, d]) or .safetensors file');
+  if (lower.endsWith('.safetensors') || isCapture(path)) return { source: openRowSource(path) };
+  if (!lower.endsWith('.npy')) throw new InputError(path, 'activations must be a .npy ([tokens, d] or [sequences, context, d]) or .safetensors file, or a capture folder');
   const h = readNpyHeader(path);
   if (!isFloatDType(h.dtype)) throw new InputError(path, `activations must be floating point, got ${h.dtype}`);
   if (h.shape.length !== 2 && h.shape.length !== 3) throw new InputError(path, `activations must be 2-D [tokens, d] or 3-D [sequences, context, d], got shape [${h.shape.join(', ')}]`);

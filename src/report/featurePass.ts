@@ -42,36 +42,49 @@ export interface PassSource {
   close(): void;
 }
 
-/** An activation .npy ([rows, d] or [sequences, context, d]) or a .safetensors with one 2-D tensor. */
+/**
+ * An activation .npy ([rows, d] or [sequences, context, d]), a .safetensors with one 2-D tensor, or a
+ * capture folder (its shards read one after another).
+ */
 export function openPassSource(path: string): PassSource {
   const { source, seqLen } = activationRowSource(path);
-  const { rows, dIn, dtype, dataStart } = source;
+  const { rows, dIn } = source;
   if (rows === 0) throw new InputError(path, 'the activation file has no rows');
-  const rowBytes = dIn * DTYPE_BYTES[dtype];
-  let size: number;
-  try { size = statSync(path).size; } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  if (size < dataStart + rows * rowBytes) throw new InputError(path, `truncated: ${rows} rows of ${dIn} need ${dataStart + rows * rowBytes} bytes, the file has ${size}`);
+  const files = source.parts ?? [source];
+  const sizes = files.map((f) => {
+    const need = f.dataStart + f.rows * dIn * DTYPE_BYTES[f.dtype];
+    let size: number;
+    try { size = statSync(f.path).size; } catch (e) { throw new InputError(f.path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    if (size < need) throw new InputError(f.path, `truncated: ${f.rows} rows of ${dIn} need ${need} bytes, the file has ${size}`);
+    return size;
+  });
   return {
     path, rows, dIn, seqLen,
     read: (lo, hi) => readRowsAt(source, Int32Array.from({ length: hi - lo }, (_, t) => lo + t)),
     fingerprint: () => {
-      // the size, the shape and 16 blocks of 64 KiB spread over the file
-      const block = Math.min(1 << 16, size), blocks = 16;
-      const fd = openSync(path, 'r');
-      try {
-        let h = contentHash(Float64Array.of(size, rows, dIn, DTYPE_BYTES[dtype]));
-        const buf = new Uint8Array(block);
-        for (let b = 0; b < blocks; b++) {
-          const got = readSync(fd, buf, 0, block, Math.floor(((size - block) * b) / (blocks - 1)));
-          h = (Math.imul(h, 31) + contentHash(buf.subarray(0, got))) >>> 0;
-        }
-        return `${h.toString(16)}-${size}`;
-      } finally {
-        closeSync(fd);
-      }
+      let h = contentHash(Float64Array.of(rows, dIn, files.length));
+      files.forEach((f, i) => { h = (Math.imul(h, 31) + fileFingerprint(f.path, sizes[i]!, DTYPE_BYTES[f.dtype])) >>> 0; });
+      return `${h.toString(16)}-${sizes.reduce((a, b) => a + b, 0)}`;
     },
     close: () => undefined,
   };
+}
+
+/** A hash of a file's size and of 16 blocks of 64 KiB spread over it. */
+function fileFingerprint(path: string, size: number, salt: number): number {
+  const block = Math.min(1 << 16, size), blocks = 16;
+  const fd = openSync(path, 'r');
+  try {
+    let h = contentHash(Float64Array.of(size, salt));
+    const buf = new Uint8Array(block);
+    for (let b = 0; b < blocks; b++) {
+      const got = readSync(fd, buf, 0, block, Math.floor(((size - block) * b) / (blocks - 1)));
+      h = (Math.imul(h, 31) + contentHash(buf.subarray(0, got))) >>> 0;
+    }
+    return h;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Rows per encoded chunk: about 2·10^10 multiply-adds of encoder GEMM, so a chunk takes well under a second. */

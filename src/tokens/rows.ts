@@ -7,11 +7,13 @@
  * - a tokenizer: `tokenizer.json` or `vocab.json`;
  * - row labels: `<stem>.labels.json|txt`, `labels.json` (an array of strings) or `labels.txt` (one a line);
  * - W_U: `W_U.safetensors` or `W_U.npy`.
+ * A capture folder (src/io/shards.ts) carries its token ids, documents, tokenizer and W_U itself.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors';
 import { readNpy } from '../io/npy';
+import { isCapture, openCapture, readRowTokens } from '../io/shards';
 import { toFloat32 } from '../io/tensor';
 import { readTokenizer } from './decode';
 import type { TokenDecoder } from './decode';
@@ -22,8 +24,8 @@ export interface RowTokens {
   idsPath: string;
   decoder: TokenDecoder;
   /**
-   * [start, end) of the rows that make up row r's document or sequence. Rows of a bare word vocabulary
-   * ('plain' tokens with no sequence shape) stand alone.
+   * [start, end) of the rows that make up row r's document or sequence (in a capture, clipped to 64 rows
+   * either side). Rows of a bare word vocabulary ('plain' tokens with no sequence shape) stand alone.
    */
   documentOf(row: number): [number, number];
 }
@@ -54,6 +56,7 @@ const stemOf = (path: string): string => basename(path).replace(/\.(npy|safetens
  * naming them; absent files are simply absent.
  */
 export function rowTextFor(activations: string, rows: number, seqLen?: number): RowText {
+  if (isCapture(activations)) return captureText(activations, rows);
   const stem = stemOf(activations);
   const out: RowText = {
     unembeddingPath: findBeside(activations, ['W_U.safetensors', 'W_U.npy']),
@@ -93,4 +96,26 @@ function readRowLabels(activations: string, stem: string, rows: number): RowText
   }
   if (texts.length !== rows) throw new InputError(path, `has ${texts.length} row labels but ${basename(activations)} has ${rows} rows`);
   return { texts, path };
+}
+
+/** Rows either side of a row that documentOf looks at in a capture (windows need far fewer). */
+const DOC_SCAN = 64;
+
+/** A capture folder carries token ids, documents, the tokenizer and W_U itself (src/io/shards.ts). */
+function captureText(path: string, rows: number): RowText {
+  const cap = openCapture(path);
+  if (cap.rows !== rows) throw new InputError(cap.manifestPath, `lists ${cap.rows} rows but the activations have ${rows}`);
+  const out: RowText = { unembeddingPath: cap.wUPath };
+  if (!cap.tokenizerPath) { out.noTokens = `the capture ${basename(cap.folder)} saved no tokenizer`; return out; }
+  const { tokenIds, doc } = readRowTokens(cap, 0, cap.rows);
+  const decoder = readTokenizer(cap.tokenizerPath);
+  // a document's rows are consecutive; look no further than DOC_SCAN rows either side
+  const documentOf = (row: number): [number, number] => {
+    let lo = row, hi = row + 1;
+    while (lo > 0 && row - lo < DOC_SCAN && doc[lo - 1] === doc[row]) lo--;
+    while (hi < rows && hi - row < DOC_SCAN && doc[hi] === doc[row]) hi++;
+    return [lo, hi];
+  };
+  out.tokens = { ids: tokenIds, idsPath: cap.manifestPath, decoder, documentOf };
+  return out;
 }

@@ -55,20 +55,21 @@ test('the pass over all rows equals a brute-force top-k, density, mean and max â
       const want = bruteTop(c, fx.n, dSae, i, 7);
       const got = s.top(i);
       assert.deepEqual(Array.from(got.rows), want.rows, `top rows of latent ${i} in ${path}`);
-      assert.deepEqual(Array.from(got.values), want.values);
+      // the pass encodes in chunks, the reference all rows at once: the GEMM may round differently
+      got.values.forEach((v, t) => assert.ok(Math.abs(v - want.values[t]!) <= 1e-5 * Math.abs(want.values[t]!), `top value ${t} of latent ${i}`));
       let fires = 0, sum = 0, max = 0, firstFires = 0;
       for (let r = 0; r < fx.n; r++) { const v = c[r * dSae + i]!; if (v > 0) { fires++; sum += v; max = Math.max(max, v); if (r < 100) firstFires++; } }
       if (fires > 0 && firstFires === 0) firstRowsDead++;
       assert.equal(s.count[i], fires);
       assert.ok(Math.abs(s.density(i) - fires / fx.n) < 1e-12);
       assert.ok(Math.abs(s.meanActivation(i) - (fires ? sum / fires : 0)) < 1e-5 * Math.max(1, sum / Math.max(1, fires)));
-      assert.equal(s.max[i], max);
+      assert.ok(Math.abs(s.max[i]! - max) <= 1e-5 * max);
       const hist = s.histogram(i);
       assert.equal(hist.counts.reduce((a, b) => a + b, 0), fires, 'the histogram counts every firing once');
       const bands = s.bands(i, 5, 4);
       assert.equal(bands.reduce((a, b) => a + b.count, 0), fires, 'bands partition the firings');
       for (const b of bands) for (let e = 0; e < b.rows.length; e++) {
-        assert.equal(c[b.rows[e]! * dSae + i], b.values[e], 'a band example is a real firing');
+        assert.ok(Math.abs(c[b.rows[e]! * dSae + i]! - b.values[e]!) <= 1e-5 * Math.max(1, b.values[e]!), `a band example is a real firing: ${c[b.rows[e]! * dSae + i]} vs ${b.values[e]}`);
         assert.ok(b.values[e]! >= b.lo - 1e-6 && b.values[e]! <= b.hi + 1e-6, 'inside its band');
       }
       for (let q = 1; q < bands.length; q++) assert.ok(bands[q]!.hi <= bands[q - 1]!.lo + 1e-6, 'bands run from high to low without overlap');
