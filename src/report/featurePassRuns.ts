@@ -33,16 +33,16 @@ const REPORT_MS = 1000;
 
 /**
  * The page data of this SAE + file: complete when cached, else growing while the pass runs.
- * `report` hears about progress (throttled) and about the end of the pass.
+ * `report` hears about progress (throttled) and about the end of the pass. `chunkRows` is for tests.
  */
-export function passDataFor(sae: Sae, saeDir: string, activations: string, report: (p: PassProgress) => void): FeaturePassData {
+export function passDataFor(sae: Sae, saeDir: string, activations: string, report: (p: PassProgress) => void, chunkRows?: number): FeaturePassData {
   const key = `${saeDir}\0${activations}`;
   const known = runs.get(key);
   if (known) return known.data;
   const source = openPassSource(activations);
   const cachePath = featurePassCachePath(saeDir, sae, source);
   const cached = readFeatureStats(cachePath);
-  const steps = cached ? undefined : featurePassSteps(sae, source, DEFAULT_PASS);
+  const steps = cached ? undefined : featurePassSteps(sae, source, DEFAULT_PASS, chunkRows);
   // the generator makes its statistics object on the first step; the pages hold that same object
   const first = steps ? steps.next() : undefined;
   const stats = cached ?? first!.value;
