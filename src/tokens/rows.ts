@@ -65,11 +65,11 @@ export function rowTextFor(activations: string, rows: number, seqLen?: number): 
   const idsPath = findBeside(activations, [`${stem}.tokens.npy`, `${stem}_tokens.npy`, 'tokens.npy', 'token_ids.npy']);
   const vocabPath = findBeside(activations, ['tokenizer.json', 'vocab.json']);
   if (!idsPath) { out.noTokens = `no token ids beside ${basename(activations)} (tokens.npy)`; return out; }
-  if (!vocabPath) { out.noTokens = `token ids found (${basename(idsPath)}) but no tokenizer.json or vocab.json beside them`; return out; }
   const t = readNpy(idsPath);
   if (t.dtype !== 'I32' && t.dtype !== 'I64' && t.dtype !== 'I16' && t.dtype !== 'U8') throw new InputError(idsPath, `token ids must be integers, got ${t.dtype}`);
   const count = t.shape.reduce((a, b) => a * b, 1);
   if (count !== rows) throw new InputError(idsPath, `has ${count} token ids but ${basename(activations)} has ${rows} rows`);
+  if (!vocabPath) { out.noTokens = `token ids found (${basename(idsPath)}) but no tokenizer.json or vocab.json beside them`; return out; }
   const ids = Int32Array.from(toFloat32(t), (v) => Math.round(v));
   const decoder = readTokenizer(vocabPath);
   const seq = seqLen ?? (t.shape.length === 2 ? t.shape[1] : undefined);
