@@ -92,7 +92,8 @@ function readRowLabels(activations: string, stem: string, rows: number): RowText
     texts = json.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
   } else {
     texts = readFileSync(path, 'utf8').split(/\r?\n/);
-    if (texts.length === rows + 1 && texts[rows] === '') texts.pop();
+    // a final newline ends the last line; it does not start another
+    if (texts[texts.length - 1] === '') texts.pop();
   }
   if (texts.length !== rows) throw new InputError(path, `has ${texts.length} row labels but ${basename(activations)} has ${rows} rows`);
   return { texts, path };
