@@ -11,7 +11,7 @@ import type { SaeEntry, SaeFacts } from './saeFacts';
 import { CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE } from '../src/formats/saelens';
 import { captureEntries, isCapture } from '../src/io/shards';
 
-const EXCLUDE = '**/{node_modules,.git,.venv,venv,__pycache__,.test-artifacts}/**';
+const EXCLUDE = '**/{node_modules,.git,.venv,venv,__pycache__,.test-artifacts,.feature-pass}/**';
 const ACTIVATION_GLOB = '**/*.{npy,npz,safetensors}';
 const MAX_FILES = 2000;
 const OPENED_KEY = 'saeWorkbench.openedSaes';

@@ -11,6 +11,7 @@ import type { FeaturesToHostEvents, HostToFeaturesEvents } from '../../src/proto
 import { FEATURES_VIEW_TYPE } from '../../src/protocol/features';
 import type { FeatureToHostEvents, FeatureToHostRequests, HostToFeatureEvents } from '../../src/protocol/feature';
 import { FEATURE_VIEW_TYPE } from '../../src/protocol/feature';
+import { followFeaturePass } from './featurePass';
 import type { HostToSplitTreeEvents, SplitTreeToHostEvents } from '../../src/protocol/splitTree';
 import { SPLIT_TREE_VIEW_TYPE } from '../../src/protocol/splitTree';
 import type { DiagnosticsToHostEvents, HostToDiagnosticsEvents } from '../../src/protocol/diagnostics';
@@ -47,9 +48,14 @@ export function featuresPanel(context: vscode.ExtensionContext, args: PanelArgs,
 }
 
 export function featurePanel(context: vscode.ExtensionContext, args: PanelArgs, panel = createPanel(context, FEATURE_VIEW_TYPE, `Latent #${args.latent}: ${name(args)}`)): vscode.WebviewPanel {
+  let watch: vscode.Disposable | undefined;
   const ch = bind<HostToFeatureEvents, FeatureToHostRequests, FeatureToHostEvents>(panel, context, 'feature', async (c) => {
-    c.event('load', { model: await panelData(context).feature(args.saeDirs[0]!, args.latent ?? 0, args.activations), args });
+    const model = await panelData(context).feature(args.saeDirs[0]!, args.latent ?? 0, args.activations);
+    c.event('load', { model, args });
+    watch?.dispose();
+    if (model.pass && !model.pass.complete) watch = followFeaturePass(panelData(context), args, c);
   });
+  panel.onDidDispose(() => watch?.dispose());
   ch.onEvent('openFeature', ({ latent, sae }) => featurePanel(context, { ...args, saeDirs: [args.saeDirs[sae ?? 0] ?? args.saeDirs[0]!], latent }));
   ch.onRequest('annotate', (req) => panelData(context).annotate({ ...req, saeDir: args.saeDirs[0]! }));
   return panel;

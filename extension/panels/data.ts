@@ -14,6 +14,7 @@ import { MessageHandler } from '../../src/protocol/rpc';
 import type { AnnotateRequest, AnnotateResponse } from '../../src/protocol/feature';
 import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from '../../src/report/model';
 import type { PanelDataRequests } from '../../src/report/panelData.worker';
+import type { PassProgress } from '../../src/report/featurePassRuns';
 
 export interface PanelDataProvider {
   dictionary(saeDir: string, activations?: string): Promise<DictionaryModel>;
@@ -25,6 +26,8 @@ export interface PanelDataProvider {
   synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]>;
   /** Writes the self-contained HTML report (off the host thread). */
   report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }>;
+  /** Hears how far feature-page passes have got (absent for providers without a running pass). */
+  onFeaturePass?(listener: (p: PassProgress) => void): vscode.Disposable;
 }
 
 /** An activation file beside the SAE (or its parent folder), when the caller gave none. */
@@ -39,13 +42,21 @@ export function findActivations(saeDir: string): string | undefined {
 class WorkerDataProvider implements PanelDataProvider {
   private rpc: MessageHandler<PanelDataRequests, Record<string, unknown>, Record<string, [unknown, unknown]>, Record<string, unknown>> | undefined;
 
+  private readonly passListeners = new Set<(p: PassProgress) => void>();
+
   constructor(private readonly context: vscode.ExtensionContext) {}
+
+  onFeaturePass(listener: (p: PassProgress) => void): vscode.Disposable {
+    this.passListeners.add(listener);
+    return { dispose: () => { this.passListeners.delete(listener); } };
+  }
 
   private channel(): NonNullable<WorkerDataProvider['rpc']> {
     if (this.rpc) return this.rpc;
     const worker = new Worker(join(this.context.extensionPath, 'dist', 'workers', 'panelData.worker.js'));
     const rpc = new MessageHandler<PanelDataRequests, Record<string, unknown>, Record<string, [unknown, unknown]>, Record<string, unknown>>((m) => worker.postMessage(m));
     worker.on('message', (m) => { void rpc.receive(m); });
+    rpc.onEvent('featurePass', (p) => { for (const l of this.passListeners) l(p as PassProgress); });
     worker.on('error', (e) => { rpc.dispose(`analysis worker failed: ${e.message}`); this.rpc = undefined; });
     worker.on('exit', () => { rpc.dispose('analysis worker exited'); this.rpc = undefined; });
     this.context.subscriptions.push({ dispose: () => { void worker.terminate(); } });

@@ -111,6 +111,32 @@ export class AnnotationStore {
     this.write();
   }
 
+  /**
+   * Adds the annotations of another file — ours, or a raw Neuronpedia explanation export — in one write:
+   * latents we have not annotated are added; on ones we have, only our empty fields are filled. Returns
+   * how many latents changed.
+   */
+  importFile(path: string): number {
+    let text: string;
+    try { text = readFileSync(path, 'utf8'); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    const incoming = parseAnnotations(text, path, this.sae.dSae);
+    this.sync();
+    const byIndex = new Map(this.current.annotations.map((a) => [a.index, a]));
+    let changed = 0;
+    for (const a of incoming.annotations) {
+      const ours = byIndex.get(a.index);
+      const next = ours ? { ...ours, label: ours.label || a.label, description: ours.description || a.description, author: ours.author || a.author } : a;
+      if (ours && next.label === ours.label && next.description === ours.description && next.author === ours.author) continue;
+      byIndex.set(a.index, next);
+      changed++;
+    }
+    if (changed) {
+      this.current = { ...this.current, annotations: [...byIndex.values()].sort((x, y) => x.index - y.index) };
+      this.write();
+    }
+    return changed;
+  }
+
   /** Neuronpedia's explanation-export shape, for upload or sharing. */
   toNeuronpedia(): { modelId: string; layer: string; index: string; description: string; typeName: string; explanationModelName: string; label: string; tags: string[] }[] {
     const sae = { ...this.current.sae, ...stripUndefined(this.sae) };

@@ -19,11 +19,42 @@ function str(source: string, where: string, v: unknown, fallback = ''): string {
   return v;
 }
 
+/** Labels made from an explanation are cut here (the explanation itself stays whole in the description). */
+const LABEL_CHARS = 80;
+
+/**
+ * A raw Neuronpedia explanation export (an array of {modelId, layer, index, description,
+ * explanationModelName, typeName, …}) as our file's shape: the first explanation of a latent is its
+ * description (and, cut short, its label); later ones are kept as alternatives.
+ */
+function fromNeuronpedia(list: unknown[], source: string): Json {
+  const byIndex = new Map<string, Json>();
+  let modelId: unknown, layer: unknown;
+  list.forEach((e, i) => {
+    if (!isObject(e)) throw new InputError(source, `explanation [${i}] is not an object`);
+    modelId ??= e.modelId; layer ??= e.layer;
+    const key = String(e.index);
+    const description = str(source, `explanation [${i}].description`, e.description);
+    const author = str(source, `explanation [${i}].explanationModelName`, e.explanationModelName ?? e.author);
+    const at = typeof e.createdAt === 'string' ? e.createdAt : '';
+    const known = byIndex.get(key);
+    if (known) {
+      (known.alternatives as unknown[]).push({ field: 'description', value: description, author, updatedAt: at });
+      return;
+    }
+    const label = typeof e.label === 'string' && e.label ? e.label : description.length > LABEL_CHARS ? `${description.slice(0, LABEL_CHARS - 1).trimEnd()}…` : description;
+    byIndex.set(key, { index: e.index, label, description, tags: [], author, typeName: e.typeName ?? 'neuronpedia', createdAt: at, updatedAt: at, alternatives: [] });
+  });
+  const annotations = [...byIndex.values()].map((a) => ((a.alternatives as unknown[]).length ? a : { ...a, alternatives: undefined }));
+  return { format: ANNOTATIONS_FORMAT, version: ANNOTATIONS_VERSION, sae: { modelId, hookName: layer }, annotations };
+}
+
 /** Parses and checks the text of an annotations file. `dSae`, when known, bounds the latent indices. */
 export function parseAnnotations(text: string, source: string, dSae?: number): AnnotationsFile {
   if (text.includes('<<<<<<<') && text.includes('>>>>>>>')) throw new InputError(source, 'has unresolved merge-conflict markers');
   let raw: unknown;
   try { raw = JSON.parse(text); } catch (e) { throw new InputError(source, `invalid JSON (${(e as Error).message.split('\n')[0]})`); }
+  if (Array.isArray(raw) || (isObject(raw) && raw.format === undefined && Array.isArray(raw.explanations))) raw = fromNeuronpedia(Array.isArray(raw) ? raw : raw.explanations as unknown[], source);
   if (!isObject(raw)) throw new InputError(source, 'is not a JSON object');
   if (raw.format !== ANNOTATIONS_FORMAT) throw new InputError(source, `"format" must be "${ANNOTATIONS_FORMAT}", got ${JSON.stringify(raw.format)}`);
   if (raw.version !== ANNOTATIONS_VERSION) throw new InputError(source, `unsupported version ${JSON.stringify(raw.version)} (this build reads version ${ANNOTATIONS_VERSION})`);

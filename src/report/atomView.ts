@@ -12,11 +12,11 @@ export interface AtomView {
   top: { dim: number; value: number }[];
   /** cos(encoder row i, decoder atom i); NaN for transcoders (the two live in different spaces). */
   encoderDecoderCos: number;
-  /** Sample rows nearest to the atom by cosine, with the row's token when the data has tokens. */
+  /** Sample rows nearest to the atom by cosine, with the row's token (or row label) when the data has them. */
   nearestInputs: { row: number; cosine: number; token?: string }[];
 }
 
-export function atomView(a: Analysis, latent: number, displayToken: (id: number) => string | undefined, nearest = 8): AtomView {
+export function atomView(a: Analysis, latent: number, tokenOf: (fileRow: number) => string | undefined, nearest = 8): AtomView {
   const { dIn, dSae, dOut, transcoder } = a.sae.cfg;
   const decoder = a.unitAtoms.slice(latent * dOut, (latent + 1) * dOut);
   const top = Array.from(decoder, (value, dim) => ({ dim, value })).sort((p, q) => Math.abs(q.value) - Math.abs(p.value)).slice(0, 6);
@@ -37,8 +37,8 @@ export function atomView(a: Analysis, latent: number, displayToken: (id: number)
     for (const r of order) {
       if (!Number.isFinite(cos[r]!)) continue;
       const fileRow = s.rowIndex[r]!;
-      const id = s.tokenIds?.[fileRow];
-      nearestInputs.push({ row: fileRow, cosine: cos[r]!, ...(id !== undefined && displayToken(id) !== undefined ? { token: displayToken(id) } : {}) });
+      const token = tokenOf(fileRow);
+      nearestInputs.push({ row: fileRow, cosine: cos[r]!, ...(token !== undefined ? { token } : {}) });
     }
   }
   return { decoder, top, encoderDecoderCos, nearestInputs };

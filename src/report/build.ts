@@ -6,11 +6,12 @@
 import { basename } from 'node:path';
 import { decoderNorms } from '../sae/forward';
 import type { Sae } from '../sae/types';
-import { displayToken } from './activations';
 import type { Analysis } from './analyze';
 import { atomView } from './atomView';
 import { basicFlags, maxDecoderCosine } from './analyze';
-import type { DictionaryModel, Example, FeatureModel, LabelMap, Neighbours, QuantileBin, SaeCard, TrainingModel } from './model';
+import type { DictionaryModel, FeatureModel, LabelMap, Neighbours, SaeCard, TrainingModel } from './model';
+import { passFields } from './featurePage';
+import type { FeaturePassData } from './featurePage';
 import { FLAG } from './model';
 import { atomDiagnostics, diagnosticFlags, stationarityColumn } from './diagnostics';
 import type { PanelDiagnostics } from './diagnostics';
@@ -90,59 +91,21 @@ function topK(values: Float32Array | Float64Array, k: number, exclude: number): 
   return { latents: Int32Array.from(pick), values: Float32Array.from(pick, (i) => values[i]!) };
 }
 
-/** This latent's activation on a sample row (0 when it does not fire there). */
-function codeAt(a: Analysis, row: number, latent: number): number {
-  const { rowPtr, idx, val } = a.codes;
-  let lo = rowPtr[row]!, hi = rowPtr[row + 1]! - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1, v = idx[mid]!;
-    if (v === latent) return val[mid]!;
-    if (v < latent) lo = mid + 1; else hi = mid - 1;
-  }
-  return 0;
+/** The text of one activation row: its token (decoded alone), else its row label. */
+function rowToken(text: FeaturePassData['text'], row: number): string | undefined {
+  const t = text.tokens;
+  if (t && row < t.ids.length) return t.decoder.decode(t.ids, row, row + 1).texts[0];
+  return text.labels?.texts[row];
 }
 
-const CONTEXT_BEFORE = 12, CONTEXT_AFTER = 4;
-
-function example(a: Analysis, latent: number, row: number, activation: number): Example {
-  const s = a.sample;
-  const fileRow = s.rowIndex[row]!;
-  const ex: Example = { row: fileRow, activation };
-  if (!s.tokenIds || !s.vocab) return ex;
-  const seqStart = s.seqLen ? fileRow - (fileRow % s.seqLen) : 0;
-  const seqEnd = s.seqLen ? seqStart + s.seqLen : s.tokenIds.length;
-  const lo = Math.max(seqStart, fileRow - CONTEXT_BEFORE), hi = Math.min(seqEnd, fileRow + CONTEXT_AFTER + 1);
-  const tokens: string[] = [], values: number[] = [];
-  // Sample rows map to file rows monotonically; rows outside the sample have no code (shown as 0).
-  for (let fr = lo; fr < hi; fr++) {
-    const id = s.tokenIds[fr]!;
-    tokens.push(displayToken(s.vocab.get(id) ?? `<${id}>`));
-    const sr = row + (fr - fileRow);
-    values.push(sr >= 0 && sr < s.n && s.rowIndex[sr] === fr ? codeAt(a, sr, latent) : 0);
-  }
-  return { ...ex, tokens, values: Float32Array.from(values), focus: fileRow - lo };
-}
-
-/** The feature page of one latent. */
-export function featureModel(a: Analysis, latent: number, flags: Uint8Array, annotation?: Annotation, diag?: PanelDiagnostics): FeatureModel {
+/**
+ * The feature page of one latent: activity, histogram, examples and logit effects from the whole-data
+ * pass (./featurePage.ts); neighbours and diagnostics from the analysis sample.
+ */
+export function featureModel(a: Analysis, latent: number, flags: Uint8Array, pass: FeaturePassData, annotation?: Annotation, diag?: PanelDiagnostics): FeatureModel {
   const { dSae, dOut } = a.sae.cfg;
-  const { colPtr, rows, vals } = a.codes;
+  const { colPtr, rows } = a.codes;
   const start = colPtr[latent]!, end = colPtr[latent + 1]!;
-  const order = Array.from({ length: end - start }, (_, t) => start + t).sort((p, q) => vals[q]! - vals[p]! || rows[p]! - rows[q]!);
-  const top = order.slice(0, 10).map((t) => example(a, latent, rows[t]!, vals[t]!));
-  // Quantile-sampled: five groups by rank (highest first), three evenly spaced examples from each.
-  const quantiles: QuantileBin[] = [];
-  const groups = order.length >= 15 ? 5 : order.length > 0 ? 1 : 0;
-  for (let q = 0; q < groups; q++) {
-    const lo = Math.floor((q * order.length) / groups), hi = Math.floor(((q + 1) * order.length) / groups);
-    const picks = [0, 1, 2].map((p) => order[lo + Math.floor(((p + 0.5) * (hi - lo)) / 3)]!).filter((v, i, arr) => arr.indexOf(v) === i);
-    quantiles.push({ hi: vals[order[lo]!]!, lo: vals[order[hi - 1]!]!, examples: picks.map((t) => example(a, latent, rows[t]!, vals[t]!)) });
-  }
-  const maxAct = a.maxActivation[latent]!;
-  const bins = 24;
-  const edges = Float32Array.from({ length: bins + 1 }, (_, b) => (maxAct > 0 ? (b * maxAct) / bins : b / bins));
-  const counts = new Uint32Array(bins);
-  for (let t = start; t < end; t++) counts[Math.min(bins - 1, Math.floor((vals[t]! / (maxAct || 1)) * bins))]! += 1;
   // Nearest by decoder cosine: one row of D̂D̂ᵀ.
   const u = a.unitAtoms.subarray(latent * dOut, (latent + 1) * dOut);
   const cosRow = new Float32Array(dSae);
@@ -160,28 +123,30 @@ export function featureModel(a: Analysis, latent: number, flags: Uint8Array, ann
   const ni = end - start;
   const jac = new Float64Array(dSae).fill(NaN);
   for (let j = 0; j < dSae; j++) if (co[j]! > 0) jac[j] = co[j]! / (ni + (colPtr[j + 1]! - colPtr[j]!) - co[j]!);
-  const f = flags[latent]!;
+  let f = flags[latent]!;
+  const fields = passFields(a.sae, pass, latent);
+  // once the pass has read every row, dead and dense are its verdict, not the sample's
+  if (fields.pass?.complete) f = (f & ~(FLAG.dead | FLAG.dense)) | (fields.density === 0 ? FLAG.dead : 0) | (fields.density > 0.1 ? FLAG.dense : 0);
   const diagnostics = diag ? atomDiagnostics(diag, latent, f) : undefined;
   return {
     latent, sae: saeCard(a.sae), label: annotation?.label ?? '', note: annotation?.note ?? '',
-    density: a.density[latent]!, meanActivation: a.meanActivation[latent]!, maxActivation: maxAct, decoderNorm: a.decoderNorm[latent]!,
-    histogram: { edges, counts }, top, quantiles, hasTokens: !!(a.sample.tokenIds && a.sample.vocab),
+    ...fields, decoderNorm: a.decoderNorm[latent]!,
     nearestByDecoder: topK(cosRow, 8, latent), nearestByCoactivation: topK(jac, 8, latent), diagnostics,
-    atom: atomView(a, latent, (id) => { const t = a.sample.vocab?.get(id); return t === undefined ? undefined : displayToken(t); }),
+    atom: atomView(a, latent, (row) => rowToken(pass.text, row)),
   };
 }
 
 /**
- * Which latents get a page in a report: the most frequent live ones, the flagged ones and the
+ * Which latents get a page in a report: the most frequent live ones (by `density`), the flagged ones and the
  * annotated ones, up to `limit`, in latent order.
  */
-export function pickReportLatents(a: Analysis, flags: Uint8Array, limit: number, annotations?: Map<number, Annotation>, stationarity?: Float32Array): Int32Array {
+export function pickReportLatents(density: ArrayLike<number>, flags: Uint8Array, limit: number, annotations?: Map<number, Annotation>, stationarity?: Float32Array): Int32Array {
   const stat = (i: number): number => { const v = stationarity?.[i]; return v !== undefined && Number.isFinite(v) ? v : -Infinity; };
   const chosen = new Set<number>();
   for (const k of annotations?.keys() ?? []) if (chosen.size < limit && k < flags.length) chosen.add(k);
   const flagged = [...flags.keys()].filter((i) => flags[i]! & (FLAG.dense | FLAG.nonStationary)).sort((p, q) => stat(q) - stat(p));
   for (const i of flagged.slice(0, Math.floor(limit / 4))) if (chosen.size < limit) chosen.add(i);
-  const live = [...a.density.keys()].filter((i) => a.density[i]! > 0).sort((p, q) => a.density[q]! - a.density[p]! || p - q);
+  const live = [...flags.keys()].filter((i) => density[i]! > 0).sort((p, q) => density[q]! - density[p]! || p - q);
   for (const i of live) { if (chosen.size >= limit) break; chosen.add(i); }
   return Int32Array.from([...chosen].sort((p, q) => p - q));
 }

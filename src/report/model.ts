@@ -160,19 +160,44 @@ export interface GroundTruthModel {
 export interface Example {
   row: number;
   activation: number;
-  /** Token strings around the row (context), when token ids and a vocabulary exist. */
+  /** Decoded token pieces around the row (its document or sequence only), when token ids and a tokenizer exist. */
   tokens?: string[];
+  /** PIECE kind of each token (src/tokens/decode.ts: 0 text, 1 special, 2 partial character, 3 unknown id). */
+  kinds?: Uint8Array;
   /** This latent's activation on each context token. */
   values?: Float32Array;
   /** Index of the example's own token within `tokens`. */
   focus?: number;
+  /** The row's own label (labels.json / labels.txt beside the data), when there is one. */
+  label?: string;
 }
 
 export interface QuantileBin {
   /** Activation range [lo, hi] of the bin. */
   lo: number;
   hi: number;
+  /** Firings in the band (over the rows the pass has read). */
+  count?: number;
   examples: Example[];
+}
+
+/** Tokens a latent's decoder direction promotes and suppresses through the unembedding: W_dec[i]·W_U. */
+export interface LogitEffects {
+  top: { tokens: string[]; values: Float32Array };
+  bottom: { tokens: string[]; values: Float32Array };
+  histogram: { edges: Float32Array; counts: Uint32Array };
+  /** The W_U file. */
+  path: string;
+}
+
+/** What a feature page's statistics were computed on, and how far the pass has got. */
+export interface PassCoverage {
+  /** Rows read so far (finite and skipped), of `rows`. */
+  rowsRead: number;
+  rows: number;
+  complete: boolean;
+  /** One line for the page, e.g. "all 20,000 rows of emb.npy (one pass)". */
+  describe: string;
 }
 
 export interface Neighbours {
@@ -203,12 +228,20 @@ export interface FeatureModel {
   meanActivation: number;
   maxActivation: number;
   decoderNorm: number;
-  /** Histogram of the activation over firing tokens: edges has counts.length + 1 entries. */
+  /** Histogram of the activation over firing tokens (geometric bins): edges has counts.length + 1 entries. */
   histogram: { edges: Float32Array; counts: Uint32Array };
   top: Example[];
+  /** Examples by activation band (quantiles of the firings), highest band first. */
   quantiles: QuantileBin[];
-  /** True when examples carry token contexts; false means row indices only. */
+  /** True when examples carry token contexts; false means row labels or row indices only. */
   hasTokens: boolean;
+  /** Why there are no token contexts (said on the page). */
+  noTokens?: string;
+  /** The pass the activity, examples and histogram come from. */
+  pass?: PassCoverage;
+  logits?: LogitEffects;
+  /** Why there are no logit effects. */
+  noLogits?: string;
   nearestByDecoder: Neighbours;
   /** By Jaccard index of firing sets. */
   nearestByCoactivation: Neighbours;

@@ -24,6 +24,13 @@ import { join } from 'node:path';
 import { InputError } from '../errors';
 import { readAnnotations } from './annotations';
 import { diagnosticsPool } from '../diagnostics/pool';
+import { finishedPassData, passDataFor } from './featurePassRuns';
+import { labelTreeNodes } from './treeLabels';
+import type { PassProgress } from './featurePassRuns';
+import type { FeaturePassData } from './featurePage';
+
+/** Worker → host events: how far a feature-page pass has got (throttled), and its end. */
+export type PanelDataEvents = { featurePass: PassProgress };
 
 export type PanelDataRequests = {
   dictionary: [{ saeDir: string; activations?: string }, DictionaryModel];
@@ -88,7 +95,7 @@ const ran = (d: PanelDiagnostics | { reason: string }): PanelDiagnostics | undef
 
 if (parentPort) {
   const port = parentPort;
-  const rpc = new MessageHandler<Record<string, [unknown, unknown]>, Record<string, unknown>, PanelDataRequests, Record<string, unknown>>((m) => port.postMessage(m));
+  const rpc = new MessageHandler<Record<string, [unknown, unknown]>, PanelDataEvents, PanelDataRequests, Record<string, unknown>>((m) => port.postMessage(m));
   port.on('message', (m) => { void rpc.receive(m); });
   rpc.onRequest('dictionary', ({ saeDir, activations }) => {
     const training = readTrainingLog(join(saeDir, TRAINING_LOG_FILE))?.model;
@@ -97,18 +104,25 @@ if (parentPort) {
     if (!activations) {
       const sae = loadSae(saeDir);
       m = { ...weightsOnlyDictionary(sae, annotations), training, groundTruth: groundTruthModel(sae, saeDir) };
-    } else m = { ...dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)) }), groundTruth: groundTruthFor(saeDir, activations) };
+    } else {
+      // start the feature-page pass now, so that pages are ready (or filling) when one is opened
+      try { passData(saeDir, activations); } catch { /* the feature page reports it */ }
+      m = { ...dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)) }), groundTruth: groundTruthFor(saeDir, activations) };
+    }
     markSplitLatents(m.latents.flags, treeFor(saeDir), saeDir);
     return m;
   });
+  // feature pages come from one pass over every row, run here a chunk per event-loop turn
+  const passData = (saeDir: string, activations: string): FeaturePassData => passDataFor(analysisFor(saeDir, activations).sae, saeDir, activations, (p) => rpc.event('featurePass', p));
   rpc.onRequest('feature', ({ saeDir, latent, activations }) => {
     if (!activations) throw new InputError(saeDir, 'a feature page needs an activation file (none given, no activations.npy beside the SAE)');
     const a = analysisFor(saeDir, activations);
     if (!Number.isInteger(latent) || latent < 0 || latent >= a.sae.cfg.dSae) throw new InputError(saeDir, `latent ${latent} is out of range [0, ${a.sae.cfg.dSae})`);
+    const pass = passData(saeDir, activations);
     const diag = ran(diagnosticsFor(saeDir, activations));
     const flags = latentFlags(a, diag);
     markSplitLatents(flags, treeFor(saeDir), saeDir);
-    return { ...featureModel(a, latent, flags, readAnnotations(saeDir).get(latent), diag), groundTruth: latentGroundTruth(groundTruthFor(saeDir, activations), latent) };
+    return { ...featureModel(a, latent, flags, pass, readAnnotations(saeDir).get(latent), diag), groundTruth: latentGroundTruth(groundTruthFor(saeDir, activations), latent) };
   });
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features, splitTree: treeFor(saeDir) }));
@@ -121,6 +135,7 @@ if (parentPort) {
   rpc.onRequest('splitTree', ({ saeDirs, activations }) => {
     if (!activations) throw new InputError(saeDirs[0] ?? 'split tree', 'a split tree needs the activation file the SAEs share (none given, no activations.npy beside the first SAE)');
     const tree = splitTreeForSaes(saeDirs, activations);
+    labelTreeNodes(tree, { annotations: readAnnotations, pass: (dir) => finishedPassData(loadSae(dir), dir, activations) });
     knownTrees.unshift(tree);
     knownTrees.length = Math.min(knownTrees.length, MAX_TREES);
     return tree;

@@ -22,6 +22,8 @@ import { markSplitLatents } from './splitTree';
 import { groundTruthModel, latentGroundTruth } from './groundTruth';
 import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
 import { readAnnotations } from './annotations';
+import { featurePass } from './featurePass';
+import { pageData, passCoverage } from './featurePage';
 
 export interface ReportOptions {
   saeDir: string;
@@ -73,12 +75,21 @@ export function buildReport(o: ReportOptions): ReportModel {
   markSplitLatents(dictionary.latents.flags, o.splitTree, o.saeDir);
   progress('comparing with the ground truth');
   dictionary.groundTruth = groundTruthModel(sae, o.saeDir, o.activations);
-  const pages = pickReportLatents(a, dictionary.latents.flags, o.features ?? 48, o.annotations, stationarityColumn(diag, sae.cfg.dSae));
-  dictionary.latents.pages = pages;
-  progress(`writing ${pages.length} feature pages`);
-  const features = Array.from(pages, (l) => ({ ...featureModel(a, l, dictionary.latents.flags, o.annotations?.get(l), diag), groundTruth: latentGroundTruth(dictionary.groundTruth, l) }));
-  const atomMap = reportAtomMap(o, dictionary, diagnostics, progress);
-  return { title, createdAt, dictionary, features, diagnostics, splitTree: o.splitTree, training, atomMap };
+  progress('feature pages: one pass over every row');
+  const run = featurePass(sae, o.activations, { saeDir: o.saeDir, onProgress: (done, rows) => progress(`feature pages: ${done} of ${rows} rows`) });
+  try {
+    const pass = pageData(sae, run.stats, run.source);
+    const density = Float32Array.from({ length: sae.cfg.dSae }, (_, i) => run.stats.density(i));
+    const pages = pickReportLatents(density, dictionary.latents.flags, o.features ?? 48, o.annotations, stationarityColumn(diag, sae.cfg.dSae));
+    dictionary.latents.pages = pages;
+    dictionary.notes.push(`feature pages: activity, examples and histograms over ${passCoverage(pass).describe}`);
+    progress(`writing ${pages.length} feature pages`);
+    const features = Array.from(pages, (l) => ({ ...featureModel(a, l, dictionary.latents.flags, pass, o.annotations?.get(l), diag), groundTruth: latentGroundTruth(dictionary.groundTruth, l) }));
+    const atomMap = reportAtomMap(o, dictionary, diagnostics, progress);
+    return { title, createdAt, dictionary, features, diagnostics, splitTree: o.splitTree, training, atomMap };
+  } finally {
+    run.source.close();
+  }
 }
 
 /** Above this many atoms (all mapped SAEs together) the report leaves the map to the panel, which caches it. */

@@ -15,6 +15,7 @@ import { featureModel, saeCard } from '../../src/report/build';
 import { diagnosticsModel, panelDiagnostics, PANEL_SKIP } from '../../src/report/diagnostics';
 import { forward } from '../../src/sae/forward';
 import { launch, watchedPage } from './browser';
+import { passOf } from '../helpers/featurePass';
 import { makeFixture, writeFixture } from './fixtures';
 import { ARTIFACTS, hostEvent, openPanel, posted, screenshot } from './harness';
 import type { Theme } from './harness';
@@ -182,7 +183,7 @@ describe('ground truth and split flags', () => {
 
   it('the feature page names the closest true feature', async () => {
     const a = fixtureAnalysis();
-    const model = { ...featureModel(a, 2, basicFlags(a)), groundTruth: { feature: 5, cosine: 0.9731, features: 34 } };
+    const model = { ...featureModel(a, 2, basicFlags(a), passOf(a)), groundTruth: { feature: 5, cosine: 0.9731, features: 34 } };
     const { page, problems } = await panel('feature', 'light');
     await hostEvent(page, 'load', { model, args: ARGS });
     await page.waitForSelector('text=closest true feature');
@@ -197,7 +198,7 @@ describe('feature page', () => {
     const a = fixtureAnalysis();
     const flags = basicFlags(a);
     const latent = 1;
-    const model = featureModel(a, latent, flags, { label: '<img src=x onerror="window.__pwned=3">', note: '' });
+    const model = featureModel(a, latent, flags, passOf(a), { label: '<img src=x onerror="window.__pwned=3">', note: '' });
     for (const theme of ['dark', 'light'] as const) {
       const { page, problems } = await panel('feature', theme);
       await hostEvent(page, 'load', { model, args: ARGS });

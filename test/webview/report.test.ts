@@ -17,6 +17,7 @@ import { saveSaeLens } from '../../src/formats/saelens';
 import { forward } from '../../src/sae/forward';
 import { writeNpy } from '../../src/io/npy';
 import { readActivationSample } from '../../src/report/activations';
+import { rowTextFor } from '../../src/tokens/rows';
 import { analyse, basicFlags, maxDecoderCosine } from '../../src/report/analyze';
 import { featureModel } from '../../src/report/build';
 import { decodeModel, encodeModel } from '../../src/report/codec';
@@ -28,6 +29,7 @@ import type { PanelDataRequests } from '../../src/report/panelData.worker';
 import type { DictionaryModel, ReportModel } from '../../src/report/model';
 import { FLAG } from '../../src/report/model';
 import { launch, watchedPage } from './browser';
+import { passOf } from '../helpers/featurePass';
 import { makeFixture, writeFixture } from './fixtures';
 import { ARTIFACTS } from './harness';
 
@@ -74,7 +76,7 @@ describe('analysis', () => {
     const cos = (i: number, j: number): number => { let s = 0; for (let k = 0; k < d; k++) s += a.unitAtoms[i * d + k]! * a.unitAtoms[j * d + k]!; return s; };
     const latent = 2;
     const best = [...Array(f.dSae).keys()].filter((j) => j !== latent).sort((x, y) => cos(latent, y) - cos(latent, x))[0]!;
-    const page = featureModel(a, latent, basicFlags(a));
+    const page = featureModel(a, latent, basicFlags(a), passOf(a));
     assert.equal(page.nearestByDecoder.latents[0], best);
     const exact = maxDecoderCosine(a.unitAtoms, f.dSae, d);
     assert.ok(exact.exact);
@@ -121,7 +123,10 @@ describe('bad inputs', () => {
     assert.equal(s.skippedNonFinite, 1);
     assert.equal(s.rowIndex[3], 4, 'sample rows keep their file row index');
     writeNpy(join(dir, 'nan.tokens.npy'), { dtype: 'I32', shape: [5], data: new Int32Array(5) });
-    assert.throws(() => readActivationSample(nan, 100, 8), /nan\.tokens\.npy: has 5 token ids but .* has 64 rows/);
+    assert.throws(() => rowTextFor(nan, 64), /nan\.tokens\.npy: has 5 token ids but .* has 64 rows/);
+    const short = await cli(['report', '--sae', p.saeDir, '--activations', nan, '--out', join(dir, 'x.html')]);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /nan\.tokens\.npy: has 5 token ids but nan\.npy has 64 rows/);
     const missing = await cli(['report', '--sae', join(dir, 'nope'), '--out', join(dir, 'x.html')]);
     assert.equal(missing.code, 2);
   });

@@ -16,12 +16,45 @@ export interface FeatureActions {
   annotate?(label: string, note: string): Promise<string>;
 }
 
-export function renderFeature(root: HTMLElement, m: FeatureModel, actions: FeatureActions): void {
+/** Re-renders the parts the whole-data pass fills in (activity, histogram, examples, logit effects). */
+export type FeatureUpdater = (m: FeatureModel) => void;
+
+export function renderFeature(root: HTMLElement, m: FeatureModel, actions: FeatureActions): FeatureUpdater {
   clear(root);
   const title = h('h1', '', `Latent #${m.latent}`);
   const label = h('span', 'feature-label', m.label ? visible(m.label) : 'unlabelled');
   label.dir = 'auto';
   root.append(h('header', 'page-header', title, label, h('span', 'muted', m.sae.name)));
+  let parts = passParts(m);
+  root.append(...parts);
+  const near = h('div', 'grid-2');
+  near.append(neighbours('Nearest atoms by decoder cosine', m.nearestByDecoder, 'cosine', actions.openFeature),
+    neighbours('Nearest by co-activation (Jaccard of firing sets, on the evaluation sample)', m.nearestByCoactivation, 'Jaccard', actions.openFeature));
+  root.append(section('Neighbours', near));
+  if (m.atom) root.append(atomSection(m.atom));
+  root.append(section('Optimality', ...diagnostics(m.diagnostics, actions.openFeature)));
+  root.append(annotationEditor(m, actions));
+  return (next) => {
+    const fresh = passParts(next);
+    parts.forEach((old, i) => old.replaceWith(fresh[i]!));
+    parts = fresh;
+  };
+}
+
+/** Shows how far the pass has got, between two updates of the page. */
+export function showPassProgress(root: HTMLElement, rowsRead: number, rows: number): void {
+  const bar = root.querySelector<HTMLProgressElement>('.pass-line progress');
+  if (bar) { bar.value = rowsRead; bar.max = rows; bar.title = `${rowsRead.toLocaleString('en-US')} of ${rows.toLocaleString('en-US')} rows read`; }
+}
+
+/** The sections that come from the pass, in page order. */
+function passParts(m: FeatureModel): HTMLElement[] {
+  const line = h('p', 'pass-line muted', m.pass ? `Activity, histogram and examples over ${m.pass.describe}.` : 'Activity, histogram and examples over the evaluation sample.');
+  if (m.pass && !m.pass.complete) {
+    const bar = h('progress', 'pass-progress');
+    bar.value = m.pass.rowsRead; bar.max = m.pass.rows;
+    line.append(' ', bar);
+  }
   const grid = h('div', 'grid-2');
   grid.append(section('Activity', facts([
     ['density', `${fmt(m.density)} (${pct(m.density, 2)} of tokens)`],
@@ -32,43 +65,68 @@ export function renderFeature(root: HTMLElement, m: FeatureModel, actions: Featu
   ])));
   const hist = h('div', 'chart-cell');
   grid.append(section('Activation histogram', hist));
-  root.append(grid);
-  histogram(hist, undefined, { title: 'activation where the latent fires', xLabel: 'activation', yLabel: 'tokens', binned: m.histogram });
+  histogram(hist, undefined, { title: 'activation where the latent fires', xLabel: 'activation (log scale)', yLabel: 'tokens', binned: m.histogram, logX: true });
 
   const ex = h('div', '');
+  if (!m.hasTokens) {
+    const labelled = m.top.some((e) => e.label !== undefined);
+    ex.append(h('p', 'muted no-tokens', `No token contexts: ${m.noTokens ?? 'no token ids and tokenizer beside the data'}.`,
+      labelled ? ' Each row’s own label is shown.' : ' Put token ids (tokens.npy) and a tokenizer.json or vocab.json beside the activation file to see text, or a labels.txt with one label per row.'));
+  }
   ex.append(h('h3', '', 'Top activations'), examples(m.top, m.maxActivation, m.hasTokens));
-  for (const q of m.quantiles) ex.append(h('h3', '', `Sampled from activations ${fmt(q.lo)} – ${fmt(q.hi)}`), examples(q.examples, m.maxActivation, m.hasTokens));
-  if (!m.hasTokens) ex.append(h('p', 'muted', 'Row indices only: put token ids (tokens.npy) and a tokenizer.json or vocab.json beside the activation file to see token contexts.'));
-  root.append(section('Examples', ex));
-
-  const near = h('div', 'grid-2');
-  near.append(neighbours('Nearest atoms by decoder cosine', m.nearestByDecoder, 'cosine', actions.openFeature),
-    neighbours('Nearest by co-activation (Jaccard of firing sets)', m.nearestByCoactivation, 'Jaccard', actions.openFeature));
-  root.append(section('Neighbours', near));
-  if (m.atom) root.append(atomSection(m.atom));
-  root.append(section('Optimality', ...diagnostics(m.diagnostics, actions.openFeature)));
-  root.append(annotationEditor(m, actions));
+  for (const q of m.quantiles) {
+    const count = q.count !== undefined ? ` · ${q.count.toLocaleString('en-US')} firings` : '';
+    ex.append(h('h3', '', `Sampled from activations ${fmt(q.lo)} – ${fmt(q.hi)}${count}`), examples(q.examples, m.maxActivation, m.hasTokens));
+  }
+  return [line, grid, section('Examples', ex), logitSection(m)];
 }
 
+const KIND_CLASS = ['', 'tok-special', 'tok-partial', 'tok-unknown'];
+const KIND_TITLE = ['', 'special token', 'first bytes of a character the next token completes', 'id not in the vocabulary'];
+
 function examples(list: Example[], maxAct: number, hasTokens: boolean): HTMLElement {
-  if (list.length === 0) return h('p', 'muted', 'no activations on the sample');
+  if (list.length === 0) return h('p', 'muted', 'no activations');
   const ol = h('ol', 'examples');
   for (const e of list) {
     const li = h('li', 'example', h('span', 'example-act', fmt(e.activation)));
     if (hasTokens && e.tokens && e.values) {
       const ctx = h('span', 'context');
       e.tokens.forEach((t, i) => {
-        const tok = h('span', i === e.focus ? 'tok tok-focus' : 'tok', tokenText(t));
+        const kind = e.kinds?.[i] ?? 0;
+        const tok = h('span', ['tok', i === e.focus ? 'tok-focus' : '', KIND_CLASS[kind] ?? ''].filter(Boolean).join(' '), tokenText(t));
         const v = e.values![i]!;
         tok.style.setProperty('--act', String(maxAct > 0 ? Math.min(1, Math.max(0, v / maxAct)) : 0));
-        tok.title = `activation ${fmt(v)}`;
+        tok.title = [`activation ${fmt(v)}`, KIND_TITLE[kind]].filter(Boolean).join(' · ');
         ctx.append(tok);
       });
       li.append(ctx, h('span', 'muted row-index', `row ${e.row}`));
+    } else if (e.label !== undefined) {
+      const text = h('span', 'row-label', visible(e.label));
+      text.dir = 'auto';
+      li.append(text, h('span', 'muted row-index', `row ${e.row}`));
     } else li.append(h('span', 'row-index', `row ${e.row}`));
     ol.append(li);
   }
   return ol;
+}
+
+function logitSection(m: FeatureModel): HTMLElement {
+  if (!m.logits) return section('Logit effects', h('p', 'muted', `No logit effects: ${m.noLogits ?? 'no W_U beside the data'}.`));
+  const table = (title: string, t: { tokens: string[]; values: Float32Array }, cls: string): HTMLElement => {
+    const list = h('ol', `logit-list ${cls}`);
+    t.tokens.forEach((tok, i) => {
+      const text = h('span', 'tok logit-tok', tokenText(tok));
+      text.title = tokenText(tok);
+      list.append(h('li', '', text, h('span', 'num', fmt(t.values[i]!))));
+    });
+    return h('div', '', h('h3', '', title), list);
+  };
+  const grid = h('div', 'logit-grid');
+  grid.append(table('Promoted (top W_dec·W_U)', m.logits.top, 'logit-pos'), table('Suppressed (bottom)', m.logits.bottom, 'logit-neg'));
+  const hist = h('div', 'chart-cell');
+  grid.append(hist);
+  histogram(hist, undefined, { title: 'effect on every vocabulary logit', xLabel: 'W_dec[i]·W_U', yLabel: 'tokens', binned: m.logits.histogram, logY: true });
+  return section('Logit effects', h('p', 'muted', 'The direct effect of this latent’s decoder direction on the output logits through the unembedding (no final layer norm).'), grid);
 }
 
 function neighbours(title: string, n: Neighbours, what: string, open: (l: number) => void): HTMLElement {

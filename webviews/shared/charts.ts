@@ -77,6 +77,8 @@ export interface HistogramOptions {
   /** Pre-binned data instead of raw values. */
   binned?: { edges: ArrayLike<number>; counts: ArrayLike<number> };
   logY?: boolean;
+  /** A log value axis, for geometric bins (kept linear when an edge is ≤ 0). */
+  logX?: boolean;
 }
 
 /** Histogram of finite values (or of pre-binned counts). */
@@ -98,7 +100,7 @@ export function histogram(parent: HTMLElement, values: ArrayLike<number> | undef
   const f = frame(parent, o.title);
   const xDomain: [number, number] = [bars[0]!.x0, bars[bars.length - 1]!.x1];
   if (o.marker && Number.isFinite(o.marker.x)) { xDomain[0] = Math.min(xDomain[0], o.marker.x); xDomain[1] = Math.max(xDomain[1], o.marker.x); }
-  const x = scaleLinear().domain(xDomain).range([0, f.w]).nice();
+  const x = o.logX && xDomain[0] > 0 ? scaleLog().domain(xDomain).range([0, f.w]) : scaleLinear().domain(xDomain).range([0, f.w]).nice();
   const top = d3max(bars, (b) => b.n) ?? 1;
   // A log count axis only pays off over at least a decade and a half of counts.
   const y = o.logY && top >= 30 ? scaleLog().domain([0.8, top * 1.1]).range([f.h, 0]).clamp(true) : scaleLinear().domain([0, top]).range([f.h, 0]).nice();

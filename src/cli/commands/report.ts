@@ -2,10 +2,11 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../../report/report';
 import { writeReport } from '../../report/html';
+import { neuronpediaBatch, writeNeuronpedia } from '../../report/neuronpedia';
 import { readSplitTree, splitTreeForSaes } from '../../report/splitTree';
 import { action, emit, globals, intOption, InputError } from '../common';
 
-interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; title?: string; tree?: string; treeSae?: string[] }
+interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; title?: string; tree?: string; treeSae?: string[]; neuronpedia?: string }
 
 /** `sae-workbench report`: one self-contained HTML file with the panels' views of an SAE. */
 export function registerReport(program: Command): void {
@@ -19,6 +20,7 @@ export function registerReport(program: Command): void {
     .option('--features <n>', 'feature pages to include', intOption('features', 0, 10000), 48)
     .option('--title <text>', 'report title')
     .option('--tree <file>', 'a split tree JSON to show: `sae-workbench tree --json` output, or {saes, nodes, edges}')
+    .option('--neuronpedia <file>', 'also write the feature pages as Neuronpedia feature dashboards (JSON)')
     .option('--tree-sae <dir>', 'build the split tree across --sae and this SAE folder (repeat for more widths) on --activations', (v: string, prev: string[] = []) => [...prev, v])
     .action(action((o: ReportCliOptions, cmd: Command) => {
       const g = globals(cmd);
@@ -33,6 +35,12 @@ export function registerReport(program: Command): void {
         splitTree, onProgress: progress,
       });
       const bytes = writeReport(o.out, model);
+      if (o.neuronpedia) {
+        const card = model.dictionary.card;
+        const computedOn = model.features[0]?.pass?.describe ?? 'no activations';
+        writeNeuronpedia(o.neuronpedia, neuronpediaBatch(model.features, { modelId: card.modelName, layer: card.hookName, computedOn }));
+        progress?.(`wrote ${resolve(o.neuronpedia)} (${model.features.length} feature dashboards, Neuronpedia's shape)`);
+      }
       const out = resolve(o.out);
       emit(g, { out, bytes, features: model.features.length, tokens: model.dictionary.metrics.tokens }, () => `wrote ${out} (${(bytes / 1e6).toFixed(1)} MB, ${model.features.length} feature pages) — open it in any browser`);
     }));

@@ -7,6 +7,7 @@ import { openRowReader, openRowSource } from '../../../src/io/rowReader';
 import { readRowsAt } from '../../../src/io/rowSample';
 import { captureCfgFacts, captureEntries, isCapture, openCapture, readRowTokens, readRowTokensAt } from '../../../src/io/shards';
 import { readActivationSample } from '../../../src/report/activations';
+import { rowTextFor } from '../../../src/tokens/rows';
 import { writeFakeCapture } from '../../helpers/capture';
 
 const root = mkdtempSync(join(tmpdir(), 'shards-'));
@@ -59,15 +60,22 @@ test('token ids, documents and positions of a row range that crosses shards', ()
   assert.throws(() => readRowTokensAt(c, Int32Array.from([3, 18])), /row 18 is outside/);
 });
 
-test('the report sample of a capture carries its token ids and vocabulary', () => {
+test('the report sample of a capture is a uniform sample of its rows, and its text comes with it (token ids, documents, tokenizer)', () => {
   const cap = writeFakeCapture(fresh(), { shardRows: [40, 30], sites: ['h'], d: 2 });
   const s = readActivationSample(cap.dir, 25, 2);
   assert.equal(s.totalRows, 70);
   assert.equal(s.n, 25);
   for (let i = 0; i < s.n; i++) assert.equal(Math.round(s.x[i * 2]!), s.rowIndex[i]);
-  assert.equal(s.tokenIds?.length, 70);
-  assert.equal(s.tokenIds![s.rowIndex[3]!], cap.tokenId(s.rowIndex[3]!));
-  assert.equal(s.vocab?.get(97), 'a');
+  const text = rowTextFor(cap.dir, 70);
+  assert.equal(text.tokens?.ids.length, 70);
+  const r = s.rowIndex[3]!;
+  assert.equal(text.tokens!.ids[r], cap.tokenId(r));
+  assert.equal(text.tokens!.decoder.vocab.get(97), 'a');
+  const [lo, hi] = text.tokens!.documentOf(r);
+  for (let q = lo; q < hi; q++) assert.equal(cap.doc(q), cap.doc(r), 'a document range holds one document');
+  if (lo > 0) assert.notEqual(cap.doc(lo - 1), cap.doc(r));
+  if (hi < 70) assert.notEqual(cap.doc(hi), cap.doc(r));
+  assert.throws(() => rowTextFor(cap.dir, 71), /lists 70 rows but the activations have 71/);
 });
 
 test('an SAE trained on a capture records its model, hook and folder', () => {
