@@ -11,7 +11,7 @@ import { existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { blasGemm, loadBlas } from '../src/compute/blasGemm';
+import { blasGemm, loadBlas, openblasCore } from '../src/compute/blasGemm';
 import { chooseEngine, ENGINE_PREFERENCES, threadGemm } from '../src/compute/engine';
 import type { EngineChoice, EnginePreference } from '../src/compute/engine';
 import { instantiateWasmGemm, loadWasmGemm, wasmKernelPath } from '../src/compute/wasmGemm';
@@ -191,7 +191,11 @@ async function main(): Promise<void> {
   if (!skip) {
     const script = join(dir, 'torch_step.py');
     writeFileSync(script, TORCH_WORKER);
-    torch = new Torch(spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' } }));
+    // torch on the same OpenBLAS kernels as our addon: its own pick can be the oldest (docs/training.md)
+    const blas = loadBlas();
+    const core = process.env.OPENBLAS_CORETYPE ?? ('error' in blas ? undefined : openblasCore(blas));
+    if (core) console.error(`bench: OpenBLAS kernels ${core} on both sides`);
+    torch = new Torch(spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2', ...(core ? { OPENBLAS_CORETYPE: core } : {}) } }));
   } else {
     console.error(`bench: skipping the PyTorch baseline: ${skip}`);
   }
