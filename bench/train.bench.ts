@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,6 +21,7 @@ import type { GemmProvider } from '../src/compute/gemm';
 import { modelConfig } from '../src/sae/objectives';
 import { buildLayout } from '../src/train/layout';
 import { StepEngine } from '../src/train/stepEngine';
+import { PYTHON, torchAvailable } from './torch';
 import { WorkerPool } from '../src/train/pool';
 import { Rng } from '../src/train/rng';
 
@@ -98,22 +99,6 @@ class Torch {
     return JSON.parse(r.value) as Record<string, number>;
   }
   close(): void { this.proc.stdin.end(); }
-}
-
-// Debian's python3-torch lives in the system interpreter; a pyenv/venv python3 earlier on PATH would not see it
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
-function torchAvailable(): string | undefined {
-  if (process.env.BENCH_NO_TORCH) return 'BENCH_NO_TORCH is set';
-  const has = (): boolean => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-  // Debian's torch calls whatever libblas.so.3 the alternatives point at: without OpenBLAS that is the
-  // reference BLAS, many times slower than the machine's sgemm, which would make the baseline a straw man
-  const fastBlas = existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3');
-  if (has() && fastBlas) return undefined;
-  console.error('bench: installing python3-torch and libopenblas0-pthread with apt-get (Debian) ...');
-  const r = spawnSync('apt-get', ['install', '-y', '-q', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'ignore', timeout: 900_000 });
-  if (r.status === 0 && has()) return undefined;
-  return 'python3-torch (with OpenBLAS) is not installed and apt-get could not install it';
 }
 
 // ---------- our side
@@ -232,7 +217,7 @@ async function main(): Promise<void> {
   if ('error' in loadBlas()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'native-blas.mjs')], { stdio: 'inherit' });
   const engine = chooseEngine(ENGINE);
   for (const note of engine.notes) console.error(`bench: ${note}`);
-  const skip = torchAvailable();
+  const skip = process.env.BENCH_NO_TORCH ? 'BENCH_NO_TORCH is set' : torchAvailable();
   const dir = mkdtempSync(join(tmpdir(), 'train-bench-'));
   let torch: Torch | undefined;
   if (!skip) {
