@@ -1,5 +1,6 @@
 // Builds the native BLAS GEMM addon (native/blas: a Node-API binding of cblas_sgemm) with npm's bundled
-// node-gyp, against the Node headers installed with Node (no download), into dist/native/sae_blas.node,
+// node-gyp, against the Node headers installed with Node (no download), into
+// dist/native/<platform>-<arch>/sae_blas.node (the folder the packaged extension carries for linux-x64),
 // then makes sure the OpenBLAS runtime library it opens is there.
 //
 // Building needs only a C compiler and Node's headers: the addon declares the one CBLAS function it calls
@@ -17,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dir = join(root, 'native/blas');
-const out = join(root, 'dist/native/sae_blas.node');
+const out = join(root, 'dist/native', `${process.platform}-${process.arch}`, 'sae_blas.node');
 const sources = ['sae_blas.c', 'binding.gyp'].map((f) => join(dir, f));
 const wasmNote = 'training uses the WebAssembly SIMD GEMM';
 const skip = (why) => { console.log(`native BLAS GEMM not built (${why}); ${wasmNote}`); process.exit(0); };

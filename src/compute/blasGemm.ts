@@ -1,6 +1,6 @@
 /**
  * The native BLAS GEMM: OpenBLAS's cblas_sgemm through a small Node-API addon (source: native/blas/,
- * built by scripts/prebuild/native-blas.mjs into dist/native/sae_blas.node with only a C compiler and
+ * built by scripts/prebuild/native-blas.mjs into dist/native/<platform>-<arch>/sae_blas.node with only a C compiler and
  * Node's headers; it opens the OpenBLAS runtime library, libopenblas.so.0, when it loads). The addon reads and writes the caller's Float32Arrays in place — plain,
  * SharedArrayBuffer or shared WebAssembly.Memory — so the training arena needs no copy, and every thread
  * (each kernel worker) loads it for itself. OpenBLAS runs one thread per call: each worker already owns a
@@ -29,9 +29,12 @@ export interface BlasAddon {
 /** `SAE_WORKBENCH_BLAS=off` keeps the addon unloaded (the engine then falls back to wasm SIMD). */
 export const BLAS_ENV = 'SAE_WORKBENCH_BLAS';
 
-/** dist/native/sae_blas.node seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
+/** This machine's folder under dist/native: the packaged extension carries linux-x64's, other platforms build their own. */
+export const BLAS_PLATFORM = `${process.platform}-${process.arch}`;
+
+/** dist/native/<platform>/sae_blas.node seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
 function blasAddonPath(): string | undefined {
-  const candidates = [join(__dirname, '..', '..', 'dist', 'native', 'sae_blas.node'), join(__dirname, '..', 'native', 'sae_blas.node')];
+  const candidates = [join(__dirname, '..', '..', 'dist', 'native', BLAS_PLATFORM, 'sae_blas.node'), join(__dirname, '..', 'native', BLAS_PLATFORM, 'sae_blas.node')];
   return candidates.find((c) => existsSync(c));
 }
 
@@ -42,7 +45,7 @@ export function loadBlas(): BlasAddon | { error: string } {
   if (/^(off|0|false|no)$/i.test(process.env[BLAS_ENV] ?? '')) return { error: `the native BLAS GEMM is turned off (${BLAS_ENV}=${process.env[BLAS_ENV]})` };
   if (cached) return cached;
   const path = blasAddonPath();
-  if (!path) return (cached = { error: 'the native BLAS GEMM (dist/native/sae_blas.node) is not built: npm run build builds it when a C compiler is there' });
+  if (!path) return (cached = { error: `the native BLAS GEMM (dist/native/${BLAS_PLATFORM}/sae_blas.node) is not built for this platform: npm run build builds it when a C compiler is there` });
   try {
     const mod = { exports: {} as Partial<BlasAddon> };
     // process.dlopen rather than require: bundlers leave it alone, and it works in worker threads

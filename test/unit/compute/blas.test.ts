@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BLAS_ENV, blasGemm, loadBlas } from '../../../src/compute/blasGemm';
+import { BLAS_ENV, BLAS_PLATFORM, blasGemm, loadBlas } from '../../../src/compute/blasGemm';
 import type { BlasAddon } from '../../../src/compute/blasGemm';
 import { chooseEngine, threadGemm } from '../../../src/compute/engine';
 import { fastMatmul, fastMatmulBT, fastMatmulEngine, useFastMatmul } from '../../../src/compute/fastMatmul';
@@ -177,7 +177,7 @@ test('auto picks native BLAS when the addon loads, and the threaded provider is 
 
 /** Loads the addon in a child process with `env` over this one's, and prints its library and config. */
 function loadInChild(env: Record<string, string | undefined>): { status: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['-e', `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(join(root, 'dist/native/sae_blas.node'))}); console.log(m.exports.library() + '|' + m.exports.config());`], {
+  const r = spawnSync(process.execPath, ['-e', `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(join(root, 'dist/native', BLAS_PLATFORM, 'sae_blas.node'))}); console.log(m.exports.library() + '|' + m.exports.config());`], {
     encoding: 'utf8', env: { ...process.env, ...env },
   });
   return { status: r.status, out: r.stdout.trim(), err: r.stderr };
@@ -202,7 +202,7 @@ test('on an AVX2 CPU OpenBLAS runs AVX2 or AVX-512 kernels even when its release
 });
 
 test(`without the addon (absent, or ${BLAS_ENV}=off) the engine falls back to wasm SIMD with a note`, () => {
-  const notePattern = /the native BLAS GEMM (\(dist\/native\/sae_blas.node\) is not built|does not load|is turned off)/;
+  const notePattern = /the native BLAS GEMM (\(dist\/native\/[\w-]+\/sae_blas.node\) is not built|does not load|is turned off)/;
   const saved = process.env[BLAS_ENV];
   if (!skip) process.env[BLAS_ENV] = 'off';
   try {
