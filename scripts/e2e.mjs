@@ -15,9 +15,9 @@ import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { runRestrictedModeTests, runUiTests } from '../test/e2e/ui.mjs';
+import { buildE2eTests, makeWorkspace } from './build-e2e-tests.mjs';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const args = new Set(process.argv.slice(2));
@@ -40,18 +40,13 @@ const vsix = join(out, 'sae-workbench.vsix');
 const pack = spawnSync(process.execPath, [join(root, 'scripts', 'package.mjs'), '--out', vsix], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, encoding: 'utf8' });
 if (pack.status !== 0) { console.error(pack.stdout); process.exit(pack.status ?? 1); }
 log(pack.stdout.trim().split('\n').pop());
-const suiteDir = join(root, 'test', 'e2e', 'suite');
-const nodeBuild = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: 'inline', logLevel: 'warning', absWorkingDir: root, external: ['vscode', 'mocha'] };
-await esbuild.build({ ...nodeBuild, entryPoints: { index: 'test/e2e/index.ts', fixtures: 'test/e2e/fixtures.ts' }, outdir: out });
-await esbuild.build({ ...nodeBuild, entryPoints: readdirSync(suiteDir).filter((f) => f.endsWith('.test.ts')).map((f) => `test/e2e/suite/${f}`), outdir: join(out, 'suite') });
+await buildE2eTests(out);
 log('bundled the tests');
 
 // 3. workspace and profile folders
 const tmp = mkdtempSync(join(tmpdir(), 'sae-e2e-'));
 const workspace = join(tmp, 'workspace');
-const fx = spawnSync(process.execPath, [join(out, 'fixtures.js'), workspace], { encoding: 'utf8' });
-if (fx.status !== 0) { console.error(fx.stderr); process.exit(1); }
-const fixtures = JSON.parse(fx.stdout);
+const fixtures = makeWorkspace(out, workspace);
 function profile(name, extraSettings) {
   const dir = join(tmp, name);
   mkdirSync(join(dir, 'user-data', 'User'), { recursive: true });

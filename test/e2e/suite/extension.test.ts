@@ -36,10 +36,11 @@ suite('SAE Workbench in VS Code', () => {
     await ext.activate();
   });
 
-  test('the extension runs from the installed .vsix, which carries the native engine for linux-x64', async () => {
+  test('the extension runs from the installed .vsix, which carries the native engine for linux-x64', async function () {
     const ext = vscode.extensions.getExtension(EXT_ID)!;
     const installed = process.env.SAE_E2E_INSTALLED;
-    assert.ok(installed, 'scripts/e2e.mjs installs the package and names its folder');
+    // scripts/e2e.mjs installs the package and names its folder; the "Extension Tests" launch runs the checkout
+    if (!installed) { console.log('      skipped: not run by scripts/e2e.mjs (no installed package)'); this.skip(); }
     assert.equal(ext.extensionPath, installed);
     assert.ok(!existsSync(join(ext.extensionPath, 'src')) && !existsSync(join(ext.extensionPath, 'node_modules')), 'a package, not a checkout');
     if (process.platform === 'linux' && process.arch === 'x64') assert.ok(existsSync(join(ext.extensionPath, 'dist', 'native', 'linux-x64', 'sae_blas.node')));
