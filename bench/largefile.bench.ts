@@ -18,7 +18,7 @@ const GB = Number(process.env.LARGE_GB ?? 30);
 const TOKENS = Number(process.env.LARGE_TOKENS ?? 409_600);
 const BUDGET = Number(process.env.LARGE_BUDGET_MB ?? 256) * 2 ** 20;
 const WIDTH = Number(process.env.LARGE_WIDTH ?? 4096);
-const BLOCK_ROWS = (64 * 2 ** 20) / (D * 4);
+const BLOCK_ROWS = Math.floor((64 * 2 ** 20) / (D * 4));
 
 /** Writes `rows` rows as a float32 .npy, repeating one block of Gaussian rows. */
 function writeFile(path: string, rows: number): void {
