@@ -45,7 +45,7 @@ const variants = (process.env.QUALITY_VARIANTS ?? 'default').split(';').filter(B
   return { name, opts: opts as Partial<TrainOptions> };
 });
 
-interface SetSpec {
+export interface SetSpec {
   name: string; features: number; width: number; k: number;
   /** draws one row's feature codes (sparse, written into `codes`) */
   draw: (rng: Rng, codes: Float32Array) => void;
@@ -58,7 +58,7 @@ const independent = (f: number): SetSpec['draw'] => (rng, codes) => {
   codes.fill(0);
   for (let i = 0; i < f; i++) if (rng.uniform() < 3 / f) codes[i] = uniformMag(rng);
 };
-const SETS: SetSpec[] = [
+export const SETS: SetSpec[] = [
   { name: 'indep-64', features: 64, width: 128, k: 4, draw: independent(64) },
   { name: 'indep-128', features: 128, width: 256, k: 4, draw: independent(128) },
   { name: 'indep-256', features: 256, width: 512, k: 4, draw: independent(256) },
@@ -85,7 +85,7 @@ function unit(rng: Rng, d: number): Float32Array {
 }
 
 /** The set's feature directions [F, d] (and dense direction), fixed by the set. */
-function directions(spec: SetSpec, rng: Rng): { features: Float32Array; dense?: Float32Array } {
+export function directions(spec: SetSpec, rng: Rng): { features: Float32Array; dense?: Float32Array } {
   const features = new Float32Array(spec.features * D);
   if (spec.hierarchy) {
     const { parents, children, angleDeg } = spec.hierarchy, th = (angleDeg * Math.PI) / 180;
@@ -107,7 +107,7 @@ function directions(spec: SetSpec, rng: Rng): { features: Float32Array; dense?: 
 }
 
 /** Writes `rows` rows of the set as a float32 .npy (streamed), or returns them when `path` is undefined. */
-function generate(spec: SetSpec, dirs: { features: Float32Array; dense?: Float32Array }, rows: number, seed: number, path?: string): Float32Array | undefined {
+export function generate(spec: SetSpec, dirs: { features: Float32Array; dense?: Float32Array }, rows: number, seed: number, path?: string): Float32Array | undefined {
   const rng = new Rng(seed), codes = new Float32Array(spec.features);
   const chunk = 8192, block = new Float32Array(chunk * D);
   const all = path ? undefined : new Float32Array(rows * D);
@@ -160,7 +160,7 @@ for name, t in (('W_enc', W_enc), ('b_enc', b_enc), ('W_dec', W_dec), ('b_dec', 
     np.save(a['out'] + '/' + name + '.npy', np.ascontiguousarray(t.detach().numpy(), dtype=np.float32))
 `;
 
-function torchSae(dir: string, width: number, k: number): Sae {
+export function torchSae(dir: string, width: number, k: number): Sae {
   const t = (name: string): Float32Array => toFloat32(readNpy(join(dir, `${name}.npy`)));
   return {
     cfg: { activation: 'topk', dIn: D, dSae: width, dOut: D, transcoder: false, k, applyBDecToInput: true, normalizeActivations: 'none', rescaleActsByDecoderNorm: false, dtype: 'float32', metadata: {} },
@@ -168,8 +168,8 @@ function torchSae(dir: string, width: number, k: number): Sae {
   };
 }
 
-interface Score { mmcs: number; recovery: number; ev: number; dead: number }
-const score = (sae: Sae, gt: GroundTruth, held: Float32Array): Score => {
+export interface Score { mmcs: number; recovery: number; ev: number; dead: number }
+export const score = (sae: Sae, gt: GroundTruth, held: Float32Array): Score => {
   const g = groundTruthMetrics(sae, gt, held, HELD_OUT);
   return { mmcs: g.mmcs, recovery: g.recovery['0.9']!, ev: g.explainedVariance ?? NaN, dead: 1 - g.liveLatents / sae.cfg.dSae };
 };
@@ -207,11 +207,13 @@ async function main(): Promise<void> {
           const r = spawnSync(PYTHON, [script, JSON.stringify({ data, seed, width: spec.width, k: spec.k, batch: BATCH, lr: LR, tokens: TOKENS, out })], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' } });
           if (r.status !== 0) throw new Error(`the PyTorch loop failed (exit ${r.status})`);
           ref.push(score(torchSae(out, spec.width, spec.k), gt, held));
+          console.error(`bench: ${spec.name} seed ${seed} reference ${JSON.stringify(ref[ref.length - 1])}`);
         }
         for (const v of variants) {
           const out = join(dir, `ours-${v.name}-${seed}`);
           await runTraining({ activations: [data], outDir: out, arch: 'topk', width: spec.width, k: spec.k, tokens: TOKENS, batch: BATCH, lr: LR, seed, threads: 2, checkpointEvery: 1e9, ...v.opts }, { emit: () => undefined, cancelled: () => false });
           ours.get(v.name)!.push(score(loadSae(out), gt, held));
+          console.error(`bench: ${spec.name} seed ${seed} ours ${v.name} ${JSON.stringify(ours.get(v.name)!.at(-1))}`);
           rmSync(out, { recursive: true, force: true });
         }
       }
@@ -235,4 +237,4 @@ async function main(): Promise<void> {
   console.error(['| set | ours | MMCS ours / ref | recovery@0.9 ours / ref | EV ours / ref | dead ours / ref |', '|---|---|---|---|---|---|', ...table].join('\n'));
 }
 
-void main().catch((e: unknown) => { console.error(e); process.exitCode = 1; });
+if (require.main === module) void main().catch((e: unknown) => { console.error(e); process.exitCode = 1; });
