@@ -7,11 +7,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { blasGemm, loadBlas } from '../src/compute/blasGemm';
+import { blasGemm, loadBlas, openblasCore } from '../src/compute/blasGemm';
+import { histogramBits, RowTopK, TopHeap } from '../src/compute/topk';
 import { chooseEngine, ENGINE_PREFERENCES, threadGemm } from '../src/compute/engine';
 import type { EngineChoice, EnginePreference } from '../src/compute/engine';
 import { instantiateWasmGemm, loadWasmGemm, wasmKernelPath } from '../src/compute/wasmGemm';
@@ -20,6 +21,7 @@ import type { GemmProvider } from '../src/compute/gemm';
 import { modelConfig } from '../src/sae/objectives';
 import { buildLayout } from '../src/train/layout';
 import { StepEngine } from '../src/train/stepEngine';
+import { PYTHON, torchAvailable } from './torch';
 import { WorkerPool } from '../src/train/pool';
 import { Rng } from '../src/train/rng';
 
@@ -55,6 +57,10 @@ def step():
     if state['arch'] == 'topk':                     # SAELens TopK: topk then ReLU, scattered (dense decode)
         vals, idx = hidden_pre.topk(state['k'], dim=-1)
         acts = torch.zeros_like(hidden_pre).scatter(-1, idx, torch.relu(vals))
+    elif state['arch'] == 'batchtopk':              # SAELens BatchTopK: ReLU, then the top k·B of the flattened batch
+        flat = torch.relu(hidden_pre).flatten()
+        vals, idx = flat.topk(state['k'] * hidden_pre.shape[0])
+        acts = torch.zeros_like(flat).scatter(-1, idx, vals).reshape(hidden_pre.shape)
     else:
         acts = torch.relu(hidden_pre)
     out = acts @ W_dec + b_dec
@@ -95,26 +101,12 @@ class Torch {
   close(): void { this.proc.stdin.end(); }
 }
 
-// Debian's python3-torch lives in the system interpreter; a pyenv/venv python3 earlier on PATH would not see it
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
-function torchAvailable(): string | undefined {
-  if (process.env.BENCH_NO_TORCH) return 'BENCH_NO_TORCH is set';
-  const has = (): boolean => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-  // Debian's torch calls whatever libblas.so.3 the alternatives point at: without OpenBLAS that is the
-  // reference BLAS, many times slower than the machine's sgemm, which would make the baseline a straw man
-  const fastBlas = existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3');
-  if (has() && fastBlas) return undefined;
-  console.error('bench: installing python3-torch and libopenblas0-pthread with apt-get (Debian) ...');
-  const r = spawnSync('apt-get', ['install', '-y', '-q', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'ignore', timeout: 900_000 });
-  if (r.status === 0 && has()) return undefined;
-  return 'python3-torch (with OpenBLAS) is not installed and apt-get could not install it';
-}
-
 // ---------- our side
 interface Ours { eng: StepEngine; pool?: WorkerPool }
 
-function setupOurs(engine: EngineChoice, arch: 'topk' | 'relu', dIn: number, dSae: number, B: number, k: number, l0: number): Ours {
+type Arch = 'topk' | 'batchtopk' | 'relu';
+
+function setupOurs(engine: EngineChoice, arch: Arch, dIn: number, dSae: number, B: number, k: number, l0: number): Ours {
   const cfg = modelConfig(arch, dIn, dSae, B, { k, unitNormDecoder: false });
   const layout = buildLayout(cfg, THREADS);
   // the arena as the trainer makes it (src/train/trainer.ts): the wasm memory when there is one
@@ -143,6 +135,46 @@ function setupOurs(engine: EngineChoice, arch: 'topk' | 'relu', dIn: number, dSa
   }
   eng.step({ lr: 3e-4, sparsityCoef: arch === 'relu' ? 5 : 0, deadTokens: 1e12 });
   return { eng, pool };
+}
+
+/**
+ * The top-k selection's share of a step, before and after src/compute/topk.ts, on the step's own
+ * pre-activations (one thread's half of the latents: the threads select at the same time). Before: the bias
+ * added in its own pass, then every entry through a k-heap (TopK) or a separate histogram pass (BatchTopK).
+ * After: the bias added in the pass that selects (a carried threshold keeps a few candidates per row) or
+ * that fills the histogram.
+ */
+function selectionShare(eng: StepEngine, arch: 'topk' | 'batchtopk', k: number, stepSeconds: number): Record<string, number> {
+  const { dSae, batch: B } = eng.cfg;
+  const lo = 0, hi = Math.ceil(dSae / THREADS);
+  const z0 = eng.views.f32.z!.slice(), bias = eng.views.f32.bEnc!.slice();
+  const outV = new Float32Array(B * k), outI = new Int32Array(B * k), hist = new Int32Array(65536);
+  const before = (z: Float32Array): void => {
+    for (let n = 0; n < B; n++) for (let i = lo; i < hi; i++) z[n * dSae + i]! += bias[i]!;
+    if (arch === 'batchtopk') { histogramBits(z, new Uint32Array(z.buffer), 0, dSae, B, lo, hi, hist, 1, 0); return; }
+    const heap = new TopHeap(k);
+    for (let n = 0; n < B; n++) {
+      heap.reset(k);
+      for (let i = lo; i < hi; i++) heap.push(z[n * dSae + i]!, i);
+      for (let j = 0; j < k; j++) { outV[n * k + j] = heap.v[j]!; outI[n * k + j] = heap.i[j]!; }
+    }
+  };
+  const sel = new RowTopK(hi - lo, k);
+  const after = (z: Float32Array): void => {
+    if (arch === 'batchtopk') { histogramBits(z, new Uint32Array(z.buffer), 0, dSae, B, lo, hi, hist, 1, 0, bias); return; }
+    for (let n = 0; n < B; n++) sel.select(z, n * dSae, lo, hi, bias, k, outV, outI, n * k);
+  };
+  const ts: Record<'before' | 'after', number[]> = { before: [], after: [] };
+  for (let r = 0; r < 3; r++) for (const [name, run] of [['before', before], ['after', after]] as const) {
+    const z = z0.slice();
+    const t = performance.now(); run(z); ts[name].push((performance.now() - t) / 1000);
+  }
+  const b = median(ts.before), a = median(ts.after);
+  return {
+    selectSecondsBefore: +b.toFixed(3), selectSecondsAfter: +a.toFixed(3), speedup: +(b / a).toFixed(2),
+    shareBefore: +(b / (stepSeconds - a + b)).toFixed(3), shareAfter: +(a / stepSeconds).toFixed(3),
+    guessMissRate: +(sel.misses / Math.max(sel.rows, 1)).toFixed(3),
+  };
 }
 
 /** Median GFLOP/s of `run` over 3 timed calls after a warm-up. */
@@ -185,19 +217,24 @@ async function main(): Promise<void> {
   if ('error' in loadBlas()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'native-blas.mjs')], { stdio: 'inherit' });
   const engine = chooseEngine(ENGINE);
   for (const note of engine.notes) console.error(`bench: ${note}`);
-  const skip = torchAvailable();
+  const skip = process.env.BENCH_NO_TORCH ? 'BENCH_NO_TORCH is set' : torchAvailable();
   const dir = mkdtempSync(join(tmpdir(), 'train-bench-'));
   let torch: Torch | undefined;
   if (!skip) {
     const script = join(dir, 'torch_step.py');
     writeFileSync(script, TORCH_WORKER);
-    torch = new Torch(spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' } }));
+    // torch on the same OpenBLAS kernels as our addon: its own pick can be the oldest (docs/training.md)
+    const blas = loadBlas();
+    const core = process.env.OPENBLAS_CORETYPE ?? ('error' in blas ? undefined : openblasCore(blas));
+    if (core) console.error(`bench: OpenBLAS kernels ${core} on both sides`);
+    torch = new Torch(spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2', ...(core ? { OPENBLAS_CORETYPE: core } : {}) } }));
   } else {
     console.error(`bench: skipping the PyTorch baseline: ${skip}`);
   }
-  const cases: { name: string; arch: 'topk' | 'relu'; dIn: number; dSae: number; B: number; k: number; l0: number }[] = [];
+  const cases: { name: string; arch: Arch; dIn: number; dSae: number; B: number; k: number; l0: number }[] = [];
   if (shapes.includes('large')) {
     cases.push({ name: 'train.step.topk.768x16384.b4096.k32', arch: 'topk', dIn: 768, dSae: 16384, B: 4096, k: 32, l0: 32 });
+    cases.push({ name: 'train.step.batchtopk.768x16384.b4096.k32', arch: 'batchtopk', dIn: 768, dSae: 16384, B: 4096, k: 32, l0: 32 });
     cases.push({ name: 'train.step.relu.768x16384.b4096.l0≈64', arch: 'relu', dIn: 768, dSae: 16384, B: 4096, k: 0, l0: 64 });
   }
   if (shapes.includes('small')) {
@@ -222,6 +259,7 @@ async function main(): Promise<void> {
           torchTimes.push(r.seconds!); torchL0 = r.l0!; torchRss = r.maxrss_mb!;
         }
       }
+      if (c.arch !== 'relu') console.log(JSON.stringify({ case: `${c.name}.selection`, ...selectionShare(ours.eng, c.arch, c.k, median(ourTimes)) }));
       await ours.pool?.close();
       const oursTps = c.B / median(ourTimes);
       const torchTps = torch ? c.B / median(torchTimes) : NaN;

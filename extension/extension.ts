@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Annotations, registerAnnotationCommands } from './annotations';
 import { registerCaptureCommand } from './capture';
 import { registerCommands } from './commands';
+import { registerDemoCommands } from './demo';
 import { SaeExplorer, VIEW_ID } from './explorer';
 import { registerHookLens } from './hookLens';
 import { registerPanels, setAnnotationSink } from './panels';
@@ -31,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerCommands({ context, index, runs, annotations });
   registerCaptureCommand(context, output);
   registerAnnotationCommands(context, index, annotations);
+  registerDemoCommands(context, output, () => index.scheduleRefresh(100));
   registerHookLens(context, index);
   context.subscriptions.push(
     vscode.window.createTreeView(VIEW_ID, { treeDataProvider: new SaeExplorer(index), showCollapseAll: true }),

@@ -105,7 +105,11 @@ export class TrainingRuns implements vscode.Disposable {
     const run = { opts, progress } as Run;
     try {
       run.handle = startTraining(opts, (e: TrainingEvent) => {
-        if (e.type === 'progress') { run.last = e.progress; progress.fire(e.progress); this.updateStatus(); }
+        if (e.type === 'progress') {
+          // which engine runs (native BLAS, WebAssembly SIMD, plain JS), once per run
+          if (!run.last) this.log.appendLine(`training ${runId}: engine ${e.progress.engine}`);
+          run.last = e.progress; progress.fire(e.progress); this.updateStatus();
+        }
         else if (e.type === 'checkpoint') lastCheckpoint = e.path;
         else if ((e.type === 'error' || e.type === 'cancelled') && e.lastCheckpoint) lastCheckpoint = e.lastCheckpoint;
       });
@@ -130,6 +134,7 @@ export class TrainingRuns implements vscode.Disposable {
     let result: TrainResult;
     try {
       const summary = await run.handle.done;
+      for (const note of (summary.engineNotes as string[] | undefined) ?? []) this.log.appendLine(`training ${runId}: engine note: ${note}`);
       result = { runId, status: 'done', outDir: opts.outDir, summary };
     } catch (e) {
       const cancelled = e instanceof Error && e.name === 'CancelledError';

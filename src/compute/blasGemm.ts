@@ -1,7 +1,7 @@
 /**
  * The native BLAS GEMM: OpenBLAS's cblas_sgemm through a small Node-API addon (source: native/blas/,
- * built by scripts/prebuild/native-blas.mjs into dist/native/sae_blas.node when a C compiler and
- * libopenblas-dev are there). The addon reads and writes the caller's Float32Arrays in place — plain,
+ * built by scripts/prebuild/native-blas.mjs into dist/native/<platform>-<arch>/sae_blas.node with only a C compiler and
+ * Node's headers; it opens the OpenBLAS runtime library, libopenblas.so.0, when it loads). The addon reads and writes the caller's Float32Arrays in place — plain,
  * SharedArrayBuffer or shared WebAssembly.Memory — so the training arena needs no copy, and every thread
  * (each kernel worker) loads it for itself. OpenBLAS runs one thread per call: each worker already owns a
  * share of the latents.
@@ -22,14 +22,19 @@ export interface BlasAddon {
   threads(): number;
   /** e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64" */
   config(): string;
+  /** the library it opened, e.g. "libopenblas.so.0" */
+  library(): string;
 }
 
 /** `SAE_WORKBENCH_BLAS=off` keeps the addon unloaded (the engine then falls back to wasm SIMD). */
 export const BLAS_ENV = 'SAE_WORKBENCH_BLAS';
 
-/** dist/native/sae_blas.node seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
+/** This machine's folder under dist/native: the packaged extension carries linux-x64's, other platforms build their own. */
+export const BLAS_PLATFORM = `${process.platform}-${process.arch}`;
+
+/** dist/native/<platform>/sae_blas.node seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
 function blasAddonPath(): string | undefined {
-  const candidates = [join(__dirname, '..', '..', 'dist', 'native', 'sae_blas.node'), join(__dirname, '..', 'native', 'sae_blas.node')];
+  const candidates = [join(__dirname, '..', '..', 'dist', 'native', BLAS_PLATFORM, 'sae_blas.node'), join(__dirname, '..', 'native', BLAS_PLATFORM, 'sae_blas.node')];
   return candidates.find((c) => existsSync(c));
 }
 
@@ -40,13 +45,13 @@ export function loadBlas(): BlasAddon | { error: string } {
   if (/^(off|0|false|no)$/i.test(process.env[BLAS_ENV] ?? '')) return { error: `the native BLAS GEMM is turned off (${BLAS_ENV}=${process.env[BLAS_ENV]})` };
   if (cached) return cached;
   const path = blasAddonPath();
-  if (!path) return (cached = { error: 'the native BLAS GEMM (dist/native/sae_blas.node) is not built: it needs a C compiler and libopenblas-dev at npm run build' });
+  if (!path) return (cached = { error: `the native BLAS GEMM (dist/native/${BLAS_PLATFORM}/sae_blas.node) is not built for this platform: npm run build builds it when a C compiler is there` });
   try {
     const mod = { exports: {} as Partial<BlasAddon> };
     // process.dlopen rather than require: bundlers leave it alone, and it works in worker threads
     process.dlopen(mod, path);
     const addon = mod.exports;
-    if (typeof addon.sgemm !== 'function' || typeof addon.setThreads !== 'function' || typeof addon.config !== 'function' || typeof addon.threads !== 'function') {
+    if (typeof addon.sgemm !== 'function' || typeof addon.setThreads !== 'function' || typeof addon.config !== 'function' || typeof addon.threads !== 'function' || typeof addon.library !== 'function') {
       return (cached = { error: `${path} is not this version's BLAS addon: run npm run build` });
     }
     // prove it links and computes here: [1 2]·[3 4]ᵀ = 11
@@ -57,6 +62,11 @@ export function loadBlas(): BlasAddon | { error: string } {
   } catch (e) {
     return (cached = { error: `the native BLAS GEMM does not load here (${(e as Error).message.split('\n')[0]})` });
   }
+}
+
+/** The OpenBLAS kernel family in use ("SkylakeX", "Haswell", …), read from its config line. */
+export function openblasCore(addon: BlasAddon): string | undefined {
+  return /\s(\w+)\s+MAX_THREADS=/.exec(addon.config())?.[1];
 }
 
 /**

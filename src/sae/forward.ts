@@ -4,6 +4,7 @@
  * it; the trainer's fast kernels are tested against it. Rows are Float32, row-major.
  */
 import { fastMatmul as matmul } from '../compute/fastMatmul';
+import { keepTopK, RowTopK } from '../compute/topk';
 import type { Sae } from './types';
 
 /** Per-row statistics of input normalisation, needed to undo it on the output. */
@@ -83,18 +84,6 @@ export function preActivations(sae: Sae, xNorm: Float32Array, n: number): Float3
   return h;
 }
 
-/** Keeps the k largest entries of a row (ties broken by index), zeroing the rest, then ReLU. */
-export function topkRow(row: Float32Array, k: number): void {
-  const n = row.length;
-  if (k >= n) { for (let i = 0; i < n; i++) if (!(row[i]! > 0)) row[i] = 0; return; }
-  const idx = new Int32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  const sorted = Array.from(idx).sort((a, b) => row[b]! - row[a]! || a - b);
-  const keep = new Uint8Array(n);
-  for (let t = 0; t < k; t++) keep[sorted[t]!] = 1;
-  for (let i = 0; i < n; i++) if (!keep[i] || !(row[i]! > 0)) row[i] = 0;
-}
-
 /** Codes from pre-activations, in place. */
 export function applyActivation(sae: Sae, h: Float32Array, n: number, norms?: Float32Array): Float32Array {
   const { dSae, activation } = sae.cfg;
@@ -109,10 +98,11 @@ export function applyActivation(sae: Sae, h: Float32Array, n: number, norms?: Fl
   } else if (activation === 'topk' || activation === 'batchtopk') {
     const k = sae.cfg.k ?? 32;
     const scale = sae.cfg.rescaleActsByDecoderNorm ? (norms ?? decoderNorms(sae)) : undefined;
+    const sel = new RowTopK(dSae, k), keptVal = new Float32Array(k), keptIdx = new Int32Array(k);
     for (let r = 0; r < n; r++) {
       const row = h.subarray(r * dSae, (r + 1) * dSae);
       if (scale) for (let i = 0; i < dSae; i++) row[i]! *= scale[i]!;
-      topkRow(row, k);
+      keepTopK(row, k, sel, keptVal, keptIdx);
     }
   } else if (activation === 'gated') {
     const bGate = sae.bEnc, bMag = sae.bMag!, rMag = sae.rMag!;

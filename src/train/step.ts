@@ -11,6 +11,7 @@
  * partial reconstruction per thread.
  */
 import type { GemmProvider } from '../compute/gemm';
+import { histogramBits, RowTopK, TopHeap } from '../compute/topk';
 import type { ModelConfig } from '../sae/objectives';
 import { DENSE_BLOCK, HIST_BINS, S } from './layout';
 import type { ArenaViews, Layout } from './layout';
@@ -48,40 +49,6 @@ class FlatList {
   }
 }
 
-/** A bounded min-heap of (value, index) keeping the best k under (value desc, index asc). */
-class TopHeap {
-  v: Float32Array; i: Int32Array; size = 0; k = 0;
-  constructor(cap: number) { this.v = new Float32Array(cap); this.i = new Int32Array(cap); }
-  reset(k: number): void { this.size = 0; this.k = k; }
-  /** a is worse than b */
-  private worse(av: number, ai: number, bv: number, bi: number): boolean { return av < bv || (av === bv && ai > bi); }
-  push(val: number, idx: number): void {
-    const { v, i } = this;
-    if (this.size < this.k) {
-      let c = this.size++;
-      while (c > 0) {
-        const p = (c - 1) >> 1;
-        if (!this.worse(val, idx, v[p]!, i[p]!)) break;
-        v[c] = v[p]!; i[c] = i[p]!; c = p;
-      }
-      v[c] = val; i[c] = idx;
-      return;
-    }
-    if (this.k === 0 || !this.worse(v[0]!, i[0]!, val, idx)) return;
-    let c = 0;
-    const n = this.size;
-    for (;;) {
-      const l = 2 * c + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const w = r < n && this.worse(v[r]!, i[r]!, v[l]!, i[l]!) ? r : l;
-      if (!this.worse(v[w]!, i[w]!, val, idx)) break;
-      v[c] = v[w]!; i[c] = i[w]!; c = w;
-    }
-    v[c] = val; i[c] = idx;
-  }
-}
-
 export interface StepThread {
   cfg: ModelConfig;
   layout: Layout;
@@ -101,6 +68,10 @@ export interface StepThread {
   flatAux: FlatList;
   flatKer: FlatList;
   heap: TopHeap;
+  /** Row-wise top-k of own latents: TopK's codes, and aux-k over the dead ones (each keeps its own guess). */
+  sel: RowTopK;
+  auxSel: RowTopK;
+  deadList: Int32Array;
   theta: Float32Array;
   dead: Uint8Array;
   /** This thread's gradient rows (views of the arena's scratch region) and their float offsets. */
@@ -147,6 +118,7 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     act: new LatentLists(n), aux: new LatentLists(n), ker: new LatentLists(n),
     flatAct: new FlatList(), flatAux: new FlatList(), flatKer: new FlatList(),
     heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
+    sel: new RowTopK(n, cfg.k), auxSel: new RowTopK(n, cfg.kAux), deadList: new Int32Array(n),
     theta: new Float32Array(n), dead: new Uint8Array(n),
     gradDec: v.f32.scratch!.subarray(scratch, scratch + dOut),
     gradEnc: v.f32.scratch!.subarray(scratch + dOut, scratch + dOut + dIn),
@@ -178,7 +150,10 @@ function encode(t: StepThread): void {
   const z = v.f32.z!, bEnc = v.f32.bEnc!;
   const reg = t.layout.regions;
   t.gemm.abt(t.mem, B, l1 - l0, dIn, reg.get('xc')!.offset / 4, dIn, reg.get('wEncT')!.offset / 4 + l0 * dIn, dIn, reg.get('z')!.offset / 4 + l0, dSae);
-  for (let n = 0; n < B; n++) {
+  // + b_enc, in the same pass as TopK's selection or BatchTopK's first histogram (src/compute/topk.ts)
+  if (cfg.arch === 'topk') localTopK(t, cfg.k, v.f32.candVal!, v.i32.candIdx!, false);
+  else if (cfg.arch === 'batchtopk') histogram(t, 1);
+  else for (let n = 0; n < B; n++) {
     const row = n * dSae;
     for (let i = l0; i < l1; i++) z[row + i]! += bEnc[i]!;
   }
@@ -188,28 +163,20 @@ function encode(t: StepThread): void {
   const deadTokens = sc[S.deadTokens]!;
   const since = v.f64.tokensSinceFired!;
   for (let i = l0; i < l1; i++) t.dead[i - l0] = cfg.auxK && since[i]! >= deadTokens ? 1 : 0;
-  if (cfg.arch === 'topk') localTopK(t, cfg.k, v.f32.candVal!, v.i32.candIdx!, false);
   if (cfg.auxK && sc[S.nDead]! > 0) localTopK(t, cfg.kAux, v.f32.auxVal!, v.i32.auxIdx!, true);
-  if (cfg.arch === 'batchtopk') histogram(t, 1);
 }
 
-/** Per row, the best k of this thread's latents (dead ones only, for aux-k), written as candidates. */
+/** Per row, the best k of this thread's latents (dead ones only, for aux-k; else with b_enc added first), written as candidates. */
 function localTopK(t: StepThread, k: number, outVal: Float32Array, outIdx: Int32Array, deadOnly: boolean): void {
-  const { cfg, l0, l1, heap, worker } = t;
+  const { cfg, l0, l1, worker } = t;
   const { dSae, batch: B } = cfg;
-  const z = t.v.f32.z!;
+  const z = t.v.f32.z!, bEnc = t.v.f32.bEnc!;
+  let nDead = 0;
+  if (deadOnly) for (let i = l0; i < l1; i++) if (t.dead[i - l0]) t.deadList[nDead++] = i;
   for (let n = 0; n < B; n++) {
-    heap.reset(k);
-    const row = n * dSae;
-    for (let i = l0; i < l1; i++) {
-      if (deadOnly && !t.dead[i - l0]) continue;
-      heap.push(z[row + i]!, i);
-    }
     const base = (worker * B + n) * k;
-    for (let j = 0; j < k; j++) {
-      if (j < heap.size) { outVal[base + j] = heap.v[j]!; outIdx[base + j] = heap.i[j]!; }
-      else { outVal[base + j] = -Infinity; outIdx[base + j] = 0x7fffffff; }
-    }
+    if (deadOnly) t.auxSel.selectAmong(z, n * dSae, t.deadList, nDead, k, outVal, outIdx, base);
+    else t.sel.select(z, n * dSae, l0, l1, bEnc, k, outVal, outIdx, base);
   }
 }
 
@@ -227,25 +194,11 @@ export function mergeTopK(t: StepThread, k: number, kNow: number, candVal: Float
   }
 }
 
-/** BatchTopK: histogram of the bit patterns of positive pre-activations (level 1: top 16 bits; level 2: low 16 bits within the chosen top bin). */
+/** BatchTopK: histogram of the bit patterns of positive pre-activations (level 1, with b_enc added in the same pass: top 16 bits; level 2: low 16 bits within the chosen top bin). */
 function histogram(t: StepThread, level: 1 | 2): void {
   const { cfg, l0, l1, worker } = t;
-  const { dSae, batch: B } = cfg;
   const hist = t.v.i32.hist!.subarray(worker * HIST_BINS, (worker + 1) * HIST_BINS);
-  hist.fill(0);
-  const zOff = t.layout.regions.get('z')!.offset / 4;
-  const bits = t.bits;
-  const prefix = t.v.f64.scalars![S.histPrefix]!;
-  for (let n = 0; n < B; n++) {
-    const row = zOff + n * dSae;
-    for (let i = l0; i < l1; i++) {
-      const b = bits[row + i]!;
-      // positive finite floats: sign bit clear, not zero; their bit patterns sort like their values
-      if (b === 0 || b >= 0x7f800000) continue;
-      if (level === 1) hist[b >>> 16]!++;
-      else if (b >>> 16 === prefix) hist[b & 0xffff]!++;
-    }
-  }
+  histogramBits(t.mem, t.bits, t.off.z, cfg.dSae, cfg.batch, l0, l1, hist, level, t.v.f64.scalars![S.histPrefix]!, level === 1 ? t.v.f32.bEnc! : undefined);
 }
 
 /**
@@ -281,7 +234,7 @@ function activate(t: StepThread): void {
   const nLat = l1 - l0;
   const sc = v.f64.scalars!;
   const useAux = cfg.auxK && sc[S.nDead]! > 0;
-  const tau = v.f32.tau!, tauIdx = v.i32.tauIdx!;
+  const tau = v.f32.tau!, tauIdx = v.i32.tauIdx!, candVal = v.f32.candVal!, candIdx = v.i32.candIdx!;
   const auxTau = v.f32.auxTau, auxTauIdx = v.i32.auxTauIdx;
   const bTau = sc[S.bTopkTau]!;
   const halfBand = cfg.bandwidth / 2;
@@ -314,8 +267,12 @@ function activate(t: StepThread): void {
         if (Math.abs(val - th) < halfBand) K.push(i - l0, n, val);
       }
     } else if (arch === 'topk') {
-      const tn = tau[n]!, ti = tauIdx[n]!;
-      for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val > 0 && (val > tn || (val === tn && i <= ti))) A.push(i - l0, n, val); }
+      // the row's global top k among own latents are among this thread's k candidates
+      const tn = tau[n]!, ti = tauIdx[n]!, base = (worker * B + n) * cfg.k;
+      for (let j = 0; j < cfg.k; j++) {
+        const i = candIdx[base + j]!, val = candVal[base + j]!;
+        if (val > 0 && (val > tn || (val === tn && i <= ti))) A.push(i - l0, n, val);
+      }
     } else {
       const cut = Math.max(bTau, Number.MIN_VALUE);
       for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val >= cut) A.push(i - l0, n, val); }

@@ -130,11 +130,11 @@ export async function runUiTests(page, { artifacts, log }) {
     await broken.first().waitFor({ state: 'visible', timeout: 10_000 });
     const brokenText = await broken.first().innerText();
     if (!/sae_weights\.safetensors is missing/.test(brokenText)) throw new Error(`broken row reads '${brokenText}'`);
-    // Expand the SAE's row; on a loaded machine the first key press can land before the row has focus.
+    // Expand the SAE's row by its twistie: clicking the row itself opens the dictionary panel, which on a
+    // loaded machine takes the focus before an ArrowRight lands on the row.
     const hook = pane.locator('.monaco-list-row', { hasText: 'blocks.8.hook_resid_pre' }).first();
     for (let attempt = 0; attempt < 3; attempt++) {
-      await sae.first().click();
-      await page.keyboard.press('ArrowRight');
+      await sae.first().locator('.monaco-tl-twistie').click();
       try { await hook.waitFor({ state: 'visible', timeout: 10_000 }); break; } catch (e) { if (attempt === 2) throw e; }
     }
     await shot('explorer');

@@ -36,6 +36,16 @@ suite('SAE Workbench in VS Code', () => {
     await ext.activate();
   });
 
+  test('the extension runs from the installed .vsix, which carries the native engine for linux-x64', async function () {
+    const ext = vscode.extensions.getExtension(EXT_ID)!;
+    const installed = process.env.SAE_E2E_INSTALLED;
+    // scripts/e2e.mjs installs the package and names its folder; the "Extension Tests" launch runs the checkout
+    if (!installed) { console.log('      skipped: not run by scripts/e2e.mjs (no installed package)'); this.skip(); }
+    assert.equal(ext.extensionPath, installed);
+    assert.ok(!existsSync(join(ext.extensionPath, 'src')) && !existsSync(join(ext.extensionPath, 'node_modules')), 'a package, not a checkout');
+    if (process.platform === 'linux' && process.arch === 'x64') assert.ok(existsSync(join(ext.extensionPath, 'dist', 'native', 'linux-x64', 'sae_blas.node')));
+  });
+
   test('every contributed command is registered', async () => {
     const ext = vscode.extensions.getExtension(EXT_ID)!;
     const contributed = (ext.packageJSON.contributes.commands as { command: string; category: string }[]);
@@ -142,6 +152,8 @@ suite('SAE Workbench in VS Code', () => {
       this.skip();
     }
     assert.equal(r.status, 'done', r.message);
+    // the package's addon runs in the extension host's Node when OpenBLAS is installed (CI installs it)
+    if (process.platform === 'linux' && process.arch === 'x64' && existsSync('/usr/lib/x86_64-linux-gnu/libopenblas.so.0')) assert.match(String(r.summary?.engine), /^blas/);
     assert.ok(existsSync(join(outDir, 'cfg.json')) && existsSync(join(outDir, 'sae_weights.safetensors')));
     const found = await until('the trained SAE in the explorer', async () =>
       (await vscode.commands.executeCommand<SaeEntry[]>('saeWorkbench.listSaes')).find((s) => s.dir === outDir));

@@ -2,13 +2,15 @@
 // on odd shapes, offsets and strides, from a kernel worker over a shared WebAssembly.Memory, the whole
 // training step (sparse and dense decoder paths, one and two threads), the diagnostics' fastMatmul; and
 // the engine's fallback with a note when the addon is absent or turned off. The BLAS cases are skipped,
-// saying why, on a machine where the addon was not built (no C compiler or libopenblas-dev).
+// saying why, on a machine where the addon was not built (no C compiler) or OpenBLAS is missing; in CI
+// `npm test` fails when they are skipped (scripts/test.mjs, checked by blasRequired.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BLAS_ENV, blasGemm, loadBlas } from '../../../src/compute/blasGemm';
+import { BLAS_ENV, BLAS_PLATFORM, blasGemm, loadBlas } from '../../../src/compute/blasGemm';
 import type { BlasAddon } from '../../../src/compute/blasGemm';
 import { chooseEngine, threadGemm } from '../../../src/compute/engine';
 import { fastMatmul, fastMatmulBT, fastMatmulEngine, useFastMatmul } from '../../../src/compute/fastMatmul';
@@ -173,8 +175,34 @@ test('auto picks native BLAS when the addon loads, and the threaded provider is 
   assert.equal(chooseEngine('wasm').blas, false);
 });
 
+/** Loads the addon in a child process with `env` over this one's, and prints its library and config. */
+function loadInChild(env: Record<string, string | undefined>): { status: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['-e', `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(join(root, 'dist/native', BLAS_PLATFORM, 'sae_blas.node'))}); console.log(m.exports.library() + '|' + m.exports.config());`], {
+    encoding: 'utf8', env: { ...process.env, ...env },
+  });
+  return { status: r.status, out: r.stdout.trim(), err: r.stderr };
+}
+
+test('the addon opens the OpenBLAS runtime when it loads, and without it refuses to load naming the package', { skip }, () => {
+  assert.match(addon().library(), /openblas/i);
+  const missing = loadInChild({ SAE_WORKBENCH_BLAS_LIB: '/nonexistent/libopenblas.so.0' });
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.err, /OpenBLAS runtime library did not open \(\/nonexistent\/libopenblas\.so\.0: .*\); install it: apt-get install libopenblas0/);
+});
+
+test('on an AVX2 CPU OpenBLAS runs AVX2 or AVX-512 kernels even when its release does not know the CPU model', { skip }, (t) => {
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
+  if (!flags.has('avx2') || !flags.has('fma')) { t.skip('this CPU has no AVX2/FMA'); return; }
+  const auto = loadInChild({ OPENBLAS_CORETYPE: undefined });
+  assert.equal(auto.status, 0, auto.err);
+  const avx512 = ['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'].every((f) => flags.has(f));
+  assert.match(auto.out, avx512 ? / SkylakeX / : / Haswell /, 'the kernels named from the CPU features');
+  const chosen = loadInChild({ OPENBLAS_CORETYPE: 'Haswell' });
+  assert.match(chosen.out, / Haswell /, "the user's OPENBLAS_CORETYPE wins");
+});
+
 test(`without the addon (absent, or ${BLAS_ENV}=off) the engine falls back to wasm SIMD with a note`, () => {
-  const notePattern = /the native BLAS GEMM (\(dist\/native\/sae_blas.node\) is not built|does not load|is turned off)/;
+  const notePattern = /the native BLAS GEMM (\(dist\/native\/[\w-]+\/sae_blas.node\) is not built|does not load|is turned off)/;
   const saved = process.env[BLAS_ENV];
   if (!skip) process.env[BLAS_ENV] = 'off';
   try {
