@@ -5,27 +5,19 @@
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { InputError } from '../errors';
+import { writeError } from '../io/atomic';
 import { TEXT_FIELDS } from './types';
 import type { AnnotationsFile, LatentAnnotation } from './types';
 
 export function readIfExists(path: string): string | undefined {
   try { return readFileSync(path, 'utf8'); } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fsError(path, e);
+    throw writeError(path, e);
   }
 }
 
 export function unlinkQuiet(path: string): void {
   try { unlinkSync(path); } catch { /* already gone */ }
-}
-
-/** A one-line InputError for a failed read or write (a full disk, no permission), naming the file. */
-export function fsError(path: string, e: unknown): Error {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (!code) return e as Error;
-  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code;
-  return new InputError(path, `not saved: ${why} (${code})`);
 }
 
 function sidePath(path: string, what: string): string {
@@ -37,13 +29,13 @@ export function moveAside(path: string): { path: string; text: string } | undefi
   const aside = sidePath(path, 'aside');
   try { renameSync(path, aside); } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fsError(path, e);
+    throw writeError(path, e);
   }
   try {
     return { path: aside, text: readFileSync(aside, 'utf8') };
   } catch (e) {
     restore(aside, path);
-    throw fsError(path, e);
+    throw writeError(path, e);
   }
 }
 
@@ -78,7 +70,7 @@ export function placeNew(path: string, text: string): boolean {
     }
     return true;
   } catch (e) {
-    throw fsError(path, e);
+    throw writeError(path, e);
   } finally {
     unlinkQuiet(tmp);
   }

@@ -6,10 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { encodeSafetensors, readSafetensors } from '../io/safetensors';
 import { toFloat32 } from '../io/tensor';
 import type { Tensor } from '../io/tensor';
-import { writeFileAtomic } from '../io/atomic';
+import { configText, saveFolder, savedPath } from '../io/folderSave';
 import type { Activation, Normalization, Sae, SaeConfig } from '../sae/types';
 
 export const CFG_FILE = 'cfg.json';
@@ -25,7 +25,7 @@ export function readJsonFile(path: string): unknown {
 
 /** Whether a folder looks like a SAELens SAE. */
 export function isSaeLensDir(dir: string): boolean {
-  return existsSync(join(dir, CFG_FILE)) && existsSync(join(dir, WEIGHTS_FILE));
+  return existsSync(savedPath(dir, CFG_FILE)) && existsSync(savedPath(dir, WEIGHTS_FILE));
 }
 
 type Json = Record<string, unknown>;
@@ -85,8 +85,9 @@ export function takeF32(tensors: Map<string, Tensor>, name: string, shape: numbe
 
 /** Loads a SAELens (v6 or pre-6.0) SAE folder. */
 export function loadSaeLens(dir: string): Sae {
-  const cfgPath = join(dir, CFG_FILE);
-  const weightsPath = join(dir, WEIGHTS_FILE);
+  // Through the save journal: an interrupted save reads as its new version, never half old, half new.
+  const cfgPath = savedPath(dir, CFG_FILE);
+  const weightsPath = savedPath(dir, WEIGHTS_FILE);
   if (!existsSync(cfgPath)) throw new InputError(dir, `not an SAE folder: ${CFG_FILE} is missing`);
   if (!existsSync(weightsPath)) throw new InputError(dir, `not an SAE folder: ${WEIGHTS_FILE} is missing`);
   const cfg = normalizeSaeLensConfig(readJsonFile(cfgPath), cfgPath);
@@ -157,7 +158,7 @@ export function loadSaeLens(dir: string): Sae {
       for (let i = 0; i < dSae; i++) sae.bEnc[i]! *= s[i]!;
     }
   }
-  const sparsityPath = join(dir, SPARSITY_FILE);
+  const sparsityPath = savedPath(dir, SPARSITY_FILE);
   if (existsSync(sparsityPath)) {
     const sp = readSafetensors(sparsityPath).tensors;
     sae.logDensity = takeF32(sp, 'sparsity', [dSae], sparsityPath, true);
@@ -210,7 +211,11 @@ export function saeLensConfig(sae: Sae): Json {
   return cfg;
 }
 
-/** Writes an SAE as a SAELens v6 folder (atomic per file; weights first, cfg.json last). */
+/**
+ * Writes an SAE as a SAELens v6 folder, all files as one change (io/folderSave): the folder holds the old
+ * SAE or the new one, never a mix. Everything is encoded before the first byte is written, so a config
+ * that fails to serialise leaves the folder untouched.
+ */
 export function saveSaeLens(sae: Sae, dir: string): void {
   const c = sae.cfg;
   const t = (shape: number[], data: Float32Array): Tensor => ({ dtype: 'F32', shape, data });
@@ -224,7 +229,10 @@ export function saveSaeLens(sae: Sae, dir: string): void {
   if (sae.bMag) tensors.push(['b_mag', t([c.dSae], sae.bMag)]);
   if (sae.rMag) tensors.push(['r_mag', t([c.dSae], sae.rMag)]);
   if (sae.wSkip) tensors.push(['W_skip', t([c.dOut, c.dIn], sae.wSkip)]);
-  writeSafetensors(join(dir, WEIGHTS_FILE), tensors);
-  if (sae.logDensity) writeSafetensors(join(dir, SPARSITY_FILE), [['sparsity', t([c.dSae], sae.logDensity)]]);
-  writeFileAtomic(join(dir, CFG_FILE), JSON.stringify(saeLensConfig(sae), null, 2) + '\n');
+  const files = [
+    { name: CFG_FILE, data: configText(saeLensConfig(sae), join(dir, CFG_FILE)) },
+    { name: WEIGHTS_FILE, data: encodeSafetensors(tensors) },
+    ...(sae.logDensity ? [{ name: SPARSITY_FILE, data: encodeSafetensors([['sparsity', t([c.dSae], sae.logDensity)]]) }] : []),
+  ];
+  saveFolder(dir, files, [CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE]);
 }

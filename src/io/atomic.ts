@@ -1,6 +1,19 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { InputError, isInputError } from '../errors';
+
+/**
+ * A failed write (a full disk, no permission, a read-only or missing folder) as a one-line InputError
+ * naming the file: the environment, not a bug. Errors without a code pass through.
+ */
+export function writeError(path: string, e: unknown, consequence = 'not saved'): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!code || isInputError(e)) return e as Error;
+  const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'EROFS' ? 'read-only file system' : code === 'EISDIR' ? 'is a folder' : code === 'ENOTDIR' || code === 'ENOENT' ? 'the folder does not exist' : code === 'EEXIST' ? 'already exists' : code;
+  return new InputError(path, `${consequence}: ${why} (${code})`);
+}
 
 /**
  * Writes a file so that readers see either the old content or the new, never a torn file: write a temp
@@ -8,7 +21,7 @@ import { randomBytes } from 'node:crypto';
  * temp file is removed and the previous file is untouched.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): void {
-  mkdirSync(dirname(path), { recursive: true });
+  try { mkdirSync(dirname(path), { recursive: true }); } catch (e) { throw writeError(path, e); }
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const chunks: readonly (Uint8Array | string)[] = Array.isArray(data) ? (data as readonly Uint8Array[]) : [data as Uint8Array | string];
   let fd: number | undefined;
@@ -26,6 +39,30 @@ export function writeFileAtomic(path: string, data: Uint8Array | string | readon
   } catch (e) {
     if (fd !== undefined) try { closeSync(fd); } catch { /* already failing */ }
     try { unlinkSync(tmp); } catch { /* nothing to clean */ }
+    throw writeError(path, e);
+  }
+}
+
+/**
+ * Appends one line to a log so that the log never ends in a torn line: if the write fails part-way (a
+ * full disk), the file is cut back to where it was and false is returned (the line is dropped).
+ */
+export function appendLineWhole(path: string, line: string): boolean {
+  let fd: number | undefined;
+  let size = 0;
+  try {
+    fd = openSync(path, 'a');
+    size = fstatSync(fd).size;
+    const bytes = Buffer.from(line.endsWith('\n') ? line : `${line}\n`, 'utf8');
+    let off = 0;
+    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (fd !== undefined) try { ftruncateSync(fd, size); } catch { /* nothing more to do */ }
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return false;
     throw e;
+  } finally {
+    if (fd !== undefined) try { closeSync(fd); } catch { /* closed */ }
   }
 }

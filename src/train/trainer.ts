@@ -5,7 +5,10 @@
  * The one loop for every kind: SAEs, and the family of ./familyTrainer.ts (transcoders with their target
  * stream, crosscoders with their L source streams and their own format, Matryoshka prefixes).
  */
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { appendLineWhole } from '../io/atomic';
+import { recoverFolder } from '../io/folderSave';
+import { saveFinal } from './finalSave';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chooseEngine, threadGemm } from '../compute/engine';
@@ -233,9 +236,9 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   let step = 0, tokens = 0, windowTokens = 0;
   let scale = 1;
   const rng = new Rng(o.seed ^ 0x5eed);
-  mkdirSync(o.outDir, { recursive: true });
+  mkdirSync(o.outDir, { recursive: true }); recoverFolder(o.outDir); // finish or clean up an interrupted save
   const logPath = join(o.outDir, TRAINING_LOG);
-  const log = (rec: Record<string, unknown>): void => appendFileSync(logPath, JSON.stringify(rec) + '\n');
+  const log = (rec: Record<string, unknown>): void => { appendLineWhole(logPath, JSON.stringify(rec)); }; // a full disk drops a line, never tears one
 
   try {
     if (meta && ckptPath) {
@@ -330,8 +333,8 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     const seconds = (performance.now() - t0) / 1000;
     const sae = exportSae(eng, o, scale, tokens, engineName);
     let crosscoder: Record<string, unknown> | undefined;
-    if (kind === 'crosscoder') crosscoder = saveTrainedCrosscoder(o.outDir, sae, reader.sources, o.width, sae.cfg.training!);
-    else saveSaeLens(sae, o.outDir);
+    if (kind === 'crosscoder') crosscoder = saveFinal(o.outDir, o.runId, (dir) => saveTrainedCrosscoder(dir, sae, reader.sources, o.width, sae.cfg.training!), checkpoint);
+    else saveFinal(o.outDir, o.runId, (dir) => saveSaeLens(sae, dir), checkpoint);
     const summary: TrainSummary = {
       runId: o.runId, outDir: o.outDir, ...(kind ? { kind, dOut } : {}), arch: o.arch, dIn, width: o.width, ...(cfg.k ? { k: cfg.k } : {}),
       steps: step, tokens, seconds, tokensPerSecond: ((step - startStep) * o.batch) / Math.max(seconds, 1e-9),
