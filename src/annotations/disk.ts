@@ -2,7 +2,7 @@
  * The file operations of the annotation write protocol (store.ts write()) and the memory of entry
  * versions that lets a merge find what a stale external save started from.
  */
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeError } from '../io/atomic';
@@ -37,6 +37,18 @@ export function moveAside(path: string): { path: string; text: string } | undefi
     restore(aside, path);
     throw writeError(path, e);
   }
+}
+
+/**
+ * Files a writer moved aside and never replaced (it was killed in between). Called under the lock, so
+ * none of them belongs to a live writer; their content must be merged, or it would be lost.
+ */
+export function strayAsides(path: string): { path: string; text: string }[] {
+  const prefix = `.${basename(path)}.`;
+  return readdirSync(dirname(path)).filter((f) => f.startsWith(prefix) && f.endsWith('.aside')).flatMap((f) => {
+    const p = join(dirname(path), f);
+    try { return [{ path: p, text: readFileSync(p, 'utf8') }]; } catch { return []; }
+  });
 }
 
 /** Puts a moved-aside file back, unless a newer file has taken its place (then the aside copy stays, named). */

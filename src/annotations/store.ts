@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { InputError, isInputError } from '../errors';
 import { withFileLock } from '../io/lock';
 import { mergeAnnotations } from './merge';
-import { EntryHistory, moveAside, placeNew, readIfExists, restore, unlinkQuiet } from './disk';
+import { EntryHistory, moveAside, placeNew, readIfExists, restore, strayAsides, unlinkQuiet } from './disk';
 import type { MergeConflict } from './merge';
 import { emptyAnnotations, ANNOTATIONS_FILE } from './types';
 import type { AnnotationsFile, LatentAnnotation } from './types';
@@ -145,6 +145,10 @@ export class AnnotationStore {
     return withFileLock(this.path, () => {
       const conflicts: MergeConflict[] = [];
       let edited = false;
+      for (const stray of strayAsides(this.path)) {
+        conflicts.push(...this.fold(stray.text));
+        unlinkQuiet(stray.path);
+      }
       for (;;) {
         const aside = moveAside(this.path);
         let text: string;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AnnotationStore } from '../../../src/annotations/store';
@@ -148,5 +149,19 @@ test('remove writes a tombstone that deletes the latent in another store too; a 
   assert.deepEqual(onDisk.annotations.map((e) => e.index), [2, 3]);
   assert.deepEqual(onDisk.deleted?.map((t) => t.index), [1]);
   assert.deepEqual(readdirSync(dir).filter((f) => f !== 'annotations.json'), [], 'no lock, temporary or moved-aside file left');
+  rmSync(dir, { recursive: true });
+});
+
+test('a writer killed between moving the file aside and placing the new one loses nothing: the next writer merges the stray copy', () => {
+  const dir = tmp();
+  const a = new AnnotationStore(dir, { dSae: 64 }, clock());
+  a.update(1, { label: 'one' });
+  // As a killed writer leaves it: the file moved aside, nothing in its place (and a stale lock).
+  renameSync(a.path, join(dir, '.annotations.json.999999.deadbeef.aside'));
+  writeFileSync(`${a.path}.lock`, JSON.stringify({ pid: 999999, host: hostname() }));
+  const b = new AnnotationStore(dir, { dSae: 64 }, () => '2026-03-01T00:00:00.000Z');
+  b.update(2, { label: 'two' });
+  assert.deepEqual(parseAnnotations(readFileSync(a.path, 'utf8'), a.path).annotations.map((e) => e.index), [1, 2]);
+  assert.deepEqual(readdirSync(dir), ['annotations.json']);
   rmSync(dir, { recursive: true });
 });
