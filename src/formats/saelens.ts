@@ -3,10 +3,11 @@
  * `cfg.json` + `sae_weights.safetensors` (+ optional `sparsity.safetensors`). Pre-6.0 configs are
  * normalised. Shapes are checked against the config, never assumed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularText } from '../io/regular';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { encodeSafetensors, readSafetensors } from '../io/safetensors';
+import { encodeSafetensors, jsonDepth, readSafetensors } from '../io/safetensors';
 import { toFloat32 } from '../io/tensor';
 import type { Tensor } from '../io/tensor';
 import { configText, saveFolder, savedPath } from '../io/folderSave';
@@ -16,10 +17,13 @@ export const CFG_FILE = 'cfg.json';
 export const WEIGHTS_FILE = 'sae_weights.safetensors';
 export const SPARSITY_FILE = 'sparsity.safetensors';
 
+/** Configs nest a few levels; deeper is hostile (and would overflow the stack of anything recursing over it). */
+const MAX_CONFIG_DEPTH = 64;
+
 /** Reads and parses a JSON file, with one-line errors naming the file. */
 export function readJsonFile(path: string): unknown {
-  let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  const text = readRegularText(path);
+  if (jsonDepth(Buffer.from(text), MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) throw new InputError(path, `nests deeper than ${MAX_CONFIG_DEPTH} levels; not a config`);
   try { return JSON.parse(text); } catch (e) { throw new InputError(path, `invalid JSON (${(e as Error).message.split('\n')[0]})`); }
 }
 
