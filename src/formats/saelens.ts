@@ -62,6 +62,27 @@ export function normalizeSaeLensConfig(raw: unknown, source: string): Json {
   return cfg;
 }
 
+const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+/**
+ * The config's fields as strictly as the tensors: integers where SAELens has integers, within range and
+ * in agreement with the widths (the tensors' shapes are checked against d_in/d_sae/d_out by takeF32).
+ */
+export function checkSaeLensFields(cfg: Json, k: unknown, source: string): void {
+  const dSae = cfg.d_sae as number;
+  const say = (problem: string): never => { throw new InputError(source, `cfg.json: ${problem}`); };
+  if (k !== undefined && (!isPositiveInt(k) || k > dSae)) say(`k must be an integer from 1 to d_sae (${dSae}), got ${JSON.stringify(k)}`);
+  if (cfg.d_out !== undefined && cfg.d_out !== null && !isPositiveInt(cfg.d_out)) say(`d_out must be a positive integer, got ${JSON.stringify(cfg.d_out)}`);
+  for (const key of ['apply_b_dec_to_input', 'rescale_acts_by_decoder_norm'] as const) {
+    if (cfg[key] !== undefined && cfg[key] !== null && typeof cfg[key] !== 'boolean') say(`${key} must be true or false, got ${JSON.stringify(cfg[key])}`);
+  }
+  const widths = cfg.matryoshka_widths;
+  if (widths !== undefined && widths !== null) {
+    const ok = Array.isArray(widths) && widths.length > 0 && widths.every((w, i) => isPositiveInt(w) && w <= dSae && (i === 0 || w > (widths[i - 1] as number)));
+    if (!ok) say(`matryoshka_widths must be increasing positive integers up to d_sae (${dSae}), got ${JSON.stringify(widths).slice(0, 80)}`);
+  }
+}
+
 const ARCH_TO_ACTIVATION: Record<string, { activation: Activation; transcoder: boolean }> = {
   standard: { activation: 'relu', transcoder: false },
   relu: { activation: 'relu', transcoder: false },
@@ -106,6 +127,7 @@ export function loadSaeLens(dir: string): Sae {
   const activation: Activation = (ours.activation as Activation | undefined) ?? kind.activation;
   const k = typeof cfg.k === 'number' ? cfg.k : typeof ours.k === 'number' ? (ours.k as number) : undefined;
   if ((activation === 'topk' || activation === 'batchtopk') && k === undefined && !tensors.has('threshold')) throw new InputError(cfgPath, `architecture ${arch} needs k`);
+  checkSaeLensFields(cfg, k, cfgPath);
   const norm = String(cfg.normalize_activations ?? 'none');
   if (!['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'].includes(norm)) throw new InputError(cfgPath, `unknown normalize_activations '${norm}'`);
   const known = new Set(['d_in', 'd_sae', 'd_out', 'dtype', 'device', 'apply_b_dec_to_input', 'normalize_activations', 'architecture', 'k', 'rescale_acts_by_decoder_norm', 'metadata', 'sae_workbench', 'matryoshka_widths']);

@@ -8,20 +8,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { loadSaeLens, saveSaeLens } from '../../../src/formats/saelens';
 import { recoverFolder, saveFolder } from '../../../src/io/folderSave';
-import type { Sae } from '../../../src/sae/types';
 import { isInputError } from '../../../src/errors';
 import { tempDir } from '../../helpers/fixtures';
+import { constantSae } from '../../helpers/sae';
+import type { Sae } from '../../../src/sae/types';
 
 const root = join(__dirname, '..', '..', '..');
-
-export function constantSae(activation: 'relu' | 'topk', dIn: number, dSae: number, value: number, withSparsity: boolean): Sae {
-  const fill = (n: number) => new Float32Array(n).fill(value);
-  return {
-    cfg: { activation, dIn, dSae, dOut: dIn, transcoder: false, ...(activation === 'topk' ? { k: 3 } : {}), applyBDecToInput: true, normalizeActivations: 'none', rescaleActsByDecoderNorm: false, dtype: 'float32', metadata: {} },
-    wEnc: fill(dIn * dSae), bEnc: fill(dSae), wDec: fill(dSae * dIn), bDec: fill(dIn),
-    ...(withSparsity ? { logDensity: fill(dSae) } : {}),
-  };
-}
 
 /** 'old', 'new', or a description of what is wrong. */
 function whichSae(dir: string): string {
