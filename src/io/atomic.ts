@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, renameSync, statSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError, isInputError } from '../errors';
@@ -16,12 +16,34 @@ export function writeError(path: string, e: unknown, consequence = 'not saved'):
 }
 
 /**
+ * Refuses to replace anything but a regular file: renaming over /dev/null (as root) would replace the
+ * device, and over a folder fails with a raw EISDIR.
+ */
+function refuseNonRegular(path: string): void {
+  let st;
+  try { st = statSync(path); } catch { return; }
+  if (!st.isFile()) throw new InputError(path, `is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; refusing to write over it`);
+}
+
+/**
+ * Creates a folder to write into (with its parents), or an InputError: a path that exists as a file
+ * (or /dev/null) is not a folder.
+ */
+export function ensureFolder(path: string): void {
+  let st;
+  try { st = statSync(path); } catch { st = undefined; }
+  if (st && !st.isDirectory()) throw new InputError(path, `is ${st.isFile() ? 'a file' : 'a device or other special file'}, not a folder; name a folder to write into`);
+  try { mkdirSync(path, { recursive: true }); } catch (e) { throw writeError(path, e); }
+}
+
+/**
  * Writes a file so that readers see either the old content or the new, never a torn file: write a temp
  * file in the same folder, fsync it, rename it over the target. If anything fails (a full disk, say) the
  * temp file is removed and the previous file is untouched.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): void {
   try { mkdirSync(dirname(path), { recursive: true }); } catch (e) { throw writeError(path, e); }
+  refuseNonRegular(path);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const chunks: readonly (Uint8Array | string)[] = Array.isArray(data) ? (data as readonly Uint8Array[]) : [data as Uint8Array | string];
   let fd: number | undefined;

@@ -11,11 +11,11 @@
  * or not. The next save (or recoverFolder) finishes the journal's renames and removes stray temporaries.
  * Other files in the folder (checkpoints, logs, annotations) are left alone.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../errors';
-import { writeError, writeFileAtomic } from './atomic';
+import { ensureFolder, writeError, writeFileAtomic } from './atomic';
 
 export const SAVE_JOURNAL = '.sae-save.json';
 
@@ -99,10 +99,8 @@ function writeSynced(path: string, data: FolderFile['data']): void {
  * the SAE (any of them not in `files` is removed, e.g. an old sparsity file the new SAE does not have).
  */
 export function saveFolder(dir: string, files: readonly FolderFile[], managed: readonly string[]): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    recoverFolder(dir);
-  } catch (e) { throw writeError(dir, e, 'cannot save here; the folder is left as it was'); }
+  ensureFolder(dir);
+  try { recoverFolder(dir); } catch (e) { throw writeError(dir, e, 'cannot save here; the folder is left as it was'); }
   const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
   const journal: Journal = { files: {}, remove: managed.filter((m) => !files.some((f) => f.name === m) && existsSync(join(dir, m))) };
   try {

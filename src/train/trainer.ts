@@ -5,8 +5,8 @@
  * The one loop for every kind: SAEs, and the family of ./familyTrainer.ts (transcoders with their target
  * stream, crosscoders with their L source streams and their own format, Matryoshka prefixes).
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { appendLineWhole } from '../io/atomic';
+import { rmSync } from 'node:fs';
+import { appendLineWhole, ensureFolder } from '../io/atomic';
 import { recoverFolder } from '../io/folderSave';
 import { saveFinal } from './finalSave';
 import { totalmem } from 'node:os';
@@ -236,7 +236,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   let step = 0, tokens = 0, windowTokens = 0;
   let scale = 1;
   const rng = new Rng(o.seed ^ 0x5eed);
-  mkdirSync(o.outDir, { recursive: true }); recoverFolder(o.outDir); // finish or clean up an interrupted save
+  ensureFolder(o.outDir); recoverFolder(o.outDir); // finish or clean up an interrupted save
   const logPath = join(o.outDir, TRAINING_LOG);
   const log = (rec: Record<string, unknown>): void => { appendLineWhole(logPath, JSON.stringify(rec)); }; // a full disk drops a line, never tears one
 
