@@ -66,15 +66,24 @@ export function configText(value: unknown, path: string): string {
   }
 }
 
-/** Finishes an interrupted save (its journal) and removes temporaries left by dead processes. */
-export function recoverFolder(dir: string): void {
+/**
+ * Finishes an interrupted save (its journal) and removes temporaries left by dead processes, in `dir`
+ * and in its `subfolders` (a run's checkpoints).
+ */
+export function recoverFolder(dir: string, subfolders: readonly string[] = []): void {
   if (!existsSync(dir)) return;
+  for (const sub of subfolders) removeDeadTemporaries(join(dir, sub));
   const j = readJournal(dir);
   if (j) {
     for (const [name, temp] of Object.entries(j.files)) if (existsSync(join(dir, temp))) renameSync(join(dir, temp), join(dir, name));
     for (const name of j.remove) try { unlinkSync(join(dir, name)); } catch { /* already gone */ }
     unlinkSync(join(dir, SAVE_JOURNAL));
   }
+  removeDeadTemporaries(dir);
+}
+
+function removeDeadTemporaries(dir: string): void {
+  if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir)) {
     const m = TEMP.exec(entry);
     if (m && !pidAlive(Number(m[2]))) try { unlinkSync(join(dir, entry)); } catch { /* raced with another cleaner */ }

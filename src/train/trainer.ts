@@ -20,7 +20,7 @@ import { lossFacts, modelConfig, TRAIN_ARCHS } from '../sae/objectives';
 import type { ModelConfig, TrainArch } from '../sae/objectives';
 import type { Sae } from '../sae/types';
 import type { TrainOptions } from './api';
-import { checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { CHECKPOINT_DIR, checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { CheckpointMeta } from './checkpoint';
 import { activationScale, geometricMedian, initWeights } from './init';
 import { computeReconWeights, resolveWeighting } from './wsae';
@@ -236,7 +236,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   let step = 0, tokens = 0, windowTokens = 0;
   let scale = 1;
   const rng = new Rng(o.seed ^ 0x5eed);
-  ensureFolder(o.outDir); recoverFolder(o.outDir); // finish or clean up an interrupted save
+  ensureFolder(o.outDir); recoverFolder(o.outDir, [CHECKPOINT_DIR]); // finish or clean up an interrupted save
   const logPath = join(o.outDir, TRAINING_LOG);
   const log = (rec: Record<string, unknown>): void => { appendLineWhole(logPath, JSON.stringify(rec)); }; // a full disk drops a line, never tears one
 

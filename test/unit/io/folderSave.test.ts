@@ -70,3 +70,19 @@ test('a save that cannot write a file leaves the old folder as it was, with one 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the next run removes temporaries of dead processes (folder and checkpoints), not those of live ones', () => {
+  const dir = tempDir('sae-stale-');
+  try {
+    mkdirSync(join(dir, 'checkpoints'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const stale = [`.cfg.json.${dead}.0badc0de.saving`, `.sae_weights.safetensors.${dead}.0badc0de.tmp`, join('checkpoints', `.latest.safetensors.${dead}.0badc0de.tmp`)];
+    const live = `.cfg.json.${process.pid}.0badc0de.saving`;
+    for (const f of [...stale, live]) writeFileSync(join(dir, f), 'x');
+    recoverFolder(dir, ['checkpoints']);
+    for (const f of stale) assert.ok(!existsSync(join(dir, f)), f);
+    assert.ok(existsSync(join(dir, live)), 'a live writer keeps its temporary');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
