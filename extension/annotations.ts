@@ -52,7 +52,7 @@ export class Annotations implements vscode.Disposable {
       if (conflicts.length) this.reportConflicts(store, conflicts);
       if (changed) this.changed.fire(store.saeDir);
     } catch (e) {
-      this.report(e);
+      this.report(e, store);
     }
   }
 
@@ -62,12 +62,14 @@ export class Annotations implements vscode.Disposable {
     void vscode.window.showInformationMessage(`SAE Workbench: annotations were edited elsewhere at the same time (latent${latents.length > 1 ? 's' : ''} ${latents.slice(0, 5).join(', ')}${latents.length > 5 ? ', …' : ''}); the newer text is shown and the other is kept as an alternative.`);
   }
 
-  private report(e: unknown): void {
+  private report(e: unknown, store: AnnotationStore): void {
     const msg = oneLine(e);
     this.log.appendLine(msg);
     if (this.reported.has(msg)) return;
     this.reported.add(msg);
-    if (isInputError(e)) void vscode.window.showWarningMessage(`SAE Workbench: ${msg}. The file is left as it is; annotations are not saved until it is fixed.`);
+    // A malformed file waits for a fix; anything else (a lock held elsewhere, a full disk) is retried by the next save.
+    if (isInputError(e) && store.error) void vscode.window.showWarningMessage(`SAE Workbench: ${msg}. The file is left as it is; annotations are not saved until it is fixed.`);
+    else if (isInputError(e)) void vscode.window.showWarningMessage(`SAE Workbench: ${msg}. Your edit is kept in this window and saved with the next one.`);
     else void vscode.window.showErrorMessage(`SAE Workbench: annotations: ${msg}`);
   }
 
@@ -80,7 +82,7 @@ export class Annotations implements vscode.Disposable {
       this.changed.fire(sae.dir);
       return true;
     } catch (e) {
-      this.report(e);
+      this.report(e, store);
       return false;
     }
   }

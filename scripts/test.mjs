@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const suites = (process.env.SAE_TEST_SUITES ?? 'test/unit,test/webview').split(',');
+// `--robust`: the robust suite (test/robust: mutants, hostile inputs, bombs, a full disk), run by CI after the default one.
+const suites = (process.env.SAE_TEST_SUITES ?? (process.argv.includes('--robust') ? 'test/robust' : 'test/unit,test/webview')).split(',');
 
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;

@@ -5,13 +5,19 @@
  */
 export class InputError extends Error {
   override readonly name = 'InputError';
-  constructor(
-    /** The file, folder or setting the problem is in; '' when there is none. */
-    readonly source: string,
-    /** One line, no trailing period needed. */
-    readonly problem: string,
-  ) {
-    super(source ? `${source}: ${problem}` : problem);
+  /** The file, folder or setting the problem is in; '' when there is none. */
+  readonly source: string;
+  /** One line, no trailing period needed. */
+  readonly problem: string;
+  constructor(source: string, problem: string) {
+    // Text quoted from a hostile file may hold newlines or control bytes: escaped, the message stays one line.
+    const clean = (t: string): string => Array.from(t, (c) => {
+      const code = c.charCodeAt(0);
+      return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : c;
+    }).join('');
+    super(source ? `${clean(source)}: ${clean(problem)}` : clean(problem));
+    this.source = source;
+    this.problem = clean(problem);
   }
 }
 

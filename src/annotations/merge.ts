@@ -4,11 +4,10 @@
  * per field: a side that did not change the field takes the other side's value; when both changed it
  * differently, the later `updatedAt` wins and the other value is kept in `alternatives`, so nothing
  * anybody wrote is lost. Tags merge as sets (an addition on either side stays; a removal on one side is
- * honoured unless the other side added the tag back). A latent deleted on one side and edited on the
- * other stays, with the edit.
+ * honoured unless the other side added the tag back). Deletions are explicit tombstones (below).
  */
 import { TEXT_FIELDS } from './types';
-import type { AnnotationsFile, LatentAnnotation, TextField } from './types';
+import type { AnnotationsFile, LatentAnnotation, TextField, Tombstone } from './types';
 
 export interface MergeConflict { index: number; field: TextField; kept: string; alternative: string }
 export interface MergeResult { merged: AnnotationsFile; conflicts: MergeConflict[] }
@@ -17,7 +16,7 @@ function byIndex(doc: AnnotationsFile | undefined): Map<number, LatentAnnotation
   return new Map((doc?.annotations ?? []).map((a) => [a.index, a]));
 }
 
-function sameEntry(a: LatentAnnotation, b: LatentAnnotation): boolean {
+export function sameEntry(a: LatentAnnotation, b: LatentAnnotation): boolean {
   return JSON.stringify(normalised(a)) === JSON.stringify(normalised(b));
 }
 
@@ -63,20 +62,50 @@ function mergeEntry(base: LatentAnnotation | undefined, ours: LatentAnnotation, 
   return out;
 }
 
-export function mergeAnnotations(base: AnnotationsFile | undefined, ours: AnnotationsFile, theirs: AnnotationsFile): MergeResult {
+/**
+ * Finds the version of a latent's entry that `theirs` was copied from (a tool that saved a stale copy
+ * started from an older version than our base): the merge base for that entry. The store keeps the
+ * versions it has seen; without one, the file-level base is used.
+ */
+export type AncestorOf = (theirs: LatentAnnotation) => LatentAnnotation | undefined;
+
+function mergeTombstones(ours: Tombstone[] | undefined, theirs: Tombstone[] | undefined): Map<number, Tombstone> {
+  const out = new Map<number, Tombstone>();
+  for (const t of [...(ours ?? []), ...(theirs ?? [])]) {
+    const known = out.get(t.index);
+    if (!known || t.deletedAt > known.deletedAt) out.set(t.index, t);
+  }
+  return out;
+}
+
+/**
+ * Merges per latent. A latent missing on one side is kept from the other (absence is not deletion: the
+ * side may simply not have seen it yet); only a tombstone deletes, and an entry edited after the
+ * tombstone — or carrying a change the deleting side had not seen — outlives it.
+ */
+export function mergeAnnotations(base: AnnotationsFile | undefined, ours: AnnotationsFile, theirs: AnnotationsFile, ancestorOf?: AncestorOf): MergeResult {
   const b = byIndex(base), o = byIndex(ours), t = byIndex(theirs);
+  const oursDeleted = new Set((ours.deleted ?? []).map((d) => d.index));
+  const tombs = mergeTombstones(ours.deleted, theirs.deleted);
   const conflicts: MergeConflict[] = [];
   const indices = [...new Set([...o.keys(), ...t.keys()])].sort((x, y) => x - y);
   const annotations: LatentAnnotation[] = [];
   for (const i of indices) {
-    const be = b.get(i), oe = o.get(i), te = t.get(i);
-    if (oe && te) annotations.push(mergeEntry(be, oe, te, conflicts));
-    else if (oe) {
-      // Missing on disk: deleted there if it existed at base and we did not touch it since.
-      if (!(be && sameEntry(be, oe))) annotations.push(oe);
-    } else if (te) {
-      if (!(be && sameEntry(be, te))) annotations.push(te);
+    const oe = o.get(i), te = t.get(i);
+    const anc = te ? (ancestorOf?.(te) ?? b.get(i)) : b.get(i);
+    const entry = oe && te ? mergeEntry(anc, oe, te, conflicts) : (oe ?? te)!;
+    const tomb = tombs.get(i);
+    if (tomb && tomb.deletedAt >= entry.updatedAt) {
+      // Deleted by us, but their copy holds an edit we had not seen when we deleted it: the edit stays.
+      const unseenEdit = !oe && te && oursDeleted.has(i) && !(anc && sameEntry(anc, te));
+      if (!unseenEdit) continue;
     }
+    tombs.delete(i);
+    annotations.push(entry);
   }
-  return { merged: { ...theirs, sae: { ...ours.sae, ...theirs.sae }, annotations }, conflicts };
+  const deleted = [...tombs.values()].sort((x, y) => x.index - y.index);
+  const merged: AnnotationsFile = { ...theirs, sae: { ...ours.sae, ...theirs.sae }, annotations };
+  if (deleted.length) merged.deleted = deleted;
+  else delete merged.deleted;
+  return { merged, conflicts };
 }

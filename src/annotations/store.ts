@@ -1,14 +1,14 @@
 /**
  * The annotation store of one SAE. Pure Node (no vscode): the extension feeds it file-change
- * notifications, the CLI and tests use it directly. Every write first folds in whatever changed on disk
- * since we last read it (three-way merge), then replaces the file atomically; a malformed file on disk is
- * reported and never written over.
+ * notifications, the CLI and tests use it directly. Every write holds a lock file, folds in whatever
+ * changed on disk since we last read it (three-way merge) and replaces the file so that no version on
+ * disk is replaced unread (see write()); a malformed file on disk is reported and never written over.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../errors';
-import { writeFileAtomic } from '../io/atomic';
+import { InputError, isInputError } from '../errors';
+import { withFileLock } from '../io/lock';
 import { mergeAnnotations } from './merge';
+import { EntryHistory, moveAside, placeNew, readIfExists, restore, strayAsides, unlinkQuiet } from './disk';
 import type { MergeConflict } from './merge';
 import { emptyAnnotations, ANNOTATIONS_FILE } from './types';
 import type { AnnotationsFile, LatentAnnotation } from './types';
@@ -30,6 +30,8 @@ export class AnnotationStore {
   private current: AnnotationsFile;
   /** Set while the file on disk is malformed: we keep what we had and refuse to write. */
   private diskError: InputError | undefined;
+  /** Versions of entries seen this session: the merge base for a stale copy saved by an external editor. */
+  private readonly history = new EntryHistory();
 
   constructor(
     readonly saeDir: string,
@@ -54,17 +56,28 @@ export class AnnotationStore {
     return this.current.annotations.filter((a) => a.label.toLowerCase().includes(q) || a.description.toLowerCase().includes(q) || a.tags.some((t) => t.toLowerCase().includes(q)));
   }
 
-  /** Reads the file on disk (the first time, or after an external edit) and merges it with what we hold. */
+  /**
+   * Reads the file on disk (the first time, or after an external edit) and merges it with what we hold;
+   * if what we hold has something the file lacks (an external save from a stale copy), writes it back.
+   */
   sync(): SyncResult {
-    const text = existsSync(this.path) ? readFileSync(this.path, 'utf8') : undefined;
+    const text = readIfExists(this.path);
     if (text === this.baseText && !this.diskError) return { changed: false, conflicts: [] };
+    // Missing: deleted, or another writer has it moved aside for a moment. Keep what we hold (the next
+    // write recreates the file); nothing is lost.
     if (text === undefined) {
-      // Deleted on disk: keep what we hold (it is not lost; the next write recreates the file).
       this.diskError = undefined;
-      this.base = undefined;
-      this.baseText = undefined;
       return { changed: false, conflicts: [] };
     }
+    const before = serializeAnnotations(this.current);
+    const conflicts = this.fold(text);
+    const changed = serializeAnnotations(this.current) !== before;
+    if (serializeAnnotations(this.current) !== text) this.write();
+    return { changed, conflicts };
+  }
+
+  /** Merges the text of a file into what we hold; that text becomes the merge base. */
+  private fold(text: string): MergeConflict[] {
     let theirs: AnnotationsFile;
     try {
       theirs = parseAnnotations(text, this.path, this.sae.dSae);
@@ -73,42 +86,43 @@ export class AnnotationStore {
       throw e;
     }
     this.diskError = undefined;
-    const before = serializeAnnotations(this.current);
-    const { merged, conflicts } = mergeAnnotations(this.base, this.current, theirs);
+    const { merged, conflicts } = mergeAnnotations(this.base, this.current, theirs, (te) => this.history.ancestorOf(te, this.base));
+    this.history.remember(theirs);
+    this.history.remember(merged);
     this.current = merged;
     this.base = theirs;
     this.baseText = text;
-    const changed = serializeAnnotations(merged) !== before;
-    // Our unsaved side survived the merge: put it on disk too, so the other window sees it.
-    if (serializeAnnotations(merged) !== serializeAnnotations(theirs)) this.write();
-    return { changed, conflicts };
+    return conflicts;
   }
 
   /** Creates or edits one latent's annotation and saves. Returns merge conflicts met on the way. */
   update(index: number, patch: AnnotationPatch): MergeConflict[] {
     if (!Number.isSafeInteger(index) || index < 0) throw new InputError(this.path, `latent index must be a non-negative integer, got ${index}`);
     if (this.sae.dSae !== undefined && index >= this.sae.dSae) throw new InputError(this.path, `latent ${index} is out of range (the SAE has ${this.sae.dSae} latents)`);
-    const { conflicts } = this.sync();
-    const now = this.now();
-    const old = this.get(index);
-    const entry: LatentAnnotation = {
-      index,
-      label: old?.label ?? '', description: old?.description ?? '', tags: old?.tags ?? [], author: old?.author ?? '', typeName: old?.typeName ?? 'human',
-      createdAt: old?.createdAt ?? now,
-      ...stripUndefined(patch),
-      updatedAt: now,
-    };
-    if (old?.alternatives) entry.alternatives = old.alternatives;
-    entry.tags = [...new Set(entry.tags.map((t) => t.trim()).filter(Boolean))];
-    this.current = { ...this.current, annotations: [...this.current.annotations.filter((a) => a.index !== index), entry].sort((a, b) => a.index - b.index) };
-    this.write();
-    return conflicts;
+    return this.write((now) => {
+      const old = this.get(index);
+      const entry: LatentAnnotation = {
+        index,
+        label: old?.label ?? '', description: old?.description ?? '', tags: old?.tags ?? [], author: old?.author ?? '', typeName: old?.typeName ?? 'human',
+        createdAt: old?.createdAt ?? now,
+        ...stripUndefined(patch),
+        updatedAt: now,
+      };
+      if (old?.alternatives) entry.alternatives = old.alternatives;
+      entry.tags = [...new Set(entry.tags.map((t) => t.trim()).filter(Boolean))];
+      const deleted = (this.current.deleted ?? []).filter((t) => t.index !== index);
+      this.current = { ...this.current, annotations: [...this.current.annotations.filter((a) => a.index !== index), entry].sort((a, b) => a.index - b.index), deleted };
+    });
   }
 
-  remove(index: number): void {
-    this.sync();
-    this.current = { ...this.current, annotations: this.current.annotations.filter((a) => a.index !== index) };
-    this.write();
+  /** Deletes one latent's annotation: a tombstone, so that merges elsewhere delete it too. */
+  remove(index: number): MergeConflict[] {
+    return this.write((now) => {
+      const old = this.get(index);
+      if (!old) return;
+      const deleted = [...(this.current.deleted ?? []).filter((t) => t.index !== index), { index, deletedAt: now, author: old.author }];
+      this.current = { ...this.current, annotations: this.current.annotations.filter((a) => a.index !== index), deleted };
+    });
   }
 
   /**
@@ -146,12 +160,45 @@ export class AnnotationStore {
     }));
   }
 
-  private write(): void {
-    if (this.diskError) throw new InputError(this.path, `not saved: the file on disk is malformed (${this.diskError.problem}); fix or remove it first`);
-    const text = serializeAnnotations({ ...this.current, sae: { ...this.current.sae, ...stripUndefined(this.sae) } });
-    writeFileAtomic(this.path, text);
-    this.base = parseAnnotations(text, this.path);
-    this.baseText = text;
+  /**
+   * The write protocol, under the lock file (so two of our writers never interleave): move the file aside
+   * (atomically taking whatever version is there, even one an external editor saved a moment ago), merge
+   * it into what we hold, apply `edit`, and link the result into place — link refuses if anyone created
+   * the file meanwhile, and then we merge that too and try again. No version that reached the disk is
+   * ever replaced unread.
+   */
+  private write(edit?: (now: string) => void): MergeConflict[] {
+    return withFileLock(this.path, () => {
+      const conflicts: MergeConflict[] = [];
+      let edited = false;
+      for (const stray of strayAsides(this.path)) {
+        conflicts.push(...this.fold(stray.text));
+        unlinkQuiet(stray.path);
+      }
+      for (;;) {
+        const aside = moveAside(this.path);
+        let text: string;
+        let placed: boolean;
+        try {
+          if (aside) conflicts.push(...this.fold(aside.text));
+          else this.diskError = undefined;
+          if (!edited) { edit?.(this.now()); edited = true; }
+          text = serializeAnnotations({ ...this.current, sae: { ...this.current.sae, ...stripUndefined(this.sae) } });
+          placed = placeNew(this.path, text);
+        } catch (e) {
+          if (aside) restore(aside.path, this.path);
+          if (isInputError(e) && e.source === this.path && this.diskError === e) throw new InputError(this.path, `not saved: the file on disk is malformed (${e.problem}); fix or remove it first`);
+          throw e;
+        }
+        if (aside) unlinkQuiet(aside.path);
+        if (placed) {
+          this.base = parseAnnotations(text, this.path);
+          this.baseText = text;
+          this.history.remember(this.base);
+          return conflicts;
+        }
+      }
+    });
   }
 }
 

@@ -41,7 +41,15 @@ export interface AnnotationsFile {
   sae: { modelId?: string; hookName?: string; dSae?: number };
   /** Sorted by index, at most one entry per latent. */
   annotations: LatentAnnotation[];
+  /**
+   * Tombstones: latents whose annotation was deleted, and when. A latent merely missing from a file is
+   * never taken as deleted (it may be a stale copy written by a tool that had not seen it yet); a
+   * deletion is only this explicit record. An annotation edited after `deletedAt` outlives it.
+   */
+  deleted?: Tombstone[];
 }
+
+export interface Tombstone { index: number; deletedAt: string; author: string }
 
 export function emptyAnnotations(sae: AnnotationsFile['sae'] = {}): AnnotationsFile {
   return { format: ANNOTATIONS_FORMAT, version: ANNOTATIONS_VERSION, sae, annotations: [] };

@@ -5,7 +5,7 @@
  */
 import { InputError } from '../errors';
 import { ANNOTATIONS_FORMAT, ANNOTATIONS_VERSION, TEXT_FIELDS } from './types';
-import type { AnnotationsFile, LatentAnnotation } from './types';
+import type { AnnotationsFile, LatentAnnotation, Tombstone } from './types';
 
 type Json = Record<string, unknown>;
 
@@ -94,6 +94,7 @@ export function parseAnnotations(text: string, source: string, dSae?: number): A
     return entry;
   });
   annotations.sort((a, b) => a.index - b.index);
+  const deleted = parseTombstones(source, raw.deleted, dSae);
   return {
     format: ANNOTATIONS_FORMAT,
     version: ANNOTATIONS_VERSION,
@@ -103,7 +104,23 @@ export function parseAnnotations(text: string, source: string, dSae?: number): A
       dSae: Number.isSafeInteger(sae.dSae) ? (sae.dSae as number) : undefined,
     }).filter(([, v]) => v !== undefined)),
     annotations,
+    ...(deleted.length ? { deleted } : {}),
   };
+}
+
+function parseTombstones(source: string, raw: unknown, dSae: number | undefined): Tombstone[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new InputError(source, '"deleted" must be an array');
+  const seen = new Set<number>();
+  return raw.map((t: unknown, i: number) => {
+    const where = `deleted[${i}]`;
+    if (!isObject(t) || !Number.isSafeInteger(t.index) || (t.index as number) < 0) throw new InputError(source, `${where}.index must be a non-negative integer`);
+    const index = t.index as number;
+    if (dSae !== undefined && index >= dSae) throw new InputError(source, `${where}.index ${index} is out of range (the SAE has ${dSae} latents)`);
+    if (seen.has(index)) throw new InputError(source, `latent ${index} appears twice in "deleted"`);
+    seen.add(index);
+    return { index, deletedAt: str(source, `${where}.deletedAt`, t.deletedAt), author: str(source, `${where}.author`, t.author) };
+  }).sort((a, b) => a.index - b.index);
 }
 
 /** The file's text: stable key order, one latent per object, sorted by index, so git diffs stay small. */
@@ -117,5 +134,6 @@ export function serializeAnnotations(doc: AnnotationsFile): string {
   if (doc.sae.modelId !== undefined) sae.modelId = doc.sae.modelId;
   if (doc.sae.hookName !== undefined) sae.hookName = doc.sae.hookName;
   if (doc.sae.dSae !== undefined) sae.dSae = doc.sae.dSae;
-  return JSON.stringify({ format: doc.format, version: doc.version, sae, annotations }, null, 2) + '\n';
+  const deleted = [...(doc.deleted ?? [])].sort((a, b) => a.index - b.index).map((t) => ({ index: t.index, deletedAt: t.deletedAt, author: t.author }));
+  return JSON.stringify({ format: doc.format, version: doc.version, sae, annotations, ...(deleted.length ? { deleted } : {}) }, null, 2) + '\n';
 }

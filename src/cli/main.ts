@@ -22,7 +22,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--json', 'print one JSON document on stdout instead of text')
     .option('--verbose', 'print stack traces for errors')
-    .showHelpAfterError()
+    // The error and a pointer to the help, not the whole help text after it.
+    .showHelpAfterError("(add --help for this command's usage)")
     .exitOverride();
   for (const register of [registerInspect, registerConvert, registerSynth, registerTrain, registerEval, registerDiagnose, registerTree, registerReport, registerDemo]) {
     register(program);

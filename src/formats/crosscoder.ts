@@ -8,11 +8,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { encodeSafetensors, readSafetensors } from '../io/safetensors';
 import { readTorchFile, stateDict, stateDictTensors } from '../io/torch';
 import { toFloat32 } from '../io/tensor';
 import type { Tensor } from '../io/tensor';
-import { writeFileAtomic } from '../io/atomic';
+import { configText, saveFolder, savedPath } from '../io/folderSave';
 import type { Crosscoder } from '../sae/crosscoder';
 import { asObject, dtypeName, isDir, positiveInt } from './common';
 import { readJsonFile } from './saelens';
@@ -34,12 +34,12 @@ function exact(tensors: Map<string, Tensor>, name: string, shape: number[], dims
 }
 
 export function loadCrosscoder(dir: string): Crosscoder {
-  const cfgPath = join(dir, CC_CFG);
+  const cfgPath = savedPath(dir, CC_CFG);
   const cfg = asObject(readJsonFile(cfgPath), 'cfg.json', cfgPath);
   const dIn = positiveInt(cfg, 'd_in', cfgPath);
   const dSae = positiveInt(cfg, 'dict_size', cfgPath);
-  const st = join(dir, CC_SAFETENSORS);
-  const src = existsSync(st) ? st : join(dir, CC_PT);
+  const st = savedPath(dir, CC_SAFETENSORS);
+  const src = existsSync(st) ? st : savedPath(dir, CC_PT);
   const tensors = src === st ? readSafetensors(st).tensors : stateDictTensors(stateDict(readTorchFile(src), src));
   const enc = tensors.get('W_enc');
   if (!enc) throw new InputError(src, 'missing tensor \'W_enc\' (expected [n_sources, d_in, dict_size])');
@@ -62,15 +62,15 @@ export function loadCrosscoder(dir: string): Crosscoder {
   };
 }
 
-/** Writes cfg.json + cc_weights.safetensors (float32), weights first, atomically per file. */
+/** Writes cfg.json + cc_weights.safetensors (float32) as one change (io/folderSave: never a mix of old and new). */
 export function saveCrosscoder(cc: Crosscoder, dir: string): void {
   const { nSources: n, dIn, dSae } = cc.cfg;
   const t = (shape: number[], data: Float32Array): Tensor => ({ dtype: 'F32', shape, data });
-  writeSafetensors(join(dir, CC_SAFETENSORS), [
+  const weights = encodeSafetensors([
     ['W_enc', t([n, dIn, dSae], cc.wEnc)], ['W_dec', t([dSae, n, dIn], cc.wDec)], ['b_enc', t([dSae], cc.bEnc)], ['b_dec', t([n, dIn], cc.bDec)],
   ]);
   const cfg = { ...cc.cfg.metadata, d_in: dIn, dict_size: dSae, n_sources: n, enc_dtype: 'fp32' };
   if (cc.cfg.hookName !== undefined) (cfg as Record<string, unknown>).hook_point = cc.cfg.hookName;
   if (cc.cfg.modelName !== undefined) (cfg as Record<string, unknown>).model_name = cc.cfg.modelName;
-  writeFileAtomic(join(dir, CC_CFG), JSON.stringify(cfg, null, 2) + '\n');
+  saveFolder(dir, [{ name: CC_CFG, data: configText(cfg, join(dir, CC_CFG)) }, { name: CC_SAFETENSORS, data: weights }], [CC_CFG, CC_SAFETENSORS, CC_PT]);
 }

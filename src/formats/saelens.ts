@@ -3,29 +3,33 @@
  * `cfg.json` + `sae_weights.safetensors` (+ optional `sparsity.safetensors`). Pre-6.0 configs are
  * normalised. Shapes are checked against the config, never assumed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularText } from '../io/regular';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { encodeSafetensors, jsonDepth, readSafetensors } from '../io/safetensors';
 import { toFloat32 } from '../io/tensor';
 import type { Tensor } from '../io/tensor';
-import { writeFileAtomic } from '../io/atomic';
+import { configText, saveFolder, savedPath } from '../io/folderSave';
 import type { Activation, Normalization, Sae, SaeConfig } from '../sae/types';
 
 export const CFG_FILE = 'cfg.json';
 export const WEIGHTS_FILE = 'sae_weights.safetensors';
 export const SPARSITY_FILE = 'sparsity.safetensors';
 
+/** Configs nest a few levels; deeper is hostile (and would overflow the stack of anything recursing over it). */
+const MAX_CONFIG_DEPTH = 64;
+
 /** Reads and parses a JSON file, with one-line errors naming the file. */
 export function readJsonFile(path: string): unknown {
-  let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  const text = readRegularText(path);
+  if (jsonDepth(Buffer.from(text), MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) throw new InputError(path, `nests deeper than ${MAX_CONFIG_DEPTH} levels; not a config`);
   try { return JSON.parse(text); } catch (e) { throw new InputError(path, `invalid JSON (${(e as Error).message.split('\n')[0]})`); }
 }
 
 /** Whether a folder looks like a SAELens SAE. */
 export function isSaeLensDir(dir: string): boolean {
-  return existsSync(join(dir, CFG_FILE)) && existsSync(join(dir, WEIGHTS_FILE));
+  return existsSync(savedPath(dir, CFG_FILE)) && existsSync(savedPath(dir, WEIGHTS_FILE));
 }
 
 type Json = Record<string, unknown>;
@@ -58,6 +62,27 @@ export function normalizeSaeLensConfig(raw: unknown, source: string): Json {
   return cfg;
 }
 
+const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+/**
+ * The config's fields as strictly as the tensors: integers where SAELens has integers, within range and
+ * in agreement with the widths (the tensors' shapes are checked against d_in/d_sae/d_out by takeF32).
+ */
+export function checkSaeLensFields(cfg: Json, k: unknown, source: string): void {
+  const dSae = cfg.d_sae as number;
+  const say = (problem: string): never => { throw new InputError(source, `cfg.json: ${problem}`); };
+  if (k !== undefined && (!isPositiveInt(k) || k > dSae)) say(`k must be an integer from 1 to d_sae (${dSae}), got ${JSON.stringify(k)}`);
+  if (cfg.d_out !== undefined && cfg.d_out !== null && !isPositiveInt(cfg.d_out)) say(`d_out must be a positive integer, got ${JSON.stringify(cfg.d_out)}`);
+  for (const key of ['apply_b_dec_to_input', 'rescale_acts_by_decoder_norm'] as const) {
+    if (cfg[key] !== undefined && cfg[key] !== null && typeof cfg[key] !== 'boolean') say(`${key} must be true or false, got ${JSON.stringify(cfg[key])}`);
+  }
+  const widths = cfg.matryoshka_widths;
+  if (widths !== undefined && widths !== null) {
+    const ok = Array.isArray(widths) && widths.length > 0 && widths.every((w, i) => isPositiveInt(w) && w <= dSae && (i === 0 || w > (widths[i - 1] as number)));
+    if (!ok) say(`matryoshka_widths must be increasing positive integers up to d_sae (${dSae}), got ${JSON.stringify(widths).slice(0, 80)}`);
+  }
+}
+
 const ARCH_TO_ACTIVATION: Record<string, { activation: Activation; transcoder: boolean }> = {
   standard: { activation: 'relu', transcoder: false },
   relu: { activation: 'relu', transcoder: false },
@@ -85,8 +110,9 @@ export function takeF32(tensors: Map<string, Tensor>, name: string, shape: numbe
 
 /** Loads a SAELens (v6 or pre-6.0) SAE folder. */
 export function loadSaeLens(dir: string): Sae {
-  const cfgPath = join(dir, CFG_FILE);
-  const weightsPath = join(dir, WEIGHTS_FILE);
+  // Through the save journal: an interrupted save reads as its new version, never half old, half new.
+  const cfgPath = savedPath(dir, CFG_FILE);
+  const weightsPath = savedPath(dir, WEIGHTS_FILE);
   if (!existsSync(cfgPath)) throw new InputError(dir, `not an SAE folder: ${CFG_FILE} is missing`);
   if (!existsSync(weightsPath)) throw new InputError(dir, `not an SAE folder: ${WEIGHTS_FILE} is missing`);
   const cfg = normalizeSaeLensConfig(readJsonFile(cfgPath), cfgPath);
@@ -101,6 +127,7 @@ export function loadSaeLens(dir: string): Sae {
   const activation: Activation = (ours.activation as Activation | undefined) ?? kind.activation;
   const k = typeof cfg.k === 'number' ? cfg.k : typeof ours.k === 'number' ? (ours.k as number) : undefined;
   if ((activation === 'topk' || activation === 'batchtopk') && k === undefined && !tensors.has('threshold')) throw new InputError(cfgPath, `architecture ${arch} needs k`);
+  checkSaeLensFields(cfg, k, cfgPath);
   const norm = String(cfg.normalize_activations ?? 'none');
   if (!['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'].includes(norm)) throw new InputError(cfgPath, `unknown normalize_activations '${norm}'`);
   const known = new Set(['d_in', 'd_sae', 'd_out', 'dtype', 'device', 'apply_b_dec_to_input', 'normalize_activations', 'architecture', 'k', 'rescale_acts_by_decoder_norm', 'metadata', 'sae_workbench', 'matryoshka_widths']);
@@ -157,7 +184,7 @@ export function loadSaeLens(dir: string): Sae {
       for (let i = 0; i < dSae; i++) sae.bEnc[i]! *= s[i]!;
     }
   }
-  const sparsityPath = join(dir, SPARSITY_FILE);
+  const sparsityPath = savedPath(dir, SPARSITY_FILE);
   if (existsSync(sparsityPath)) {
     const sp = readSafetensors(sparsityPath).tensors;
     sae.logDensity = takeF32(sp, 'sparsity', [dSae], sparsityPath, true);
@@ -210,7 +237,11 @@ export function saeLensConfig(sae: Sae): Json {
   return cfg;
 }
 
-/** Writes an SAE as a SAELens v6 folder (atomic per file; weights first, cfg.json last). */
+/**
+ * Writes an SAE as a SAELens v6 folder, all files as one change (io/folderSave): the folder holds the old
+ * SAE or the new one, never a mix. Everything is encoded before the first byte is written, so a config
+ * that fails to serialise leaves the folder untouched.
+ */
 export function saveSaeLens(sae: Sae, dir: string): void {
   const c = sae.cfg;
   const t = (shape: number[], data: Float32Array): Tensor => ({ dtype: 'F32', shape, data });
@@ -224,7 +255,10 @@ export function saveSaeLens(sae: Sae, dir: string): void {
   if (sae.bMag) tensors.push(['b_mag', t([c.dSae], sae.bMag)]);
   if (sae.rMag) tensors.push(['r_mag', t([c.dSae], sae.rMag)]);
   if (sae.wSkip) tensors.push(['W_skip', t([c.dOut, c.dIn], sae.wSkip)]);
-  writeSafetensors(join(dir, WEIGHTS_FILE), tensors);
-  if (sae.logDensity) writeSafetensors(join(dir, SPARSITY_FILE), [['sparsity', t([c.dSae], sae.logDensity)]]);
-  writeFileAtomic(join(dir, CFG_FILE), JSON.stringify(saeLensConfig(sae), null, 2) + '\n');
+  const files = [
+    { name: CFG_FILE, data: configText(saeLensConfig(sae), join(dir, CFG_FILE)) },
+    { name: WEIGHTS_FILE, data: encodeSafetensors(tensors) },
+    ...(sae.logDensity ? [{ name: SPARSITY_FILE, data: encodeSafetensors([['sparsity', t([c.dSae], sae.logDensity)]]) }] : []),
+  ];
+  saveFolder(dir, files, [CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE]);
 }

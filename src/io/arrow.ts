@@ -11,6 +11,7 @@
  * (datasets writes ≤ 500 MB shards by default) plus one batch as Float32.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { readRegularFile } from './regular';
 import { join } from 'node:path';
 import { RecordBatchReader, Type } from 'apache-arrow';
 import type { Data, DataType } from 'apache-arrow';
@@ -135,8 +136,7 @@ function toF32(leaf: Data<DataType>, start: number, end: number, source: string,
 export async function* readActivationCache(info: ActivationCacheInfo): AsyncGenerator<ActivationBatch> {
   const { contextSize: ctx, dIn } = info;
   for (const file of info.files) {
-    let bytes: Uint8Array;
-    try { bytes = readFileSync(file); } catch (e) { throw new InputError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    const bytes = readRegularFile(file);
     validateArrowStream(bytes, file);
     try {
       const reader = RecordBatchReader.from(bytes);

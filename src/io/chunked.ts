@@ -1,5 +1,6 @@
 /** Reading byte ranges of large files in bounded chunks, so statistics over huge tensors stay in a fixed memory budget. */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegular } from './regular';
 import { InputError } from '../errors';
 import { DTYPE_BYTES } from './dtype';
 import type { DType } from './dtype';
@@ -12,8 +13,7 @@ export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 export function forEachChunk(path: string, dtype: DType, begin: number, end: number, fn: (chunk: Tensor) => void, chunkBytes = DEFAULT_CHUNK_BYTES): void {
   const size = DTYPE_BYTES[dtype];
   const step = Math.max(size, Math.floor(chunkBytes / size) * size);
-  let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  const fd = openRegular(path);
   try {
     const buf = new Uint8Array(Math.min(step, Math.max(end - begin, size)));
     for (let pos = begin; pos < end; pos += step) {

@@ -3,9 +3,10 @@
  * Supported element types: little-endian <f4 <f2 <f8 <i4 <i8 <i2, |u1 |i1 |b1, C order only.
  * Big-endian or Fortran-order arrays are refused with a message saying how to convert them.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { unzipSync } from 'fflate';
-import { InputError } from '../errors';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openRegular, readRegularFile } from './regular';
+import { ZipReader } from './zip';
+import { InputError, isInputError } from '../errors';
 import { DTYPE_BYTES } from './dtype';
 import type { DType } from './dtype';
 import { numel, tensorBytes, viewAs } from './tensor';
@@ -65,8 +66,7 @@ export function parseNpyHeader(head: Uint8Array, fileSize: number, source: strin
 
 /** Reads only the header of a .npy file (cheap for files of any size). */
 export function readNpyHeader(path: string): NpyHeader {
-  let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  const fd = openRegular(path);
   try {
     const size = fstatSync(fd).size;
     const head = new Uint8Array(Math.min(size, 65536 + 12));
@@ -83,9 +83,7 @@ export function decodeNpy(bytes: Uint8Array, source: string): Tensor {
 }
 
 export function readNpy(path: string): Tensor {
-  let buf: Buffer;
-  try { buf = readFileSync(path); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  return decodeNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+  return decodeNpy(readRegularFile(path), path);
 }
 
 /** The header bytes (format 1.0, or 2.0 when the dict is long) for a C-order array; data is 64-byte aligned. */
@@ -118,23 +116,19 @@ export function writeNpy(path: string, t: Tensor): void {
 
 /** Reads every array of an .npz (stored or deflated), keyed by name without the `.npy` suffix. */
 export function decodeNpz(bytes: Uint8Array, source: string): Map<string, Tensor> {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new InputError(source, `not a readable .npz (zip) archive: ${(e as Error).message}`);
+  let zip: ZipReader;
+  try { zip = new ZipReader(source, bytes); } catch (e) {
+    throw isInputError(e) ? new InputError(source, `not a readable .npz (zip) archive: ${e.problem}`) : e;
   }
   const out = new Map<string, Tensor>();
-  for (const [name, data] of Object.entries(files)) {
+  for (const name of zip.entries.keys()) {
     if (!name.endsWith('.npy')) continue;
-    out.set(name.slice(0, -4), decodeNpy(data, `${source}:${name}`));
+    out.set(name.slice(0, -4), decodeNpy(zip.read(name), `${source}:${name}`));
   }
   if (out.size === 0) throw new InputError(source, '.npz archive holds no .npy arrays');
   return out;
 }
 
 export function readNpz(path: string): Map<string, Tensor> {
-  let buf: Buffer;
-  try { buf = readFileSync(path); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  return decodeNpz(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+  return decodeNpz(readRegularFile(path), path);
 }

@@ -8,7 +8,8 @@
  * the seed, so a position (epoch, window, offset) names the same rows on every run: that is what makes a
  * resumed training run see the same data as an uninterrupted one.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openRegular } from './regular';
 import { extname } from 'node:path';
 import { seededRandom } from '../util/random';
 import { InputError } from '../errors';
@@ -138,9 +139,7 @@ export class RowReader {
     this.chunksPerWindow = Math.max(1, Math.min(this.chunks.length, Math.floor(forWindow / f32Chunk)));
     this.raw = new Uint8Array(rawChunk);
     this.window = new Float32Array(this.chunksPerWindow * chunkRows * this.dIn);
-    this.fds = sources.map((s) => {
-      try { return openSync(s.path, 'r'); } catch (e) { throw new InputError(s.path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-    });
+    this.fds = sources.map((s) => openRegular(s.path));
     for (let i = 0; i < sources.length; i++) {
       const s = sources[i]!;
       const size = fstatSync(this.fds[i]!).size;

@@ -4,7 +4,8 @@
  * Offsets are relative to the end of the header. Every field is validated: a corrupt or hostile file
  * gets an InputError naming the file and the problem.
  */
-import { closeSync, fstatSync, openSync, readSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openRegular, readRegularFile } from './regular';
 import { InputError } from '../errors';
 import { DTYPE_BYTES, isDType } from './dtype';
 import type { DType } from './dtype';
@@ -27,7 +28,29 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
-const MAX_HEADER = 100 * 1024 * 1024;
+/**
+ * The safetensors crate allows 100 MB; a header that size is over a million entries and costs seconds
+ * and gigabytes to parse. SAE and activation files hold a handful of tensors: 16 MiB (~150k entries) is
+ * far beyond any of them and refused in milliseconds.
+ */
+const MAX_HEADER = 16 * 1024 * 1024;
+/** A valid header nests 3 deep (object → entry → shape); JSON.parse recursion is never reached. */
+const MAX_HEADER_DEPTH = 8;
+
+/** The deepest nesting of [ and { outside strings, stopping as soon as it passes `limit`. */
+export function jsonDepth(bytes: Uint8Array, limit: number): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) { if (++depth > max) { max = depth; if (max > limit) return max; } }
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
 
 /** Parses and validates the header. `head` holds at least the first 8 + N bytes; `fileSize` is the whole file's. */
 export function parseSafetensorsHeader(head: Uint8Array, fileSize: number, source: string): SafetensorsHeader {
@@ -35,9 +58,10 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number, sourc
   const n64 = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(fileSize - 8)) throw new InputError(source, `safetensors header length ${n64} runs past the end of the file (${fileSize} bytes)`);
   const n = Number(n64);
-  if (n > MAX_HEADER) throw new InputError(source, `safetensors header of ${n} bytes is larger than the 100 MB limit`);
+  if (n > MAX_HEADER) throw new InputError(source, `safetensors header of ${n} bytes is larger than the ${MAX_HEADER / 2 ** 20} MiB limit`);
   if (n < 2) throw new InputError(source, `safetensors header length ${n} is too small to hold a JSON object`);
   if (head.byteLength < 8 + n) throw new InputError(source, 'truncated safetensors header');
+  if (jsonDepth(head.subarray(8, 8 + n), MAX_HEADER_DEPTH) > MAX_HEADER_DEPTH) throw new InputError(source, `safetensors header nests deeper than ${MAX_HEADER_DEPTH} levels; a valid one nests 3`);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + n)));
@@ -80,7 +104,7 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number, sourc
 
 /** Reads only the header of a safetensors file (cheap for files of any size). */
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
-  const fd = openSync(path, 'r');
+  const fd = openRegular(path);
   try {
     const size = fstatSync(fd).size;
     const lenBuf = new Uint8Array(8);
@@ -88,7 +112,7 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
     if (got < 8) throw new InputError(path, `truncated safetensors file: ${size} bytes, the 8-byte header length is missing`);
     const n = new DataView(lenBuf.buffer).getBigUint64(0, true);
     if (n > BigInt(size - 8)) throw new InputError(path, `safetensors header length ${n} runs past the end of the file (${size} bytes)`);
-    if (n > BigInt(MAX_HEADER)) throw new InputError(path, `safetensors header of ${n} bytes is larger than the 100 MB limit`);
+    if (n > BigInt(MAX_HEADER)) throw new InputError(path, `safetensors header of ${n} bytes is larger than the ${MAX_HEADER / 2 ** 20} MiB limit`);
     const head = new Uint8Array(8 + Number(n));
     head.set(lenBuf);
     readSync(fd, head, 8, Number(n), 8);
@@ -115,13 +139,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
 }
 
 export function readSafetensors(path: string): SafetensorsFile {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  return decodeSafetensors(readRegularFile(path), path);
 }
 
 /**

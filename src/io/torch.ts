@@ -44,6 +44,8 @@ function checkNotLegacy(path: string, zip: () => ZipReader): ZipReader {
 }
 
 const MAX_DEPTH = 200;
+/** A state_dict's pickle is kilobytes; anything near this is not one (and would be a decompression bomb). */
+const MAX_PICKLE_BYTES = 64 * 2 ** 20;
 
 /**
  * The pickled value with tensors resolved. Shared sub-objects are converted once (a pickle of nested
@@ -78,7 +80,7 @@ export function readTorchStructure(path: string): TorchFile {
   const zip = checkNotLegacy(path, () => new ZipReader(path));
   try {
     const name = findPickle(zip);
-    const { value } = unpickle(zip.read(name), `${path}:${name}`);
+    const { value } = unpickle(zip.read(name, MAX_PICKLE_BYTES), `${path}:${name}`);
     return { root: convert(value, undefined, path) };
   } finally {
     zip.close();
@@ -130,18 +132,19 @@ export function readTorchFile(path: string): TorchFile {
     const prefix = name.slice(0, -'data.pkl'.length);
     const byteorderName = `${prefix}byteorder`;
     if (zip.entries.has(byteorderName)) {
-      const order = new TextDecoder().decode(zip.read(byteorderName)).trim();
+      const order = new TextDecoder().decode(zip.read(byteorderName, 64)).trim();
       if (order !== 'little') throw new InputError(path, `torch archive byte order is '${order.slice(0, 20)}'; only little-endian is supported`);
     }
-    const { value } = unpickle(zip.read(name), `${path}:${name}`);
+    const { value } = unpickle(zip.read(name, MAX_PICKLE_BYTES), `${path}:${name}`);
     const cache = new Map<string, Uint8Array>();
     const storageBytes = (s: StorageRef): Uint8Array => {
       let b = cache.get(s.key);
       if (!b) {
         const entry = `${prefix}data/${s.key}`;
         if (!zip.entries.has(entry)) throw new InputError(path, `storage '${s.key}' is missing from the archive (no ${entry})`);
-        b = zip.read(entry);
         const want = s.numel * DTYPE_BYTES[s.dtype];
+        // Refused before inflating if its directory declares more than its elements need.
+        b = zip.read(entry, want);
         if (b.byteLength < want) throw new InputError(path, `storage '${s.key}' has ${b.byteLength} bytes, its ${s.numel} ${s.dtype} elements need ${want}`);
         b = b.subarray(0, want);
         cache.set(s.key, b);

@@ -3,7 +3,8 @@
  * writes — activations.npy and ground_truth.safetensors (feature directions, offset, codes when small,
  * the dense direction, and the hierarchy and generator facts as JSON in __metadata__).
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { ensureFolder } from '../io/atomic';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 import { writeNpy } from '../io/npy';
@@ -69,8 +70,7 @@ export interface GroundTruth {
 
 /** Writes activations.npy and ground_truth.safetensors into outDir (created if missing); returns the paths. */
 export function writeSynthetic(ds: SyntheticDataset, outDir: string): { activations: string; groundTruth: string } {
-  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new InputError(outDir, 'exists and is not a folder');
-  mkdirSync(outDir, { recursive: true });
+  ensureFolder(outDir);
   const activations = join(outDir, ACTIVATIONS_FILE);
   const groundTruth = join(outDir, GROUND_TRUTH_FILE);
   writeNpy(activations, { dtype: 'F32', shape: [ds.n, ds.d], data: ds.x });

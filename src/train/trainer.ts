@@ -5,7 +5,10 @@
  * The one loop for every kind: SAEs, and the family of ./familyTrainer.ts (transcoders with their target
  * stream, crosscoders with their L source streams and their own format, Matryoshka prefixes).
  */
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { appendLineWhole, ensureFolder } from '../io/atomic';
+import { recoverFolder } from '../io/folderSave';
+import { saveFinal } from './finalSave';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chooseEngine, threadGemm } from '../compute/engine';
@@ -18,7 +21,7 @@ import { lossFacts, modelConfig, TRAIN_ARCHS } from '../sae/objectives';
 import type { ModelConfig, TrainArch } from '../sae/objectives';
 import type { Sae } from '../sae/types';
 import type { TrainOptions } from './api';
-import { checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { CHECKPOINT_DIR, checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { CheckpointMeta } from './checkpoint';
 import { activationScale, geometricMedian, initWeights } from './init';
 import { computeReconWeights, resolveWeighting } from './wsae';
@@ -236,9 +239,9 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
   let step = 0, tokens = 0, windowTokens = 0;
   let scale = 1;
   const rng = new Rng(o.seed ^ 0x5eed);
-  mkdirSync(o.outDir, { recursive: true });
+  ensureFolder(o.outDir); recoverFolder(o.outDir, [CHECKPOINT_DIR]); // finish or clean up an interrupted save
   const logPath = join(o.outDir, TRAINING_LOG);
-  const log = (rec: Record<string, unknown>): void => appendFileSync(logPath, JSON.stringify(rec) + '\n');
+  const log = (rec: Record<string, unknown>): void => { appendLineWhole(logPath, JSON.stringify(rec)); }; // a full disk drops a line, never tears one
 
   try {
     if (meta && ckptPath) {
@@ -334,8 +337,8 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     const sae = exportSae(eng, o, scale, tokens, engineName);
     Object.assign(sae.cfg, captureCfgFacts(sae.cfg.metadata, o.activations[0]!, o.tensorName, o.target));
     let crosscoder: Record<string, unknown> | undefined;
-    if (kind === 'crosscoder') crosscoder = saveTrainedCrosscoder(o.outDir, sae, reader.sources, o.width, sae.cfg.training!);
-    else saveSaeLens(sae, o.outDir);
+    if (kind === 'crosscoder') crosscoder = saveFinal(o.outDir, o.runId, (dir) => saveTrainedCrosscoder(dir, sae, reader.sources, o.width, sae.cfg.training!), checkpoint);
+    else saveFinal(o.outDir, o.runId, (dir) => saveSaeLens(sae, dir), checkpoint);
     const summary: TrainSummary = {
       runId: o.runId, outDir: o.outDir, ...(kind ? { kind, dOut } : {}), arch: o.arch, dIn, width: o.width, ...(cfg.k ? { k: cfg.k } : {}),
       steps: step, tokens, seconds, tokensPerSecond: ((step - startStep) * o.batch) / Math.max(seconds, 1e-9),

@@ -9,7 +9,7 @@
  * independent features and one dense Gaussian direction) — by adding their rows. The ground truth is the
  * union: G2's features first (its hierarchy indices unchanged), then G3's, and G3's dense direction.
  */
-import { mkdirSync } from 'node:fs';
+import { ensureFolder } from '../../io/atomic';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
@@ -118,7 +118,7 @@ export interface DemoResult {
 export async function runDemo(o: DemoOptions, steps: DemoSteps = DEFAULT_DEMO_STEPS): Promise<DemoResult> {
   const say = o.onProgress ?? (() => undefined);
   if (o.widths.length === 0) throw new InputError('demo', 'no widths to train');
-  mkdirSync(o.outDir, { recursive: true });
+  ensureFolder(o.outDir);
   say('generating a synthetic dataset with a known hierarchy (G2) and a dense direction (G3)');
   const dataDir = join(o.outDir, 'data');
   const activations = await steps.synthesize(dataDir, o);

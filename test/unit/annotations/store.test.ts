@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AnnotationStore } from '../../../src/annotations/store';
@@ -75,12 +76,15 @@ test('merge: both sides change one field; the newer wins and the other is kept a
   assert.deepEqual(conflicts.map((c) => [c.index, c.field, c.kept, c.alternative]), [[2, 'label', 'theirs', 'ours']]);
 });
 
-test('merge: tags merge as sets, deletions honoured, deleted-vs-edited keeps the edit', () => {
-  const base = doc(entry(1, { tags: ['a', 'b'] }), entry(2, { label: 'old' }), entry(3, { label: 'gone' }));
-  const ours = doc(entry(1, { tags: ['a', 'c'] }), entry(2, { label: 'edited', updatedAt: '2026-01-05T00:00:00.000Z' }), entry(3, { label: 'gone' }));
-  const theirs = doc(entry(1, { tags: ['a', 'b', 'd'] }));
+test('merge: tags merge as sets, tombstones delete, deleted-vs-edited keeps the edit, absence deletes nothing', () => {
+  const base = doc(entry(1, { tags: ['a', 'b'] }), entry(2, { label: 'old' }), entry(3, { label: 'gone' }), entry(4, { label: 'kept' }));
+  const ours = doc(entry(1, { tags: ['a', 'c'] }), entry(2, { label: 'edited', updatedAt: '2026-01-05T00:00:00.000Z' }), entry(3, { label: 'gone' }), entry(4, { label: 'kept' }));
+  const tomb = (index: number) => ({ index, deletedAt: '2026-01-03T00:00:00.000Z', author: 'you' });
+  // Theirs deleted 2 and 3 (tombstones) and simply lacks 4 (a stale copy): 4 must survive.
+  const theirs: AnnotationsFile = { ...doc(entry(1, { tags: ['a', 'b', 'd'] })), deleted: [tomb(2), tomb(3)] };
   const { merged } = mergeAnnotations(base, ours, theirs);
-  assert.deepEqual(merged.annotations.map((a) => a.index), [1, 2]);
+  assert.deepEqual(merged.annotations.map((a) => a.index), [1, 2, 4]);
+  assert.deepEqual(merged.deleted?.map((t) => t.index), [3], 'the tombstone of 2 is dropped: its edit is newer');
   assert.deepEqual([...merged.annotations[0]!.tags].sort(), ['a', 'c', 'd']);
   assert.equal(merged.annotations[1]!.label, 'edited');
 });
@@ -124,5 +128,40 @@ test('Neuronpedia explanation rows parse (string index, explanationModelName) an
   store.sync();
   assert.deepEqual(store.toNeuronpedia()[0], { modelId: 'gpt2-small', layer: 'blocks.8.hook_resid_pre', index: '4', description: 'dates', typeName: 'oai_token-act-pair', explanationModelName: 'gpt-4o-mini', label: '', tags: [] });
   assert.deepEqual(store.search('DAT').map((a) => a.index), [4]);
+  rmSync(dir, { recursive: true });
+});
+
+test('remove writes a tombstone that deletes the latent in another store too; a stale copy lacking an entry deletes nothing', () => {
+  const dir = tmp();
+  const a = new AnnotationStore(dir, { dSae: 64 }, clock());
+  const b = new AnnotationStore(dir, { dSae: 64 }, () => '2026-03-01T00:00:00.000Z');
+  a.update(1, { label: 'one' });
+  a.update(2, { label: 'two' });
+  b.sync();
+  const staleCopy = readFileSync(a.path, 'utf8');
+  a.update(3, { label: 'three' });
+  // An external editor saves the copy it loaded before latent 3 existed: 3 must come back on our next write.
+  writeFileSync(a.path, staleCopy);
+  b.remove(1);
+  a.sync();
+  assert.deepEqual(a.list().map((e) => e.index), [2, 3]);
+  const onDisk = parseAnnotations(readFileSync(a.path, 'utf8'), a.path);
+  assert.deepEqual(onDisk.annotations.map((e) => e.index), [2, 3]);
+  assert.deepEqual(onDisk.deleted?.map((t) => t.index), [1]);
+  assert.deepEqual(readdirSync(dir).filter((f) => f !== 'annotations.json'), [], 'no lock, temporary or moved-aside file left');
+  rmSync(dir, { recursive: true });
+});
+
+test('a writer killed between moving the file aside and placing the new one loses nothing: the next writer merges the stray copy', () => {
+  const dir = tmp();
+  const a = new AnnotationStore(dir, { dSae: 64 }, clock());
+  a.update(1, { label: 'one' });
+  // As a killed writer leaves it: the file moved aside, nothing in its place (and a stale lock).
+  renameSync(a.path, join(dir, '.annotations.json.999999.deadbeef.aside'));
+  writeFileSync(`${a.path}.lock`, JSON.stringify({ pid: 999999, host: hostname() }));
+  const b = new AnnotationStore(dir, { dSae: 64 }, () => '2026-03-01T00:00:00.000Z');
+  b.update(2, { label: 'two' });
+  assert.deepEqual(parseAnnotations(readFileSync(a.path, 'utf8'), a.path).annotations.map((e) => e.index), [1, 2]);
+  assert.deepEqual(readdirSync(dir), ['annotations.json']);
   rmSync(dir, { recursive: true });
 });
