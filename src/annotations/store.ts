@@ -4,6 +4,7 @@
  * changed on disk since we last read it (three-way merge) and replaces the file so that no version on
  * disk is replaced unread (see write()); a malformed file on disk is reported and never written over.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, isInputError } from '../errors';
 import { withFileLock } from '../io/lock';
@@ -134,20 +135,19 @@ export class AnnotationStore {
     let text: string;
     try { text = readFileSync(path, 'utf8'); } catch (e) { throw new InputError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
     const incoming = parseAnnotations(text, path, this.sae.dSae);
-    this.sync();
-    const byIndex = new Map(this.current.annotations.map((a) => [a.index, a]));
     let changed = 0;
-    for (const a of incoming.annotations) {
-      const ours = byIndex.get(a.index);
-      const next = ours ? { ...ours, label: ours.label || a.label, description: ours.description || a.description, author: ours.author || a.author } : a;
-      if (ours && next.label === ours.label && next.description === ours.description && next.author === ours.author) continue;
-      byIndex.set(a.index, next);
-      changed++;
-    }
-    if (changed) {
-      this.current = { ...this.current, annotations: [...byIndex.values()].sort((x, y) => x.index - y.index) };
-      this.write();
-    }
+    // applied under the store's lock, on what is on disk then (write's edit), like every other edit
+    this.write(() => {
+      const byIndex = new Map(this.current.annotations.map((a) => [a.index, a]));
+      for (const a of incoming.annotations) {
+        const ours = byIndex.get(a.index);
+        const next = ours ? { ...ours, label: ours.label || a.label, description: ours.description || a.description, author: ours.author || a.author } : a;
+        if (ours && next.label === ours.label && next.description === ours.description && next.author === ours.author) continue;
+        byIndex.set(a.index, next);
+        changed++;
+      }
+      if (changed) this.current = { ...this.current, annotations: [...byIndex.values()].sort((x, y) => x.index - y.index) };
+    });
     return changed;
   }
 
