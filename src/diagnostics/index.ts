@@ -228,6 +228,8 @@ export const SECTIONS: DiagnosticSection[] = [
 export interface DiagnosticReport {
   sae: { activation: string; dIn: number; dSae: number; dOut: number; transcoder: boolean; codeKind: CodeKind };
   rows: { context: number; exact: number; firing: number };
+  /** Which rows the context was: one line from src/io/rowSample.ts (set by diagnoseFiles and the report). */
+  sample?: string;
   lambdaE: { value: number; source: DiagnosticContext['lambdaSource']; estimate: number; ratio: number; reason?: string };
   sections: Record<string, unknown>;
   findings: Finding[];

@@ -8,7 +8,7 @@ import type { KktReport } from './kkt';
 import type { ConvexReferenceReport } from './convexReference';
 import type { ResidualReport } from './residual';
 import type { SplitTreeReport } from './splitTree';
-import { RESIDUAL, statRule, THRESHOLDS } from './thresholds';
+import { RESIDUAL, SPLIT_TREE, statRule, THRESHOLDS } from './thresholds';
 
 export interface StructureFinding {
   section: string;
@@ -76,8 +76,8 @@ export function splitTreeFindings(r: SplitTreeReport): StructureFinding[] {
   const within = r.edges.filter((e) => e.kind === 'coactivation');
   const certified = within.filter((e) => e.nonStationary).length;
   if (within.length) out.push({ section: 'tree', severity: 'warning', message: `${within.length} latent pairs are nested (one fires on ≥ 90% of the other's firings), ${certified} of them certified non-stationary by V_ij > 0: a stationary dictionary resolves such hierarchies by absorption, so these latents are not converged (C4).` });
-  const splits = r.splits.filter((s) => s.split);
-  if (splits.length) out.push({ section: 'tree', severity: 'info', message: `${splits.length} latents split across widths into children that partition their firings (no two children at comparable strength on more than 10% of rows; ${splits.filter((s) => !s.centroidOk).length} fail the centroid check, i.e. the parent is not the code-weighted mean of its children) (C4).` });
+  const strict = r.splits.filter((s) => s.split);
+  if (r.splits.length) out.push({ section: 'tree', severity: 'info', message: `${r.splits.length} latents split across widths (two or more children each, every edge with confidence ≥ ${SPLIT_TREE.edgeConfidence}); ${strict.length} of them pass the strict split test (children cover ≥ 80% of the parent's firings and no two fire at comparable strength on more than 10% of rows), ${strict.filter((s) => !s.centroidOk).length} of those fail the centroid check (the parent is not the code-weighted mean of its children) (C4).` });
   if (r.merges.length) out.push({ section: 'tree', severity: 'info', message: `${r.merges.length} larger-width latents merge two or more smaller-width latents: refinement across widths is not a tree there (C4).` });
   return out;
 }

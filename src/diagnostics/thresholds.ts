@@ -113,10 +113,16 @@ export const SPLIT_TREE = {
   dagChildGivenParent: 0.5,
   /** … and cos_ij ≥ this. [H] */
   dagMinCosine: 0.2,
-  /** Across widths: keep parent(j) when cos ≥ this … [H] */
-  widthMinCosine: 0.5,
-  /** … and containment P(ã^S_i > 0 | ã^L_j > 0) ≥ this. [H] */
-  widthMinContainment: 0.8,
+  /**
+   * Across widths (./widthEdges.ts): a parent is kept when its confidence — the mean of containment
+   * P(ã^S_i > 0 | ã^L_j > 0), decoder cosine and encoder agreement — reaches this … [H, calibrated:
+   * bench/calibrate-tree.ts, trained ReLU and TopK SAEs on synthetic hierarchies, 5 seeds; a grid over
+   * 0.1–0.75 and three other combinations (products, containment × cosine) put the best worst-label figure
+   * here; docs/split-trees.md "Calibration"]
+   */
+  edgeConfidence: 0.35,
+  /** … and at least this × the best candidate's confidence (a second parent makes a merge). [H, same grid over 0.5–1] */
+  mergeRelative: 0.5,
   /** A split needs coverage P(some child fires | ã^S_i > 0) ≥ this … [H] */
   splitCoverage: 0.8,
   /** … and pairwise co-activation ratio of the children ≤ this. [H] */

@@ -1,7 +1,8 @@
 /**
  * `sae-workbench diagnose --sae DIR --activations FILE`: the optimality and structure diagnostics of
  * THEORY.md §3–§5 on a sample of activations; a readable summary (one sentence per finding, with why) or
- * one JSON document. The context sample is the first min(rows, 16384) rows; firing rates use all --rows.
+ * one JSON document. The context sample is a uniform seeded sample of 16384 rows (src/io/rowSample.ts, the
+ * same rows `tree` and the report use); firing rates count the first --rows rows (default: all).
  */
 import type { Command } from 'commander';
 import { SECTIONS } from '../../diagnostics';
@@ -56,7 +57,7 @@ function keyFigures(r: DiagnosticReport): string[] {
 export function formatDiagnostics(r: DiagnosticReport): string {
   const lines: string[] = [];
   lines.push(`${r.sae.transcoder ? 'transcoder' : 'SAE'} ${r.sae.activation}, d_in ${r.sae.dIn}, d_sae ${r.sae.dSae} (${r.sae.codeKind === 'l1' ? 'L1' : 'L0-type'} codes)`);
-  lines.push(`rows: ${r.rows.context} for the diagnostics, ${r.rows.exact} for exact codes, ${r.rows.firing} for firing rates`);
+  lines.push(`rows: ${r.rows.context} for the diagnostics${r.sample ? ` (${r.sample})` : ''}, ${r.rows.exact} for exact codes, ${r.rows.firing} for firing rates`);
   lines.push(`λ_e = ${f(r.lambdaE.value)} (${r.lambdaE.source}; estimate from the codes ${f(r.lambdaE.estimate)})${r.lambdaE.reason ? ` — ${r.lambdaE.reason}` : ''}`);
   lines.push('');
   lines.push('Key figures:');
@@ -87,8 +88,8 @@ export function registerDiagnose(program: Command): void {
     .description('optimality and structure diagnostics (KKT, stationarity, identity, amortisation, dead/dense, antipodal pairs, width gap) of an SAE on activations')
     .requiredOption('--sae <dir>', 'SAE folder (SAELens v6)')
     .requiredOption('--activations <file>', 'activations .npy or .safetensors [rows, d_in] (streamed: only the sample rows are held)')
-    .option('--rows <n>', 'rows to read from the start of the file (default: all)', intOption('rows', 1))
-    .option('--sample-rows <n>', `rows for the per-atom statistics (default ${THRESHOLDS.sampleRows})`, intOption('sample-rows', 1))
+    .option('--rows <n>', 'rows counted for firing rates, from the start of the file (default: all)', intOption('rows', 1))
+    .option('--sample-rows <n>', `rows for the per-atom statistics: a uniform seeded sample, the same as tree's (default ${THRESHOLDS.sampleRows})`, intOption('sample-rows', 1))
     .option('--exact-rows <n>', `rows for exact codes a* (default ${THRESHOLDS.exactRows})`, intOption('exact-rows', 1))
     .option('--lambda-e <x>', 'effective threshold λ_e (overrides the stored value)', numberOption('lambda-e', 0))
     .option('--skip <sections>', `comma-separated sections to skip (${SECTIONS.map((s) => s.name).join(', ')})`)
