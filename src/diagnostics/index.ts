@@ -18,6 +18,7 @@ import type { OffThreshold } from './kkt';
 import { identityResidual } from './identity';
 import { deadDense } from './deadDense';
 import { antipodalPairs } from './antipodal';
+import type { DenseAxis } from './antipodal';
 import { wideLimit } from './wideLimit';
 import { THRESHOLDS } from './thresholds';
 import { absorptionSection } from './absorption';
@@ -201,9 +202,7 @@ export const SECTIONS: DiagnosticSection[] = [
       if (run.ctx.n < MIN_ROWS.antipodal) return { report: { reason: { antipodal: `antipodal pairs need at least ${MIN_ROWS.antipodal} rows; the sample has ${run.ctx.n}` } } };
       const rep = antipodalPairs(run.saeCodes, run.ctx.unitAtoms, run.pairs, run.ctx.x, run.ctx.sae.bDec);
       // One finding per axis (a trained SAE often splits ±v over several latents each side: k₊ × k₋ pairs).
-      const firstPairOf = (ax: typeof rep.denseAxes[number]) => rep.dense.find((p) => ax.plus.includes(p.i) || ax.minus.includes(p.i))!;
-      const findings: Finding[] = rep.denseAxes.map((ax) => ({ ax, p: firstPairOf(ax) })).map(({ ax, p }) => ({ section: 'antipodal', severity: 'info' as const,
-        message: `${ax.pairs > 1 ? `latents ${ax.plus.join(', ')} against ${ax.minus.join(', ')} form ${ax.pairs} dense antipodal pairs on one axis, e.g. ` : ''}latents ${p.i} and ${p.j} are a dense antipodal pair (cos ${fmt(p.cos)}, firing ${fmt(p.pI)}/${fmt(p.pJ)}, co-firing ${fmt(p.coactivation)}): together they encode one dense two-sided direction carrying ${fmt(100 * p.varianceShare)}% of the variance (|cos| with PC1 ${fmt(p.pcAlignment[0] ?? NaN)}), because nonnegative codes need ±v to represent a signed scalar (C2); the axis code is light-tailed (excess kurtosis ${fmt(ax.kurtosis)} ≤ ${THRESHOLDS.antipodalHeavyTail}), as a dense direction's is.` }));
+      const findings: Finding[] = rep.denseAxes.map((ax) => ({ section: 'antipodal', severity: 'info' as const, message: denseAxisSentence(ax) }));
       if (rep.sparse.length) findings.push({ section: 'antipodal', severity: 'info', message: `${rep.sparse.length} sparse antipodal pairs (cos ≤ ${THRESHOLDS.antipodalCos}, one side fires on < ${100 * THRESHOLDS.antipodalDenseP}% of rows, or the axis code is heavy-tailed with excess kurtosis > ${THRESHOLDS.antipodalHeavyTail}): genuine opposite features (like TMS digons), not the dense-direction mechanism.` });
       return { report: rep, findings };
     },
@@ -224,6 +223,12 @@ export const SECTIONS: DiagnosticSection[] = [
   },
   { name: 'convexReference', title: 'finite-width convex reference (D2)', run: (run) => { const report = convexReferenceSection(run.ctx); return { report, findings: convexReferenceFindings(report) }; } },
 ];
+
+/** The dense-axis finding: one axis, how many latents carry it on each side and which most, its variance share. */
+export function denseAxisSentence(ax: DenseAxis): string {
+  const side = (lat: number[], strongest: number[]): string => `${lat.length} latent${lat.length === 1 ? '' : 's'}${lat.length > strongest.length ? ` (strongest ${strongest.join(', ')})` : ` (${lat.join(', ')})`}`;
+  return `one dense axis, carried by ${side(ax.plus, ax.strongestPlus)} on +v and ${side(ax.minus, ax.strongestMinus)} on −v, never together (cos ≤ ${THRESHOLDS.antipodalCos}, each side on ≥ ${100 * THRESHOLDS.antipodalDenseP}% of rows): the axis carries ${fmt(100 * ax.varianceShare)}% of the variance of x − b_dec (|cos| with PC1 ${fmt(ax.pcAlignment[0] ?? NaN)}). Nonnegative codes need ±v to represent a signed scalar, so a dense two-sided direction takes latents on both sides (C2); the axis code is light-tailed (excess kurtosis ${fmt(ax.kurtosis)} ≤ ${THRESHOLDS.antipodalHeavyTail}), as a dense direction's is.`;
+}
 
 export interface DiagnosticReport {
   sae: { activation: string; dIn: number; dSae: number; dOut: number; transcoder: boolean; codeKind: CodeKind };
