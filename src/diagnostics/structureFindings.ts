@@ -8,7 +8,8 @@ import type { KktReport } from './kkt';
 import type { ConvexReferenceReport } from './convexReference';
 import type { ResidualReport } from './residual';
 import type { SplitTreeReport } from './splitTree';
-import { RESIDUAL, SPLIT_TREE, statRule, THRESHOLDS } from './thresholds';
+import { median } from './linalg';
+import { ABSORPTION, RESIDUAL, SPLIT_TREE, statRule, THRESHOLDS } from './thresholds';
 
 export interface StructureFinding {
   section: string;
@@ -35,8 +36,24 @@ export function absorptionFindings(r: AbsorptionReport): StructureFinding[] {
   if (r.groundTruth) {
     for (const g of r.groundTruth.filter((e) => e.rate >= 0.5)) out.push({ section: 'absorption', severity: 'info', message: `ground truth: parent feature ${g.parentFeature} (matched to latent ${g.matchedLatent}, cos ${fmt(g.matchCosine, 2)}) is absorbed on ${fmt(100 * g.rate)}% of its child events (C3).` });
   }
-  if (!out.length) out.push({ section: 'absorption', severity: 'info', message: 'no latent is flagged as absorbed: where a latent\'s direction is present, the latent itself fires (C3).' });
+  if (!out.length) out.push(noAbsorptionFinding(r));
   return out;
+}
+
+/**
+ * The sentence when no latent is flagged: it states what the numbers show — on what share of the rows that
+ * carry a latent's direction the latent is silent (its holes), and what share of those holes an absorber
+ * takes — and claims "the latent itself fires" only when the holes are few.
+ */
+export function noAbsorptionFinding(r: AbsorptionReport): StructureFinding {
+  const examined = r.parents.filter((p) => p.presentRows > 0 && !p.reason);
+  if (!examined.length) return { section: 'absorption', severity: 'info', message: 'no latent had enough rows carrying its direction to measure absorption (C3).' };
+  const holeShare = median(examined.map((p) => p.holes / p.presentRows));
+  const withHoles = examined.filter((p) => p.holes > 0);
+  const taken = withHoles.length ? median(withHoles.map((p) => p.absorbed / p.holes)) : 0;
+  const pct = (v: number): string => `${fmt(100 * v)}%`;
+  if (holeShare <= ABSORPTION.fewHoles) return { section: 'absorption', severity: 'info', message: `no latent is flagged as absorbed: on the rows that carry a latent's direction (q ≥ τ), the latent itself fires on a median ${pct(1 - holeShare)} of them (${examined.length} latents examined) (C3).` };
+  return { section: 'absorption', severity: 'warning', message: `no latent is flagged as absorbed, but on a median ${pct(holeShare)} of the rows that carry a latent's direction (q ≥ τ) the latent does not fire, and absorbers take a median ${pct(taken)} of those rows (${examined.length} latents examined): where these latents are silent their direction is often present anyway, so their silence does not mean the feature is absent — the presence test also counts rows where other atoms overlap the direction, so read it with the per-latent holes in the table (C3).` };
 }
 
 export function residualFindings(r: ResidualReport): StructureFinding[] {

@@ -101,6 +101,11 @@ export const ABSORPTION = {
   encoderSuppressionMargin: 0.05,
   /** Minimum #{n : q_n ≥ τ_p} for AR_p to be reported (below: NaN with a reason). [H] */
   minPresentRows: 10,
+  /**
+   * The no-absorption sentence says "the latent itself fires" only when the median share of present rows on
+   * which the latent is silent is at most this; otherwise it reports the holes and what absorbers take. [H]
+   */
+  fewHoles: 0.1,
   /** Ground truth: the absorber must have cos ≥ this with the true parent direction (THEORY.md C3). */
   gtAbsorberCosine: 0.1,
 };

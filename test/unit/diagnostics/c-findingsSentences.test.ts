@@ -1,10 +1,13 @@
 // Findings whose sentences follow from the numbers they print (issue 16): the dense-axis finding on a ReLU
-// SAE whose atoms all lie along ±v of one strong dense direction.
+// SAE whose atoms all lie along ±v of one strong dense direction; the absorption sentence when nothing is flagged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildContext } from '../../../src/diagnostics/context';
 import { runDiagnostics } from '../../../src/diagnostics';
 import type { AntipodalReport } from '../../../src/diagnostics/antipodal';
+import { ABSORPTION_NAN_REASONS } from '../../../src/diagnostics/absorption';
+import type { AbsorptionReport, ParentAbsorption } from '../../../src/diagnostics/absorption';
+import { absorptionFindings } from '../../../src/diagnostics/structureFindings';
 import { seededRandom } from '../../../src/diagnostics/linalg';
 import { gaussian, orthonormalRows, reluSae, unitRows } from './b-data';
 
@@ -47,4 +50,27 @@ test('C2: a ReLU SAE with every atom on ±v of one dense direction gets one axis
   assert.ok(Math.abs(Number(/carries ([\d.]+)% of the variance/.exec(msg)![1]) / 100 - expectedShare) < 0.03);
   // no list of every latent: the sentence names at most the three strongest per side
   assert.ok((msg.match(/\b\d{2,3}\b/g) ?? []).length < 20, msg);
+});
+
+test('C3: the no-absorption sentence never claims a latent fires where its numbers say it does not', () => {
+  const parent = (latent: number, presentRows: number, holes: number, absorbed: number): ParentAbsorption =>
+    ({ latent, firing: 100, threshold: 0.5, presentRows, holes, absorbed, rate: absorbed / presentRows, absorbers: [], full: false, partial: false });
+  const report = (parents: ParentAbsorption[]): AbsorptionReport =>
+    ({ rate: new Float32Array(8), nanReasons: ABSORPTION_NAN_REASONS, parents, fullyAbsorbed: [], partiallyAbsorbed: [] });
+  // the issue's case: on a median 92% of the rows carrying a latent's direction it does not fire, and no absorber takes them
+  const silent = absorptionFindings(report([0, 1, 2, 3, 4].map((i) => parent(i, 200, 180 + 2 * i, 0))));
+  assert.equal(silent.length, 1);
+  assert.doesNotMatch(silent[0]!.message, /itself fires|the latent fires/);
+  assert.match(silent[0]!.message, /on a median 92% of the rows that carry a latent's direction \(q ≥ τ\) the latent does not fire, and absorbers take a median 0% of those rows/);
+  assert.equal(silent[0]!.severity, 'warning');
+  // holes few: the sentence may say the latent fires, with the share its numbers give
+  const firing = absorptionFindings(report([0, 1, 2].map((i) => parent(i, 200, 4 + i, 1))));
+  assert.match(firing[0]!.message, /the latent itself fires on a median 97\.5% of them/);
+  // every hole share: a claim that the latent fires never exceeds 1 − the median hole share
+  for (let h = 0; h <= 200; h += 10) {
+    const msg = absorptionFindings(report([parent(0, 200, h, 0)]))[0]!.message;
+    const claim = /itself fires on a median ([\d.]+)%/.exec(msg);
+    if (claim) assert.ok(Number(claim[1]) / 100 <= 1 - h / 200 + 1e-9 && h / 200 <= 0.1, `${h}: ${msg}`);
+    else assert.match(msg, new RegExp(`on a median ${Number((100 * h / 200).toPrecision(3))}% of the rows`));
+  }
 });
