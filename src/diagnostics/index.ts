@@ -19,6 +19,7 @@ import { identityResidual } from './identity';
 import { deadDense } from './deadDense';
 import { antipodalPairs } from './antipodal';
 import type { DenseAxis } from './antipodal';
+import { duplicateAtoms, duplicatesSentence } from './duplicates';
 import { wideLimit } from './wideLimit';
 import { THRESHOLDS } from './thresholds';
 import { absorptionSection } from './absorption';
@@ -105,7 +106,7 @@ export class DiagnosticRun {
   get exact(): { codes: CodeSet; solver: ExactCodes; targets: Float32Array } | { reason: string } {
     return this.memo('exact', () => {
       if (this.ctx.sae.cfg.transcoder) return { reason: 'transcoders have no exact codes a* (the codes cannot see the target y); B2 applies to the SAE codes only' };
-      if (!this.lambdaOk) return { reason: 'λ_e is unavailable: not stored with the SAE and the estimate from the codes is not positive (L0-type SAEs have none); pass --lambda-e' };
+      if (!this.lambdaOk) return { reason: codeKindOf(this.ctx) === 'l0' ? 'exact lasso codes a* need an L1 threshold λ_e, which L0-type codes do not have; their reference codes (OMP for TopK, IHT for JumpReLU) are in the amortisation section' : 'λ_e is unavailable: not stored with the SAE and the estimate from the codes is not positive; pass --lambda-e' };
       const n = this.exactRows;
       if (n < MIN_ROWS.amortisation) return { reason: `exact codes need at least ${MIN_ROWS.amortisation} rows; the sample has ${n}` };
       const targets = centredRows(this.ctx, n);
@@ -207,6 +208,10 @@ export const SECTIONS: DiagnosticSection[] = [
       return { report: rep, findings };
     },
   },
+  {
+    name: 'duplicates', title: 'duplicated atoms',
+    run: (run) => { const report = duplicateAtoms(run.saeCodes, run.pairs); const s = duplicatesSentence(report); return { report, findings: s ? [{ section: 'duplicates', severity: 'warning', message: s }] : [] }; },
+  },
   { name: 'absorption', title: 'absorption (C3)', run: (run) => { const report = absorptionSection(run.ctx); return { report, findings: absorptionFindings(report) }; } },
   { name: 'residual', title: 'residual structure and best new atom (C5)', run: (run) => { const report = residualSection(run.ctx); return { report, findings: residualFindings(report) }; } },
   { name: 'coactivation', title: 'co-activation DAG within the dictionary (C4)', run: (run) => { const report = splitTreeSection([run.ctx]); return { report, findings: splitTreeFindings(report) }; } },
@@ -223,6 +228,9 @@ export const SECTIONS: DiagnosticSection[] = [
   },
   { name: 'convexReference', title: 'finite-width convex reference (D2)', run: (run) => { const report = convexReferenceSection(run.ctx); return { report, findings: convexReferenceFindings(report) }; } },
 ];
+
+/** Why an L0-type SAE has no λ_e (its estimate is reported only as the median ⟨d̂_i, r⟩ on active pairs). */
+export const L0_LAMBDA_NOTE = 'λ_e does not apply to L0-type codes (TopK, BatchTopK, JumpReLU): their penalty counts active latents, so there is no L1 threshold; the estimate beside it is only the median ⟨d̂_i, r⟩ on active pairs (≈ 0 when magnitudes fit). Their KKT scale is the encoder\'s threshold θ — the row\'s k-th code (TopK) or the latent\'s threshold (BatchTopK, JumpReLU) — see the KKT line';
 
 /** The dense-axis finding: one axis, how many latents carry it on each side and which most, its variance share. */
 export function denseAxisSentence(ax: DenseAxis): string {
@@ -251,7 +259,8 @@ export function runDiagnostics(ctx: DiagnosticContext, options: DiagnosticOption
   const ratio = ctx.lambdaE / ctx.lambdaEstimate;
   const lambda = { value: ctx.lambdaE, source: ctx.lambdaSource, estimate: ctx.lambdaEstimate, ratio, reason: undefined as string | undefined };
   const findings: Finding[] = [];
-  if (!run.lambdaOk) lambda.reason = 'λ_e is unavailable: not stored with the SAE (cfg.json sae_workbench.training.lambdaE) and the data estimate is not positive; pass --lambda-e';
+  if (codeKindOf(ctx) === 'l0' && ctx.lambdaSource === 'estimated') lambda.reason = L0_LAMBDA_NOTE;
+  else if (!run.lambdaOk) lambda.reason = 'λ_e is unavailable: not stored with the SAE (cfg.json sae_workbench.training.lambdaE) and the data estimate is not positive; pass --lambda-e';
   else if (!Number.isFinite(ctx.lambdaEstimate)) lambda.reason = 'no active (row, latent) pair to estimate λ_e from';
   else if (ctx.lambdaSource !== 'estimated' && codeKindOf(ctx) === 'l1' && !(ratio > 0 && Math.abs(Math.log(ratio)) <= Math.log(1.25))) {
     findings.push({ section: 'lambda', severity: 'warning', message: `the ${ctx.lambdaSource} λ_e = ${fmt(ctx.lambdaE)} disagrees with the data's estimate ${fmt(ctx.lambdaEstimate)} (median ⟨d̂_i, r⟩ on active pairs): either the loss convention is recorded wrongly (THEORY.md §1: λ/2, λd/2 or λ), which rescales every KKT value, or the encoder's codes are far from lasso codes (see the KKT figures), which biases the estimate.` });

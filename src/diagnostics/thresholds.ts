@@ -72,6 +72,21 @@ export function statRule(kind: CodeKind): { sigmas: number; floor: number } {
   return kind === 'l1' ? { sigmas: THRESHOLDS.statSigmas, floor: THRESHOLDS.statFloor } : { sigmas: THRESHOLDS.statSigmasL0, floor: THRESHOLDS.statFloorL0 };
 }
 
+/* ---------- duplicated atoms (./duplicates.ts) ---------- */
+export const DUPLICATES = {
+  /**
+   * Two live atoms with decoder cos ≥ this are reported as duplicates. [H] The closest legitimately distinct
+   * atoms the synthetic suite produces are merged siblings under absorption at 60° (cos 0.75, THEORY.md C3)
+   * and a child's merged atom against its parent's at 60° (cos 0.87); 0.9 stays above both.
+   */
+  cosine: 0.9,
+  /** "Together": both fire on ≥ this share of the rarer one's rows; "apart": ≤ this. [H] */
+  together: 0.5,
+  apart: 0.1,
+  /** Pairs listed in the report (closest first); the counts cover all. */
+  maxListed: 200,
+};
+
 /* ---------- C3 absorption (THEORY.md §4 C3) ---------- */
 export const ABSORPTION = {
   /** τ_p = this × median(q | ã_p > 0). [H] */

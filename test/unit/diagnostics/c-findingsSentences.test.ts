@@ -1,5 +1,6 @@
 // Findings whose sentences follow from the numbers they print (issue 16): the dense-axis finding on a ReLU
-// SAE whose atoms all lie along ±v of one strong dense direction; the absorption sentence when nothing is flagged.
+// SAE whose atoms all lie along ±v of one strong dense direction; the absorption sentence when nothing is flagged;
+// the duplicated-atoms finding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildContext } from '../../../src/diagnostics/context';
@@ -9,7 +10,8 @@ import { ABSORPTION_NAN_REASONS } from '../../../src/diagnostics/absorption';
 import type { AbsorptionReport, ParentAbsorption } from '../../../src/diagnostics/absorption';
 import { absorptionFindings } from '../../../src/diagnostics/structureFindings';
 import { seededRandom } from '../../../src/diagnostics/linalg';
-import { gaussian, orthonormalRows, reluSae, unitRows } from './b-data';
+import type { DuplicatesReport } from '../../../src/diagnostics/duplicates';
+import { g1, gaussian, orthonormalRows, reluSae, unitRows } from './b-data';
 
 test('C2: a ReLU SAE with every atom on ±v of one dense direction gets one axis with the axis\'s variance share, 128 on +v and 127 on −v, the strongest named', () => {
   const rnd = seededRandom(3);
@@ -73,4 +75,30 @@ test('C3: the no-absorption sentence never claims a latent fires where its numbe
     if (claim) assert.ok(Number(claim[1]) / 100 <= 1 - h / 200 + 1e-9 && h / 200 <= 0.1, `${h}: ${msg}`);
     else assert.match(msg, new RegExp(`on a median ${Number((100 * h / 200).toPrecision(3))}% of the rows`));
   }
+});
+
+test('duplicated atoms: near-duplicate atoms are reported with their cosine and whether both fire; a dictionary without them has no such finding', () => {
+  const data = g1({ seed: 9, n: 3000, d: 24, features: 12, p: 0.08 });
+  const d = data.d, F = data.nFeatures;
+  const tiedSae = (atoms: Float32Array, m: number) => {
+    const tied = new Float32Array(d * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) tied[j * m + i] = atoms[i * d + j]!;
+    return reluSae(atoms, m, d, { lambda: 0.1, bias: data.bias, wEnc: tied });
+  };
+  const skip = ['kkt', 'identity', 'absorption', 'residual', 'convexReference', 'wideLimit', 'amortisation', 'coactivation', 'antipodal'];
+  const clean = runDiagnostics(buildContext(tiedSae(data.features, F), data.x, data.n), { skip });
+  assert.equal(clean.findings.filter((f) => f.section === 'duplicates').length, 0);
+  // features 0, 1, 2 written twice: the copy tilted by ~14° toward feature 11's neighbour direction (cos 0.97)
+  const atoms = new Float32Array((F + 3) * d);
+  atoms.set(data.features, 0);
+  const extra = orthonormalRows(1, d, seededRandom(4));
+  for (let c = 0; c < 3; c++) for (let j = 0; j < d; j++) atoms[(F + c) * d + j] = data.features[c * d + j]! + 0.25 * extra[j]!;
+  const r = runDiagnostics(buildContext(tiedSae(unitRows(atoms, F + 3, d), F + 3), data.x, data.n), { skip });
+  const rep = r.sections.duplicates as DuplicatesReport;
+  assert.deepEqual(rep.pairs.map((p) => [p.i, p.j]).sort(), [[0, 12], [1, 13], [2, 14]]);
+  for (const p of rep.pairs) assert.ok(p.cosine > 0.95 && p.cosine < 0.99 && p.shared > 0.9, JSON.stringify(p));
+  const f = r.findings.filter((x) => x.section === 'duplicates');
+  assert.equal(f.length, 1);
+  assert.match(f[0]!.message, /^3 pairs of live latents \(6 latents\) have nearly the same decoder direction \(cos ≥ 0\.9\), e\.g\. \d+ and \d+ \(cos 0\.9\d+, together on (9\d|100)(\.\d+)?% of the rarer one's rows\)/);
+  assert.match(f[0]!.message, /3 pairs fire together on ≥ 50% of the rarer latent's rows .*, 0 almost never/);
 });
