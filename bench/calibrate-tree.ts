@@ -1,7 +1,7 @@
 // Calibration of the cross-width split tree (C4) on trained SAEs over synthetic hierarchies with known
 // parent → child relations (test/unit/diagnostics/treeHierarchy.ts, treeFamily.ts). Per seed: generate, train
 // a family of ReLU and TopK SAEs (each width from its own seed), build the tree, score its edges against the
-// truth per label; then the pooled table. With a dump path, also every candidate parent's measurements and
+// truth per label, and each SAE's within-dictionary co-activation DAG; then the pooled table. With a dump path, also every candidate parent's measurements and
 // truth (for choosing the rule). Run: npx tsx bench/calibrate-tree.ts [seeds=5] [dump.json].
 // Results: docs/split-trees.md ("Calibration"). Not part of `npm run bench` (no *.bench.ts suffix).
 import { writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { parentCandidates } from '../src/diagnostics/widthMeasures';
 import { firingCounts, latentRows } from '../src/diagnostics/sparseCodes';
 import { generateHierarchy } from '../test/unit/diagnostics/treeHierarchy';
 import { TREE_SETTINGS, trainWidths } from '../test/unit/diagnostics/treeFamily';
-import { addPR, scoreTree, trueEdges } from '../test/unit/diagnostics/treeScore';
+import { addPR, scoreTree, scoreWithin, trueEdges } from '../test/unit/diagnostics/treeScore';
 import type { PR } from '../test/unit/diagnostics/treeScore';
 
 const seeds = Number(process.argv[2] ?? 5);
@@ -23,11 +23,13 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const saes = await trainWidths(h, s.widths, arch, seed);
     const inputs = saes.map((sae) => treeInputFromSae(sae, h.x, h.n, `w${sae.cfg.dSae}`));
-    const tree = buildSplitTree(inputs, { skipWithin: true });
+    const tree = buildSplitTree(inputs);
     const score = scoreTree(tree, inputs, h);
+    const within = score.matched.map((m, k) => scoreWithin(tree, k, m, h));
     for (const key of [`${s.name} ${arch}`, 'all']) {
       const acc = pooled.get(key) ?? {};
       for (const pp of score.perPair) for (const [label, v] of Object.entries(pp)) acc[label] = addPR(acc[label], v);
+      for (const w of within) acc.within = addPR(acc.within, w);
       pooled.set(key, acc);
     }
     const fmt = (p: PR): string => `${p.tp}/${p.predicted}/${p.truth}`;
@@ -42,8 +44,8 @@ async function main(): Promise<void> {
     }
   }
   const cell = (p: PR | undefined): string => (p && p.predicted + p.truth > 0 ? `${p.predicted ? p.precision.toFixed(2) : '–'} / ${p.truth ? p.recall.toFixed(2) : '–'} (${p.tp}/${p.predicted}/${p.truth})` : '–');
-  console.log('| setting | split P / R | merge P / R | refined P / R | novel P / R | any edge P / R |\n|---|---|---|---|---|---|');
-  for (const [key, acc] of pooled) console.log(`| ${key} | ${['split', 'merge', 'refined', 'novel', 'edge'].map((l) => cell(acc[l])).join(' | ')} |`);
+  console.log('| setting | split P / R | merge P / R | refined P / R | novel P / R | any edge P / R | within-SAE DAG P / R |\n|---|---|---|---|---|---|---|');
+  for (const [key, acc] of pooled) console.log(`| ${key} | ${['split', 'merge', 'refined', 'novel', 'edge', 'within'].map((l) => cell(acc[l])).join(' | ')} |`);
   if (process.argv[3]) writeFileSync(process.argv[3], JSON.stringify(dump));
 }
 void main();

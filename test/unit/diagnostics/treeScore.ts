@@ -61,14 +61,14 @@ const pr = (tp: number, predicted: number, truth: number): PR => ({ tp, predicte
  * True relations S_i → L_j: S_i's feature is the nearest ancestor-or-self of L_j's feature among the features
  * the narrower SAE has latents for (a grandparent latent is not a parent when the parent has its own latent).
  */
-export function trueEdges(small: Matched, large: Matched, h: HierarchyData, minCoverage = 0.5): [number, number][] {
+export function trueEdges(small: Matched, large: Matched, h: HierarchyData, minCoverage = 0.5, strict = false): [number, number][] {
   const have = new Set([...small.feature].filter((f) => f >= 0));
   const out: [number, number][] = [];
   const f = h.nFeatures;
   for (let j = 0; j < large.feature.length; j++) {
     const fj = large.feature[j]!;
     if (fj < 0) continue;
-    let a = fj;
+    let a = strict ? h.parent[fj]! : fj;
     while (a >= 0 && !have.has(a)) a = h.parent[a]!;
     if (a < 0) continue;
     const of = [...small.feature.keys()].filter((i) => small.feature[i] === a);
@@ -116,3 +116,18 @@ export function scoreTree(tree: SplitTreeReport, inputs: TreeInput[], h: Hierarc
 
 /** Sums PR counts. */
 export function addPR(a: PR | undefined, b: PR): PR { return pr((a?.tp ?? 0) + b.tp, (a?.predicted ?? 0) + b.predicted, (a?.truth ?? 0) + b.truth); }
+
+/**
+ * Within one SAE: precision/recall of its co-activation edges (parent j → child i) against the truth —
+ * j's feature the nearest ancestor of i's feature among the features this SAE has latents for.
+ */
+export function scoreWithin(tree: SplitTreeReport, sae: number, matched: Matched, h: HierarchyData): PR {
+  // strict: a latent's parent is a latent of a proper ancestor feature
+  const truth = trueEdges(matched, matched, h, 0.5, true).map(([i, j]) => [i, j] as [number, number]);
+  const key = (e: [number, number]): string => `${e[0]}>${e[1]}`;
+  const t = new Set(truth.map(key));
+  const pred: [number, number][] = tree.edges.filter((e) => e.kind === 'coactivation' && tree.nodes[e.from]!.sae === sae)
+    .map((e) => [tree.nodes[e.from]!.latent, tree.nodes[e.to]!.latent] as [number, number])
+    .filter(([i, j]) => matched.feature[i]! >= 0 && matched.feature[j]! >= 0);
+  return pr(pred.filter((e) => t.has(key(e))).length, pred.length, truth.length);
+}
