@@ -43,8 +43,14 @@ export interface DenseAxis {
   plus: number[];
   minus: number[];
   pairs: number;
-  /** Largest variance share among its pairs. */
+  /**
+   * The axis's share of the variance: Var(⟨u, x − b⟩)/E‖x − b‖² for the unit axis u. (A pair's own
+   * Var(ã_i − ã_j) share is a small part of it when many latents split the axis between them.)
+   */
   varianceShare: number;
+  /** Σ of the codes on the sample per side, strongest first (the latents that carry most of the axis). */
+  strongestPlus: number[];
+  strongestMinus: number[];
   /** |cos(axis, PC_k)|. */
   pcAlignment: number[];
   /** Excess kurtosis of the axis code ŝ = Σ₊ ã − Σ₋ ã (all latents of the axis, so a split ±v is whole again). */
@@ -115,7 +121,12 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
     const pair: AntipodalPair = { i: p.i, j: p.j, cos: p.cos, pI, pJ, coactivation, kind, axis, varianceShare: energy > 0 ? varS / energy : NaN, pcAlignment, kurtosis };
     out[kind].push(pair);
   }
-  out.denseAxes = groupAxes(out.dense, unitAtoms, d, eig.vectors, k, (lat) => { const slot = involved[lat], w = list.length; return (r: number) => codeOf[r * w + slot]; }, n);
+  const axisShare = (u: Float32Array): number => {
+    let s1 = 0, s2 = 0;
+    for (let r = 0; r < n; r++) { let c = 0; for (let j = 0; j < d; j++) c += u[j] * (x[r * d + j] - bDec[j]); s1 += c; s2 += c * c; }
+    return energy > 0 ? (s2 / n - (s1 / n) ** 2) / energy : NaN;
+  };
+  out.denseAxes = groupAxes(out.dense, unitAtoms, d, eig.vectors, k, (lat) => { const slot = involved[lat], w = list.length; return (r: number) => codeOf[r * w + slot]; }, n, axisShare);
   // Opposite sparse features that fire often (digons) pass the frequency rule; their axis code is
   // heavy-tailed, a dense direction's is not: such axes are sparse pairs (calibrated on trained SAEs).
   const heavy = out.denseAxes.filter((a) => a.kurtosis > THRESHOLDS.antipodalHeavyTail);
@@ -132,10 +143,20 @@ export function antipodalPairs(cs: CodeSet, unitAtoms: Float32Array, pairs: Atom
 }
 
 /** Connected components of the dense pairs (union-find on latents); each component is one axis. */
-function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, pcs: Float64Array, k: number, codeOf: (lat: number) => (r: number) => number, n: number): DenseAxis[] {
+function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, pcs: Float64Array, k: number, codeOf: (lat: number) => (r: number) => number, n: number, axisShare: (u: Float32Array) => number): DenseAxis[] {
   const parent = new Map<number, number>();
   const find = (a: number): number => { let r = a; while (parent.get(r) !== r) r = parent.get(r)!; parent.set(a, r); return r; };
-  for (const p of dense) { if (!parent.has(p.i)) parent.set(p.i, p.i); if (!parent.has(p.j)) parent.set(p.j, p.j); parent.set(find(p.i), find(p.j)); }
+  // Latents joined by a dense pair share an axis; so do pairs whose axes are parallel (|cos| ≥ −antipodalCos):
+  // when many latents split ±v, some of their cross pairs co-fire a little and are not dense pairs, which
+  // would otherwise cut one axis into several.
+  const reps: AntipodalPair[] = [];
+  for (const p of dense) {
+    if (!parent.has(p.i)) parent.set(p.i, p.i);
+    if (!parent.has(p.j)) parent.set(p.j, p.j);
+    parent.set(find(p.i), find(p.j));
+    const q = reps.find((r) => { let c = 0; for (let j = 0; j < d; j++) c += r.axis[j] * p.axis[j]; return Math.abs(c) >= -THRESHOLDS.antipodalCos; });
+    if (q) parent.set(find(p.i), find(q.i)); else reps.push(p);
+  }
   const groups = new Map<number, AntipodalPair[]>();
   for (const p of dense) { const r = find(p.i); (groups.get(r) ?? groups.set(r, []).get(r)!).push(p); }
   const axes: DenseAxis[] = [];
@@ -161,9 +182,15 @@ function groupAxes(dense: AntipodalPair[], unitAtoms: Float32Array, d: number, p
     const pcAlignment: number[] = [];
     for (let t = 0; t < k; t++) { let c = 0; for (let j = 0; j < d; j++) c += axis[j] * pcs[t * d + j]; pcAlignment.push(Math.abs(c)); }
     const sh = new Float64Array(n);
-    for (const lat of plus) { const c = codeOf(lat); for (let r = 0; r < n; r++) sh[r] += c(r); }
-    for (const lat of minus) { const c = codeOf(lat); for (let r = 0; r < n; r++) sh[r] -= c(r); }
-    axes.push({ axis, plus: plus.sort((a, b) => a - b), minus: minus.sort((a, b) => a - b), pairs: pairs.length, varianceShare: Math.max(...pairs.map((p) => p.varianceShare)), pcAlignment, kurtosis: excessKurtosis(sh) });
+    const mass = new Map<number, number>();
+    for (const [side, sign] of [[plus, 1], [minus, -1]] as const) for (const lat of side) {
+      const c = codeOf(lat);
+      let m = 0;
+      for (let r = 0; r < n; r++) { const v = c(r); sh[r] += sign * v; m += v; }
+      mass.set(lat, m);
+    }
+    const strongest = (side: number[]): number[] => [...side].sort((a, b) => mass.get(b)! - mass.get(a)!).slice(0, 3);
+    axes.push({ axis, plus: plus.sort((a, b) => a - b), minus: minus.sort((a, b) => a - b), pairs: pairs.length, varianceShare: axisShare(axis), strongestPlus: strongest(plus), strongestMinus: strongest(minus), pcAlignment, kurtosis: excessKurtosis(sh) });
   }
   return axes.sort((a, b) => b.varianceShare - a.varianceShare);
 }

@@ -1,14 +1,17 @@
 /**
- * Diagnostics from files: load the SAE, read the first rows of an activation file, encode a context sample,
- * count firings over every row, run every section. Shared by the CLI and the diagnostics worker.
+ * Diagnostics from files: load the SAE, read the analysis sample of an activation file (the one uniform
+ * seeded row sample of src/io/rowSample.ts, as `tree` and the report take it), encode it, count firings over
+ * every row, run every section. Shared by the CLI and the diagnostics worker.
  */
 import { InputError } from '../errors';
 import { loadSae } from '../formats';
-import { openRowReader } from '../io/rowReader';
+import { openRowReader, openRowSource } from '../io/rowReader';
+import { describeSample, readRowsAt, sampleRowIndices } from '../io/rowSample';
 import type { RowReader } from '../io/rowReader';
 import type { Sae } from '../sae/types';
 import type { DiagnoseFilesRequest } from '../protocol/diagnosticsWorker';
 import { buildContext } from './context';
+import type { DiagnosticContext } from './context';
 import { countFirings } from './sparseCodes';
 import { diagnosticsPool } from './pool';
 import { runDiagnostics, SECTIONS } from './index';
@@ -37,6 +40,24 @@ export function readActivationRows(path: string, dIn?: number, rows?: number): {
   } finally {
     reader.close();
   }
+}
+
+/** The analysis sample `diagnose`, `tree` and the report share: THEORY.md B4's N rows, seed 0. */
+export const ANALYSIS_SAMPLE = { rows: THRESHOLDS.sampleRows, seed: 0 } as const;
+
+export interface SampledRows { x: Float32Array; n: number; d: number; total: number; seed: number; description: string }
+
+/**
+ * A uniform seeded sample of `rows` activation rows (src/io/rowSample.ts; the whole file when it has fewer),
+ * as Float32 [n, d], with the line that states it. A NaN/Inf row stops with its file row, as diagnose does.
+ */
+export function readSampledRows(path: string, dIn?: number, rows: number = ANALYSIS_SAMPLE.rows, seed: number = ANALYSIS_SAMPLE.seed): SampledRows {
+  const source = openRowSource(path);
+  if (dIn !== undefined && source.dIn !== dIn) throw new InputError(path, `activations have d_in ${source.dIn} but the SAE expects d_in ${dIn}`);
+  const idx = sampleRowIndices(source.rows, { rows, seed });
+  const d = source.dIn, x = readRowsAt(source, idx);
+  for (let r = 0; r < idx.length; r++) for (let j = 0; j < d; j++) if (!Number.isFinite(x[r * d + j]!)) throw new InputError(path, `row ${idx[r]} holds NaN or Inf`);
+  return { x, n: idx.length, d, total: source.rows, seed, description: describeSample(source.rows, idx.length, seed) };
 }
 
 /** Anything that hands out the next rows (a RowReader, or rows in memory via rowsFrom). */
@@ -73,22 +94,25 @@ export function diagnoseFiles(req: DiagnoseFilesRequest, onProgress?: (stage: st
   diagnosticsPool();
   const sae = loadSae(req.saePath);
   if (sae.cfg.transcoder) throw new InputError(req.saePath, 'diagnose needs the target activations for a transcoder; only SAEs are supported so far');
-  // The context sample is held; the rest of --rows only streams through for the firing counts.
+  return diagnoseSample(sae, req, onProgress).report;
+}
+
+/**
+ * `diagnose` on a loaded SAE: the context is the analysis sample (the same rows `tree` and the report take),
+ * firing rates count the first `req.rows` rows (default all). Returns the context too, for the report.
+ */
+export function diagnoseSample(sae: Sae, req: Omit<DiagnoseFilesRequest, 'saePath'>, onProgress?: (stage: string) => void): { report: DiagnosticReport; ctx: DiagnosticContext } {
+  const sample = readSampledRows(req.activationsPath, sae.cfg.dIn, req.sampleRows ?? ANALYSIS_SAMPLE.rows);
   const reader = openActivationRows(req.activationsPath, sae.cfg.dIn);
   try {
     const n = Math.min(reader.totalRows, req.rows ?? reader.totalRows);
-    const ctxRows = Math.min(n, req.sampleRows ?? THRESHOLDS.sampleRows);
-    const x = new Float32Array(ctxRows * sae.cfg.dIn);
-    reader.next(x, ctxRows);
     onProgress?.('encode');
-    const ctx = buildContext(sae, x, ctxRows, { lambdaE: req.lambdaE });
-    const counts = Float64Array.from(ctx.firing, (p) => Math.round(p * ctxRows));
-    if (n > ctxRows) {
-      onProgress?.('firing');
-      const more = firingCounts(sae, reader, n - ctxRows);
-      for (let i = 0; i < counts.length; i++) counts[i] += more[i];
-    }
-    return runDiagnostics(ctx, { firingCounts: counts, firingRows: n, exactRows: req.exactRows, skip: req.skip, onProgress });
+    const ctx = buildContext(sae, sample.x, sample.n, { lambdaE: req.lambdaE });
+    onProgress?.('firing');
+    const counts = firingCounts(sae, reader, n);
+    const report = runDiagnostics(ctx, { firingCounts: counts, firingRows: n, exactRows: req.exactRows, skip: req.skip, onProgress });
+    report.sample = sample.description;
+    return { report, ctx };
   } finally {
     reader.close();
   }

@@ -18,6 +18,8 @@ import type { OffThreshold } from './kkt';
 import { identityResidual } from './identity';
 import { deadDense } from './deadDense';
 import { antipodalPairs } from './antipodal';
+import type { DenseAxis } from './antipodal';
+import { duplicateAtoms, duplicatesSentence } from './duplicates';
 import { wideLimit } from './wideLimit';
 import { THRESHOLDS } from './thresholds';
 import { absorptionSection } from './absorption';
@@ -104,7 +106,7 @@ export class DiagnosticRun {
   get exact(): { codes: CodeSet; solver: ExactCodes; targets: Float32Array } | { reason: string } {
     return this.memo('exact', () => {
       if (this.ctx.sae.cfg.transcoder) return { reason: 'transcoders have no exact codes a* (the codes cannot see the target y); B2 applies to the SAE codes only' };
-      if (!this.lambdaOk) return { reason: 'λ_e is unavailable: not stored with the SAE and the estimate from the codes is not positive (L0-type SAEs have none); pass --lambda-e' };
+      if (!this.lambdaOk) return { reason: codeKindOf(this.ctx) === 'l0' ? 'exact lasso codes a* need an L1 threshold λ_e, which L0-type codes do not have; their reference codes (OMP for TopK, IHT for JumpReLU) are in the amortisation section' : 'λ_e is unavailable: not stored with the SAE and the estimate from the codes is not positive; pass --lambda-e' };
       const n = this.exactRows;
       if (n < MIN_ROWS.amortisation) return { reason: `exact codes need at least ${MIN_ROWS.amortisation} rows; the sample has ${n}` };
       const targets = centredRows(this.ctx, n);
@@ -201,12 +203,14 @@ export const SECTIONS: DiagnosticSection[] = [
       if (run.ctx.n < MIN_ROWS.antipodal) return { report: { reason: { antipodal: `antipodal pairs need at least ${MIN_ROWS.antipodal} rows; the sample has ${run.ctx.n}` } } };
       const rep = antipodalPairs(run.saeCodes, run.ctx.unitAtoms, run.pairs, run.ctx.x, run.ctx.sae.bDec);
       // One finding per axis (a trained SAE often splits ±v over several latents each side: k₊ × k₋ pairs).
-      const firstPairOf = (ax: typeof rep.denseAxes[number]) => rep.dense.find((p) => ax.plus.includes(p.i) || ax.minus.includes(p.i))!;
-      const findings: Finding[] = rep.denseAxes.map((ax) => ({ ax, p: firstPairOf(ax) })).map(({ ax, p }) => ({ section: 'antipodal', severity: 'info' as const,
-        message: `${ax.pairs > 1 ? `latents ${ax.plus.join(', ')} against ${ax.minus.join(', ')} form ${ax.pairs} dense antipodal pairs on one axis, e.g. ` : ''}latents ${p.i} and ${p.j} are a dense antipodal pair (cos ${fmt(p.cos)}, firing ${fmt(p.pI)}/${fmt(p.pJ)}, co-firing ${fmt(p.coactivation)}): together they encode one dense two-sided direction carrying ${fmt(100 * p.varianceShare)}% of the variance (|cos| with PC1 ${fmt(p.pcAlignment[0] ?? NaN)}), because nonnegative codes need ±v to represent a signed scalar (C2); the axis code is light-tailed (excess kurtosis ${fmt(ax.kurtosis)} ≤ ${THRESHOLDS.antipodalHeavyTail}), as a dense direction's is.` }));
+      const findings: Finding[] = rep.denseAxes.map((ax) => ({ section: 'antipodal', severity: 'info' as const, message: denseAxisSentence(ax) }));
       if (rep.sparse.length) findings.push({ section: 'antipodal', severity: 'info', message: `${rep.sparse.length} sparse antipodal pairs (cos ≤ ${THRESHOLDS.antipodalCos}, one side fires on < ${100 * THRESHOLDS.antipodalDenseP}% of rows, or the axis code is heavy-tailed with excess kurtosis > ${THRESHOLDS.antipodalHeavyTail}): genuine opposite features (like TMS digons), not the dense-direction mechanism.` });
       return { report: rep, findings };
     },
+  },
+  {
+    name: 'duplicates', title: 'duplicated atoms',
+    run: (run) => { const report = duplicateAtoms(run.saeCodes, run.pairs); const s = duplicatesSentence(report); return { report, findings: s ? [{ section: 'duplicates', severity: 'warning', message: s }] : [] }; },
   },
   { name: 'absorption', title: 'absorption (C3)', run: (run) => { const report = absorptionSection(run.ctx); return { report, findings: absorptionFindings(report) }; } },
   { name: 'residual', title: 'residual structure and best new atom (C5)', run: (run) => { const report = residualSection(run.ctx); return { report, findings: residualFindings(report) }; } },
@@ -225,9 +229,20 @@ export const SECTIONS: DiagnosticSection[] = [
   { name: 'convexReference', title: 'finite-width convex reference (D2)', run: (run) => { const report = convexReferenceSection(run.ctx); return { report, findings: convexReferenceFindings(report) }; } },
 ];
 
+/** Why an L0-type SAE has no λ_e (its estimate is reported only as the median ⟨d̂_i, r⟩ on active pairs). */
+export const L0_LAMBDA_NOTE = 'λ_e does not apply to L0-type codes (TopK, BatchTopK, JumpReLU): their penalty counts active latents, so there is no L1 threshold; the estimate beside it is only the median ⟨d̂_i, r⟩ on active pairs (≈ 0 when magnitudes fit). Their KKT scale is the encoder\'s threshold θ — the row\'s k-th code (TopK) or the latent\'s threshold (BatchTopK, JumpReLU) — see the KKT line';
+
+/** The dense-axis finding: one axis, how many latents carry it on each side and which most, its variance share. */
+export function denseAxisSentence(ax: DenseAxis): string {
+  const side = (lat: number[], strongest: number[]): string => `${lat.length} latent${lat.length === 1 ? '' : 's'}${lat.length > strongest.length ? ` (strongest ${strongest.join(', ')})` : ` (${lat.join(', ')})`}`;
+  return `one dense axis, carried by ${side(ax.plus, ax.strongestPlus)} on +v and ${side(ax.minus, ax.strongestMinus)} on −v, never together (cos ≤ ${THRESHOLDS.antipodalCos}, each side on ≥ ${100 * THRESHOLDS.antipodalDenseP}% of rows): the axis carries ${fmt(100 * ax.varianceShare)}% of the variance of x − b_dec (|cos| with PC1 ${fmt(ax.pcAlignment[0] ?? NaN)}). Nonnegative codes need ±v to represent a signed scalar, so a dense two-sided direction takes latents on both sides (C2); the axis code is light-tailed (excess kurtosis ${fmt(ax.kurtosis)} ≤ ${THRESHOLDS.antipodalHeavyTail}), as a dense direction's is.`;
+}
+
 export interface DiagnosticReport {
   sae: { activation: string; dIn: number; dSae: number; dOut: number; transcoder: boolean; codeKind: CodeKind };
   rows: { context: number; exact: number; firing: number };
+  /** Which rows the context was: one line from src/io/rowSample.ts (set by diagnoseFiles and the report). */
+  sample?: string;
   lambdaE: { value: number; source: DiagnosticContext['lambdaSource']; estimate: number; ratio: number; reason?: string };
   sections: Record<string, unknown>;
   findings: Finding[];
@@ -244,7 +259,8 @@ export function runDiagnostics(ctx: DiagnosticContext, options: DiagnosticOption
   const ratio = ctx.lambdaE / ctx.lambdaEstimate;
   const lambda = { value: ctx.lambdaE, source: ctx.lambdaSource, estimate: ctx.lambdaEstimate, ratio, reason: undefined as string | undefined };
   const findings: Finding[] = [];
-  if (!run.lambdaOk) lambda.reason = 'λ_e is unavailable: not stored with the SAE (cfg.json sae_workbench.training.lambdaE) and the data estimate is not positive; pass --lambda-e';
+  if (codeKindOf(ctx) === 'l0' && ctx.lambdaSource === 'estimated') lambda.reason = L0_LAMBDA_NOTE;
+  else if (!run.lambdaOk) lambda.reason = 'λ_e is unavailable: not stored with the SAE (cfg.json sae_workbench.training.lambdaE) and the data estimate is not positive; pass --lambda-e';
   else if (!Number.isFinite(ctx.lambdaEstimate)) lambda.reason = 'no active (row, latent) pair to estimate λ_e from';
   else if (ctx.lambdaSource !== 'estimated' && codeKindOf(ctx) === 'l1' && !(ratio > 0 && Math.abs(Math.log(ratio)) <= Math.log(1.25))) {
     findings.push({ section: 'lambda', severity: 'warning', message: `the ${ctx.lambdaSource} λ_e = ${fmt(ctx.lambdaE)} disagrees with the data's estimate ${fmt(ctx.lambdaEstimate)} (median ⟨d̂_i, r⟩ on active pairs): either the loss convention is recorded wrongly (THEORY.md §1: λ/2, λd/2 or λ), which rescales every KKT value, or the encoder's codes are far from lasso codes (see the KKT figures), which biases the estimate.` });

@@ -126,6 +126,36 @@ function l0StatScale(cs: CodeSet, unitAtoms: Float32Array, g: Float64Array, radi
   return scale;
 }
 
+/**
+ * The scale of L0-type KKT_on, per active entry: the threshold θ the encoder's codes sit at — for TopK the
+ * row's k-th (smallest kept) code, for JumpReLU and BatchTopK the latent's threshold (×‖d_i‖). It plays λ_e's
+ * part: the off-support condition is ⟨d̂_i, r⟩ ≤ θ (the TopK swap condition, THEORY.md B1), and on the
+ * support |⟨d̂_i, r⟩| ≥ θ means the code could be moved by more than the smallest code the encoder keeps.
+ * So the L1 bands of THEORY.md B4 read the same on this scale (docs/diagnostics.md "KKT for L0 codes").
+ * Codes without a threshold (reference codes of an L0 SAE) fall back to σ_r = √(E‖r‖²/d), with no band.
+ */
+export function l0OnScale(cs: CodeSet, off: OffThreshold): { perEntry: Float32Array; unit: 'θ' | 'σ_r' } {
+  const { n, d, rowPtr, idx, val, residual } = cs;
+  const perEntry = new Float32Array(idx.length);
+  if (off.mode === 'per-latent' && off.perLatent) {
+    const per = off.perLatent;
+    for (let k = 0; k < idx.length; k++) perEntry[k] = per[idx[k]] || NaN;
+    return { perEntry, unit: 'θ' };
+  }
+  if (off.mode === 'row-min') {
+    for (let r = 0; r < n; r++) {
+      let lo = Infinity;
+      for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) lo = Math.min(lo, val[k]);
+      for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) perEntry[k] = lo;
+    }
+    return { perEntry, unit: 'θ' };
+  }
+  let rr = 0;
+  for (let i = 0; i < n * d; i++) rr += residual[i] * residual[i];
+  perEntry.fill(Math.sqrt(rr / Math.max(n * d, 1)) || 1);
+  return { perEntry, unit: 'σ_r' };
+}
+
 /** The bootstrap of KKT_off reweights each recorded missed activation per resample; beyond this many it is skipped. */
 const MAX_MISSED_RECORDED = 5_000_000;
 
@@ -140,10 +170,8 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   const reason: Record<string, string> = {};
   const l1 = cs.kind === 'l1';
   const lambdaOk = Number.isFinite(lambdaE) && lambdaE > 0;
-  // σ_r normalises L0-type KKT_on
-  let rr = 0;
-  for (let i = 0; i < n * d; i++) rr += residual[i] * residual[i];
-  const sigmaR = Math.sqrt(rr / Math.max(n * d, 1));
+  // L0-type KKT_on is in units of the encoder's threshold θ (l0OnScale)
+  const onScale = l1 ? undefined : l0OnScale(cs, off);
   const firing = new Float32Array(m), kktOn = new Float32Array(m).fill(NaN), kktOff = new Float32Array(m).fill(NaN);
   const meanExcess = new Float32Array(m).fill(NaN), stat = new Float32Array(m).fill(NaN), rad = new Float32Array(m).fill(NaN);
   const statSE = new Float32Array(m).fill(NaN), flagged = new Uint8Array(m);
@@ -157,7 +185,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   // B1 on the support; g_i = mean ã_i r; m_i = mean ã_i
   const onSq = new Float64Array(m);
   for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
-    const dev = l1 ? (onProj[k] - lambdaE) / lambdaE : onProj[k] / (sigmaR || 1);
+    const dev = l1 ? (onProj[k] - lambdaE) / lambdaE : onProj[k] / onScale!.perEntry[k];
     onSq[latent[k]] += dev * dev;
   }
   const { g, mean } = codeWeightedResidual(cs);
@@ -242,7 +270,7 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   if (nLive < m) reason.deadLatents = `${m - nLive} latents never fire in the sample: every per-latent value is null for them (a dead atom's direction is unidentifiable)`;
   const kOn = agg(kktOn, measured), kOff = agg(kktOff, live);
   let codeQuality: KktReport['summary']['codeQuality'] = 'n/a';
-  if (!l1) reason.codeQuality = 'the good/poor bands of THEORY.md B4 are defined for L1 codes (KKT_on in units of λ_e); for L0-type codes KKT_on is in units of σ_r and has no calibrated band yet';
+  if (!l1 && onScale!.unit === 'σ_r') reason.codeQuality = 'these L0-type codes have no encoder threshold here (reference codes): KKT_on is in units of σ_r = √(E‖r‖²/d), which has no band';
   else if (Number.isFinite(kOn.median) && Number.isFinite(kOff.median)) {
     codeQuality = kOn.median > THRESHOLDS.kktOnPoor || kOff.median > THRESHOLDS.kktOffPoor ? 'poor'
       : kOn.median < THRESHOLDS.kktOnGood && kOff.median < THRESHOLDS.kktOffGood ? 'good' : 'fair';
@@ -262,9 +290,9 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   if (need.length < nMeasured) reason.rowsToResolve = 'rowsToResolve is null for flagged atoms and for atoms whose debiased STAT is within the floor ' + floor + ' (nothing left to decide)';
   if (need.length === 0) reason.summaryRowsToResolve = 'no unflagged atom has STAT above the noise floor: summary.rowsToResolve is null';
   let boot: ReturnType<typeof stationarityBootstrap> | undefined;
-  if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS, l0Scale?.residualAlongPull,
+  if (opts.bootstrap !== false && nMeasured > 0 && (lambdaOk || !l1)) boot = stationarityBootstrap(cs, unitAtoms, lambdaE, measured, opts.bootstrap ?? BOOTSTRAP_DEFAULTS, l0Scale?.residualAlongPull, onScale?.perEntry,
     offOk && !missed.overflow ? { row: missed.row.subarray(0, missed.count), latent: missed.latent.subarray(0, missed.count), validRow, measured: Uint8Array.from(kktOff, (v) => (Number.isFinite(v) ? 1 : 0)) } : undefined);
-  if (boot && missed.overflow) reason.kktOffSE = `more than ${MAX_MISSED_RECORDED} missed activations: KKT_off has no bootstrap SE (its binomial SE is √(p(1 − p)/N_off))`;
+  if (boot) { if (missed.overflow) reason.kktOffSE = `more than ${MAX_MISSED_RECORDED} missed activations: KKT_off has no bootstrap SE (its binomial SE is √(p(1 − p)/N_off))`; }
   else if (opts.bootstrap === false) reason.bootstrap = 'bootstrap SEs were not requested';
   else reason.bootstrap = nMeasured === 0 ? `no latent fires ${THRESHOLDS.minFirings} times in the ${n}-row sample` : 'λ_e is unavailable; pass --lambda-e';
   let maxKktOn = NaN;

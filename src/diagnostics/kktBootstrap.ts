@@ -43,7 +43,7 @@ export interface MissedActivations { row: Int32Array; latent: Int32Array; validR
  * E[⟨u_i, r⟩²], kept fixed across resamples) and have no RAD.
  */
 export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lambdaE: number, measured: Uint8Array, opts: BootstrapOptions = {},
-  residualAlongPull?: Float64Array, missed?: MissedActivations): StationarityBootstrap {
+  residualAlongPull?: Float64Array, onScale?: Float32Array, missed?: MissedActivations): StationarityBootstrap {
   const { n, m, d, rowPtr, idx: latent, val: value, onProj, residual } = cs;
   const B = opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples, seed = opts.seed ?? BOOTSTRAP_DEFAULTS.seed;
   const l1 = cs.kind === 'l1';
@@ -56,10 +56,8 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
   const fill = colPtr.slice(0, m), colRow = new Int32Array(latent.length), colNz = new Int32Array(latent.length);
   for (let r = 0; r < n; r++) for (let k = rowPtr[r]!; k < rowPtr[r + 1]!; k++) { const t = fill[latent[k]!]!++; colRow[t] = r; colNz[t] = k; }
   const rowNorm2 = new Float64Array(n);
-  let rr = 0;
-  for (let r = 0; r < n; r++) { let s = 0; for (let j = 0; j < d; j++) s += residual[r * d + j]! ** 2; rowNorm2[r] = s; rr += s; }
-  // σ_r = √(E‖r‖²/d), the L0-type KKT_on scale (as in kkt.ts)
-  const sigmaR = Math.sqrt(rr / Math.max(n * d, 1));
+  for (let r = 0; r < n; r++) { let s = 0; for (let j = 0; j < d; j++) s += residual[r * d + j]! ** 2; rowNorm2[r] = s; }
+  if (!l1 && !onScale) throw new Error('stationarityBootstrap: L0 codes need the KKT_on scale per entry (kkt.ts l0OnScale)');
   const nan = () => new Float32Array(m).fill(NaN);
   const seStat = nan(), seRad = nan(), seFloor = nan(), seKktOn = nan(), seKktOff = nan(), statFloor = nan();
   // per resample, per atom (for the aggregates)
@@ -99,7 +97,7 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
     const Vt = new Float32Array(cols * c), Wt = new Float32Array(c * B);
     for (let t = 0; t < c; t++) {
       const r = colRow[c0 + t]!, k = colNz[c0 + t]!, a = value[k]!, p = onProj[k]!;
-      const dv = l1 ? (p - lambdaE) / lambdaE : p;
+      const dv = l1 ? (p - lambdaE) / lambdaE : p / onScale![k]!;
       for (let j = 0; j < d; j++) Vt[j * c + t] = a * residual[r * d + j]!;
       Vt[d * c + t] = a;
       Vt[(d + 1) * c + t] = a * a * Math.max(rowNorm2[r]! - p * p, 0); // ‖P⊥(ã r)‖²
@@ -142,7 +140,7 @@ export function stationarityBootstrap(cs: CodeSet, unitAtoms: Float32Array, lamb
       one[b] = stat; floorB[b] = floor;
       statB[b * m + i] = stat;
       if (l1) radB[b * m + i] = rad[b]! / scale - 1;
-      kktOnB[b * m + i] = Math.sqrt(devb / wb) / (l1 ? 1 : sigmaR || 1);
+      kktOnB[b * m + i] = Math.sqrt(devb / wb);
       if (stat > Math.max(rule.sigmas * floor, rule.floor)) flagB[b * m + i] = 1;
     }
     seStat[i] = standardDeviation(one);

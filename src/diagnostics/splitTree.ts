@@ -5,7 +5,6 @@
  * in the next smaller SAE, activation containment, split / merge / novel labels and B2's centroid check.
  * Matryoshka SAEs: parents across prefix levels of one SAE.
  */
-import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import { buildContext } from './context';
 import type { DiagnosticContext } from './context';
 import { decoderNorms } from '../sae/forward';
@@ -14,6 +13,9 @@ import { dotAt, quantile } from './linalg';
 import { coFiringCandidates, encodeSparse, firingCounts, latentRows, pairStats } from './sparseCodes';
 import type { LatentRows, SparseCodes } from './sparseCodes';
 import { SPLIT_TREE } from './thresholds';
+import { linkWidths } from './widthEdges';
+import type { WidthLabel } from './widthEdges';
+import type { WidthSide } from './widthMeasures';
 
 /** One SAE's codes on the shared sample, as the tree needs them. */
 export interface TreeInput {
@@ -36,7 +38,10 @@ export interface TreeNode {
   latent: number;
   density: number;
   label?: string;
-  /** 'split', 'merge', 'novel', 'centroid-ok', 'centroid-off', 'level:<k>' (Matryoshka). */
+  /**
+   * 'split' (≥ 2 children at the next width), 'strict-split' (and they pass the strict split test), 'merge',
+   * 'novel', 'centroid-ok', 'centroid-off', 'level:<k>' (Matryoshka).
+   */
   tags: string[];
 }
 
@@ -48,6 +53,10 @@ export interface TreeEdge {
   cosine: number;
   /** P(parent fires | child fires). */
   containment: number;
+  /** Across widths: cos(w_enc of the parent, d̂ of the child) (NaN for transcoders), the edge's confidence and the child's label. */
+  encoder?: number;
+  confidence?: number;
+  label?: Exclude<WidthLabel, 'novel'>;
   /** Within one dictionary: P(child fires | parent fires). */
   reverseContainment?: number;
   /** Within one dictionary: V_ij with ρ = max‖r‖ (> 0 certifies non-stationarity) and with ρ = q₉₉‖r‖. */
@@ -57,11 +66,15 @@ export interface TreeEdge {
   reason?: string;
 }
 
+/** A novel latent's best candidate parent, below the edge confidence. */
+export interface NovelParent { node: number; parent: number; confidence: number; cosine: number; containment: number }
+
 export interface SplitRecord {
   /** Node index of the small latent. */
   node: number;
   children: number[];
   coverage: number;
+  /** `split` below is the strict split test, a mark of confidence: the latent is labelled split by its ≥ 2 children. */
   /**
    * Largest pairwise co-activation ratio among the children, counting a row only when both codes are at
    * least SPLIT_TREE.coActivationShare × the row's strongest child code: #both/min(#a, #b).
@@ -86,8 +99,10 @@ export interface SplitTreeReport {
   /** Large-latent node → its ≥ 2 small parents (node indices). */
   merges: { node: number; parents: number[] }[];
   /** Per consecutive width pair (small, large): the large latents without a parent. */
-  novel: { small: number; large: number; nodes: number[] }[];
+  novel: { small: number; large: number; nodes: number[]; bestParents: NovelParent[] }[];
   rows: number;
+  /** Which rows, in one line (src/io/rowSample.ts), when read from a file. */
+  sample?: string;
 }
 
 export interface SplitTreeOptions {
@@ -174,7 +189,7 @@ export function buildSplitTree(inputs: TreeInput[], opts: SplitTreeOptions = {})
     edges.push(...r.edges);
     splits.push(...r.splits);
     merges.push(...r.merges);
-    novel.push({ small: s, large: s + 1, nodes: r.novel });
+    novel.push({ small: s, large: s + 1, nodes: r.novel, bestParents: r.unlinked });
   }
   return { saes, nodes, edges, splits, merges, novel, rows };
 }
@@ -235,74 +250,29 @@ function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitT
   return out;
 }
 
-/** Whether latent i is active in row r (CSR rows are sorted by latent). */
-function activeIn(c: SparseCodes, row: number, i: number): number {
-  let lo = c.rowPtr[row]!, hi = c.rowPtr[row + 1]! - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const v = c.idx[mid]!;
-    if (v === i) return c.val[mid]!;
-    if (v < i) lo = mid + 1; else hi = mid - 1;
-  }
-  return 0;
-}
-
 function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, nodeL: Map<number, number>, nodes: TreeNode[], rows: number):
-  { edges: TreeEdge[]; splits: SplitRecord[]; merges: SplitTreeReport['merges']; novel: number[] } {
-  const edges: TreeEdge[] = [];
-  const liveS = [...nodeS.keys()];
-  const parentOf = new Int32Array(L.width).fill(-1);
-  const keptParents = new Map<number, { i: number; cos: number; containment: number; massS: number }[]>();
+  { edges: TreeEdge[]; splits: SplitRecord[]; merges: SplitTreeReport['merges']; novel: number[]; unlinked: NovelParent[] } {
   if (S.d !== L.d) throw new Error(`SAEs of different d_out (${S.d} vs ${L.d}) cannot be compared`);
-  const liveSAtoms = new Float32Array(liveS.length * S.d);
-  liveS.forEach((i, k) => liveSAtoms.set(S.input.unitAtoms.subarray(i * S.d, (i + 1) * S.d), k * S.d));
+  const side = (p: Prepared): WidthSide => ({ sae: p.input.sae, codes: p.input.codes, cols: p.cols, counts: p.counts, unitAtoms: p.input.unitAtoms });
   const liveL = [...nodeL.keys()];
-  const block = Math.max(1, Math.floor(2_000_000 / Math.max(liveS.length, 1)));
-  for (let b0 = 0; b0 < liveL.length; b0 += block) {
-    const part = liveL.slice(b0, b0 + block);
-    const atomsL = new Float32Array(part.length * L.d);
-    part.forEach((j, k) => atomsL.set(L.input.unitAtoms.subarray(j * L.d, (j + 1) * L.d), k * L.d));
-    const C = matmulBT(atomsL, liveSAtoms, part.length, L.d, liveS.length);
-    part.forEach((j, k) => {
-      let best = -1, bestCos = -Infinity;
-      const strong: { i: number; cos: number }[] = [];
-      for (let t = 0; t < liveS.length; t++) {
-        const c = C[k * liveS.length + t]!;
-        if (c > bestCos) { bestCos = c; best = liveS[t]!; }
-        if (c >= SPLIT_TREE.widthMinCosine) strong.push({ i: liveS[t]!, cos: c });
-      }
-      if (best < 0) return;
-      parentOf[j] = best;
-      const kept: { i: number; cos: number; containment: number; massS: number }[] = [];
-      for (const { i, cos } of strong) {
-        let both = 0, massS = 0;
-        for (let u = L.cols.colPtr[j]!; u < L.cols.colPtr[j + 1]!; u++) {
-          const a = activeIn(S.input.codes, L.cols.rows[u]!, i);
-          if (a > 0) { both++; massS += a; }
-        }
-        const containment = both / L.counts[j]!;
-        if (containment >= SPLIT_TREE.widthMinContainment) kept.push({ i, cos, containment, massS });
-      }
-      if (kept.length) keptParents.set(j, kept);
-    });
+  const links = linkWidths(side(S), side(L), [...nodeS.keys()], liveL);
+  const edges: TreeEdge[] = [];
+  const merges: SplitTreeReport['merges'] = [];
+  const novel: number[] = [], unlinked: NovelParent[] = [];
+  for (const j of liveL) {
+    const label = links.label.get(j)!, node = nodeL.get(j)!;
+    const kept = links.parents.get(j);
+    if (!kept) {
+      novel.push(node); nodes[node]!.tags.push('novel');
+      const best = links.bestRejected.get(j);
+      if (best) unlinked.push({ node, parent: nodeS.get(best.i)!, confidence: best.confidence, cosine: best.cosine, containment: best.containment });
+      continue;
+    }
+    for (const k of kept) edges.push({ kind: 'width', from: nodeS.get(k.i)!, to: node, cosine: k.cosine, containment: k.containment, encoder: k.encoder, confidence: k.confidence, label: label as Exclude<WidthLabel, 'novel'> });
+    if (label === 'merge') { merges.push({ node, parents: kept.map((k) => nodeS.get(k.i)!) }); nodes[node]!.tags.push('merge'); }
   }
   const childrenOf = new Map<number, { j: number; massS: number }[]>();
-  const merges: SplitTreeReport['merges'] = [];
-  const novel: number[] = [];
-  for (const j of liveL) {
-    const kept = keptParents.get(j);
-    if (!kept) { novel.push(nodeL.get(j)!); nodes[nodeL.get(j)!]!.tags.push('novel'); continue; }
-    for (const k of kept) edges.push({ kind: 'width', from: nodeS.get(k.i)!, to: nodeL.get(j)!, cosine: k.cos, containment: k.containment });
-    if (kept.length >= 2) {
-      merges.push({ node: nodeL.get(j)!, parents: kept.map((k) => nodeS.get(k.i)!) });
-      nodes[nodeL.get(j)!]!.tags.push('merge');
-    }
-    // The tree proper follows the argmax parent, when it was kept.
-    const main = kept.find((k) => k.i === parentOf[j]) ?? kept.reduce((a, b) => (b.cos > a.cos ? b : a));
-    let list = childrenOf.get(main.i);
-    if (!list) childrenOf.set(main.i, (list = []));
-    list.push({ j, massS: main.massS });
-  }
+  for (const [i, js] of links.children) childrenOf.set(i, js.map((j) => ({ j, massS: links.parents.get(j)!.find((p) => p.i === i)!.massS })));
   const splits: SplitRecord[] = [];
   for (const [i, children] of childrenOf) {
     if (children.length < 2) continue;
@@ -355,11 +325,12 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
           : `children ${co.a} and ${co.b} (cos ${pairCos.toFixed(2)}) fire together at comparable strength on ${Math.round(100 * maxCo)}% of rows (e.g. rows of the parent feature alone, or a parent-like child under partial absorption)`;
     }
     const node = nodeS.get(i)!;
-    if (split) nodes[node]!.tags.push('split', centroidOk ? 'centroid-ok' : 'centroid-off');
+    nodes[node]!.tags.push('split');
+    if (split) nodes[node]!.tags.push('strict-split', centroidOk ? 'centroid-ok' : 'centroid-off');
     splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, maxCoFiring, centroidCosine, centroidOk, split, ...(notSplit ? { notSplit } : {}),
       ...(Number.isFinite(centroidCosine) ? {} : { reason: 'the children never fire with this latent: no centroid' }) });
   }
-  return { edges, splits, merges, novel };
+  return { edges, splits, merges, novel, unlinked };
 }
 
 /** Matryoshka prefix levels: a later-level latent's parent is the earlier-level latent containing it most. */

@@ -8,7 +8,8 @@ import type { KktReport } from './kkt';
 import type { ConvexReferenceReport } from './convexReference';
 import type { ResidualReport } from './residual';
 import type { SplitTreeReport } from './splitTree';
-import { RESIDUAL, statRule, THRESHOLDS } from './thresholds';
+import { median } from './linalg';
+import { ABSORPTION, RESIDUAL, SPLIT_TREE, statRule, THRESHOLDS } from './thresholds';
 
 export interface StructureFinding {
   section: string;
@@ -35,8 +36,24 @@ export function absorptionFindings(r: AbsorptionReport): StructureFinding[] {
   if (r.groundTruth) {
     for (const g of r.groundTruth.filter((e) => e.rate >= 0.5)) out.push({ section: 'absorption', severity: 'info', message: `ground truth: parent feature ${g.parentFeature} (matched to latent ${g.matchedLatent}, cos ${fmt(g.matchCosine, 2)}) is absorbed on ${fmt(100 * g.rate)}% of its child events (C3).` });
   }
-  if (!out.length) out.push({ section: 'absorption', severity: 'info', message: 'no latent is flagged as absorbed: where a latent\'s direction is present, the latent itself fires (C3).' });
+  if (!out.length) out.push(noAbsorptionFinding(r));
   return out;
+}
+
+/**
+ * The sentence when no latent is flagged: it states what the numbers show — on what share of the rows that
+ * carry a latent's direction the latent is silent (its holes), and what share of those holes an absorber
+ * takes — and claims "the latent itself fires" only when the holes are few.
+ */
+export function noAbsorptionFinding(r: AbsorptionReport): StructureFinding {
+  const examined = r.parents.filter((p) => p.presentRows > 0 && !p.reason);
+  if (!examined.length) return { section: 'absorption', severity: 'info', message: 'no latent had enough rows carrying its direction to measure absorption (C3).' };
+  const holeShare = median(examined.map((p) => p.holes / p.presentRows));
+  const withHoles = examined.filter((p) => p.holes > 0);
+  const taken = withHoles.length ? median(withHoles.map((p) => p.absorbed / p.holes)) : 0;
+  const pct = (v: number): string => `${fmt(100 * v)}%`;
+  if (holeShare <= ABSORPTION.fewHoles) return { section: 'absorption', severity: 'info', message: `no latent is flagged as absorbed: on the rows that carry a latent's direction (q ≥ τ), the latent itself fires on a median ${pct(1 - holeShare)} of them (${examined.length} latents examined) (C3).` };
+  return { section: 'absorption', severity: 'warning', message: `no latent is flagged as absorbed, but on a median ${pct(holeShare)} of the rows that carry a latent's direction (q ≥ τ) the latent does not fire, and absorbers take a median ${pct(taken)} of those rows (${examined.length} latents examined): where these latents are silent their direction is often present anyway, so their silence does not mean the feature is absent — the presence test also counts rows where other atoms overlap the direction, so read it with the per-latent holes in the table (C3).` };
 }
 
 export function residualFindings(r: ResidualReport): StructureFinding[] {
@@ -76,8 +93,8 @@ export function splitTreeFindings(r: SplitTreeReport): StructureFinding[] {
   const within = r.edges.filter((e) => e.kind === 'coactivation');
   const certified = within.filter((e) => e.nonStationary).length;
   if (within.length) out.push({ section: 'tree', severity: 'warning', message: `${within.length} latent pairs are nested (one fires on ≥ 90% of the other's firings), ${certified} of them certified non-stationary by V_ij > 0: a stationary dictionary resolves such hierarchies by absorption, so these latents are not converged (C4).` });
-  const splits = r.splits.filter((s) => s.split);
-  if (splits.length) out.push({ section: 'tree', severity: 'info', message: `${splits.length} latents split across widths into children that partition their firings (no two children at comparable strength on more than 10% of rows; ${splits.filter((s) => !s.centroidOk).length} fail the centroid check, i.e. the parent is not the code-weighted mean of its children) (C4).` });
+  const strict = r.splits.filter((s) => s.split);
+  if (r.splits.length) out.push({ section: 'tree', severity: 'info', message: `${r.splits.length} latents split across widths (two or more children each, every edge with confidence ≥ ${SPLIT_TREE.edgeConfidence}); ${strict.length} of them pass the strict split test (children cover ≥ 80% of the parent's firings and no two fire at comparable strength on more than 10% of rows), ${strict.filter((s) => !s.centroidOk).length} of those fail the centroid check (the parent is not the code-weighted mean of its children) (C4).` });
   if (r.merges.length) out.push({ section: 'tree', severity: 'info', message: `${r.merges.length} larger-width latents merge two or more smaller-width latents: refinement across widths is not a tree there (C4).` });
   return out;
 }
@@ -97,7 +114,9 @@ export function kktFindings(k: KktReport, label: string): StructureFinding[] {
   const s = k.summary;
   if (k.source === 'sae' && s.codeQuality !== 'n/a') {
     f.push({ section: 'kkt', severity: s.codeQuality === 'poor' ? 'problem' : s.codeQuality === 'fair' ? 'warning' : 'info',
-      message: `${label}: code-space KKT is ${s.codeQuality} (median KKT_on ${withSE(s.kktOn.median, s.kktOn.se?.median)}, median KKT_off ${withSE(s.kktOff.median, s.kktOff.se?.median)}): ${s.codeQuality === 'good' ? 'the encoder returns nearly the lasso-optimal codes for its own dictionary' : 'the encoder\'s codes are not the optimal codes for its own dictionary (B1), so part of the loss is amortisation error rather than a dictionary problem'}.` });
+      message: k.kind === 'l0'
+        ? `${label}: code-space KKT is ${s.codeQuality} on the L0 scale (in units of the encoder's threshold θ, the row's k-th code or the latent's threshold: median KKT_on ${withSE(s.kktOn.median, s.kktOn.se?.median)}, the RMS of ⟨d̂_i, r⟩/θ on the support; median KKT_off ${withSE(s.kktOff.median, s.kktOff.se?.median)}, the share of off-support rows with ⟨d̂_i, r⟩ > ${THRESHOLDS.kktOffMargin}θ): ${s.codeQuality === 'good' ? 'the encoder keeps the atoms the residual asks for and fits their magnitudes' : 'the encoder leaves out atoms the residual asks for, or misfits the magnitudes of those it keeps (B1 for L0 codes), so part of the loss is amortisation error rather than a dictionary problem'}.`
+        : `${label}: code-space KKT is ${s.codeQuality} (median KKT_on ${withSE(s.kktOn.median, s.kktOn.se?.median)}, median KKT_off ${withSE(s.kktOff.median, s.kktOff.se?.median)}): ${s.codeQuality === 'good' ? 'the encoder returns nearly the lasso-optimal codes for its own dictionary' : 'the encoder\'s codes are not the optimal codes for its own dictionary (B1), so part of the loss is amortisation error rather than a dictionary problem'}.` });
   }
   if (k.source === 'exact' && Number.isFinite(s.maxKktOn) && s.maxKktOn > THRESHOLDS.kktOnSolver) {
     f.push({ section: 'kkt', severity: 'warning', message: `${label}: the exact solver left KKT_on up to ${fmt(s.maxKktOn)} (> ${THRESHOLDS.kktOnSolver}); exact-code statistics are approximate.` });

@@ -72,6 +72,21 @@ export function statRule(kind: CodeKind): { sigmas: number; floor: number } {
   return kind === 'l1' ? { sigmas: THRESHOLDS.statSigmas, floor: THRESHOLDS.statFloor } : { sigmas: THRESHOLDS.statSigmasL0, floor: THRESHOLDS.statFloorL0 };
 }
 
+/* ---------- duplicated atoms (./duplicates.ts) ---------- */
+export const DUPLICATES = {
+  /**
+   * Two live atoms with decoder cos ≥ this are reported as duplicates. [H] The closest legitimately distinct
+   * atoms the synthetic suite produces are merged siblings under absorption at 60° (cos 0.75, THEORY.md C3)
+   * and a child's merged atom against its parent's at 60° (cos 0.87); 0.9 stays above both.
+   */
+  cosine: 0.9,
+  /** "Together": both fire on ≥ this share of the rarer one's rows; "apart": ≤ this. [H] */
+  together: 0.5,
+  apart: 0.1,
+  /** Pairs listed in the report (closest first); the counts cover all. */
+  maxListed: 200,
+};
+
 /* ---------- C3 absorption (THEORY.md §4 C3) ---------- */
 export const ABSORPTION = {
   /** τ_p = this × median(q | ã_p > 0). [H] */
@@ -101,6 +116,11 @@ export const ABSORPTION = {
   encoderSuppressionMargin: 0.05,
   /** Minimum #{n : q_n ≥ τ_p} for AR_p to be reported (below: NaN with a reason). [H] */
   minPresentRows: 10,
+  /**
+   * The no-absorption sentence says "the latent itself fires" only when the median share of present rows on
+   * which the latent is silent is at most this; otherwise it reports the holes and what absorbers take. [H]
+   */
+  fewHoles: 0.1,
   /** Ground truth: the absorber must have cos ≥ this with the true parent direction (THEORY.md C3). */
   gtAbsorberCosine: 0.1,
 };
@@ -113,10 +133,16 @@ export const SPLIT_TREE = {
   dagChildGivenParent: 0.5,
   /** … and cos_ij ≥ this. [H] */
   dagMinCosine: 0.2,
-  /** Across widths: keep parent(j) when cos ≥ this … [H] */
-  widthMinCosine: 0.5,
-  /** … and containment P(ã^S_i > 0 | ã^L_j > 0) ≥ this. [H] */
-  widthMinContainment: 0.8,
+  /**
+   * Across widths (./widthEdges.ts): a parent is kept when its confidence — the mean of containment
+   * P(ã^S_i > 0 | ã^L_j > 0), decoder cosine and encoder agreement — reaches this … [H, calibrated:
+   * bench/calibrate-tree.ts, trained ReLU and TopK SAEs on synthetic hierarchies, 5 seeds; a grid over
+   * 0.1–0.75 and three other combinations (products, containment × cosine) put the best worst-label figure
+   * here; docs/split-trees.md "Calibration"]
+   */
+  edgeConfidence: 0.35,
+  /** … and at least this × the best candidate's confidence (a second parent makes a merge). [H, same grid over 0.5–1] */
+  mergeRelative: 0.5,
   /** A split needs coverage P(some child fires | ã^S_i > 0) ≥ this … [H] */
   splitCoverage: 0.8,
   /** … and pairwise co-activation ratio of the children ≤ this. [H] */

@@ -15,6 +15,7 @@ import type { WideLimitReport } from '../diagnostics/wideLimit';
 import type { AntipodalReport } from '../diagnostics/antipodal';
 import type { AbsorptionReport } from '../diagnostics/absorption';
 import type { Sae } from '../sae/types';
+import { diagnoseSample } from '../diagnostics/files';
 import type { AtomDiagnostics, DiagnosticsModel, FlagName, SaeCard } from './model';
 import { FLAG, FLAG_NAMES } from './model';
 
@@ -91,6 +92,22 @@ export function panelDiagnostics(sae: Sae, x: Float32Array, n: number, o: PanelD
   }
 }
 
+/**
+ * The static report's diagnostics: exactly `diagnose`'s on the same file (src/diagnostics/files.ts
+ * diagnoseSample — the shared analysis sample, firing rates over every row, the same exact rows), with the
+ * sections no panel shows left out, so the report and `diagnose` print the same figures.
+ */
+export function fileDiagnostics(sae: Sae, activationsPath: string, onProgress?: (section: string) => void): PanelDiagnostics | { reason: string } {
+  if (sae.cfg.transcoder) return { reason: 'a transcoder needs its target activations (the output site) for residual diagnostics; only the input site is known here' };
+  try {
+    const { report, ctx } = diagnoseSample(sae, { activationsPath, skip: PANEL_SKIP }, onProgress);
+    return { report, residualNorms: residualNorms(ctx), firing: ctx.firing };
+  } catch (e) {
+    if (e instanceof Error && e.name === 'InputError') return { reason: e.message };
+    throw e;
+  }
+}
+
 function residualNorms(ctx: DiagnosticContext): Float32Array {
   const d = ctx.sae.cfg.dOut;
   const out = new Float32Array(ctx.n);
@@ -121,7 +138,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
   const { report } = pd;
   const reasons: Record<string, string> = {};
   const model: DiagnosticsModel = {
-    sae: card, lambdaE: report.lambdaE.value, lambdaSource: report.lambdaE.source, tokens: report.rows.context,
+    sae: card, lambdaE: report.lambdaE.value, lambdaSource: report.lambdaE.source, tokens: report.rows.context, ...(report.sample ? { sample: report.sample } : {}),
     notes: [...notes], reasons, findings: report.findings.map((f: Finding) => ({ severity: f.severity, message: f.message })),
     residualNorms: { values: pd.residualNorms, source: 'diagnostics' },
   };

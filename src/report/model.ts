@@ -267,6 +267,8 @@ export interface SplitTreeModel {
   nodes: { sae: Uint8Array; latent: Int32Array; density: Float32Array; kind: Uint8Array; labels: string[] };
   edges: { from: Int32Array; to: Int32Array; cosine: Float32Array; containment: Float32Array; kind: Uint8Array };
   source: Provenance;
+  /** Which rows the tree was built on (src/io/rowSample.ts describeSample), when known. */
+  sample?: string;
 }
 
 /** THEORY.md C5/B4/B5/D1/C2/C3 quantities; each section optional, each with its provenance. */
@@ -275,6 +277,8 @@ export interface DiagnosticsModel {
   lambdaE: number;
   lambdaSource: string;
   tokens: number;
+  /** Which rows the figures are from, in one line (src/io/rowSample.ts describeSample), when known. */
+  sample?: string;
   residualNorms?: { values: Float32Array; source: Provenance };
   perAtom?: { kktOn: Float32Array; kktOff: Float32Array; stationarity: Float32Array; flagged: Uint8Array; density: Float32Array; source: Provenance };
   spectrum?: { eigenvalues: Float32Array; spikeRatio: number; effectiveRank: number; source: Provenance };

@@ -12,7 +12,7 @@ import { analyse } from './analyze';
 import type { Analysis } from './analyze';
 import type { Annotation } from './build';
 import { dictionaryModel, featureModel, pickReportLatents, saeCard, weightsOnlyDictionary } from './build';
-import { diagnosticsModel, panelDiagnostics, stationarityColumn, unavailableDiagnostics } from './diagnostics';
+import { diagnosticsModel, fileDiagnostics, panelDiagnostics, stationarityColumn, unavailableDiagnostics } from './diagnostics';
 import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, DictionaryModel, ReportModel, SplitTreeModel } from './model';
 import { atomMapModel } from './atomMap';
@@ -66,7 +66,9 @@ export function buildReport(o: ReportOptions): ReportModel {
   progress(`encoding ${sample.n} tokens`);
   const a: Analysis = analyse(sae, sample);
   progress('running diagnostics');
-  const pd = o.diagnostics ?? panelDiagnostics(sae, sample.x, sample.n, { ...o.diagnosticOptions, onProgress: (sec) => progress(`diagnostics: ${sec}`) });
+  // Without a row budget the report runs `diagnose` itself (its sample, its figures); a budget (tests) keeps the panels' cut.
+  const onSection = (sec: string): void => progress(`diagnostics: ${sec}`);
+  const pd = o.diagnostics ?? (o.diagnosticOptions ? panelDiagnostics(sae, sample.x, sample.n, { ...o.diagnosticOptions, onProgress: onSection }) : fileDiagnostics(sae, o.activations, onSection));
   const diag = 'report' in pd ? pd : undefined;
   const card = saeCard(sae);
   const diagnostics: DiagnosticsModel = diag ? diagnosticsModel(diag, card) : unavailableDiagnostics(card, sample.n, (pd as { reason: string }).reason);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '../errors';
 import { buildSplitTree, treeInputFromSae } from '../diagnostics/splitTree';
 import type { SplitTreeReport } from '../diagnostics/splitTree';
-import { readActivationRows } from '../diagnostics/files';
+import { ANALYSIS_SAMPLE, readSampledRows } from '../diagnostics/files';
 import { loadSae } from '../formats';
 import { basename, resolve } from 'node:path';
 import type { Provenance, SplitTreeModel } from './model';
@@ -94,15 +94,13 @@ function isModuleReport(v: unknown): v is SplitTreeReport {
     && (v.edges as unknown[]).every((e) => isObj(e) && Number.isInteger(e.from) && Number.isInteger(e.to) && (e.from as number) < count && (e.to as number) < count);
 }
 
-/** Rows of the shared activations the tree is built on: conditional firing frequencies need thousands. */
-export const SPLIT_TREE_ROWS = 8192;
 const MIN_TREE_ROWS = 100;
 
 /**
  * The split tree across 2+ SAE folders of different widths (or one Matryoshka SAE) on the same
  * activations: buildSplitTree from the diagnostics module, mapped to the panel model.
  */
-export function splitTreeForSaes(saeDirs: string[], activations: string, rows = SPLIT_TREE_ROWS): SplitTreeModel {
+export function splitTreeForSaes(saeDirs: string[], activations: string, rows: number = ANALYSIS_SAMPLE.rows): SplitTreeModel {
   if (saeDirs.length === 0) throw new InputError('split tree', 'no SAE folders given');
   const saes = saeDirs.map((dir) => ({ dir, sae: loadSae(dir) }));
   if (saes.length === 1 && !(saes[0]!.sae.cfg.matryoshkaWidths && saes[0]!.sae.cfg.matryoshkaWidths.length > 1)) {
@@ -113,10 +111,11 @@ export function splitTreeForSaes(saeDirs: string[], activations: string, rows = 
     if (sae.cfg.dIn !== first.sae.cfg.dIn) throw new InputError(dir, `d_in ${sae.cfg.dIn} differs from ${first.dir}'s ${first.sae.cfg.dIn}: the SAEs must read the same activations`);
     if (sae.cfg.dOut !== first.sae.cfg.dOut) throw new InputError(dir, `d_out ${sae.cfg.dOut} differs from ${first.dir}'s ${first.sae.cfg.dOut}: atoms cannot be compared`);
   }
-  const { x, n } = readActivationRows(activations, first.sae.cfg.dIn, rows);
+  // the analysis sample `tree` and `diagnose` use, so the report's tree is `tree`'s
+  const { x, n, description } = readSampledRows(activations, first.sae.cfg.dIn, rows);
   if (n < MIN_TREE_ROWS) throw new InputError(activations, `split trees need at least ${MIN_TREE_ROWS} rows to estimate conditional firing frequencies (got ${n})`);
   const names = saes.map(({ dir, sae }) => `${basename(dir)} (${sae.cfg.dSae})`);
-  const report = buildSplitTree(saes.map(({ sae }, i) => treeInputFromSae(sae, x, n, names[i]!)), { skipWithin: true });
+  const report = { ...buildSplitTree(saes.map(({ sae }, i) => treeInputFromSae(sae, x, n, names[i]!)), { skipWithin: true }), sample: description };
   if (report.saes.every((s) => s.live === 0)) throw new InputError(activations, `every latent of every SAE is dead on these ${n} rows: nothing to build a tree from`);
   // buildSplitTree sorts by width: give each column its folder back by name.
   const paths = report.saes.map((s) => saes[names.indexOf(s.name)]?.dir ?? '');
@@ -141,7 +140,8 @@ export function splitTreeFromReport(r: SplitTreeReport, paths: string[] = []): S
     nodes: r.nodes.map((n) => ({ sae: matryoshka ? levelOf(n.tags) : n.sae, latent: n.latent, density: n.density, label: n.label, kind: n.tags.filter((t) => t === 'split' || t === 'merge' || t === 'novel') })),
     edges: r.edges.filter((e) => e.kind !== 'coactivation').map((e) => ({ kind: 'child', from: e.from, to: e.to, cosine: e.cosine, containment: e.containment })),
   };
-  return splitTreeModel(input, 'split tree', 'diagnostics');
+  const model = splitTreeModel(input, 'split tree', 'diagnostics');
+  return r.sample ? { ...model, sample: r.sample } : model;
 }
 
 /**

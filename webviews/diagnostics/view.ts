@@ -18,7 +18,7 @@ function missing(title: string, what: string, reason: string | undefined): HTMLE
 export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, actions: { openFeature(latent: number): void }): void {
   clear(root);
   const open = actions.openFeature;
-  root.append(h('header', 'page-header', h('h1', '', 'Residual diagnostics'), h('span', 'muted', `${m.sae.name} · ${int(m.tokens)} tokens · λ_e = ${fmt(m.lambdaE)} (${m.lambdaSource})`)));
+  root.append(h('header', 'page-header', h('h1', '', 'Residual diagnostics'), h('span', 'muted', `${m.sae.name} · ${m.sample ?? `${int(m.tokens)} tokens`} · λ_e = ${fmt(m.lambdaE)} (${m.lambdaSource})`)));
   if (m.notes.length) root.append(h('ul', 'notes', ...m.notes.map((n) => h('li', '', n))));
   if (m.findings?.length) {
     const order = { problem: 0, warning: 1, info: 2 } as const;

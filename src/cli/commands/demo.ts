@@ -16,7 +16,7 @@ import { InputError } from '../../errors';
 import { loadSae } from '../../formats';
 import { buildSplitTree, treeInputFromSae } from '../../diagnostics/splitTree';
 import type { SplitTreeReport } from '../../diagnostics/splitTree';
-import { readActivationRows } from '../../diagnostics/files';
+import { readSampledRows } from '../../diagnostics/files';
 import { formatGroundTruthMetrics, groundTruthMetrics } from '../../metrics/groundTruth';
 import { generate, readGroundTruth, writeSynthetic } from '../../synthetic';
 import type { SyntheticDataset } from '../../synthetic';
@@ -81,17 +81,17 @@ export function composeHierarchyAndDense(o: { seed: number; d: number; rows: num
   };
 }
 
-const TREE_ROWS = 8192;
-
 export const DEFAULT_DEMO_STEPS: DemoSteps = {
   synthesize: async (dir, o) => writeSynthetic(composeHierarchyAndDense(o), dir).activations,
   trainFamily: async (activations, dir, o) => {
     const out: string[] = [];
-    for (const width of o.widths) {
+    for (const [w, width] of o.widths.entries()) {
       const outDir = join(dir, `width-${width}`);
       o.onProgress?.(`training relu SAE of width ${width} on ${o.trainTokens.toLocaleString('en-US')} tokens`);
       // ReLU (L1) SAEs: every diagnostic applies (λ_e, exact codes, width gap); TopK would leave those out.
-      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed, l1: 3 }, () => undefined);
+      // Each width from its own seed: with one seed every width starts from the same first atoms, and the
+      // tree would find edges that are only the shared initialisation.
+      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed + 1000 * w, l1: 3 }, () => undefined);
       await handle.done;
       out.push(outDir);
     }
@@ -100,8 +100,9 @@ export const DEFAULT_DEMO_STEPS: DemoSteps = {
   diagnose: async (saeDirs, activations, o) => {
     o.onProgress?.(`building the split tree across widths ${o.widths.join(', ')}`);
     const saes = saeDirs.map((dir) => loadSae(dir));
-    const { x, n } = readActivationRows(activations, saes[0]!.cfg.dIn, TREE_ROWS);
-    const tree = buildSplitTree(saes.map((sae) => treeInputFromSae(sae, x, n, `width ${sae.cfg.dSae}`)), { skipWithin: true });
+    // the analysis sample `tree`, `diagnose` and the report use
+    const { x, n, description } = readSampledRows(activations, saes[0]!.cfg.dIn);
+    const tree = { ...buildSplitTree(saes.map((sae) => treeInputFromSae(sae, x, n, `width ${sae.cfg.dSae}`)), { skipWithin: true }), sample: description };
     return { tree, splitTree: splitTreeFromReport(tree, saeDirs) };
   },
 };
@@ -132,7 +133,7 @@ export async function runDemo(o: DemoOptions, steps: DemoSteps = DEFAULT_DEMO_ST
   // Ground truth: how well each width recovered the generating features (src/metrics/groundTruth).
   try {
     const gt = readGroundTruth(dataDir);
-    const { x, n } = readActivationRows(activations, gt.d, Math.min(o.tokens, 4096));
+    const { x, n } = readSampledRows(activations, gt.d, Math.min(o.tokens, 4096));
     for (const dir of saeDirs) {
       const sae = loadSae(dir);
       const g = groundTruthMetrics(sae, gt, x, n);

@@ -1,7 +1,8 @@
 /**
  * `sae-workbench diagnose --sae DIR --activations FILE`: the optimality and structure diagnostics of
  * THEORY.md §3–§5 on a sample of activations; a readable summary (one sentence per finding, with why) or
- * one JSON document. The context sample is the first min(rows, 16384) rows; firing rates use all --rows.
+ * one JSON document. The context sample is a uniform seeded sample of 16384 rows (src/io/rowSample.ts, the
+ * same rows `tree` and the report use); firing rates count the first --rows rows (default: all).
  */
 import type { Command } from 'commander';
 import { SECTIONS } from '../../diagnostics';
@@ -38,7 +39,7 @@ function keyFigures(r: DiagnosticReport): string[] {
     if (!k) continue;
     const sum = at(k, 'summary');
     const unresolved = Number(at(sum, 'unresolved'));
-    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${pm(at(sum, 'kktOn', 'median'), at(sum, 'kktOn', 'se', 'median'))}, KKT_off median ${pm(at(sum, 'kktOff', 'median'), at(sum, 'kktOff', 'se', 'median'))}, STAT median ${pm(at(sum, 'stat', 'median'), at(sum, 'stat', 'se', 'median'))} (p90 ${f(at(sum, 'stat', 'p90'))}; noise floor SE median ${f(at(sum, 'statSE', 'median'))} at ${int(at(sum, 'firings', 'median'))} firings per atom in ${int(at(k, 'rows'))} rows), non-stationary ${pm(100 * Number(at(sum, 'fractionFlagged')), 100 * Number(at(k, 'bootstrap', 'fractionFlaggedSE')))}%${unresolved > 0 ? `, ${unresolved} undecided (about ${int(at(sum, 'rowsToResolve'))} rows would decide them)` : ''}`);
+    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${pm(at(sum, 'kktOn', 'median'), at(sum, 'kktOn', 'se', 'median'))}, KKT_off median ${pm(at(sum, 'kktOff', 'median'), at(sum, 'kktOff', 'se', 'median'))}${at(sum, 'codeQuality') !== 'n/a' && at(sum, 'codeQuality') !== undefined ? ` (${String(at(sum, 'codeQuality'))}${at(k, 'kind') === 'l0' ? ', on the threshold scale θ' : ''})` : ''}, STAT median ${pm(at(sum, 'stat', 'median'), at(sum, 'stat', 'se', 'median'))} (p90 ${f(at(sum, 'stat', 'p90'))}; noise floor SE median ${f(at(sum, 'statSE', 'median'))} at ${int(at(sum, 'firings', 'median'))} firings per atom in ${int(at(k, 'rows'))} rows), non-stationary ${pm(100 * Number(at(sum, 'fractionFlagged')), 100 * Number(at(k, 'bootstrap', 'fractionFlaggedSE')))}%${unresolved > 0 ? `, ${unresolved} undecided (about ${int(at(sum, 'rowsToResolve'))} rows would decide them)` : ''}`);
   }
   const id = s.identity;
   if (at(id, 'exact') || at(id, 'sae')) out.push(`identity |ID| p90: SAE codes ${f(at(id, 'sae', 'p90Abs'))}, exact codes ${f(at(id, 'exact', 'p90Abs'))}`);
@@ -56,8 +57,9 @@ function keyFigures(r: DiagnosticReport): string[] {
 export function formatDiagnostics(r: DiagnosticReport): string {
   const lines: string[] = [];
   lines.push(`${r.sae.transcoder ? 'transcoder' : 'SAE'} ${r.sae.activation}, d_in ${r.sae.dIn}, d_sae ${r.sae.dSae} (${r.sae.codeKind === 'l1' ? 'L1' : 'L0-type'} codes)`);
-  lines.push(`rows: ${r.rows.context} for the diagnostics, ${r.rows.exact} for exact codes, ${r.rows.firing} for firing rates`);
-  lines.push(`λ_e = ${f(r.lambdaE.value)} (${r.lambdaE.source}; estimate from the codes ${f(r.lambdaE.estimate)})${r.lambdaE.reason ? ` — ${r.lambdaE.reason}` : ''}`);
+  lines.push(`rows: ${r.rows.context} for the diagnostics${r.sample ? ` (${r.sample})` : ''}, ${r.rows.exact} for exact codes, ${r.rows.firing} for firing rates`);
+  if (r.sae.codeKind === 'l0' && r.lambdaE.source === 'estimated') lines.push(`λ_e: not applicable (median ⟨d̂_i, r⟩ on active pairs ${f(r.lambdaE.estimate)}) — ${r.lambdaE.reason ?? ''}`);
+  else lines.push(`λ_e = ${f(r.lambdaE.value)} (${r.lambdaE.source}; estimate from the codes ${f(r.lambdaE.estimate)})${r.lambdaE.reason ? ` — ${r.lambdaE.reason}` : ''}`);
   lines.push('');
   lines.push('Key figures:');
   for (const line of keyFigures(r)) lines.push(`  ${line}`);
@@ -87,8 +89,8 @@ export function registerDiagnose(program: Command): void {
     .description('optimality and structure diagnostics (KKT, stationarity, identity, amortisation, dead/dense, antipodal pairs, width gap) of an SAE on activations')
     .requiredOption('--sae <dir>', 'SAE folder (SAELens v6)')
     .requiredOption('--activations <file>', 'activations .npy or .safetensors [rows, d_in], or a capture folder (<folder>#<site>) (streamed: only the sample rows are held)')
-    .option('--rows <n>', 'rows to read from the start of the file (default: all)', intOption('rows', 1))
-    .option('--sample-rows <n>', `rows for the per-atom statistics (default ${THRESHOLDS.sampleRows})`, intOption('sample-rows', 1))
+    .option('--rows <n>', 'rows counted for firing rates, from the start of the file (default: all)', intOption('rows', 1))
+    .option('--sample-rows <n>', `rows for the per-atom statistics: a uniform seeded sample, the same as tree's (default ${THRESHOLDS.sampleRows})`, intOption('sample-rows', 1))
     .option('--exact-rows <n>', `rows for exact codes a* (default ${THRESHOLDS.exactRows})`, intOption('exact-rows', 1))
     .option('--lambda-e <x>', 'effective threshold λ_e (overrides the stored value)', numberOption('lambda-e', 0))
     .option('--skip <sections>', `comma-separated sections to skip (${SECTIONS.map((s) => s.name).join(', ')})`)

@@ -31,8 +31,8 @@ test('sae-workbench tree: JSON and the indented tree, and clear errors for bad i
     assert.deepEqual(rep.nodes.filter((nd) => nd.tags.includes('split')).map((nd) => nd.latent), [0, 1, 2]);
     const human = await run(['tree', '--sae', join(dir, 'small'), '--sae', join(dir, 'large'), '--activations', join(dir, 'acts.npy'), '--rows', '1000']);
     assert.equal(human.code, 0, human.err);
-    assert.match(human.out, /split trees on 1000 rows/);
-    assert.match(human.out, /\n {2}0:0 .*SPLIT 3 .*\n {4}1:\d .*cos 0\.87/);
+    assert.match(human.out, /split trees on a uniform sample of 1,000 of 1,500 rows \(seed 0\)/);
+    assert.match(human.out, /\n {2}0:0 .*3 children, strict split test passed.*\n {4}1:\d .*split, confidence 0\.\d\d: cos 0\.87/);
     // Bad input: wrong d_in, too few rows, a non-.npy file.
     writeNpy(join(dir, 'narrow.npy'), { dtype: 'F32', shape: [200, 16], data: new Float32Array(200 * 16) });
     const bad = await run(['tree', '--sae', join(dir, 'small'), '--activations', join(dir, 'narrow.npy')]);

@@ -1,0 +1,51 @@
+// Calibration of the cross-width split tree (C4) on trained SAEs over synthetic hierarchies with known
+// parent → child relations (test/unit/diagnostics/treeHierarchy.ts, treeFamily.ts). Per seed: generate, train
+// a family of ReLU and TopK SAEs (each width from its own seed), build the tree, score its edges against the
+// truth per label, and each SAE's within-dictionary co-activation DAG; then the pooled table. With a dump path, also every candidate parent's measurements and
+// truth (for choosing the rule). Run: npx tsx bench/calibrate-tree.ts [seeds=5] [dump.json].
+// Results: docs/split-trees.md ("Calibration"). Not part of `npm run bench` (no *.bench.ts suffix).
+import { writeFileSync } from 'node:fs';
+import { buildSplitTree, treeInputFromSae } from '../src/diagnostics/splitTree';
+import { parentCandidates } from '../src/diagnostics/widthMeasures';
+import { firingCounts, latentRows } from '../src/diagnostics/sparseCodes';
+import { generateHierarchy } from '../test/unit/diagnostics/treeHierarchy';
+import { TREE_SETTINGS, trainWidths } from '../test/unit/diagnostics/treeFamily';
+import { addPR, scoreTree, scoreWithin, trueEdges } from '../test/unit/diagnostics/treeScore';
+import type { PR } from '../test/unit/diagnostics/treeScore';
+
+const seeds = Number(process.argv[2] ?? 5);
+
+async function main(): Promise<void> {
+  const dump: unknown[] = [];
+  const pooled = new Map<string, Record<string, PR>>();
+  for (const s of TREE_SETTINGS) for (const arch of ['relu', 'topk'] as const) for (let seed = 1; seed <= seeds; seed++) {
+    const h = generateHierarchy({ ...s.spec, seed });
+    const t0 = Date.now();
+    const saes = await trainWidths(h, s.widths, arch, seed);
+    const inputs = saes.map((sae) => treeInputFromSae(sae, h.x, h.n, `w${sae.cfg.dSae}`));
+    const tree = buildSplitTree(inputs);
+    const score = scoreTree(tree, inputs, h);
+    const within = score.matched.map((m, k) => scoreWithin(tree, k, m, h));
+    for (const key of [`${s.name} ${arch}`, 'all']) {
+      const acc = pooled.get(key) ?? {};
+      for (const pp of score.perPair) for (const [label, v] of Object.entries(pp)) acc[label] = addPR(acc[label], v);
+      for (const w of within) acc.within = addPR(acc.within, w);
+      pooled.set(key, acc);
+    }
+    const fmt = (p: PR): string => `${p.tp}/${p.predicted}/${p.truth}`;
+    console.log(JSON.stringify({ setting: s.name, arch, seed, secs: (Date.now() - t0) / 1000, matched: score.matched.map((m) => `${m.feature.filter((v) => v >= 0).length}/${m.feature.length}`), pairs: score.perPair.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, fmt(v)]))) }));
+    if (!process.argv[3]) continue;
+    const sides = inputs.map((t) => ({ sae: t.sae, codes: t.codes, cols: latentRows(t.codes), counts: firingCounts(t.codes), unitAtoms: t.unitAtoms }));
+    const live = (c: Int32Array): number[] => [...c.keys()].filter((i) => c[i]! > 0);
+    for (let p = 0; p + 1 < sides.length; p++) {
+      const cand = parentCandidates(sides[p]!, sides[p + 1]!, live(sides[p]!.counts), live(sides[p + 1]!.counts));
+      const truth = new Set(trueEdges(score.matched[p]!, score.matched[p + 1]!, h).map(([i, j]) => `${i}>${j}`));
+      for (const [j, list] of cand) for (const c of list) dump.push({ setting: s.name, arch, seed, pair: p, j, i: c.i, jm: score.matched[p + 1]!.feature[j], im: score.matched[p]!.feature[c.i], cos: c.cosine, cont: c.containment, enc: c.encoder, truth: truth.has(`${c.i}>${j}`) });
+    }
+  }
+  const cell = (p: PR | undefined): string => (p && p.predicted + p.truth > 0 ? `${p.predicted ? p.precision.toFixed(2) : '–'} / ${p.truth ? p.recall.toFixed(2) : '–'} (${p.tp}/${p.predicted}/${p.truth})` : '–');
+  console.log('| setting | split P / R | merge P / R | refined P / R | novel P / R | any edge P / R | within-SAE DAG P / R |\n|---|---|---|---|---|---|---|');
+  for (const [key, acc] of pooled) console.log(`| ${key} | ${['split', 'merge', 'refined', 'novel', 'edge', 'within'].map((l) => cell(acc[l])).join(' | ')} |`);
+  if (process.argv[3]) writeFileSync(process.argv[3], JSON.stringify(dump));
+}
+void main();

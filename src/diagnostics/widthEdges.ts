@@ -1,0 +1,65 @@
+/**
+ * C4 across widths (docs/split-trees.md): every live latent j of the wider SAE gets its parents in the next
+ * narrower SAE with a confidence, and a label. Confidence is the mean of three agreements, each in [0, 1]:
+ * co-firing containment P(ã^S_i > 0 | ã^L_j > 0), decoder cosine and encoder agreement (./widthMeasures.ts;
+ * negative cosines count as 0). j's parents are the candidates whose confidence reaches
+ * SPLIT_TREE.edgeConfidence and is at least SPLIT_TREE.mergeRelative × the best candidate's; a latent with
+ * none is novel (its best candidate and confidence are still reported). Labels: merge (≥ 2 parents), split
+ * (its parent has ≥ 2 children), refined (one parent with one child), novel. The rule and both thresholds
+ * were chosen on trained SAEs over synthetic hierarchies with known relations (bench/calibrate-tree.ts).
+ * The strict split test (coverage, children's co-activation, B2's centroid) is then a mark on each split.
+ */
+import { SPLIT_TREE } from './thresholds';
+import { parentCandidates } from './widthMeasures';
+import type { ParentCandidate, WidthSide } from './widthMeasures';
+import { dotAt } from './linalg';
+
+export type WidthLabel = 'split' | 'merge' | 'refined' | 'novel';
+
+/** Confidence of a candidate parent: mean of containment, decoder cosine and encoder agreement (the last left out when unavailable). */
+export function edgeConfidence(c: Pick<ParentCandidate, 'containment' | 'cosine' | 'encoder'>): number {
+  const parts = [c.containment, Math.max(0, c.cosine)];
+  if (Number.isFinite(c.encoder)) parts.push(Math.max(0, c.encoder));
+  return parts.reduce((a, b) => a + b, 0) / parts.length;
+}
+
+export interface WidthParent extends ParentCandidate { confidence: number }
+
+export interface WidthLinks {
+  /** Wider latent → its kept parents (confidence descending). */
+  parents: Map<number, WidthParent[]>;
+  /** Wider latent → its best candidate when none was kept (novel). */
+  bestRejected: Map<number, WidthParent>;
+  /** Wider latent → label. */
+  label: Map<number, WidthLabel>;
+  /** Narrower latent → its children (wider latents whose parents include it). */
+  children: Map<number, number[]>;
+}
+
+/** Parents, confidences and labels of every live latent of L (liveL) among the live latents of S (liveS). */
+export function linkWidths(S: WidthSide, L: WidthSide, liveS: number[], liveL: number[]): WidthLinks {
+  const cand = parentCandidates(S, L, liveS, liveL);
+  const parents = new Map<number, WidthParent[]>(), bestRejected = new Map<number, WidthParent>();
+  const children = new Map<number, number[]>();
+  for (const j of liveL) {
+    const scored = (cand.get(j) ?? []).map((c) => ({ ...c, confidence: edgeConfidence(c) })).sort((a, b) => b.confidence - a.confidence);
+    if (!scored.length) continue;
+    const best = scored[0]!.confidence;
+    const kept = scored.filter((c) => c.confidence >= SPLIT_TREE.edgeConfidence && c.confidence >= SPLIT_TREE.mergeRelative * best);
+    if (!kept.length) { bestRejected.set(j, scored[0]!); continue; }
+    parents.set(j, kept);
+    for (const p of kept) (children.get(p.i) ?? children.set(p.i, []).get(p.i)!).push(j);
+  }
+  const label = new Map<number, WidthLabel>();
+  for (const j of liveL) {
+    const ps = parents.get(j);
+    label.set(j, !ps ? 'novel' : ps.length >= 2 ? 'merge' : children.get(ps[0]!.i)!.length >= 2 ? 'split' : 'refined');
+  }
+  return { parents, bestRejected, label, children };
+}
+
+/** Decoder cosine of latent i of a and latent j of b. */
+export function sideCosine(a: WidthSide, i: number, b: WidthSide, j: number): number {
+  const d = a.sae.cfg.dOut;
+  return dotAt(a.unitAtoms, i * d, b.unitAtoms, j * d, d);
+}
