@@ -15,8 +15,11 @@ import { RowReader, openRowReader, openRowSource } from '../io/rowReader';
 import type { RowReaderState } from '../io/rowReader';
 import type { Crosscoder } from '../sae/crosscoder';
 import { crosscoderLatentStats } from '../sae/crosscoderAnalysis';
-import { TRAIN_ARCHS } from '../sae/objectives';
-import type { FamilyShape, TrainArch } from '../sae/objectives';
+import { batchtopk } from '../sae/arch/batchtopk';
+import { archSpec, isTrainable, TRAINABLE_ARCHS } from '../sae/arch/registry';
+import type { ArchName } from '../sae/arch/registry';
+import { relu } from '../sae/arch/relu';
+import type { FamilyShape } from '../sae/objectives';
 import type { TrainOptions } from './api';
 
 export type FamilyKind = 'transcoder' | 'crosscoder' | 'matryoshka';
@@ -33,14 +36,17 @@ export function familyKind(o: TrainOptions): FamilyKind | undefined {
 }
 
 /** The architecture a family run trains, after refusing the forms the output formats cannot hold. */
-export function familyArch(kind: FamilyKind | undefined, o: TrainOptions): TrainArch {
+export function familyArch(kind: FamilyKind | undefined, o: TrainOptions): ArchName {
   if (o.skip && kind !== 'transcoder') throw new InputError('--skip', 'only transcoders have a skip connection');
-  if (!kind) return o.arch as TrainArch;
-  const arch = (kind === 'matryoshka' ? 'batchtopk' : o.arch) as TrainArch;
-  if (!TRAIN_ARCHS.includes(arch)) throw new InputError('--arch', `'${o.arch}' cannot be trained as a ${kind}`);
-  if (kind === 'crosscoder' && arch !== 'relu') throw new InputError('--arch', `the crosscoder format is ReLU (f = ReLU(Σ_l x_l W_enc,l + b_enc)); got ${arch}`);
-  if (kind === 'transcoder' && arch === 'topk') throw new InputError('--arch', 'SAELens has no TopK transcoder form; use batchtopk (saved as jumprelu_transcoder with its threshold), relu or jumprelu');
-  if (kind === 'transcoder' && o.skip && arch !== 'relu') throw new InputError('--skip', `SAELens's skip_transcoder is ReLU; got ${arch}`);
+  if (!kind) return o.arch;
+  const arch = kind === 'matryoshka' ? batchtopk.name : o.arch;
+  if (!isTrainable(arch)) throw new InputError('--arch', `'${String(o.arch)}' cannot be trained as a ${kind} (trainable: ${TRAINABLE_ARCHS.join(', ')})`);
+  if (kind === 'crosscoder' && arch !== relu.name) throw new InputError('--arch', `the crosscoder format is ReLU (f = ReLU(Σ_l x_l W_enc,l + b_enc)); got ${arch}`);
+  if (kind === 'transcoder' && !archSpec(arch).saeLens.transcoder) {
+    const forms = TRAINABLE_ARCHS.filter((a) => archSpec(a).saeLens.transcoder);
+    throw new InputError('--arch', `SAELens has no ${arch} transcoder form; use one of ${forms.join(', ')}`);
+  }
+  if (kind === 'transcoder' && o.skip && arch !== relu.name) throw new InputError('--skip', `SAELens's skip_transcoder is ReLU; got ${arch}`);
   return arch;
 }
 

@@ -43,7 +43,7 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
     add(`${p}wDec`, dSae * dOut);
     add(`${p}bEnc`, dSae);
     add(`${p}bDec`, dOut);
-    add(`${p}logTheta`, cfg.arch === 'jumprelu' ? dSae : 0);
+    add(`${p}logTheta`, cfg.selection === 'threshold' ? dSae : 0);
     add(`${p}wSkip`, cfg.skip ? dOut * dIn : 0);
   }
   // per-latent statistics
@@ -66,11 +66,11 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('sums', threads * 16, 'f64');
   // per-thread gradient rows of one latent (decoder d_out, encoder d_in), where the kernels can reach them
   add('scratch', threads * (dIn + dOut));
-  // dense decoder path (relu/jumprelu): W_dec's gradient while dF is computed, and encoder-gradient blocks
-  const dense = (cfg.arch === 'relu' || cfg.arch === 'jumprelu') && cfg.denseThreshold !== Infinity && dIn % 4 === 0 && dOut % 4 === 0;
+  // dense decoder path (positive/threshold selections): W_dec's gradient while dF is computed, and encoder-gradient blocks
+  const dense = (cfg.selection === 'positive' || cfg.selection === 'threshold') && cfg.denseThreshold !== Infinity && dIn % 4 === 0 && dOut % 4 === 0;
   add('denseGrad', dense ? dSae * dOut : 0);
   add('denseEnc', dense ? threads * DENSE_BLOCK * dIn : 0);
-  const topk = cfg.arch === 'topk';
+  const topk = cfg.selection === 'row-topk';
   add('candVal', topk ? threads * B * cfg.k : 0);
   add('candIdx', topk ? threads * B * cfg.k : 0, 'i32');
   add('tau', B);
@@ -80,7 +80,7 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('auxIdx', threads * B * kAux, 'i32');
   add('auxTau', cfg.auxK ? B : 0);
   add('auxTauIdx', cfg.auxK ? B : 0, 'i32');
-  add('hist', cfg.arch === 'batchtopk' ? threads * HIST_BINS : 0, 'i32');
+  add('hist', cfg.selection === 'batch-topk' ? threads * HIST_BINS : 0, 'i32');
   // W_skip's gradient (each thread fills its own output rows before Adam; also the tests' capture)
   add('gradWSkip', cfg.skip ? dOut * dIn : 0);
   // gradient capture for tests (never used in real runs: length 0 unless asked)
@@ -89,7 +89,7 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('gradWDec', cap ? dSae * dOut : 0);
   add('gradBEnc', cap ? dSae : 0);
   add('gradBDec', cap ? dOut : 0);
-  add('gradLogTheta', cap && cfg.arch === 'jumprelu' ? dSae : 0);
+  add('gradLogTheta', cap && cfg.selection === 'threshold' ? dSae : 0);
   return { regions, bytes: Math.ceil(at / 65536) * 65536, threads };
 }
 

@@ -188,9 +188,9 @@ function encode(t: StepThread): void {
   const deadTokens = sc[S.deadTokens]!;
   const since = v.f64.tokensSinceFired!;
   for (let i = l0; i < l1; i++) t.dead[i - l0] = cfg.auxK && since[i]! >= deadTokens ? 1 : 0;
-  if (cfg.arch === 'topk') localTopK(t, cfg.k, v.f32.candVal!, v.i32.candIdx!, false);
+  if (cfg.selection === 'row-topk') localTopK(t, cfg.k, v.f32.candVal!, v.i32.candIdx!, false);
   if (cfg.auxK && sc[S.nDead]! > 0) localTopK(t, cfg.kAux, v.f32.auxVal!, v.i32.auxIdx!, true);
-  if (cfg.arch === 'batchtopk') histogram(t, 1);
+  if (cfg.selection === 'batch-topk') histogram(t, 1);
 }
 
 /** Per row, the best k of this thread's latents (dead ones only, for aux-k), written as candidates. */
@@ -276,7 +276,7 @@ export function pickHistogram(t: StepThread, level: 1 | 2): boolean {
 /** Builds this thread's per-latent active lists and its partial reconstruction Σ f·d_i. */
 function activate(t: StepThread): void {
   const { cfg, v, l0, l1, act, aux, ker, theta, worker } = t;
-  const { dSae, dOut, batch: B, arch } = cfg;
+  const { dSae, dOut, batch: B, selection } = cfg;
   const z = v.f32.z!;
   const nLat = l1 - l0;
   const sc = v.f64.scalars!;
@@ -285,16 +285,16 @@ function activate(t: StepThread): void {
   const auxTau = v.f32.auxTau, auxTauIdx = v.i32.auxTauIdx;
   const bTau = sc[S.bTopkTau]!;
   const halfBand = cfg.bandwidth / 2;
-  if (arch === 'jumprelu') {
+  if (selection === 'threshold') {
     const lt = v.f32.logTheta!;
     for (let i = l0; i < l1; i++) theta[i - l0] = Math.exp(lt[i]!);
   }
-  // relu/jumprelu: count first; past the threshold the lists are not built at all (dense decoder path)
+  // positive/threshold selections: count first; past the threshold the lists are not built at all (dense decoder path)
   if (v.f32.denseGrad!.length > 0) {
     let count = 0;
     for (let n = 0; n < B; n++) {
       const row = n * dSae;
-      if (arch === 'relu') { for (let i = l0; i < l1; i++) if (z[row + i]! > 0) count++; }
+      if (selection === 'positive') { for (let i = l0; i < l1; i++) if (z[row + i]! > 0) count++; }
       else for (let i = l0; i < l1; i++) if (z[row + i]! > theta[i - l0]!) count++;
     }
     t.dense = count > cfg.denseThreshold * B * nLat;
@@ -305,15 +305,15 @@ function activate(t: StepThread): void {
   A.size = 0; X.size = 0; K.size = 0;
   for (let n = 0; n < B; n++) {
     const row = n * dSae;
-    if (arch === 'relu') {
+    if (selection === 'positive') {
       for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val > 0) A.push(i - l0, n, val); }
-    } else if (arch === 'jumprelu') {
+    } else if (selection === 'threshold') {
       for (let i = l0; i < l1; i++) {
         const val = z[row + i]!, th = theta[i - l0]!;
         if (val > th) A.push(i - l0, n, val);
         if (Math.abs(val - th) < halfBand) K.push(i - l0, n, val);
       }
-    } else if (arch === 'topk') {
+    } else if (selection === 'row-topk') {
       const tn = tau[n]!, ti = tauIdx[n]!;
       for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val > 0 && (val > tn || (val === tn && i <= ti))) A.push(i - l0, n, val); }
     } else {
@@ -340,7 +340,7 @@ function activate(t: StepThread): void {
   }
   let l1sum = 0;
   const wDec = v.f32.wDec!;
-  const weightedL1 = arch === 'relu' && !cfg.unitNormDecoder;
+  const weightedL1 = cfg.penalty === 'l1' && !cfg.unitNormDecoder;
   for (let j = 0; j < nLat && weightedL1; j++) {
     const norm = decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups);
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) l1sum += act.val[p]! * norm;
@@ -380,7 +380,7 @@ function decoderNorm(wDec: Float32Array, off: number, len: number, groups: numbe
  */
 function activateDense(t: StepThread): void {
   const { cfg, v, l0, l1, act, aux, ker, theta, worker } = t;
-  const { dSae, dOut, batch: B, arch } = cfg;
+  const { dSae, dOut, batch: B, selection } = cfg;
   const z = v.f32.z!, wDec = v.f32.wDec!;
   const nLat = l1 - l0;
   const halfBand = cfg.bandwidth / 2;
@@ -396,7 +396,7 @@ function activateDense(t: StepThread): void {
     for (let j = 0; j < nLat; j++) {
       const val = z[row + j]!;
       let on: boolean;
-      if (arch === 'relu') on = val > 0;
+      if (selection === 'positive') on = val > 0;
       else {
         const th = theta[j]!;
         on = val > th;
@@ -414,7 +414,7 @@ function activateDense(t: StepThread): void {
   const fill = ker.ptr.slice(0, nLat);
   for (let e = 0; e < K.size; e++) { const p = fill[K.lat[e]!]!++; ker.row[p] = K.row[e]!; ker.val[p] = K.val[e]!; }
   let l1sum = 0;
-  const weighted = arch === 'relu' && !cfg.unitNormDecoder;
+  const weighted = cfg.penalty === 'l1' && !cfg.unitNormDecoder;
   for (let j = 0; j < nLat; j++) l1sum += sumF[j]! * (weighted ? decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups) : 1);
   for (const [s, a, b] of t.segs) t.gemm.ab(t.mem, B, dOut, b - a, t.off.z + a, dSae, 1, t.off.wDec + a * dOut, dOut, t.off.part + s * B * dOut, dOut);
   // segments without own latents still hold last step's sums
@@ -503,7 +503,8 @@ interface BackwardCtx {
  */
 function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32Array, gradEnc: Float32Array, gb: number, gTheta: number, sumF: number): number {
   const { cfg, v } = t;
-  const { dIn, dOut, batch: B, arch } = cfg;
+  const { dIn, dOut, batch: B } = cfg;
+  const learnsThreshold = cfg.selection === 'threshold';
   const f = v.f32;
   const wDec = f.wDec!, wEncT = f.wEncT!;
   const d = i * dOut, e = i * dIn, j = i - t.l0;
@@ -525,13 +526,13 @@ function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32
   }
   if (c.capture) {
     f.gradWDec!.set(gradDec, d); f.gradWEncT!.set(gradEnc, e); f.gradBEnc![i] = gb;
-    if (arch === 'jumprelu') f.gradLogTheta![i] = gTheta;
+    if (learnsThreshold) f.gradLogTheta![i] = gTheta;
   } else {
     adamRow(wDec, f.m_wDec!, f.v_wDec!, d, gradDec, dOut, c.lr, c.bc1, c.bc2);
     adamRow(wEncT, f.m_wEncT!, f.v_wEncT!, e, gradEnc, dIn, c.lr, c.bc1, c.bc2);
     scalarGrad[0] = gb;
     adamRow(f.bEnc!, f.m_bEnc!, f.v_bEnc!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
-    if (arch === 'jumprelu') { scalarGrad[0] = gTheta; adamRow(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2); }
+    if (learnsThreshold) { scalarGrad[0] = gTheta; adamRow(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2); }
     if (cfg.unitNormDecoder) {
       let s = 0;
       for (let q = 0; q < dOut; q++) s += wDec[d + q]! ** 2;
@@ -555,17 +556,17 @@ function rowNorm(a: Float32Array, off: number, len: number): number {
 /** Gradients of own latents, each applied by Adam as soon as it is complete. */
 function backward(t: StepThread): void {
   const { cfg, v, worker } = t;
-  const { dOut, arch } = cfg;
+  const { dOut } = cfg;
   const sc = v.f64.scalars!;
   const adamT = sc[S.adamT]!;
   const c: BackwardCtx = {
     lambda: sc[S.sparsityCoef]!, lr: sc[S.lr]!, bc1: 1 - ADAM.beta1 ** adamT, bc2: 1 - ADAM.beta2 ** adamT,
-    capture: !!cfg.captureGrads, weighted: arch === 'relu' && !cfg.unitNormDecoder,
+    capture: !!cfg.captureGrads, weighted: cfg.penalty === 'l1' && !cfg.unitNormDecoder,
     bDecPart: v.f32.bDecPart!.subarray(worker * dOut, (worker + 1) * dOut),
   };
   c.bDecPart.fill(0);
   const penalty = t.dense ? backwardDense(t, c) : backwardSparse(t, c);
-  v.f64.sums![worker * 16 + 5] = arch === 'jumprelu' ? penalty : 0;
+  v.f64.sums![worker * 16 + 5] = cfg.penalty === 'l0-step' ? penalty : 0;
   if (cfg.skip) backwardSkip(t, c);
 }
 
@@ -592,7 +593,7 @@ function backwardSkip(t: StepThread, c: BackwardCtx): void {
 /** Per latent, over its active rows only (three kernel calls per active pair). */
 function backwardSparse(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, act, aux, ker, theta, gradDec, gradEnc, gemm, mem, off } = t;
-  const { dIn, dOut, batch: B, arch } = cfg;
+  const { dIn, dOut, batch: B, selection } = cfg;
   const wDec = t.v.f32.wDec!;
   let fired = 0;
   for (let i = l0; i < l1; i++) {
@@ -602,7 +603,7 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
     gradDec.fill(0); gradEnc.fill(0);
     let gb = 0, gTheta = 0;
     const norm = c.weighted ? decoderNorm(wDec, d, dOut, cfg.normGroups) : 1;
-    const l1Grad = arch === 'relu' ? (c.lambda / B) * norm : 0;
+    const l1Grad = cfg.penalty === 'l1' ? (c.lambda / B) * norm : 0;
     let sumF = 0;
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
       const fv = act.val[p]!, n = act.row[p]!;
@@ -619,7 +620,7 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
       gemm.axpy(mem, dz, off.xc + n * dIn, t.gradEncOff, dIn);
       gb += dz;
     }
-    if (arch === 'jumprelu') {
+    if (selection === 'threshold') {
       const th = theta[j]!, eps = cfg.bandwidth;
       for (let p = ker.ptr[j]!; p < ker.ptr[j + 1]!; p++) {
         const df = gemm.dot(mem, gOff + ker.row[p]! * dOut, off.wDec + d, dOut);
@@ -639,7 +640,7 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
  */
 function backwardDense(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, ker, theta, gemm, mem, off, mask } = t;
-  const { dIn, dOut, dSae, batch: B, arch } = cfg;
+  const { dIn, dOut, dSae, batch: B, selection } = cfg;
   const f = t.v.f32;
   const z = f.z!, wDec = f.wDec!, denseGrad = f.denseGrad!;
   const nLat = l1 - l0;
@@ -652,7 +653,7 @@ function backwardDense(t: StepThread, c: BackwardCtx): number {
     gemm.abt(mem, B, b - a, dOut, gOff, dOut, off.wDec + a * dOut, dOut, off.z + a, dSae);
   }
   const gTheta = new Float64Array(nLat);
-  if (arch === 'jumprelu') {
+  if (selection === 'threshold') {
     for (let j = 0; j < nLat; j++) {
       const th = theta[j]!, eps = cfg.bandwidth;
       let s = 0;
@@ -665,7 +666,7 @@ function backwardDense(t: StepThread, c: BackwardCtx): number {
     const row = n * dSae + l0, mrow = n * nLat;
     for (let j = 0; j < nLat; j++) {
       if (mask[mrow + j]) {
-        const dz = z[row + j]! + (arch === 'relu' ? (c.lambda / B) * norms[j]! : 0);
+        const dz = z[row + j]! + (cfg.penalty === 'l1' ? (c.lambda / B) * norms[j]! : 0);
         z[row + j] = dz;
         gb[j]! += dz;
       } else z[row + j] = 0;

@@ -13,8 +13,11 @@ import type { EngineChoice, EnginePreference } from '../compute/engine';
 import { CancelledError, InputError } from '../errors';
 import { saveSaeLens } from '../formats/saelens';
 import type { TrainingEvent, TrainingProgress } from '../protocol/training';
-import { lossFacts, modelConfig, TRAIN_ARCHS } from '../sae/objectives';
-import type { ModelConfig, TrainArch } from '../sae/objectives';
+import { jumprelu } from '../sae/arch/jumprelu';
+import { archSpec, isTrainable, trainFacts, TRAINABLE_ARCHS } from '../sae/arch/registry';
+import type { ArchName } from '../sae/arch/registry';
+import { lossFacts, modelConfig } from '../sae/objectives';
+import type { ModelConfig } from '../sae/objectives';
 import type { Sae } from '../sae/types';
 import type { TrainOptions } from './api';
 import { checkpointPath, readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
@@ -36,7 +39,7 @@ export interface ResolvedOptions {
   activations: string[];
   tensorName?: string;
   outDir: string;
-  arch: TrainArch;
+  arch: ArchName;
   width: number;
   k: number;
   sparsityCoef: number;
@@ -91,19 +94,20 @@ function positiveInt(name: string, v: number | undefined, dflt: number): number 
 export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
   const kind = familyKind(o);
   const arch = familyArch(kind, o);
-  if (!TRAIN_ARCHS.includes(arch)) throw new InputError('--arch', `'${o.arch}' cannot be trained (trainable: ${TRAIN_ARCHS.join(', ')})`);
+  if (!isTrainable(arch)) throw new InputError('--arch', `'${String(o.arch)}' cannot be trained (trainable: ${TRAINABLE_ARCHS.join(', ')})`);
+  const facts = trainFacts(arch);
   const width = positiveInt('width', o.width, 0);
   const batch = positiveInt('batch', o.batch, 4096);
   const tokens = positiveInt('tokens', o.tokens, rows);
   const totalSteps = Math.ceil(tokens / batch);
-  const isTopk = arch === 'topk' || arch === 'batchtopk';
-  const k = isTopk ? positiveInt('k', o.k, Math.min(32, width)) : 0;
-  if (isTopk && k > width) throw new InputError('--k', `k = ${k} is larger than the width ${width}`);
+  const usesK = archSpec(arch).usesK;
+  const k = usesK ? positiveInt('k', o.k, Math.min(32, width)) : 0;
+  if (usesK && k > width) throw new InputError('--k', `k = ${k} is larger than the width ${width}`);
   const lr = o.lr ?? 3e-4;
   if (!(lr > 0 && Number.isFinite(lr))) throw new InputError('--lr', `expected a positive number, got ${lr}`);
-  const sparsityCoef = o.l1 ?? (arch === 'relu' ? 5 : arch === 'jumprelu' ? 1 : 0);
+  const sparsityCoef = o.l1 ?? facts.defaultSparsityCoef;
   if (!(sparsityCoef >= 0 && Number.isFinite(sparsityCoef))) throw new InputError('--l1', `expected a non-negative number, got ${sparsityCoef}`);
-  const unitNormDecoder = isTopk ? true : arch === 'relu' ? !!o.unitNormDecoder : false;
+  const unitNormDecoder = facts.decoderNorm === 'unit' ? true : facts.decoderNorm === 'option' ? !!o.unitNormDecoder : false;
   if (kind && batch > rows) throw new InputError('--batch', `batch ${batch} is larger than the ${rows} rows`);
   return {
     ...(kind ? { kind, target: o.target, skip: !!o.skip, ...(kind === 'matryoshka' ? { prefixes: matryoshkaPrefixes(o.matryoshkaWidths!, width) } : {}) } : {}),
@@ -119,7 +123,7 @@ export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
     onNonFinite: kind === 'transcoder' || kind === 'crosscoder' ? 'stop' : (o.onNonFinite ?? 'skip'),
     memoryBudget: o.memoryBudget ?? 256 * 2 ** 20,
     unitNormDecoder,
-    decoderInitNorm: o.decoderInitNorm ?? (arch === 'relu' && !unitNormDecoder ? 0.1 : 1),
+    decoderInitNorm: o.decoderInitNorm ?? facts.decoderInitNorm(unitNormDecoder),
     // the family trains on activations as they are: the transcoder and crosscoder formats have no scale to fold
     normalize: kind ? false : (o.normalize ?? true),
     deadTokens: o.deadTokens ?? Math.min(10_000_000, Math.max(batch * 10, Math.floor(tokens / 5))),
@@ -135,7 +139,7 @@ export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
 /** Bytes a run needs in memory (arena + reader + per-latent lists), to refuse what cannot fit before starting. */
 export function estimateBytes(cfg: ModelConfig, threads: number, readerBudget: number): { arena: number; total: number } {
   const arena = buildLayout(cfg, threads).bytes;
-  const activePerRow = cfg.arch === 'topk' || cfg.arch === 'batchtopk' ? cfg.k + cfg.kAux : Math.ceil(cfg.dSae / 2);
+  const activePerRow = cfg.k > 0 ? cfg.k + cfg.kAux : Math.ceil(cfg.dSae / 2);
   const lists = cfg.batch * activePerRow * 8 * 1.5;
   return { arena, total: arena + readerBudget + lists + 64 * 2 ** 20 };
 }
@@ -260,7 +264,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
       v.f32.bDec!.set(geometricMedian(targetSample, got, dOut));
       // the family's encoder rows start at unit norm (transcoders: random, as their input is another space)
       initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, dOut, o.decoderInitNorm, kind ? 1 : o.decoderInitNorm, rng);
-      if (cfg.arch === 'jumprelu') v.f32.logTheta!.fill(Math.log(o.initThreshold));
+      if (cfg.selection === 'threshold') v.f32.logTheta!.fill(Math.log(o.initThreshold));
       if (cfg.reconWeighted) o.reconWeights = Array.from(computeReconWeights(o, targetSample, got, dOut));
       log({ type: 'start', runId: o.runId, ...(kind ? { kind, dOut } : {}), options: o, dIn, totalSteps, engine: engineName, notes, activationScale: scale, time: new Date().toISOString() });
     }
@@ -275,6 +279,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     const startStep = step;
     let lastEmit = 0;
     const x = v.f32.x!, y = cfg.target ? v.f32.y! : undefined;
+    const penaltyLabel = trainFacts(cfg.arch).penaltyLabel;
     let lastCheckpoint: string | undefined;
     const checkpoint = (): string => {
       try {
@@ -315,7 +320,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
       const tps = ((step - startStep) * o.batch) / ((now - t0) / 1000);
       const progress: TrainingProgress = {
         runId: o.runId, step, totalSteps, tokens, totalTokens: totalSteps * o.batch,
-        loss: { total: last.loss, mse: last.mse, ...(cfg.arch === 'relu' ? { l1: last.sparsity } : {}), ...(cfg.arch === 'jumprelu' ? { l0: last.sparsity } : {}), ...(cfg.auxK ? { auxk: last.auxk } : {}) },
+        loss: { total: last.loss, mse: last.mse, ...(penaltyLabel ? { [penaltyLabel]: last.sparsity } : {}), ...(cfg.auxK ? { auxk: last.auxk } : {}) },
         explainedVariance: last.explainedVariance, l0: last.l0, deadFraction: deadFraction(), tokensPerSecond: tps,
         etaSeconds: ((totalSteps - step) * o.batch) / Math.max(tps, 1e-9), engine: engineName,
       };
@@ -399,7 +404,7 @@ function resampleDead(eng: StepEngine, o: ResolvedOptions, rng: Rng): number {
 
 /** The trained SAE in SAELens orientation, with the activation scale folded in (SAELens fold_activation_norm_scaling_factor). */
 export function exportSae(eng: StepEngine, o: ResolvedOptions, scale: number, tokens: number, engineName: string): Sae {
-  const { dIn, dOut, dSae, arch } = eng.cfg;
+  const { dIn, dOut, dSae, arch, selection } = eng.cfg;
   const f = eng.views.f32;
   const wEnc = new Float32Array(dIn * dSae);
   for (let i = 0; i < dSae; i++) for (let q = 0; q < dIn; q++) wEnc[q * dSae + i] = f.wEncT![i * dIn + q]! * scale;
@@ -408,8 +413,8 @@ export function exportSae(eng: StepEngine, o: ResolvedOptions, scale: number, to
   const bDec = f.bDec!.slice();
   for (let q = 0; q < dOut; q++) bDec[q]! /= scale;
   let threshold: Float32Array | undefined;
-  if (arch === 'jumprelu') threshold = Float32Array.from(f.logTheta!, Math.exp);
-  if (arch === 'batchtopk') threshold = new Float32Array(dSae).fill(eng.views.f64.scalars![S.bTopkThreshold]!);
+  if (selection === 'threshold') threshold = Float32Array.from(f.logTheta!, Math.exp);
+  if (selection === 'batch-topk') threshold = new Float32Array(dSae).fill(eng.views.f64.scalars![S.bTopkThreshold]!);
   const fires = eng.views.f64.windowFires!;
   const logDensity = new Float32Array(dSae);
   const denom = Math.max(tokens, 1);
@@ -418,14 +423,14 @@ export function exportSae(eng: StepEngine, o: ResolvedOptions, scale: number, to
   return {
     cfg: {
       // BatchTopK transcoders are saved as SAELens does: a JumpReLU with the global threshold broadcast
-      activation: transcoder && arch === 'batchtopk' ? 'jumprelu' : arch, dIn, dSae, dOut, transcoder, k: eng.cfg.k || undefined,
+      activation: transcoder && selection === 'batch-topk' ? jumprelu.name : arch, dIn, dSae, dOut, transcoder, k: eng.cfg.k || undefined,
       applyBDecToInput: eng.cfg.bDecInput, normalizeActivations: 'none', rescaleActsByDecoderNorm: false, dtype: 'float32',
       ...(eng.cfg.prefixes.length > 1 ? { matryoshkaWidths: eng.cfg.prefixes } : {}),
       training: {
         ...lossFacts(eng.cfg, o.sparsityCoef, scale),
         tokens, steps: Math.ceil(tokens / o.batch), batch: o.batch, lr: o.lr, seed: o.seed, engine: engineName,
         activationScaleFolded: scale, normalizeActivations: o.normalize ? 'expected_average_only_in' : 'none',
-        ...(arch === 'batchtopk' ? { topkThreshold: eng.views.f64.scalars![S.bTopkThreshold]! } : {}),
+        ...(selection === 'batch-topk' ? { topkThreshold: eng.views.f64.scalars![S.bTopkThreshold]! } : {}),
         // Γ is per input dimension and scale-free (x and x̂ are scaled alike), so it holds for the saved SAE as is
         ...(o.reconWeights ? { reconstructionWeighting: { mode: o.weighting, ...(o.weighting === 'variance' ? { alpha: o.weightAlpha } : {}), gamma: o.reconWeights } } : {}),
       },

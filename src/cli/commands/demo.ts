@@ -9,6 +9,7 @@
  * independent features and one dense Gaussian direction) — by adding their rows. The ground truth is the
  * union: G2's features first (its hierarchy indices unchanged), then G3's, and G3's dense direction.
  */
+import { relu } from '../../sae/arch/relu';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -91,7 +92,7 @@ export const DEFAULT_DEMO_STEPS: DemoSteps = {
       const outDir = join(dir, `width-${width}`);
       o.onProgress?.(`training relu SAE of width ${width} on ${o.trainTokens.toLocaleString('en-US')} tokens`);
       // ReLU (L1) SAEs: every diagnostic applies (λ_e, exact codes, width gap); TopK would leave those out.
-      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed, l1: 3 }, () => undefined);
+      const handle = startTraining({ activations: [activations], outDir, arch: relu.name, width, tokens: o.trainTokens, seed: o.seed, l1: 3 }, () => undefined);
       await handle.done;
       out.push(outDir);
     }

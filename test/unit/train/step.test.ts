@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsGemm } from '../../../src/compute/gemm';
 import { modelConfig } from '../../../src/sae/objectives';
-import type { TrainArch } from '../../../src/sae/objectives';
+import type { ArchName as TrainArch } from '../../../src/sae/arch/registry';
 import { buildLayout } from '../../../src/train/layout';
 import { StepEngine } from '../../../src/train/stepEngine';
 import { WorkerPool } from '../../../src/train/pool';
