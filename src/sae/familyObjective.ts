@@ -99,13 +99,13 @@ export function familyEncode(cfg: FamilyConfig, p: FamilyParams, x: Float32Array
       idx.sort((a, b) => row[b]! - row[a]!);
       for (let j = 0; j < cfg.k; j++) { const i = idx[j]!; if (row[i]! > 0) f[r * dSae + i] = row[i]!; }
     }
-  } else {
+  } else if (selection === 'batch-topk') {
     // BatchTopK: the k·B largest ReLU(z) of the batch (ties with the cut all kept)
     const pos = Float32Array.from(z, (v) => (v > 0 ? v : 0));
     const sorted = pos.slice().sort().reverse();
     const cut = sorted[Math.min(cfg.k * n, sorted.length) - 1]!;
     for (let j = 0; j < pos.length; j++) if (pos[j]! > 0 && pos[j]! >= cut) { f[j] = pos[j]!; minKept = Math.min(minKept, pos[j]!); }
-  }
+  } else throw new Error(`the family reference has no ${selection} selection`);
   return { z, f, minKept };
 }
 

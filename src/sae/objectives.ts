@@ -95,7 +95,8 @@ export function modelConfig(arch: ArchName, dIn: number, dSae: number, batch: nu
     auxK: t.auxK && (o.auxK ?? true),
     // half the reconstructed width: d_in for an SAE, the target's d_out for a transcoder
     kAux: Math.max(1, Math.min(dSae, Math.floor(dOut / 2))),
-    auxCoef: 1 / 32,
+    // aux-k's α; the gate mechanism's aux reconstruction enters the loss with weight 1 (Rajamanoharan et al. 2024)
+    auxCoef: t.selection === 'gate' ? 1 : 1 / 32,
     thresholdLr: 0.01,
     // early in relu training about half the latents fire and a list walk per latent then re-reads the
     // batch once per latent; above ~10% active the GEMM path is faster (DESIGN.md, Compute engine)

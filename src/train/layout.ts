@@ -44,6 +44,9 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
     add(`${p}bEnc`, dSae);
     add(`${p}bDec`, dOut);
     add(`${p}logTheta`, cfg.selection === 'threshold' ? dSae : 0);
+    // the gate mechanism's magnitude path (b_gate is bEnc)
+    add(`${p}bMag`, cfg.selection === 'gate' ? dSae : 0);
+    add(`${p}rMag`, cfg.selection === 'gate' ? dSae : 0);
     add(`${p}wSkip`, cfg.skip ? dOut * dIn : 0);
   }
   // per-latent statistics
@@ -58,10 +61,12 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   // per Matryoshka segment s (latents m_{s-1} ≤ i < m_s): Σ_{p ≥ s} ∂L/∂ŷ_p; segment 0 is what b_dec and W_skip see
   add('g', P * B * dOut);
   add('gamma2', cfg.reconWeighted ? dOut : 0);
-  add('gAux', cfg.auxK ? B * dOut : 0);
+  // the aux reconstruction: aux-k's, or the gate's through the detached decoder
+  const aux = cfg.auxK || cfg.selection === 'gate';
+  add('gAux', aux ? B * dOut : 0);
   add('skipOut', cfg.skip ? B * dOut : 0);
   add('xhatPart', threads * P * B * dOut);
-  add('xauxPart', cfg.auxK ? threads * B * dOut : 0);
+  add('xauxPart', aux ? threads * B * dOut : 0);
   add('bDecPart', threads * dOut);
   add('sums', threads * 16, 'f64');
   // per-thread gradient rows of one latent (decoder d_out, encoder d_in), where the kernels can reach them
@@ -90,6 +95,8 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('gradBEnc', cap ? dSae : 0);
   add('gradBDec', cap ? dOut : 0);
   add('gradLogTheta', cap && cfg.selection === 'threshold' ? dSae : 0);
+  add('gradBMag', cap && cfg.selection === 'gate' ? dSae : 0);
+  add('gradRMag', cap && cfg.selection === 'gate' ? dSae : 0);
   return { regions, bytes: Math.ceil(at / 65536) * 65536, threads };
 }
 

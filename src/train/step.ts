@@ -178,7 +178,8 @@ function encode(t: StepThread): void {
   const z = v.f32.z!, bEnc = v.f32.bEnc!;
   const reg = t.layout.regions;
   t.gemm.abt(t.mem, B, l1 - l0, dIn, reg.get('xc')!.offset / 4, dIn, reg.get('wEncT')!.offset / 4 + l0 * dIn, dIn, reg.get('z')!.offset / 4 + l0, dSae);
-  for (let n = 0; n < B; n++) {
+  // the gate mechanism keeps Z = x′W_enc without a bias: its gate and magnitude paths add their own
+  if (cfg.selection !== 'gate') for (let n = 0; n < B; n++) {
     const row = n * dSae;
     for (let i = l0; i < l1; i++) z[row + i]! += bEnc[i]!;
   }
@@ -280,7 +281,9 @@ function activate(t: StepThread): void {
   const z = v.f32.z!;
   const nLat = l1 - l0;
   const sc = v.f64.scalars!;
-  const useAux = cfg.auxK && sc[S.nDead]! > 0;
+  const useAuxK = cfg.auxK && sc[S.nDead]! > 0;
+  // the aux reconstruction: aux-k's dead latents, or the gate mechanism's ReLU(π_gate) through the detached decoder
+  const useAux = useAuxK || selection === 'gate';
   const tau = v.f32.tau!, tauIdx = v.i32.tauIdx!;
   const auxTau = v.f32.auxTau, auxTauIdx = v.i32.auxTauIdx;
   const bTau = sc[S.bTopkTau]!;
@@ -289,6 +292,9 @@ function activate(t: StepThread): void {
     const lt = v.f32.logTheta!;
     for (let i = l0; i < l1; i++) theta[i - l0] = Math.exp(lt[i]!);
   }
+  // gate: theta holds the magnitude path's scale e^{r_mag}
+  const bGate = v.f32.bEnc!, bMag = v.f32.bMag!;
+  if (selection === 'gate') for (let i = l0; i < l1; i++) theta[i - l0] = Math.exp(v.f32.rMag![i]!);
   // positive/threshold selections: count first; past the threshold the lists are not built at all (dense decoder path)
   if (v.f32.denseGrad!.length > 0) {
     let count = 0;
@@ -316,11 +322,20 @@ function activate(t: StepThread): void {
     } else if (selection === 'row-topk') {
       const tn = tau[n]!, ti = tauIdx[n]!;
       for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val > 0 && (val > tn || (val === tn && i <= ti))) A.push(i - l0, n, val); }
-    } else {
+    } else if (selection === 'batch-topk') {
       const cut = Math.max(bTau, Number.MIN_VALUE);
       for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val >= cut) A.push(i - l0, n, val); }
+    } else {
+      // gate: f = 1[π_gate > 0]·ReLU(π_mag), π_gate = z + b_gate, π_mag = e^{r}·z + b_mag; the gate list holds ReLU(π_gate)
+      for (let i = l0; i < l1; i++) {
+        const u = z[row + i]!, gate = u + bGate[i]!;
+        if (!(gate > 0)) continue;
+        X.push(i - l0, n, gate);
+        const mag = u * theta[i - l0]! + bMag[i]!;
+        if (mag > 0) A.push(i - l0, n, mag);
+      }
     }
-    if (useAux) {
+    if (useAuxK) {
       const tn = auxTau![n]!, ti = auxTauIdx![n]!;
       for (let i = l0; i < l1; i++) {
         if (t.dead[i - l0] !== 1) continue;
@@ -341,11 +356,13 @@ function activate(t: StepThread): void {
   let l1sum = 0;
   const wDec = v.f32.wDec!;
   const weightedL1 = cfg.penalty === 'l1' && !cfg.unitNormDecoder;
+  // the gate mechanism's L1 is on ReLU(π_gate) (the gate list), not on the codes
+  const penalised = selection === 'gate' ? aux : act;
   for (let j = 0; j < nLat && weightedL1; j++) {
     const norm = decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups);
-    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) l1sum += act.val[p]! * norm;
+    for (let p = penalised.ptr[j]!; p < penalised.ptr[j + 1]!; p++) l1sum += penalised.val[p]! * norm;
   }
-  if (!weightedL1) for (let p = 0; p < act.ptr[nLat]!; p++) l1sum += act.val[p]!;
+  if (!weightedL1) for (let p = 0; p < penalised.ptr[nLat]!; p++) l1sum += penalised.val[p]!;
   // partial reconstructions: Σ_i f_{n,i} d_i over own latents, one per Matryoshka segment
   const P = cfg.prefixes.length;
   v.f32.xhatPart!.fill(0, worker * P * B * dOut, (worker + 1) * P * B * dOut);
@@ -437,7 +454,8 @@ function residual(t: StepThread): void {
   const bDec = v.f32.bDec!, g = v.f32.g!, part = v.f32.xhatPart!, mean = v.f32.xMean!;
   const skipOut = cfg.skip ? v.f32.skipOut! : undefined;
   const sc = v.f64.scalars!;
-  const useAux = cfg.auxK && sc[S.nDead]! > 0;
+  const gate = cfg.selection === 'gate';
+  const useAux = (cfg.auxK && sc[S.nDead]! > 0) || gate;
   const auxFactor = (2 * cfg.auxCoef * sc[S.auxScale]!) / B;
   // WSAE: the loss is Σ γ_q² e_q², so every residual's gradient is scaled by γ² (the reported sse stays plain)
   const gamma2 = cfg.reconWeighted ? v.f32.gamma2! : undefined;
@@ -462,10 +480,11 @@ function residual(t: StepThread): void {
       let acc = 0;
       for (let s = P - 1; s >= 0; s--) { acc += (2 * gw * es[s]!) / B; g[s * seg + o + q] = acc; }
       if (useAux) {
-        // aux target is the residual y − ŷ (a constant): ea = D f_aux − (y − ŷ) = D f_aux + e
+        // aux-k's target is the residual y − ŷ (a constant): ea = D f_aux − (y − ŷ) = D f_aux + e;
+        // the gate's is y itself through the detached decoder: ea = D ReLU(π_gate) + b_dec − y
         let xa = 0;
         for (let w = 0; w < T; w++) xa += v.f32.xauxPart![w * seg + o + q]!;
-        const ea = xa + e;
+        const ea = gate ? xa + bDec[q]! - y : xa + e;
         auxSse += gw * ea * ea;
         v.f32.gAux![o + q] = auxFactor * gw * ea;
       }
@@ -501,7 +520,7 @@ interface BackwardCtx {
  * row, b_dec's input-path part, the unit-norm projection, Adam (or capture), renormalisation, statistics.
  * Returns how many rows the latent fired on.
  */
-function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32Array, gradEnc: Float32Array, gb: number, gTheta: number, sumF: number): number {
+function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32Array, gradEnc: Float32Array, gb: number, gTheta: number, sumF: number, gu = gb): number {
   const { cfg, v } = t;
   const { dIn, dOut, batch: B } = cfg;
   const learnsThreshold = cfg.selection === 'threshold';
@@ -518,7 +537,8 @@ function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32
     }
   }
   // b_dec enters through x − b_dec: its gradient gets −Σ_n dz_{n,i} w_enc,i (with the pre-update W_enc)
-  if (gb !== 0 && cfg.bDecInput) for (let q = 0; q < dIn; q++) c.bDecPart[q]! -= gb * wEncT[e + q]!;
+  // (gu: Σ_n ∂L/∂z_{n,i}, which is b_enc's gradient except for the gate, whose b_gate sees only the gate path)
+  if (gu !== 0 && cfg.bDecInput) for (let q = 0; q < dIn; q++) c.bDecPart[q]! -= gu * wEncT[e + q]!;
   if (cfg.unitNormDecoder) {
     let par = 0;
     for (let q = 0; q < dOut; q++) par += gradDec[q]! * wDec[d + q]!;
@@ -565,7 +585,7 @@ function backward(t: StepThread): void {
     bDecPart: v.f32.bDecPart!.subarray(worker * dOut, (worker + 1) * dOut),
   };
   c.bDecPart.fill(0);
-  const penalty = t.dense ? backwardDense(t, c) : backwardSparse(t, c);
+  const penalty = cfg.selection === 'gate' ? backwardGate(t, c) : t.dense ? backwardDense(t, c) : backwardSparse(t, c);
   v.f64.sums![worker * 16 + 5] = cfg.penalty === 'l0-step' ? penalty : 0;
   if (cfg.skip) backwardSkip(t, c);
 }
@@ -629,6 +649,45 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
       gTheta *= th; // d/dt with θ = exp(t)
     }
     fired += finishLatent(t, c, i, gradDec, gradEnc, gb, gTheta, sumF);
+  }
+  return fired;
+}
+
+/**
+ * The gate mechanism (Gated SAE, src/sae/arch/gated.ts), per latent over its lists: the code rows (f > 0:
+ * ∂π_mag = g·d_i, into d_i, b_mag, r_mag and the encoder through e^{r}) and the gate rows (π_gate > 0:
+ * ∂π_gate = λ/B·‖d_i‖ + g_aux·d_i, into b_gate and the encoder; the aux reconstruction's decoder is detached).
+ */
+function backwardGate(t: StepThread, c: BackwardCtx): number {
+  const { cfg, l0, l1, act, aux, theta, gradDec, gradEnc, gemm, mem, off } = t;
+  const { dIn, dOut, batch: B } = cfg;
+  const f = t.v.f32;
+  const wDec = f.wDec!, bMag = f.bMag!;
+  let fired = 0;
+  for (let i = l0; i < l1; i++) {
+    const j = i - l0, d = i * dOut, er = theta[j]!;
+    gradDec.fill(0); gradEnc.fill(0);
+    let gMag = 0, gR = 0, gGate = 0, gu = 0, sumA = 0;
+    for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
+      const fv = act.val[p]!, n = act.row[p]!;
+      const dMag = gemm.dot(mem, off.g + n * dOut, off.wDec + d, dOut);
+      gemm.axpy(mem, fv, off.g + n * dOut, t.gradDecOff, dOut);
+      gemm.axpy(mem, dMag * er, off.xc + n * dIn, t.gradEncOff, dIn);
+      gMag += dMag; gR += dMag * (fv - bMag[i]!); gu += dMag * er;
+    }
+    const l1Grad = (c.lambda / B) * (c.weighted ? decoderNorm(wDec, d, dOut, cfg.normGroups) : 1);
+    for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
+      const n = aux.row[p]!;
+      const dGate = l1Grad + gemm.dot(mem, off.gAux + n * dOut, off.wDec + d, dOut);
+      gemm.axpy(mem, dGate, off.xc + n * dIn, t.gradEncOff, dIn);
+      gGate += dGate; gu += dGate; sumA += aux.val[p]!;
+    }
+    if (c.capture) { f.gradBMag![i] = gMag; f.gradRMag![i] = gR; }
+    else {
+      scalarGrad[0] = gMag; adamRow(f.bMag!, f.m_bMag!, f.v_bMag!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
+      scalarGrad[0] = gR; adamRow(f.rMag!, f.m_rMag!, f.v_rMag!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
+    }
+    fired += finishLatent(t, c, i, gradDec, gradEnc, gGate, 0, sumA, gu);
   }
   return fired;
 }

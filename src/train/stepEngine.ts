@@ -67,7 +67,7 @@ export class StepEngine {
     if (cfg.auxK) { const since = v.f64.tokensSinceFired!; for (let i = 0; i < cfg.dSae; i++) if (since[i]! >= h.deadTokens) nDead++; }
     sc[S.nDead] = nDead;
     sc[S.kAuxNow] = Math.min(cfg.kAux, nDead);
-    sc[S.auxScale] = Math.min(nDead / cfg.kAux, 1);
+    sc[S.auxScale] = cfg.selection === 'gate' ? 1 : Math.min(nDead / cfg.kAux, 1);
 
     this.all(Phase.Encode);
     if (cfg.selection === 'row-topk') mergeTopK(this.thread0, cfg.k, cfg.k, f.candVal!, v.i32.candIdx!, f.tau!, v.i32.tauIdx!);
@@ -106,7 +106,7 @@ export class StepEngine {
     }
     const mse = sse / B;
     const sparsity = cfg.penalty === 'l1' ? (h.sparsityCoef * l1) / B : cfg.penalty === 'l0-step' ? (h.sparsityCoef * l0pen) / B : 0;
-    const auxk = cfg.auxK && nDead > 0 ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
+    const auxk = (cfg.auxK && nDead > 0) || cfg.selection === 'gate' ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
     // weighted or Matryoshka: the loss's reconstruction term is Σ_p ‖Γ(ŷ_p − y)‖², not the plain full-width one
     const recon = cfg.reconWeighted || cfg.prefixes.length > 1 ? wsse / B : mse;
     return { mse, sparsity, auxk, loss: recon + sparsity + auxk, explainedVariance: tot > 0 ? 1 - sse / tot : NaN, l0: nnz / B };

@@ -397,6 +397,8 @@ function resampleDead(eng: StepEngine, o: ResolvedOptions, rng: Rng): number {
     for (const [p, len] of [['wDec', dOut], ['wEncT', dIn]] as const) { f[`m_${p}`]!.fill(0, i * len, (i + 1) * len); f[`v_${p}`]!.fill(0, i * len, (i + 1) * len); }
     f.m_bEnc![i] = 0; f.v_bEnc![i] = 0;
     if (f.logTheta && f.logTheta.length) { f.m_logTheta![i] = 0; f.v_logTheta![i] = 0; }
+    // a magnitude path starts again as at initialisation (b_mag = r_mag = 0)
+    for (const p of ['bMag', 'rMag'] as const) if (f[p]?.length) { f[p]![i] = 0; f[`m_${p}`]![i] = 0; f[`v_${p}`]![i] = 0; }
     since[i] = 0;
   }
   return dead.length;
@@ -437,6 +439,8 @@ export function exportSae(eng: StepEngine, o: ResolvedOptions, scale: number, to
       metadata: { metadata: {} },
     },
     wEnc, bEnc: f.bEnc!.slice(), wDec, bDec, threshold, logDensity,
+    // the magnitude path is scale-free (pre-activations are unchanged by the folding)
+    ...(f.rMag?.length ? { bMag: f.bMag!.slice(), rMag: f.rMag.slice() } : {}),
     // the family trains unscaled (scale 1), so W_skip needs no folding
     ...(eng.cfg.skip ? { wSkip: f.wSkip!.slice() } : {}),
   };

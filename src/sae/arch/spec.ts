@@ -34,9 +34,11 @@ export interface SaeLensMapping {
 export interface TrainFacts {
   /**
    * Which (row, latent) pairs are active: `positive` z > 0; `threshold` z > θ with a learned θ = exp(t);
-   * `row-topk` the k largest per row; `batch-topk` the k·B largest over the batch.
+   * `row-topk` the k largest per row; `batch-topk` the k·B largest over the batch; `gate` a gate path
+   * (π_gate = z + b_gate > 0) that selects and a magnitude path (e^{r_mag}·z + b_mag) that sets the value,
+   * with the L1 on ReLU(π_gate) and its aux reconstruction through the detached decoder.
    */
-  selection: 'positive' | 'threshold' | 'row-topk' | 'batch-topk';
+  selection: 'positive' | 'threshold' | 'row-topk' | 'batch-topk' | 'gate';
   /** The sparsity term: λ·Σ f‖d‖ (L1, decoder-norm weighted unless unit-norm), λ·Σ H(z − θ) (L0 step), or none. */
   penalty: 'l1' | 'l0-step' | 'none';
   /** Decoder rows: free norms, unit norm always, or the user's choice (unitNormDecoder, free by default). */
