@@ -4,12 +4,13 @@
  * diagnostics, the CLI, the training wizard and the settings read this list.
  */
 import { batchtopk } from './batchtopk';
+import { gated } from './gated';
 import { jumprelu } from './jumprelu';
 import { relu } from './relu';
 import type { ArchSpec, TrainFacts } from './spec';
 import { topk } from './topk';
 
-export const ARCHS = [relu, topk, batchtopk, jumprelu] as const;
+export const ARCHS = [relu, topk, batchtopk, jumprelu, gated] as const;
 
 /** An architecture's name: the union of the registered ones. */
 export type ArchName = (typeof ARCHS)[number]['name'];
