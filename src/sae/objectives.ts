@@ -57,7 +57,7 @@ export interface ModelConfig {
    * per-input-dimension weights Γ, held in the arena's `gamma2` region as γ². Off: plain ‖·‖².
    */
   reconWeighted?: boolean;
-  // ---- the family (THEORY.md A5, A6, A3 Matryoshka; src/train/familyTrainer.ts). Defaults give a plain SAE.
+  // ---- the family (THEORY.md A5, A6, A3 Matryoshka; src/train/options.ts, src/train/feeds.ts). Defaults give a plain SAE.
   /** Width of the reconstruction target and of decoder rows (transcoder: d_out; otherwise d_in). */
   dOut: number;
   /** The target is a separate row stream (transcoder) rather than the input itself. */
@@ -104,6 +104,11 @@ export function modelConfig(arch: ArchName, dIn: number, dSae: number, batch: nu
     captureGrads: o.captureGrads,
     reconWeighted: o.reconWeighted ?? false,
   };
+}
+
+/** Whether the loss has an auxiliary reconstruction: aux-k's on dead latents, or the gate mechanism's. */
+export function hasAuxReconstruction(cfg: Pick<ModelConfig, 'auxK' | 'selection'>): boolean {
+  return cfg.auxK || cfg.selection === 'gate';
 }
 
 /** What goes into cfg.training so that diagnostics can recover λ_e (THEORY.md §1). */

@@ -4,6 +4,7 @@
  * of the model config and the thread count, so the coordinator and each kernel worker compute the same
  * offsets and only the buffer itself crosses threads.
  */
+import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
 
 type Kind = 'f32' | 'f64' | 'i32';
@@ -62,7 +63,7 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('g', P * B * dOut);
   add('gamma2', cfg.reconWeighted ? dOut : 0);
   // the aux reconstruction: aux-k's, or the gate's through the detached decoder
-  const aux = cfg.auxK || cfg.selection === 'gate';
+  const aux = hasAuxReconstruction(cfg);
   add('gAux', aux ? B * dOut : 0);
   add('skipOut', cfg.skip ? B * dOut : 0);
   add('xhatPart', threads * P * B * dOut);

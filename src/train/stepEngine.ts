@@ -3,6 +3,7 @@
  * own range of every phase and the small merges; a PhasePool runs the other ranges on kernel workers.
  */
 import type { GemmProvider } from '../compute/gemm';
+import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
 import { buildLayout, S, viewsOf } from './layout';
 import type { ArenaViews, Layout } from './layout';
@@ -106,7 +107,9 @@ export class StepEngine {
     }
     const mse = sse / B;
     const sparsity = cfg.penalty === 'l1' ? (h.sparsityCoef * l1) / B : cfg.penalty === 'l0-step' ? (h.sparsityCoef * l0pen) / B : 0;
-    const auxk = (cfg.auxK && nDead > 0) || cfg.selection === 'gate' ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
+    // aux-k counts only while latents are dead; the gate's aux reconstruction is always on
+    const auxOn = cfg.auxK ? nDead > 0 : hasAuxReconstruction(cfg);
+    const auxk = auxOn ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
     // weighted or Matryoshka: the loss's reconstruction term is Σ_p ‖Γ(ŷ_p − y)‖², not the plain full-width one
     const recon = cfg.reconWeighted || cfg.prefixes.length > 1 ? wsse / B : mse;
     return { mse, sparsity, auxk, loss: recon + sparsity + auxk, explainedVariance: tot > 0 ? 1 - sse / tot : NaN, l0: nnz / B };
