@@ -7,8 +7,11 @@ import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
 import { buildLayout, S, viewsOf } from './layout';
 import type { ArenaViews, Layout } from './layout';
-import { ADAM, Phase, makeStepThread, mergeTopK, pickHistogram, runPhase } from './step';
-import type { StepThread } from './step';
+import { ADAM } from './backward';
+import { mergeTopK, pickHistogram } from './select';
+import { Phase, runPhase } from './step';
+import { makeStepThread } from './stepThread';
+import type { StepThread } from './stepThread';
 
 /** Runs a phase on threads 1..T−1 while the caller runs thread 0; `wait` returns when they are done. */
 export interface PhasePool {
