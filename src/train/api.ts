@@ -7,7 +7,7 @@
 import { CancelledError, InputError } from '../errors';
 import type { TrainingEvent } from '../protocol/training';
 import { MessageHandler } from '../protocol/rpc';
-import { startWorker } from './workerPath';
+import { startWorker } from '../runtime/workerPath';
 import { probeCapabilities } from '../compute/engine';
 import type { Capabilities } from '../compute/engine';
 import { runTraining } from './trainer';
