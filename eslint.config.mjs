@@ -1,5 +1,5 @@
 // ESLint flat config: the recommended JS and TypeScript rules, plus the project's own boundaries
-// (src/ never imports vscode; webviews never import Node modules).
+// (src/ never imports vscode; webviews never import Node modules; the layers inside src/ below).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -17,6 +17,26 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/ must not import vscode (DESIGN.md).' }] }],
+    },
+  },
+  // layers inside src/ (docs/architecture.md): the runtime is the bottom layer, and the diagnostics do not
+  // reach into the trainer (a later block replaces the src/** rule for these files, so vscode is repeated)
+  {
+    files: ['src/runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/ must not import vscode (DESIGN.md).' }],
+        patterns: [{ group: ['../*', '../**'], message: 'src/runtime is the bottom layer: it imports nothing else from src/ (docs/architecture.md).' }],
+      }],
+    },
+  },
+  {
+    files: ['src/diagnostics/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/ must not import vscode (DESIGN.md).' }],
+        patterns: [{ group: ['../train', '../train/*'], message: 'the diagnostics sit beside the trainer, not above it: shared plumbing goes to src/runtime (docs/architecture.md).' }],
+      }],
     },
   },
   {

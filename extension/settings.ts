@@ -1,5 +1,6 @@
 /** The extension's settings (package.json `contributes.configuration`), read in one place with their types. */
 import * as vscode from 'vscode';
+import { DEFAULT_ARCH, isTrainable } from '../src/sae/arch/registry';
 import type { Activation } from '../src/sae/types';
 import type { TrainOptions } from '../src/train/api';
 
@@ -25,7 +26,7 @@ export function readSettings(): Settings {
   return {
     threads: c.get<number>('threads', 0),
     engine: c.get<Settings['engine']>('engine', 'auto'),
-    defaultArchitecture: c.get<Activation>('defaultArchitecture', 'topk'),
+    defaultArchitecture: trainableOr(c.get<unknown>('defaultArchitecture'), DEFAULT_ARCH),
     defaultWidth: c.get<number>('defaultWidth', 16384),
     defaultK: c.get<number>('defaultK', 32),
     defaultL1: c.get<number>('defaultL1', 5),
@@ -35,4 +36,9 @@ export function readSettings(): Settings {
     annotationAuthor: c.get<string>('annotations.author', ''),
     pythonPath: c.get<string>('pythonPath', ''),
   };
+}
+
+/** A setting's architecture when the engine trains it; the default otherwise (a value from an older enum). */
+function trainableOr(value: unknown, fallback: Activation): Activation {
+  return isTrainable(value) ? value : fallback;
 }

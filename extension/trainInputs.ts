@@ -5,7 +5,7 @@
 import { ENGINE_PREFERENCES } from '../src/compute/engine';
 import type { EnginePreference } from '../src/compute/engine';
 import { InputError } from '../src/errors';
-import { ACTIVATIONS } from '../src/sae/types';
+import { archSpec, isTrainable, TRAINABLE_ARCHS, trainFacts } from '../src/sae/arch/registry';
 import type { Activation } from '../src/sae/types';
 import type { TrainOptions } from '../src/train/api';
 
@@ -51,7 +51,17 @@ export function validateTokens(text: string): string | undefined {
 }
 
 export function usesK(arch: Activation): boolean {
-  return arch === 'topk' || arch === 'batchtopk';
+  return archSpec(arch).usesK;
+}
+
+/** The wizard's architecture list: every trainable architecture of the registry, with its one-line summary. */
+export function archChoices(): { label: Activation; description: string }[] {
+  return TRAINABLE_ARCHS.map((a) => ({ label: a, description: archSpec(a).summary }));
+}
+
+/** The prompt for the sparsity coefficient of an architecture without k. */
+export function sparsityPrompt(arch: Activation): string {
+  return `λ: ${(trainFacts(arch).penaltyLabel ?? 'sparsity').toUpperCase()} sparsity coefficient`;
 }
 
 /** A folder name for a new run, e.g. "topk-16k-20260122-0315". */
@@ -71,7 +81,7 @@ export function checkTrainOptions(raw: unknown): TrainOptions {
   const o = raw as Record<string, unknown>;
   if (!Array.isArray(o.activations) || o.activations.length === 0 || o.activations.some((a) => typeof a !== 'string')) throw new InputError(src, 'activations must be a non-empty array of file paths');
   if (typeof o.outDir !== 'string' || !o.outDir) throw new InputError(src, 'outDir must be a folder path');
-  if (!ACTIVATIONS.includes(o.arch as Activation)) throw new InputError(src, `arch must be one of ${ACTIVATIONS.join(', ')}`);
+  if (!isTrainable(o.arch)) throw new InputError(src, `arch must be one of ${TRAINABLE_ARCHS.join(', ')}`);
   const intFields = ['width', 'k', 'tokens', 'batch', 'seed', 'threads', 'checkpointEvery', 'memoryBudget'] as const;
   for (const f of intFields) {
     if (o[f] !== undefined && (!Number.isSafeInteger(o[f]) || (o[f] as number) < 0)) throw new InputError(src, `${f} must be a non-negative integer, got ${JSON.stringify(o[f])}`);

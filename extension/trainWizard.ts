@@ -5,24 +5,15 @@
  */
 import * as vscode from 'vscode';
 import { join, isAbsolute } from 'node:path';
-import { ACTIVATIONS } from '../src/sae/types';
 import type { Activation } from '../src/sae/types';
 import type { TrainOptions } from '../src/train/api';
 import { readSettings } from './settings';
-import { defaultRunName, formatCount, parseCount, usesK, validateK, validateL1, validateTokens, validateWidth } from './trainInputs';
+import { archChoices, defaultRunName, formatCount, parseCount, sparsityPrompt, usesK, validateK, validateL1, validateTokens, validateWidth } from './trainInputs';
 import { LAST_RUN_KEY } from './training';
 import type { WorkspaceIndex } from './workspaceIndex';
 
 const BACK = Symbol('back');
 type StepResult<T> = T | typeof BACK | undefined;
-
-const ARCH_INFO: Record<Activation, string> = {
-  relu: 'ReLU with an L1 penalty (λ)',
-  topk: 'TopK: exactly k active latents per token',
-  batchtopk: 'BatchTopK: k active per token on average over a batch',
-  jumprelu: 'JumpReLU: learned thresholds, L0 penalty (λ)',
-  gated: 'Gated: separate gate and magnitude paths (λ)',
-};
 
 function pick<T extends vscode.QuickPickItem>(title: string, step: number, total: number, items: T[], opts: { many?: boolean; active?: T[]; placeholder?: string }): Promise<StepResult<readonly T[]>> {
   return new Promise((resolve) => {
@@ -101,7 +92,7 @@ export async function runTrainWizard(context: vscode.ExtensionContext, index: Wo
         break;
       }
       case 2: {
-        const items = ACTIVATIONS.map((a) => ({ label: a, description: ARCH_INFO[a] }));
+        const items = archChoices();
         const chosen = await pick(title, step, total, items, { active: items.filter((i) => i.label === state.arch), placeholder: 'Architecture' });
         r = chosen;
         if (chosen && chosen !== BACK && chosen[0]) state.arch = chosen[0].label;
@@ -119,7 +110,7 @@ export async function runTrainWizard(context: vscode.ExtensionContext, index: Wo
           r = v;
           if (typeof v === 'string') state.k = parseCount(v)!;
         } else {
-          const v = await input(title, step, total, String(state.l1), state.arch === 'relu' ? 'λ: L1 sparsity coefficient' : 'λ: L0 sparsity coefficient', validateL1);
+          const v = await input(title, step, total, String(state.l1), sparsityPrompt(state.arch), validateL1);
           r = v;
           if (typeof v === 'string') state.l1 = Number(v);
         }

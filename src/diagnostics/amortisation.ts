@@ -4,6 +4,7 @@
  * positives, and the liveness split (encoder-dead: dead under ã but live under a* — resample the encoder
  * only; dictionary-dead: dead under both).
  */
+import { archSpec } from '../sae/arch/registry';
 import type { CodeSet } from './codes';
 import { finishCodeSet, perRowObjective, quantile } from './codes';
 import { exactCodes } from './exactCodes';
@@ -102,11 +103,12 @@ export function l0AmortisationGap(ctx: DiagnosticContext, sae: CodeSet, deadUnde
   const targets = centredRows(ctx, n);
   let ref;
   let tau: Float32Array | undefined;
-  if (cfg.activation === 'jumprelu') {
-    if (!ctx.sae.threshold) return { reason: 'the JumpReLU SAE has no thresholds θ: IHT needs them' };
+  const spec = archSpec(cfg.activation);
+  if (spec.codeKind === 'l0' && !spec.usesK) {
+    if (!ctx.sae.threshold) return { reason: `the ${cfg.activation} SAE has no thresholds θ: IHT needs them` };
     tau = Float32Array.from(ctx.sae.threshold, (t, i) => t * ctx.atomNorms[i]!);
     ref = { kind: 'iht' as const, codes: ihtCodes(targets, ctx.unitAtoms, n, m, d, tau, sae) };
-  } else if (cfg.activation === 'topk' || cfg.activation === 'batchtopk') {
+  } else if (spec.usesK) {
     if (!(cfg.k !== undefined && cfg.k >= 1)) return { reason: `the ${cfg.activation} SAE has no k: OMP needs it` };
     ref = { kind: 'omp' as const, codes: ompCodes(targets, ctx.unitAtoms, n, m, d, cfg.k) };
   } else return { reason: `no L0 reference for ${cfg.activation} codes` };

@@ -5,6 +5,7 @@
  * re-encodes.
  */
 import { InputError } from '../errors';
+import { archSpec } from '../sae/arch/registry';
 import { decoderNorms } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import { finishCodeSet } from './codes';
@@ -43,10 +44,9 @@ export interface ContextOptions {
   y?: Float32Array;
 }
 
-/** Which conditions the SAE's codes obey: L1 (ReLU, gated) or L0-type (TopK, BatchTopK, JumpReLU). */
+/** Which conditions the SAE's codes obey, as its architecture says: L1 (penalty-shrunk codes) or L0-type (fitted magnitudes). */
 export function codeKindOfSae(sae: Sae): CodeKind {
-  const a = sae.cfg.activation;
-  return a === 'relu' || a === 'gated' ? 'l1' : 'l0';
+  return archSpec(sae.cfg.activation).codeKind;
 }
 
 /** x − b_dec on the first n rows [n, d_out]: the targets of exact and reference codes (THEORY.md B5; SAEs only, d_in = d_out). */

@@ -6,6 +6,7 @@
  * makes it the test bed for the identity of B3 and the tool to compute reference optima on small data.
  * Also builds a ReLU SAE around any dictionary (tied encoder, b_enc = −λ_e) for tests and references.
  */
+import { relu } from '../sae/arch/relu';
 import { normalizeRows } from '../compute/linalg';
 import type { Sae } from '../sae/types';
 import { exactCodes } from './exactCodes';
@@ -80,7 +81,7 @@ export function dictionarySae(atoms: Float32Array, m: number, d: number, bDec: F
   for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) wEnc[j * m + i] = wDec[i * d + j];
   return {
     cfg: {
-      activation: 'relu', dIn: d, dSae: m, dOut: d, transcoder: false, applyBDecToInput: true,
+      activation: relu.name, dIn: d, dSae: m, dOut: d, transcoder: false, applyBDecToInput: true,
       normalizeActivations: 'none', rescaleActsByDecoderNorm: false, dtype: 'float32',
       training: { lambdaE, lossConvention: 'half-sum-of-squares' }, metadata: {},
     },

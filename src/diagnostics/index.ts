@@ -6,6 +6,7 @@
  * To add a section, append one entry to SECTIONS.
  */
 import { InputError } from '../errors';
+import { archSpec } from '../sae/arch/registry';
 import { centredRows } from './context';
 import type { DiagnosticContext } from './context';
 import type { CodeSet } from './codes';
@@ -124,9 +125,9 @@ export class DiagnosticRun {
 
   offThreshold(): OffThreshold {
     const { sae, atomNorms } = this.ctx;
-    const a = sae.cfg.activation;
-    if (a === 'relu' || a === 'gated') return { mode: 'lambda' };
-    if ((a === 'jumprelu' || a === 'batchtopk') && sae.threshold) return { mode: 'per-latent', perLatent: Float32Array.from(sae.threshold, (t, i) => t * atomNorms[i]) };
+    const off = archSpec(sae.cfg.activation).offThreshold;
+    if (off === 'lambda') return { mode: 'lambda' };
+    if (off === 'threshold' && sae.threshold) return { mode: 'per-latent', perLatent: Float32Array.from(sae.threshold, (t, i) => t * atomNorms[i]) };
     return { mode: 'row-min' };
   }
 }

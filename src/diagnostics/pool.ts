@@ -20,7 +20,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { workerFile } from '../train/workerPath';
+import { workerFile } from '../runtime/workerPath';
 
 /** How long a worker may take to load (tsx compiles the sources on first start) before we give up on it. */
 const START_TIMEOUT_MS = 60_000;

@@ -5,6 +5,7 @@
  * kind), and the best-new-atom gain G* measures the pressure to grow one more atom — zero exactly when
  * ‖r(x)‖ ≤ λ_e everywhere, the wide-limit optimality condition of D1.
  */
+import { archSpec } from '../sae/arch/registry';
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
 import { choleskySolve, dotAt, nearestRow, spreadRows, symmetricEigen } from './linalg';
@@ -116,7 +117,7 @@ export interface ResidualReport {
 /** C5 over the shared context. */
 export function residualSection(ctx: DiagnosticContext, opts: ResidualOptions = {}): ResidualReport {
   const d = ctx.sae.cfg.dOut;
-  const l0Model = ctx.sae.cfg.activation === 'topk' || ctx.sae.cfg.activation === 'batchtopk' || ctx.sae.cfg.activation === 'jumprelu';
+  const l0Model = archSpec(ctx.sae.cfg.activation).codeKind === 'l0';
   const support = supportStatistics(ctx, l0Model);
   const inSpan = inSpanFraction(ctx, opts.spanRows ?? 2048);
   const spec = spectrum(ctx, opts.covarianceRows ?? 16384, opts.topEigenvectors ?? 5);

@@ -6,6 +6,7 @@
  * (C4). encodeSparse encodes chunk by chunk, decodes from the active entries only, and splits the rows
  * across the diagnostics' worker threads (./pool.ts).
  */
+import { archSpec } from '../sae/arch/registry';
 import { decode, decoderNorms, encode } from '../sae/forward';
 import type { NormState } from '../sae/forward';
 import type { Sae } from '../sae/types';
@@ -119,7 +120,7 @@ export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefin
     if (t >= onProj!.length) { const next = new Float32Array(Math.max(2 * onProj!.length, t + 1)); next.set(onProj!); onProj = next; }
     onProj![t] = v;
   };
-  const rescale = (sae.cfg.activation === 'topk' || sae.cfg.activation === 'batchtopk') && sae.cfg.rescaleActsByDecoderNorm;
+  const rescale = archSpec(sae.cfg.activation).ranksByDecoderNorm && sae.cfg.rescaleActsByDecoderNorm;
   let sumSquares = 0;
   for (let start = 0; start < n; start += chunkRows) {
     const rows = Math.min(chunkRows, n - start);

@@ -11,6 +11,11 @@ import { InputError } from '../errors';
 import { readTorchFile, stateDict, stateDictTensors } from '../io/torch';
 import type { Tensor } from '../io/tensor';
 import { toFloat32 } from '../io/tensor';
+import { batchtopk } from '../sae/arch/batchtopk';
+import { jumprelu } from '../sae/arch/jumprelu';
+import { archWithMagnitudePath } from '../sae/arch/registry';
+import { relu } from '../sae/arch/relu';
+import { topk } from '../sae/arch/topk';
 import type { Activation, Sae } from '../sae/types';
 import { asObject, dtypeName, hasFiles, isDir, isFile, orient, positiveInt, scalar, vector } from './common';
 import { readJsonFile } from './saelens';
@@ -95,28 +100,31 @@ export function loadDictionaryLearning(path: string): Sae {
   };
   switch (dictClass) {
     case 'AutoEncoder':
-      activation = 'relu';
+      activation = relu.name;
       wEnc = linearEnc(); bEnc = vec('encoder.bias', F, 'dict_size'); wDec = linearDec(); bDec = vec('bias', D, 'activation_dim');
       break;
-    case 'GatedAutoEncoder':
-      activation = 'gated';
+    case 'GatedAutoEncoder': {
+      const gated = archWithMagnitudePath();
+      if (!gated) throw new InputError(src, 'GatedAutoEncoder: no registered architecture has a gate and a magnitude path');
+      activation = gated.name;
       if (tensors.has('encoder.bias')) throw new InputError(src, 'GatedAutoEncoder should have no encoder.bias');
       wEnc = linearEnc(); bEnc = vec('gate_bias', F, 'dict_size'); wDec = linearDec(); bDec = vec('decoder_bias', D, 'activation_dim');
       bMag = vec('mag_bias', F, 'dict_size'); rMag = vec('r_mag', F, 'dict_size');
       break;
+    }
     case 'AutoEncoderTopK':
     case 'BatchTopKSAE':
       wEnc = linearEnc(); bEnc = vec('encoder.bias', F, 'dict_size'); wDec = linearDec(); bDec = vec('b_dec', D, 'activation_dim');
       k = kFrom();
       // AutoEncoderTopK encodes with per-row top-k by default; BatchTopKSAE with its threshold.
       threshold = dictClass === 'BatchTopKSAE' ? batchThreshold() : undefined;
-      activation = dictClass === 'BatchTopKSAE' ? 'batchtopk' : 'topk';
+      activation = dictClass === 'BatchTopKSAE' ? batchtopk.name : topk.name;
       break;
     case 'MatryoshkaBatchTopKSAE': {
       wEnc = paramEnc(); bEnc = vec('b_enc', F, 'dict_size'); wDec = paramDec(); bDec = vec('b_dec', D, 'activation_dim');
       k = kFrom();
       threshold = batchThreshold();
-      activation = 'batchtopk';
+      activation = batchtopk.name;
       const groups = tensors.get('group_sizes');
       if (groups) {
         const sizes = Array.from(toFloat32(groups as Tensor));
@@ -127,7 +135,7 @@ export function loadDictionaryLearning(path: string): Sae {
       break;
     }
     default: // JumpReluAutoEncoder: b_dec is not subtracted from the input
-      activation = 'jumprelu';
+      activation = jumprelu.name;
       applyBDecToInput = false;
       wEnc = paramEnc(); bEnc = vec('b_enc', F, 'dict_size'); wDec = paramDec(); bDec = vec('b_dec', D, 'activation_dim');
       threshold = vec('threshold', F, 'dict_size');

@@ -5,6 +5,7 @@
  * matrix would be refused). The release's folder names (layer_N/width_Wk/average_l0_L) become metadata.
  * Embedding SAEs (which need W_enc/√d_in, W_dec·√d_in) cannot be told apart from the file and are not rescaled.
  */
+import { jumprelu } from '../sae/arch/jumprelu';
 import { basename, dirname, join } from 'node:path';
 import { readNpz } from '../io/npy';
 import type { Sae } from '../sae/types';
@@ -25,7 +26,7 @@ export function loadGemmaScope(path: string): Sae {
   const layer = parts.map((p) => /^layer_(\d+)$/.exec(p)?.[1]).find((v) => v !== undefined);
   return {
     cfg: {
-      activation: 'jumprelu', dIn, dSae, dOut: dIn, transcoder: false, applyBDecToInput: false,
+      activation: jumprelu.name, dIn, dSae, dOut: dIn, transcoder: false, applyBDecToInput: false,
       normalizeActivations: 'none', rescaleActsByDecoderNorm: false,
       dtype: dtypeName(tensors),
       metadata: { metadata: { ...(layer !== undefined ? { layer: Number(layer) } : {}) }, sae_workbench_source: { format: 'gemmascope', release_path: parts.join('/') } },

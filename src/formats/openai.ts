@@ -5,6 +5,8 @@
  * preprocessing is on iff the activation is TopK; it maps to normalize_activations 'layer_norm'
  * (x−μ)/(σ+1e-5) in, ·σ+μ out — the same definition as SAELens.
  */
+import { relu } from '../sae/arch/relu';
+import { topk } from '../sae/arch/topk';
 import { InputError } from '../errors';
 import { readTorchFile, readTorchStructure, stateDict, stateDictTensors, isTensor } from '../io/torch';
 import type { TorchValue } from '../io/torch';
@@ -47,7 +49,7 @@ export function loadOpenAi(path: string): Sae {
   const freq = vector(tensors, 'latents_activation_frequency', L, 'n_latents', path, true);
   const sae: Sae = {
     cfg: {
-      activation: act === 'TopK' ? 'topk' : 'relu', k,
+      activation: act === 'TopK' ? topk.name : relu.name, k,
       dIn: D, dSae: L, dOut: D, transcoder: false, applyBDecToInput: true,
       normalizeActivations: act === 'TopK' ? 'layer_norm' : 'none',
       rescaleActsByDecoderNorm: false,

@@ -11,6 +11,9 @@ import { encodeSafetensors, jsonDepth, readSafetensors } from '../io/safetensors
 import { toFloat32 } from '../io/tensor';
 import type { Tensor } from '../io/tensor';
 import { configText, saveFolder, savedPath } from '../io/folderSave';
+import { relu } from '../sae/arch/relu';
+import { topk } from '../sae/arch/topk';
+import { archSpec, fromSaeLens, isArchName, saeLensNames } from '../sae/arch/registry';
 import type { Activation, Normalization, Sae, SaeConfig } from '../sae/types';
 
 export const CFG_FILE = 'cfg.json';
@@ -45,8 +48,10 @@ export function normalizeSaeLensConfig(raw: unknown, source: string): Json {
     for (const [from, to] of rename) if (from in cfg && !(to in cfg)) { cfg[to] = cfg[from]; delete cfg[from]; }
     const kwargs = cfg.activation_fn_kwargs as Json | undefined;
     if (!cfg.architecture) {
-      if (kwargs && typeof kwargs.k === 'number') { cfg.architecture = 'topk'; cfg.k = kwargs.k; }
-      else if (cfg.activation_fn === 'topk' && typeof cfg.k === 'number') cfg.architecture = 'topk';
+      // pre-6.0 TopK SAEs say so through activation_fn (its name for TopK is SAELens's architecture name)
+      const topkName = topk.saeLens.reads[0]!;
+      if (kwargs && typeof kwargs.k === 'number') { cfg.architecture = topkName; cfg.k = kwargs.k; }
+      else if (cfg.activation_fn === topkName && typeof cfg.k === 'number') cfg.architecture = topkName;
       else cfg.architecture = 'standard';
     }
     if (typeof cfg.normalize_activations === 'boolean') cfg.normalize_activations = cfg.normalize_activations ? 'expected_average_only_in' : 'none';
@@ -83,19 +88,6 @@ export function checkSaeLensFields(cfg: Json, k: unknown, source: string): void 
   }
 }
 
-const ARCH_TO_ACTIVATION: Record<string, { activation: Activation; transcoder: boolean }> = {
-  standard: { activation: 'relu', transcoder: false },
-  relu: { activation: 'relu', transcoder: false },
-  topk: { activation: 'topk', transcoder: false },
-  batchtopk: { activation: 'batchtopk', transcoder: false },
-  matryoshka_batchtopk: { activation: 'batchtopk', transcoder: false },
-  jumprelu: { activation: 'jumprelu', transcoder: false },
-  gated: { activation: 'gated', transcoder: false },
-  transcoder: { activation: 'relu', transcoder: true },
-  skip_transcoder: { activation: 'relu', transcoder: true },
-  jumprelu_transcoder: { activation: 'jumprelu', transcoder: true },
-};
-
 /** Checks a tensor's shape and returns it as Float32 (NaN/Inf are left for the caller to warn about). */
 export function takeF32(tensors: Map<string, Tensor>, name: string, shape: number[], source: string, optional = false): Float32Array | undefined {
   const t = tensors.get(name);
@@ -117,16 +109,18 @@ export function loadSaeLens(dir: string): Sae {
   if (!existsSync(weightsPath)) throw new InputError(dir, `not an SAE folder: ${WEIGHTS_FILE} is missing`);
   const cfg = normalizeSaeLensConfig(readJsonFile(cfgPath), cfgPath);
   const arch = String(cfg.architecture ?? 'standard');
-  const kind = ARCH_TO_ACTIVATION[arch];
-  if (!kind) throw new InputError(cfgPath, `unknown architecture '${arch}' (known: ${Object.keys(ARCH_TO_ACTIVATION).join(', ')})`);
+  const kind = fromSaeLens(arch);
+  if (!kind) throw new InputError(cfgPath, `unknown architecture '${arch}' (known: ${saeLensNames().join(', ')})`);
   const meta = cfg.metadata as Json;
   const ours = (cfg.sae_workbench ?? {}) as Json;
   const dIn = cfg.d_in as number, dSae = cfg.d_sae as number;
   const dOut = kind.transcoder && Number.isSafeInteger(cfg.d_out) ? (cfg.d_out as number) : dIn;
   const { tensors } = readSafetensors(weightsPath);
-  const activation: Activation = (ours.activation as Activation | undefined) ?? kind.activation;
+  if (ours.activation !== undefined && !isArchName(ours.activation)) throw new InputError(cfgPath, `sae_workbench.activation '${String(ours.activation)}' is not a known architecture`);
+  const activation: Activation = (ours.activation as Activation | undefined) ?? kind.spec.name;
+  const spec = archSpec(activation);
   const k = typeof cfg.k === 'number' ? cfg.k : typeof ours.k === 'number' ? (ours.k as number) : undefined;
-  if ((activation === 'topk' || activation === 'batchtopk') && k === undefined && !tensors.has('threshold')) throw new InputError(cfgPath, `architecture ${arch} needs k`);
+  if (spec.usesK && k === undefined && !tensors.has('threshold')) throw new InputError(cfgPath, `architecture ${arch} needs k`);
   checkSaeLensFields(cfg, k, cfgPath);
   const norm = String(cfg.normalize_activations ?? 'none');
   if (!['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'].includes(norm)) throw new InputError(cfgPath, `unknown normalize_activations '${norm}'`);
@@ -161,18 +155,16 @@ export function loadSaeLens(dir: string): Sae {
     source: { format: 'saelens', path: dir },
   };
   const src = weightsPath;
-  const isGated = activation === 'gated';
   const sae: Sae = {
     cfg: sCfg,
     wEnc: takeF32(tensors, 'W_enc', [dIn, dSae], src)!,
-    bEnc: takeF32(tensors, isGated ? 'b_gate' : 'b_enc', [dSae], src)!,
+    bEnc: takeF32(tensors, spec.saeLens.encoderBias, [dSae], src)!,
     wDec: takeF32(tensors, 'W_dec', [dSae, dOut], src)!,
     bDec: takeF32(tensors, 'b_dec', [dOut], src)!,
-    threshold: takeF32(tensors, 'threshold', [dSae], src, activation !== 'jumprelu'),
   };
-  if (isGated) {
-    sae.bMag = takeF32(tensors, 'b_mag', [dSae], src);
-    sae.rMag = takeF32(tensors, 'r_mag', [dSae], src);
+  for (const lt of spec.saeLens.latentTensors) {
+    const v = takeF32(tensors, lt.tensor, [dSae], src, !lt.required);
+    if (v) sae[lt.field] = v;
   }
   if (arch === 'skip_transcoder' || tensors.has('W_skip')) sae.wSkip = takeF32(tensors, 'W_skip', [dOut, dIn], src);
   const scaling = tensors.get('scaling_factor');
@@ -193,12 +185,11 @@ export function loadSaeLens(dir: string): Sae {
 }
 
 function architectureName(sae: Sae): string {
-  const c = sae.cfg;
-  if (c.transcoder) return sae.wSkip ? 'skip_transcoder' : c.activation === 'jumprelu' ? 'jumprelu_transcoder' : 'transcoder';
-  if (c.activation === 'relu') return 'standard';
-  // BatchTopK exports as JumpReLU with its global threshold (SAELens save_inference_model).
-  if (c.activation === 'batchtopk') return sae.threshold ? 'jumprelu' : 'topk';
-  return c.activation;
+  const m = archSpec(sae.cfg.activation).saeLens;
+  if (!sae.cfg.transcoder) return m.architecture(sae);
+  // without a SAELens form of its own (a TopK transcoder from sparsify) it is saved under the plain transcoder
+  // names; sae_workbench.activation keeps what it really is, so it loads back as it was
+  return (m.transcoder ?? relu.saeLens.transcoder!).architecture(sae);
 }
 
 /** The v6 cfg.json object for an SAE. */
@@ -219,8 +210,7 @@ export function saeLensConfig(sae: Sae): Json {
     architecture: architectureName(sae),
   };
   if (c.transcoder) cfg.d_out = c.dOut;
-  if (c.k !== undefined && (c.activation === 'topk' || c.activation === 'batchtopk')) cfg.k = c.k;
-  if (c.activation === 'topk' || c.activation === 'batchtopk') cfg.rescale_acts_by_decoder_norm = c.rescaleActsByDecoderNorm;
+  Object.assign(cfg, archSpec(c.activation).saeLens.configFields(sae));
   if (c.matryoshkaWidths) cfg.matryoshka_widths = c.matryoshkaWidths;
   cfg.metadata = {
     ...prevMeta,
@@ -244,16 +234,15 @@ export function saeLensConfig(sae: Sae): Json {
  */
 export function saveSaeLens(sae: Sae, dir: string): void {
   const c = sae.cfg;
+  const spec = archSpec(c.activation).saeLens;
   const t = (shape: number[], data: Float32Array): Tensor => ({ dtype: 'F32', shape, data });
   const tensors: [string, Tensor][] = [
     ['W_enc', t([c.dIn, c.dSae], sae.wEnc)],
-    [c.activation === 'gated' ? 'b_gate' : 'b_enc', t([c.dSae], sae.bEnc)],
+    [spec.encoderBias, t([c.dSae], sae.bEnc)],
     ['W_dec', t([c.dSae, c.dOut], sae.wDec)],
     ['b_dec', t([c.dOut], sae.bDec)],
   ];
-  if (sae.threshold) tensors.push(['threshold', t([c.dSae], sae.threshold)]);
-  if (sae.bMag) tensors.push(['b_mag', t([c.dSae], sae.bMag)]);
-  if (sae.rMag) tensors.push(['r_mag', t([c.dSae], sae.rMag)]);
+  for (const lt of spec.latentTensors) { const data = sae[lt.field]; if (data) tensors.push([lt.tensor, t([c.dSae], data)]); }
   if (sae.wSkip) tensors.push(['W_skip', t([c.dOut, c.dIn], sae.wSkip)]);
   const files = [
     { name: CFG_FILE, data: configText(saeLensConfig(sae), join(dir, CFG_FILE)) },

@@ -5,6 +5,7 @@
  * subtracted from the input unless the coder is a transcoder. A run folder (several hookpoints) is
  * refused with the list to choose from.
  */
+import { topk } from '../sae/arch/topk';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InputError } from '../errors';
@@ -39,8 +40,8 @@ export function loadSparsify(dir: string): Sae {
   const cfgPath = join(dir, SPARSIFY_CFG);
   const weightsPath = join(dir, SPARSIFY_WEIGHTS);
   const cfg = asObject(readJsonFile(cfgPath), 'cfg.json', cfgPath);
-  const activation = cfg.activation ?? 'topk';
-  if (activation !== 'topk') throw new InputError(cfgPath, `activation '${String(activation)}' is not supported (only topk; groupmax has no SAELens equivalent)`);
+  const activation = cfg.activation ?? topk.name;
+  if (activation !== topk.name) throw new InputError(cfgPath, `activation '${String(activation)}' is not supported (only topk; groupmax has no SAELens equivalent)`);
   const k = positiveInt(cfg, 'k', cfgPath);
   const transcode = cfg.transcode === true;
   const { tensors } = readSafetensors(weightsPath);
@@ -57,7 +58,7 @@ export function loadSparsify(dir: string): Sae {
   const hook = basename(dir);
   const sae: Sae = {
     cfg: {
-      activation: 'topk', k,
+      activation: topk.name, k,
       dIn, dSae, dOut,
       transcoder: transcode,
       applyBDecToInput: !transcode,

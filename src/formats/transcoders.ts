@@ -8,6 +8,8 @@
  * Cross-layer transcoders (W_enc_0, W_dec_0, ... with a layer axis) are refused: summing the layer axis
  * (what SAELens does) is fine for reading activations but not a reconstruction.
  */
+import { jumprelu } from '../sae/arch/jumprelu';
+import { relu } from '../sae/arch/relu';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../errors';
@@ -43,7 +45,7 @@ export function loadTranscoderFile(path: string): Sae {
   if (threshold && threshold.some((t) => t < 0)) throw new InputError(path, 'threshold has negative entries; JumpReLU without ReLU is not supported for those');
   const sae: Sae = {
     cfg: {
-      activation: threshold ? 'jumprelu' : 'relu', dIn, dSae, dOut, transcoder: true, applyBDecToInput: false,
+      activation: threshold ? jumprelu.name : relu.name, dIn, dSae, dOut, transcoder: true, applyBDecToInput: false,
       normalizeActivations: 'none', rescaleActsByDecoderNorm: false,
       dtype: dtypeName(tensors),
       metadata: { metadata: {}, sae_workbench_source: { format: 'transcoder', file: path } },

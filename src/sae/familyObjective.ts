@@ -21,11 +21,12 @@
  * autodiff loss on small shapes.
  */
 import { matmul, matmulBT } from '../compute/matmul';
-
-export type FamilyArch = 'relu' | 'topk' | 'batchtopk' | 'jumprelu';
+import { trainFacts } from './arch/registry';
+import type { ArchName } from './arch/registry';
 
 export interface FamilyConfig {
-  arch: FamilyArch;
+  /** A trainable architecture; its training facts (src/sae/arch) pick the selection and the penalty. */
+  arch: ArchName;
   dIn: number;
   dSae: number;
   dOut: number;
@@ -83,27 +84,28 @@ export function familyEncode(cfg: FamilyConfig, p: FamilyParams, x: Float32Array
   for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) z[r * dSae + i]! += p.bEnc[i]!;
   const f = new Float32Array(n * dSae);
   let minKept = Infinity;
-  if (cfg.arch === 'relu') {
+  const { selection } = trainFacts(cfg.arch);
+  if (selection === 'positive') {
     for (let j = 0; j < z.length; j++) f[j] = z[j]! > 0 ? z[j]! : 0;
-  } else if (cfg.arch === 'jumprelu') {
+  } else if (selection === 'threshold') {
     for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) {
       const v = z[r * dSae + i]!;
       if (v > Math.exp(p.logTheta![i]!)) f[r * dSae + i] = v;
     }
-  } else if (cfg.arch === 'topk') {
+  } else if (selection === 'row-topk') {
     const idx = Array.from({ length: dSae }, (_, i) => i);
     for (let r = 0; r < n; r++) {
       const row = z.subarray(r * dSae, (r + 1) * dSae);
       idx.sort((a, b) => row[b]! - row[a]!);
       for (let j = 0; j < cfg.k; j++) { const i = idx[j]!; if (row[i]! > 0) f[r * dSae + i] = row[i]!; }
     }
-  } else {
+  } else if (selection === 'batch-topk') {
     // BatchTopK: the k·B largest ReLU(z) of the batch (ties with the cut all kept)
     const pos = Float32Array.from(z, (v) => (v > 0 ? v : 0));
     const sorted = pos.slice().sort().reverse();
     const cut = sorted[Math.min(cfg.k * n, sorted.length) - 1]!;
     for (let j = 0; j < pos.length; j++) if (pos[j]! > 0 && pos[j]! >= cut) { f[j] = pos[j]!; minKept = Math.min(minKept, pos[j]!); }
-  }
+  } else throw new Error(`the family reference has no ${selection} selection`);
   return { z, f, minKept };
 }
 
@@ -165,17 +167,18 @@ export function familyLossAndGrads(cfg: FamilyConfig, p: FamilyParams, x: Float3
   }
   const gAll = gSeg[0]!; // Σ_p ∂L/∂ŷ_p: what b_dec and W_skip see
   // sparsity
-  const norms = cfg.arch === 'relu' && !cfg.unitNormDecoder ? groupNorms(cfg, p.wDec) : undefined;
+  const { penalty, selection } = trainFacts(cfg.arch);
+  const norms = penalty === 'l1' && !cfg.unitNormDecoder ? groupNorms(cfg, p.wDec) : undefined;
   let sparsity = 0, l0 = 0;
   const fires = new Float64Array(dSae);
   for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) {
     const c = f[r * dSae + i]!;
     if (c !== 0) { l0++; fires[i]!++; }
-    if (cfg.arch === 'relu') {
+    if (penalty === 'l1') {
       let w = 1;
       if (norms) { w = 0; for (let g = 0; g < G; g++) w += norms[i * G + g]!; }
       sparsity += (lambda * w * c) / n;
-    } else if (cfg.arch === 'jumprelu' && c !== 0) sparsity += lambda / n;
+    } else if (penalty === 'l0-step' && c !== 0) sparsity += lambda / n;
   }
   // dF = Σ_{p: i < m_p} g_p d_iᵀ = gSeg[segment of i] · d_i, plus the relu penalty's λ/n·w_i
   grads.wDec.fill(0); grads.bEnc.fill(0); grads.wEnc.fill(0); grads.bDec.fill(0);
@@ -189,7 +192,7 @@ export function familyLossAndGrads(cfg: FamilyConfig, p: FamilyParams, x: Float3
       const d = i * dOut;
       let wi = 1;
       if (norms) { wi = 0; for (let gg = 0; gg < G; gg++) wi += norms[i * G + gg]!; }
-      const theta = cfg.arch === 'jumprelu' ? Math.exp(p.logTheta![i]!) : 0;
+      const theta = selection === 'threshold' ? Math.exp(p.logTheta![i]!) : 0;
       let sumF = 0, gTheta = 0;
       for (let r = 0; r < n; r++) {
         const c = f[r * dSae + i]!;
@@ -197,12 +200,12 @@ export function familyLossAndGrads(cfg: FamilyConfig, p: FamilyParams, x: Float3
         const o = r * dOut;
         let df = 0;
         for (let q = 0; q < dOut; q++) df += g[o + q]! * p.wDec[d + q]!;
-        if (cfg.arch === 'relu') df += (lambda * wi) / n;
+        if (penalty === 'l1') df += (lambda * wi) / n;
         if (c !== 0) {
           sumF += c;
           for (let q = 0; q < dOut; q++) grads.wDec[d + q]! += c * g[o + q]!;
         }
-        if (cfg.arch === 'jumprelu') {
+        if (selection === 'threshold') {
           // STE: ∂f/∂θ = −(θ/ε)K, ∂H/∂θ = −K/ε, K = 1[|z − θ| < ε/2]; ∂f/∂z = H
           if (Math.abs(zv - theta) < eps / 2) gTheta += -(theta / eps) * df - lambda / (n * eps);
           dZ[r * dSae + i] = c !== 0 ? df : 0;

@@ -4,7 +4,7 @@
  * it; the trainer's fast kernels are tested against it. Rows are Float32, row-major.
  */
 import { fastMatmul as matmul } from '../compute/fastMatmul';
-import { keepTopK, RowTopK } from '../compute/topk';
+import { archSpec } from './arch/registry';
 import type { Sae } from './types';
 
 /** Per-row statistics of input normalisation, needed to undo it on the output. */
@@ -79,40 +79,16 @@ export function preActivations(sae: Sae, xNorm: Float32Array, n: number): Float3
     for (let r = 0; r < n; r++) for (let j = 0; j < dIn; j++) input[r * dIn + j] = xNorm[r * dIn + j]! - sae.bDec[j]!;
   }
   const h = matmul(input, sae.wEnc, n, dIn, dSae);
-  if (sae.cfg.activation === 'gated') return h; // biases applied per path in applyActivation
+  if (!archSpec(sae.cfg.activation).addsEncoderBias) return h; // the activation applies its own biases
   for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) h[r * dSae + i]! += sae.bEnc[i]!;
   return h;
 }
 
-/** Codes from pre-activations, in place. */
+/** Codes from pre-activations, in place: the architecture's own activation (src/sae/arch). */
 export function applyActivation(sae: Sae, h: Float32Array, n: number, norms?: Float32Array): Float32Array {
-  const { dSae, activation } = sae.cfg;
-  if (activation === 'relu') {
-    for (let i = 0; i < h.length; i++) if (!(h[i]! > 0)) h[i] = 0;
-  } else if (activation === 'jumprelu' || (activation === 'batchtopk' && sae.threshold)) {
-    const th = sae.threshold!;
-    for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) {
-      const v = h[r * dSae + i]!;
-      if (!(v > th[i]! && v > 0)) h[r * dSae + i] = 0;
-    }
-  } else if (activation === 'topk' || activation === 'batchtopk') {
-    const k = sae.cfg.k ?? 32;
-    const scale = sae.cfg.rescaleActsByDecoderNorm ? (norms ?? decoderNorms(sae)) : undefined;
-    const sel = new RowTopK(dSae, k), keptVal = new Float32Array(k), keptIdx = new Int32Array(k);
-    for (let r = 0; r < n; r++) {
-      const row = h.subarray(r * dSae, (r + 1) * dSae);
-      if (scale) for (let i = 0; i < dSae; i++) row[i]! *= scale[i]!;
-      keepTopK(row, k, sel, keptVal, keptIdx);
-    }
-  } else if (activation === 'gated') {
-    const bGate = sae.bEnc, bMag = sae.bMag!, rMag = sae.rMag!;
-    for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) {
-      const base = h[r * dSae + i]!;
-      const gate = base + bGate[i]! > 0;
-      const mag = base * Math.exp(rMag[i]!) + bMag[i]!;
-      h[r * dSae + i] = gate && mag > 0 ? mag : 0;
-    }
-  }
+  const spec = archSpec(sae.cfg.activation);
+  const rank = spec.ranksByDecoderNorm && sae.cfg.rescaleActsByDecoderNorm ? (norms ?? decoderNorms(sae)) : undefined;
+  spec.activate(sae, h, n, rank);
   return h;
 }
 
@@ -131,7 +107,7 @@ export function encode(sae: Sae, x: Float32Array, n: number): { codes: Float32Ar
 export function decode(sae: Sae, codes: Float32Array, n: number, norm?: NormState, xIn?: Float32Array): Float32Array {
   const { dSae, dOut, dIn } = sae.cfg;
   let f = codes;
-  if ((sae.cfg.activation === 'topk' || sae.cfg.activation === 'batchtopk') && sae.cfg.rescaleActsByDecoderNorm) {
+  if (archSpec(sae.cfg.activation).ranksByDecoderNorm && sae.cfg.rescaleActsByDecoderNorm) {
     const norms = decoderNorms(sae);
     f = codes.slice();
     for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) f[r * dSae + i]! /= norms[i]! || 1;

@@ -1,5 +1,5 @@
 /**
- * The training objectives of the four trainable architectures (THEORY.md §2, A1–A4), as the trainer's
+ * The training objectives of the trainable architectures (THEORY.md §2, A1–A4), as the trainer's
  * step implements them. Everything the trainer, the checkpoint and the diagnostics need to agree on —
  * which loss, which sparsity term, which decoder-norm convention, which λ_e — is decided here.
  *
@@ -20,22 +20,26 @@
  *                  estimators with the rectangle kernel K(u) = 1[|u| < ½] and bandwidth ε:
  *                  ∂f/∂θ := −(θ/ε)K((z−θ)/ε), ∂H/∂θ := −(1/ε)K((z−θ)/ε), ∂f/∂z = H(z − θ), ∂H/∂z = 0.
  */
-export type TrainArch = 'relu' | 'topk' | 'batchtopk' | 'jumprelu';
-export const TRAIN_ARCHS: readonly TrainArch[] = ['relu', 'topk', 'batchtopk', 'jumprelu'];
+import { trainFacts } from './arch/registry';
+import type { ArchName } from './arch/registry';
+import type { TrainFacts } from './arch/spec';
 
 export interface ModelConfig {
-  arch: TrainArch;
+  arch: ArchName;
+  /** The step's mechanisms for this architecture (its spec's training facts; plain data, it crosses to kernel workers). */
+  selection: TrainFacts['selection'];
+  penalty: TrainFacts['penalty'];
   dIn: number;
   dSae: number;
   /** Rows per step. */
   batch: number;
-  /** TopK/BatchTopK active latents per row (0 otherwise). */
+  /** Active latents per row for k-sparse selections (0 otherwise). */
   k: number;
-  /** relu only: unit-norm decoder variant (A2). Always true for topk/batchtopk, false for jumprelu. */
+  /** Unit-norm decoder rows: the architecture's rule (always, never, or the option: relu's A2). */
   unitNormDecoder: boolean;
   /** JumpReLU STE bandwidth ε. */
   bandwidth: number;
-  /** Whether the aux-k loss is on (topk/batchtopk). */
+  /** Whether the aux-k loss is on (architectures with aux-k, unless turned off). */
   auxK: boolean;
   kAux: number;
   auxCoef: number;
@@ -53,7 +57,7 @@ export interface ModelConfig {
    * per-input-dimension weights Γ, held in the arena's `gamma2` region as γ². Off: plain ‖·‖².
    */
   reconWeighted?: boolean;
-  // ---- the family (THEORY.md A5, A6, A3 Matryoshka; src/train/familyTrainer.ts). Defaults give a plain SAE.
+  // ---- the family (THEORY.md A5, A6, A3 Matryoshka; src/train/options.ts, src/train/feeds.ts). Defaults give a plain SAE.
   /** Width of the reconstruction target and of decoder rows (transcoder: d_out; otherwise d_in). */
   dOut: number;
   /** The target is a separate row stream (transcoder) rather than the input itself. */
@@ -73,8 +77,9 @@ export interface ModelConfig {
 
 export interface FamilyShape { dOut?: number; target?: boolean; bDecInput?: boolean; normGroups?: number; prefixes?: number[]; skip?: boolean }
 
-export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean; denseThreshold?: number; reconWeighted?: boolean } & FamilyShape = {}): ModelConfig {
-  const isTopk = arch === 'topk' || arch === 'batchtopk';
+export function modelConfig(arch: ArchName, dIn: number, dSae: number, batch: number, o: { k?: number; unitNormDecoder?: boolean; bandwidth?: number; auxK?: boolean; captureGrads?: boolean; denseThreshold?: number; reconWeighted?: boolean } & FamilyShape = {}): ModelConfig {
+  const t = trainFacts(arch);
+  const isTopk = t.selection === 'row-topk' || t.selection === 'batch-topk';
   const dOut = o.dOut ?? dIn;
   const bDecInput = o.bDecInput ?? !o.target;
   if (bDecInput && dOut !== dIn) throw new Error(`b_dec can only be subtracted from the input when d_out = d_in (${dOut} ≠ ${dIn})`);
@@ -83,14 +88,15 @@ export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: n
   const prefixes = o.prefixes ?? [dSae];
   if (prefixes.at(-1) !== dSae || prefixes.some((m, i) => !(m > (i ? prefixes[i - 1]! : 0)))) throw new Error(`prefixes ${prefixes.join(',')} must increase to d_sae ${dSae}`);
   return {
-    arch, dIn, dSae, batch, dOut, target: !!o.target, bDecInput, normGroups, prefixes, skip: !!o.skip,
+    arch, selection: t.selection, penalty: t.penalty, dIn, dSae, batch, dOut, target: !!o.target, bDecInput, normGroups, prefixes, skip: !!o.skip,
     k: isTopk ? (o.k ?? 32) : 0,
-    unitNormDecoder: isTopk ? true : arch === 'relu' ? (o.unitNormDecoder ?? false) : false,
+    unitNormDecoder: t.decoderNorm === 'unit' ? true : t.decoderNorm === 'option' ? (o.unitNormDecoder ?? false) : false,
     bandwidth: o.bandwidth ?? 0.05,
-    auxK: isTopk && (o.auxK ?? true),
+    auxK: t.auxK && (o.auxK ?? true),
     // half the reconstructed width: d_in for an SAE, the target's d_out for a transcoder
     kAux: Math.max(1, Math.min(dSae, Math.floor(dOut / 2))),
-    auxCoef: 1 / 32,
+    // aux-k's α; the gate mechanism's aux reconstruction enters the loss with weight 1 (Rajamanoharan et al. 2024)
+    auxCoef: t.selection === 'gate' ? 1 : 1 / 32,
     thresholdLr: 0.01,
     // early in relu training about half the latents fire and a list walk per latent then re-reads the
     // batch once per latent; above ~10% active the GEMM path is faster (DESIGN.md, Compute engine)
@@ -100,21 +106,26 @@ export function modelConfig(arch: TrainArch, dIn: number, dSae: number, batch: n
   };
 }
 
+/** Whether the loss has an auxiliary reconstruction: aux-k's on dead latents, or the gate mechanism's. */
+export function hasAuxReconstruction(cfg: Pick<ModelConfig, 'auxK' | 'selection'>): boolean {
+  return cfg.auxK || cfg.selection === 'gate';
+}
+
 /** What goes into cfg.training so that diagnostics can recover λ_e (THEORY.md §1). */
 export function lossFacts(cfg: ModelConfig, sparsityCoef: number, activationScale: number): Record<string, unknown> {
   const facts: Record<string, unknown> = {
     lossConvention: 'sum_of_squares',
     sparsityCoefficient: sparsityCoef,
-    sparsityPenalty: cfg.arch === 'relu' ? (cfg.unitNormDecoder ? 'l1_unit_norm_decoder' : 'l1_decoder_norm_weighted') : cfg.arch === 'jumprelu' ? 'l0_step' : 'none',
+    sparsityPenalty: trainFacts(cfg.arch).penaltyName(cfg.unitNormDecoder),
     unitNormDecoder: cfg.unitNormDecoder,
   };
   // λ_e is the KKT value of <d̂_i, r>: λ/2 under the sum-of-squares convention, in training units. The
   // saved weights have the activation scale folded in (residuals shrink by 1/scale), so λ_e does too.
-  if (cfg.arch === 'relu' && cfg.normGroups > 1) facts.sparsityPenalty = 'l1_group_decoder_norm_over_sources';
+  if (cfg.penalty === 'l1' && cfg.normGroups > 1) facts.sparsityPenalty = 'l1_group_decoder_norm_over_sources';
   if (cfg.prefixes.length > 1) facts.matryoshkaPrefixLosses = 'sum';
   // λ_e as the plain KKT value holds for one decoder-norm group and one reconstruction term
-  if (cfg.arch === 'relu' && !cfg.reconWeighted && cfg.normGroups === 1 && cfg.prefixes.length === 1) facts.lambdaE = sparsityCoef / 2 / activationScale;
-  if (cfg.arch === 'jumprelu') { facts.l0Coefficient = sparsityCoef; facts.bandwidth = cfg.bandwidth; }
+  if (cfg.penalty === 'l1' && cfg.selection === 'positive' && !cfg.reconWeighted && cfg.normGroups === 1 && cfg.prefixes.length === 1) facts.lambdaE = sparsityCoef / 2 / activationScale;
+  if (cfg.penalty === 'l0-step') { facts.l0Coefficient = sparsityCoef; facts.bandwidth = cfg.bandwidth; }
   if (cfg.auxK) { facts.auxKCoefficient = cfg.auxCoef; facts.kAux = cfg.kAux; }
   // under ‖Γ(x − x̂)‖² the relu KKT condition reads ⟨d_i, Γ²r⟩ = λ/2, so λ/2 is no longer the plain residual
   // correlation diagnostics take λ_e to be: no lambdaE is stored (they estimate it from data) and the

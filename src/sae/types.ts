@@ -3,11 +3,12 @@
  * W_dec [d_sae, d_out], row i is atom i), Float32 throughout. Every loader produces this and every
  * consumer (trainer, eval, diagnostics, panels) reads it. Crosscoders have their own type.
  */
-export type Activation = 'relu' | 'topk' | 'batchtopk' | 'jumprelu' | 'gated';
+import type { ArchName } from './arch/registry';
+
+/** The architecture of an SAE: one of the registered ones (src/sae/arch/registry.ts). */
+export type Activation = ArchName;
 
 export type Normalization = 'none' | 'expected_average_only_in' | 'constant_norm_rescale' | 'layer_norm';
-
-export const ACTIVATIONS: readonly Activation[] = ['relu', 'topk', 'batchtopk', 'jumprelu', 'gated'];
 
 export interface SaeConfig {
   activation: Activation;
@@ -45,7 +46,7 @@ export interface Sae {
   cfg: SaeConfig;
   /** [dIn, dSae] row-major. */
   wEnc: Float32Array;
-  /** [dSae]; for gated SAEs this is b_gate. */
+  /** [dSae]; for architectures with a gate path this is the gate's bias (SAELens b_gate). */
   bEnc: Float32Array;
   /** [dSae, dOut] row-major: row i is atom i. */
   wDec: Float32Array;
@@ -53,7 +54,7 @@ export interface Sae {
   bDec: Float32Array;
   /** [dSae]: JumpReLU thresholds, or BatchTopK's inference threshold broadcast. */
   threshold?: Float32Array;
-  /** Gated SAEs: magnitude path. */
+  /** Architectures with a separate magnitude path: its bias and log-scale (SAELens b_mag, r_mag). */
   bMag?: Float32Array;
   rMag?: Float32Array;
   /** Skip transcoders: [dOut, dIn], used as x @ W_skipᵀ. */

@@ -7,76 +7,14 @@
 import { CancelledError, InputError } from '../errors';
 import type { TrainingEvent } from '../protocol/training';
 import { MessageHandler } from '../protocol/rpc';
-import type { Activation } from '../sae/types';
-import { startWorker } from './workerPath';
+import { startWorker } from '../runtime/workerPath';
 import { probeCapabilities } from '../compute/engine';
-import type { Capabilities, EnginePreference } from '../compute/engine';
+import type { Capabilities } from '../compute/engine';
 import { runTraining } from './trainer';
+import type { TrainOptions } from './options';
 
-export interface TrainOptions {
-  /** Activation file(s): .npy or .safetensors holding [tokens, d_in] float rows. */
-  activations: string[];
-  /** Output SAELens v6 folder. */
-  outDir: string;
-  arch: Activation;
-  width: number;
-  k?: number;
-  /** Sparsity coefficient (relu: L1 λ; jumprelu: L0 coefficient). */
-  l1?: number;
-  tokens?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  threads?: number;
-  /** GEMM engine preference. */
-  engine?: EnginePreference;
-  /** Continue from the last checkpoint in outDir. */
-  resume?: boolean;
-  checkpointEvery?: number;
-  /** What to do with NaN/Inf rows: skip and count them, or stop with an error. */
-  onNonFinite?: 'skip' | 'stop';
-  /** Memory budget for activations, bytes. */
-  memoryBudget?: number;
-  runId?: string;
-  // ---- additions of the training engine (all optional; defaults in src/train/trainer.ts resolveOptions)
-  /** Name of the 2-D tensor in a .safetensors activation file holding several. */
-  tensorName?: string;
-  lrWarmupSteps?: number;
-  /** Linear decay to 0 over the last N steps. */
-  lrDecaySteps?: number;
-  /** Linear warm-up of the sparsity coefficient over the first N steps. */
-  sparsityWarmupSteps?: number;
-  /** relu: unit-norm decoder variant (THEORY A2) instead of the decoder-norm-weighted L1 (A1). */
-  unitNormDecoder?: boolean;
-  decoderInitNorm?: number;
-  /** Scale activations to mean norm √d_in while training (expected_average_only_in), folded into the saved weights. */
-  normalize?: boolean;
-  /** A latent is dead after this many tokens without firing. */
-  deadTokens?: number;
-  /** Resample dead latents every N steps (0: never). */
-  resampleEvery?: number;
-  /** JumpReLU STE bandwidth and initial threshold. */
-  bandwidth?: number;
-  initThreshold?: number;
-  /** TopK/BatchTopK aux-k loss on dead latents (default on). */
-  auxK?: boolean;
-  // ---- weighted SAE (THEORY.md A7; src/train/weighting.ts)
-  /** Per-input-dimension reconstruction weights Γ: none (default), variance (γ = Var^α), oracle (NNLS on the ground-truth mixing). */
-  weighting?: 'none' | 'variance' | 'oracle';
-  /** Exponent α of the variance weights (default −0.5; see docs/family.md for why negative). */
-  weightAlpha?: number;
-  /** oracle: a synthetic folder or its ground_truth.safetensors (the mixing matrix W_p). */
-  groundTruth?: string;
-  // ---- the rest of the family (the same loop and engine; kinds and row-aligned streams in src/train/familyTrainer.ts)
-  /** Transcoder: target rows (site B, row-aligned with the single activation file, any width d_out). */
-  target?: string;
-  /** Transcoder: skip connection ŷ = f W_dec + b_dec + x W_skipᵀ (relu only: SAELens skip_transcoder). */
-  skip?: boolean;
-  /** Crosscoder: the activation files are L row-aligned sources with shared codes (not more rows). */
-  crosscoder?: boolean;
-  /** Matryoshka BatchTopK: prefix widths (the full width is appended when missing). */
-  matryoshkaWidths?: number[];
-}
+export type { TrainOptions } from './options';
+
 
 export interface TrainHandle {
   runId: string;

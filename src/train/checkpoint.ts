@@ -15,7 +15,7 @@ export const CHECKPOINT_DIR = 'checkpoints';
 export const CHECKPOINT_FILE = 'latest.safetensors';
 
 /** The arena regions a checkpoint carries. */
-export const STATE_REGIONS = ['wEncT', 'wDec', 'bEnc', 'bDec', 'logTheta', 'wSkip'].flatMap((n) => [n, `m_${n}`, `v_${n}`]);
+export const STATE_REGIONS = ['wEncT', 'wDec', 'bEnc', 'bDec', 'logTheta', 'bMag', 'rMag', 'wSkip'].flatMap((n) => [n, `m_${n}`, `v_${n}`]);
 const F64_REGIONS = ['tokensSinceFired', 'windowFires'];
 
 export interface CheckpointMeta {

@@ -4,7 +4,8 @@ import { threadGemm } from '../compute/engine';
 import { buildLayout, viewsOf } from './layout';
 import { C } from './pool';
 import type { KernelWorkerData } from './pool';
-import { makeStepThread, runPhase } from './step';
+import { runPhase } from './step';
+import { makeStepThread } from './stepThread';
 import type { Phase } from './step';
 
 const data = workerData as KernelWorkerData;

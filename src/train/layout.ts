@@ -4,6 +4,7 @@
  * of the model config and the thread count, so the coordinator and each kernel worker compute the same
  * offsets and only the buffer itself crosses threads.
  */
+import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
 
 type Kind = 'f32' | 'f64' | 'i32';
@@ -43,7 +44,10 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
     add(`${p}wDec`, dSae * dOut);
     add(`${p}bEnc`, dSae);
     add(`${p}bDec`, dOut);
-    add(`${p}logTheta`, cfg.arch === 'jumprelu' ? dSae : 0);
+    add(`${p}logTheta`, cfg.selection === 'threshold' ? dSae : 0);
+    // the gate mechanism's magnitude path (b_gate is bEnc)
+    add(`${p}bMag`, cfg.selection === 'gate' ? dSae : 0);
+    add(`${p}rMag`, cfg.selection === 'gate' ? dSae : 0);
     add(`${p}wSkip`, cfg.skip ? dOut * dIn : 0);
   }
   // per-latent statistics
@@ -58,19 +62,21 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   // per Matryoshka segment s (latents m_{s-1} ≤ i < m_s): Σ_{p ≥ s} ∂L/∂ŷ_p; segment 0 is what b_dec and W_skip see
   add('g', P * B * dOut);
   add('gamma2', cfg.reconWeighted ? dOut : 0);
-  add('gAux', cfg.auxK ? B * dOut : 0);
+  // the aux reconstruction: aux-k's, or the gate's through the detached decoder
+  const aux = hasAuxReconstruction(cfg);
+  add('gAux', aux ? B * dOut : 0);
   add('skipOut', cfg.skip ? B * dOut : 0);
   add('xhatPart', threads * P * B * dOut);
-  add('xauxPart', cfg.auxK ? threads * B * dOut : 0);
+  add('xauxPart', aux ? threads * B * dOut : 0);
   add('bDecPart', threads * dOut);
   add('sums', threads * 16, 'f64');
   // per-thread gradient rows of one latent (decoder d_out, encoder d_in), where the kernels can reach them
   add('scratch', threads * (dIn + dOut));
-  // dense decoder path (relu/jumprelu): W_dec's gradient while dF is computed, and encoder-gradient blocks
-  const dense = (cfg.arch === 'relu' || cfg.arch === 'jumprelu') && cfg.denseThreshold !== Infinity && dIn % 4 === 0 && dOut % 4 === 0;
+  // dense decoder path (positive/threshold selections): W_dec's gradient while dF is computed, and encoder-gradient blocks
+  const dense = (cfg.selection === 'positive' || cfg.selection === 'threshold') && cfg.denseThreshold !== Infinity && dIn % 4 === 0 && dOut % 4 === 0;
   add('denseGrad', dense ? dSae * dOut : 0);
   add('denseEnc', dense ? threads * DENSE_BLOCK * dIn : 0);
-  const topk = cfg.arch === 'topk';
+  const topk = cfg.selection === 'row-topk';
   add('candVal', topk ? threads * B * cfg.k : 0);
   add('candIdx', topk ? threads * B * cfg.k : 0, 'i32');
   add('tau', B);
@@ -80,7 +86,7 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('auxIdx', threads * B * kAux, 'i32');
   add('auxTau', cfg.auxK ? B : 0);
   add('auxTauIdx', cfg.auxK ? B : 0, 'i32');
-  add('hist', cfg.arch === 'batchtopk' ? threads * HIST_BINS : 0, 'i32');
+  add('hist', cfg.selection === 'batch-topk' ? threads * HIST_BINS : 0, 'i32');
   // W_skip's gradient (each thread fills its own output rows before Adam; also the tests' capture)
   add('gradWSkip', cfg.skip ? dOut * dIn : 0);
   // gradient capture for tests (never used in real runs: length 0 unless asked)
@@ -89,7 +95,9 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('gradWDec', cap ? dSae * dOut : 0);
   add('gradBEnc', cap ? dSae : 0);
   add('gradBDec', cap ? dOut : 0);
-  add('gradLogTheta', cap && cfg.arch === 'jumprelu' ? dSae : 0);
+  add('gradLogTheta', cap && cfg.selection === 'threshold' ? dSae : 0);
+  add('gradBMag', cap && cfg.selection === 'gate' ? dSae : 0);
+  add('gradRMag', cap && cfg.selection === 'gate' ? dSae : 0);
   return { regions, bytes: Math.ceil(at / 65536) * 65536, threads };
 }
 

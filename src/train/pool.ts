@@ -8,7 +8,7 @@ import type { ThreadGemmSpec } from '../compute/engine';
 import type { ModelConfig } from '../sae/objectives';
 import type { Phase } from './step';
 import type { PhasePool } from './stepEngine';
-import { startWorker } from './workerPath';
+import { startWorker } from '../runtime/workerPath';
 
 export const C = { gen: 0, phase: 1, done: 2, error: 3, stop: 4, ready: 5 } as const;
 

@@ -3,11 +3,15 @@
  * own range of every phase and the small merges; a PhasePool runs the other ranges on kernel workers.
  */
 import type { GemmProvider } from '../compute/gemm';
+import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
 import { buildLayout, S, viewsOf } from './layout';
 import type { ArenaViews, Layout } from './layout';
-import { ADAM, Phase, makeStepThread, mergeTopK, pickHistogram, runPhase } from './step';
-import type { StepThread } from './step';
+import { ADAM } from './backward';
+import { mergeTopK, pickHistogram } from './select';
+import { Phase, runPhase } from './step';
+import { makeStepThread } from './stepThread';
+import type { StepThread } from './stepThread';
 
 /** Runs a phase on threads 1..T−1 while the caller runs thread 0; `wait` returns when they are done. */
 export interface PhasePool {
@@ -67,12 +71,12 @@ export class StepEngine {
     if (cfg.auxK) { const since = v.f64.tokensSinceFired!; for (let i = 0; i < cfg.dSae; i++) if (since[i]! >= h.deadTokens) nDead++; }
     sc[S.nDead] = nDead;
     sc[S.kAuxNow] = Math.min(cfg.kAux, nDead);
-    sc[S.auxScale] = Math.min(nDead / cfg.kAux, 1);
+    sc[S.auxScale] = cfg.selection === 'gate' ? 1 : Math.min(nDead / cfg.kAux, 1);
 
     this.all(Phase.Encode);
-    if (cfg.arch === 'topk') mergeTopK(this.thread0, cfg.k, cfg.k, f.candVal!, v.i32.candIdx!, f.tau!, v.i32.tauIdx!);
+    if (cfg.selection === 'row-topk') mergeTopK(this.thread0, cfg.k, cfg.k, f.candVal!, v.i32.candIdx!, f.tau!, v.i32.tauIdx!);
     if (cfg.auxK && nDead > 0) mergeTopK(this.thread0, cfg.kAux, sc[S.kAuxNow]!, f.auxVal!, v.i32.auxIdx!, f.auxTau!, v.i32.auxTauIdx!);
-    if (cfg.arch === 'batchtopk' && pickHistogram(this.thread0, 1)) { this.all(Phase.Hist2); pickHistogram(this.thread0, 2); }
+    if (cfg.selection === 'batch-topk' && pickHistogram(this.thread0, 1)) { this.all(Phase.Hist2); pickHistogram(this.thread0, 2); }
     this.all(Phase.Activate);
     this.all(Phase.Residual);
     this.all(Phase.Backward);
@@ -94,7 +98,7 @@ export class StepEngine {
         bDec[q]! -= ((h.lr / bc1) * m[q]!) / (Math.sqrt(vv[q]!) / Math.sqrt(bc2) + ADAM.eps);
       }
     }
-    if (cfg.arch === 'batchtopk') {
+    if (cfg.selection === 'batch-topk') {
       const tau = sc[S.bTopkTau]!;
       sc[S.bTopkThreshold] = (1 - cfg.thresholdLr) * sc[S.bTopkThreshold]! + cfg.thresholdLr * tau;
     }
@@ -105,8 +109,10 @@ export class StepEngine {
       sse += sums[o]!; tot += sums[o + 1]!; aux += sums[o + 2]!; nnz += sums[o + 3]!; l1 += sums[o + 4]!; l0pen += sums[o + 5]!; wsse += sums[o + 6]!;
     }
     const mse = sse / B;
-    const sparsity = cfg.arch === 'relu' ? (h.sparsityCoef * l1) / B : cfg.arch === 'jumprelu' ? (h.sparsityCoef * l0pen) / B : 0;
-    const auxk = cfg.auxK && nDead > 0 ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
+    const sparsity = cfg.penalty === 'l1' ? (h.sparsityCoef * l1) / B : cfg.penalty === 'l0-step' ? (h.sparsityCoef * l0pen) / B : 0;
+    // aux-k counts only while latents are dead; the gate's aux reconstruction is always on
+    const auxOn = cfg.auxK ? nDead > 0 : hasAuxReconstruction(cfg);
+    const auxk = auxOn ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
     // weighted or Matryoshka: the loss's reconstruction term is Σ_p ‖Γ(ŷ_p − y)‖², not the plain full-width one
     const recon = cfg.reconWeighted || cfg.prefixes.length > 1 ? wsse / B : mse;
     return { mse, sparsity, auxk, loss: recon + sparsity + auxk, explainedVariance: tot > 0 ? 1 - sse / tot : NaN, l0: nnz / B };

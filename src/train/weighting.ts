@@ -4,6 +4,8 @@
  * dimensions, smaller on polysemantic ones.
  */
 import { InputError } from '../errors';
+import { readGroundTruth } from '../synthetic';
+import type { WeightingMode } from './options';
 
 /**
  * `variance` mode: γ_i = Var(x_i)^α, rescaled so that mean γ² = 1. The sign of α is a choice, not a
@@ -77,4 +79,27 @@ function normaliseMeanSquare(gamma: Float32Array): Float32Array {
   const s = 1 / Math.sqrt(ms);
   for (let i = 0; i < gamma.length; i++) gamma[i]! *= s;
   return gamma;
+}
+
+/** Γ for a run: from the (scaled) sample rows for `variance`, from the ground truth's W_p for `oracle`. */
+export function computeReconWeights(o: { weighting: WeightingMode; weightAlpha: number; groundTruth?: string }, sample: Float32Array, rows: number, dIn: number): Float32Array {
+  if (o.weighting === 'variance') return varianceWeights(sample, rows, dIn, o.weightAlpha);
+  if (o.weighting === 'oracle') {
+    const gt = readGroundTruth(o.groundTruth!);
+    if (gt.d !== dIn) throw new InputError(o.groundTruth!, `the ground truth's features have d = ${gt.d}, the activations d_in = ${dIn}`);
+    // W_p [d, F]: column f is feature f's direction (gt.features holds them as rows [F, d])
+    const wp = new Float32Array(dIn * gt.nFeatures);
+    for (let f = 0; f < gt.nFeatures; f++) for (let q = 0; q < dIn; q++) wp[q * gt.nFeatures + f] = gt.features[f * dIn + q]!;
+    const gamma = oracleWeights(wp, dIn, gt.nFeatures);
+    let ms = 0;
+    for (const g of gamma) ms += g * g;
+    ms /= dIn;
+    if (!(ms > 0)) throw new InputError(o.groundTruth!, 'the oracle weights are all zero (the mixing matrix has no usable rows)');
+    // rescaled to mean γ² = 1 like the variance weights: Γ's overall scale only trades off against the
+    // sparsity coefficient, and --l1 should mean the same thing whichever Γ a run uses
+    const s = 1 / Math.sqrt(ms);
+    for (let q = 0; q < dIn; q++) gamma[q]! *= s;
+    return gamma;
+  }
+  return new Float32Array(dIn).fill(1);
 }

@@ -10,6 +10,7 @@
  * union: G2's features first (its hierarchy indices unchanged), then G3's, and G3's dense direction.
  */
 import { ensureFolder } from '../../io/atomic';
+import { relu } from '../../sae/arch/relu';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
@@ -91,7 +92,7 @@ export const DEFAULT_DEMO_STEPS: DemoSteps = {
       // ReLU (L1) SAEs: every diagnostic applies (λ_e, exact codes, width gap); TopK would leave those out.
       // Each width from its own seed: with one seed every width starts from the same first atoms, and the
       // tree would find edges that are only the shared initialisation.
-      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed + 1000 * w, l1: 3 }, () => undefined);
+      const handle = startTraining({ activations: [activations], outDir, arch: relu.name, width, tokens: o.trainTokens, seed: o.seed + 1000 * w, l1: 3 }, () => undefined);
       await handle.done;
       out.push(outDir);
     }

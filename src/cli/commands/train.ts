@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { startTraining } from '../../train/api';
 import type { TrainOptions } from '../../train/api';
 import type { TrainingProgress } from '../../protocol/training';
-import { TRAIN_ARCHS } from '../../sae/objectives';
-import type { TrainArch } from '../../sae/objectives';
-import { DEFAULT_WEIGHT_ALPHA, WEIGHTING_MODES } from '../../train/wsae';
-import type { WeightingMode } from '../../train/wsae';
+import { batchtopk } from '../../sae/arch/batchtopk';
+import { archSpec, DEFAULT_ARCH, isTrainable, trainFacts, TRAINABLE_ARCHS } from '../../sae/arch/registry';
+import type { ArchName } from '../../sae/arch/registry';
+import { relu } from '../../sae/arch/relu';
+import { DEFAULT_WEIGHT_ALPHA, WEIGHTING_MODES } from '../../train/options';
+import type { WeightingMode } from '../../train/options';
 import { ENGINE_PREFERENCES } from '../../compute/engine';
 import type { EnginePreference } from '../../compute/engine';
 import { action, emit, globals, InputError, intOption, numberOption, warn } from '../common';
@@ -37,16 +39,22 @@ function crosscoderLine(summary: Record<string, unknown>): string {
   return (n ? `relative decoder norm: ${n.onlyFirst} latents only in source 1 (r < 0.1), ${n.onlySecond} only in source 2 (r > 0.9), ${n.shared} shared (0.3 < r < 0.7); ` : '') + `per-latent norms and cosines in ${String(c.latentsFile)}`;
 }
 
+/** What --l1 means per trainable architecture with a penalty, and its default, from the registry. */
+function sparsityHelp(): string {
+  return TRAINABLE_ARCHS.filter((a) => trainFacts(a).penalty !== 'none')
+    .map((a) => `${a}: ${(trainFacts(a).penaltyLabel ?? '').toUpperCase()} coefficient, default ${trainFacts(a).defaultSparsityCoef}`).join('; ');
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train an SAE on local activations (in worker threads); writes a SAELens v6 folder, sparsity.safetensors and training_log.jsonl')
     .option('--activations <files...>', '.npy or .safetensors file(s) of [tokens, d_in] float rows (F32/F16/BF16), or a capture folder (<folder>#<site>); with --crosscoder, one row-aligned file per source')
     .requiredOption('--out <dir>', 'output folder (checkpoints go to <dir>/checkpoints)')
-    .option('--arch <arch>', `architecture: ${TRAIN_ARCHS.join('|')}`, 'topk')
+    .option('--arch <arch>', `architecture: ${TRAINABLE_ARCHS.join('|')}`, DEFAULT_ARCH)
     .option('--width <n>', 'd_sae, the number of latents', intOption('width'))
-    .option('--k <k>', 'topk/batchtopk: active latents per row', intOption('k'))
-    .option('--l1 <c>', 'sparsity coefficient (relu: L1 λ, default 5; jumprelu: L0 coefficient, default 1)', numberOption('l1', 0))
+    .option('--k <k>', `${TRAINABLE_ARCHS.filter((a) => archSpec(a).usesK).join('/')}: active latents per row`, intOption('k'))
+    .option('--l1 <c>', `sparsity coefficient (${sparsityHelp()})`, numberOption('l1', 0))
     .option('--tokens <n>', 'tokens to train on (default: one pass over the file)', intOption('tokens'))
     .option('--batch <b>', 'rows per step', intOption('batch'), 4096)
     .option('--lr <lr>', 'Adam learning rate', numberOption('lr', 0), 3e-4)
@@ -75,7 +83,7 @@ export function registerTrain(program: Command): void {
     .option('--ground-truth <path>', 'oracle weighting: synthetic folder or its ground_truth.safetensors (mixing matrix)')
     .action(action(async (o: TrainCliOptions, cmd: Command) => {
       const g = globals(cmd);
-      if (!TRAIN_ARCHS.includes(o.arch as TrainArch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAIN_ARCHS.join(', ')}`);
+      if (!isTrainable(o.arch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAINABLE_ARCHS.join(', ')}`);
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
       if (!ENGINE_PREFERENCES.includes((o.engine ?? 'auto') as EnginePreference)) throw new InputError('--engine', `expected one of ${ENGINE_PREFERENCES.join(', ')}, got '${String(o.engine)}'`);
@@ -87,14 +95,14 @@ export function registerTrain(program: Command): void {
       if (o.matryoshkaWidths !== undefined) {
         matryoshkaWidths = o.matryoshkaWidths.split(',').map((v) => Number(v.trim()));
         if (!matryoshkaWidths.every((w) => Number.isSafeInteger(w) && w > 0)) throw new InputError('--matryoshka-widths', `expected comma-separated positive integers, got '${o.matryoshkaWidths}'`);
-        if (cmd.getOptionValueSource('arch') !== 'cli') o.arch = 'batchtopk';
-        else if (o.arch !== 'batchtopk') throw new InputError('--arch', `Matryoshka SAEs are BatchTopK; got ${o.arch}`);
+        if (cmd.getOptionValueSource('arch') !== 'cli') o.arch = batchtopk.name;
+        else if (o.arch !== batchtopk.name) throw new InputError('--arch', `Matryoshka SAEs are BatchTopK; got ${o.arch}`);
       }
-      if (o.crosscoder && cmd.getOptionValueSource('arch') !== 'cli') o.arch = 'relu';
+      if (o.crosscoder && cmd.getOptionValueSource('arch') !== 'cli') o.arch = relu.name;
       if (!(WEIGHTING_MODES as readonly string[]).includes(o.weighting ?? 'none')) throw new InputError('--weighting', `expected one of ${WEIGHTING_MODES.join(', ')}, got '${String(o.weighting)}'`);
       const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
       const opts: TrainOptions = {
-        activations, outDir: o.out, arch: o.arch as TrainArch, width: o.width ?? 0,
+        activations, outDir: o.out, arch: o.arch as ArchName, width: o.width ?? 0,
         k: o.k, l1: o.l1, tokens: o.tokens, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads ?? 2,
         engine: o.engine, resume: !!o.resume, checkpointEvery: o.checkpointEvery, onNonFinite: o.nonFinite, tensorName: o.tensor,
         unitNormDecoder: o.unitNormDecoder, normalize: o.normalize, resampleEvery: o.resampleEvery, deadTokens: o.deadTokens,

@@ -19,7 +19,7 @@ import type { GemmProvider } from '../../../src/compute/gemm';
 import { matmul, matmulBT } from '../../../src/compute/matmul';
 import { loadWasmGemm, wasmKernelPath } from '../../../src/compute/wasmGemm';
 import { modelConfig } from '../../../src/sae/objectives';
-import type { TrainArch } from '../../../src/sae/objectives';
+import type { ArchName as TrainArch } from '../../../src/sae/arch/registry';
 import { buildLayout } from '../../../src/train/layout';
 import { WorkerPool } from '../../../src/train/pool';
 import { Rng } from '../../../src/train/rng';

@@ -12,7 +12,7 @@ import { loadSae } from '../../../src/formats/index';
 import { decode, encode } from '../../../src/sae/forward';
 import type { TrainOptions } from '../../../src/train/api';
 import { readCheckpointMeta } from '../../../src/train/checkpoint';
-import { crosscoderFeed, transcoderFeed } from '../../../src/train/familyTrainer';
+import { crosscoderFeed, transcoderFeed } from '../../../src/train/feeds';
 import { Rng } from '../../../src/train/rng';
 import { runTraining } from '../../../src/train/trainer';
 import { explainedVariance, matryoshkaData } from './data';

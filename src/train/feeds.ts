@@ -1,63 +1,13 @@
 /**
- * What the rest of the sparse-dictionary family (THEORY.md A5 transcoders, A6 crosscoders, A3 Matryoshka)
- * adds around the one training loop of ./trainer.ts: which kind a run is and which forms SAELens can hold,
- * the model shape it gives the step (src/sae/objectives.ts ModelConfig: target width, decoder-norm groups,
- * prefixes, skip), row-aligned streams over several activation files, and the crosscoder's export.
- * The step itself is the shared sparse-aware engine (./step.ts); src/sae/familyObjective.ts is the dense
- * reference of the same losses.
+ * The rows a run trains on: one reader over the activation files for SAEs and Matryoshka, row-aligned
+ * readers for the family's several streams (a transcoder's input and target, a crosscoder's L sources,
+ * concatenated per row). Which kind a run is, and its model shape, are ./options.ts.
  */
-import { join } from 'node:path';
 import { InputError } from '../errors';
-import { saveCrosscoder } from '../formats/crosscoder';
-import { writeFileAtomic } from '../io/atomic';
 import { DTYPE_BYTES } from '../io/dtype';
 import { RowReader, openRowReader, openRowSource } from '../io/rowReader';
 import type { RowReaderState } from '../io/rowReader';
-import type { Crosscoder } from '../sae/crosscoder';
-import { crosscoderLatentStats } from '../sae/crosscoderAnalysis';
-import { TRAIN_ARCHS } from '../sae/objectives';
-import type { FamilyShape, TrainArch } from '../sae/objectives';
-import type { TrainOptions } from './api';
-
-export type FamilyKind = 'transcoder' | 'crosscoder' | 'matryoshka';
-/** Per-latent relative decoder norms and cosines of a trained crosscoder. */
-export const CROSSCODER_LATENTS_FILE = 'crosscoder_latents.json';
-
-export function familyKind(o: TrainOptions): FamilyKind | undefined {
-  const kinds: FamilyKind[] = [];
-  if (o.target) kinds.push('transcoder');
-  if (o.crosscoder) kinds.push('crosscoder');
-  if (o.matryoshkaWidths) kinds.push('matryoshka');
-  if (kinds.length > 1) throw new InputError('--arch', `choose one of transcoder (--target), crosscoder (--crosscoder) and Matryoshka (--matryoshka-widths), got ${kinds.join(' and ')}`);
-  return kinds[0];
-}
-
-/** The architecture a family run trains, after refusing the forms the output formats cannot hold. */
-export function familyArch(kind: FamilyKind | undefined, o: TrainOptions): TrainArch {
-  if (o.skip && kind !== 'transcoder') throw new InputError('--skip', 'only transcoders have a skip connection');
-  if (!kind) return o.arch as TrainArch;
-  const arch = (kind === 'matryoshka' ? 'batchtopk' : o.arch) as TrainArch;
-  if (!TRAIN_ARCHS.includes(arch)) throw new InputError('--arch', `'${o.arch}' cannot be trained as a ${kind}`);
-  if (kind === 'crosscoder' && arch !== 'relu') throw new InputError('--arch', `the crosscoder format is ReLU (f = ReLU(Σ_l x_l W_enc,l + b_enc)); got ${arch}`);
-  if (kind === 'transcoder' && arch === 'topk') throw new InputError('--arch', 'SAELens has no TopK transcoder form; use batchtopk (saved as jumprelu_transcoder with its threshold), relu or jumprelu');
-  if (kind === 'transcoder' && o.skip && arch !== 'relu') throw new InputError('--skip', `SAELens's skip_transcoder is ReLU; got ${arch}`);
-  return arch;
-}
-
-/** Matryoshka prefix widths, increasing, ending at the full width. */
-export function matryoshkaPrefixes(widths: number[], dSae: number): number[] {
-  const ok = widths.length > 0 && widths.every((w, i) => Number.isSafeInteger(w) && w > 0 && (i === 0 || w > widths[i - 1]!));
-  if (!ok) throw new InputError('--matryoshka-widths', `expected increasing positive integers, got ${widths.join(',')}`);
-  if (widths[widths.length - 1]! > dSae) throw new InputError('--matryoshka-widths', `the last prefix ${widths[widths.length - 1]} is larger than the width ${dSae}`);
-  return widths[widths.length - 1] === dSae ? widths : [...widths, dSae];
-}
-
-/** The model shape of a kind (ModelConfig's family fields). */
-export function familyShape(kind: FamilyKind | undefined, feed: RowFeed, prefixes: number[] | undefined, skip: boolean): FamilyShape {
-  if (kind === 'transcoder') return { dOut: feed.dOut, target: true, bDecInput: false, skip };
-  if (kind === 'crosscoder') return { bDecInput: false, normGroups: feed.sources };
-  return { prefixes };
-}
+import type { FamilyKind } from './options';
 
 /**
  * Rows for the step: input rows x [n, d_in] and, for a transcoder, target rows y [n, d_out] from another
@@ -160,20 +110,4 @@ export function openFeed(kind: FamilyKind | undefined, activations: string[], ta
   if (kind === 'crosscoder') return crosscoderFeed(activations, o);
   if (kind === 'matryoshka' && activations.length !== 1) throw new InputError('--activations', `give one activation file for a Matryoshka SAE, got ${activations.length}`);
   return plainFeed(activations, o);
-}
-
-/**
- * A trained crosscoder in its format (our [L·d, H] encoder and [H, L·d] decoder are the format's [L, d, H]
- * and [H, L, d] row-major as they are), plus crosscoder_latents.json. Returns the summary's crosscoder facts.
- */
-export function saveTrainedCrosscoder(outDir: string, p: { wEnc: Float32Array; bEnc: Float32Array; wDec: Float32Array; bDec: Float32Array }, nSources: number, dSae: number, training: Record<string, unknown>): Record<string, unknown> {
-  const cc: Crosscoder = {
-    cfg: { nSources, dIn: p.bDec.length / nSources, dSae, dtype: 'float32', metadata: { sae_workbench: { training } } },
-    wEnc: p.wEnc, bEnc: p.bEnc, wDec: p.wDec, bDec: p.bDec,
-  };
-  saveCrosscoder(cc, outDir);
-  const st = crosscoderLatentStats(cc);
-  // per latent, beside the weights: what the relative-norm and cosine plots are drawn from
-  writeFileAtomic(join(outDir, CROSSCODER_LATENTS_FILE), JSON.stringify({ nSources, normShare: Array.from(st.normShare), cosineToFirst: Array.from(st.cosineToFirst) }) + '\n');
-  return { latentsFile: CROSSCODER_LATENTS_FILE, ...(st.counts ? { relativeNormCounts: st.counts } : {}) };
 }

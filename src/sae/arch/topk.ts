@@ -1,0 +1,53 @@
+/**
+ * TopK SAE (THEORY.md A3; SAELens `topk`): f = ReLU(TopK_k(z)), unit-norm decoder rows, aux-k on dead
+ * latents. SAELens's rescale_acts_by_decoder_norm ranks z·‖d‖ instead of z.
+ */
+import { keepTopK, RowTopK } from '../../compute/topk';
+import type { Sae } from '../types';
+import { defineArch } from './spec';
+import type { TrainFacts } from './spec';
+
+/** Per-row TopK codes, ranking by z·‖d‖ when the SAE says so (`norms` then holds the decoder norms). */
+export function topkRows(sae: Sae, h: Float32Array, n: number, norms?: Float32Array): void {
+  const { dSae } = sae.cfg;
+  const k = sae.cfg.k ?? 32;
+  // one selector for all rows: its threshold carries over from row to row (src/compute/topk.ts)
+  const sel = new RowTopK(dSae, k), keptVal = new Float32Array(k), keptIdx = new Int32Array(k);
+  for (let r = 0; r < n; r++) {
+    const row = h.subarray(r * dSae, (r + 1) * dSae);
+    if (norms) for (let i = 0; i < dSae; i++) row[i]! *= norms[i]!;
+    keepTopK(row, k, sel, keptVal, keptIdx);
+  }
+}
+
+/** cfg.json fields of the k-sparse architectures. */
+export function kConfigFields(sae: Sae): Record<string, unknown> {
+  return { ...(sae.cfg.k !== undefined ? { k: sae.cfg.k } : {}), rescale_acts_by_decoder_norm: sae.cfg.rescaleActsByDecoderNorm };
+}
+
+/** Training facts of the k-sparse architectures: unit-norm decoder, no penalty, aux-k on dead latents. */
+export function kSparseTrainFacts(selection: 'row-topk' | 'batch-topk'): TrainFacts {
+  return {
+    selection, penalty: 'none', decoderNorm: 'unit', auxK: true, densePath: false, defaultSparsityCoef: 0,
+    penaltyName: () => 'none', decoderInitNorm: () => 1,
+  };
+}
+
+export const topk = defineArch({
+  name: 'topk',
+  summary: 'TopK: k active latents per token',
+  usesK: true,
+  codeKind: 'l0',
+  offThreshold: 'row-min',
+  ranksByDecoderNorm: true,
+  addsEncoderBias: true,
+  activate: topkRows,
+  saeLens: {
+    architecture: () => 'topk',
+    reads: ['topk'],
+    encoderBias: 'b_enc',
+    latentTensors: [],
+    configFields: kConfigFields,
+  },
+  train: kSparseTrainFacts('row-topk'),
+});

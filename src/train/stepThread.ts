@@ -1,0 +1,110 @@
+/**
+ * One thread's share of a step: its latent and row ranges, views of the shared arena, its reusable lists,
+ * and the arena offsets its kernels address (./step.ts runs the phases over it).
+ */
+import type { GemmProvider } from '../compute/gemm';
+import type { ModelConfig } from '../sae/objectives';
+import { DENSE_BLOCK } from './layout';
+import type { ArenaViews, Layout } from './layout';
+import { RowTopK, TopHeap } from '../compute/topk';
+import { FlatList, LatentLists } from './lists';
+
+export interface StepThread {
+  cfg: ModelConfig;
+  layout: Layout;
+  worker: number;
+  threads: number;
+  /** The whole shared buffer as f32 (for the GEMM) and as u32 (float bits for BatchTopK's histogram). */
+  mem: Float32Array;
+  bits: Uint32Array;
+  v: ArenaViews;
+  gemm: GemmProvider;
+  l0: number; l1: number;
+  r0: number; r1: number;
+  act: LatentLists;
+  aux: LatentLists;
+  ker: LatentLists;
+  flatAct: FlatList;
+  flatAux: FlatList;
+  flatKer: FlatList;
+  heap: TopHeap;
+  /** Row-wise top-k of own latents: TopK's codes, and aux-k over the dead ones (each keeps its own guess). */
+  sel: RowTopK;
+  auxSel: RowTopK;
+  deadList: Int32Array;
+  theta: Float32Array;
+  dead: Uint8Array;
+  /** This thread's gradient rows (views of the arena's scratch region) and their float offsets. */
+  gradDec: Float32Array;
+  gradEnc: Float32Array;
+  gradDecOff: number;
+  gradEncOff: number;
+  /** Float offsets of the arena regions the sparse loops address through the kernels (part: this thread's segment 0). */
+  off: { g: number; gAux: number; x: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number; wSkip: number; skipOut: number; gradWSkip: number };
+  /** Matryoshka segments of own latents: [segment, first latent, end latent]; segOf[j] for own latent l0 + j. */
+  segs: [number, number, number][];
+  segOf: Int32Array;
+  /** Whether this step runs the dense decoder path on this thread's latents (decided in activate). */
+  dense: boolean;
+  /** Dense path: which (row, own latent) pairs are active, [B × own latents]; Σ_n f per own latent. */
+  mask: Uint8Array;
+  sumF: Float64Array;
+}
+
+export function rangeOf(total: number, parts: number, p: number): [number, number] {
+  const base = Math.floor(total / parts), extra = total % parts;
+  const start = p * base + Math.min(p, extra);
+  return [start, start + base + (p < extra ? 1 : 0)];
+}
+
+export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBufferLike, v: ArenaViews, gemm: GemmProvider, worker: number): StepThread {
+  const T = layout.threads;
+  const [l0, l1] = rangeOf(cfg.dSae, T, worker);
+  const [r0, r1] = rangeOf(cfg.batch, T, worker);
+  const n = l1 - l0;
+  const at = (name: string): number => layout.regions.get(name)!.offset / 4;
+  const { dIn, dOut, batch: B } = cfg;
+  const P = cfg.prefixes.length;
+  const segs: [number, number, number][] = [];
+  const segOf = new Int32Array(n);
+  cfg.prefixes.forEach((hi, s) => {
+    const a = Math.max(l0, s ? cfg.prefixes[s - 1]! : 0), b = Math.min(l1, hi);
+    if (a < b) { segs.push([s, a, b]); segOf.fill(s, a - l0, b - l0); }
+  });
+  const scratch = worker * (dIn + dOut);
+  return {
+    cfg, layout, worker, threads: T,
+    mem: new Float32Array(buffer), bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
+    act: new LatentLists(n), aux: new LatentLists(n), ker: new LatentLists(n),
+    flatAct: new FlatList(), flatAux: new FlatList(), flatKer: new FlatList(),
+    heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
+    sel: new RowTopK(n, cfg.k), auxSel: new RowTopK(n, cfg.kAux), deadList: new Int32Array(n),
+    theta: new Float32Array(n), dead: new Uint8Array(n),
+    gradDec: v.f32.scratch!.subarray(scratch, scratch + dOut),
+    gradEnc: v.f32.scratch!.subarray(scratch + dOut, scratch + dOut + dIn),
+    gradDecOff: at('scratch') + scratch,
+    gradEncOff: at('scratch') + scratch + dOut,
+    off: {
+      g: at('g'), gAux: at('gAux'), x: at('x'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * P * B * dOut, xaux: at('xauxPart') + worker * B * dOut,
+      z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * dIn, wSkip: at('wSkip'), skipOut: at('skipOut'), gradWSkip: at('gradWSkip'),
+    },
+    segs, segOf,
+    dense: false,
+    mask: new Uint8Array(0),
+    sumF: new Float64Array(0),
+  };
+}
+
+export function rowNorm(a: Float32Array, off: number, len: number): number {
+  let s = 0;
+  for (let q = 0; q < len; q++) s += a[off + q]! ** 2;
+  return Math.sqrt(s);
+}
+
+/** A latent's decoder-norm weight Σ_g ‖d_i^g‖ over G equal blocks of its row (G = 1: ‖d_i‖; crosscoder: per source). */
+export function decoderNorm(wDec: Float32Array, off: number, len: number, groups: number): number {
+  const w = len / groups;
+  let total = 0;
+  for (let g = 0; g < groups; g++) total += rowNorm(wDec, off + g * w, w);
+  return total;
+}
