@@ -190,20 +190,29 @@ def main(argv):
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    # a `.cancel` file in the output folder stops the run too: the editor writes it, for runs under torchrun
+    # or started elsewhere as much as for its own
+    cancel_file = os.path.join(o["outDir"], ".cancel")
+
     def cancelled():
+        mine = cancel["flag"] or os.path.exists(cancel_file)
         if dist.world == 1:
-            return cancel["flag"]
-        t = torch.tensor([1.0 if cancel["flag"] else 0.0], device=device)
+            return mine
+        t = torch.tensor([1.0 if mine else 0.0], device=device)
         dist.all_reduce(t)
         return float(t) > 0
 
     os.makedirs(o["outDir"], exist_ok=True)
+    if dist.rank == 0 and os.path.exists(cancel_file):
+        os.remove(cancel_file)  # a stale request from an earlier run
     run = Run(o, feed, facts, device, dist, engine, notes, meta, ckpt)
     try:
         run.start()
         summary = run.loop(cancelled)
     except Cancelled as c:
         if dist.rank == 0:
+            if os.path.exists(cancel_file):
+                os.remove(cancel_file)
             emit("cancelled", runId=o["runId"], lastCheckpoint=str(c))
         raise SystemExit(130)
     except (ValueError, DataError) as e:

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { startTraining } from '../../train/api';
 import type { TrainOptions } from '../../train/api';
+import { startTorchTraining } from '../../train/torchBackend';
+import type { TorchOptions } from '../../train/torchBackend';
 import type { TrainingProgress } from '../../protocol/training';
 import { TRAIN_ARCHS } from '../../sae/objectives';
 import type { TrainArch } from '../../sae/objectives';
@@ -17,6 +19,7 @@ interface TrainCliOptions {
   deadTokens?: number; lrWarmup?: number; lrDecay?: number; l1Warmup?: number; memoryBudget?: number;
   weighting?: string; weightAlpha?: number; groundTruth?: string;
   source?: string; target?: string; skip?: boolean; crosscoder?: boolean; matryoshkaWidths?: string;
+  backend: string; nproc?: number; python?: string; device?: string; bf16?: boolean; tf32?: boolean;
 }
 
 function fmtCount(n: number): string {
@@ -35,6 +38,12 @@ function crosscoderLine(summary: Record<string, unknown>): string {
   const c = (summary.crosscoder ?? {}) as { relativeNormCounts?: { onlyFirst: number; onlySecond: number; shared: number }; latentsFile?: string };
   const n = c.relativeNormCounts;
   return (n ? `relative decoder norm: ${n.onlyFirst} latents only in source 1 (r < 0.1), ${n.onlySecond} only in source 2 (r > 0.9), ${n.shared} shared (0.3 < r < 0.7); ` : '') + `per-latent norms and cosines in ${String(c.latentsFile)}`;
+}
+
+/** startTraining's signature, on the PyTorch backend with the CLI's device options. */
+function startTorch(opts: TrainOptions, o: TrainCliOptions): typeof startTraining {
+  if (!['auto', 'cpu', 'cuda'].includes(o.device ?? 'auto')) throw new InputError('--device', `expected auto, cpu or cuda, got '${String(o.device)}'`);
+  return (_, onEvent) => startTorchTraining(opts, { python: o.python, nproc: o.nproc, device: o.device as TorchOptions['device'], bf16: o.bf16, tf32: o.tf32 }, onEvent);
 }
 
 export function registerTrain(program: Command): void {
@@ -73,8 +82,16 @@ export function registerTrain(program: Command): void {
     .option('--crosscoder', 'crosscoder: the --activations files are row-aligned sources sharing one code (relu, group lasso over sources)')
     .option('--matryoshka-widths <list>', 'Matryoshka BatchTopK: comma-separated prefix widths, e.g. 128,512,2048 (the full width is appended)')
     .option('--ground-truth <path>', 'oracle weighting: synthetic folder or its ground_truth.safetensors (mixing matrix)')
+    .option('--backend <b>', 'builtin (this machine, worker threads) or torch (the PyTorch backend: CUDA when present, else CPU)', 'builtin')
+    .option('--nproc <n>', 'torch: processes under torchrun (one per GPU; gloo on CPU)', intOption('nproc', 1, 1024))
+    .option('--python <path>', 'torch: the Python interpreter (default $SAE_WORKBENCH_PYTHON, else python3)')
+    .option('--device <d>', 'torch: auto|cpu|cuda', 'auto')
+    .option('--bf16', 'torch on CUDA: bfloat16 autocast (float32 weights and Adam)')
+    .option('--tf32', 'torch on CUDA: TF32 matmuls')
     .action(action(async (o: TrainCliOptions, cmd: Command) => {
       const g = globals(cmd);
+      if (o.backend !== 'builtin' && o.backend !== 'torch') throw new InputError('--backend', `expected builtin or torch, got '${o.backend}'`);
+      if (o.backend !== 'torch' && (o.nproc ?? 1) > 1) throw new InputError('--nproc', 'runs several processes under torchrun: use it with --backend torch');
       if (!TRAIN_ARCHS.includes(o.arch as TrainArch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAIN_ARCHS.join(', ')}`);
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
@@ -110,7 +127,7 @@ export function registerTrain(program: Command): void {
       }
       const tty = process.stderr.isTTY && !g.json;
       let lastLen = 0;
-      const handle = startTraining(opts, (e) => {
+      const handle = (o.backend === 'torch' ? startTorch(opts, o) : startTraining)(opts, (e) => {
         if (e.type === 'progress') {
           if (tty) {
             const line = progressLine(e.progress).slice(0, (process.stderr.columns || 120) - 1);
