@@ -22,7 +22,7 @@ def write_acts(path, rows=4096, d=16, features=48, seed=0, d_out=None):
 
 
 def run_backend(args, python=sys.executable, env=None, torchrun=0, timeout=600):
-    cmd = [python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(torchrun), "-m", "sae_workbench_train"] if torchrun else [python, "-m", "sae_workbench_train"]
+    cmd = [python, "-m", "sae_workbench_train.torchrun", "--standalone", "--nproc_per_node", str(torchrun), "-m", "sae_workbench_train"] if torchrun else [python, "-m", "sae_workbench_train"]
     e = {**os.environ, "PYTHONPATH": PYTHON_DIR, "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, env=e, timeout=timeout)
 

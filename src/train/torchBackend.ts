@@ -63,7 +63,7 @@ export function torchCommand(o: TrainOptions, t: TorchOptions = {}): { python: s
   const python = t.python ?? defaultPython();
   const nproc = t.nproc ?? 1;
   const argv = nproc > 1
-    ? ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(nproc), '-m', 'sae_workbench_train', ...torchArgs(o, t)]
+    ? ['-m', 'sae_workbench_train.torchrun', '--standalone', '--nproc_per_node', String(nproc), '-m', 'sae_workbench_train', ...torchArgs(o, t)]
     : ['-m', 'sae_workbench_train', ...torchArgs(o, t)];
   const path = [pythonPackageRoot(), process.env.PYTHONPATH].filter(Boolean).join(delimiter);
   return { python, argv, env: { PYTHONPATH: path, PYTHONUNBUFFERED: '1' } };
