@@ -80,15 +80,20 @@ def _kernel(z, theta, eps):
     return ((z - theta).abs() < eps / 2).to(z.dtype)
 
 
+def _save_gate(ctx, z, log_theta, eps):
+    """H(z - theta), keeping what both straight-through backward passes need."""
+    theta = log_theta.exp()
+    ctx.save_for_backward(z, theta)
+    ctx.eps = eps
+    return (z > theta).to(z.dtype)
+
+
 class JumpReluFn(torch.autograd.Function):
     """f = z H(z - theta); df/dz = H, df/dt = -(theta/eps) K theta (t = log theta, the chain rule's theta)."""
 
     @staticmethod
     def forward(ctx, z, log_theta, eps):
-        theta = log_theta.exp()
-        ctx.save_for_backward(z, theta)
-        ctx.eps = eps
-        return z * (z > theta).to(z.dtype)
+        return z * _save_gate(ctx, z, log_theta, eps)
 
     @staticmethod
     def backward(ctx, g):
@@ -104,10 +109,7 @@ class StepFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, log_theta, eps):
-        theta = log_theta.exp()
-        ctx.save_for_backward(z, theta)
-        ctx.eps = eps
-        return (z > theta).to(z.dtype)
+        return _save_gate(ctx, z, log_theta, eps)
 
     @staticmethod
     def backward(ctx, g):

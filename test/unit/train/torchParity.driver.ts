@@ -28,6 +28,13 @@ const [steps, B, dIn] = tensors.get('X')!.shape as [number, number, number];
 const dSae = tensors.get('b_enc')!.shape[0]!;
 const dOut = tensors.get('b_dec')!.shape[0]!;
 
+/** SAELens's W_enc [d_in, d_sae] ↔ our engine's rows W_encᵀ [d_sae, d_in] (the transpose is its own inverse). */
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
+  return out;
+}
+
 function engine(captureGrads: boolean): StepEngine {
   const cfg = modelConfig(c.arch, dIn, dSae, B, {
     k: c.k, unitNormDecoder: c.unitNormDecoder, captureGrads, reconWeighted: tensors.has('gamma2'),
@@ -36,8 +43,7 @@ function engine(captureGrads: boolean): StepEngine {
   const layout = buildLayout(cfg, 1);
   const eng = new StepEngine(cfg, new ArrayBuffer(layout.bytes), jsGemm, 1);
   const f = eng.views.f32;
-  const wEnc = get('W_enc');
-  for (let i = 0; i < dSae; i++) for (let q = 0; q < dIn; q++) f.wEncT![i * dIn + q] = wEnc[q * dSae + i]!;
+  f.wEncT!.set(transpose(get('W_enc'), dIn, dSae));
   f.wDec!.set(get('W_dec')); f.bEnc!.set(get('b_enc')); f.bDec!.set(get('b_dec'));
   if (c.arch === 'jumprelu') f.logTheta!.set(get('log_threshold'));
   if (c.skip) f.wSkip!.set(get('W_skip'));
@@ -59,9 +65,7 @@ const cap = engine(true);
 load(cap, 0);
 cap.step(hyper);
 const g = cap.views.f32;
-const gradWEnc = new Float32Array(dIn * dSae);
-for (let i = 0; i < dSae; i++) for (let q = 0; q < dIn; q++) gradWEnc[q * dSae + i] = g.gradWEncT![i * dIn + q]!;
-out.push(['grad_W_enc', t([dIn, dSae], gradWEnc)], ['grad_W_dec', t([dSae, dOut], g.gradWDec!)], ['grad_b_enc', t([dSae], g.gradBEnc!)], ['grad_b_dec', t([dOut], g.gradBDec!)]);
+out.push(['grad_W_enc', t([dIn, dSae], transpose(g.gradWEncT!, dSae, dIn))], ['grad_W_dec', t([dSae, dOut], g.gradWDec!)], ['grad_b_enc', t([dSae], g.gradBEnc!)], ['grad_b_dec', t([dOut], g.gradBDec!)]);
 if (c.arch === 'jumprelu') out.push(['grad_log_threshold', t([dSae], g.gradLogTheta!)]);
 if (c.skip) out.push(['grad_W_skip', t([dOut, dIn], g.gradWSkip!)]);
 
@@ -72,9 +76,7 @@ for (let s = 0; s < c.steps; s++) {
   stats.push(run.step(hyper));
 }
 const f = run.views.f32;
-const wEnc = new Float32Array(dIn * dSae);
-for (let i = 0; i < dSae; i++) for (let q = 0; q < dIn; q++) wEnc[q * dSae + i] = f.wEncT![i * dIn + q]!;
-out.push(['W_enc', t([dIn, dSae], wEnc)], ['W_dec', t([dSae, dOut], f.wDec!)], ['b_enc', t([dSae], f.bEnc!)], ['b_dec', t([dOut], f.bDec!)]);
+out.push(['W_enc', t([dIn, dSae], transpose(f.wEncT!, dSae, dIn))], ['W_dec', t([dSae, dOut], f.wDec!)], ['b_enc', t([dSae], f.bEnc!)], ['b_dec', t([dOut], f.bDec!)]);
 if (c.arch === 'jumprelu') out.push(['log_threshold', t([dSae], f.logTheta!)]);
 if (c.skip) out.push(['W_skip', t([dOut, dIn], f.wSkip!)]);
 writeSafetensors(outPath, out, { stats: JSON.stringify(stats), threshold: String(run.views.f64.scalars![S.bTopkThreshold]) });
