@@ -1,6 +1,7 @@
 """Command line of the PyTorch backend. The options are those of `sae-workbench train` (docs/training.md)
 plus the device ones; bad input gets one line on stderr and exit code 2, with nothing written."""
 import argparse
+import json
 import os
 import signal
 import sys
@@ -13,7 +14,7 @@ from .data import DataError, open_feed
 from .memory import GiB, largest_width, run_bytes
 from .objectives import ARCHS
 from .step import Dist, TorchDist
-from .trainer import Cancelled, Run, read_checkpoint_meta, resolve
+from .trainer import Cancelled, Run, now, read_checkpoint_meta, resolve
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -154,8 +155,25 @@ def options(a, dist):
     return o, feed, facts, meta, ckpt
 
 
+def expand_config(argv):
+    """`--config run.json` stands for the arguments listed in it ({"args": [...]}; written beside the
+    torchrun script the editor prepares for a cluster job); arguments after it are added."""
+    if "--config" not in argv:
+        return argv
+    i = argv.index("--config")
+    if i + 1 >= len(argv):
+        fail("--config: expected a file")
+    path = argv[i + 1]
+    try:
+        with open(path, encoding="utf-8") as f:
+            listed = json.load(f)["args"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        fail(f"{path}: not a run configuration ({e})")
+    return argv[:i] + [str(v) for v in listed] + argv[i + 2:]
+
+
 def main(argv):
-    a = parser().parse_args(argv)
+    a = parser().parse_args(expand_config(argv))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = pick_device(a, local_rank)
@@ -213,9 +231,12 @@ def main(argv):
         if dist.rank == 0:
             if os.path.exists(cancel_file):
                 os.remove(cancel_file)
+            # the log says so too, for an editor that follows the run through its folder (a cluster job)
+            run.log({"type": "cancelled", "runId": o["runId"], "step": run.step_no, "checkpoint": str(c), "time": now()})
             emit("cancelled", runId=o["runId"], lastCheckpoint=str(c))
         raise SystemExit(130)
     except (ValueError, DataError) as e:
+        run.log({"type": "error", "runId": o["runId"], "message": str(e), "time": now()})
         fail(str(e))
     if dist.rank == 0:
         emit("done", runId=o["runId"], outDir=o["outDir"], summary=summary)

@@ -138,3 +138,36 @@ export function startTorchTraining(opts: TrainOptions, t: TorchOptions, onEvent:
     },
   };
 }
+
+/**
+ * A ready cluster job for a run: `<outDir>/torchrun/run.json` (the backend's arguments) and
+ * `<outDir>/torchrun/train.sh`, which runs them under torchrun on NPROC processes per node (NNODES nodes,
+ * rendezvous at MASTER_ADDR:MASTER_PORT when more than one). Paths are as this machine sees them; the script
+ * says which to change when the cluster mounts the data elsewhere. Returns both paths.
+ */
+export function writeTorchrunScript(o: TrainOptions, t: TorchOptions = {}): { script: string; config: string } {
+  const dir = join(resolve(o.outDir), 'torchrun');
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'run.json');
+  writeFileSync(config, JSON.stringify({ args: torchArgs({ ...o, outDir: resolve(o.outDir), activations: o.activations.map((a) => resolve(a)) }, { ...t, nproc: Math.max(2, t.nproc ?? 2) }) }, null, 2) + '\n');
+  const script = join(dir, 'train.sh');
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(script, [
+    '#!/usr/bin/env bash',
+    `# SAE Workbench: ${o.arch} SAE, width ${o.width}, on the PyTorch backend under torchrun (written ${new Date().toISOString()}).`,
+    '# Run it on each node of the job (e.g. from an sbatch script). The arguments are in run.json beside it:',
+    '# activation files and the output folder are absolute paths of the machine that wrote it; edit them when the',
+    '# cluster mounts them elsewhere. The editor watches the output folder (training_log.jsonl) and cancels by',
+    '# writing a .cancel file there. PYTHON: an interpreter with torch; SAE_WORKBENCH_PYTHONPATH: the folder holding',
+    '# sae_workbench_train (copy it to the cluster when the default below is not visible there).',
+    'set -euo pipefail',
+    `PYTHON="\${PYTHON:-${t.python ?? defaultPython()}}"`,
+    `export PYTHONPATH="\${SAE_WORKBENCH_PYTHONPATH:-${pythonPackageRoot()}}\${PYTHONPATH:+:$PYTHONPATH}"`,
+    `NPROC="\${NPROC:-${t.nproc ?? 2}}"`,
+    'NNODES="${NNODES:-1}"',
+    'if [ "$NNODES" = 1 ]; then RDZV=(--standalone); else RDZV=(--nnodes "$NNODES" --rdzv_backend c10d --rdzv_endpoint "${MASTER_ADDR:?set MASTER_ADDR}:${MASTER_PORT:-29500}" --rdzv_id "${RDZV_ID:-sae-workbench}"); fi',
+    `exec "$PYTHON" -m sae_workbench_train.torchrun "\${RDZV[@]}" --nproc_per_node "$NPROC" -m sae_workbench_train --config ${q(config)} "$@"`,
+    '',
+  ].join('\n'), { mode: 0o755 });
+  return { script, config };
+}

@@ -3,13 +3,14 @@
 // Needs a Python with torch: $SAE_WORKBENCH_TEST_PYTHON, else Debian's /usr/bin/python3 (skipped without one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, InputError } from '../../../src/errors';
 import type { TrainingEvent, TrainingProgress } from '../../../src/protocol/training';
-import { startTorchTraining, torchArgs } from '../../../src/train/torchBackend';
+import { startTorchTraining, torchArgs, writeTorchrunScript } from '../../../src/train/torchBackend';
+import { followTrainingLog } from '../../../src/train/logFollower';
 import { sparseFeatures, writeSynthetic } from './synthetic';
 import { spawnCli } from '../../helpers/cli';
 
@@ -63,4 +64,32 @@ test('sae-workbench train --backend torch: bad input is one line, exit 2', { ski
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.ok(!existsSync(join(dir, 'bad')));
+});
+
+test('a torchrun job written as a script is followed through its folder: progress, cancel, resume', { skip: !hasTorch && `no torch in ${python}` }, async () => {
+  const acts = join(dir, 'acts-job.npy');
+  writeSynthetic(acts, sparseFeatures(4096, 16, 20, 0.08, 4));
+  const out = join(dir, 'job');
+  const opts = { activations: [acts], outDir: out, arch: 'topk' as const, width: 32, k: 4, batch: 64, tokens: 64 * 4000, lr: 3e-3, checkpointEvery: 1000, runId: 'job-1' };
+  const { script, config } = writeTorchrunScript(opts, { python, nproc: 2 });
+  assert.ok(existsSync(config));
+  const launch = (): ReturnType<typeof spawn> => spawn('bash', [script], { stdio: 'ignore', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const seen: TrainingEvent[] = [];
+  const follow = followTrainingLog(out, 'job-1', (e) => {
+    seen.push(e);
+    if (e.type === 'progress' && e.progress.step >= 3) follow.cancel();
+  }, { pollMs: 200 });
+  const job = launch();
+  await assert.rejects(follow.done, (e: unknown) => e instanceof CancelledError);
+  await new Promise((r) => job.once('close', r));
+  assert.ok(seen.some((e) => e.type === 'progress'));
+  assert.ok(seen.at(-1)!.type === 'cancelled' && existsSync(join(out, 'checkpoints', 'latest.safetensors')));
+
+  const again = writeTorchrunScript({ ...opts, resume: true }, { python, nproc: 2 });
+  const finish = followTrainingLog(out, 'job-1', () => undefined, { pollMs: 200 });
+  spawn('bash', [again.script], { stdio: 'ignore', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const summary = await finish.done;
+  assert.equal(summary.steps, 4000);
+  assert.equal(summary.world, 2);
+  assert.ok(existsSync(join(out, 'cfg.json')));
 });
