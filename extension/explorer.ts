@@ -102,7 +102,9 @@ export class SaeExplorer implements vscode.TreeDataProvider<Node> {
         item.description = this.rel(node.file.path);
         item.iconPath = new vscode.ThemeIcon('database');
         item.contextValue = 'activations';
-        item.command = { command: 'vscode.openWith', title: 'Open', arguments: [vscode.Uri.file(node.file.path), 'saeWorkbench.tensorFile'] };
+        item.command = node.file.manifest
+          ? { command: 'vscode.open', title: 'Open Manifest', arguments: [vscode.Uri.file(node.file.manifest)] }
+          : { command: 'vscode.openWith', title: 'Open', arguments: [vscode.Uri.file(node.file.path), 'saeWorkbench.tensorFile'] };
         return item;
       }
     }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { Annotations, registerAnnotationCommands } from './annotations';
+import { registerCaptureCommand } from './capture';
 import { registerCommands } from './commands';
 import { SaeExplorer, VIEW_ID } from './explorer';
 import { registerHookLens } from './hookLens';
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): void {
     return { savedAt: new Date().toISOString() };
   });
   registerCommands({ context, index, runs, annotations });
+  registerCaptureCommand(context, output);
   registerAnnotationCommands(context, index, annotations);
   registerHookLens(context, index);
   context.subscriptions.push(

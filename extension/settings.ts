@@ -16,6 +16,8 @@ export interface Settings {
   memoryBudgetMB: number;
   codeLensLanguages: string[];
   annotationAuthor: string;
+  /** Interpreter for capture when the Python extension has none selected ('' = python3). */
+  pythonPath: string;
 }
 
 export function readSettings(): Settings {
@@ -31,5 +33,6 @@ export function readSettings(): Settings {
     memoryBudgetMB: c.get<number>('memoryBudgetMB', 4096),
     codeLensLanguages: c.get<string[]>('codeLens.languages', ['python']),
     annotationAuthor: c.get<string>('annotations.author', ''),
+    pythonPath: c.get<string>('pythonPath', ''),
   };
 }

@@ -9,13 +9,15 @@ import { dirname, basename } from 'node:path';
 import { readSaeFacts } from './saeFacts';
 import type { SaeEntry, SaeFacts } from './saeFacts';
 import { CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE } from '../src/formats/saelens';
+import { captureEntries, isCapture } from '../src/io/shards';
 
 const EXCLUDE = '**/{node_modules,.git,.venv,venv,__pycache__,.test-artifacts}/**';
 const ACTIVATION_GLOB = '**/*.{npy,npz,safetensors}';
 const MAX_FILES = 2000;
 const OPENED_KEY = 'saeWorkbench.openedSaes';
 
-export interface ActivationFile { path: string; name: string }
+/** An activation file, or one site of a capture folder (`manifest` set; path `<folder>#<site>` when it has several). */
+export interface ActivationFile { path: string; name: string; manifest?: string }
 
 export class WorkspaceIndex implements vscode.Disposable {
   private entries = new Map<string, SaeEntry>();
@@ -77,10 +79,13 @@ export class WorkspaceIndex implements vscode.Disposable {
   }
 
   private async scan(): Promise<void> {
-    const [cfgs, tensors] = await Promise.all([
+    const [cfgs, tensors, manifests] = await Promise.all([
       vscode.workspace.findFiles(`**/${CFG_FILE}`, EXCLUDE, MAX_FILES),
       vscode.workspace.findFiles(ACTIVATION_GLOB, EXCLUDE, MAX_FILES),
+      vscode.workspace.findFiles('**/manifest.json', EXCLUDE, MAX_FILES),
     ]);
+    // a capture folder is listed once per site, not as its shards (src/io/shards.ts)
+    const captures = new Set(manifests.map((u) => dirname(u.fsPath)).filter(isCapture));
     const dirs = new Set(cfgs.map((u) => dirname(u.fsPath)));
     for (const d of this.context.workspaceState.get<string[]>(OPENED_KEY, [])) dirs.add(d);
     const entries = new Map<string, SaeEntry>();
@@ -93,9 +98,10 @@ export class WorkspaceIndex implements vscode.Disposable {
     const saeFiles = new Set([WEIGHTS_FILE, SPARSITY_FILE]);
     this.activationFiles = tensors
       .map((u) => u.fsPath)
-      .filter((p) => !(entries.has(dirname(p)) && saeFiles.has(basename(p))) && !/checkpoint/i.test(p))
-      .sort()
-      .map((p) => ({ path: p, name: basename(p) }));
+      .filter((p) => !(entries.has(dirname(p)) && saeFiles.has(basename(p))) && !/checkpoint/i.test(p) && !captures.has(dirname(p)))
+      .map((p) => ({ path: p, name: basename(p) }))
+      .concat([...captures].flatMap(captureEntries))
+      .sort((a, b) => a.path.localeCompare(b.path));
     this.entries = entries;
     this.changed.fire();
   }

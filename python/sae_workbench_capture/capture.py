@@ -173,7 +173,7 @@ def run_capture(loaded, sites, corpus, opts):
     if folder.rows == 0:
         raise SpecError(f"corpus '{corpus.spec}': no rows to capture (the corpus has no text, or --skip-positions drops every token)")
     folder.write_manifest(facts(True), complete=True)
-    folder.remove_unlisted_shards()
+    folder.remove_unlisted_files()
     emit("done", rows=folder.rows, shards=len(folder.shards), out=opts.out,
          rows_per_s=round(rows_this_run / max(1e-9, time.monotonic() - started), 1))
     return folder

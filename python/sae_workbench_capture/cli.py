@@ -12,8 +12,13 @@ from .corpus import Corpus
 from .models import DTYPES, SpecError, load_model, resolve_sites
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2, like every other bad input
+        fail(f"{self.prog}: {message} (see --help)")
+
+
 def parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m sae_workbench_capture",
         description="Capture a model's activations at one or more sites over a text corpus into sharded "
                     "safetensors with token ids, tokenizer and W_U, for SAE Workbench.")

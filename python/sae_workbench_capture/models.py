@@ -84,7 +84,11 @@ def load_model(spec, kind, device, model_dtype, tokenizer_spec):
     if kind == "module":
         if not _FACTORY.match(spec):
             raise SpecError(f"model '{spec}': expected module:factory, e.g. mypkg.models:make_model")
-        model = _import_factory(spec)()
+        factory = _import_factory(spec)
+        try:
+            model = factory()
+        except Exception as e:  # noqa: BLE001 - the user's code: say what it raised, in one line
+            raise SpecError(f"model '{spec}': the factory raised {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
         if not isinstance(model, torch.nn.Module):
             raise SpecError(f"model '{spec}': the factory returned {type(model).__name__}, not a torch.nn.Module")
         tok = load_tokenizer(tokenizer_spec or "bytes")
@@ -165,7 +169,10 @@ class SiteRecorder:
             if site.where == "output":
                 self.handles.append(site.module.register_forward_hook(self._out_hook(site)))
             else:
-                self.handles.append(site.module.register_forward_pre_hook(self._in_hook(site)))
+                try:  # torch >= 2.0 also passes keyword arguments (HF layers may get hidden_states=...)
+                    self.handles.append(site.module.register_forward_pre_hook(self._in_hook(site), with_kwargs=True))
+                except TypeError:
+                    self.handles.append(site.module.register_forward_pre_hook(self._in_hook(site)))
 
     def _store(self, site, value):
         if isinstance(value, (tuple, list)):
@@ -181,8 +188,12 @@ class SiteRecorder:
         return lambda module, inputs, output: self._store(site, output)
 
     def _in_hook(self, site):
-        def hook(module, inputs):
-            self._store(site, inputs[0] if inputs else None)
+        def hook(module, inputs, kwargs=None):
+            if inputs:
+                value = inputs[0]
+            else:  # called with keywords only: the first tensor argument is the input
+                value = next((v for v in (kwargs or {}).values() if isinstance(v, torch.Tensor)), None)
+            self._store(site, value)
         return hook
 
     def run(self, loaded, ids, mask):

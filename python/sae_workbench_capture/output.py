@@ -26,11 +26,15 @@ def shard_name(index: int) -> str:
 
 def write_json_atomic(path, doc):
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 class CaptureFolder:
@@ -89,9 +93,10 @@ class CaptureFolder:
         write_json_atomic(os.path.join(self.folder, MANIFEST), doc)
         self.manifest = doc
 
-    def remove_unlisted_shards(self):
+    def remove_unlisted_files(self):
         listed = {s["file"] for s in self.shards}
-        for path in glob.glob(os.path.join(self.folder, "shard_*.safetensors*")):
+        # shards past the listed ones (a run stopped between a shard and its manifest) and temp files of killed runs
+        for path in glob.glob(os.path.join(self.folder, "shard_*.safetensors*")) + glob.glob(os.path.join(self.folder, "*.json.tmp-*")):
             if os.path.basename(path) not in listed:
                 os.remove(path)
 

@@ -66,10 +66,9 @@ class HfTokenizer:
             self.tok.backend_tokenizer.save(tmp)
             os.replace(tmp, os.path.join(folder, "tokenizer.json"))
             return "tokenizer.json"
-        # a slow tokenizer has no tokenizer.json: a vocabulary (token string per id) is what decoding needs
+        # a slow tokenizer has no tokenizer.json: a vocabulary {token: id} (GPT-2's vocab.json shape) is what decoding needs
         tokens = self.tok.convert_ids_to_tokens(list(range(len(self.tok))))
-        special = sorted(set(self.tok.all_special_ids))
-        return _write_json(folder, "vocab.json", {"tokens": tokens, "special_ids": special})
+        return _write_json(folder, "vocab.json", {t: i for i, t in enumerate(tokens) if isinstance(t, str)})
 
 
 def load_tokenizer(spec: str):

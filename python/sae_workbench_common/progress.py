@@ -7,15 +7,16 @@ import contextlib
 import json
 import sys
 
-_out = sys.stdout
+_real_stdout = []  # set while quiet_stdout() sends sys.stdout to stderr
 
 
 def emit(event: str, **fields) -> None:
     """Print one JSON line {"event": event, ...fields} to stdout and flush it."""
     record = {"event": event}
     record.update(fields)
-    _out.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
-    _out.flush()
+    out = _real_stdout[-1] if _real_stdout else sys.stdout
+    out.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+    out.flush()
 
 
 def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821 - typing name only
@@ -29,9 +30,9 @@ def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821 - typing name
 @contextlib.contextmanager
 def quiet_stdout():
     """Send whatever libraries print while loading models or data to stderr, so stdout stays JSON lines."""
-    saved = sys.stdout
+    _real_stdout.append(sys.stdout)
     sys.stdout = sys.stderr
     try:
         yield
     finally:
-        sys.stdout = saved
+        sys.stdout = _real_stdout.pop()

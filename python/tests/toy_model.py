@@ -50,3 +50,8 @@ def make_wide():
     """A larger variant for the throughput bench."""
     torch.manual_seed(1234)
     return ToyTransformer(d_model=128, n_layers=4, n_heads=4)
+
+
+def broken():
+    raise RuntimeError("weights file missing")
+

@@ -19,6 +19,8 @@ import { readTorchFile } from './torch';
 import type { TorchValue } from './torch';
 import { isTensor } from './torch';
 import { isActivationCache, openActivationCache } from './arrow';
+import { captureFacts, isCapture } from './shards';
+import type { CaptureFacts } from './shards';
 
 
 export interface TensorReport extends TensorStats {
@@ -29,11 +31,13 @@ export interface TensorReport extends TensorStats {
 
 export interface InspectReport {
   path: string;
-  kind: 'safetensors' | 'npy' | 'npz' | 'pt' | 'sae' | 'crosscoder' | 'activation-cache';
+  kind: 'safetensors' | 'npy' | 'npz' | 'pt' | 'sae' | 'crosscoder' | 'activation-cache' | 'capture';
   format?: string;
   sae?: { architecture: string; activation: string; d_in: number; d_sae: number; d_out: number; k?: number; hook_name: string | null; transcoder: boolean };
   crosscoder?: { n_sources: number; d_in: number; d_sae: number; hook_name: string | null };
   activationCache?: { hook_name: string; context_size: number; d_in: number; dtype: string; shards: number; token_ids: boolean };
+  /** A capture folder from python -m sae_workbench_capture (src/io/shards.ts). */
+  capture?: CaptureFacts;
   metadata?: Record<string, string>;
   tensors: TensorReport[];
   warnings: string[];
@@ -80,6 +84,11 @@ export function inspectPath(path: string): InspectReport {
     const report: InspectReport = { path, kind: 'sae', format: fmt.id, sae: saeFacts(sae), tensors, warnings: [] };
     addWarnings(report);
     return report;
+  }
+  if (isCapture(path)) {
+    const capture = captureFacts(path);
+    const warnings = capture.complete ? [] : [`${path}: the capture is unfinished (stopped or still running): ${capture.rows} rows in complete shards`];
+    return { path, kind: 'capture', format: 'sae-workbench-activations', capture, tensors: [], warnings };
   }
   if (st.isDirectory() && isActivationCache(path)) {
     const info = openActivationCache(path);

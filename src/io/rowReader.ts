@@ -16,6 +16,7 @@ import { DTYPE_BYTES, f16ToNumber } from './dtype';
 import type { DType } from './dtype';
 import { readNpyHeader } from './npy';
 import { readSafetensorsHeader } from './safetensors';
+import { captureRowSource, isCapture } from './shards';
 
 /** One 2-D float tensor inside a file. */
 export interface RowSource {
@@ -25,12 +26,15 @@ export interface RowSource {
   dIn: number;
   /** Absolute byte offset of row 0. */
   dataStart: number;
+  /** A source made of several files' rows one after another (a capture's shards, src/io/shards.ts). */
+  parts?: RowSource[];
 }
 
 const ROW_DTYPES: DType[] = ['F32', 'F16', 'BF16', 'F64'];
 
 /** Reads only the header of an activation file and describes its rows. */
 export function openRowSource(path: string, tensorName?: string): RowSource {
+  if (isCapture(path)) return captureRowSource(path, tensorName);
   const ext = extname(path).toLowerCase();
   let dtype: DType, shape: number[], dataStart: number;
   if (ext === '.npy') {
@@ -109,6 +113,7 @@ export class RowReader {
 
   constructor(sources: RowSource[], options: RowReaderOptions = {}) {
     if (sources.length === 0) throw new InputError('', 'no activation files given');
+    sources = sources.flatMap((s) => s.parts ?? [s]);
     this.sources = sources;
     this.dIn = sources[0]!.dIn;
     for (const s of sources) if (s.dIn !== this.dIn) throw new InputError(s.path, `d_in ${s.dIn} differs from ${sources[0]!.path}'s ${this.dIn}`);

@@ -12,6 +12,7 @@ import { chooseEngine, threadGemm } from '../compute/engine';
 import type { EngineChoice, EnginePreference } from '../compute/engine';
 import { CancelledError, InputError } from '../errors';
 import { saveSaeLens } from '../formats/saelens';
+import { captureCfgFacts } from '../io/shards';
 import type { TrainingEvent, TrainingProgress } from '../protocol/training';
 import { lossFacts, modelConfig, TRAIN_ARCHS } from '../sae/objectives';
 import type { ModelConfig, TrainArch } from '../sae/objectives';
@@ -329,6 +330,7 @@ export async function runTraining(input: TrainOptions, hooks: TrainHooks): Promi
     }
     const seconds = (performance.now() - t0) / 1000;
     const sae = exportSae(eng, o, scale, tokens, engineName);
+    Object.assign(sae.cfg, captureCfgFacts(sae.cfg.metadata, o.activations[0]!, o.tensorName, o.target));
     let crosscoder: Record<string, unknown> | undefined;
     if (kind === 'crosscoder') crosscoder = saveTrainedCrosscoder(o.outDir, sae, reader.sources, o.width, sae.cfg.training!);
     else saveSaeLens(sae, o.outDir);

@@ -86,7 +86,7 @@ export function registerDiagnose(program: Command): void {
     .command('diagnose')
     .description('optimality and structure diagnostics (KKT, stationarity, identity, amortisation, dead/dense, antipodal pairs, width gap) of an SAE on activations')
     .requiredOption('--sae <dir>', 'SAE folder (SAELens v6)')
-    .requiredOption('--activations <file>', 'activations .npy or .safetensors [rows, d_in] (streamed: only the sample rows are held)')
+    .requiredOption('--activations <file>', 'activations .npy or .safetensors [rows, d_in], or a capture folder (<folder>#<site>) (streamed: only the sample rows are held)')
     .option('--rows <n>', 'rows to read from the start of the file (default: all)', intOption('rows', 1))
     .option('--sample-rows <n>', `rows for the per-atom statistics (default ${THRESHOLDS.sampleRows})`, intOption('sample-rows', 1))
     .option('--exact-rows <n>', `rows for exact codes a* (default ${THRESHOLDS.exactRows})`, intOption('exact-rows', 1))

@@ -34,10 +34,10 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('reconstruction and sparsity metrics of an SAE on activations (EV conventional and legacy, L0, dead/dense, MSE, cosine, l2 ratio, shrinkage)')
     .requiredOption('--sae <dir>', 'an SAE in any supported format')
-    .requiredOption('--activations <files...>', '.npy or .safetensors file(s) of [tokens, d_in] rows')
+    .requiredOption('--activations <files...>', '.npy or .safetensors file(s) of [tokens, d_in] rows, or a capture folder (<folder>#<site>)')
     .option('--max-tokens <n>', 'evaluate at most this many tokens', intOption('max-tokens'))
     .option('--batch <b>', 'rows per batch (also the batch of the legacy per-token EV)', intOption('batch'), 1024)
-    .option('--tensor <name>', 'which 2-D tensor of a .safetensors file holds the activations')
+    .option('--tensor <name>', 'which 2-D tensor of a .safetensors file (or which site of a capture folder) holds the activations')
     .option('--non-finite <mode>', 'rows with NaN/Inf: skip or stop', 'skip')
     .option('--ground-truth <file>', `ground_truth.safetensors (or its folder) from \`synth\`: adds MMCS, recovery@0.9/0.95 (max-cosine and one-to-one), L_GT, AAF and encoder |cos| (on the first ${GROUND_TRUTH_ROWS} rows at most)`)
     .action(action((o: EvalCliOptions, cmd: Command) => {

@@ -26,6 +26,12 @@ export function formatInspect(r: InspectReport): string {
     const a = r.activationCache;
     lines.push(`  activation cache: ${a.hook_name}, context ${a.context_size}, d_in ${a.d_in}, ${a.dtype}, ${a.shards} shard(s)${a.token_ids ? ', token ids' : ''}`);
   }
+  if (r.capture) {
+    const c = r.capture;
+    lines.push(`  capture: model ${c.model ?? '(unknown)'}, ${c.rows} rows in ${c.shards} shard(s), ${c.dtype}, context ${c.context_length ?? '?'}${c.complete ? '' : ' (unfinished)'}`);
+    lines.push(`  sites: ${c.sites.map((s) => `${s.name} (d ${s.d})`).join(', ')}`);
+    lines.push(`  token ids, doc, pos; tokenizer ${c.tokenizer ?? '(none)'}; W_U ${c.W_U ?? '(none)'}`);
+  }
   if (r.metadata && Object.keys(r.metadata).length) lines.push(`  metadata: ${Object.keys(r.metadata).join(', ')}`);
   const w = Math.max(4, ...r.tensors.map((t) => t.name.length));
   for (const t of r.tensors) {
@@ -38,7 +44,7 @@ export function formatInspect(r: InspectReport): string {
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('show the tensors of a .safetensors/.npy/.npz/.pt file, an SAE in any supported format (SAELens, sparsify, dictionary_learning, OpenAI, GemmaScope, transcoders, crosscoders) or a SAELens activation cache: names, dtypes, shapes, min/max/mean, NaN/Inf counts')
+    .description('show the tensors of a .safetensors/.npy/.npz/.pt file, an SAE in any supported format (SAELens, sparsify, dictionary_learning, OpenAI, GemmaScope, transcoders, crosscoders), a SAELens activation cache or a capture folder: names, dtypes, shapes, min/max/mean, NaN/Inf counts')
     .argument('<paths...>', 'files or folders')
     .action(action((paths: string[], _opts: unknown, cmd: Command) => {
       const g = globals(cmd);

@@ -13,7 +13,7 @@ export function registerReport(program: Command): void {
     .command('report')
     .description('write a self-contained HTML report (overview, latents, feature pages, diagnostics, training) that opens in any browser')
     .requiredOption('--sae <dir>', 'SAE folder (SAELens v6)')
-    .option('--activations <file>', 'activation .npy ([tokens, d] or [sequences, context, d]); without it only the decoder geometry is shown')
+    .option('--activations <file>', 'activation .npy ([tokens, d] or [sequences, context, d]), .safetensors, or a capture folder (<folder>#<site>: token contexts from its token ids); without it only the decoder geometry is shown')
     .requiredOption('--out <file>', 'output .html file')
     .option('--max-tokens <n>', 'tokens of the activation file to evaluate on', intOption('max-tokens', 1, 1 << 22), 4096)
     .option('--features <n>', 'feature pages to include', intOption('features', 0, 10000), 48)

@@ -50,7 +50,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train an SAE on local activations (in worker threads); writes a SAELens v6 folder, sparsity.safetensors and training_log.jsonl')
-    .option('--activations <files...>', '.npy or .safetensors file(s) of [tokens, d_in] float rows (F32/F16/BF16); with --crosscoder, one row-aligned file per source')
+    .option('--activations <files...>', '.npy or .safetensors file(s) of [tokens, d_in] float rows (F32/F16/BF16), or a capture folder (<folder>#<site>); with --crosscoder, one row-aligned file per source')
     .requiredOption('--out <dir>', 'output folder (checkpoints go to <dir>/checkpoints)')
     .option('--arch <arch>', `architecture: ${TRAIN_ARCHS.join('|')}`, 'topk')
     .option('--width <n>', 'd_sae, the number of latents', intOption('width'))
@@ -65,7 +65,7 @@ export function registerTrain(program: Command): void {
     .option('--engine <e>', `GEMM engine: ${ENGINE_PREFERENCES.join('|')}`, 'auto')
     .option('--checkpoint-every <steps>', 'steps between checkpoints', intOption('checkpoint-every'), 1000)
     .option('--non-finite <mode>', 'rows with NaN/Inf: skip (and count) or stop', 'skip')
-    .option('--tensor <name>', 'which 2-D tensor of a .safetensors file holds the activations')
+    .option('--tensor <name>', 'which 2-D tensor of a .safetensors file (or which site of a capture folder) holds the activations')
     .option('--unit-norm-decoder', 'relu: unit-norm decoder variant instead of decoder-norm-weighted L1')
     .option('--no-normalize', 'do not scale activations to mean norm √d_in while training')
     .option('--resample-every <steps>', 'resample dead latents every N steps (0: never)', intOption('resample-every', 0))

@@ -20,7 +20,7 @@ export function registerTree(program: Command): void {
     .command('tree')
     .description('feature-split trees: co-activation DAG within each SAE, and parents, splits, merges and novel latents across widths (THEORY.md C4)')
     .requiredOption('--sae <dir>', 'an SAE folder (repeat for several widths)', (v: string, prev: string[] = []) => [...prev, v])
-    .requiredOption('--activations <file>', 'activation rows (.npy or .safetensors, [rows, d_in]) shared by all SAEs')
+    .requiredOption('--activations <file>', 'activation rows (.npy or .safetensors, [rows, d_in], or a capture folder <folder>#<site>) shared by all SAEs')
     .option('--rows <n>', 'use at most this many rows', intOption('rows'))
     .action(action((opts: { sae: string[]; activations: string; rows?: number }, cmd: Command) => {
       const g = globals(cmd);

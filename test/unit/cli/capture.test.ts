@@ -1,0 +1,60 @@
+// Capture from the toy transformer (python/tests/toy_model.py) → train → inspect → report, through the CLI.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../../helpers/fixtures';
+import { run } from '../../helpers/cli';
+import { NO_TORCH, runCapture, torchPython } from '../../helpers/python';
+
+const python = torchPython();
+
+test('a capture of the toy transformer trains, inspects and reports through the CLI', { skip: python ? false : NO_TORCH }, async () => {
+  const dir = tempDir('capture-cli-');
+  try {
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'café', 'naïve'];
+    const docs = Array.from({ length: 120 }, (_, i) => `doc ${i}: ${words.map((_, j) => words[(i * 7 + j * 3) % words.length]).join(' ')}.`);
+    writeFileSync(join(dir, 'corpus.txt'), docs.join('\n\n') + '\n');
+    const cap = join(dir, 'cap');
+    const c = runCapture(python!, ['--model', 'toy_model:make', '--site', 'blocks.1', '--site', 'blocks.0', '--corpus', join(dir, 'corpus.txt'),
+      '--out', cap, '--context-length', '32', '--batch-size', '16', '--shard-rows', '1500']);
+    assert.equal(c.code, 0, c.stderr);
+    const done = JSON.parse(c.stdout.trim().split('\n').pop()!) as { event: string; rows: number; shards: number };
+    assert.equal(done.event, 'done');
+    assert.ok(done.shards >= 2, 'several shards');
+
+    const ins = await run(['--json', 'inspect', cap]);
+    assert.equal(ins.code, 0, ins.err);
+    const rep = JSON.parse(ins.out) as { kind: string; capture: { rows: number; sites: { name: string; d: number }[]; model: string; tokenizer: string; W_U: string } };
+    assert.equal(rep.kind, 'capture');
+    assert.equal(rep.capture.rows, done.rows);
+    assert.deepEqual(rep.capture.sites, [{ name: 'blocks.1', d: 32 }, { name: 'blocks.0', d: 32 }]);
+    assert.deepEqual([rep.capture.model, rep.capture.tokenizer, rep.capture.W_U], ['toy_model:make', 'tokenizer.json', 'W_U.safetensors']);
+
+    const two = await run(['train', '--activations', cap, '--out', join(dir, 'x'), '--width', '8', '--k', '2']);
+    assert.equal(two.code, 2);
+    assert.match(two.err, /holds 2 sites \(blocks\.1, blocks\.0\); name one as <folder>#<site>/);
+
+    const sae = join(dir, 'sae');
+    const t = await run(['--json', 'train', '--activations', `${cap}#blocks.0`, '--out', sae, '--arch', 'topk', '--width', '48', '--k', '4',
+      '--batch', '256', '--tokens', String(done.rows), '--threads', '1']);
+    assert.equal(t.code, 0, t.err);
+    const cfg = JSON.parse(readFileSync(join(sae, 'cfg.json'), 'utf8')) as { d_in: number; metadata: Record<string, unknown> };
+    assert.equal(cfg.d_in, 32);
+    assert.equal(cfg.metadata.model_name, 'toy_model:make');
+    assert.equal(cfg.metadata.hook_name, 'blocks.0');
+    assert.equal(cfg.metadata.dataset_path, cap);
+    assert.equal(cfg.metadata.context_size, 32);
+
+    const ev = await run(['--json', 'eval', '--sae', sae, '--activations', `${cap}#blocks.0`]);
+    assert.equal(ev.code, 0, ev.err);
+
+    const html = join(dir, 'report.html');
+    const r = await run(['report', '--sae', sae, '--activations', `${cap}#blocks.0`, '--out', html, '--features', '4']);
+    assert.equal(r.code, 0, r.err);
+    // the feature pages carry token contexts read from the capture's token ids and tokenizer.json
+    assert.match(readFileSync(html, 'utf8'), /"tokens":\["[^"]*"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
