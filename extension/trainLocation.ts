@@ -10,8 +10,9 @@ import { execFile } from 'node:child_process';
 import { startTraining } from '../src/train/api';
 import type { TrainHandle, TrainOptions } from '../src/train/api';
 import type { TrainingEvent } from '../src/protocol/training';
-import { defaultPython, startTorchTraining, writeTorchrunScript } from '../src/train/torchBackend';
+import { startTorchTraining, writeTorchrunScript } from '../src/train/torchBackend';
 import { followTrainingLog } from '../src/train/logFollower';
+import { captureInterpreter } from './capture';
 
 export type WhereToTrain =
   | { kind: 'builtin' }
@@ -19,14 +20,6 @@ export type WhereToTrain =
   | { kind: 'torchrun'; python: string; nproc: number };
 
 const LAST_WHERE_KEY = 'saeWorkbench.lastWhereToTrain';
-
-/** The interpreter to name: our setting, else the Python extension's default interpreter, else python3. */
-export function pythonInterpreter(): string {
-  const ours = vscode.workspace.getConfiguration('saeWorkbench').get<string>('pythonInterpreter');
-  if (ours) return ours;
-  const theirs = vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath');
-  return theirs && theirs !== 'python' ? theirs : defaultPython();
-}
 
 interface Probe { torch?: string; gpus: string[]; problem?: string }
 
@@ -51,10 +44,11 @@ interface WhereItem extends vscode.QuickPickItem { where: WhereToTrain['kind'] }
 
 /** The wizard's first step. Undefined when dismissed. */
 export async function pickWhereToTrain(context: vscode.ExtensionContext, title: string): Promise<WhereToTrain | undefined> {
-  const python = pythonInterpreter();
+  // one interpreter for everything Python (capture and training): the Python extension's, else saeWorkbench.pythonPath
+  const { python } = await captureInterpreter();
   const items: WhereItem[] = [
     { where: 'builtin', label: '$(vm) This machine, built-in engine', description: 'worker threads on this CPU', detail: 'No Python needed.' },
-    { where: 'torch', label: '$(flame) Python / PyTorch (GPU if present)', description: `${python}: checking…`, detail: 'The PyTorch backend with this interpreter (setting saeWorkbench.pythonInterpreter); CUDA when available, else CPU.' },
+    { where: 'torch', label: '$(flame) Python / PyTorch (GPU if present)', description: `${python}: checking…`, detail: 'The PyTorch backend with this interpreter (the Python extension\'s, else saeWorkbench.pythonPath); CUDA when available, else CPU.' },
     { where: 'torchrun', label: '$(server-environment) A torchrun command to run elsewhere', description: 'cluster / several GPUs', detail: 'Writes train.sh and run.json into the output folder, then follows the run there.' },
   ];
   const qp = vscode.window.createQuickPick<WhereItem>();
@@ -80,7 +74,7 @@ export async function pickWhereToTrain(context: vscode.ExtensionContext, title: 
   probe ??= await probeInterpreter(python);
   if (chosen.where === 'torch') {
     if (probe.problem) {
-      void vscode.window.showErrorMessage(`SAE Workbench: ${python}: ${probe.problem}; set saeWorkbench.pythonInterpreter to a Python with torch.`);
+      void vscode.window.showErrorMessage(`SAE Workbench: ${python}: ${probe.problem}; select a Python with torch (Python extension, or saeWorkbench.pythonPath).`);
       return undefined;
     }
     return { kind: 'torch', python };
