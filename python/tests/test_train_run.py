@@ -96,7 +96,7 @@ def test_bad_input_gets_one_line_and_writes_nothing(acts, tmp_path):
     (tmp_path / "junk.npy").write_bytes(b"not an npy")
     assert "junk.npy" in bad(["--activations", tmp_path / "junk.npy", "--width", 8], tmp_path)
     assert "CUDA is not available" in bad(["--activations", acts / "acts.npy", "--width", 8, "--device", "cuda"], tmp_path)
-    assert "reduce --width" in bad(["--activations", acts / "acts.npy", "--width", 2**31 // 16], tmp_path)
+    assert "reduce --width" in bad(["--activations", acts / "acts.npy", "--width", 2**36], tmp_path)
     assert "--k" in bad(["--activations", acts / "acts.npy", "--width", 8, "--k", 9], tmp_path)
 
 
