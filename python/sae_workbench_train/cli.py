@@ -151,7 +151,7 @@ def options(a, dist):
                                 on_non_finite=o["onNonFinite"], rank=dist.rank, world=dist.world)
     except DataError as e:
         fail(str(e))
-    facts = {**facts, "dataset_path": os.path.abspath(o["activations"][0])}
+    facts = {"dataset_path": os.path.abspath(o["activations"][0]), **facts}
     return o, feed, facts, meta, ckpt
 
 

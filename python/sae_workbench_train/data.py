@@ -70,7 +70,7 @@ def _capture(folder, site):
     sites = [s["name"] for s in manifest.get("sites", [])]
     if site is None:
         if len(sites) != 1:
-            raise DataError(f"{path}: the capture holds {len(sites)} sites ({', '.join(sites)}); name one with --tensor")
+            raise DataError(f"{path}: the capture holds {len(sites)} sites ({', '.join(sites)}); name one as <folder>#<site> or with --tensor")
         site = sites[0]
     if site not in sites:
         raise DataError(f"{path}: no site '{site}' (has: {', '.join(sites)})")
@@ -79,13 +79,23 @@ def _capture(folder, site):
         parts.append(_safetensors(os.path.join(folder, shard["file"]), site))
     if not parts:
         raise DataError(f"{path}: the capture has no shards yet")
-    facts = {"model_name": manifest.get("model_name") or manifest.get("model"), "hook_name": site}
+    model = manifest.get("model")
+    facts = {"model_name": model.get("name") if isinstance(model, dict) else model, "hook_name": site,
+             "dataset_path": os.path.abspath(folder)}
+    if isinstance(manifest.get("context_length"), int):
+        facts["context_size"] = manifest["context_length"]
     return parts, facts
 
 
 def open_stream(spec, tensor=None):
     """[(memmap, is_bf16)] and facts ({"model_name", "hook_name"} for captures) of one stream: a file or a
     capture folder."""
+    # a capture as its folder, its manifest.json, or <folder>#<site> (src/io/shards.ts reads the same forms)
+    folder, _, site = spec.rpartition("#")
+    if folder and os.path.isdir(folder):
+        return _capture(folder, site or tensor)
+    if os.path.basename(spec) == "manifest.json" and os.path.isfile(spec):
+        return _capture(os.path.dirname(spec) or ".", tensor)
     if not os.path.exists(spec):
         raise DataError(f"{spec}: no such file or folder")
     if os.path.isdir(spec):

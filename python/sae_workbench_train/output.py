@@ -91,6 +91,6 @@ def save_sae(out_dir, state, opts, scale, tokens, engine, facts) -> None:
     if len(cfg.prefixes) > 1:
         doc["matryoshka_widths"] = cfg.prefixes
     doc["metadata"] = {"sae_lens_version": "6.18.0", "hook_name": facts.get("hook_name"), "model_name": facts.get("model_name"),
-                       "dataset_path": facts.get("dataset_path")}
+                       "dataset_path": facts.get("dataset_path"), **({"context_size": facts["context_size"]} if "context_size" in facts else {})}
     doc["sae_workbench"] = {"activation": activation, **({"k": cfg.k} if cfg.k else {}), "training": training}
     write_json_atomic(os.path.join(out_dir, "cfg.json"), doc)

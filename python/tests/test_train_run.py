@@ -122,3 +122,20 @@ def test_a_width_too_large_for_the_gpu_is_refused_before_starting(monkeypatch, c
     fits = largest_width("topk", 4096, 4096, Props.total_memory)
     assert run_bytes("topk", 4096, fits, 4096) <= 0.9 * Props.total_memory < run_bytes("topk", 4096, fits + 1024, 4096)
     check_memory({**o, "width": fits}, torch.device("cuda", 0), 4096, 4096, 1)  # no exit
+
+
+def test_trains_on_a_capture_site_and_records_model_and_hook(tmp_path, corpus):
+    from conftest import run_capture
+    path, _ = corpus
+    cap = tmp_path / "cap"
+    run_capture(["--model", "toy_model:make", "--site", "blocks.0", "--site", "blocks.1", "--corpus", str(path), "--out", str(cap),
+                 "--context-length", "24", "--shard-rows", "50"])
+    out = tmp_path / "sae"
+    r = run_backend(["--activations", f"{cap}#blocks.1", "--out", out, "--arch", "topk", "--width", 32, "--k", 4, "--batch", 32, "--tokens", 320])
+    assert r.returncode == 0, r.stderr
+    meta = json.load(open(out / "cfg.json"))["metadata"]
+    manifest = json.load(open(cap / "manifest.json"))
+    assert meta["hook_name"] == "blocks.1" and meta["model_name"] == manifest["model"]["name"]
+    assert meta["dataset_path"] == str(cap)
+    # several sites and none named: one line naming the capture
+    assert "name one" in bad(["--activations", cap, "--width", 8], tmp_path)
