@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startTraining } from '../../train/api';
 import type { TrainOptions } from '../../train/api';
 import { startTorchTraining } from '../../train/torchBackend';
+import { checkpointPath, readCheckpointMeta } from '../../train/checkpoint';
 import type { TorchOptions } from '../../train/torchBackend';
 import type { TrainingProgress } from '../../protocol/training';
 import { TRAIN_ARCHS } from '../../sae/objectives';
@@ -92,6 +93,7 @@ export function registerTrain(program: Command): void {
       const g = globals(cmd);
       if (o.backend !== 'builtin' && o.backend !== 'torch') throw new InputError('--backend', `expected builtin or torch, got '${o.backend}'`);
       if (o.backend !== 'torch' && (o.nproc ?? 1) > 1) throw new InputError('--nproc', 'runs several processes under torchrun: use it with --backend torch');
+      if (o.resume && o.backend !== 'torch' && (readCheckpointMeta(o.out)?.meta as { backend?: string } | undefined)?.backend === 'torch') throw new InputError(checkpointPath(o.out), 'was written by the PyTorch backend: resume it with --backend torch');
       if (!TRAIN_ARCHS.includes(o.arch as TrainArch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAIN_ARCHS.join(', ')}`);
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);

@@ -57,6 +57,9 @@ test('progress lines become TrainingEvents; cancel checkpoints; resume finishes'
   assert.equal(summary.steps, 3000);
   assert.ok((summary.resumedFrom as number) >= 5);
   assert.ok(existsSync(join(out, 'cfg.json')));
+  const builtin = spawnCli(['train', '--resume', '--activations', acts, '--out', out]);
+  assert.equal(builtin.code, 2);
+  assert.match(builtin.stderr, /written by the PyTorch backend: resume it with --backend torch/);
 });
 
 test('sae-workbench train --backend torch: bad input is one line, exit 2', { skip: !hasTorch && `no torch in ${python}` }, () => {
