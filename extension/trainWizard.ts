@@ -11,6 +11,8 @@ import { readSettings } from './settings';
 import { archChoices, defaultRunName, formatCount, parseCount, sparsityPrompt, usesK, validateK, validateL1, validateTokens, validateWidth } from './trainInputs';
 import { LAST_RUN_KEY } from './training';
 import type { WorkspaceIndex } from './workspaceIndex';
+import { pickWhereToTrain } from './trainLocation';
+import type { WhereToTrain } from './trainLocation';
 
 const BACK = Symbol('back');
 type StepResult<T> = T | typeof BACK | undefined;
@@ -54,10 +56,12 @@ function input(title: string, step: number, total: number, value: string, prompt
 
 interface FileItem extends vscode.QuickPickItem { path?: string; browse?: boolean }
 
-export async function runTrainWizard(context: vscode.ExtensionContext, index: WorkspaceIndex): Promise<TrainOptions | undefined> {
+export async function runTrainWizard(context: vscode.ExtensionContext, index: WorkspaceIndex): Promise<(TrainOptions & { where: WhereToTrain }) | undefined> {
   const s = readSettings();
   const last = context.workspaceState.get<Partial<TrainOptions>>(LAST_RUN_KEY) ?? {};
   const title = 'Train Sparse Autoencoder';
+  const where = await pickWhereToTrain(context, title);
+  if (!where) return undefined;
   const total = 6;
   const state: { activations: string[]; arch: Activation; width: number; k: number; l1: number; tokens: number; outDir?: string } = {
     activations: (last.activations ?? []).filter((p) => index.activations().some((a) => a.path === p)),
@@ -135,6 +139,6 @@ export async function runTrainWizard(context: vscode.ExtensionContext, index: Wo
   }
   return {
     activations: state.activations, outDir: state.outDir!, arch: state.arch, width: state.width, tokens: state.tokens,
-    ...(usesK(state.arch) ? { k: state.k } : { l1: state.l1 }),
+    ...(usesK(state.arch) ? { k: state.k } : { l1: state.l1 }), where,
   };
 }

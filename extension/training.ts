@@ -6,7 +6,8 @@
  */
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
-import { startTraining } from '../src/train/api';
+import { startWhere } from './trainLocation';
+import type { WhereToTrain } from './trainLocation';
 import type { TrainHandle, TrainOptions } from '../src/train/api';
 import type { TrainingEvent, TrainingProgress } from '../src/protocol/training';
 import { oneLine } from '../src/errors';
@@ -92,7 +93,9 @@ export class TrainingRuns implements vscode.Disposable {
   }
 
   /** Starts a run and resolves when it ends (never rejects: the result says how it ended). */
-  async run(input: TrainOptions, ui: boolean): Promise<TrainResult> {
+  async run(given: TrainOptions & { where?: WhereToTrain }, ui: boolean): Promise<TrainResult> {
+    // where it trains (trainLocation.ts): this machine, the PyTorch backend, or a torchrun job followed by its folder
+    const { where, ...input } = given;
     const opts = this.withDefaults(input);
     const runId = opts.runId!;
     for (const a of opts.activations) {
@@ -104,9 +107,9 @@ export class TrainingRuns implements vscode.Disposable {
     // Declared before starting: the trainer may report synchronously.
     const run = { opts, progress } as Run;
     try {
-      run.handle = startTraining(opts, (e: TrainingEvent) => {
+      run.handle = startWhere(opts, where, (e: TrainingEvent) => {
         if (e.type === 'progress') {
-          // which engine runs (native BLAS, WebAssembly SIMD, plain JS), once per run
+          // which engine runs (native BLAS, WebAssembly SIMD, plain JS, PyTorch), once per run
           if (!run.last) this.log.appendLine(`training ${runId}: engine ${e.progress.engine}`);
           run.last = e.progress; progress.fire(e.progress); this.updateStatus();
         }
@@ -126,7 +129,7 @@ export class TrainingRuns implements vscode.Disposable {
       // The monitor's Cancel stops this run; Resume starts a new run that continues from its checkpoint.
       showTrainingMonitor(this.context, runId, progress.event, {
         cancel: () => run.handle.cancel(),
-        resume: () => { void this.run({ ...input, runId: undefined, resume: true }, true); },
+        resume: () => { void this.run({ ...input, runId: undefined, resume: true, where }, true); },
         status: status.event,
       });
       void this.showProgress(run);

@@ -212,6 +212,9 @@ export async function runUiTests(page, { artifacts, log }) {
     await closeEditors(page);
     await runCommand(page, 'SAE: Train Sparse Autoencoder…', 'Train Sparse Autoencoder');
     const title = page.locator(`${QUICK_INPUT} .quick-input-title`);
+    // the first question (extension/trainLocation.ts): where to train; this machine's built-in engine
+    await page.waitForFunction(`document.querySelector('.quick-input-widget .quick-input-title')?.textContent?.includes('where to train')`, undefined, { timeout: 15_000 });
+    await page.locator(ROW, { hasText: 'This machine, built-in engine' }).first().click();
     const row = page.locator(ROW, { hasText: 'acts.npy' }).first();
     await row.waitFor({ state: 'visible', timeout: 15_000 });
     if (!/Train Sparse Autoencoder \(1\/6\)/.test(await title.innerText())) throw new Error(`wizard title reads '${await title.innerText()}'`);

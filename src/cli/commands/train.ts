@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { startTraining } from '../../train/api';
 import type { TrainOptions } from '../../train/api';
+import { startTorchTraining } from '../../train/torchBackend';
+import { checkpointPath, readCheckpointMeta } from '../../train/checkpoint';
+import type { TorchOptions } from '../../train/torchBackend';
 import type { TrainingProgress } from '../../protocol/training';
 import { batchtopk } from '../../sae/arch/batchtopk';
 import { archSpec, DEFAULT_ARCH, isTrainable, trainFacts, TRAINABLE_ARCHS } from '../../sae/arch/registry';
@@ -19,6 +22,7 @@ interface TrainCliOptions {
   deadTokens?: number; lrWarmup?: number; lrDecay?: number; l1Warmup?: number; memoryBudget?: number;
   weighting?: string; weightAlpha?: number; groundTruth?: string;
   source?: string; target?: string; skip?: boolean; crosscoder?: boolean; matryoshkaWidths?: string;
+  backend: string; nproc?: number; python?: string; device?: string; bf16?: boolean; tf32?: boolean;
 }
 
 function fmtCount(n: number): string {
@@ -43,6 +47,12 @@ function crosscoderLine(summary: Record<string, unknown>): string {
 function sparsityHelp(): string {
   return TRAINABLE_ARCHS.filter((a) => trainFacts(a).penalty !== 'none')
     .map((a) => `${a}: ${(trainFacts(a).penaltyLabel ?? '').toUpperCase()} coefficient, default ${trainFacts(a).defaultSparsityCoef}`).join('; ');
+}
+
+/** startTraining's signature, on the PyTorch backend with the CLI's device options. */
+function startTorch(opts: TrainOptions, o: TrainCliOptions): typeof startTraining {
+  if (!['auto', 'cpu', 'cuda'].includes(o.device ?? 'auto')) throw new InputError('--device', `expected auto, cpu or cuda, got '${String(o.device)}'`);
+  return (_, onEvent) => startTorchTraining(opts, { python: o.python, nproc: o.nproc, device: o.device as TorchOptions['device'], bf16: o.bf16, tf32: o.tf32 }, onEvent);
 }
 
 export function registerTrain(program: Command): void {
@@ -81,9 +91,20 @@ export function registerTrain(program: Command): void {
     .option('--crosscoder', 'crosscoder: the --activations files are row-aligned sources sharing one code (relu, group lasso over sources)')
     .option('--matryoshka-widths <list>', 'Matryoshka BatchTopK: comma-separated prefix widths, e.g. 128,512,2048 (the full width is appended)')
     .option('--ground-truth <path>', 'oracle weighting: synthetic folder or its ground_truth.safetensors (mixing matrix)')
+    .option('--backend <b>', 'builtin (this machine, worker threads) or torch (the PyTorch backend: CUDA when present, else CPU)', 'builtin')
+    .option('--nproc <n>', 'torch: processes under torchrun (one per GPU; gloo on CPU)', intOption('nproc', 1, 1024))
+    .option('--python <path>', 'torch: the Python interpreter (default $SAE_WORKBENCH_PYTHON, else python3)')
+    .option('--device <d>', 'torch: auto|cpu|cuda', 'auto')
+    .option('--bf16', 'torch on CUDA: bfloat16 autocast (float32 weights and Adam)')
+    .option('--tf32', 'torch on CUDA: TF32 matmuls')
     .action(action(async (o: TrainCliOptions, cmd: Command) => {
       const g = globals(cmd);
+      if (o.backend !== 'builtin' && o.backend !== 'torch') throw new InputError('--backend', `expected builtin or torch, got '${o.backend}'`);
+      if (o.backend !== 'torch' && (o.nproc ?? 1) > 1) throw new InputError('--nproc', 'runs several processes under torchrun: use it with --backend torch');
+      if (o.resume && o.backend !== 'torch' && (readCheckpointMeta(o.out)?.meta as { backend?: string } | undefined)?.backend === 'torch') throw new InputError(checkpointPath(o.out), 'was written by the PyTorch backend: resume it with --backend torch');
       if (!isTrainable(o.arch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAINABLE_ARCHS.join(', ')}`);
+      // the PyTorch backend mirrors the built-in objectives; gated is not among them yet
+      if (o.backend === 'torch' && trainFacts(o.arch).selection === 'gate') throw new InputError('--arch', `'${o.arch}' is not trained by the PyTorch backend yet (use the built-in engine)`);
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
       if (!ENGINE_PREFERENCES.includes((o.engine ?? 'auto') as EnginePreference)) throw new InputError('--engine', `expected one of ${ENGINE_PREFERENCES.join(', ')}, got '${String(o.engine)}'`);
@@ -118,7 +139,7 @@ export function registerTrain(program: Command): void {
       }
       const tty = process.stderr.isTTY && !g.json;
       let lastLen = 0;
-      const handle = startTraining(opts, (e) => {
+      const handle = (o.backend === 'torch' ? startTorch(opts, o) : startTraining)(opts, (e) => {
         if (e.type === 'progress') {
           if (tty) {
             const line = progressLine(e.progress).slice(0, (process.stderr.columns || 120) - 1);

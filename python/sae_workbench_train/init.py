@@ -1,0 +1,51 @@
+"""Initialisation of a run, as src/train/init.ts and the trainer do it (docs/training.md): the activation
+scale (SAELens expected_average_only_in), b_dec at the geometric median of a sample, random decoder rows at
+a chosen norm with W_enc = W_dec^T, variance weights for weighted SAEs. Sample statistics in float64."""
+import numpy as np
+import torch
+
+
+def activation_scale(sample: np.ndarray) -> float:
+    """sqrt(d_in) / E||x||, so that scaled rows have mean norm sqrt(d_in)."""
+    mean = float(np.linalg.norm(sample.astype(np.float64), axis=1).mean())
+    return float(np.sqrt(sample.shape[1]) / mean) if mean > 0 else 1.0
+
+
+def geometric_median(rows: np.ndarray, max_iter=100, tol=1e-5) -> np.ndarray:
+    """Weiszfeld's iteration for the point minimising the summed distances to the rows."""
+    x = rows.astype(np.float64)
+    y = x.mean(0)
+    for _ in range(max_iter):
+        w = 1 / np.maximum(np.linalg.norm(x - y, axis=1), 1e-8)
+        nxt = (w[:, None] * x).sum(0) / w.sum()
+        move = np.linalg.norm(nxt - y)
+        y = nxt
+        if move <= tol * max(1.0, float(np.linalg.norm(y))):
+            break
+    return y.astype(np.float32)
+
+
+def variance_weights(sample: np.ndarray, alpha: float) -> np.ndarray:
+    """gamma_i = Var(x_i)^alpha (0 where the variance is 0), rescaled to mean gamma^2 = 1."""
+    if sample.shape[0] < 2:
+        raise ValueError(f"variance weights need at least 2 rows, got {sample.shape[0]}")
+    var = sample.astype(np.float64).var(0, ddof=1)
+    gamma = np.where(var > 0, np.power(np.where(var > 0, var, 1.0), alpha), 0.0)
+    ms = float((gamma ** 2).mean())
+    return (gamma / np.sqrt(ms) if ms > 0 else np.ones_like(gamma)).astype(np.float32)
+
+
+@torch.no_grad()
+def init_weights(p: dict, decoder_norm: float, encoder_norm: float, generator: torch.Generator) -> None:
+    """Random decoder rows of norm decoder_norm; W_enc = W_dec^T at encoder_norm when input and target are
+    one space, else (transcoders) independent random columns at encoder_norm."""
+    d_sae, d_out = p["W_dec"].shape
+    d_in = p["W_enc"].shape[0]
+    dec = torch.randn(d_sae, d_out, generator=generator)
+    dec = dec / dec.norm(dim=-1, keepdim=True) * decoder_norm
+    p["W_dec"].copy_(dec)
+    if d_in == d_out:
+        p["W_enc"].copy_(dec.T * (encoder_norm / decoder_norm))
+    else:
+        enc = torch.randn(d_sae, d_in, generator=generator)
+        p["W_enc"].copy_((enc / enc.norm(dim=-1, keepdim=True) * encoder_norm).T)

@@ -1,0 +1,141 @@
+"""The backend's run end to end: output folder, log schema, exact resume after a cancel, and bad input (one
+line on stderr, exit 2, nothing written)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from sae_workbench_common.safetensors_io import load_file
+from sae_workbench_train.cli import check_memory
+from sae_workbench_train.memory import largest_width, run_bytes
+
+from train_helpers import PYTHON_DIR, events, read_log, run_backend, write_acts
+
+COMMON = ["--width", 64, "--batch", 128, "--lr", 3e-3, "--checkpoint-every", 8, "--seed", 3, "--dead-tokens", 512]
+
+
+@pytest.fixture(scope="module")
+def acts(tmp_path_factory):
+    d = tmp_path_factory.mktemp("acts")
+    write_acts(d / "acts.npy", d_out=12)
+    return d
+
+
+@pytest.mark.parametrize("arch", ["topk", "relu", "jumprelu", "batchtopk"])
+def test_run_writes_the_saelens_folder_and_log(acts, tmp_path, arch):
+    out = tmp_path / "run"
+    r = run_backend(["--activations", acts / "acts.npy", "--out", out, "--arch", arch, "--k", 6, "--tokens", 4096, *COMMON,
+                     *(["--l1", {"relu": 0.3, "jumprelu": 0.05}[arch]] if arch in ("relu", "jumprelu") else [])])
+    assert r.returncode == 0, r.stderr
+    ev = events(r.stdout)
+    assert ev[-1]["event"] == "done" and any(e["event"] == "progress" for e in ev)
+    cfg = json.load(open(out / "cfg.json"))
+    assert cfg["d_in"] == 16 and cfg["d_sae"] == 64
+    assert cfg["architecture"] == {"relu": "standard", "batchtopk": "jumprelu"}.get(arch, arch)
+    assert cfg["sae_workbench"]["training"]["backend"] == "torch"
+    w = load_file(out / "sae_weights.safetensors")
+    assert list(w["W_enc"].shape) == [16, 64] and list(w["W_dec"].shape) == [64, 16]
+    assert ("threshold" in w) == (arch in ("jumprelu", "batchtopk"))
+    assert list(load_file(out / "sparsity.safetensors")["sparsity"].shape) == [64]
+    log = read_log(out)
+    assert log[0]["type"] == "start" and log[-1]["type"] == "summary"
+    steps = [r for r in log if r["type"] == "step"]
+    assert steps and {"step", "totalSteps", "tokens", "loss", "explainedVariance", "l0", "deadFraction", "tokensPerSecond", "etaSeconds", "engine"} <= set(steps[-1])
+    assert log[-1]["final"]["explainedVariance"] > 0.3
+
+
+def test_transcoder_saves_the_saelens_transcoder_form(acts, tmp_path):
+    out = tmp_path / "tc"
+    r = run_backend(["--activations", acts / "acts.npy", "--target", acts / "acts_target.npy", "--out", out, "--arch", "relu", "--skip", "--l1", 0.5, "--tokens", 2048, *COMMON])
+    assert r.returncode == 0, r.stderr
+    cfg = json.load(open(out / "cfg.json"))
+    assert cfg["architecture"] == "skip_transcoder" and cfg["d_out"] == 12
+    assert list(load_file(out / "sae_weights.safetensors")["W_skip"].shape) == [12, 16]
+
+
+def test_cancel_then_resume_ends_with_the_uninterrupted_weights(acts, tmp_path):
+    args = ["--activations", acts / "acts.npy", "--arch", "topk", "--k", 6, "--tokens", 128 * 300, "--resample-every", 50, *COMMON]
+    full = tmp_path / "full"
+    assert run_backend([*args, "--out", full]).returncode == 0
+    # cancelled by SIGINT (a checkpoint at the next step, exit 130), then resumed
+    part = tmp_path / "part"
+    p = subprocess.Popen([sys.executable, "-m", "sae_workbench_train", *map(str, args), "--out", str(part)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env={**os.environ, "PYTHONPATH": PYTHON_DIR, "OMP_NUM_THREADS": "1"})
+    for line in p.stdout:
+        if '"progress"' in line and json.loads(line)["progress"]["step"] >= 10:
+            p.send_signal(signal.SIGINT)
+            break
+    p.communicate(timeout=120)
+    assert p.returncode == 130
+    assert os.path.exists(part / "checkpoints" / "latest.safetensors")
+    r = run_backend(["--resume", "--out", part, "--activations", acts / "acts.npy"])
+    assert r.returncode == 0, r.stderr
+    a, b = load_file(full / "sae_weights.safetensors"), load_file(part / "sae_weights.safetensors")
+    for name in a:
+        assert float((a[name] - b[name]).abs().max()) <= 1e-6, name
+    assert any(rec["type"] == "resume" for rec in read_log(part))
+
+
+def bad(args, tmp_path, **kw):
+    out = tmp_path / "never"
+    r = run_backend([*map(str, args), "--out", out], **kw)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert not out.exists(), "nothing may be written"
+    return lines[0]
+
+
+def test_bad_input_gets_one_line_and_writes_nothing(acts, tmp_path):
+    assert "no such file" in bad(["--activations", tmp_path / "missing.npy", "--width", 8], tmp_path)
+    (tmp_path / "junk.npy").write_bytes(b"not an npy")
+    assert "junk.npy" in bad(["--activations", tmp_path / "junk.npy", "--width", 8], tmp_path)
+    assert "CUDA is not available" in bad(["--activations", acts / "acts.npy", "--width", 8, "--device", "cuda"], tmp_path)
+    assert "reduce --width" in bad(["--activations", acts / "acts.npy", "--width", 2**36], tmp_path)
+    assert "--k" in bad(["--activations", acts / "acts.npy", "--width", 8, "--k", 9], tmp_path)
+
+
+def test_a_python_without_torch_is_named(acts, tmp_path):
+    plain = shutil.which("python3")
+    probe = subprocess.run([plain, "-c", "import torch"], capture_output=True)
+    if probe.returncode == 0:
+        pytest.skip("the python3 on PATH has torch")
+    assert "torch is not installed" in bad(["--activations", acts / "acts.npy", "--width", 8], tmp_path, python=plain)
+
+
+def test_a_width_too_large_for_the_gpu_is_refused_before_starting(monkeypatch, capsys):
+    class Props:
+        name = "Test GPU"
+        total_memory = 16 * 2**30
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d: Props)
+    o = {"arch": "topk", "width": 1 << 21, "batch": 4096, "memoryBudget": 0}
+    with pytest.raises(SystemExit) as e:
+        check_memory(o, torch.device("cuda", 0), 4096, 4096, 1)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "Test GPU has 16.0 GiB" in err and "largest width that fits" in err
+    fits = largest_width("topk", 4096, 4096, Props.total_memory)
+    assert run_bytes("topk", 4096, fits, 4096) <= 0.9 * Props.total_memory < run_bytes("topk", 4096, fits + 1024, 4096)
+    check_memory({**o, "width": fits}, torch.device("cuda", 0), 4096, 4096, 1)  # no exit
+
+
+def test_trains_on_a_capture_site_and_records_model_and_hook(tmp_path, corpus):
+    from conftest import run_capture
+    path, _ = corpus
+    cap = tmp_path / "cap"
+    run_capture(["--model", "toy_model:make", "--site", "blocks.0", "--site", "blocks.1", "--corpus", str(path), "--out", str(cap),
+                 "--context-length", "24", "--shard-rows", "50"])
+    out = tmp_path / "sae"
+    r = run_backend(["--activations", f"{cap}#blocks.1", "--out", out, "--arch", "topk", "--width", 32, "--k", 4, "--batch", 32, "--tokens", 320])
+    assert r.returncode == 0, r.stderr
+    meta = json.load(open(out / "cfg.json"))["metadata"]
+    manifest = json.load(open(cap / "manifest.json"))
+    assert meta["hook_name"] == "blocks.1" and meta["model_name"] == manifest["model"]["name"]
+    assert meta["dataset_path"] == str(cap)
+    # several sites and none named: one line naming the capture
+    assert "name one" in bad(["--activations", cap, "--width", 8], tmp_path)
