@@ -75,10 +75,17 @@ function findBeside(path: string, names: string[]): string | undefined {
   return undefined;
 }
 
+/** The token ids and vocabulary found beside an activation file (the names listed at the top). */
+export function tokenFilesBeside(path: string): { tokenIds?: string; vocabulary?: string } {
+  const stem = basename(path).replace(/\.(npy|safetensors)$/i, '');
+  const tokenIds = findBeside(path, [`${stem}.tokens.npy`, `${stem}_tokens.npy`, 'tokens.npy', 'token_ids.npy']);
+  if (!tokenIds || tokenIds === path) return {};
+  return { tokenIds, vocabulary: findBeside(path, ['tokenizer.json', 'vocab.json']) };
+}
+
 function attachTokens(s: ActivationSample, rowsInFile: number): void {
-  const stem = basename(s.path).replace(/\.npy$/i, '');
-  const idsPath = findBeside(s.path, [`${stem}.tokens.npy`, `${stem}_tokens.npy`, 'tokens.npy', 'token_ids.npy']);
-  if (!idsPath || idsPath === s.path) return;
+  const { tokenIds: idsPath, vocabulary: vocabPath } = tokenFilesBeside(s.path);
+  if (!idsPath) return;
   const t = readNpy(idsPath);
   if (t.dtype !== 'I32' && t.dtype !== 'I64' && t.dtype !== 'I16' && t.dtype !== 'U8') throw new InputError(idsPath, `token ids must be integers, got ${t.dtype}`);
   const count = t.shape.reduce((a, b) => a * b, 1);
@@ -87,7 +94,6 @@ function attachTokens(s: ActivationSample, rowsInFile: number): void {
   s.tokenIds = ids;
   s.tokenIdsPath = idsPath;
   if (t.shape.length === 2 && s.seqLen === undefined) s.seqLen = t.shape[1];
-  const vocabPath = findBeside(s.path, ['tokenizer.json', 'vocab.json']);
   if (vocabPath) {
     s.vocab = readVocabulary(vocabPath);
     s.vocabPath = vocabPath;

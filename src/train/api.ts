@@ -12,6 +12,7 @@ import { startWorker } from './workerPath';
 import { probeCapabilities } from '../compute/engine';
 import type { Capabilities, EnginePreference } from '../compute/engine';
 import { runTraining } from './trainer';
+import { recordTrainingData } from '../data/saeData';
 
 export interface TrainOptions {
   /** Activation file(s): .npy or .safetensors holding [tokens, d_in] float rows. */
@@ -76,6 +77,11 @@ export interface TrainOptions {
   crosscoder?: boolean;
   /** Matryoshka BatchTopK: prefix widths (the full width is appended when missing). */
   matryoshkaWidths?: number[];
+  // ---- what the rows are (recorded in cfg.json with the activation files: src/data/saeData.ts)
+  /** The model's hook the activations were captured at (SAELens metadata.hook_name). */
+  hookName?: string;
+  /** The model they come from (SAELens metadata.model_name). */
+  modelName?: string;
 }
 
 export interface TrainHandle {
@@ -113,6 +119,7 @@ export function startTraining(opts: TrainOptions, onEvent: (e: TrainingEvent) =>
       onEvent(e);
     });
     channel.onEvent('result', (summary) => {
+      try { recordTrainingData(opts); } catch (e) { settle(() => reject(e)); return; }
       onEvent({ type: 'done', runId, outDir: opts.outDir, summary });
       settle(() => resolve(summary));
     });
@@ -154,6 +161,7 @@ function startInProcess(opts: TrainOptions & { runId: string }, onEvent: (e: Tra
     emit: (e) => { if (e.type === 'checkpoint') lastCheckpoint = e.path; onEvent(e); },
     cancelled: () => cancelled,
   }).then((summary) => {
+    recordTrainingData(opts);
     const s = { ...summary, engineNotes: [...((summary.engineNotes as string[] | undefined) ?? []), note] };
     onEvent({ type: 'done', runId: opts.runId, outDir: opts.outDir, summary: s });
     return s;

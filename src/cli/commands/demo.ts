@@ -82,6 +82,9 @@ export function composeHierarchyAndDense(o: { seed: number; d: number; rows: num
 }
 
 const TREE_ROWS = 8192;
+/** What the demo's SAEs record as their source: there is no model, so the names say what the rows are. */
+export const DEMO_HOOK = 'synthetic.hook_hierarchy_dense';
+const DEMO_MODEL = 'synthetic (hierarchy + dense direction)';
 
 export const DEFAULT_DEMO_STEPS: DemoSteps = {
   synthesize: async (dir, o) => writeSynthetic(composeHierarchyAndDense(o), dir).activations,
@@ -91,7 +94,7 @@ export const DEFAULT_DEMO_STEPS: DemoSteps = {
       const outDir = join(dir, `width-${width}`);
       o.onProgress?.(`training relu SAE of width ${width} on ${o.trainTokens.toLocaleString('en-US')} tokens`);
       // ReLU (L1) SAEs: every diagnostic applies (λ_e, exact codes, width gap); TopK would leave those out.
-      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed, l1: 3 }, () => undefined);
+      const handle = startTraining({ activations: [activations], outDir, arch: 'relu', width, tokens: o.trainTokens, seed: o.seed, l1: 3, hookName: DEMO_HOOK, modelName: DEMO_MODEL }, () => undefined);
       await handle.done;
       out.push(outDir);
     }
