@@ -11,7 +11,6 @@ import { writeFileAtomic } from '../src/io/atomic';
 import { ANNOTATIONS_FILE } from '../src/annotations/types';
 import type { SaeFacts } from './saeFacts';
 import { readSettings } from './settings';
-import { showFeature } from './panels';
 import { pickSae } from './pickers';
 import { requireTrust } from './trust';
 import type { WorkspaceIndex } from './workspaceIndex';
@@ -125,7 +124,7 @@ export function registerAnnotationCommands(context: vscode.ExtensionContext, ind
       }
       const items = store.list().map((a) => ({ label: `${a.index}: ${a.label || '(no label)'}`, description: a.tags.join(', '), detail: a.description, latent: a.index }));
       const chosen = await vscode.window.showQuickPick(items, { title: `Annotations of ${sae.name}`, placeHolder: 'Search labels, descriptions, tags', matchOnDescription: true, matchOnDetail: true });
-      if (chosen) showFeature(context, sae.dir, chosen.latent);
+      if (chosen) void vscode.commands.executeCommand('saeWorkbench.showFeature', sae.dir, chosen.latent);
     }),
     vscode.commands.registerCommand('saeWorkbench.exportAnnotations', async (arg?: unknown, target?: string) => {
       if (!requireTrust('Exporting annotations')) return;

@@ -9,6 +9,8 @@ import { InputError } from '../src/errors';
 import { TensorEditorProvider } from './tensorEditor';
 import { TrainingRuns } from './training';
 import { WorkspaceIndex } from './workspaceIndex';
+import { DataLinks } from './dataLinks';
+import { registerCompareDocuments } from './compareDocument';
 
 /** Entry point of the extension host side: builds the shared services and registers every contribution. */
 export function activate(context: vscode.ExtensionContext): void {
@@ -27,11 +29,13 @@ export function activate(context: vscode.ExtensionContext): void {
     if (!annotations.annotate(facts, latent, { label, description: note })) throw new InputError(saeDir, 'annotations could not be saved (see the SAE Workbench output)');
     return { savedAt: new Date().toISOString() };
   });
-  registerCommands({ context, index, runs, annotations });
+  const links = new DataLinks(context, index);
+  registerCommands({ context, index, runs, annotations, links });
   registerAnnotationCommands(context, index, annotations);
   registerHookLens(context, index);
+  registerCompareDocuments(context);
   context.subscriptions.push(
-    vscode.window.createTreeView(VIEW_ID, { treeDataProvider: new SaeExplorer(index), showCollapseAll: true }),
+    vscode.window.createTreeView(VIEW_ID, { treeDataProvider: new SaeExplorer(index, links), showCollapseAll: true }),
     TensorEditorProvider.register(context),
   );
   void index.refresh();

@@ -10,7 +10,7 @@ import { startTraining } from '../src/train/api';
 import type { TrainHandle, TrainOptions } from '../src/train/api';
 import type { TrainingEvent, TrainingProgress } from '../src/protocol/training';
 import { oneLine } from '../src/errors';
-import { showDictionary, showTrainingMonitor } from './panels';
+import { showTrainingMonitor } from './panels';
 import type { RunState } from '../src/protocol/trainingPanel';
 import { readSettings } from './settings';
 
@@ -174,7 +174,7 @@ export class TrainingRuns implements vscode.Disposable {
       const ev = r.summary?.explainedVariance ?? r.summary?.explained_variance;
       const evText = typeof ev === 'number' ? ` (EV ${ev.toFixed(3)})` : '';
       void vscode.window.showInformationMessage(`SAE Workbench: training finished${evText}: ${vscode.workspace.asRelativePath(r.outDir)}`, 'Open Dictionary').then((pick) => {
-        if (pick) showDictionary(this.context, r.outDir);
+        if (pick) void vscode.commands.executeCommand('saeWorkbench.showDictionary', r.outDir);
       });
     } else if (r.status === 'cancelled') {
       void vscode.window.showInformationMessage(`SAE Workbench: training cancelled${r.lastCheckpoint ? `; last checkpoint ${r.lastCheckpoint}` : ''}.`);

@@ -9,13 +9,17 @@ import { dirname, basename } from 'node:path';
 import { readSaeFacts } from './saeFacts';
 import type { SaeEntry, SaeFacts } from './saeFacts';
 import { CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE } from '../src/formats/saelens';
+import { statSync } from 'node:fs';
+import { classifyActivationFile } from '../src/data/activationFiles';
+import type { ActivationFileInfo } from '../src/data/activationFiles';
 
 const EXCLUDE = '**/{node_modules,.git,.venv,venv,__pycache__,.test-artifacts}/**';
 const ACTIVATION_GLOB = '**/*.{npy,npz,safetensors}';
 const MAX_FILES = 2000;
 const OPENED_KEY = 'saeWorkbench.openedSaes';
 
-export interface ActivationFile { path: string; name: string }
+/** A tensor file in the workspace, classified by its header (src/data/activationFiles.ts). */
+export interface ActivationFile extends ActivationFileInfo { name: string }
 
 export class WorkspaceIndex implements vscode.Disposable {
   private entries = new Map<string, SaeEntry>();
@@ -43,7 +47,10 @@ export class WorkspaceIndex implements vscode.Disposable {
 
   saes(): SaeEntry[] { return [...this.entries.values()].sort((a, b) => a.dir.localeCompare(b.dir)); }
   healthySaes(): SaeFacts[] { return this.saes().filter((e): e is SaeFacts => e.ok); }
-  activations(): ActivationFile[] { return this.activationFiles; }
+  /** Every tensor file found, each with its role (rows, ground truth, codes, token ids, broken…). */
+  tensorFiles(): ActivationFile[] { return this.activationFiles; }
+  /** The files an SAE can train on or be read with: 2-D float rows. */
+  activations(): ActivationFile[] { return this.activationFiles.filter((f) => f.role === 'activations'); }
   get(dir: string): SaeEntry | undefined { return this.entries.get(dir); }
   /** Healthy SAEs whose hook_name is `hook`. */
   byHook(hook: string): SaeFacts[] { return this.healthySaes().filter((s) => s.hookName === hook); }
@@ -76,6 +83,18 @@ export class WorkspaceIndex implements vscode.Disposable {
     return this.scanning;
   }
 
+  /** Header-only reads, kept while the file's size and mtime stay the same. */
+  private classified = new Map<string, { key: string; info: ActivationFileInfo }>();
+  private classify(path: string): ActivationFileInfo {
+    let key = '';
+    try { const st = statSync(path); key = `${st.size}:${st.mtimeMs}`; } catch { /* gone: classify says so */ }
+    const hit = this.classified.get(path);
+    if (hit && hit.key === key && key) return hit.info;
+    const info = classifyActivationFile(path);
+    this.classified.set(path, { key, info });
+    return info;
+  }
+
   private async scan(): Promise<void> {
     const [cfgs, tensors] = await Promise.all([
       vscode.workspace.findFiles(`**/${CFG_FILE}`, EXCLUDE, MAX_FILES),
@@ -95,7 +114,7 @@ export class WorkspaceIndex implements vscode.Disposable {
       .map((u) => u.fsPath)
       .filter((p) => !(entries.has(dirname(p)) && saeFiles.has(basename(p))) && !/checkpoint/i.test(p))
       .sort()
-      .map((p) => ({ path: p, name: basename(p) }));
+      .map((p) => ({ ...this.classify(p), name: basename(p) }));
     this.entries = entries;
     this.changed.fire();
   }

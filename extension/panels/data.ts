@@ -5,8 +5,8 @@
  * The lead may replace it (setPanelDataProvider) with one that reads the diagnostics cache beside the
  * SAE and the annotation store.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { resolveSaeData } from '../../src/data/saeData';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import { InputError } from '../../src/errors';
@@ -27,13 +27,9 @@ export interface PanelDataProvider {
   report(saeDir: string, out: string, activations?: string): Promise<{ out: string; bytes: number }>;
 }
 
-/** An activation file beside the SAE (or its parent folder), when the caller gave none. */
-export function findActivations(saeDir: string): string | undefined {
-  for (const dir of [saeDir, dirname(saeDir)]) {
-    const p = join(dir, 'activations.npy');
-    if (existsSync(p)) return p;
-  }
-  return undefined;
+/** The SAE's recorded data (or activations.npy beside it) when the caller gave none (src/data/saeData.ts). */
+function findActivations(saeDir: string): string | undefined {
+  return resolveSaeData(saeDir)?.activations;
 }
 
 class WorkerDataProvider implements PanelDataProvider {

@@ -48,10 +48,10 @@ export function registerPanels(context: vscode.ExtensionContext): void {
   restore(TRAINING_VIEW_TYPE, (a, p) => trainingPanel(context, a.runId ?? '', undefined, undefined, p));
 }
 
-export function showDictionary(context: vscode.ExtensionContext, saeDir: string): void { dictionaryPanel(context, { saeDirs: [saeDir] }); }
+export function showDictionary(context: vscode.ExtensionContext, saeDir: string, activations: string): void { dictionaryPanel(context, { saeDirs: [saeDir], activations }); }
 /** The feature browser (all latents in a table); also reachable from the dictionary overview. */
 export function showFeatureBrowser(context: vscode.ExtensionContext, saeDir: string, activations?: string): void { featuresPanel(context, { saeDirs: [saeDir], activations }); }
-export function showFeature(context: vscode.ExtensionContext, saeDir: string, latent: number): void { featurePanel(context, { saeDirs: [saeDir], latent }); }
+export function showFeature(context: vscode.ExtensionContext, saeDir: string, latent: number, activations: string): void { featurePanel(context, { saeDirs: [saeDir], latent, activations }); }
 export function showSplitTree(context: vscode.ExtensionContext, saeDirs: string[], activations?: string): void { splitTreePanel(context, { saeDirs, activations }); }
 export function showDiagnostics(context: vscode.ExtensionContext, saeDir: string, activations?: string): void { diagnosticsPanel(context, { saeDirs: [saeDir], activations }); }
 /** `controls` (optional, additive): cancel/resume and run status from whoever started the run. */
