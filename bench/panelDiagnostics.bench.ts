@@ -12,6 +12,7 @@ import { saeCard } from '../src/report/build';
 import { forward } from '../src/sae/forward';
 import { Rng } from '../src/synthetic/random';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
+import { describeSample } from '../src/io/rowSample';
 
 const env = (k: string, v: number): number => (process.env[k] ? Number(process.env[k]) : v);
 const latents = env('PANEL_BENCH_LATENTS', 4096), dIn = env('PANEL_BENCH_DIN', 768), tokens = env('PANEL_BENCH_TOKENS', 4096);
@@ -36,7 +37,7 @@ for (let r0 = 0; r0 < tokens; r0 += 1024) forward(sae, ds.x.subarray(r0 * dIn, M
 const baseline = (performance.now() - t) / 1000;
 
 t = performance.now();
-const a = analyse(sae, { path: 'synthetic', x: ds.x, n: tokens, d: dIn, rowIndex: Int32Array.from({ length: tokens }, (_, i) => i), skippedNonFinite: 0 });
+const a = analyse(sae, { path: 'synthetic', x: ds.x, n: tokens, d: dIn, rowIndex: Int32Array.from({ length: tokens }, (_, i) => i), skippedNonFinite: 0, totalRows: tokens, description: describeSample(tokens, tokens, 0) });
 const analyseSeconds = (performance.now() - t) / 1000;
 t = performance.now();
 const diag = panelDiagnostics(sae, ds.x, tokens);

@@ -1,15 +1,17 @@
 /**
- * The evaluation sample the panels and the report are computed on: the first rows of an activation
- * .npy ([n, d] or [sequences, context, d]), plus token ids and a vocabulary when they sit beside it
+ * The evaluation sample the panels and the report are computed on: a uniform seeded sample of the rows
+ * of an activation .npy ([n, d] or [sequences, context, d]) or .safetensors, plus token ids and a vocabulary when they sit beside it
  * (`<stem>.tokens.npy`, `<stem>_tokens.npy`, `tokens.npy` or `token_ids.npy`; `tokenizer.json` or
  * `vocab.json`). Rows with NaN/Inf are left out and counted; `rowIndex` maps sample rows to file rows.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors';
-import { DTYPE_BYTES, isFloatDType } from '../io/dtype';
-import { forEachChunk } from '../io/chunked';
+import { isFloatDType } from '../io/dtype';
 import { readNpy, readNpyHeader } from '../io/npy';
+import { openRowSource } from '../io/rowReader';
+import type { RowSource } from '../io/rowReader';
+import { DEFAULT_ROW_SAMPLE, describeSample, readRowsAt, sampleRowIndices } from '../io/rowSample';
 import { toFloat32 } from '../io/tensor';
 
 export interface ActivationSample {
@@ -29,42 +31,54 @@ export interface ActivationSample {
   tokenIdsPath?: string;
   vocabPath?: string;
   skippedNonFinite: number;
+  /** Rows in the whole file. */
+  totalRows: number;
+  /** What the sample is, in one line ("a uniform sample of 4,096 of 20,000 rows (seed 0)"). */
+  description: string;
 }
 
-/** Reads up to maxRows finite rows from an activation .npy (only the bytes needed are read). */
-export function readActivationSample(path: string, maxRows: number, expectDim?: number): ActivationSample {
-  if (!path.toLowerCase().endsWith('.npy')) throw new InputError(path, 'activations must be a .npy file ([tokens, d] or [sequences, context, d])');
-  const h = readNpyHeader(path);
-  if (!isFloatDType(h.dtype)) throw new InputError(path, `activations must be floating point, got ${h.dtype}`);
-  if (h.shape.length !== 2 && h.shape.length !== 3) throw new InputError(path, `activations must be 2-D [tokens, d] or 3-D [sequences, context, d], got shape [${h.shape.join(', ')}]`);
-  const d = h.shape[h.shape.length - 1]!;
-  const rowsInFile = h.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+/**
+ * Reads the evaluation sample of an activation file: a uniform seeded sample of up to maxRows rows
+ * (src/io/rowSample.ts — the same rows every panel, the report, diagnose and tree use), rows with NaN/Inf
+ * left out and counted. `.npy` ([n, d] or [sequences, context, d]) or a 2-D `.safetensors` tensor.
+ */
+export function readActivationSample(path: string, maxRows: number, expectDim?: number, seed = DEFAULT_ROW_SAMPLE.seed): ActivationSample {
+  const { source, seqLen } = activationRowSource(path);
+  const d = source.dIn;
   if (expectDim !== undefined && d !== expectDim) throw new InputError(path, `activation width ${d} does not match the SAE's d_in ${expectDim}`);
+  const rowsInFile = source.rows;
   if (rowsInFile === 0) throw new InputError(path, 'the activation file has no rows');
-  const take = Math.min(maxRows, rowsInFile);
-  const rowBytes = d * DTYPE_BYTES[h.dtype];
-  const raw = new Float32Array(take * d);
-  let filled = 0;
-  forEachChunk(path, h.dtype, h.dataStart, h.dataStart + take * rowBytes, (chunk) => {
-    const f = toFloat32(chunk);
-    raw.set(f, filled);
-    filled += f.length;
-  }, Math.max(rowBytes, 16 * 1024 * 1024 - ((16 * 1024 * 1024) % rowBytes)));
+  const indices = sampleRowIndices(rowsInFile, { rows: maxRows, seed });
+  const take = indices.length;
+  const raw = readRowsAt(source, indices);
   const keep: number[] = [];
   for (let r = 0; r < take; r++) {
     let ok = true;
     for (let j = 0; j < d; j++) if (!Number.isFinite(raw[r * d + j]!)) { ok = false; break; }
     if (ok) keep.push(r);
   }
-  if (keep.length === 0) throw new InputError(path, `none of the first ${take} rows is finite (all contain NaN or Inf)`);
+  if (keep.length === 0) throw new InputError(path, `none of the ${take} sampled rows is finite (all contain NaN or Inf)`);
   const x = keep.length === take ? raw : new Float32Array(keep.length * d);
   if (x !== raw) keep.forEach((r, i) => x.set(raw.subarray(r * d, (r + 1) * d), i * d));
   const sample: ActivationSample = {
-    path, x, n: keep.length, d, rowIndex: Int32Array.from(keep), skippedNonFinite: take - keep.length,
-    seqLen: h.shape.length === 3 ? h.shape[1] : undefined,
+    path, x, n: keep.length, d, rowIndex: Int32Array.from(keep, (r) => indices[r]!), skippedNonFinite: take - keep.length,
+    totalRows: rowsInFile, description: describeSample(rowsInFile, take, seed), seqLen,
   };
   attachTokens(sample, rowsInFile);
   return sample;
+}
+
+/** The rows of an activation file as a row source; a 3-D .npy [sequences, context, d] is read as its rows. */
+function activationRowSource(path: string): { source: RowSource; seqLen?: number } {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.safetensors')) return { source: openRowSource(path) };
+  if (!lower.endsWith('.npy')) throw new InputError(path, 'activations must be a .npy ([tokens, d] or [sequences, context, d]) or .safetensors file');
+  const h = readNpyHeader(path);
+  if (!isFloatDType(h.dtype)) throw new InputError(path, `activations must be floating point, got ${h.dtype}`);
+  if (h.shape.length !== 2 && h.shape.length !== 3) throw new InputError(path, `activations must be 2-D [tokens, d] or 3-D [sequences, context, d], got shape [${h.shape.join(', ')}]`);
+  const d = h.shape[h.shape.length - 1]!;
+  const rows = h.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return { source: { path, dtype: h.dtype, rows, dIn: d, dataStart: h.dataStart }, seqLen: h.shape.length === 3 ? h.shape[1] : undefined };
 }
 
 function findBeside(path: string, names: string[]): string | undefined {
