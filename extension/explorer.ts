@@ -9,6 +9,7 @@ import { describeFacts } from './saeFacts';
 import type { SaeEntry } from './saeFacts';
 import type { ActivationFile, WorkspaceIndex } from './workspaceIndex';
 import { describeData } from './dataLinks';
+import { evaluationProblems } from './evaluation';
 import type { DataLinks } from './dataLinks';
 import type { FileRole } from '../src/data/activationFiles';
 
@@ -61,9 +62,10 @@ export class SaeExplorer implements vscode.TreeDataProvider<Node> {
         { kind: 'fact', label: 'width', value: `${f.dSae.toLocaleString('en-US')} latents, d_in ${f.dIn}` },
         { kind: 'fact', label: 'data', value: describeData(this.links.resolve(f.dir)), command: { command: 'saeWorkbench.linkActivations', title: 'Link Activations…', arguments: [f.dir] } },
         { kind: 'fact', label: 'hook', value: f.hookName ?? '(none)' },
-        { kind: 'fact', label: 'explained variance', value: f.explainedVariance !== undefined ? f.explainedVariance.toFixed(3) : 'not evaluated' },
+        { kind: 'fact', label: 'explained variance', value: f.explainedVariance !== undefined ? f.explainedVariance.toFixed(3) : evaluationProblems.has(f.dir) ? `not evaluated: ${evaluationProblems.get(f.dir)}` : this.links.resolve(f.dir) ? 'evaluating…' : 'not evaluated (link its activations)' },
       ];
       if (f.l0 !== undefined) facts.push({ kind: 'fact', label: 'L0', value: f.l0.toFixed(1) });
+      if (f.measuredOn) facts.push({ kind: 'fact', label: 'measured on', value: f.measuredOn });
       if (f.modelName) facts.push({ kind: 'fact', label: 'model', value: f.modelName });
       return facts;
     }

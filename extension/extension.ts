@@ -11,6 +11,7 @@ import { TrainingRuns } from './training';
 import { WorkspaceIndex } from './workspaceIndex';
 import { DataLinks } from './dataLinks';
 import { registerCompareDocuments } from './compareDocument';
+import { keepEvaluated } from './evaluation';
 
 /** Entry point of the extension host side: builds the shared services and registers every contribution. */
 export function activate(context: vscode.ExtensionContext): void {
@@ -34,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerAnnotationCommands(context, index, annotations);
   registerHookLens(context, index);
   registerCompareDocuments(context);
+  keepEvaluated(context, index, links, output);
   context.subscriptions.push(
     vscode.window.createTreeView(VIEW_ID, { treeDataProvider: new SaeExplorer(index, links), showCollapseAll: true }),
     TensorEditorProvider.register(context),

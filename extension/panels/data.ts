@@ -14,6 +14,7 @@ import { MessageHandler } from '../../src/protocol/rpc';
 import type { AnnotateRequest, AnnotateResponse } from '../../src/protocol/feature';
 import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from '../../src/report/model';
 import type { PanelDataRequests } from '../../src/report/panelData.worker';
+import type { EvalRecord } from '../../src/report/evalCache';
 
 export interface PanelDataProvider {
   dictionary(saeDir: string, activations?: string): Promise<DictionaryModel>;
@@ -21,6 +22,8 @@ export interface PanelDataProvider {
   diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel>;
   splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel>;
   annotate(req: AnnotateRequest): Promise<AnnotateResponse>;
+  /** The SAE's metrics on its data, cached beside it as eval.json (src/report/evalCache.ts). */
+  evaluate(saeDir: string, activations: string): Promise<EvalRecord | undefined>;
   /** Generates and writes a synthetic dataset (src/synthetic) in the worker. */
   synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]>;
   /** Writes the self-contained HTML report (off the host thread). */
@@ -66,6 +69,9 @@ class WorkerDataProvider implements PanelDataProvider {
   }
   synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]> {
     return this.channel().request('synthetic', req);
+  }
+  evaluate(saeDir: string, activations: string): Promise<EvalRecord | undefined> {
+    return this.channel().request('evaluate', { saeDir, activations });
   }
   annotate(req: AnnotateRequest): Promise<AnnotateResponse> {
     if (!annotationSink) return Promise.reject(new InputError('annotations', 'the annotation store is not available'));
