@@ -20,7 +20,7 @@ export function trainingCharts(parent: HTMLElement, t: TrainingModel): void {
   lineChart(cell(), x, t.loss.map((s) => ({ name: s.name, values: s.values })), { title: 'loss parts', xLabel, yLabel: 'loss', logY: positive && t.loss.length > 0 });
   lineChart(cell(), x, [{ name: 'EV', values: t.explainedVariance }], { title: 'explained variance', xLabel, yLabel: 'EV' });
   lineChart(cell(), x, [{ name: 'L0', values: t.l0 }], { title: 'L0', xLabel, yLabel: 'active latents' });
-  lineChart(cell(), x, [{ name: 'dead', values: t.deadFraction }], { title: 'dead fraction', xLabel, yLabel: 'fraction' });
+  lineChart(cell(), x, [{ name: 'dead', values: t.deadFraction }], { title: 'dead fraction', xLabel, yLabel: 'fraction', fraction: true });
 }
 
 export interface TrainingActions { cancel(): void; resume(): void }
