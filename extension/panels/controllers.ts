@@ -40,10 +40,18 @@ export function featuresPanel(context: vscode.ExtensionContext, args: PanelArgs,
   return panel;
 }
 
+/** Annotation saves by SAE folder: open feature pages of that SAE reload (their header shows the label). */
+const annotationListeners = new Set<(saeDir: string) => void>();
+export function annotationsChanged(saeDir: string): void { for (const l of annotationListeners) l(saeDir); }
+
 export function featurePanel(context: vscode.ExtensionContext, args: PanelArgs, panel = createPanel(context, FEATURE_VIEW_TYPE, `Latent #${args.latent}: ${name(args)}`)): vscode.WebviewPanel {
-  const ch = bind<HostToFeatureEvents, FeatureToHostRequests, FeatureToHostEvents>(panel, context, 'feature', async (c) => {
+  const load = async (c: { event: (t: 'load', p: HostToFeatureEvents['load']) => void }): Promise<void> => {
     c.event('load', { model: await panelData(context).feature(args.saeDirs[0]!, args.latent ?? 0, args.activations), args });
-  });
+  };
+  const ch = bind<HostToFeatureEvents, FeatureToHostRequests, FeatureToHostEvents>(panel, context, 'feature', load);
+  const onAnnotation = (saeDir: string): void => { if (saeDir === args.saeDirs[0]) load(ch).catch(() => undefined); };
+  annotationListeners.add(onAnnotation);
+  panel.onDidDispose(() => annotationListeners.delete(onAnnotation));
   ch.onEvent('openFeature', ({ latent, sae }) => featurePanel(context, { ...args, saeDirs: [args.saeDirs[sae ?? 0] ?? args.saeDirs[0]!], latent }));
   ch.onRequest('annotate', (req) => panelData(context).annotate({ ...req, saeDir: args.saeDirs[0]! }));
   return panel;

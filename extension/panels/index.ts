@@ -19,6 +19,7 @@ import { webviewOptions } from '../webviewHtml';
 import { panelData } from './data';
 
 export { setPanelDataProvider, setAnnotationSink } from './data';
+export { annotationsChanged } from './controllers';
 export type { PanelDataProvider } from './data';
 export type { TrainingControls, RunStatus } from './trainingMonitor';
 
