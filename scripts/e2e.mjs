@@ -16,6 +16,7 @@ import { format } from 'node:util';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { runRestrictedModeTests, runUiTests } from '../test/e2e/ui.mjs';
+import { runFlowTests } from '../test/e2e/flows.mjs';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const args = new Set(process.argv.slice(2));
@@ -143,6 +144,7 @@ try {
     page.on('pageerror', (e) => { if (!NOISE.test(String(e))) console.log(`  page error: ${String(e).split('\n')[0]}`); });
     await page.goto(main.url([['extensionDevelopmentPath', main.remote(root)]]));
     const results = await runUiTests(page, { artifacts, workspace, fixtures, log });
+    if (!args.has('--no-flows')) results.push(...await runFlowTests(page, { artifacts, log }));
     await page.close();
     stopServers();
     // Restricted Mode: a second server with workspace trust on; the same folder opens untrusted.

@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import type { SaeEntry } from '../../../extension/saeFacts';
 import type { TrainResult } from '../../../extension/training';
 import { writeTinySae } from '../fixtures';
+import { readSaeData } from '../../../src/data/saeData';
 
 const EXT_ID = 'sae-workbench.sae-workbench';
 const root = () => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
@@ -132,10 +133,12 @@ suite('SAE Workbench in VS Code', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  test('trains a tiny SAE through the command API to completion', async function () {
+  test('trains a tiny SAE through the command API; it records its data, hook and model, and CodeLens shows it on that hook', async function () {
     const outDir = join(root(), 'saes', 'e2e_trained');
+    const hook = 'blocks.5.hook_mlp_out';
     const r = await vscode.commands.executeCommand<TrainResult>('saeWorkbench.train', {
       activations: [join(root(), 'data', 'acts.npy')], outDir, arch: 'topk', width: 32, k: 4, tokens: 8192, batch: 256, seed: 1, threads: 1,
+      hookName: hook, modelName: 'tiny-model',
     });
     if (r.status === 'error' && TRAINER_MISSING.test(r.message ?? '')) {
       console.log(`      skipped: ${r.message} (src/train/api.ts is still the contract placeholder on this branch)`);
@@ -146,6 +149,22 @@ suite('SAE Workbench in VS Code', () => {
     const found = await until('the trained SAE in the explorer', async () =>
       (await vscode.commands.executeCommand<SaeEntry[]>('saeWorkbench.listSaes')).find((s) => s.dir === outDir));
     assert.ok(found.ok && found.dSae === 32, JSON.stringify(found));
+    assert.equal(found.hookName, hook);
+    assert.equal(found.modelName, 'tiny-model');
+    assert.deepEqual(readSaeData(outDir).activations, [join(root(), 'data', 'acts.npy')]);
+    // the explorer's figures are evaluated on the recorded data in the worker (eval.json beside the SAE)
+    const evaluated = await until('the trained SAE evaluated', async () =>
+      (await vscode.commands.executeCommand<SaeEntry[]>('saeWorkbench.listSaes')).find((s) => s.dir === outDir && s.ok && s.measuredOn), 60_000);
+    assert.ok(evaluated.ok && evaluated.explainedVariance !== undefined && /uniform sample of|all 2,048 rows/.test(evaluated.measuredOn ?? ''), JSON.stringify(evaluated));
+    const py = join(root(), 'probe_mlp.py');
+    writeFileSync(py, `acts = cache["${hook}"]\n`);
+    const uri = vscode.Uri.file(py);
+    await vscode.window.showTextDocument(uri);
+    const lenses = await until('CodeLens on the recorded hook', async () => {
+      const l = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+      return l?.some((x) => x.command?.title.startsWith('SAE: 32 latents')) ? l : undefined;
+    });
+    assert.ok(lenses.some((l) => l.command?.command === 'saeWorkbench.showDictionary' && (l.command.arguments?.[0] as string) === outDir));
   });
 
   test('cancels a training run', async function () {
