@@ -54,8 +54,8 @@ async function entryPoints(page, { shot, t, theme }) {
     await panelText(page, /latent/i);
     await page.waitForTimeout(1000);
     await shot(`${theme}-latent-browser`);
-    await webview(page).locator('button.latent-link').first().click();
-    await panelText(page, /Latent #\d+/);
+    await webview(page).locator('.vtable-row', { hasText: '#3' }).first().locator('.vtable-cell').nth(2).click();
+    await panelText(page, /Latent #3/);
     await page.waitForTimeout(800);
     await shot(`${theme}-feature-from-browser`);
     const groups = await page.locator('.editor-group-container').count();
@@ -105,10 +105,8 @@ async function entryPoints(page, { shot, t, theme }) {
     await closeEditors(page);
     const pane = explorerPane(page);
     const data = pane.locator('.monaco-list-row', { hasText: /^data/ }).first();
-    if (!(await data.isVisible().catch(() => false))) {
-      await pane.locator('.monaco-list-row', { hasText: 'tiny_topk' }).first().click();
-      await page.keyboard.press('ArrowRight');
-    }
+    // a click on the row runs its command (the dictionary); the twistie expands it
+    if (!(await data.isVisible().catch(() => false))) await pane.locator('.monaco-list-row', { hasText: 'tiny_topk' }).first().locator('.monaco-tl-twistie').click();
     await data.waitFor({ state: 'visible', timeout: 15_000 });
     const dataText = await data.innerText();
     if (!/acts\.npy/.test(dataText)) throw new Error(`data row reads '${dataText}'`);
@@ -136,8 +134,8 @@ async function reloadTests(page, { shot, t }) {
   await t('monitor: a run cancelled from the monitor clears its ETA and restores as cancelled after a reload', async () => {
     await closeEditors(page);
     await runCommand(page, 'SAE: Train Sparse Autoencoder…', 'Train Sparse Autoencoder');
+    // acts.npy is preselected from the last run
     await page.locator(ROW, { hasText: 'acts.npy' }).first().waitFor({ state: 'visible', timeout: 15_000 });
-    await page.locator(ROW, { hasText: 'acts.npy' }).first().click();
     await page.locator(`${QUICK_INPUT} .monaco-button`, { hasText: 'OK' }).first().click();
     const input = page.locator(`${QUICK_INPUT} input`);
     const values = ['relu', '64', '1', '400M', 'tiny-model', 'blocks.2.hook_resid_post', 'saes/ui_cancelled'];
@@ -184,17 +182,15 @@ async function finishedMonitorReload(page, { shot, t }) {
   });
 }
 
-export async function runFlowTests(page, { artifacts, log }) {
+export async function runFlowTests(page, { artifacts, log, setUserSetting }) {
   const { shot, results, t } = runner(page, artifacts, log);
   await finishedMonitorReload(page, { shot, t });
   await entryPoints(page, { shot, t, theme: 'dark' });
   await reloadTests(page, { shot, t });
   await t('light theme: switch and reload', async () => {
-    await runCommand(page, 'Preferences: Color Theme', 'Color Theme');
-    await page.locator(`${QUICK_INPUT} input`).fill('Light Modern');
-    await page.locator(ROW, { hasText: 'Light Modern' }).first().waitFor({ state: 'visible', timeout: 10_000 });
-    await page.keyboard.press('Enter');
-    await page.waitForTimeout(1000);
+    // the user settings file, then a reload (a headless run keeps the old theme's paint otherwise)
+    setUserSetting('workbench.colorTheme', 'Default Light Modern');
+    await page.waitForTimeout(1500);
     await reloadWindow(page);
   });
   await entryPoints(page, { shot, t, theme: 'light' });
