@@ -32,7 +32,14 @@ export interface TrainResult {
 interface Run { handle: TrainHandle; opts: TrainOptions; progress: vscode.EventEmitter<TrainingProgress>; status: vscode.EventEmitter<RunStatus>; last?: TrainingProgress }
 
 /** What the workspace remembers of a run, so that its monitor restores the true state after a reload. */
-interface RunRecord { outDir: string; state: RunState; message?: string; lastCheckpoint?: string; input: TrainOptions; at: number }
+interface RunRecord { outDir: string; state: RunState; message?: string; lastCheckpoint?: string; input: TrainOptions; at: number; progress?: TrainingProgress[] }
+
+/** At most this many progress rows are kept in a run's record (every other one is dropped when full). */
+const KEPT_ROWS = 256;
+function keepRow(rows: TrainingProgress[], p: TrainingProgress): void {
+  rows.push(p);
+  if (rows.length > KEPT_ROWS) { const thinned = rows.filter((_, i) => i % 2 === 1 || i === rows.length - 1); rows.length = 0; rows.push(...thinned); }
+}
 
 export const LAST_RUN_KEY = 'saeWorkbench.lastTrainOptions';
 const RUNS_KEY = 'saeWorkbench.trainingRuns';
@@ -92,7 +99,7 @@ export class TrainingRuns implements vscode.Disposable {
     const initial: RunStatus = rec.state === 'running' || rec.state === 'cancelling'
       ? { state: 'cancelled', message: `interrupted by a window reload${checkpoint ? '; Resume continues from the last checkpoint' : ' before its first checkpoint'}`, resumable: !!checkpoint }
       : { state: rec.state, message: rec.message, resumable: rec.state !== 'done' && !!checkpoint };
-    return { controls: this.controlsFor(runId, rec.input, initial) };
+    return { controls: { ...this.controlsFor(runId, rec.input, initial), history: rec.progress } };
   }
 
   private controlsFor(runId: string, input: TrainOptions, initial: RunStatus, status?: vscode.Event<RunStatus>): TrainingControls {
@@ -152,11 +159,12 @@ export class TrainingRuns implements vscode.Disposable {
     const progress = new vscode.EventEmitter<TrainingProgress>();
     const status = new vscode.EventEmitter<RunStatus>();
     let lastCheckpoint: string | undefined;
+    const kept: TrainingProgress[] = [];
     // Declared before starting: the trainer may report synchronously.
     const run = { opts, progress, status } as Run;
     try {
       run.handle = startTraining(opts, (e: TrainingEvent) => {
-        if (e.type === 'progress') { run.last = e.progress; progress.fire(e.progress); this.updateStatus(); }
+        if (e.type === 'progress') { run.last = e.progress; keepRow(kept, e.progress); progress.fire(e.progress); this.updateStatus(); }
         else if (e.type === 'checkpoint') lastCheckpoint = e.path;
         else if ((e.type === 'error' || e.type === 'cancelled') && e.lastCheckpoint) lastCheckpoint = e.lastCheckpoint;
       });
@@ -168,7 +176,7 @@ export class TrainingRuns implements vscode.Disposable {
     this.runs.set(runId, run);
     await this.updateContext();
     await this.context.workspaceState.update(LAST_RUN_KEY, { ...input, runId: undefined, resume: undefined });
-    const record = (state: RunState, message?: string): Promise<void> => this.remember(runId, { outDir: opts.outDir, state, message, lastCheckpoint, input: { ...input, runId: undefined, resume: undefined }, at: Date.now() });
+    const record = (state: RunState, message?: string): Promise<void> => this.remember(runId, { outDir: opts.outDir, state, message, lastCheckpoint, input: { ...input, runId: undefined, resume: undefined }, at: Date.now(), progress: state === 'running' ? undefined : kept });
     await record('running');
     this.log.appendLine(`training ${runId}: ${opts.arch} width ${opts.width} on ${opts.activations.join(', ')} -> ${opts.outDir}`);
     if (ui) {

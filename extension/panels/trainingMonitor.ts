@@ -26,6 +26,8 @@ export interface TrainingControls {
   outDir?: string;
   /** The state when the panel opens (a restored run). */
   initial?: RunStatus;
+  /** Progress the host kept of a run that has ended (thinned): the curves when the log has fewer rows. */
+  history?: TrainingProgress[];
 }
 
 type NoRequests = Record<string, [unknown, unknown]>;
@@ -44,8 +46,12 @@ const monitors = new Map<string, Monitor>();
 
 /** What the panel shows before live events: this session's events, else the run's log on disk. */
 function historyOf(m: Monitor): TrainingModel {
-  if (m.rows.length || !m.controls?.outDir) return trainingModelFrom(m.rows);
-  try { return readTrainingLog(join(m.controls.outDir, TRAINING_LOG_FILE))?.model ?? trainingModelFrom([]); } catch { return trainingModelFrom([]); }
+  const kept = trainingModelFrom(m.rows.length ? m.rows : m.controls?.history ?? []);
+  if (m.rows.length || !m.controls?.outDir) return kept;
+  let logged: TrainingModel | undefined;
+  try { logged = readTrainingLog(join(m.controls.outDir, TRAINING_LOG_FILE))?.model; } catch { logged = undefined; }
+  // the trainer logs every so many steps: a run stopped early may have fewer logged rows than the host kept
+  return logged && logged.step.length >= kept.step.length ? logged : kept;
 }
 
 function attach(m: Monitor, runId: string, progress?: vscode.Event<TrainingProgress>, controls?: TrainingControls): void {
