@@ -8,7 +8,8 @@ async function reloadWindow(page) {
   await runCommand(page, 'Developer: Reload Window', 'Reload Window');
   await page.waitForTimeout(3000);
   await page.waitForSelector(STATUSBAR, { timeout: 120_000 });
-  await page.waitForTimeout(2500);
+  // the extension activates and indexes the workspace after the workbench draws
+  await page.waitForTimeout(8000);
 }
 
 /** The active panel's text once its data has arrived; fails on an error banner or an evaluation of 0 tokens. */
@@ -30,7 +31,7 @@ async function panelText(page, want, timeout = 60_000) {
 
 /** Picks a row of the open quick pick by typing its label. */
 async function pickRow(page, label) {
-  await page.locator(ROW, { hasText: label }).first().waitFor({ state: 'visible', timeout: 15_000 });
+  await page.locator(ROW, { hasText: label }).first().waitFor({ state: 'visible', timeout: 45_000 });
   await page.locator(`${QUICK_INPUT} input`).fill(label);
   await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
@@ -54,7 +55,8 @@ async function entryPoints(page, { shot, t, theme }) {
     await panelText(page, /latent/i);
     await page.waitForTimeout(1000);
     await shot(`${theme}-latent-browser`);
-    await webview(page).locator('.vtable-row', { hasText: '#3' }).first().locator('.vtable-cell').nth(2).click();
+    // rows are recycled: a hidden one may still hold an old latent
+    await webview(page).locator('.vtable-row:not([hidden])').filter({ hasText: /#3(?!\d)/ }).first().locator('.vtable-cell').nth(2).click();
     await panelText(page, /Latent #3/);
     await page.waitForTimeout(800);
     await shot(`${theme}-feature-from-browser`);
