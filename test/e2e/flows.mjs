@@ -55,8 +55,7 @@ async function entryPoints(page, { shot, t, theme }) {
     await panelText(page, /latent/i);
     await page.waitForTimeout(1000);
     await shot(`${theme}-latent-browser`);
-    // rows are recycled: a hidden one may still hold an old latent
-    await webview(page).locator('.vtable-row:not([hidden])').filter({ hasText: /#3(?!\d)/ }).first().locator('.vtable-cell').nth(2).click();
+    await webview(page).locator('.vtable-row', { hasText: '#3' }).first().locator('.vtable-cell').nth(2).click();
     await panelText(page, /Latent #3/);
     await page.waitForTimeout(800);
     await shot(`${theme}-feature-from-browser`);
