@@ -4,6 +4,7 @@
  * search and export. A malformed file is reported once per distinct problem and never written over.
  */
 import * as vscode from 'vscode';
+import { annotationsChanged } from './panels';
 import { AnnotationStore } from '../src/annotations/store';
 import type { MergeConflict } from '../src/annotations/merge';
 import { isInputError, oneLine } from '../src/errors';
@@ -11,7 +12,6 @@ import { writeFileAtomic } from '../src/io/atomic';
 import { ANNOTATIONS_FILE } from '../src/annotations/types';
 import type { SaeFacts } from './saeFacts';
 import { readSettings } from './settings';
-import { showFeature } from './panels';
 import { pickSae } from './pickers';
 import { requireTrust } from './trust';
 import type { WorkspaceIndex } from './workspaceIndex';
@@ -107,7 +107,7 @@ export function registerAnnotationCommands(context: vscode.ExtensionContext, ind
         if (text === undefined) return false;
         latent = parseLatent(text, sae.dSae)!;
       }
-      if (fields) return annotations.annotate(sae, latent, fields);
+      if (fields) { const ok = annotations.annotate(sae, latent, fields); if (ok) annotationsChanged(sae.dir); return ok; }
       const old = store.get(latent);
       const label = await vscode.window.showInputBox({ title: `Latent ${latent} — label`, value: old?.label ?? '', prompt: 'A short name, e.g. "French nouns"' });
       if (label === undefined) return false;
@@ -115,7 +115,14 @@ export function registerAnnotationCommands(context: vscode.ExtensionContext, ind
       if (description === undefined) return false;
       const tags = await vscode.window.showInputBox({ title: `Latent ${latent} — tags`, value: old?.tags.join(', ') ?? '', prompt: 'Comma-separated tags (optional)' });
       if (tags === undefined) return false;
-      return annotations.annotate(sae, latent, { label, description, tags: tags.split(',').map((t) => t.trim()).filter(Boolean) });
+      const saved = annotations.annotate(sae, latent, { label, description, tags: tags.split(',').map((t) => t.trim()).filter(Boolean) });
+      if (saved) {
+        annotationsChanged(sae.dir);
+        void vscode.window.showInformationMessage(`SAE Workbench: latent ${latent} of ${sae.name} ${label ? `labelled "${label}"` : 'annotated'} (saved in annotations.json).`, 'Show Feature').then((pick) => {
+          if (pick) void vscode.commands.executeCommand('saeWorkbench.showFeature', sae.dir, latent);
+        });
+      }
+      return saved;
     }),
     vscode.commands.registerCommand('saeWorkbench.searchAnnotations', async (arg?: unknown) => {
       const sae = await pickSae(index, arg, 'Search Annotations');
@@ -127,7 +134,7 @@ export function registerAnnotationCommands(context: vscode.ExtensionContext, ind
       }
       const items = store.list().map((a) => ({ label: `${a.index}: ${a.label || '(no label)'}`, description: a.tags.join(', '), detail: a.description, latent: a.index }));
       const chosen = await vscode.window.showQuickPick(items, { title: `Annotations of ${sae.name}`, placeHolder: 'Search labels, descriptions, tags', matchOnDescription: true, matchOnDetail: true });
-      if (chosen) showFeature(context, sae.dir, chosen.latent);
+      if (chosen) void vscode.commands.executeCommand('saeWorkbench.showFeature', sae.dir, chosen.latent);
     }),
     vscode.commands.registerCommand('saeWorkbench.exportAnnotations', async (arg?: unknown, target?: string) => {
       if (!requireTrust('Exporting annotations')) return;

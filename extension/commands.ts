@@ -7,8 +7,9 @@ import { dirname, join } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { oneLine } from '../src/errors';
 import { exportReport, showAtomMap, showDictionary, showDiagnostics, showFeature, showSplitTree } from './panels';
-import { browseSae, pickActivations, pickSae, pickSaes, saeDirFromArg } from './pickers';
-import { compareMarkdown } from './report';
+import { browseSae, pickSae, pickSaes, pickSplitFamily, saeDirFromArg } from './pickers';
+import { compareUri } from './compareDocument';
+import type { DataLinks } from './dataLinks';
 import { checkTrainOptions } from './trainInputs';
 import type { TrainResult, TrainingRuns } from './training';
 import { runTrainWizard } from './trainWizard';
@@ -19,9 +20,9 @@ import type { Annotations } from './annotations';
 import type { WorkspaceIndex } from './workspaceIndex';
 import { VIEW_ID } from './explorer';
 
-export interface CommandDeps { context: vscode.ExtensionContext; index: WorkspaceIndex; runs: TrainingRuns; annotations: Annotations }
+export interface CommandDeps { context: vscode.ExtensionContext; index: WorkspaceIndex; runs: TrainingRuns; annotations: Annotations; links: DataLinks }
 
-export function registerCommands({ context, index, runs, annotations }: CommandDeps): void {
+export function registerCommands({ context, index, runs, annotations, links }: CommandDeps): void {
   const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
   // Palette: the wizard, with progress UI. Command API: an options object, no UI; resolves when the run ends.
@@ -58,7 +59,8 @@ export function registerCommands({ context, index, runs, annotations }: CommandD
     const sae = given ? await pickSae(index, given, 'Open SAE') : await browseSae(index);
     if (!sae) return undefined;
     if (!index.get(sae.dir)) await index.addOpened(sae.dir);
-    showDictionary(context, sae.dir);
+    const data = await links.ensure(sae, 'Open SAE');
+    if (data) showDictionary(context, sae.dir, data.activations);
     return sae.dir;
   });
 
@@ -70,12 +72,14 @@ export function registerCommands({ context, index, runs, annotations }: CommandD
 
   reg('saeWorkbench.showDictionary', async (arg?: unknown) => {
     const sae = await pickSae(index, arg, 'Show Dictionary');
-    if (sae) showDictionary(context, sae.dir);
+    const data = sae && await links.ensure(sae, 'Show Dictionary');
+    if (sae && data) showDictionary(context, sae.dir, data.activations);
   });
 
   reg('saeWorkbench.showFeature', async (arg?: unknown, latentArg?: unknown) => {
     const sae = await pickSae(index, arg, 'Show Feature');
-    if (!sae) return;
+    const data = sae && await links.ensure(sae, 'Show Feature');
+    if (!sae || !data) return;
     let latent = typeof latentArg === 'number' ? latentArg : undefined;
     if (latent === undefined) {
       const store = annotations.storeFor(sae);
@@ -95,41 +99,56 @@ export function registerCommands({ context, index, runs, annotations }: CommandD
       void vscode.window.showErrorMessage(`SAE Workbench: latent ${latent} is out of range for ${sae.name} (0 – ${sae.dSae - 1}).`);
       return;
     }
-    showFeature(context, sae.dir, latent);
+    showFeature(context, sae.dir, latent, data.activations);
   });
 
   reg('saeWorkbench.showSplitTree', async (arg?: unknown) => {
     const given = saeDirFromArg(arg);
-    const saes = given ? [given] : (await pickSaes(index, 'Show Feature-Split Tree', 2))?.map((s) => s.dir);
+    const first = given ? await pickSae(index, given, 'Show Feature-Split Tree') : undefined;
+    if (given && !first) return;
+    // From one SAE: the SAEs of other widths that read the same activations, offered (and preselected).
+    const saes = first ? await pickSplitFamily(index, links, first) : await pickSaes(index, 'Show Feature-Split Tree', 2);
     if (!saes) return;
-    const acts = await pickActivations(index, undefined, 'Feature-split tree', true);
-    if (acts === null) return;
-    showSplitTree(context, saes, acts);
+    const data = await links.ensure(saes[0]!, 'Feature-split tree');
+    if (!data) return;
+    showSplitTree(context, saes.map((s) => s.dir), data.activations);
+  });
+
+  reg('saeWorkbench.linkActivations', async (arg?: unknown) => {
+    const sae = await pickSae(index, arg, 'Link Activations');
+    if (!sae) return undefined;
+    const data = await links.choose(sae, `Link Activations — ${sae.name}`);
+    return data?.activations;
   });
 
   reg('saeWorkbench.showAtomMap', async (arg?: unknown) => {
     const given = saeDirFromArg(arg);
-    const saes = given ? [given] : (await pickSaes(index, 'Show Atom Map', 1))?.map((s) => s.dir);
-    if (saes?.length) showAtomMap(context, saes);
+    const first = given ? await pickSae(index, given, 'Show Atom Map') : undefined;
+    if (given && !first) return;
+    const saes = first ? [first] : await pickSaes(index, 'Show Atom Map', 1);
+    if (!saes?.length) return;
+    // density and flags come from the SAE's data when it has some; the map itself needs only the weights
+    showAtomMap(context, saes.map((s) => s.dir), links.resolve(saes[0]!.dir)?.activations);
   });
 
   reg('saeWorkbench.runDiagnostics', async (arg?: unknown, actsArg?: unknown) => {
     const sae = await pickSae(index, arg, 'Run Diagnostics');
     if (!sae) return;
-    const acts = await pickActivations(index, actsArg, `Diagnostics of ${sae.name}`, true);
-    if (acts === null) return;
+    const acts = typeof actsArg === 'string' ? actsArg : (await links.ensure(sae, 'Run Diagnostics'))?.activations;
+    if (!acts) return;
     showDiagnostics(context, sae.dir, acts);
   });
 
   reg('saeWorkbench.compareSaes', async () => {
     const saes = await pickSaes(index, 'Compare SAEs', 2);
     if (!saes) return;
-    // An untitled document: nothing is written until the user saves it.
-    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: compareMarkdown(saes) });
+    // A read-only virtual document: one per set of SAEs, reused when asked again, never "save changes?".
+    const doc = await vscode.workspace.openTextDocument(compareUri(saes.map((s) => s.dir)));
     await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
-    if (saes.every((s) => s.dIn === saes[0]!.dIn)) {
+    if (saes.every((s) => s.dIn === saes[0]!.dIn) && new Set(saes.map((s) => s.dSae)).size > 1) {
       const pick = await vscode.window.showInformationMessage(`SAE Workbench: compared ${saes.length} SAEs.`, 'Show Feature-Split Tree');
-      if (pick) showSplitTree(context, saes.map((s) => s.dir));
+      const data = pick && await links.ensure(saes[0]!, 'Feature-split tree');
+      if (data) showSplitTree(context, saes.map((s) => s.dir), data.activations);
     }
   });
 
@@ -137,13 +156,17 @@ export function registerCommands({ context, index, runs, annotations }: CommandD
     if (!requireTrust('Exporting a report')) return undefined;
     const sae = await pickSae(index, arg, 'Export Report');
     if (!sae) return undefined;
+    // The command API with a target file never asks: it writes what it can (weights only without data).
+    const acts = typeof activations === 'string' ? activations
+      : typeof target === 'string' ? links.resolve(sae.dir)?.activations : (await links.ensure(sae, 'Export Report'))?.activations;
+    if (!acts && typeof target !== 'string') return undefined;
     const uri = typeof target === 'string' ? vscode.Uri.file(target)
       : await vscode.window.showSaveDialog({ title: 'Export SAE report (self-contained HTML)', defaultUri: vscode.Uri.file(join(sae.dir, 'report.html')), filters: { HTML: ['html'] } });
     if (!uri) return undefined;
     try {
       // The analysis runs in the panels' worker; the file opens offline in any browser.
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SAE Workbench: writing the report of ${sae.name}` },
-        () => exportReport(context, sae.dir, uri.fsPath, typeof activations === 'string' ? activations : undefined));
+        () => exportReport(context, sae.dir, uri.fsPath, acts));
     } catch (e) {
       void vscode.window.showErrorMessage(`SAE Workbench: report not written: ${oneLine(e)}`);
       return undefined;

@@ -11,6 +11,9 @@ import { InputError } from '../src/errors';
 import { TensorEditorProvider } from './tensorEditor';
 import { TrainingRuns } from './training';
 import { WorkspaceIndex } from './workspaceIndex';
+import { DataLinks } from './dataLinks';
+import { registerCompareDocuments } from './compareDocument';
+import { keepEvaluated } from './evaluation';
 
 /** Entry point of the extension host side: builds the shared services and registers every contribution. */
 export function activate(context: vscode.ExtensionContext): void {
@@ -29,13 +32,16 @@ export function activate(context: vscode.ExtensionContext): void {
     if (!annotations.annotate(facts, latent, { label, description: note })) throw new InputError(saeDir, 'annotations could not be saved (see the SAE Workbench output)');
     return { savedAt: new Date().toISOString() };
   });
-  registerCommands({ context, index, runs, annotations });
+  const links = new DataLinks(context, index);
+  registerCommands({ context, index, runs, annotations, links });
   registerCaptureCommand(context, output);
   registerAnnotationCommands(context, index, annotations);
   registerDemoCommands(context, output, () => index.scheduleRefresh(100));
   registerHookLens(context, index);
+  registerCompareDocuments(context);
+  keepEvaluated(context, index, links, output);
   context.subscriptions.push(
-    vscode.window.createTreeView(VIEW_ID, { treeDataProvider: new SaeExplorer(index), showCollapseAll: true }),
+    vscode.window.createTreeView(VIEW_ID, { treeDataProvider: new SaeExplorer(index, links), showCollapseAll: true }),
     TensorEditorProvider.register(context),
   );
   void index.refresh();

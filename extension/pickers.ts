@@ -4,6 +4,7 @@ import { readSaeFacts } from './saeFacts';
 import type { SaeFacts } from './saeFacts';
 import { nodePath } from './explorer';
 import type { WorkspaceIndex } from './workspaceIndex';
+import type { DataLinks } from './dataLinks';
 
 interface SaeItem extends vscode.QuickPickItem { dir?: string; browse?: boolean }
 
@@ -54,16 +55,23 @@ export async function browseSae(index: WorkspaceIndex): Promise<SaeFacts | undef
   return undefined;
 }
 
-/** An activation file from an argument, or asked; undefined is fine where activations are optional. */
-export async function pickActivations(index: WorkspaceIndex, arg: unknown, purpose: string, optional: boolean): Promise<string | undefined | null> {
-  if (typeof arg === 'string') return arg;
-  const items: (vscode.QuickPickItem & { path?: string })[] = index.activations().map((a) => ({ label: a.name, description: vscode.workspace.asRelativePath(a.path), path: a.path }));
-  if (optional) items.unshift({ label: 'No activations', description: 'weight-only analyses' });
-  if (items.length === 0) {
-    void vscode.window.showInformationMessage(`SAE Workbench: ${purpose} needs an activation file (.npy or .safetensors) in the workspace.`);
-    return null;
+/**
+ * The SAEs a split tree from `first` spans: the SAEs of other widths that read the same activations
+ * (same resolved file) are offered preselected, then the rest of the same d_in. Undefined when dismissed
+ * or when there is no second width to compare with (said why).
+ */
+export async function pickSplitFamily(index: WorkspaceIndex, links: DataLinks, first: SaeFacts): Promise<SaeFacts[] | undefined> {
+  const data = links.resolve(first.dir)?.activations;
+  const others = index.healthySaes().filter((s) => s.dir !== first.dir && s.dIn === first.dIn && s.dSae !== first.dSae);
+  if (others.length === 0) {
+    void vscode.window.showInformationMessage(`SAE Workbench: a feature-split tree compares SAEs of different widths on the same activations; no other SAE with d_in ${first.dIn} is in the workspace. Train one of another width on the same file first.`);
+    return undefined;
   }
-  const chosen = await vscode.window.showQuickPick(items, { title: purpose, placeHolder: 'Activations to analyse with' });
-  if (!chosen) return null;
-  return chosen.path;
+  const sameData = (s: SaeFacts) => data !== undefined && links.resolve(s.dir)?.activations === data;
+  const items = others.sort((a, b) => Number(sameData(b)) - Number(sameData(a)) || a.dSae - b.dSae)
+    .map((s) => ({ label: s.name, description: `${s.dSae.toLocaleString('en-US')} latents${sameData(s) ? ' · same activations' : ''}`, detail: vscode.workspace.asRelativePath(s.dir), facts: s, picked: sameData(s) }));
+  const chosen = await vscode.window.showQuickPick(items, { title: `Feature-split tree from ${first.name} (${first.dSae.toLocaleString('en-US')} latents)`, canPickMany: true, placeHolder: 'SAEs of other widths to split across' });
+  if (!chosen?.length) return undefined;
+  // narrowest first, as the tree reads
+  return [first, ...chosen.map((c) => c.facts)].sort((a, b) => a.dSae - b.dSae);
 }

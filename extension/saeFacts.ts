@@ -4,12 +4,13 @@
  * is unit-tested directly. A folder that looks like an SAE but is broken yields the reason, not an
  * exception: the explorer shows it as an error item.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { oneLine } from '../src/errors';
 import { detectFormat } from '../src/formats';
 import { normalizeSaeLensConfig, CFG_FILE, WEIGHTS_FILE } from '../src/formats/saelens';
 import { readSafetensorsHeader } from '../src/io/safetensors';
+import { readEvalRecord } from '../src/report/evalCache';
 
 export interface SaeFacts {
   ok: true;
@@ -22,9 +23,11 @@ export interface SaeFacts {
   k?: number;
   hookName?: string;
   modelName?: string;
-  /** Explained variance if the SAE was evaluated (our training summary or an eval sidecar). */
+  /** Explained variance if the SAE was evaluated (eval.json written by the panels' worker, or a training summary). */
   explainedVariance?: number;
   l0?: number;
+  /** What the evaluated figures were measured on, when they come from eval.json. */
+  measuredOn?: string;
 }
 
 export interface BrokenSae {
@@ -99,7 +102,7 @@ export function readSaeFacts(dir: string): SaeEntry | undefined {
     if (wDec.shape[0] !== dSae) return { ok: false, dir, name, reason: `W_dec has shape [${wDec.shape.join(', ')}] but cfg.json says d_sae ${dSae}` };
     const meta = (cfg.metadata ?? {}) as Json;
     const ours = (cfg.sae_workbench ?? {}) as Json;
-    const evalSidecar = readOptionalJson(join(dir, 'eval.json'));
+    const evaluated = readEvalRecord(dir);
     return {
       ok: true, dir, name, format: 'saelens',
       architecture: String(cfg.architecture ?? 'standard'),
@@ -107,16 +110,13 @@ export function readSaeFacts(dir: string): SaeEntry | undefined {
       k: typeof cfg.k === 'number' ? cfg.k : undefined,
       hookName: typeof meta.hook_name === 'string' ? meta.hook_name : undefined,
       modelName: typeof meta.model_name === 'string' ? meta.model_name : undefined,
-      explainedVariance: findNumber(evalSidecar, EV_KEYS) ?? findNumber(ours, EV_KEYS),
-      l0: findNumber(evalSidecar, L0_KEYS) ?? findNumber(ours, L0_KEYS),
+      explainedVariance: evaluated?.explained_variance ?? findNumber(ours, EV_KEYS),
+      l0: evaluated?.l0 ?? findNumber(ours, L0_KEYS),
+      measuredOn: evaluated ? `${evaluated.sample} of ${basename(evaluated.activations)}` : undefined,
     };
   } catch (e) {
     return { ok: false, dir, name, reason: oneLine(e).replace(`${dir}/`, '') };
   }
-}
-
-function readOptionalJson(path: string): unknown {
-  try { return statSync(path).isFile() ? JSON.parse(readFileSync(path, 'utf8')) : undefined; } catch { return undefined; }
 }
 
 /** "16,384 latents · topk k=32 · EV 0.87" */

@@ -12,7 +12,6 @@ import type { SaeSummary, TensorEditorHostEvents, TensorEditorWebviewEvents } fr
 import { oneLine } from '../src/errors';
 import { readSaeFacts } from './saeFacts';
 import { inspectInWorker } from './inspectClient';
-import { showDictionary } from './panels';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const TENSOR_EDITOR_VIEW_TYPE = 'saeWorkbench.tensorFile';
@@ -67,7 +66,7 @@ export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider
     });
     rpc.onEvent('tensorEditor/openAsSae', () => {
       const sae = saeOf(path);
-      if (sae) showDictionary(this.context, sae.dir);
+      if (sae) void vscode.commands.executeCommand('saeWorkbench.showDictionary', sae.dir);
       else void vscode.window.showWarningMessage(`SAE Workbench: ${basename(path)} is not the weights file of a recognised SAE folder.`);
     });
   }

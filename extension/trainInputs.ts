@@ -5,7 +5,9 @@
 import { ENGINE_PREFERENCES } from '../src/compute/engine';
 import type { EnginePreference } from '../src/compute/engine';
 import { InputError } from '../src/errors';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { archSpec, isTrainable, TRAINABLE_ARCHS, trainFacts } from '../src/sae/arch/registry';
+import type { TrainSetting } from '../src/train/outcome';
 import type { Activation } from '../src/sae/types';
 import type { TrainOptions } from '../src/train/api';
 
@@ -50,6 +52,42 @@ export function validateTokens(text: string): string | undefined {
   return parseCount(text) === undefined ? 'Token budget must be a positive whole number, e.g. 10M or 2.5e6 written as 2500000' : undefined;
 }
 
+/** A hook name is optional; when given it is one token of code (no spaces or quotes), as TransformerLens names them. */
+export function validateHookName(text: string): string | undefined {
+  const t = text.trim();
+  return t === '' || /^[A-Za-z0-9_.\-[\]:/]+$/.test(t) ? undefined : 'A hook name has no spaces or quotes, e.g. blocks.8.hook_resid_pre';
+}
+
+/** Why a folder cannot take a new run (it holds another one), or undefined. */
+export function outFolderProblem(dir: string): string | undefined {
+  if (!dir) return 'Give a folder';
+  if (!existsSync(dir)) return undefined;
+  if (!statSync(dir).isDirectory()) return 'This is a file, not a folder';
+  return readdirSync(dir).length > 0 ? 'This folder is not empty (another run?): choose a new one' : undefined;
+}
+
+/** The wizard's name for each setting the end-of-run warnings name (src/train/outcome.ts). */
+export const SETTING_LABEL: Record<TrainSetting, string> = {
+  l1: 'the sparsity coefficient λ', k: 'k', resampleEvery: 'dead-latent resampling (saeWorkbench.train option resampleEvery)', tokens: 'the token budget',
+};
+
+/** The wizard's field for each trainer option an error may name as a CLI flag. */
+const FIELD_OF_FLAG: Record<string, string> = {
+  '--arch': 'architecture', '--width': 'width', '--k': 'k', '--l1': 'sparsity coefficient λ', '--tokens': 'token budget', '--activations': 'activation files',
+  '--tensor': 'tensor', '--out': 'output folder', '--resume': 'resume', '--batch': 'batch size', '--lr': 'learning rate', '--threads': 'threads (setting saeWorkbench.threads)',
+  '--engine': 'engine (setting saeWorkbench.engine)', '--memory-budget': 'memory budget (setting saeWorkbench.memoryBudgetMB)',
+};
+
+/**
+ * A trainer error as the editor says it: "--arch: 'x' cannot be trained" becomes "architecture: 'x'
+ * cannot be trained"; "name one" (a file with several tensors) points at the wizard's tensor choice.
+ */
+export function editorMessage(message: string): string {
+  return message
+    .replace(/(^|\s|\()(--[a-z][a-z-]*)\b/g, (m, pre: string, flag: string) => (FIELD_OF_FLAG[flag] ? `${pre}${FIELD_OF_FLAG[flag]}` : m))
+    .replace(/; name one$/, '; choose the tensor in the wizard (Train Sparse Autoencoder…)');
+}
+
 export function usesK(arch: Activation): boolean {
   return archSpec(arch).usesK;
 }
@@ -81,7 +119,7 @@ export function checkTrainOptions(raw: unknown): TrainOptions {
   const o = raw as Record<string, unknown>;
   if (!Array.isArray(o.activations) || o.activations.length === 0 || o.activations.some((a) => typeof a !== 'string')) throw new InputError(src, 'activations must be a non-empty array of file paths');
   if (typeof o.outDir !== 'string' || !o.outDir) throw new InputError(src, 'outDir must be a folder path');
-  if (!isTrainable(o.arch)) throw new InputError(src, `arch must be one of ${TRAINABLE_ARCHS.join(', ')}`);
+  if (!isTrainable(o.arch)) throw new InputError(src, `arch must be one of ${TRAINABLE_ARCHS.join(', ')} (the architectures the engine trains)`);
   const intFields = ['width', 'k', 'tokens', 'batch', 'seed', 'threads', 'checkpointEvery', 'memoryBudget'] as const;
   for (const f of intFields) {
     if (o[f] !== undefined && (!Number.isSafeInteger(o[f]) || (o[f] as number) < 0)) throw new InputError(src, `${f} must be a non-negative integer, got ${JSON.stringify(o[f])}`);

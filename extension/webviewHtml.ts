@@ -47,7 +47,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
 <title>${escapeHtml(page.title)}</title>
 </head>
 <body>
-${page.body ?? '<div id="root"></div>'}
+${page.body ?? '<div id="root"><p class="loading muted" role="status">Computing: reading the SAE and its activations in a worker…</p></div>'}
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;

@@ -10,14 +10,20 @@ import { readSaeFacts } from './saeFacts';
 import type { SaeEntry, SaeFacts } from './saeFacts';
 import { CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE } from '../src/formats/saelens';
 import { captureEntries, isCapture } from '../src/io/shards';
+import { statSync } from 'node:fs';
+import { classifyActivationFile } from '../src/data/activationFiles';
+import type { ActivationFileInfo } from '../src/data/activationFiles';
 
 const EXCLUDE = '**/{node_modules,.git,.venv,venv,__pycache__,.test-artifacts,.feature-pass}/**';
 const ACTIVATION_GLOB = '**/*.{npy,npz,safetensors}';
 const MAX_FILES = 2000;
 const OPENED_KEY = 'saeWorkbench.openedSaes';
 
-/** An activation file, or one site of a capture folder (`manifest` set; path `<folder>#<site>` when it has several). */
-export interface ActivationFile { path: string; name: string; manifest?: string }
+/**
+ * A tensor file in the workspace, classified by its header (src/data/activationFiles.ts), or one site of a
+ * capture folder (`manifest` set; path `<folder>#<site>` when it has several).
+ */
+export interface ActivationFile extends ActivationFileInfo { name: string; manifest?: string }
 
 export class WorkspaceIndex implements vscode.Disposable {
   private entries = new Map<string, SaeEntry>();
@@ -45,7 +51,10 @@ export class WorkspaceIndex implements vscode.Disposable {
 
   saes(): SaeEntry[] { return [...this.entries.values()].sort((a, b) => a.dir.localeCompare(b.dir)); }
   healthySaes(): SaeFacts[] { return this.saes().filter((e): e is SaeFacts => e.ok); }
-  activations(): ActivationFile[] { return this.activationFiles; }
+  /** Every tensor file found, each with its role (rows, ground truth, codes, token ids, broken…). */
+  tensorFiles(): ActivationFile[] { return this.activationFiles; }
+  /** The files an SAE can train on or be read with: 2-D float rows. */
+  activations(): ActivationFile[] { return this.activationFiles.filter((f) => f.role === 'activations'); }
   get(dir: string): SaeEntry | undefined { return this.entries.get(dir); }
   /** Healthy SAEs whose hook_name is `hook`. */
   byHook(hook: string): SaeFacts[] { return this.healthySaes().filter((s) => s.hookName === hook); }
@@ -78,6 +87,18 @@ export class WorkspaceIndex implements vscode.Disposable {
     return this.scanning;
   }
 
+  /** Header-only reads, kept while the file's size and mtime stay the same. */
+  private classified = new Map<string, { key: string; info: ActivationFileInfo }>();
+  private classify(path: string): ActivationFileInfo {
+    let key = '';
+    try { const st = statSync(path); key = `${st.size}:${st.mtimeMs}`; } catch { /* gone: classify says so */ }
+    const hit = this.classified.get(path);
+    if (hit && hit.key === key && key) return hit.info;
+    const info = classifyActivationFile(path);
+    this.classified.set(path, { key, info });
+    return info;
+  }
+
   private async scan(): Promise<void> {
     const [cfgs, tensors, manifests] = await Promise.all([
       vscode.workspace.findFiles(`**/${CFG_FILE}`, EXCLUDE, MAX_FILES),
@@ -99,8 +120,9 @@ export class WorkspaceIndex implements vscode.Disposable {
     this.activationFiles = tensors
       .map((u) => u.fsPath)
       .filter((p) => !(entries.has(dirname(p)) && saeFiles.has(basename(p))) && !/checkpoint/i.test(p) && !captures.has(dirname(p)))
-      .map((p) => ({ path: p, name: basename(p) }))
-      .concat([...captures].flatMap(captureEntries))
+      .sort()
+      .map((p): ActivationFile => ({ ...this.classify(p), name: basename(p) }))
+      .concat([...captures].flatMap(captureEntries).map((c) => ({ ...this.classify(c.path), name: c.name, manifest: c.manifest })))
       .sort((a, b) => a.path.localeCompare(b.path));
     this.entries = entries;
     this.changed.fire();

@@ -9,7 +9,7 @@
 //      (b) UI tests through the command palette and the webviews' iframes, screenshots in .test-artifacts/e2e.
 // Exit code 0 only when both pass. `--keep` leaves the temp folders; `--ui-only` / `--integration-only`.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { format } from 'node:util';
 import { chromium } from 'playwright-core';
 import { runRestrictedModeTests, runUiTests } from '../test/e2e/ui.mjs';
 import { buildE2eTests, makeWorkspace } from './build-e2e-tests.mjs';
+import { runFlowTests } from '../test/e2e/flows.mjs';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const args = new Set(process.argv.slice(2));
@@ -152,6 +153,9 @@ try {
     page.on('pageerror', (e) => { if (!NOISE.test(String(e))) console.log(`  page error: ${String(e).split('\n')[0]}`); });
     await page.goto(main.url([]));
     const results = await runUiTests(page, { artifacts, workspace, fixtures, log });
+    const settingsFile = join(tmp, 'profile', 'user-data', 'User', 'settings.json');
+    const setUserSetting = (key, value) => writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(readFileSync(settingsFile, 'utf8')), [key]: value }, null, 2));
+    if (!args.has('--no-flows')) results.push(...await runFlowTests(page, { artifacts, log, setUserSetting }));
     await page.close();
     stopServers();
     // Restricted Mode: a second server with workspace trust on; the same folder opens untrusted.

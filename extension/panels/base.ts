@@ -13,8 +13,16 @@ import { webviewHtml, webviewOptions } from '../webviewHtml';
 
 export type Channel<OutEv extends EventMap, InReq extends RequestMap, InEv extends EventMap> = MessageHandler<Record<string, [unknown, unknown]>, OutEv, InReq, InEv>;
 
+/** Every open panel of ours (created or restored), so that new ones join their editor group. */
+const openPanels = new Set<vscode.WebviewPanel>();
+
+/**
+ * A new panel in the editor group our panels already use, or beside the code when none is open (as the
+ * Markdown preview does): three commands give three tabs in one group, not three cramped columns.
+ */
 export function createPanel(context: vscode.ExtensionContext, viewType: string, title: string): vscode.WebviewPanel {
-  return vscode.window.createWebviewPanel(viewType, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(context.extensionUri));
+  const group = [...openPanels].map((p) => p.viewColumn).find((c): c is vscode.ViewColumn => c !== undefined);
+  return vscode.window.createWebviewPanel(viewType, title, { viewColumn: group ?? vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(context.extensionUri));
 }
 
 /**
@@ -27,7 +35,8 @@ export function bind<OutEv extends EventMap & { error: { message: string } }, In
 ): Channel<OutEv, InReq, InEv> {
   const ch: Channel<OutEv, InReq, InEv> = new MessageHandler((msg) => { void panel.webview.postMessage(msg); });
   const sub = panel.webview.onDidReceiveMessage((m: unknown) => { void ch.receive(m); });
-  panel.onDidDispose(() => { sub.dispose(); ch.dispose('panel closed'); });
+  openPanels.add(panel);
+  panel.onDidDispose(() => { openPanels.delete(panel); sub.dispose(); ch.dispose('panel closed'); });
   ch.onEvent('ready', () => {
     Promise.resolve(onReady(ch)).catch((e: unknown) => (ch.event as (t: 'error', p: { message: string }) => void)('error', { message: oneLine(e) }));
   });

@@ -16,11 +16,8 @@ import type { HostToSplitTreeEvents, SplitTreeToHostEvents } from '../../src/pro
 import { SPLIT_TREE_VIEW_TYPE } from '../../src/protocol/splitTree';
 import type { DiagnosticsToHostEvents, HostToDiagnosticsEvents } from '../../src/protocol/diagnostics';
 import { DIAGNOSTICS_VIEW_TYPE } from '../../src/protocol/diagnostics';
-import type { HostToTrainingEvents, RunState, TrainingToHostEvents } from '../../src/protocol/trainingPanel';
-import { TRAINING_VIEW_TYPE } from '../../src/protocol/trainingPanel';
-import type { TrainingProgress } from '../../src/protocol/training';
-import { trainingModelFrom } from '../../src/report/trainingLog';
 import { bind, createPanel } from './base';
+import type { Channel } from './base';
 import { panelData } from './data';
 
 type NoRequests = Record<string, [unknown, unknown]>;
@@ -47,15 +44,23 @@ export function featuresPanel(context: vscode.ExtensionContext, args: PanelArgs,
   return panel;
 }
 
+/** Annotation saves by SAE folder: open feature pages of that SAE reload (their header shows the label). */
+const annotationListeners = new Set<(saeDir: string) => void>();
+export function annotationsChanged(saeDir: string): void { for (const l of annotationListeners) l(saeDir); }
+
 export function featurePanel(context: vscode.ExtensionContext, args: PanelArgs, panel = createPanel(context, FEATURE_VIEW_TYPE, `Latent #${args.latent}: ${name(args)}`)): vscode.WebviewPanel {
   let watch: vscode.Disposable | undefined;
-  const ch = bind<HostToFeatureEvents, FeatureToHostRequests, FeatureToHostEvents>(panel, context, 'feature', async (c) => {
+  // on ready, and again after an annotation of this SAE (the header shows the new label)
+  const load = async (c: Channel<HostToFeatureEvents, FeatureToHostRequests, FeatureToHostEvents>): Promise<void> => {
     const model = await panelData(context).feature(args.saeDirs[0]!, args.latent ?? 0, args.activations);
     c.event('load', { model, args });
     watch?.dispose();
     if (model.pass && !model.pass.complete) watch = followFeaturePass(panelData(context), args, c);
-  });
-  panel.onDidDispose(() => watch?.dispose());
+  };
+  const ch = bind<HostToFeatureEvents, FeatureToHostRequests, FeatureToHostEvents>(panel, context, 'feature', load);
+  const onAnnotation = (saeDir: string): void => { if (saeDir === args.saeDirs[0]) load(ch).catch(() => undefined); };
+  annotationListeners.add(onAnnotation);
+  panel.onDidDispose(() => { watch?.dispose(); annotationListeners.delete(onAnnotation); });
   ch.onEvent('openFeature', ({ latent, sae }) => featurePanel(context, { ...args, saeDirs: [args.saeDirs[sae ?? 0] ?? args.saeDirs[0]!], latent }));
   ch.onRequest('annotate', (req) => panelData(context).annotate({ ...req, saeDir: args.saeDirs[0]! }));
   return panel;
@@ -74,32 +79,5 @@ export function diagnosticsPanel(context: vscode.ExtensionContext, args: PanelAr
     c.event('load', { model: await panelData(context).diagnostics(args.saeDirs[0]!, args.activations), args });
   });
   ch.onEvent('openFeature', ({ latent }) => featurePanel(context, { ...args, latent }));
-  return panel;
-}
-
-/** Run controls the training monitor needs from whoever started the run. */
-export interface TrainingControls {
-  cancel(): void;
-  resume(): void;
-  status?: vscode.Event<{ state: RunState; message?: string }>;
-}
-
-/** Progress of each run seen in this session, so a reopened/restored monitor shows the whole history. */
-const runHistory = new Map<string, { rows: TrainingProgress[]; state: RunState }>();
-
-export function trainingPanel(context: vscode.ExtensionContext, runId: string, progress?: vscode.Event<TrainingProgress>, controls?: TrainingControls,
-  panel = createPanel(context, TRAINING_VIEW_TYPE, `Training ${runId}`)): vscode.WebviewPanel {
-  const run = runHistory.get(runId) ?? { rows: [], state: 'running' as RunState };
-  runHistory.set(runId, run);
-  const args: PanelArgs = { saeDirs: [], runId };
-  const ch = bind<HostToTrainingEvents, NoRequests, TrainingToHostEvents>(panel, context, 'training', (c) => {
-    c.event('history', { model: trainingModelFrom(run.rows), args, state: run.state });
-  });
-  const subs: vscode.Disposable[] = [];
-  if (progress) subs.push(progress((p) => { if (p.runId !== runId) return; run.rows.push(p); ch.event('progress', { progress: p }); }));
-  if (controls?.status) subs.push(controls.status((s) => { run.state = s.state; ch.event('status', s); }));
-  ch.onEvent('cancel', () => { if (controls) controls.cancel(); else ch.event('error', { message: 'this run cannot be cancelled from here' }); });
-  ch.onEvent('resume', () => { if (controls) controls.resume(); else ch.event('error', { message: 'this run cannot be resumed from here' }); });
-  panel.onDidDispose(() => subs.forEach((s) => s.dispose()));
   return panel;
 }

@@ -5,8 +5,8 @@
  * The lead may replace it (setPanelDataProvider) with one that reads the diagnostics cache beside the
  * SAE and the annotation store.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { resolveSaeData } from '../../src/data/saeData';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import { InputError } from '../../src/errors';
@@ -15,6 +15,7 @@ import type { AnnotateRequest, AnnotateResponse } from '../../src/protocol/featu
 import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from '../../src/report/model';
 import type { PanelDataRequests } from '../../src/report/panelData.worker';
 import type { PassProgress } from '../../src/report/featurePassRuns';
+import type { EvalRecord } from '../../src/report/evalCache';
 
 export interface PanelDataProvider {
   dictionary(saeDir: string, activations?: string): Promise<DictionaryModel>;
@@ -22,6 +23,8 @@ export interface PanelDataProvider {
   diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel>;
   splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel>;
   annotate(req: AnnotateRequest): Promise<AnnotateResponse>;
+  /** The SAE's metrics on its data, cached beside it as eval.json (src/report/evalCache.ts). */
+  evaluate(saeDir: string, activations: string): Promise<EvalRecord | undefined>;
   /** Generates and writes a synthetic dataset (src/synthetic) in the worker. */
   synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]>;
   /** Writes the self-contained HTML report (off the host thread). */
@@ -30,13 +33,9 @@ export interface PanelDataProvider {
   onFeaturePass?(listener: (p: PassProgress) => void): vscode.Disposable;
 }
 
-/** An activation file beside the SAE (or its parent folder), when the caller gave none. */
+/** The SAE's recorded data (or activations.npy beside it) when the caller gave none (src/data/saeData.ts). */
 export function findActivations(saeDir: string): string | undefined {
-  for (const dir of [saeDir, dirname(saeDir)]) {
-    const p = join(dir, 'activations.npy');
-    if (existsSync(p)) return p;
-  }
-  return undefined;
+  return resolveSaeData(saeDir)?.activations;
 }
 
 class WorkerDataProvider implements PanelDataProvider {
@@ -81,6 +80,9 @@ class WorkerDataProvider implements PanelDataProvider {
   }
   synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]> {
     return this.channel().request('synthetic', req);
+  }
+  evaluate(saeDir: string, activations: string): Promise<EvalRecord | undefined> {
+    return this.channel().request('evaluate', { saeDir, activations });
   }
   annotate(req: AnnotateRequest): Promise<AnnotateResponse> {
     if (!annotationSink) return Promise.reject(new InputError('annotations', 'the annotation store is not available'));

@@ -12,16 +12,24 @@ import { FEATURE_VIEW_TYPE } from '../../src/protocol/feature';
 import { SPLIT_TREE_VIEW_TYPE } from '../../src/protocol/splitTree';
 import { DIAGNOSTICS_VIEW_TYPE } from '../../src/protocol/diagnostics';
 import { TRAINING_VIEW_TYPE } from '../../src/protocol/trainingPanel';
-import { dictionaryPanel, diagnosticsPanel, featurePanel, featuresPanel, splitTreePanel, trainingPanel } from './controllers';
-import type { TrainingControls } from './controllers';
+import { dictionaryPanel, diagnosticsPanel, featurePanel, featuresPanel, splitTreePanel } from './controllers';
+import { trainingPanel } from './trainingMonitor';
+import type { TrainingControls } from './trainingMonitor';
 import { webviewOptions } from '../webviewHtml';
 import { ATOM_MAP_VIEW_TYPE } from '../../src/protocol/atomMap';
 import { atomMapPanel } from './atomMap';
 import { panelData } from './data';
 
 export { setPanelDataProvider, setAnnotationSink } from './data';
+export { annotationsChanged } from './controllers';
 export type { PanelDataProvider } from './data';
-export type { TrainingControls } from './controllers';
+export type { TrainingControls, RunStatus } from './trainingMonitor';
+
+/** What a restored monitor is fed with: the live run's events, or what a finished run left behind. */
+export type TrainingRestorer = (runId: string) => { progress?: vscode.Event<TrainingProgress>; controls?: TrainingControls };
+let trainingRestorer: TrainingRestorer = () => ({});
+/** Set at activation by whoever runs the trainings (extension/training.ts). */
+export function setTrainingRestorer(r: TrainingRestorer): void { trainingRestorer = r; }
 
 function validArgs(state: unknown): PanelArgs | undefined {
   const args = (state as PanelState | undefined)?.args;
@@ -47,14 +55,14 @@ export function registerPanels(context: vscode.ExtensionContext): void {
   restore(SPLIT_TREE_VIEW_TYPE, (a, p) => splitTreePanel(context, a, p));
   restore(DIAGNOSTICS_VIEW_TYPE, (a, p) => diagnosticsPanel(context, a, p));
   restore(ATOM_MAP_VIEW_TYPE, (a, p) => atomMapPanel(context, a, p));
-  // A restored monitor shows the history seen in this session; live events resume when the host reattaches.
-  restore(TRAINING_VIEW_TYPE, (a, p) => trainingPanel(context, a.runId ?? '', undefined, undefined, p));
+  // A restored monitor shows the run's true state: live in this window, else as it ended (its record and log).
+  restore(TRAINING_VIEW_TYPE, (a, p) => { const r = trainingRestorer(a.runId ?? ''); trainingPanel(context, a.runId ?? '', r.progress, r.controls, p); });
 }
 
-export function showDictionary(context: vscode.ExtensionContext, saeDir: string): void { dictionaryPanel(context, { saeDirs: [saeDir] }); }
+export function showDictionary(context: vscode.ExtensionContext, saeDir: string, activations: string): void { dictionaryPanel(context, { saeDirs: [saeDir], activations }); }
 /** The feature browser (all latents in a table); also reachable from the dictionary overview. */
 export function showFeatureBrowser(context: vscode.ExtensionContext, saeDir: string, activations?: string): void { featuresPanel(context, { saeDirs: [saeDir], activations }); }
-export function showFeature(context: vscode.ExtensionContext, saeDir: string, latent: number): void { featurePanel(context, { saeDirs: [saeDir], latent }); }
+export function showFeature(context: vscode.ExtensionContext, saeDir: string, latent: number, activations: string): void { featurePanel(context, { saeDirs: [saeDir], latent, activations }); }
 export function showSplitTree(context: vscode.ExtensionContext, saeDirs: string[], activations?: string): void { splitTreePanel(context, { saeDirs, activations }); }
 export function showDiagnostics(context: vscode.ExtensionContext, saeDir: string, activations?: string): void { diagnosticsPanel(context, { saeDirs: [saeDir], activations }); }
 /** The atom map of one SAE, or of several sharing one map (a split family then shows as a group). */

@@ -151,7 +151,7 @@ export function loadSaeLens(dir: string): Sae {
     matryoshkaWidths: Array.isArray(cfg.matryoshka_widths) ? (cfg.matryoshka_widths as number[]) : undefined,
     dtype: String(cfg.dtype ?? 'float32'),
     training,
-    metadata: { ...extra, metadata: meta, ...(ours.source !== undefined ? { sae_workbench_source: ours.source } : {}) },
+    metadata: { ...extra, metadata: meta, ...(ours.source !== undefined ? { sae_workbench_source: ours.source } : {}), ...(ours.data !== undefined ? { sae_workbench_data: ours.data } : {}) },
     source: { format: 'saelens', path: dir },
   };
   const src = weightsPath;
@@ -197,7 +197,8 @@ export function saeLensConfig(sae: Sae): Json {
   const c = sae.cfg;
   const prevMeta = (c.metadata.metadata ?? {}) as Json;
   // where a converted SAE came from is kept under sae_workbench.source, out of SAELens's own keys
-  const { metadata: _m, sae_workbench_source: origin, ...extra } = c.metadata;
+  // and which data it belongs to under sae_workbench.data (src/data/saeData.ts)
+  const { metadata: _m, sae_workbench_source: origin, sae_workbench_data: data, ...extra } = c.metadata;
   const cfg: Json = {
     ...extra,
     d_in: c.dIn,
@@ -223,6 +224,7 @@ export function saeLensConfig(sae: Sae): Json {
   if (c.k !== undefined) ours.k = c.k;
   if (c.training) ours.training = c.training;
   if (origin !== undefined) ours.source = origin;
+  if (data !== undefined) ours.data = data;
   cfg.sae_workbench = ours;
   return cfg;
 }

@@ -9,9 +9,10 @@ export type RunState = 'running' | 'cancelling' | 'cancelled' | 'done' | 'error'
 
 export type HostToTrainingEvents = ErrorEvent & {
   /** Everything logged so far (on ready, and after a restore). */
-  history: { model: TrainingModel; args: PanelArgs; state: RunState };
+  history: { model: TrainingModel; args: PanelArgs; state: RunState; message?: string; resumable?: boolean };
   progress: { progress: TrainingProgress };
-  status: { state: RunState; message?: string; lastCheckpoint?: string };
+  /** `resumable`: the run left a checkpoint that Resume continues from. */
+  status: { state: RunState; message?: string; lastCheckpoint?: string; resumable?: boolean };
 };
 /** Cancel the run; resume it from its last checkpoint. */
 export type TrainingToHostEvents = ReadyEvent & { cancel: { runId: string }; resume: { runId: string } };

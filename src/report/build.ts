@@ -52,9 +52,9 @@ export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, A
   if (!cos.exact) notes.push(`max decoder cosine is a lower bound: each atom was compared with ${Math.floor(4e9 / (dSae * dOut))} evenly spaced atoms, not all ${dSae}`);
   if (a.sample.skippedNonFinite) notes.push(`${a.sample.skippedNonFinite} activation rows with NaN/Inf were left out`);
   if (a.metrics.note) notes.push(a.metrics.note);
-  notes.push(`statistics over ${a.sample.n} tokens of ${basename(a.sample.path)}; a latent with density 0 here is dead on this sample, not necessarily everywhere`);
+  notes.push(`statistics over ${a.sample.description} of ${basename(a.sample.path)}; a latent with density 0 here is dead on this sample, not necessarily everywhere`);
   return {
-    card: saeCard(a.sae), metrics: a.metrics, activationsPath: a.sample.path, l0PerToken: a.l0PerToken, training: opts.training, notes,
+    card: saeCard(a.sae), metrics: a.metrics, activationsPath: a.sample.path, measuredOn: `${a.sample.description} of ${basename(a.sample.path)}`, l0PerToken: a.l0PerToken, training: opts.training, notes,
     latents: {
       count: dSae, density: a.density, meanActivation: a.meanActivation, maxActivation: a.maxActivation, decoderNorm: a.decoderNorm,
       maxDecoderCosine: cos.value, maxCosineExact: cos.exact, stationarity: stationarityColumn(opts.diagnostics, dSae),

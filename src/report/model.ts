@@ -117,6 +117,8 @@ export interface DictionaryModel {
   training?: TrainingModel;
   /** Where the evaluation sample came from ('' when weights only). */
   activationsPath: string;
+  /** What the metrics were measured on, in one line (src/io/rowSample.ts describeSample). */
+  measuredOn?: string;
   notes: string[];
   /** Metrics against a known ground truth (synthetic data), or why there are none. */
   groundTruth?: GroundTruthModel;

@@ -20,7 +20,9 @@ import { generate, parseKind, writeSynthetic } from '../synthetic';
 import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
 import { buildReport } from './report';
 import { writeReport } from './html';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { readEvalRecord, writeEvalRecord } from './evalCache';
+import type { EvalRecord } from './evalCache';
 import { InputError } from '../errors';
 import { readAnnotations } from './annotations';
 import { diagnosticsPool } from '../diagnostics/pool';
@@ -40,6 +42,8 @@ export type PanelDataRequests = {
   synthetic: [{ kind: string; outDir: string; tokens?: number; seed?: number }, { activations: string; groundTruth: string; rows: number; d: number; features: number }];
   /** buildSplitTree over 2+ SAEs of different widths (or one Matryoshka SAE) on the same activations. */
   splitTree: [{ saeDirs: string[]; activations?: string }, SplitTreeModel];
+  /** The SAE's metrics on its data (the cached eval.json when it still applies), written beside it. */
+  evaluate: [{ saeDir: string; activations: string }, EvalRecord | undefined];
   /** Writes the self-contained HTML report; answers with its size in bytes. */
   report: [{ saeDir: string; activations?: string; out: string; features?: number }, { out: string; bytes: number }];
 };
@@ -58,6 +62,8 @@ function entryFor(saeDir: string, activations: string): Entry {
     e = { a: analyse(sae, readActivationSample(activations, MAX_TOKENS, sae.cfg.dIn)) };
     if (cache.size >= 3) cache.delete(cache.keys().next().value!);
     cache.set(key, e);
+    // the explorer and CodeLens show these figures: the same sample every panel uses
+    writeEvalRecord(saeDir, activations, e.a.sample.description, e.a.metrics);
   }
   return e;
 }
@@ -127,6 +133,12 @@ if (parentPort) {
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features, splitTree: treeFor(saeDir) }));
     return { out, bytes };
+  });
+  rpc.onRequest('evaluate', ({ saeDir, activations }) => {
+    const have = readEvalRecord(saeDir);
+    if (have && have.activations === resolve(activations)) return have;
+    entryFor(saeDir, activations);
+    return readEvalRecord(saeDir);
   });
   rpc.onRequest('synthetic', ({ kind, outDir, tokens, seed }) => {
     const ds = generate(parseKind(kind), { tokens, seed });

@@ -50,6 +50,16 @@ function findBeside(path: string, names: string[]): string | undefined {
 
 const stemOf = (path: string): string => basename(path).replace(/\.(npy|safetensors)$/i, '');
 
+const TOKEN_ID_FILES = (stem: string): string[] => [`${stem}.tokens.npy`, `${stem}_tokens.npy`, 'tokens.npy', 'token_ids.npy'];
+const VOCABULARY_FILES = ['tokenizer.json', 'vocab.json'];
+
+/** The token ids and vocabulary files beside an activation file (what an SAE records as its data's text). */
+export function tokenFilesBeside(activations: string): { tokenIds?: string; vocabulary?: string } {
+  const tokenIds = findBeside(activations, TOKEN_ID_FILES(stemOf(activations)));
+  if (!tokenIds) return {};
+  return { tokenIds, vocabulary: findBeside(activations, VOCABULARY_FILES) };
+}
+
 /**
  * Token ids, tokenizer, row labels and W_U for an activation file of `rows` rows (`seqLen` when the
  * file itself is [sequences, context, d]). Files that are present but do not fit raise an InputError
@@ -62,8 +72,8 @@ export function rowTextFor(activations: string, rows: number, seqLen?: number): 
     unembeddingPath: findBeside(activations, ['W_U.safetensors', 'W_U.npy']),
     labels: readRowLabels(activations, stem, rows),
   };
-  const idsPath = findBeside(activations, [`${stem}.tokens.npy`, `${stem}_tokens.npy`, 'tokens.npy', 'token_ids.npy']);
-  const vocabPath = findBeside(activations, ['tokenizer.json', 'vocab.json']);
+  const idsPath = findBeside(activations, TOKEN_ID_FILES(stem));
+  const vocabPath = findBeside(activations, VOCABULARY_FILES);
   if (!idsPath) { out.noTokens = `no token ids beside ${basename(activations)} (tokens.npy)`; return out; }
   const t = readNpy(idsPath);
   if (t.dtype !== 'I32' && t.dtype !== 'I64' && t.dtype !== 'I16' && t.dtype !== 'U8') throw new InputError(idsPath, `token ids must be integers, got ${t.dtype}`);

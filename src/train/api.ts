@@ -12,6 +12,7 @@ import { probeCapabilities } from '../compute/engine';
 import type { Capabilities } from '../compute/engine';
 import { runTraining } from './trainer';
 import type { TrainOptions } from './options';
+import { recordTrainingData } from '../data/saeData';
 
 export type { TrainOptions } from './options';
 
@@ -51,6 +52,8 @@ export function startTraining(opts: TrainOptions, onEvent: (e: TrainingEvent) =>
       onEvent(e);
     });
     channel.onEvent('result', (summary) => {
+      // the SAE knows its data: activation files, tokens, hook and model go into its cfg.json
+      try { recordTrainingData(opts); } catch (e) { settle(() => reject(e)); return; }
       onEvent({ type: 'done', runId, outDir: opts.outDir, summary });
       settle(() => resolve(summary));
     });
@@ -92,6 +95,7 @@ function startInProcess(opts: TrainOptions & { runId: string }, onEvent: (e: Tra
     emit: (e) => { if (e.type === 'checkpoint') lastCheckpoint = e.path; onEvent(e); },
     cancelled: () => cancelled,
   }).then((summary) => {
+    recordTrainingData(opts);
     const s = { ...summary, engineNotes: [...((summary.engineNotes as string[] | undefined) ?? []), note] };
     onEvent({ type: 'done', runId: opts.runId, outDir: opts.outDir, summary: s });
     return s;

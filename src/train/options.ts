@@ -77,6 +77,11 @@ export interface TrainOptions {
   crosscoder?: boolean;
   /** Matryoshka BatchTopK: prefix widths (the full width is appended when missing). */
   matryoshkaWidths?: number[];
+  // ---- what the rows are (recorded in cfg.json with the activation files: src/data/saeData.ts)
+  /** The model's hook the activations were captured at (SAELens metadata.hook_name). */
+  hookName?: string;
+  /** The model they come from (SAELens metadata.model_name). */
+  modelName?: string;
 }
 
 /** Every option resolved to a value; stored in checkpoints so that a resume repeats the same run. */

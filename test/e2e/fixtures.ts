@@ -9,6 +9,7 @@ import { saveSaeLens } from '../../src/formats/saelens';
 import { writeNpy } from '../../src/io/npy';
 import { writeSafetensors } from '../../src/io/safetensors';
 import { seededRandom } from '../../src/util/random';
+import { recordSaeData } from '../../src/data/saeData';
 
 export { seededRandom };
 import type { Sae } from '../../src/sae/types';
@@ -42,23 +43,28 @@ export function writeActivationsNpy(path: string, rows: number, dIn: number, see
 }
 
 /** The workspace the end-to-end tests open. Returns the names of what it holds. */
-export function makeE2eWorkspace(root: string): { sae: string; broken: string; activations: string; tensors: string; python: string } {
+export function makeE2eWorkspace(root: string): { sae: string; wider: string; broken: string; activations: string; tensors: string; python: string } {
   mkdirSync(root, { recursive: true });
   const sae = join(root, 'saes', 'tiny_topk');
   writeTinySae(sae, { explainedVariance: 0.87 });
+  // a second width on the same activations: the split tree from one SAE offers it
+  const wider = join(root, 'saes', 'tiny_topk_128');
+  writeTinySae(wider, { dSae: 128, seed: 4 });
   const broken = join(root, 'saes', 'broken_sae');
   mkdirSync(broken, { recursive: true });
   writeFileSync(join(broken, 'cfg.json'), JSON.stringify({ d_in: 16, d_sae: 64, architecture: 'topk', k: 4 }));
   const activations = join(root, 'data', 'acts.npy');
   mkdirSync(join(root, 'data'), { recursive: true });
   writeActivationsNpy(activations, 2048, 16);
+  // both record the activations they belong to (cfg.json metadata.dataset_path), as training writes it
+  for (const dir of [sae, wider]) recordSaeData(dir, { activations: [activations] });
   const tensors = join(root, 'data', 'probe.safetensors');
   const rand = seededRandom(3);
   writeSafetensors(tensors, { 'probe.weight': { dtype: 'F32', shape: [8, 16], data: randomArray(128, rand, 1) }, 'probe.bias': { dtype: 'F32', shape: [8], data: new Float32Array([0, 1, 2, 3, 4, 5, 6, Number.NaN]) } }, { note: 'fixture' });
   const python = join(root, 'model.py');
   writeFileSync(python, 'from transformer_lens import HookedTransformer\n\nmodel = HookedTransformer.from_pretrained("tiny-model")\n_, cache = model.run_with_cache("hello")\nx = cache["blocks.8.hook_resid_pre"]\n');
   mkdirSync(join(root, '.vscode'), { recursive: true });
-  return { sae, broken, activations, tensors, python };
+  return { sae, wider, broken, activations, tensors, python };
 }
 
 // `node fixtures.js <root>` (after bundling) builds the e2e workspace.

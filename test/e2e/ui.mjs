@@ -3,16 +3,16 @@
 // Each test returns { name, ok, skipped?, note? }; screenshots land in the artifacts folder.
 import { join } from 'node:path';
 
-const STATUSBAR = '#workbench\\.parts\\.statusbar';
-const QUICK_INPUT = '.quick-input-widget';
-const ROW = '.quick-input-list .monaco-list-row';
+export const STATUSBAR = '#workbench\\.parts\\.statusbar';
+export const QUICK_INPUT = '.quick-input-widget';
+export const ROW = '.quick-input-list .monaco-list-row';
 
 async function closeQuickInput(page) {
   if (await page.locator(QUICK_INPUT).isVisible().catch(() => false)) await page.keyboard.press('Escape');
 }
 
 /** Runs a palette command. Contributed commands appear a moment after the workbench draws: retry. */
-async function runCommand(page, text, rowText = text) {
+export async function runCommand(page, text, rowText = text) {
   for (let attempt = 0; attempt < 15; attempt++) {
     await closeQuickInput(page);
     await page.keyboard.press('F1');
@@ -31,7 +31,7 @@ async function runCommand(page, text, rowText = text) {
   throw new Error(`command '${text}' never appeared in the palette`);
 }
 
-async function quickOpen(page, query, rowText) {
+export async function quickOpen(page, query, rowText) {
   await closeQuickInput(page);
   await page.keyboard.press('Control+P');
   const input = page.locator(`${QUICK_INPUT} input`);
@@ -41,11 +41,11 @@ async function quickOpen(page, query, rowText) {
   await page.keyboard.press('Enter');
 }
 
-function webview(page) {
+export function webview(page) {
   return page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
 }
 
-async function closeEditors(page) {
+export async function closeEditors(page) {
   await runCommand(page, 'View: Close All Editors', 'Close All Editors');
   await page.waitForTimeout(500);
 }
@@ -57,7 +57,7 @@ async function notificationText(page, openCenter = false) {
   return (await page.locator(sel).allInnerTexts().catch(() => [])).join('\n');
 }
 
-function runner(page, artifacts, log) {
+export function runner(page, artifacts, log) {
   const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
   const results = [];
   async function t(name, fn) {
@@ -208,7 +208,7 @@ export async function runUiTests(page, { artifacts, log }) {
     throw new Error('neither a panel nor a message appeared');
   });
 
-  await t('training from the palette: the six-step wizard runs a training (or says why not)', async () => {
+  await t('training from the palette: the wizard records model and hook, trains, and its monitor says done', async () => {
     await closeEditors(page);
     await runCommand(page, 'SAE: Train Sparse Autoencoder…', 'Train Sparse Autoencoder');
     const title = page.locator(`${QUICK_INPUT} .quick-input-title`);
@@ -217,13 +217,15 @@ export async function runUiTests(page, { artifacts, log }) {
     await page.locator(ROW, { hasText: 'This machine, built-in engine' }).first().click();
     const row = page.locator(ROW, { hasText: 'acts.npy' }).first();
     await row.waitFor({ state: 'visible', timeout: 15_000 });
-    if (!/Train Sparse Autoencoder \(1\/6\)/.test(await title.innerText())) throw new Error(`wizard title reads '${await title.innerText()}'`);
+    if (!/Train Sparse Autoencoder \(1\/8\)/.test(await title.innerText())) throw new Error(`wizard title reads '${await title.innerText()}'`);
+    const offered = (await page.locator(ROW).allInnerTexts()).join('\n');
+    if (/ground_truth|probe\.bias/.test(offered)) throw new Error(`the wizard offers files that are not activation rows:\n${offered}`);
     await row.click();
     await shot('train-wizard-step1');
     await page.locator(`${QUICK_INPUT} .monaco-button`, { hasText: 'OK' }).first().click();
     const input = page.locator(`${QUICK_INPUT} input`);
     const step = async (n, value) => {
-      await page.waitForFunction(`document.querySelector('.quick-input-widget .quick-input-title')?.textContent?.includes('(${n}/6)')`, undefined, { timeout: 10_000 });
+      await page.waitForFunction(`document.querySelector('.quick-input-widget .quick-input-title')?.textContent?.includes('(${n}/8)')`, undefined, { timeout: 10_000 });
       await input.fill(value);
       if (n === 2) await page.locator(ROW, { hasText: value }).first().waitFor({ state: 'visible', timeout: 5000 });
       await page.keyboard.press('Enter');
@@ -232,7 +234,9 @@ export async function runUiTests(page, { artifacts, log }) {
     await step(3, '32');
     await step(4, '4');
     await step(5, '8192');
-    await step(6, 'saes/ui_trained');
+    await step(6, 'tiny-model');
+    await step(7, 'blocks.2.hook_resid_post');
+    await step(8, 'saes/ui_trained');
     const deadline = Date.now() + 120_000;
     let polls = 0;
     let progressShot = false;
@@ -246,6 +250,7 @@ export async function runUiTests(page, { artifacts, log }) {
       }
       if (notStarted || /training failed/.test(note)) throw new Error(note.split('\n')[0]);
       if (/training finished/.test(note)) {
+        await webview(page).locator('.status-line.state-done').waitFor({ timeout: 20_000 });
         await shot('train-wizard-result');
         const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'SAE Workbench' }) });
         await pane.locator('.monaco-list-row', { hasText: 'ui_trained' }).first().waitFor({ state: 'visible', timeout: 20_000 });

@@ -231,8 +231,12 @@ describe('feature page', () => {
         const req = (await posted(page)).find((m) => m.kind === 'request')!;
         assert.equal(req.type, 'annotate');
         assert.deepEqual(req.payload, { saeDir: '/tmp/sae', latent, label: 'cats on mats', note: 'fires on animals' });
-        await page.evaluate((id) => window.postMessage({ kind: 'response', id, ok: true, payload: { savedAt: '12:00' } }, '*'), req.id!);
-        await page.waitForSelector('text=saved 12:00');
+        const savedAt = '2026-01-02T12:00:00.000Z';
+        await page.evaluate(([id, at]) => window.postMessage({ kind: 'response', id, ok: true, payload: { savedAt: at } }, '*'), [req.id!, savedAt] as const);
+        // the time reads as a local time (not the ISO string), and the header shows the new label at once
+        const local = await page.evaluate((at) => new Date(at).toLocaleString(), savedAt);
+        await page.waitForSelector(`text=saved ${local}`);
+        assert.equal(await page.locator('.page-header .feature-label').textContent(), 'cats on mats');
       }
       await screenshot(page, `feature-${theme}`);
       await noHostileEffects(page, problems);
@@ -349,7 +353,12 @@ describe('training monitor', () => {
       if (theme === 'dark') {
         await page.click('text=Cancel');
         assert.deepEqual((await posted(page)).find((m) => m.type === 'cancel')?.payload, { runId: 'run-1' });
-        await hostEvent(page, 'status', { state: 'cancelled', lastCheckpoint: '/x' });
+        await hostEvent(page, 'status', { state: 'cancelled' });
+        // no checkpoint to continue from: Resume stays off; the ETA is gone once the run stops
+        await page.waitForFunction(() => document.querySelector('.status-line')?.textContent?.startsWith('cancelled'));
+        assert.equal(await page.locator('vscode-button:has-text("Resume")').evaluate((b) => (b as HTMLElement & { disabled: boolean }).disabled), true);
+        assert.equal((await page.locator('.facts dd').allTextContents())[3], '—');
+        await hostEvent(page, 'status', { state: 'cancelled', lastCheckpoint: '/x', resumable: true });
         await page.waitForSelector('vscode-button:has-text("Resume"):not([disabled])');
         await page.click('text=Resume');
         assert.deepEqual((await posted(page)).find((m) => m.type === 'resume')?.payload, { runId: 'run-1' });

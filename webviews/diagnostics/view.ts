@@ -8,6 +8,9 @@ import { barChart, histogram, scatter } from '../shared/charts';
 import { clear, facts, h, latentLink, provenance, section } from '../shared/dom';
 import { fmt, int, pct } from '../shared/format';
 
+/** Absorption rates below this are not listed (they print as 0.0%). */
+const ABSORPTION_FLOOR = 0.001;
+
 const MISSING = 'Not computed: the diagnostics module gave no reason.';
 
 /** A section the model lacks: what it would show, and the diagnostics module's reason for leaving it out. */
@@ -114,8 +117,12 @@ export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, action
   if (m.absorption) {
     const a = m.absorption;
     const table = h('table', 'data-table', h('tr', '', h('th', '', 'parent'), h('th', '', 'absorber'), h('th', 'num', 'absorption rate'), h('th', 'num', 'cosine'), h('th', 'num', 'exclusivity'), h('th', '', 'full?')));
-    a.parent.forEach((p, k) => table.append(h('tr', '', h('td', '', latentLink(p, open)), h('td', '', latentLink(a.absorber[k]!, open)), h('td', 'num', pct(a.rate[k]!)), h('td', 'num', fmt(a.cosine[k]!)), h('td', 'num', fmt(a.exclusivity[k]!)), h('td', '', a.full[k] ? 'full' : 'partial'))));
-    grid.append(section(`Absorption (${a.parent.length})`, provenance(a.source), a.parent.length ? h('div', 'table-scroll', table) : h('p', 'muted', 'none found'),
+    // candidate pairs that absorb (almost) nothing would read as rows of "0.0%": listed only above the floor, strongest first
+    const shown = Array.from(a.parent.keys()).filter((k) => a.rate[k]! >= ABSORPTION_FLOOR).sort((i, j) => a.rate[j]! - a.rate[i]!);
+    for (const k of shown) table.append(h('tr', '', h('td', '', latentLink(a.parent[k]!, open)), h('td', '', latentLink(a.absorber[k]!, open)), h('td', 'num', pct(a.rate[k]!)), h('td', 'num', fmt(a.cosine[k]!)), h('td', 'num', fmt(a.exclusivity[k]!)), h('td', '', a.full[k] ? 'full' : 'partial')));
+    const below = a.parent.length - shown.length;
+    const belowNote = below ? h('p', 'muted', `${below} candidate pair${below === 1 ? '' : 's'} with an absorption rate below ${pct(ABSORPTION_FLOOR)} not listed`) : null;
+    grid.append(section(`Absorption (${shown.length})`, provenance(a.source), shown.length ? h('div', 'table-scroll', table) : h('p', 'muted', 'none found'), belowNote,
       h('p', 'explain', 'A parent latent that stays silent where its direction is present because a more specific latent fires instead — the optimum for nested features, and a trap for interpretation.')));
   } else grid.append(missing('Absorption', 'Parents whose direction is taken over by more specific latents.', m.reasons?.absorption));
   for (const draw of draws) draw();

@@ -40,7 +40,7 @@ export function renderDictionary(root: HTMLElement, m: DictionaryModel, actions:
     el.title = tip;
     return el;
   };
-  grid.append(section(`Metrics on ${int(mt.tokens)} tokens`,
+  grid.append(section(m.measuredOn ? `Metrics on ${m.measuredOn}` : `Metrics on ${int(mt.tokens)} tokens`,
     h('div', 'metrics',
       metric('explained variance', fmt(mt.explainedVariance), '1 − E‖x − x̂‖² / (E‖x‖² − ‖E x‖²), numerator and denominator averaged separately'),
       metric('L0', fmt(mt.l0), 'mean number of active latents per token'),

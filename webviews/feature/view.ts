@@ -187,7 +187,12 @@ function annotationEditor(m: FeatureModel, actions: FeatureActions): HTMLElement
     const submit = (): void => {
       save.disabled = true;
       status.textContent = 'saving…';
-      annotate(labelIn.value.trim(), noteIn.value).then((at) => { status.textContent = `saved ${at}`; }, (err: Error) => { status.textContent = `not saved: ${err.message}`; })
+      annotate(labelIn.value.trim(), noteIn.value).then((at) => {
+        // the header shows the new label at once; the time reads as a time, not an ISO string
+        const header = form.ownerDocument.querySelector('.page-header .feature-label');
+        if (header) header.textContent = labelIn.value.trim() ? visible(labelIn.value.trim()) : 'unlabelled';
+        status.textContent = `saved ${new Date(at).toLocaleString()}`;
+      }, (err: Error) => { status.textContent = `not saved: ${err.message}`; })
         .finally(() => { save.disabled = false; });
     };
     const save = button('Save annotation', 'save', submit, 'btn primary');

@@ -120,7 +120,7 @@ export function histogram(parent: HTMLElement, values: ArrayLike<number> | undef
 export interface Series { name: string; values: ArrayLike<number> }
 
 /** Line chart of one or more series against a shared x; a legend when there are several. */
-export function lineChart(parent: HTMLElement, xs: ArrayLike<number>, series: Series[], o: { title: string; xLabel: string; yLabel: string; logY?: boolean }): void {
+export function lineChart(parent: HTMLElement, xs: ArrayLike<number>, series: Series[], o: { title: string; xLabel: string; yLabel: string; logY?: boolean; fraction?: boolean }): void {
   const pts = series.map((s) => {
     const out: [number, number][] = [];
     for (let i = 0; i < xs.length; i++) {
@@ -136,6 +136,8 @@ export function lineChart(parent: HTMLElement, xs: ArrayLike<number>, series: Se
   const [y0, y1] = extent(all, (p) => p[1]) as [number, number];
   const x = scaleLinear().domain(x0 === x1 ? [x0 - 1, x1 + 1] : [x0, x1]).range([0, f.w]);
   const y = o.logY ? scaleLog().domain([y0, y1 === y0 ? y0 * 10 : y1]).range([f.h, 0]).nice()
+    // a fraction stays within [0, 1] (all zeros is a flat line at 0, not an axis from −1 to 1)
+    : o.fraction ? scaleLinear().domain([0, Math.max(y1, 0.05)]).range([f.h, 0]).nice()
     : scaleLinear().domain(y0 === y1 ? [y0 - 1, y1 + 1] : [Math.min(0, y0), y1]).range([f.h, 0]).nice();
   const gen = line<[number, number]>().x((p) => x(p[0])).y((p) => y(p[1]));
   pts.forEach((s, i) => {

@@ -97,8 +97,9 @@ export class SplitTreeView {
     const legend = h('div', 'legend tree-legend',
       ...(['split', 'merge', 'novel', 'absorbed'] as const).map((k) => h('span', `legend-item node-${k}`, h('span', 'swatch'), k)),
       h('span', 'muted', 'edge width = decoder cosine, opacity = containment; dashed = extra (merge) parent'));
+    host.replaceChildren(); // the shell's "Computing…" line
     host.append(
-      h('header', 'page-header', h('h1', '', 'Feature-split tree'), h('span', 'muted', m.saes.map((s) => `${visible(s.name)} (${s.width})`).join(' → '))),
+      h('header', 'page-header', h('h1', '', 'Feature-split tree'), h('span', 'muted', m.saes.map((s) => withWidth(visible(s.name), s.width)).join(' → '))),
       h('div', 'toolbar filters', search,
         button('Expand all', 'expand-all', () => { this.expandAll(); this.draw(); }),
         button('Collapse all', 'collapse-all', () => { for (const n of this.root.children!) this.collapse(n); this.draw(); }),
@@ -275,4 +276,9 @@ export class SplitTreeView {
     const w = this.wrap.clientWidth || 800, hgt = this.wrap.clientHeight || 400;
     select(this.wrap).call(this.zoomer.transform, zoomIdentity.translate(w / 3 - (d.y + this.offset.y), hgt / 2 - (d.x + this.offset.x)));
   }
+}
+
+/** "width-12" stays "width-12"; a name that does not say its width gets it: "layer8 (4096)". */
+function withWidth(name: string, width: number): string {
+  return new RegExp(`\\b${width}\\b`).test(name) ? name : `${name} (${width})`;
 }

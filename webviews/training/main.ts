@@ -12,12 +12,12 @@ const ensure = (): TrainingView => (view ??= new TrainingView(root, runId, {
   cancel: () => ch.rpc.event('cancel', { runId }),
   resume: () => ch.rpc.event('resume', { runId }),
 }));
-ch.rpc.onEvent('history', ({ model, args, state }) => {
+ch.rpc.onEvent('history', ({ model, args, state, message, resumable }) => {
   runId = args.runId ?? runId;
   ch.saveState({ args });
-  ensure().setHistory(model, state);
+  ensure().setHistory(model, state, message, resumable);
 });
 ch.rpc.onEvent('progress', ({ progress }) => ensure().progress(progress));
-ch.rpc.onEvent('status', ({ state, message }) => ensure().setStatus(state, message));
+ch.rpc.onEvent('status', ({ state, message, resumable }) => ensure().setStatus(state, message, resumable));
 ch.rpc.onEvent('error', ({ message }) => showError(root, message));
 ch.rpc.event('ready', {});

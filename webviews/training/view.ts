@@ -20,7 +20,7 @@ export function trainingCharts(parent: HTMLElement, t: TrainingModel): void {
   lineChart(cell(), x, t.loss.map((s) => ({ name: s.name, values: s.values })), { title: 'loss parts', xLabel, yLabel: 'loss', logY: positive && t.loss.length > 0 });
   lineChart(cell(), x, [{ name: 'EV', values: t.explainedVariance }], { title: 'explained variance', xLabel, yLabel: 'EV' });
   lineChart(cell(), x, [{ name: 'L0', values: t.l0 }], { title: 'L0', xLabel, yLabel: 'active latents' });
-  lineChart(cell(), x, [{ name: 'dead', values: t.deadFraction }], { title: 'dead fraction', xLabel, yLabel: 'fraction' });
+  lineChart(cell(), x, [{ name: 'dead', values: t.deadFraction }], { title: 'dead fraction', xLabel, yLabel: 'fraction', fraction: true });
 }
 
 export interface TrainingActions { cancel(): void; resume(): void }
@@ -31,6 +31,8 @@ export class TrainingView {
   private base: TrainingModel | undefined;
   private state: RunState = 'running';
   private message = '';
+  /** The run left a checkpoint: Resume continues from it (the host says so). */
+  private resumable = false;
   private pending = 0;
   private readonly summary = h('div', 'training-summary');
   private readonly status = h('div', 'status-line');
@@ -49,10 +51,12 @@ export class TrainingView {
     this.draw();
   }
 
-  setHistory(model: TrainingModel, state: RunState): void {
+  setHistory(model: TrainingModel, state: RunState, message = '', resumable = false): void {
     this.base = model;
     this.rows = [];
     this.state = state;
+    this.message = message;
+    this.resumable = resumable;
     this.schedule();
   }
 
@@ -62,9 +66,10 @@ export class TrainingView {
     this.schedule();
   }
 
-  setStatus(state: RunState, message = ''): void {
+  setStatus(state: RunState, message = '', resumable = false): void {
     this.state = state;
     this.message = message;
+    this.resumable = resumable;
     this.schedule();
   }
 
@@ -97,14 +102,15 @@ export class TrainingView {
     this.status.textContent = `${this.state}${this.message ? ` — ${this.message}` : ''}`;
     this.status.className = `status-line state-${this.state}`;
     this.cancelBtn.disabled = this.state !== 'running';
-    this.resumeBtn.disabled = !(this.state === 'cancelled' || this.state === 'error');
+    this.resumeBtn.disabled = !(this.resumable && (this.state === 'cancelled' || this.state === 'error'));
     clear(this.summary);
     const total = last?.totalSteps ?? this.base?.totalSteps;
     this.summary.append(facts([
       ['step', `${int(at(m.step))}${total ? ` / ${int(total)}` : ''}`],
       ['tokens', `${int(at(m.tokens))}${last?.totalTokens ? ` / ${int(last.totalTokens)} (${pct(last.tokens / last.totalTokens)})` : ''}`],
       ['tokens/s', int(at(m.tokensPerSecond))],
-      ['ETA', duration(last?.etaSeconds ?? this.base?.etaSeconds)],
+      // an ETA only means something while the run runs
+      ['ETA', this.state === 'running' ? duration(last?.etaSeconds ?? this.base?.etaSeconds) : this.state === 'done' ? 'finished' : '—'],
       ['explained variance', fmt(at(m.explainedVariance))],
       ['L0', fmt(at(m.l0))],
       ['dead fraction', pct(at(m.deadFraction))],

@@ -5,7 +5,9 @@
  * --force (and files are replaced atomically even then).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { readSaeData, recordSaeData } from '../../data/saeData';
+import { tokenFilesBeside } from '../../tokens/rows';
 import type { Command } from 'commander';
 import { loadModel } from '../../formats';
 import { CC_CFG, loadCrosscoder, saveCrosscoder } from '../../formats/crosscoder';
@@ -23,7 +25,10 @@ export interface ConvertReport {
   files: string[];
 }
 
-export function convertPath(src: string, to: string, force = false): ConvertReport {
+/** What the converted SAE records about its data (src/data/saeData.ts); unset fields keep the source's record. */
+export interface ConvertData { activations?: string[]; hookName?: string; modelName?: string }
+
+export function convertPath(src: string, to: string, force = false, data: ConvertData = {}): ConvertReport {
   if (!force && (existsSync(join(to, CFG_FILE)) || existsSync(join(to, CC_CFG)))) {
     throw new InputError(to, 'already holds a cfg.json; pass --force to replace it');
   }
@@ -34,6 +39,11 @@ export function convertPath(src: string, to: string, force = false): ConvertRepo
     return { from: src, format: loaded.format.id, to, kind: 'crosscoder', description: describeCrosscoder(back), files: ['cfg.json', 'cc_weights.safetensors'] };
   }
   saveSaeLens(loaded.sae, to);
+  // the source's record holds paths relative to the source folder: written again from the new folder
+  const known = existsSync(join(src, CFG_FILE)) ? readSaeData(src) : { activations: [] };
+  const activations = data.activations ?? known.activations;
+  const tokens = data.activations?.[0] ? tokenFilesBeside(data.activations[0]) : { tokenIds: known.tokenIds, vocabulary: known.vocabulary };
+  recordSaeData(to, { activations: activations.map((p) => resolve(p)), tensor: data.activations ? undefined : known.tensor, ...tokens, hookName: data.hookName ?? known.hookName, modelName: data.modelName ?? known.modelName });
   const back = loadSaeLens(to);
   const files = ['cfg.json', 'sae_weights.safetensors', ...(back.logDensity ? ['sparsity.safetensors'] : [])];
   return { from: src, format: loaded.format.id, to, kind: 'sae', description: describeSae(back), files };
@@ -46,9 +56,13 @@ export function registerConvert(program: Command): void {
     .argument('<src>', 'an SAE in any supported format (folder or file)')
     .requiredOption('--to <dir>', 'output folder')
     .option('--force', 'replace an SAE already in the output folder')
-    .action(action((src: string, opts: { to: string; force?: boolean }, cmd: Command) => {
+    .option('--activations <files...>', 'the activation file(s) the SAE belongs to (recorded in cfg.json)')
+    .option('--hook-name <name>', 'the model hook its activations come from (SAELens metadata.hook_name)')
+    .option('--model-name <name>', 'the model its activations come from (SAELens metadata.model_name)')
+    .action(action((src: string, opts: { to: string; force?: boolean; activations?: string[]; hookName?: string; modelName?: string }, cmd: Command) => {
       const g = globals(cmd);
-      const r = convertPath(src, opts.to, !!opts.force);
+      for (const a of opts.activations ?? []) if (!existsSync(a)) throw new InputError(a, 'no such activation file');
+      const r = convertPath(src, opts.to, !!opts.force, { activations: opts.activations, hookName: opts.hookName, modelName: opts.modelName });
       emit(g, r, () => `${r.from} (${r.format}) -> ${r.to}: ${r.description} [${r.files.join(', ')}]`);
     }));
 }

@@ -82,6 +82,10 @@ export function composeHierarchyAndDense(o: { seed: number; d: number; rows: num
   };
 }
 
+/** What the demo's SAEs record as their source: there is no model, so the names say what the rows are. */
+export const DEMO_HOOK = 'synthetic.hook_hierarchy_dense';
+const DEMO_MODEL = 'synthetic (hierarchy + dense direction)';
+
 export const DEFAULT_DEMO_STEPS: DemoSteps = {
   synthesize: async (dir, o) => writeSynthetic(composeHierarchyAndDense(o), dir).activations,
   trainFamily: async (activations, dir, o) => {
@@ -92,7 +96,7 @@ export const DEFAULT_DEMO_STEPS: DemoSteps = {
       // ReLU (L1) SAEs: every diagnostic applies (λ_e, exact codes, width gap); TopK would leave those out.
       // Each width from its own seed: with one seed every width starts from the same first atoms, and the
       // tree would find edges that are only the shared initialisation.
-      const handle = startTraining({ activations: [activations], outDir, arch: relu.name, width, tokens: o.trainTokens, seed: o.seed + 1000 * w, l1: 3 }, () => undefined);
+      const handle = startTraining({ activations: [activations], outDir, arch: relu.name, width, tokens: o.trainTokens, seed: o.seed + 1000 * w, l1: 3, hookName: DEMO_HOOK, modelName: DEMO_MODEL }, () => undefined);
       await handle.done;
       out.push(outDir);
     }

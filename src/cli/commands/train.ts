@@ -13,6 +13,10 @@ import { DEFAULT_WEIGHT_ALPHA, WEIGHTING_MODES } from '../../train/options';
 import type { WeightingMode } from '../../train/options';
 import { ENGINE_PREFERENCES } from '../../compute/engine';
 import type { EnginePreference } from '../../compute/engine';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { adviceText, runWarnings } from '../../train/outcome';
+import type { TrainSetting } from '../../train/outcome';
+import type { Activation } from '../../sae/types';
 import { action, emit, globals, InputError, intOption, numberOption, warn } from '../common';
 
 interface TrainCliOptions {
@@ -23,6 +27,17 @@ interface TrainCliOptions {
   weighting?: string; weightAlpha?: number; groundTruth?: string;
   source?: string; target?: string; skip?: boolean; crosscoder?: boolean; matryoshkaWidths?: string;
   backend: string; nproc?: number; python?: string; device?: string; bf16?: boolean; tf32?: boolean;
+  hookName?: string; modelName?: string; force?: boolean;
+}
+
+/** The flag for each setting a run's warning may name (src/train/outcome.ts). */
+const SETTING_FLAG: Record<TrainSetting, string> = { l1: '--l1', k: '--k', resampleEvery: '--resample-every', tokens: '--tokens' };
+
+/** An existing folder with anything in it is another run's output: kept unless the user says otherwise. */
+function checkOutFolder(out: string, resume: boolean, force: boolean): void {
+  if (resume || force || !existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new InputError(out, '--out exists and is not a folder');
+  if (readdirSync(out).length > 0) throw new InputError(out, 'is not empty (another run?); pass --resume to continue it or --force to replace it');
 }
 
 function fmtCount(n: number): string {
@@ -71,6 +86,9 @@ export function registerTrain(program: Command): void {
     .option('--seed <s>', 'seed (initialisation, shuffling, resampling)', intOption('seed', 0), 0)
     .option('--threads <t>', 'worker threads for the step', intOption('threads', 1, 64))
     .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--force', 'train into a non-empty --out folder, replacing the SAE there')
+    .option('--hook-name <name>', "the model hook the activations come from (recorded as SAELens metadata.hook_name), e.g. blocks.8.hook_resid_pre")
+    .option('--model-name <name>', 'the model the activations come from (recorded as SAELens metadata.model_name), e.g. gpt2')
     .option('--engine <e>', `GEMM engine: ${ENGINE_PREFERENCES.join('|')}`, 'auto')
     .option('--checkpoint-every <steps>', 'steps between checkpoints', intOption('checkpoint-every'), 1000)
     .option('--non-finite <mode>', 'rows with NaN/Inf: skip (and count) or stop', 'skip')
@@ -108,6 +126,7 @@ export function registerTrain(program: Command): void {
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
       if (!ENGINE_PREFERENCES.includes((o.engine ?? 'auto') as EnginePreference)) throw new InputError('--engine', `expected one of ${ENGINE_PREFERENCES.join(', ')}, got '${String(o.engine)}'`);
+      checkOutFolder(o.out, !!o.resume, !!o.force);
       if (o.source && o.activations) throw new InputError('--source', 'give the input rows once: --source or --activations');
       const activations = o.source ? [o.source] : o.activations;
       if (!activations?.length) throw new InputError('--activations', 'required (or --source with --target for a transcoder)');
@@ -130,6 +149,7 @@ export function registerTrain(program: Command): void {
         lrWarmupSteps: o.lrWarmup, lrDecaySteps: o.lrDecay, sparsityWarmupSteps: o.l1Warmup, memoryBudget: o.memoryBudget,
         weighting: o.weighting as WeightingMode, weightAlpha: o.weightAlpha, groundTruth: o.groundTruth,
         target: o.target, skip: o.skip, crosscoder: o.crosscoder, matryoshkaWidths,
+        hookName: o.hookName, modelName: o.modelName,
       };
       if (o.resume) {
         // a resumed run takes its options from the checkpoint; only what was typed is checked against it
@@ -161,6 +181,7 @@ export function registerTrain(program: Command): void {
         const summary = await handle.done;
         if (tty) process.stderr.write('\n');
         for (const note of (summary.engineNotes as string[] | undefined) ?? []) warn(note);
+        for (const w of runWarnings(summary, String(summary.arch ?? opts.arch) as Activation)) warn(adviceText(w, (k) => SETTING_FLAG[k]));
         emit(g, summary, () => {
           const f = summary.final as { explainedVariance: number; l0: number; deadFraction: number; mse: number } | undefined;
           return [

@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import type { SaeEntry } from '../../../extension/saeFacts';
 import type { TrainResult } from '../../../extension/training';
 import { writeTinySae } from '../fixtures';
+import { readSaeData } from '../../../src/data/saeData';
 
 const EXT_ID = 'sae-workbench.sae-workbench';
 const root = () => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
@@ -63,7 +64,11 @@ suite('SAE Workbench in VS Code', () => {
     assert.ok(tiny && tiny.ok, JSON.stringify(saes));
     assert.equal(tiny.dSae, 64);
     assert.equal(tiny.hookName, 'blocks.8.hook_resid_pre');
-    assert.equal(tiny.explainedVariance, 0.87);
+    // its data is recorded, so the worker evaluates it in the background: the figure replaces the
+    // training summary's 0.87, and says what it was measured on
+    const evaluated = await until('tiny_topk evaluated on its data', async () =>
+      (await vscode.commands.executeCommand<SaeEntry[]>('saeWorkbench.listSaes')).find((s) => s.name === 'tiny_topk' && s.ok && s.measuredOn), 60_000);
+    assert.ok(evaluated.ok && Number.isFinite(evaluated.explainedVariance) && evaluated.measuredOn === 'all 2,048 rows of acts.npy', JSON.stringify(evaluated));
     const broken = saes.find((s) => s.name === 'broken_sae');
     assert.ok(broken && !broken.ok);
     assert.equal(broken.reason, 'sae_weights.safetensors is missing');
@@ -77,19 +82,22 @@ suite('SAE Workbench in VS Code', () => {
     assert.ok(found.ok && found.dSae === 32);
   });
 
-  test('CodeLens on a hook-name string in Python shows the SAE facts', async () => {
+  test('CodeLens on a hook-name string in Python shows the SAE facts (both widths on that hook, by name)', async () => {
     const uri = vscode.Uri.file(join(root(), 'model.py'));
     await vscode.window.showTextDocument(uri);
+    const tiny = (await vscode.commands.executeCommand<SaeEntry[]>('saeWorkbench.listSaes')).find((s) => s.name === 'tiny_topk');
+    assert.ok(tiny?.ok && tiny.explainedVariance !== undefined);
+    const ev = tiny.explainedVariance!.toFixed(2);
     const lenses = await until('CodeLens', async () => {
       const l = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
-      return l?.some((x) => x.command?.title.startsWith('SAE:')) ? l : undefined;
+      return l?.some((x) => x.command?.title === `tiny_topk: SAE: 64 latents · EV ${ev}`) ? l : undefined;
     });
     const titles = lenses.map((l) => l.command?.title);
-    assert.ok(titles.includes('SAE: 64 latents · EV 0.87'), JSON.stringify(titles));
+    assert.ok(titles.some((t) => t?.startsWith('tiny_topk_128: SAE: 128 latents')), JSON.stringify(titles));
     assert.ok(titles.includes('Dictionary') && titles.includes('Diagnostics'));
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(4, 20));
     const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n').replace(/&nbsp;/g, ' ');
-    assert.match(text, /64 latents · topk k=4 · EV 0\.87/);
+    assert.ok(text.includes(`64 latents · topk k=4 · EV ${ev}`), text);
     assert.match(text, /command:saeWorkbench\.showDictionary\?/);
   });
 
@@ -142,10 +150,12 @@ suite('SAE Workbench in VS Code', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  test('trains a tiny SAE through the command API to completion', async function () {
+  test('trains a tiny SAE through the command API; it records its data, hook and model, and CodeLens shows it on that hook', async function () {
     const outDir = join(root(), 'saes', 'e2e_trained');
+    const hook = 'blocks.5.hook_mlp_out';
     const r = await vscode.commands.executeCommand<TrainResult>('saeWorkbench.train', {
       activations: [join(root(), 'data', 'acts.npy')], outDir, arch: 'topk', width: 32, k: 4, tokens: 8192, batch: 256, seed: 1, threads: 1,
+      hookName: hook, modelName: 'tiny-model',
     });
     if (r.status === 'error' && TRAINER_MISSING.test(r.message ?? '')) {
       console.log(`      skipped: ${r.message} (src/train/api.ts is still the contract placeholder on this branch)`);
@@ -158,6 +168,22 @@ suite('SAE Workbench in VS Code', () => {
     const found = await until('the trained SAE in the explorer', async () =>
       (await vscode.commands.executeCommand<SaeEntry[]>('saeWorkbench.listSaes')).find((s) => s.dir === outDir));
     assert.ok(found.ok && found.dSae === 32, JSON.stringify(found));
+    assert.equal(found.hookName, hook);
+    assert.equal(found.modelName, 'tiny-model');
+    assert.deepEqual(readSaeData(outDir).activations, [join(root(), 'data', 'acts.npy')]);
+    // the explorer's figures are evaluated on the recorded data in the worker (eval.json beside the SAE)
+    const evaluated = await until('the trained SAE evaluated', async () =>
+      (await vscode.commands.executeCommand<SaeEntry[]>('saeWorkbench.listSaes')).find((s) => s.dir === outDir && s.ok && s.measuredOn), 60_000);
+    assert.ok(evaluated.ok && evaluated.explainedVariance !== undefined && /uniform sample of|all 2,048 rows/.test(evaluated.measuredOn ?? ''), JSON.stringify(evaluated));
+    const py = join(root(), 'probe_mlp.py');
+    writeFileSync(py, `acts = cache["${hook}"]\n`);
+    const uri = vscode.Uri.file(py);
+    await vscode.window.showTextDocument(uri);
+    const lenses = await until('CodeLens on the recorded hook', async () => {
+      const l = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+      return l?.some((x) => x.command?.title.startsWith('SAE: 32 latents')) ? l : undefined;
+    });
+    assert.ok(lenses.some((l) => l.command?.command === 'saeWorkbench.showDictionary' && (l.command.arguments?.[0] as string) === outDir));
   });
 
   test('cancels a training run', async function () {

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSaeFacts, describeFacts, lensTitle } from '../../../extension/saeFacts';
-import { writeTinySae } from '../../e2e/fixtures';
+import { writeActivationsNpy, writeTinySae } from '../../e2e/fixtures';
+import { writeEvalRecord } from '../../../src/report/evalCache';
 
 test('facts of a SAELens folder come from cfg.json and the weights header', () => {
   const root = mkdtempSync(join(tmpdir(), 'sae-facts-'));
@@ -15,12 +16,24 @@ test('facts of a SAELens folder come from cfg.json and the weights header', () =
   assert.deepEqual([f.architecture, f.dIn, f.dSae, f.k, f.hookName, f.explainedVariance], ['topk', 8, 32, 3, 'blocks.2.hook_resid_post', 0.8712]);
   assert.equal(describeFacts(f), '32 latents · topk k=3 · EV 0.87');
   assert.equal(lensTitle({ ...f, dSae: 16384 }), 'SAE: 16,384 latents · EV 0.87');
-  // An eval sidecar takes precedence over the training summary.
-  writeFileSync(join(dir, 'eval.json'), JSON.stringify({ metrics: { explained_variance: 0.5, l0: 3.2 } }));
+  // The evaluated figures (eval.json, written by the panels' worker) take precedence over the training summary,
+  // while the weights are the ones evaluated.
+  const acts = join(root, 'acts.npy');
+  writeActivationsNpy(acts, 64, 8);
+  const metrics = { tokens: 64, explainedVariance: 0.5, l0: 3.2, deadFraction: 0.1, denseFraction: 0, msePerElement: 0.2, ssePerToken: 1.6 };
+  assert.ok(writeEvalRecord(dir, acts, 'all 64 rows', metrics));
   const g = readSaeFacts(dir);
   assert.ok(g && g.ok);
   assert.equal(g.explainedVariance, 0.5);
   assert.equal(g.l0, 3.2);
+  assert.equal(g.measuredOn, 'all 64 rows of acts.npy');
+  // retrained in place: the record no longer applies
+  writeTinySae(dir, { dIn: 8, dSae: 32, k: 3, seed: 5, explainedVariance: 0.8712 });
+  utimesSync(join(dir, 'sae_weights.safetensors'), new Date(), new Date(Date.now() + 5000));
+  const h = readSaeFacts(dir);
+  assert.ok(h && h.ok);
+  assert.equal(h.explainedVariance, 0.8712);
+  assert.equal(h.measuredOn, undefined);
   rmSync(root, { recursive: true });
 });
 
