@@ -1,6 +1,6 @@
-// Calibration of the L0 STAT flag (THEORY.md B4; docs/diagnostics.md "L0 STAT calibration") on SAEs
+// Calibration of the L0 STAT flag (docs/theory.md §B4; docs/diagnostics.md "L0 STAT calibration") on SAEs
 // trained by the real trainer. Per seed: a TopK SAE (and, with `jumprelu`, a JumpReLU SAE) on G1.
-//   negatives: the converged SAE on held-out rows of the same generator (THEORY.md §6: G1 flags nothing);
+//   negatives: the converged SAE on held-out rows of the same generator (docs/theory.md §G: G1 flags nothing);
 //   positives: the same SAE with half of its atoms rotated by a known angle (encoder untouched, so the codes
 //     stay and the residual pulls each rotated atom back), and the SAE stopped after 1/20 of the training.
 // For each rule STAT > max(σ·SE, floor) on a grid of (σ, floor) it prints the flagged share per seed.

@@ -1,4 +1,4 @@
-// The G5 experiment (THEORY.md §6 G5, after Cui et al.): does the weighted SAE (WSAE, A7) lower the
+// The G5 experiment (docs/theory.md §G G5, after Cui et al.): does the weighted SAE (WSAE, A7) lower the
 // ground-truth reconstruction error L_GT against the plain SAE, across sparsity S, and do variance weights
 // (either sign of α) do as well as the oracle's NNLS weights? Every run goes through the real trainer
 // (runTraining: files on disk, activation scaling, Adam, schedules) with a relu SAE of width M = n.

@@ -1,5 +1,5 @@
 /**
- * "Generate Synthetic Dataset…": datasets with known ground truth (THEORY.md §6) for checking training and
+ * "Generate Synthetic Dataset…": datasets with known ground truth (docs/theory.md §G) for checking training and
  * diagnostics, from src/synthetic (generate + writeSynthetic). The generation runs in the panels' worker
  * (extension/panels/data.ts), never on the extension host thread. Kind ids are the module's (g1..g7).
  */

@@ -1,4 +1,4 @@
-// End-to-end tests in a real VS Code (docs/extension.md, "End-to-end tests"; /work/shared/E2E.md):
+// End-to-end tests in a real VS Code (docs/extension.md, "End-to-end tests"; docs/extension.md):
 //   1. installs Chromium and the VS Code server (code-server's, on Node 24) into a cache outside the repo,
 //   2. packages the extension (npm run package: the .vsix users install) and bundles the mocha suite
 //      (test/e2e) and the fixture builder with esbuild,

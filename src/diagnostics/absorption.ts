@@ -1,5 +1,5 @@
 /**
- * C3 — absorption (THEORY.md §4 C3). At the optimum for a child nested in a parent, the dictionary keeps
+ * C3 — absorption (docs/theory.md §C C3). At the optimum for a child nested in a parent, the dictionary keeps
  * the parent atom and a merged atom ∝ E[x − b | child event]; the parent latent then goes silent where the
  * child fires (full absorption) or fires weakly there (partial). The unsupervised detector finds, for each
  * parent latent p, rows where p's direction is present but p is off ("holes"), and attributes each hole to
@@ -41,7 +41,7 @@ export interface Absorber {
   cosine: number;
   /** E_pc = 1 − P(ã_p > 0 | ã_c > 0). */
   exclusivity: number;
-  /** ⟨w_enc,p, d̂_c⟩ (THEORY.md's statistic). NaN for transcoders. */
+  /** ⟨w_enc,p, d̂_c⟩ (docs/theory.md's statistic). NaN for transcoders. */
   encoderSuppression: number;
   /**
    * ⟨w_enc,p, d̂_c⟩ − cos(d̂_c, d̂_p)·⟨w_enc,p, d̂_p⟩: p's encoder response to c beyond what c's share of

@@ -1,5 +1,5 @@
 /**
- * The amortisation gap (THEORY.md B5): exact codes a* by nonnegative FISTA on (D̂, b_dec, λ_e), warm-started
+ * The amortisation gap (docs/theory.md §B5): exact codes a* by nonnegative FISTA on (D̂, b_dec, λ_e), warm-started
  * at the encoder's codes ã, compared with ã: objective gap, support Jaccard, per-latent false negatives and
  * positives, and the liveness split (encoder-dead: dead under ã but live under a* — resample the encoder
  * only; dictionary-dead: dead under both).
@@ -92,7 +92,7 @@ export function amortisationGap(sae: CodeSet, exact: CodeSet, solver: Pick<Exact
 }
 
 /**
- * The amortisation gap of an L0-type SAE against its own reference codes (THEORY.md B5): OMP with k atoms
+ * The amortisation gap of an L0-type SAE against its own reference codes (docs/theory.md §B5): OMP with k atoms
  * for TopK/BatchTopK, IHT with the per-atom thresholds ‖d_i‖θ_i for JumpReLU. `sae` holds the SAE's codes
  * on the first rows of the context; undefined with a reason when no reference applies.
  */

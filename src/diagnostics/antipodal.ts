@@ -1,5 +1,5 @@
 /**
- * Antipodal pairs (THEORY.md C2). A dense two-sided direction v forces nonnegative codes to use atoms ±v:
+ * Antipodal pairs (docs/theory.md §C2). A dense two-sided direction v forces nonnegative codes to use atoms ±v:
  * (i, j) is a dense antipodal pair if cos(d̂_i, d̂_j) ≤ −0.9, min(p_i, p_j) ≥ 0.05 and they (almost) never
  * fire together (P(both)/min p ≤ 0.05). Reported with the axis u = normalise(d̂_i − d̂_j), the variance share
  * of ŝ = ã_i − ã_j and |cos(u, top-5 PCs of x)|. Rarer pairs are sparse antipodal (e.g. TMS digons, G4).
@@ -34,7 +34,7 @@ export interface AntipodalPair {
 /**
  * One dense direction ±v as the SAE encodes it. A trained SAE often spreads +v over several latents and −v
  * over several others (each a slightly different threshold), so k₊ × k₋ dense pairs describe one axis;
- * THEORY.md's "exactly one dense antipodal pair" for G3 is one axis here (docs/diagnostics.md, calibration).
+ * docs/theory.md's "exactly one dense antipodal pair" for G3 is one axis here (docs/diagnostics.md, calibration).
  */
 export interface DenseAxis {
   /** Unit axis: the mean of its pairs' axes, oriented like the first pair's. */

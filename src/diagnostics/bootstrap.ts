@@ -1,5 +1,5 @@
 /**
- * The nonparametric bootstrap over rows (THEORY.md B4: "Bootstrap SEs are reported"). A resample draws n
+ * The nonparametric bootstrap over rows (docs/theory.md §B4: "Bootstrap SEs are reported"). A resample draws n
  * rows with replacement; it is represented by its multinomial counts w (Σ w = n), so that any statistic
  * written as weighted sums over rows is recomputed for a resample without copying data. Seeded by
  * src/util/random.ts, so a report is reproducible.

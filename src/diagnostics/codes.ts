@@ -22,7 +22,7 @@ export interface CodeSet extends SparseCodes {
   weighted?: { g: Float64Array; mean: Float64Array };
 }
 
-/** g_i = mean_n ã_{i,n} r_n and m_i = mean_n ã_{i,n} (THEORY.md B4), computed once per code set. */
+/** g_i = mean_n ã_{i,n} r_n and m_i = mean_n ã_{i,n} (docs/theory.md §B4), computed once per code set. */
 export function codeWeightedResidual(c: CodeSet): { g: Float64Array; mean: Float64Array } {
   if (c.weighted) return c.weighted;
   const { n, m, d, rowPtr, idx, val, residual } = c;
@@ -107,7 +107,7 @@ export function forEachProjectionRow(residual: Float32Array, unitAtoms: Float32A
   }
 }
 
-/** ℓ(c) per row = ½‖r‖² + λ Σ c (the reference objective of THEORY.md §3, per datum). */
+/** ℓ(c) per row = ½‖r‖² + λ Σ c (the reference objective of docs/theory.md §B, per datum). */
 export function perRowObjective(c: CodeSet, lambdaE: number): Float64Array {
   const out = new Float64Array(c.n);
   for (let r = 0; r < c.n; r++) {

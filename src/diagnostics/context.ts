@@ -1,6 +1,6 @@
 /**
  * What every diagnostic starts from: an SAE and a sample of activations, encoded once. Holds the codes (the
- * effective codes ã_i = ‖d_i‖ f_i of THEORY.md §1, as CSR with residuals and on-support projections — never
+ * effective codes ã_i = ‖d_i‖ f_i of docs/theory.md §1, as CSR with residuals and on-support projections — never
  * the dense [n, d_sae] matrix), the residuals, the unit atoms d̂_i, and λ_e. Diagnostics read this; none
  * re-encodes.
  */
@@ -49,7 +49,7 @@ export function codeKindOfSae(sae: Sae): CodeKind {
   return archSpec(sae.cfg.activation).codeKind;
 }
 
-/** x − b_dec on the first n rows [n, d_out]: the targets of exact and reference codes (THEORY.md B5; SAEs only, d_in = d_out). */
+/** x − b_dec on the first n rows [n, d_out]: the targets of exact and reference codes (docs/theory.md §B5; SAEs only, d_in = d_out). */
 export function centredRows(ctx: DiagnosticContext, n: number): Float32Array {
   const d = ctx.sae.cfg.dOut, b = ctx.sae.bDec;
   const out = new Float32Array(n * d);
@@ -85,7 +85,7 @@ export function buildContext(sae: Sae, x: Float32Array, n: number, opts: Context
 }
 
 /**
- * λ̂_e = median of ⟨d̂_i, r⟩ over active pairs (THEORY.md §1), a consistency check on the stored λ_e: the
+ * λ̂_e = median of ⟨d̂_i, r⟩ over active pairs (docs/theory.md §1), a consistency check on the stored λ_e: the
  * first 200,000 active pairs in row order.
  */
 export function estimateLambdaE(codes: CodeSet): number {

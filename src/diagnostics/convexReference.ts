@@ -1,5 +1,5 @@
 /**
- * D2 — finite-width convex reference (THEORY.md §5 D2; a proposal of this project, not Dorrell's
+ * D2 — finite-width convex reference (docs/theory.md §D D2; a proposal of this project, not Dorrell's
  * construction). Fix a large candidate set C (the trained atoms, spherical k-means centroids of the data
  * directions, data directions themselves) and solve the convex problem
  *   min_{A ≥ 0} (1/2N)‖X̃ − CA‖² + (λ_e/N) ΣA + (γ/√N) Σ_k ‖A_k,:‖

@@ -1,5 +1,5 @@
 /**
- * Dead and dense latents (THEORY.md C1): firing rates p_i over as many rows as available (N ≥ 10⁵ for a
+ * Dead and dense latents (docs/theory.md §C1): firing rates p_i over as many rows as available (N ≥ 10⁵ for a
  * trustworthy dead count). Dead = no firing (reported with the bound p < 3/N); dense p > 0.1; ultra-dense
  * p > 0.5. Every dense latent is a candidate for C2.
  */

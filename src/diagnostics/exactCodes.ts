@@ -1,5 +1,5 @@
 /**
- * Exact nonnegative lasso codes a* = argmin_{a≥0} ½‖t − D̂ᵀa‖² + λ_e Σa per row (THEORY.md B5), with
+ * Exact nonnegative lasso codes a* = argmin_{a≥0} ½‖t − D̂ᵀa‖² + λ_e Σa per row (docs/theory.md §B5), with
  * t = x − b. A working-set method: each row is solved on its working set (warm-started at the given codes,
  * usually the encoder's ã) by nonnegative FISTA, or by coordinate descent on the residual (the default:
  * the same unique optimum, and far cheaper when the encoder's support is large and the exact one small), the support is polished by an exact least-squares refit, then one

@@ -1,6 +1,6 @@
 /**
  * A small exact-code dictionary learner: the reference optimum of F(D) = E min_{a≥0} ½‖x − b − Da‖² +
- * λ_e Σa with unit atoms (THEORY.md §3). It alternates exact codes (./exactCodes) with block-coordinate
+ * λ_e Σa with unit atoms (docs/theory.md §B). It alternates exact codes (./exactCodes) with block-coordinate
  * atom updates d_i ← normalise(Σ_n a_in (r_n + a_in d_i)), each the exact minimiser over the unit sphere
  * for fixed codes, so F never increases. At a fixed point E[a_i r] ∥ d_i — the stationarity of B2 — which
  * makes it the test bed for the identity of B3 and the tool to compute reference optima on small data.

@@ -42,7 +42,7 @@ export function readActivationRows(path: string, dIn?: number, rows?: number): {
   }
 }
 
-/** The analysis sample `diagnose`, `tree` and the report share: THEORY.md B4's N rows, seed 0. */
+/** The analysis sample `diagnose`, `tree` and the report share: docs/theory.md §B4's N rows, seed 0. */
 export const ANALYSIS_SAMPLE = { rows: THRESHOLDS.sampleRows, seed: 0 } as const;
 
 export interface SampledRows { x: Float32Array; n: number; d: number; total: number; seed: number; description: string }

@@ -1,5 +1,5 @@
 /**
- * The pairwise identity of THEORY.md B3: at a stationary point with exact codes,
+ * The pairwise identity of docs/theory.md §B3: at a stationary point with exact codes,
  *   cos_ij = π_{j|i} + (1 − π_{j|i})·κ_{j|i},  π_{j|i} = E[a_i 1(a_j>0)]/E[a_i],
  *   κ_{j|i} = E[a_i⟨d_j, r⟩ 1(a_j=0)] / (λ_e E[a_i 1(a_j=0)]).
  * ID_ij = cos_ij − [π + (1 − π)κ] is ≈ 0 for a*; for SAE codes it measures amortisation inconsistency.

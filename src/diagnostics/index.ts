@@ -2,7 +2,7 @@
  * runDiagnostics(ctx, options): every diagnostic section over one DiagnosticContext, composed into one
  * report. Sections share work through DiagnosticRun's lazily computed pieces (sparse codes, exact codes a*,
  * atom pairs), and each returns its report plus findings — one sentence each, saying what was found and
- * why it matters (THEORY.md). A value that is NaN or unavailable always has a `reason` beside it.
+ * why it matters (docs/theory.md). A value that is NaN or unavailable always has a `reason` beside it.
  * To add a section, append one entry to SECTIONS.
  */
 import { InputError } from '../errors';
@@ -264,7 +264,7 @@ export function runDiagnostics(ctx: DiagnosticContext, options: DiagnosticOption
   else if (!run.lambdaOk) lambda.reason = 'λ_e is unavailable: not stored with the SAE (cfg.json sae_workbench.training.lambdaE) and the data estimate is not positive; pass --lambda-e';
   else if (!Number.isFinite(ctx.lambdaEstimate)) lambda.reason = 'no active (row, latent) pair to estimate λ_e from';
   else if (ctx.lambdaSource !== 'estimated' && codeKindOf(ctx) === 'l1' && !(ratio > 0 && Math.abs(Math.log(ratio)) <= Math.log(1.25))) {
-    findings.push({ section: 'lambda', severity: 'warning', message: `the ${ctx.lambdaSource} λ_e = ${fmt(ctx.lambdaE)} disagrees with the data's estimate ${fmt(ctx.lambdaEstimate)} (median ⟨d̂_i, r⟩ on active pairs): either the loss convention is recorded wrongly (THEORY.md §1: λ/2, λd/2 or λ), which rescales every KKT value, or the encoder's codes are far from lasso codes (see the KKT figures), which biases the estimate.` });
+    findings.push({ section: 'lambda', severity: 'warning', message: `the ${ctx.lambdaSource} λ_e = ${fmt(ctx.lambdaE)} disagrees with the data's estimate ${fmt(ctx.lambdaEstimate)} (median ⟨d̂_i, r⟩ on active pairs): either the loss convention is recorded wrongly (docs/theory.md §1: λ/2, λd/2 or λ), which rescales every KKT value, or the encoder's codes are far from lasso codes (see the KKT figures), which biases the estimate.` });
   }
   const sections: Record<string, unknown> = {};
   const timings: Record<string, number> = {};

@@ -1,5 +1,5 @@
 /**
- * Code-space KKT (THEORY.md B1) and dictionary-space stationarity (B2) per atom, with the B4 statistics:
+ * Code-space KKT (docs/theory.md §B1) and dictionary-space stationarity (B2) per atom, with the B4 statistics:
  * KKT_on, KKT_off and the mean excess, STAT (tangent of the angle between the code-weighted residual g_i
  * and the atom; for L0 codes the correlation of the code with the residual along the pull, see
  * l0StatScale), RAD, the noise floor SE_i, the non-stationarity flag, the pull direction, and bootstrap
@@ -23,7 +23,7 @@ export interface OffThreshold {
 export interface Aggregate {
   median: number;
   p90: number;
-  /** Bootstrap SE of the median over rows (THEORY.md B4), when the bootstrap ran. */
+  /** Bootstrap SE of the median over rows (docs/theory.md §B4), when the bootstrap ran. */
   se?: { median: number };
 }
 
@@ -79,7 +79,7 @@ export interface KktReport {
     /** Unflagged measured atoms whose debiased STAT exceeds the floor (statRule), and the median rows they need. */
     unresolved: number;
     rowsToResolve: number;
-    /** THEORY.md B4 bands for the codes: good (KKT_on < 0.25 and KKT_off < 0.01), poor (> 0.5 or > 0.05), else fair. */
+    /** docs/theory.md §B4 bands for the codes: good (KKT_on < 0.25 and KKT_off < 0.01), poor (> 0.5 or > 0.05), else fair. */
     codeQuality: 'good' | 'fair' | 'poor' | 'n/a';
     maxKktOn: number;
   };
@@ -92,7 +92,7 @@ export interface KktReport {
 /**
  * The L0 scale of STAT: √(E[ã_i²]·E[⟨u_i, r⟩²]) with u_i the unit pull direction P⊥g_i/‖P⊥g_i‖, so that
  * STAT_i = ‖P⊥g_i‖/scale is the correlation between the code ã_i and the residual along u_i (0 at a
- * stationary atom, at most 1). THEORY.md B4's sin∠(g_i, d̂_i) is degenerate for L0 codes: their fitted
+ * stationary atom, at most 1). docs/theory.md §B4's sin∠(g_i, d̂_i) is degenerate for L0 codes: their fitted
  * magnitudes make ⟨d̂_i, r⟩ ≈ 0 on the support, so g_i ⟂ d̂_i and the sine is ≈ 1 for every atom,
  * stationary or not (measured: median 1.000 on a trained TopK SAE, 0.99 on a JumpReLU one).
  * E[⟨u, r⟩²] = uᵀMu with M = RᵀR/n (one GEMM). `residualAlongPull` keeps E[⟨u_i, r⟩²] for the bootstrap.
@@ -129,9 +129,9 @@ function l0StatScale(cs: CodeSet, unitAtoms: Float32Array, g: Float64Array, radi
 /**
  * The scale of L0-type KKT_on, per active entry: the threshold θ the encoder's codes sit at — for TopK the
  * row's k-th (smallest kept) code, for JumpReLU and BatchTopK the latent's threshold (×‖d_i‖). It plays λ_e's
- * part: the off-support condition is ⟨d̂_i, r⟩ ≤ θ (the TopK swap condition, THEORY.md B1), and on the
+ * part: the off-support condition is ⟨d̂_i, r⟩ ≤ θ (the TopK swap condition, docs/theory.md §B1), and on the
  * support |⟨d̂_i, r⟩| ≥ θ means the code could be moved by more than the smallest code the encoder keeps.
- * So the L1 bands of THEORY.md B4 read the same on this scale (docs/diagnostics.md "KKT for L0 codes").
+ * So the L1 bands of docs/theory.md §B4 read the same on this scale (docs/diagnostics.md "KKT for L0 codes").
  * Codes without a threshold (reference codes of an L0 SAE) fall back to σ_r = √(E‖r‖²/d), with no band.
  */
 export function l0OnScale(cs: CodeSet, off: OffThreshold): { perEntry: Float32Array; unit: 'θ' | 'σ_r' } {

@@ -1,5 +1,5 @@
 /**
- * Bootstrap standard errors of the B4 per-atom statistics (THEORY.md B4: "Bootstrap SEs are reported"):
+ * Bootstrap standard errors of the B4 per-atom statistics (docs/theory.md §B4: "Bootstrap SEs are reported"):
  * STAT_i, RAD_i, the analytic noise floor SE_i, KKT_on and KKT_off, plus the headline aggregates (median
  * STAT, RAD, KKT_on and KKT_off, fraction flagged). Every resample reweights the same rows for every atom (a joint row
  * bootstrap), so aggregates over atoms get SEs too.

@@ -1,5 +1,5 @@
 /**
- * Reference codes for L0-type SAEs (THEORY.md B5: "OMP with k atoms for TopK, IHT with per-atom thresholds
+ * Reference codes for L0-type SAEs (docs/theory.md §B5: "OMP with k atoms for TopK, IHT with per-atom thresholds
  * for JumpReLU"): the best codes for the SAE's own dictionary under its own sparsity mechanism, against
  * which the encoder's codes are compared (the amortisation gap). L1 SAEs use the exact lasso codes of
  * exactCodes.ts instead.
@@ -24,9 +24,9 @@ import { THRESHOLDS } from './thresholds';
 export type ReferenceKind = 'lasso' | 'omp' | 'iht';
 
 export const REFERENCE_DESCRIPTION: Record<ReferenceKind, string> = {
-  lasso: 'exact nonnegative lasso codes a* on (D̂, b_dec, λ_e) (THEORY.md B5)',
-  omp: 'nonnegative OMP with k atoms on (D̂, b_dec): the best k-sparse codes found greedily (THEORY.md B5, TopK)',
-  iht: 'IHT with per-atom thresholds τ_i = ‖d_i‖θ_i on ½‖r‖² + Σ ½τ_i²·1[a_i > 0] (THEORY.md B5, JumpReLU)',
+  lasso: 'exact nonnegative lasso codes a* on (D̂, b_dec, λ_e) (docs/theory.md §B5)',
+  omp: 'nonnegative OMP with k atoms on (D̂, b_dec): the best k-sparse codes found greedily (docs/theory.md §B5, TopK)',
+  iht: 'IHT with per-atom thresholds τ_i = ‖d_i‖θ_i on ½‖r‖² + Σ ½τ_i²·1[a_i > 0] (docs/theory.md §B5, JumpReLU)',
 };
 
 export interface ReferenceCodes {

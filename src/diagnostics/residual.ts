@@ -1,5 +1,5 @@
 /**
- * C5 — residual structure (THEORY.md §4 C5). What the dictionary leaves in r = x − x̂ tells what it
+ * C5 — residual structure (docs/theory.md §C C5). What the dictionary leaves in r = x − x̂ tells what it
  * has not learned: on/off-support projections test the code-space KKT band, the in-span fraction tests the
  * encoder against its prediction, the covariance spectrum finds unlearned directions (and says which
  * kind), and the best-new-atom gain G* measures the pressure to grow one more atom — zero exactly when
@@ -294,7 +294,7 @@ function spectrum(ctx: DiagnosticContext, maxRows: number, topK: number): { repo
   return { report, vectors };
 }
 
-/** THEORY.md C5's table: alignment with an atom first (a residue of a learned feature), then the tails. */
+/** docs/theory.md §C5's table: alignment with an atom first (a residue of a learned feature), then the tails. */
 function interpretSpike(kurtosis: number, positiveShare: number, nearestCosine: number): SpikeInterpretation {
   if (Math.abs(nearestCosine) >= RESIDUAL.atomAlignedCosine) return 'partial-absorption residue';
   if (kurtosis >= RESIDUAL.heavyTailKurtosis) return 'unlearned sparse feature';

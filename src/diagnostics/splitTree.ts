@@ -1,5 +1,5 @@
 /**
- * C4 — hierarchical splitting (THEORY.md §4 C4). Within one dictionary: the co-activation DAG (j → i when
+ * C4 — hierarchical splitting (docs/theory.md §C C4). Within one dictionary: the co-activation DAG (j → i when
  * j fires on almost every firing of i but not conversely), its transitive reduction, and B3's certificate
  * V_ij that such a pair cannot be stationary. Across widths: each larger-SAE latent's decoder-cosine parent
  * in the next smaller SAE, activation containment, split / merge / novel labels and B2's centroid check.
@@ -81,7 +81,7 @@ export interface SplitRecord {
    * This decides `split`.
    */
   maxCoActivation: number;
-  /** The same ratio counting every row where both fire at all (THEORY.md C4's literal test; reported only). */
+  /** The same ratio counting every row where both fire at all (docs/theory.md §C4's literal test; reported only). */
   maxCoFiring: number;
   centroidCosine: number;
   centroidOk: boolean;

@@ -1,6 +1,6 @@
 /**
  * One-sentence findings for the KKT/stationarity (B1, B2, B4), absorption (C3), residual (C5),
- * convex-reference (D2) and split-tree (C4) reports: what was found and why it matters, in THEORY.md's terms. The Finding shape is the one
+ * convex-reference (D2) and split-tree (C4) reports: what was found and why it matters, in docs/theory.md's terms. The Finding shape is the one
  * runDiagnostics collects (section, severity, message ending in a period).
  */
 import type { AbsorptionReport } from './absorption';

@@ -1,11 +1,11 @@
 /**
- * Every heuristic ([H]) threshold of THEORY.md §3–§5 in one place, with the value chosen and why.
+ * Every heuristic ([H]) threshold of docs/theory.md §B–§5 in one place, with the value chosen and why.
  * Calibration on the synthetic suite is described in docs/diagnostics.md.
  */
 export const THRESHOLDS = {
   /** B4: KKT_off counts a missed activation when ⟨d̂_i, r⟩ exceeds this multiple of the threshold. */
   kktOffMargin: 1.1,
-  /** B4: SAE codes "good" / "poor" bands for KKT_on and KKT_off (THEORY.md B4). */
+  /** B4: SAE codes "good" / "poor" bands for KKT_on and KKT_off (docs/theory.md §B4). */
   kktOnGood: 0.25,
   kktOnPoor: 0.5,
   kktOffGood: 0.01,
@@ -59,7 +59,7 @@ export const THRESHOLDS = {
   antipodalHeavyTail: 2.5,
   /** C2: principal components of x compared with each pair's axis. */
   antipodalPcs: 5,
-  /** Default rows for the B-diagnostics (THEORY.md B4: N = 16384) and for the exact-code (B5/D1) subsample. */
+  /** Default rows for the B-diagnostics (docs/theory.md §B4: N = 16384) and for the exact-code (B5/D1) subsample. */
   sampleRows: 16384,
   exactRows: 2048,
 } as const;
@@ -76,7 +76,7 @@ export function statRule(kind: CodeKind): { sigmas: number; floor: number } {
 export const DUPLICATES = {
   /**
    * Two live atoms with decoder cos ≥ this are reported as duplicates. [H] The closest legitimately distinct
-   * atoms the synthetic suite produces are merged siblings under absorption at 60° (cos 0.75, THEORY.md C3)
+   * atoms the synthetic suite produces are merged siblings under absorption at 60° (cos 0.75, docs/theory.md §C3)
    * and a child's merged atom against its parent's at 60° (cos 0.87); 0.9 stays above both.
    */
   cosine: 0.9,
@@ -87,7 +87,7 @@ export const DUPLICATES = {
   maxListed: 200,
 };
 
-/* ---------- C3 absorption (THEORY.md §4 C3) ---------- */
+/* ---------- C3 absorption (docs/theory.md §C C3) ---------- */
 export const ABSORPTION = {
   /** τ_p = this × median(q | ã_p > 0). [H] */
   presenceFraction: 0.5,
@@ -121,11 +121,11 @@ export const ABSORPTION = {
    * which the latent is silent is at most this; otherwise it reports the holes and what absorbers take. [H]
    */
   fewHoles: 0.1,
-  /** Ground truth: the absorber must have cos ≥ this with the true parent direction (THEORY.md C3). */
+  /** Ground truth: the absorber must have cos ≥ this with the true parent direction (docs/theory.md §C3). */
   gtAbsorberCosine: 0.1,
 };
 
-/* ---------- C4 split trees (THEORY.md §4 C4) ---------- */
+/* ---------- C4 split trees (docs/theory.md §C C4) ---------- */
 export const SPLIT_TREE = {
   /** Within one dictionary, edge j → i: P(ã_j > 0 | ã_i > 0) ≥ this … [H] */
   dagParentGivenChild: 0.9,
@@ -162,11 +162,11 @@ export const SPLIT_TREE = {
   matryoshkaMinContainment: 0.8,
   /** Fewer firings than this: a latent's conditional frequencies are not estimated (no edges). [H] */
   minFirings: 5,
-  /** Robust ρ for V_ij: this quantile of ‖r‖ (THEORY.md: q₉₉). */
+  /** Robust ρ for V_ij: this quantile of ‖r‖ (docs/theory.md: q₉₉). */
   robustRhoQuantile: 0.99,
 };
 
-/* ---------- C5 residual structure (THEORY.md §4 C5) ---------- */
+/* ---------- C5 residual structure (docs/theory.md §C C5) ---------- */
 export const RESIDUAL = {
   /** Flag a spike when μ₁/median(μ) > this. [H] */
   spikeRatio: 5,
@@ -190,7 +190,7 @@ export const RESIDUAL = {
   histogramBins: 512,
 };
 
-/* ---------- D2 convex reference (THEORY.md §5 D2) ---------- */
+/* ---------- D2 convex reference (docs/theory.md §D D2) ---------- */
 export const CONVEX_REFERENCE = {
   /** FISTA stops at relative objective change < this … */
   relativeTolerance: 1e-6,

@@ -1,5 +1,5 @@
 /**
- * The exact wide-dictionary limit (THEORY.md D1). For unit atoms and a ≥ 0, ‖Da‖ ≤ ‖a‖₁, so every
+ * The exact wide-dictionary limit (docs/theory.md §D1). For unit atoms and a ≥ 0, ‖Da‖ ≤ ‖a‖₁, so every
  * dictionary has per-sample loss ℓ(x) ≥ φ(‖x − b‖), φ(s) = s²/2 (s ≤ λ_e), λ_e s − λ_e²/2 (s > λ_e), with
  * equality iff an atom lies on the ray of x − b. F_∞ = mean φ(‖x − b‖); the width gap WG = (F(D) − F_∞)/F_∞
  * says how much a wider dictionary could still gain; per-sample gaps name the rows that "want their own atom".

@@ -1,5 +1,5 @@
 /**
- * saprmarks/dictionary_learning (shared/FORMATS.md §2): `trainer_i/ae.pt` (a torch.save'd state_dict)
+ * saprmarks/dictionary_learning (docs/formats.md §2): `trainer_i/ae.pt` (a torch.save'd state_dict)
  * beside `config.json` (`trainer.dict_class`, `activation_dim`, `dict_size`, ...); checkpoints are
  * `trainer_i/checkpoints/ae_<step>.pt` with the same config one folder up. Dispatch is on dict_class;
  * shapes are checked against activation_dim / dict_size. `norm_factor` needs no handling: the trainer

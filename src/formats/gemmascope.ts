@@ -1,5 +1,5 @@
 /**
- * GemmaScope `params.npz` (shared/FORMATS.md §5): W_enc [d_model, d_sae], W_dec [d_sae, d_model], b_enc,
+ * GemmaScope `params.npz` (docs/formats.md §5): W_enc [d_model, d_sae], W_dec [d_sae, d_model], b_enc,
  * b_dec, threshold — JumpReLU with b_dec not subtracted from the input. There is no config: d_sae and
  * d_model come from the bias lengths, and the matrices are oriented by shape against them (a square
  * matrix would be refused). The release's folder names (layer_N/width_Wk/average_l0_L) become metadata.

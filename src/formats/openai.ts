@@ -1,5 +1,5 @@
 /**
- * openai/sparse_autoencoder (shared/FORMATS.md §4): one `.pt` state_dict with `pre_bias` [D],
+ * openai/sparse_autoencoder (docs/formats.md §4): one `.pt` state_dict with `pre_bias` [D],
  * `encoder.weight` [L, D], `latent_bias` [L], `decoder.weight` [D, L], statistics, and the non-tensor
  * entries `activation` ("TopK" | "ReLU") and `activation_state_dict` ({k, postact_fn}). LayerNorm
  * preprocessing is on iff the activation is TopK; it maps to normalize_activations 'layer_norm'

@@ -1,5 +1,5 @@
 /**
- * SAELens v6 on disk — the canonical SAE folder that we read and write (shared/FORMATS.md §1):
+ * SAELens v6 on disk — the canonical SAE folder that we read and write (docs/formats.md §1):
  * `cfg.json` + `sae_weights.safetensors` (+ optional `sparsity.safetensors`). Pre-6.0 configs are
  * normalised. Shapes are checked against the config, never assumed.
  */

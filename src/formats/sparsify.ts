@@ -1,5 +1,5 @@
 /**
- * EleutherAI sparsify (shared/FORMATS.md §3): one folder per hookpoint with `cfg.json` and
+ * EleutherAI sparsify (docs/formats.md §3): one folder per hookpoint with `cfg.json` and
  * `sae.safetensors` (`encoder.weight` [n_latents, d_in], `encoder.bias`, `W_dec` [n_latents, d_in],
  * `b_dec`, optional `W_skip` [d_out, d_in] used as x·W_skipᵀ). TopK on ReLU pre-activations; b_dec is
  * subtracted from the input unless the coder is a transcoder. A run folder (several hookpoints) is

@@ -1,5 +1,5 @@
 /**
- * Transcoder releases stored as one `.safetensors` per layer with no config (shared/FORMATS.md §5):
+ * Transcoder releases stored as one `.safetensors` per layer with no config (docs/formats.md §5):
  * circuit-tracer SingleLayerTranscoder (W_enc [d, F], W_dec [F, d]), mntss ReLU transcoders (both
  * transposed: W_enc [F, d], W_dec [d, F]) and mwhanna Qwen3 transcoders (only W_enc transposed) are the
  * same tensors in different orientations. With no config, b_enc's length fixes F and b_dec's fixes

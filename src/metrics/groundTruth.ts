@@ -1,5 +1,5 @@
 /**
- * Metrics of an SAE against synthetic ground truth (THEORY.md §6): decoder MMCS (signed, primary),
+ * Metrics of an SAE against synthetic ground truth (docs/theory.md §G): decoder MMCS (signed, primary),
  * recovery@τ by max cosine and by one-to-one Hungarian matching, L_GT (Cui, adapted), AAF (average
  * activated features), and the encoder-side |cos| (Tang's M_IP) reported separately, because L1 encoders
  * learn interference-cancelling directions and a low encoder similarity is not a dictionary failure.

@@ -1,5 +1,5 @@
 /**
- * Reconstruction and sparsity metrics of an SAE on activation rows (shared/FORMATS.md §c), accumulated
+ * Reconstruction and sparsity metrics of an SAE on activation rows (docs/metrics.md), accumulated
  * over batches in float64 so that they do not depend on the batch size — except the legacy per-token EV,
  * which is batch-dependent by definition and is labelled so.
  *
@@ -34,7 +34,7 @@ export interface ReconstructionMetrics {
   relativeReconstructionBias: number;
   /** Fraction of latents that never fired on these tokens. */
   deadFraction: number;
-  /** Fraction of latents firing on more than 10% of tokens (THEORY C1 'dense'); also over 1%. */
+  /** Fraction of latents firing on more than 10% of tokens (docs/theory.md §C1 'dense'); also over 1%. */
   denseFraction: number;
   freqOver1Percent: number;
   freqOver10Percent: number;

@@ -151,7 +151,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
   if (kkt && !kktWhy) {
     const p = kkt.perLatent;
     model.perAtom = { kktOn: p.kktOn, kktOff: p.kktOff, stationarity: p.stat, flagged: p.flagged, density: pd.firing, source: 'diagnostics' };
-    if (kkt.kind === 'l0') model.notes.push(`${report.sae.activation} codes are L0-type: KKT_on is ⟨d̂_i, r⟩ normalised by σ_r (target 0) and STAT is the correlation of ã_i with the residual along its pull direction (docs/diagnostics.md; THEORY.md B4's sin∠(g_i, d̂_i) is ≈ 1 for every L0 atom)`);
+    if (kkt.kind === 'l0') model.notes.push(`${report.sae.activation} codes are L0-type: KKT_on is ⟨d̂_i, r⟩ normalised by σ_r (target 0) and STAT is the correlation of ã_i with the residual along its pull direction (docs/diagnostics.md; docs/theory.md §B4's sin∠(g_i, d̂_i) is ≈ 1 for every L0 atom)`);
   } else reasons.perAtom = kktWhy ?? 'no KKT report';
 
   const resWhy = sectionReason(report, 'residual');

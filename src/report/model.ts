@@ -3,7 +3,7 @@
  * the report writer fills it, webviews render it. Per-latent and per-token columns are typed arrays so
  * that they cross postMessage by structured clone and the report by base64, never as JSON number lists.
  *
- * Diagnostic sections are optional and shaped after THEORY.md; each carries a `source` saying whether
+ * Diagnostic sections are optional and shaped after docs/theory.md; each carries a `source` saying whether
  * it came from the diagnostics module (src/diagnostics) or from this module's provisional estimate.
  */
 import type { AtomMapModel } from './atomMap';
@@ -53,14 +53,14 @@ export interface SaeCard {
   matryoshkaWidths?: number[];
 }
 
-/** Reconstruction metrics on the evaluation sample (FORMATS.md §c definitions). NaN = not computed. */
+/** Reconstruction metrics on the evaluation sample (docs/metrics.md definitions). NaN = not computed. */
 export interface ReconstructionMetrics {
   tokens: number;
   /** Conventional EV: 1 − E‖e‖² / (E‖x‖² − ‖E x‖²), numerator and denominator averaged separately. */
   explainedVariance: number;
   l0: number;
   deadFraction: number;
-  /** Fraction of latents with density > 0.1 (THEORY.md C1). */
+  /** Fraction of latents with density > 0.1 (docs/theory.md §C1). */
   denseFraction: number;
   /** Per-element MSE: Σ‖e‖² / (n·d). */
   msePerElement: number;
@@ -81,7 +81,7 @@ export interface LatentColumns {
   /** max_{j≠i} cos(d_i, d_j); a lower bound when `maxCosineExact` is false. */
   maxDecoderCosine: Float32Array;
   maxCosineExact: boolean;
-  /** STAT_i of THEORY.md B4 (NaN for dead atoms or when not computed). */
+  /** STAT_i of docs/theory.md §B4 (NaN for dead atoms or when not computed). */
   stationarity: Float32Array;
   stationaritySource?: Provenance;
   /** Bits of FLAG. */
@@ -125,7 +125,7 @@ export interface DictionaryModel {
 }
 
 /**
- * An SAE against the synthetic ground truth it was trained on (src/metrics/groundTruth.ts, THEORY.md §6).
+ * An SAE against the synthetic ground truth it was trained on (src/metrics/groundTruth.ts, docs/theory.md §G).
  * `metrics` is absent when no ground truth is known or it does not fit; `reason` then says why.
  */
 export interface GroundTruthModel {
@@ -207,7 +207,7 @@ export interface Neighbours {
   values: Float32Array;
 }
 
-/** Per-atom optimality diagnostics (THEORY.md B4); every field optional. */
+/** Per-atom optimality diagnostics (docs/theory.md §B4); every field optional. */
 export interface AtomDiagnostics {
   source: Provenance;
   lambdaE: number;
@@ -273,7 +273,7 @@ export interface SplitTreeModel {
   sample?: string;
 }
 
-/** THEORY.md C5/B4/B5/D1/C2/C3 quantities; each section optional, each with its provenance. */
+/** docs/theory.md §C5/B4/B5/D1/C2/C3 quantities; each section optional, each with its provenance. */
 export interface DiagnosticsModel {
   sae: SaeCard;
   lambdaE: number;

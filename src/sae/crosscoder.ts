@@ -1,5 +1,5 @@
 /**
- * The crosscoder (ckkissane/crosscoder-model-diff, shared/FORMATS.md §5): one dictionary read from and
+ * The crosscoder (ckkissane/crosscoder-model-diff, docs/formats.md §5): one dictionary read from and
  * written to several activation sources (models or layers) at once. It does not fit the Sae type: the
  * encoder sums over sources and every latent has one decoder direction per source.
  *   f = ReLU(Σ_m x_m·W_enc[m] + b_enc),   x̂_m = f·W_dec[:, m, :] + b_dec[m]

@@ -1,5 +1,5 @@
 /**
- * The two per-latent quantities crosscoder users plot (ckkissane crosscoder-model-diff; FORMATS.md §5):
+ * The two per-latent quantities crosscoder users plot (ckkissane crosscoder-model-diff; docs/formats.md §5):
  * the relative decoder norm across sources and the cosine between a latent's per-source directions.
  * With two sources the relative norm is r = ‖d_B‖ / (‖d_A‖ + ‖d_B‖): near 0 or 1 means the latent lives in
  * one source only, 0.3 < r < 0.7 counts as shared.

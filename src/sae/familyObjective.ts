@@ -1,5 +1,5 @@
 /**
- * The dense reference of the objectives of the sparse-dictionary family (THEORY.md §2, issue #5): transcoders
+ * The dense reference of the objectives of the sparse-dictionary family (docs/theory.md §A, issue #5): transcoders
  * (A5: input x at site A, target y at site B, optional skip W_skip), crosscoders (A6: sources concatenated,
  * group-lasso penalty over the per-source decoder blocks) and Matryoshka BatchTopK (nested prefixes, summed
  * prefix losses), each with optional per-target-dimension weights Γ (WSAE, A7).

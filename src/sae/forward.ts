@@ -1,5 +1,5 @@
 /**
- * The reference forward pass of every SAE architecture (SAELens v6 semantics, shared/FORMATS.md §1).
+ * The reference forward pass of every SAE architecture (SAELens v6 semantics, docs/formats.md §1).
  * This is the single definition of encode/decode: loaders' equivalence tests, eval and diagnostics call
  * it; the trainer's fast kernels are tested against it. Rows are Float32, row-major.
  */

@@ -1,16 +1,16 @@
 /**
- * The training objectives of the trainable architectures (THEORY.md §2, A1–A4), as the trainer's
+ * The training objectives of the trainable architectures (docs/theory.md §A, A1–A4), as the trainer's
  * step implements them. Everything the trainer, the checkpoint and the diagnostics need to agree on —
  * which loss, which sparsity term, which decoder-norm convention, which λ_e — is decided here.
  *
  * Loss convention (all architectures): L = mean_n ‖x_n − x̂_n‖² + sparsity, i.e. the per-token sum of
- * squares averaged over the batch (SAELens: `per_item_mse.sum(-1).mean()`), so λ_e = λ/2 (THEORY §1).
+ * squares averaged over the batch (SAELens: `per_item_mse.sum(-1).mean()`), so λ_e = λ/2 (docs/theory.md §1).
  *
  * - relu (A1):     + λ · mean_n Σ_i ‖d_i‖ f_{n,i}; free decoder norms. With unitNormDecoder (A2) the
  *                  decoder rows are renormalised after every step, the gradient component parallel to d_i
  *                  is removed first, and the penalty is λ · mean_n Σ_i f_{n,i}.
  * - topk (A3):     f = ReLU(TopK_k(z)); unit-norm decoder; aux-k: α·scale·mean_n ‖D f_aux,n − (x_n − x̂_n)‖²
- *                  over the top k_aux pre-activations of dead latents (no ReLU, no b_dec: THEORY A3 and
+ *                  over the top k_aux pre-activations of dead latents (no ReLU, no b_dec: docs/theory.md §A3 and
  *                  sparsify; SAELens adds b_dec to the aux reconstruction), k_aux = min(d_out/2, #dead)
  *                  (d_out = d_in except for transcoders), scale = min(#dead/k_aux, 1), α = 1/32. The residual is a constant (detached).
  * - batchtopk:     the top k·B values of ReLU(z) over the whole batch; otherwise as topk. A global
@@ -53,11 +53,11 @@ export interface ModelConfig {
   /** Tests: write gradients to capture buffers instead of updating parameters. */
   captureGrads?: boolean;
   /**
-   * Weighted SAE (WSAE, THEORY.md A7): every reconstruction term (the main one and aux-k) is ‖Γ(·)‖² with
+   * Weighted SAE (WSAE, docs/theory.md §A7): every reconstruction term (the main one and aux-k) is ‖Γ(·)‖² with
    * per-input-dimension weights Γ, held in the arena's `gamma2` region as γ². Off: plain ‖·‖².
    */
   reconWeighted?: boolean;
-  // ---- the family (THEORY.md A5, A6, A3 Matryoshka; src/train/options.ts, src/train/feeds.ts). Defaults give a plain SAE.
+  // ---- the family (docs/theory.md §A5, A6, A3 Matryoshka; src/train/options.ts, src/train/feeds.ts). Defaults give a plain SAE.
   /** Width of the reconstruction target and of decoder rows (transcoder: d_out; otherwise d_in). */
   dOut: number;
   /** The target is a separate row stream (transcoder) rather than the input itself. */
@@ -99,7 +99,7 @@ export function modelConfig(arch: ArchName, dIn: number, dSae: number, batch: nu
     auxCoef: t.selection === 'gate' ? 1 : 1 / 32,
     thresholdLr: 0.01,
     // early in relu training about half the latents fire and a list walk per latent then re-reads the
-    // batch once per latent; above ~10% active the GEMM path is faster (DESIGN.md, Compute engine)
+    // batch once per latent; above ~10% active the GEMM path is faster (docs/architecture.md)
     denseThreshold: o.denseThreshold ?? 0.1,
     captureGrads: o.captureGrads,
     reconWeighted: o.reconWeighted ?? false,
@@ -111,7 +111,7 @@ export function hasAuxReconstruction(cfg: Pick<ModelConfig, 'auxK' | 'selection'
   return cfg.auxK || cfg.selection === 'gate';
 }
 
-/** What goes into cfg.training so that diagnostics can recover λ_e (THEORY.md §1). */
+/** What goes into cfg.training so that diagnostics can recover λ_e (docs/theory.md §1). */
 export function lossFacts(cfg: ModelConfig, sparsityCoef: number, activationScale: number): Record<string, unknown> {
   const facts: Record<string, unknown> = {
     lossConvention: 'sum_of_squares',

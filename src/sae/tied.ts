@@ -1,5 +1,5 @@
 /**
- * The tied, bias-free model of Cui et al.'s theory (THEORY.md A7): codes σ(W x), reconstruction
+ * The tied, bias-free model of Cui et al.'s theory (docs/theory.md §A7): codes σ(W x), reconstruction
  * x̂ = Wᵀσ(W x), W [m, d]. Used by the WSAE reproduction on G5 and its unit tests.
  */
 export function tiedCodes(w: Float32Array, m: number, d: number, x: Float32Array, n: number): Float32Array {

@@ -32,7 +32,7 @@ export interface SaeConfig {
   /** The dtype the SAE was stored in ("float32", "bfloat16", ...). */
   dtype: string;
   /**
-   * Training facts kept with the SAE: sparsity coefficient, loss convention (for λ_e, THEORY.md §1),
+   * Training facts kept with the SAE: sparsity coefficient, loss convention (for λ_e, docs/theory.md §1),
    * tokens trained, engine. Free-form; written to cfg.json under `sae_workbench`.
    */
   training?: Record<string, unknown>;

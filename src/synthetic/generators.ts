@@ -1,5 +1,5 @@
 /**
- * The synthetic generators of THEORY.md §6. Each returns x = s·W + b_true + ξ with its ground truth;
+ * The synthetic generators of docs/theory.md §G. Each returns x = s·W + b_true + ξ with its ground truth;
  * W's rows are the unit feature directions. Everything is drawn from one seeded Rng, so a dataset is a
  * pure function of (kind, options).
  */

@@ -1,5 +1,5 @@
 /**
- * Synthetic data with known ground truth (THEORY.md §6): `generate(kind, opts)`, and the files the CLI
+ * Synthetic data with known ground truth (docs/theory.md §G): `generate(kind, opts)`, and the files the CLI
  * writes — activations.npy and ground_truth.safetensors (feature directions, offset, codes when small,
  * the dense direction, and the hierarchy and generator facts as JSON in __metadata__).
  */

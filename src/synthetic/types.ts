@@ -1,4 +1,4 @@
-/** The shape every synthetic generator returns (THEORY.md §6): data, ground truth and how it was made. */
+/** The shape every synthetic generator returns (docs/theory.md §G): data, ground truth and how it was made. */
 export type SyntheticKind = 'g1' | 'g2' | 'g3' | 'g4' | 'g5' | 'g6' | 'g7';
 
 export interface HierarchyGroup {
@@ -32,7 +32,7 @@ export interface CommonOptions {
   tokens?: number;
   dIn?: number;
   features?: number;
-  /** Standard deviation σ of isotropic Gaussian noise ξ (THEORY.md §6: 0 or 0.01). */
+  /** Standard deviation σ of isotropic Gaussian noise ξ (docs/theory.md §G: 0 or 0.01). */
   noise?: number;
   /** Norm of the true offset b_true (a random direction); 0 for none. */
   biasNorm?: number;
@@ -57,7 +57,7 @@ export interface G2Options extends CommonOptions {
   parentRate?: number;
   /** q = P(some child | parent); the child is picked uniformly among the parent's children. */
   childRate?: number;
-  /** Parent–child angle θ in degrees (90 or 60 in THEORY.md). */
+  /** Parent–child angle θ in degrees (90 or 60 in docs/theory.md). */
   angleDeg?: number;
   magnitudes?: 'constant' | 'uniform';
   /** "Solo" variant: P(child ∧ ¬parent) per child and row; 0 is the nested case. */

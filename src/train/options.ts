@@ -47,7 +47,7 @@ export interface TrainOptions {
   lrDecaySteps?: number;
   /** Linear warm-up of the sparsity coefficient over the first N steps. */
   sparsityWarmupSteps?: number;
-  /** relu: unit-norm decoder variant (THEORY A2) instead of the decoder-norm-weighted L1 (A1). */
+  /** relu: unit-norm decoder variant (docs/theory.md §A2) instead of the decoder-norm-weighted L1 (A1). */
   unitNormDecoder?: boolean;
   decoderInitNorm?: number;
   /** Scale activations to mean norm √d_in while training (expected_average_only_in), folded into the saved weights. */
@@ -61,7 +61,7 @@ export interface TrainOptions {
   initThreshold?: number;
   /** TopK/BatchTopK aux-k loss on dead latents (default on). */
   auxK?: boolean;
-  // ---- weighted SAE (THEORY.md A7; ./weighting.ts)
+  // ---- weighted SAE (docs/theory.md §A7; ./weighting.ts)
   /** Per-input-dimension reconstruction weights Γ: none (default), variance (γ = Var^α), oracle (NNLS on the ground-truth mixing). */
   weighting?: 'none' | 'variance' | 'oracle';
   /** Exponent α of the variance weights (default −0.5; see docs/family.md for why negative). */

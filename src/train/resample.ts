@@ -4,7 +4,7 @@ import type { Rng } from './rng';
 import type { StepEngine } from './stepEngine';
 
 /**
- * Dead latents restart toward inputs the SAE reconstructs worst (Bricken et al.; THEORY C1): the decoder row
+ * Dead latents restart toward inputs the SAE reconstructs worst (Bricken et al.; docs/theory.md §C1): the decoder row
  * along that row's residual, the encoder row along the residual too when input and target are one space,
  * else (transcoders) along the row's encoder input. Returns how many.
  */

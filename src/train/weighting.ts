@@ -1,5 +1,5 @@
 /**
- * Per-dimension reconstruction weights Γ for the weighted SAE (WSAE, THEORY.md A7, after Cui et al.):
+ * Per-dimension reconstruction weights Γ for the weighted SAE (WSAE, docs/theory.md §A7, after Cui et al.):
  * L = E‖Γ(x − x̂)‖². The selection principle is W_pᵀΓ²W_p ≈ I: weight ≈ 1 on monosemantic input
  * dimensions, smaller on polysemantic ones.
  */
@@ -10,7 +10,7 @@ import type { WeightingMode } from './options';
 /**
  * `variance` mode: γ_i = Var(x_i)^α, rescaled so that mean γ² = 1. The sign of α is a choice, not a
  * given: for independent features Var(x_i) = Σ_j W_ij² Var(s_j) grows with polysemanticity, so α > 0
- * up-weights exactly the dimensions the principle says to down-weight (THEORY.md A7 caution).
+ * up-weights exactly the dimensions the principle says to down-weight (docs/theory.md §A7 caution).
  */
 export function varianceWeights(x: Float32Array, n: number, d: number, alpha: number): Float32Array {
   if (n < 2) throw new InputError('activations', `variance weights need at least 2 rows, got ${n}`);

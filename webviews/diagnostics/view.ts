@@ -40,7 +40,7 @@ export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, action
   if (m.residualNorms) {
     const c = h('div', 'chart-cell');
     grid.append(section('Residual norm ‖r‖', provenance(m.residualNorms.source), c,
-      h('p', 'explain', 'At the wide-dictionary optimum every residual is at most λ_e long (THEORY.md D1); mass to the right of the marker is what a wider or better dictionary could still explain.')));
+      h('p', 'explain', 'At the wide-dictionary optimum every residual is at most λ_e long (docs/theory.md §D1); mass to the right of the marker is what a wider or better dictionary could still explain.')));
     const values = m.residualNorms.values;
     draws.push(() => histogram(c, values, { title: 'residual norm per token', xLabel: '‖r‖', yLabel: 'tokens', marker: Number.isFinite(m.lambdaE) ? { x: m.lambdaE, label: 'λ_e' } : undefined }));
   } else grid.append(missing('Residual norm ‖r‖', 'Distribution of per-token residual norms.', m.reasons?.residualNorms));
@@ -98,7 +98,7 @@ export function renderDiagnostics(root: HTMLElement, m: DiagnosticsModel, action
       ['wide-limit bound F_∞', fmt(w.wideLimit)],
       ['width gap (F − F_∞) / F_∞', pct(w.gap)],
     ]), h('p', 'explain', 'F_∞ is the loss of an infinitely wide dictionary (each datum its own atom), a lower bound no dictionary can beat; the gap is what width and training could still gain.')));
-  } else grid.append(missing('Width gap', 'The objective against the wide-dictionary lower bound F_∞ (THEORY.md D1).', m.reasons?.widthGap));
+  } else grid.append(missing('Width gap', 'The objective against the wide-dictionary lower bound F_∞ (docs/theory.md §D1).', m.reasons?.widthGap));
 
   if (m.bestNewAtom) {
     const b = m.bestNewAtom;

@@ -135,7 +135,7 @@ function neighbours(title: string, n: Neighbours, what: string, open: (l: number
   return h('div', '', h('h3', '', title), n.latents.length ? list : h('p', 'muted', 'none'));
 }
 
-/** One sentence per quantity: what it measures, and what a good value is (THEORY.md B4, C1–C4). */
+/** One sentence per quantity: what it measures, and what a good value is (docs/theory.md §B4, C1–C4). */
 function diagnostics(d: AtomDiagnostics | undefined, open: (l: number) => void): HTMLElement[] {
   if (!d) return [h('p', 'muted', 'No optimality diagnostics: they need the residuals of an SAE (not a transcoder without its targets) and a usable λ_e (see the diagnostics panel).')];
   const l0 = !Number.isFinite(d.lambdaE);

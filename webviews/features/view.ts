@@ -77,7 +77,7 @@ export class FeatureBrowser {
       num('density', 'density', L.density, (v) => (v === 0 ? '0' : fmt(v)), 'fraction of tokens where the latent fires'),
       num('mean', 'mean act.', L.meanActivation, (v) => fmt(v), 'mean activation where it fires'),
       num('max', 'max act.', L.maxActivation, (v) => fmt(v), 'largest activation on the sample'),
-      num('stat', 'STAT', L.stationarity, (v) => fmt(v), `stationarity score (THEORY.md B4): how far the atom is from the direction of its code-weighted residual${L.stationaritySource ? ` [${L.stationaritySource}]` : ''}`),
+      num('stat', 'STAT', L.stationarity, (v) => fmt(v), `stationarity score (docs/theory.md §B4): how far the atom is from the direction of its code-weighted residual${L.stationaritySource ? ` [${L.stationaritySource}]` : ''}`),
       { key: 'flags', title: 'flags', width: 'minmax(120px, 0.8fr)', render: (r, cell) => {
         const f = L.flags[r]!;
         cell.textContent = FLAG_NAMES.filter((n) => f & FLAG[n]).map(short).join(' ');

@@ -4,7 +4,7 @@
  * tree across the widths, diagnoses the widest SAE, and writes the self-contained HTML report, printing
  * where it is and what it found.
  *
- * The data: THEORY.md §6 has no single generator with both structures, so the demo composes two on the
+ * The data: docs/theory.md §G has no single generator with both structures, so the demo composes two on the
  * same d — G2 (parents with exclusive children, the hierarchy that splits across widths) plus G3 (sparse
  * independent features and one dense Gaussian direction) — by adding their rows. The ground truth is the
  * union: G2's features first (its hierarchy indices unchanged), then G3's, and G3's dense direction.

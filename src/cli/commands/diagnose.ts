@@ -1,6 +1,6 @@
 /**
  * `sae-workbench diagnose --sae DIR --activations FILE`: the optimality and structure diagnostics of
- * THEORY.md §3–§5 on a sample of activations; a readable summary (one sentence per finding, with why) or
+ * docs/theory.md §B–§5 on a sample of activations; a readable summary (one sentence per finding, with why) or
  * one JSON document. The context sample is a uniform seeded sample of 16384 rows (src/io/rowSample.ts, the
  * same rows `tree` and the report use); firing rates count the first --rows rows (default: all).
  */

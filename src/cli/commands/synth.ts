@@ -1,5 +1,5 @@
 /**
- * `sae-workbench synth KIND --out DIR`: writes a synthetic dataset with known ground truth (THEORY.md §6)
+ * `sae-workbench synth KIND --out DIR`: writes a synthetic dataset with known ground truth (docs/theory.md §G)
  * as activations.npy + ground_truth.safetensors.
  */
 import type { Command } from 'commander';

@@ -1,6 +1,6 @@
 /**
  * `sae-workbench tree --sae DIR [--sae DIR ...] --activations FILE [--rows N] [--json]`: feature-split
- * trees (THEORY.md §4 C4) within each SAE and across widths, sorted by width. Human output is an indented
+ * trees (docs/theory.md §C C4) within each SAE and across widths, sorted by width. Human output is an indented
  * tree of the splits; --json gives {saes, nodes, edges, splits, merges, novel}. Activations: .npy or
  * .safetensors; the rows are the analysis sample `diagnose` and the report use (a uniform seeded sample of
  * --rows rows, src/io/rowSample.ts), and the output states it.
@@ -20,7 +20,7 @@ export const TREE_MIN_ROWS = 100;
 export function registerTree(program: Command): void {
   program
     .command('tree')
-    .description('feature-split trees: co-activation DAG within each SAE, and parents, splits, merges and novel latents across widths (THEORY.md C4)')
+    .description('feature-split trees: co-activation DAG within each SAE, and parents, splits, merges and novel latents across widths (docs/theory.md §C4)')
     .requiredOption('--sae <dir>', 'an SAE folder (repeat for several widths)', (v: string, prev: string[] = []) => [...prev, v])
     .requiredOption('--activations <file>', 'activation rows (.npy or .safetensors, [rows, d_in], or a capture folder <folder>#<site>) shared by all SAEs')
     .option('--rows <n>', `rows of the uniform seeded sample, the same as diagnose's (default ${ANALYSIS_SAMPLE.rows}; all when the file has fewer)`, intOption('rows'))

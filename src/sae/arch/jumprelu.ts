@@ -1,5 +1,5 @@
 /**
- * JumpReLU SAE (Rajamanoharan et al. 2024b; THEORY.md A4; SAELens `jumprelu`): f = z·H(z − θ) with
+ * JumpReLU SAE (Rajamanoharan et al. 2024b; docs/theory.md §A4; SAELens `jumprelu`): f = z·H(z − θ) with
  * learned per-latent θ = exp(t), trained with λ·Σ_i H(z_i − θ_i) through straight-through estimators.
  */
 import { defineArch, thresholdInPlace } from './spec';

@@ -1,5 +1,5 @@
 /**
- * ReLU SAE (THEORY.md A1/A2; SAELens `standard`): f = ReLU(z), z = (x − b_dec)W_enc + b_enc. Trained with
+ * ReLU SAE (docs/theory.md §A1/A2; SAELens `standard`): f = ReLU(z), z = (x − b_dec)W_enc + b_enc. Trained with
  * λ·Σ_i f_i‖d_i‖ (free decoder norms, A1) or λ·Σ_i f_i with unit-norm decoder rows (A2).
  */
 import { defineArch, reluInPlace } from './spec';

@@ -64,7 +64,7 @@ export interface ArchSpec<N extends string = string> {
   /** Codes per row are set by k (TopK, BatchTopK). */
   readonly usesK: boolean;
   /**
-   * Which optimality conditions its codes obey (THEORY.md): `l1` codes shrunk by a penalty (KKT with λ),
+   * Which optimality conditions its codes obey (docs/theory.md): `l1` codes shrunk by a penalty (KKT with λ),
    * `l0` codes with fitted magnitudes (TopK, BatchTopK, JumpReLU).
    */
   readonly codeKind: 'l1' | 'l0';

@@ -1,5 +1,5 @@
 /**
- * TopK SAE (THEORY.md A3; SAELens `topk`): f = ReLU(TopK_k(z)), unit-norm decoder rows, aux-k on dead
+ * TopK SAE (docs/theory.md §A3; SAELens `topk`): f = ReLU(TopK_k(z)), unit-norm decoder rows, aux-k on dead
  * latents. SAELens's rescale_acts_by_decoder_norm ranks z·‖d‖ instead of z.
  */
 import { keepTopK, RowTopK } from '../../compute/topk';

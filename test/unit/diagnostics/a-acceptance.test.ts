@@ -1,4 +1,4 @@
-// THEORY.md §6 acceptance tests 1–5 (and G1 at the true dictionary), on small synthetic data.
+// docs/theory.md §G acceptance tests 1–5 (and G1 at the true dictionary), on small synthetic data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from '../../../src/synthetic';

@@ -7,7 +7,7 @@ import type { TestData } from './b-data';
 
 const d = 24, lambda = 0.1;
 
-/** Parent atom, merged atoms ∝ E[x − b | child c], then the distractors: the optimum of THEORY.md C3. */
+/** Parent atom, merged atoms ∝ E[x − b | child c], then the distractors: the optimum of docs/theory.md §C3. */
 function absorbingAtoms(data: TestData): { atoms: Float32Array; m: number } {
   const h = data.hierarchy![0]!;
   const F = data.nFeatures;

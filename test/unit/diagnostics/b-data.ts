@@ -1,11 +1,11 @@
 /**
  * TEST-ONLY synthetic data and hand-built SAEs for the diagnostics tests of this branch (diag-b).
- * A minimal stand-in for src/synthetic (THEORY.md §6), which lands from the diag-a branch: once merged,
+ * A minimal stand-in for src/synthetic (docs/theory.md §G), which lands from the diag-a branch: once merged,
  * these helpers can be swapped for `generate(kind, {...})`. Do not import from src/.
  *
  * Data: x = Σ_f s_f w_f + bias + σ·ξ with unit feature rows w_f [F, d]. SAEs: ReLU, decoder rows = the
  * chosen atoms, encoder = the dual basis (pseudo-inverse) of the atoms with bias −λ, so codes are the
- * least-squares coefficients shrunk by λ — the structure THEORY.md's optimum analysis predicts.
+ * least-squares coefficients shrunk by λ — the structure docs/theory.md's optimum analysis predicts.
  */
 import { choleskySolve, seededRandom } from '../../../src/diagnostics/linalg';
 import type { Sae } from '../../../src/sae/types';

@@ -65,7 +65,7 @@ test('G1 with its own dictionary flags nothing: no residual spike, no absorption
     const abs = absorptionSection(ctx);
     assert.deepEqual([abs.fullyAbsorbed, abs.partiallyAbsorbed], [[], []]);
     assert.equal(splitTreeSection([ctx]).edges.length, 0);
-    // Rows with ≥ 2 active features leave ‖r‖ ≈ λ√|S| > λ: G* > 0 but small (THEORY.md §6 G1).
+    // Rows with ≥ 2 active features leave ‖r‖ ≈ λ√|S| > λ: G* > 0 but small (docs/theory.md §G G1).
     assert.ok(!res.gain.isZero && res.gain.gStarRatio < 0.2, `G*/E½‖r‖² ${res.gain.gStarRatio}`);
   }
 });

@@ -1,4 +1,4 @@
-// Bootstrap SEs (THEORY.md B4) and the noise floor they cross-check.
+// Bootstrap SEs (docs/theory.md §B4) and the noise floor they cross-check.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootstrapSE, resampleCounts, standardDeviation } from '../../../src/diagnostics/bootstrap';

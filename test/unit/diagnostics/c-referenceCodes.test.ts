@@ -1,4 +1,4 @@
-// Reference codes for L0-type SAEs (THEORY.md B5): OMP with k atoms (TopK), IHT with per-atom thresholds (JumpReLU).
+// Reference codes for L0-type SAEs (docs/theory.md §B5): OMP with k atoms (TopK), IHT with per-atom thresholds (JumpReLU).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ihtCodes, l0Objective, ompCodes } from '../../../src/diagnostics/referenceCodes';

@@ -1,4 +1,4 @@
-// The cross-width tree's calibrated figures on THEORY.md's G2 hierarchy (docs/split-trees.md "Calibration"):
+// The cross-width tree's calibrated figures on docs/theory.md's G2 hierarchy (docs/split-trees.md "Calibration"):
 // SAEs trained by our trainer, each width from its own seed; the tree's edges scored against the known
 // parent → child relations per label. The full 5-seed table over three hierarchies is bench/calibrate-tree.ts.
 import { test } from 'node:test';

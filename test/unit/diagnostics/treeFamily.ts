@@ -11,7 +11,7 @@ import type { HierarchyData, HierarchySpec } from './treeHierarchy';
 
 export interface TreeSetting { name: string; spec: Omit<HierarchySpec, 'seed'>; widths: number[] }
 
-/** THEORY.md's G2: the narrower SAE has one latent per parent. */
+/** docs/theory.md's G2: the narrower SAE has one latent per parent. */
 export const G2_SETTING: TreeSetting = { name: 'g2', spec: { rows: 16384, d: 32, roots: 4, branching: [3], rootRate: 0.12, childRate: 0.8, distractors: 6, distractorRate: 0.02, angleDeg: 90 }, widths: [4, 24] };
 
 export const TREE_SETTINGS: TreeSetting[] = [

@@ -1,5 +1,5 @@
 // Synthetic hierarchies with known parent → child relations for calibrating the split tree (C4): a tree of
-// features (depth 2 is THEORY.md's G2; depth 3 adds grandparents) plus independent distractors that only the
+// features (depth 2 is docs/theory.md's G2; depth 3 adds grandparents) plus independent distractors that only the
 // wider SAEs can afford. Each child direction is cos θ·parent + sin θ·own; a child fires only with its
 // parent, one child at a time. Truth for trained SAEs: each latent is matched to the feature whose firing
 // event it reproduces best (F1 of firing sets), and an edge S_i → L_j is true when L_j's feature is S_i's

@@ -1,4 +1,4 @@
-// THEORY.md §6 end to end: for each generator, train an SAE with the real trainer (small, seeded), run the
+// docs/theory.md §G end to end: for each generator, train an SAE with the real trainer (small, seeded), run the
 // diagnostics as `diagnose`/`tree` run them, and assert what §6 says a correct detector reports. Where a
 // trained SAE differs from the idealised expectation, the assertion states the calibrated form and
 // docs/diagnostics.md ("Calibration on trained SAEs") says why.
@@ -58,7 +58,7 @@ test('G3 dense direction: exactly one dense antipodal axis with |cos(u, v)| ≥ 
     const g = groundTruthMetrics(t.sae, t.gt);
     assert.ok(g.recovery['0.9']! >= 0.9, `recovery@0.9 ${g.recovery['0.9']}`);
   }
-  // One-sided s ≥ 0. THEORY.md expects a single dense latent with b fixed at b_true; the trainer learns b_dec,
+  // One-sided s ≥ 0. docs/theory.md expects a single dense latent with b fixed at b_true; the trainer learns b_dec,
   // which takes the mean E[s]·v, so the centred scalar s − E[s] is two-sided and the SAE again encodes it
   // with a dense pair (calibration note in docs/diagnostics.md). What holds: one axis, along v, and b_dec
   // carries E[s] = σ_v·√(2/π) along v.

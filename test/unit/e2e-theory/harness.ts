@@ -1,4 +1,4 @@
-// Shared harness for the end-to-end theory tests: generate a THEORY.md §6 dataset, train an SAE on it with
+// Shared harness for the end-to-end theory tests: generate a docs/theory.md §G dataset, train an SAE on it with
 // the real trainer (in-process, seeded, small), and run the diagnostics the CLI runs on the written files.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

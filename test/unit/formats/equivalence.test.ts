@@ -1,7 +1,7 @@
 /**
  * Numerical equivalence, per format: the codes of a fixed batch through the loaded (canonical) SAE and
  * src/sae/forward.ts equal (1) that format's own forward pass, re-implemented here in TypeScript from
- * shared/FORMATS.md on the raw tensors in the format's own orientation, and (2) numpy's forward pass,
+ * docs/formats.md on the raw tensors in the format's own orientation, and (2) numpy's forward pass,
  * computed by test/fixtures/make_formats.py on the arrays it wrote.
  */
 import { test } from 'node:test';
@@ -50,7 +50,7 @@ function topk(h: Float32Array, n: number, d: number, k: number): Float32Array {
   return out;
 }
 
-/** Each format's own forward pass (FORMATS.md), on the tensors as that format stores them. */
+/** Each format's own forward pass (docs/formats.md), on the tensors as that format stores them. */
 function referenceCodes(c: FixtureCase, dir: string, x: Float32Array): Float32Array {
   const p = join(dir, c.path);
   const D = 16;

@@ -1,6 +1,6 @@
 // Every hand-derived gradient of the step (four architectures, both relu decoder-norm variants, aux-k, both
 // decoder paths) against TensorFlow.js autodiff of the same loss written with tf ops (custom gradients for
-// JumpReLU's STE) — plain, and for the weighted SAE (WSAE, THEORY.md A7) with the reconstruction terms
+// JumpReLU's STE) — plain, and for the weighted SAE (WSAE, docs/theory.md §A7) with the reconstruction terms
 // weighted per input dimension by Γ (loss mean‖Γ(x − x̂)‖² + sparsity, aux-k likewise weighted) — and the
 // family through the same engine (src/sae/familyObjective.ts is the dense reference of these losses):
 // transcoders (input x, target y of another width, optional skip W_skip), crosscoders (group lasso over
