@@ -4,6 +4,7 @@
  * setting each in their own terms (a flag; a wizard field), so the setting is named here by key.
  */
 import type { Activation } from '../sae/types';
+import { isTrainable, trainFacts } from '../sae/arch/registry';
 
 export type TrainSetting = 'l1' | 'k' | 'resampleEvery' | 'tokens';
 
@@ -23,7 +24,8 @@ interface FinalFigures { explainedVariance?: number; deadFraction?: number }
 /** Warnings for a run's summary (`final` holds the last batch's EV and dead fraction); [] when it looks sane. */
 export function runWarnings(summary: Record<string, unknown>, arch: Activation): RunWarning[] {
   const f = (summary.final ?? {}) as FinalFigures;
-  const penalised = arch === 'relu' || arch === 'jumprelu' || arch === 'gated';
+  // a penalised architecture is made sparser by its coefficient; the k-sparse ones by k (the registry says which)
+  const penalised = isTrainable(arch) && trainFacts(arch).penalty !== 'none';
   const out: RunWarning[] = [];
   if (typeof f.deadFraction === 'number' && f.deadFraction > DEAD_WARNING_FRACTION) {
     const problem = `${(f.deadFraction * 100).toFixed(1)}% of the latents are dead at the end of the run`;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { tempDir } from '../../helpers/fixtures';
 import { run } from '../../helpers/cli';
 import { NO_TORCH, runCapture, torchPython } from '../../helpers/python';
@@ -43,7 +43,8 @@ test('a capture of the toy transformer trains, inspects and reports through the 
     assert.equal(cfg.d_in, 32);
     assert.equal(cfg.metadata.model_name, 'toy_model:make');
     assert.equal(cfg.metadata.hook_name, 'blocks.0');
-    assert.equal(cfg.metadata.dataset_path, cap);
+    // the SAE's data (src/data/saeData.ts): the site it was trained on, relative to the SAE folder
+    assert.equal(resolve(sae, cfg.metadata.dataset_path as string), `${cap}#blocks.0`);
     assert.equal(cfg.metadata.context_size, 32);
 
     const ev = await run(['--json', 'eval', '--sae', sae, '--activations', `${cap}#blocks.0`]);
