@@ -10,6 +10,7 @@ import { readSaeFacts } from './saeFacts';
 import type { SaeEntry, SaeFacts } from './saeFacts';
 import { CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE } from '../src/formats/saelens';
 import { captureEntries, isCapture } from '../src/io/shards';
+import { ATOM_MAP_CACHE } from '../src/report/atomMap';
 import { statSync } from 'node:fs';
 import { classifyActivationFile } from '../src/data/activationFiles';
 import type { ActivationFileInfo } from '../src/data/activationFiles';
@@ -119,7 +120,7 @@ export class WorkspaceIndex implements vscode.Disposable {
     const saeFiles = new Set([WEIGHTS_FILE, SPARSITY_FILE]);
     this.activationFiles = tensors
       .map((u) => u.fsPath)
-      .filter((p) => !(entries.has(dirname(p)) && saeFiles.has(basename(p))) && !/checkpoint/i.test(p) && !captures.has(dirname(p)))
+      .filter((p) => !(entries.has(dirname(p)) && (saeFiles.has(basename(p)) || ATOM_MAP_CACHE.test(basename(p)))) && !/checkpoint/i.test(p) && !captures.has(dirname(p)))
       .sort()
       .map((p): ActivationFile => ({ ...this.classify(p), name: basename(p) }))
       .concat([...captures].flatMap(captureEntries).map((c) => ({ ...this.classify(c.path), name: c.name, manifest: c.manifest })))

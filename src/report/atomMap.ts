@@ -34,6 +34,9 @@ export interface AtomMapModel {
   layout: { seed: number; neighbors: number; epochs: number; cached: boolean };
 }
 
+/** The layout cache files' names beside an SAE (./atomMapLayout.ts writes them): `atom_map.<16 hex>.safetensors`. */
+export const ATOM_MAP_CACHE = /^atom_map\.[0-9a-f]{16}\.safetensors$/;
+
 /** Atoms whose max decoder cosine to another atom is above this are marked duplicated. */
 export const DUPLICATE_COSINE = 0.95;
 export const DUPLICATED = 1 << 8;

@@ -29,6 +29,7 @@ export function atomMapLayout(saeDirs: string[], opts: AtomLayoutOptions = {}): 
   for (const s of saes) h.update(new Uint8Array(s.wDec.buffer, s.wDec.byteOffset, s.wDec.byteLength));
   const hash = h.digest('hex').slice(0, 16);
   const file = join(saeDirs[0]!, `atom_map.${hash}.safetensors`);
+  // (./atomMap.ts ATOM_MAP_CACHE names these files, so that the workspace never offers them as activations)
   if (existsSync(file)) {
     try {
       const f = readSafetensors(file);

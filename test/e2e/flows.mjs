@@ -135,6 +135,9 @@ async function reloadTests(page, { shot, t }) {
   await t('monitor: a run cancelled from the monitor clears its ETA and restores as cancelled after a reload', async () => {
     await closeEditors(page);
     await runCommand(page, 'SAE: Train Sparse Autoencoder…', 'Train Sparse Autoencoder');
+    // the first question (extension/trainLocation.ts): where to train; this machine's built-in engine
+    await page.waitForFunction(`document.querySelector('.quick-input-widget .quick-input-title')?.textContent?.includes('where to train')`, undefined, { timeout: 15_000 });
+    await page.locator(ROW, { hasText: 'This machine, built-in engine' }).first().click();
     // acts.npy is preselected from the last run
     await page.locator(ROW, { hasText: 'acts.npy' }).first().waitFor({ state: 'visible', timeout: 15_000 });
     await page.locator(`${QUICK_INPUT} .monaco-button`, { hasText: 'OK' }).first().click();
