@@ -54,7 +54,10 @@ test('a capture of the toy transformer trains, inspects and reports through the 
     const r = await run(['report', '--sae', sae, '--activations', `${cap}#blocks.0`, '--out', html, '--features', '4']);
     assert.equal(r.code, 0, r.err);
     // the feature pages carry token contexts read from the capture's token ids and tokenizer.json
-    assert.match(readFileSync(html, 'utf8'), /"tokens":\["[^"]*"/);
+    const page = readFileSync(html, 'utf8');
+    assert.match(page, /"tokens":\["[^"]*"/);
+    // and logit effects: the top and bottom tokens of W_dec[i]·W_U, from the capture's W_U.safetensors
+    assert.match(page, /"logits":\{"top":\{"tokens":\["/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
