@@ -20,6 +20,7 @@ import { adviceText, runWarnings } from '../src/train/outcome';
 import { editorMessage, SETTING_LABEL } from './trainInputs';
 import type { RunState } from '../src/protocol/trainingPanel';
 import { readSettings } from './settings';
+import { isCapture } from '../src/io/shards';
 
 export interface TrainResult {
   runId: string;
@@ -156,7 +157,8 @@ export class TrainingRuns implements vscode.Disposable {
     const opts = this.withDefaults(input);
     const runId = opts.runId!;
     for (const a of opts.activations) {
-      if (!existsSync(a)) return this.fail(runId, opts.outDir, `${a}: no such activation file`, ui);
+      // a capture's site is named `<folder>#<site>`, which is no path on disk (src/io/shards.ts)
+      if (!existsSync(a) && !isCapture(a)) return this.fail(runId, opts.outDir, `${a}: no such activation file`, ui);
     }
     if (this.runs.has(runId)) return this.fail(runId, opts.outDir, `a run with id ${runId} is already running`, ui);
     const progress = new vscode.EventEmitter<TrainingProgress>();
