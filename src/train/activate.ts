@@ -81,14 +81,7 @@ export function activate(t: StepThread): void {
     }
   }
   // ... then a counting sort by latent (rows stay ascending within each latent, so sums run in a fixed order)
-  for (const [L, F] of [[act, A], [aux, X], [ker, K]] as const) {
-    L.ptr.fill(0);
-    for (let e = 0; e < F.size; e++) L.ptr[F.lat[e]! + 1]!++;
-    for (let j = 0; j < nLat; j++) L.ptr[j + 1]! += L.ptr[j]!;
-    L.reserve(L.ptr[nLat]!);
-    const fill = L.ptr.slice(0, nLat);
-    for (let e = 0; e < F.size; e++) { const p = fill[F.lat[e]!]!++; L.row[p] = F.row[e]!; L.val[p] = F.val[e]!; }
-  }
+  act.sortFrom(A, nLat); aux.sortFrom(X, nLat); ker.sortFrom(K, nLat);
   let l1sum = 0;
   const wDec = v.f32.wDec!;
   const weightedL1 = cfg.penalty === 'l1' && !cfg.unitNormDecoder;
@@ -152,12 +145,7 @@ function activateDense(t: StepThread): void {
     }
   }
   for (let j = 0; j < nLat; j++) act.ptr[j + 1]! += act.ptr[j]!;
-  ker.ptr.fill(0);
-  for (let e = 0; e < K.size; e++) ker.ptr[K.lat[e]! + 1]!++;
-  for (let j = 0; j < nLat; j++) ker.ptr[j + 1]! += ker.ptr[j]!;
-  ker.reserve(ker.ptr[nLat]!);
-  const fill = ker.ptr.slice(0, nLat);
-  for (let e = 0; e < K.size; e++) { const p = fill[K.lat[e]!]!++; ker.row[p] = K.row[e]!; ker.val[p] = K.val[e]!; }
+  ker.sortFrom(K, nLat);
   let l1sum = 0;
   const weighted = cfg.penalty === 'l1' && !cfg.unitNormDecoder;
   for (let j = 0; j < nLat; j++) l1sum += sumF[j]! * (weighted ? decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups) : 1);

@@ -1,4 +1,4 @@
-/** The growable lists and the bounded heap a step thread reuses from step to step (./stepThread.ts). */
+/** The growable lists a step thread reuses from step to step (./stepThread.ts); its heap and top-k selectors are in ../compute/topk.ts. */
 
 /** Growable per-latent lists of (row, value), built per step by a thread for its own latents. */
 export class LatentLists {
@@ -12,6 +12,19 @@ export class LatentLists {
       this.row = new Int32Array(cap);
       this.val = new Float32Array(cap);
     }
+  }
+  /**
+   * Fills the lists from triples found in any order: a counting sort by latent, so rows stay in the order
+   * they were found within each latent (and sums over them run in a fixed order).
+   */
+  sortFrom(f: FlatList, latents: number): void {
+    const ptr = this.ptr;
+    ptr.fill(0);
+    for (let e = 0; e < f.size; e++) ptr[f.lat[e]! + 1]!++;
+    for (let j = 0; j < latents; j++) ptr[j + 1]! += ptr[j]!;
+    this.reserve(ptr[latents]!);
+    const fill = ptr.slice(0, latents);
+    for (let e = 0; e < f.size; e++) { const p = fill[f.lat[e]!]!++; this.row[p] = f.row[e]!; this.val[p] = f.val[e]!; }
   }
 }
 
