@@ -10,6 +10,7 @@ import { loadSae } from '../formats';
 import { InputError } from '../errors';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import { toFloat32 } from '../io/tensor';
+import type { Sae } from '../sae/types';
 import { layoutAtoms } from './atomLayout';
 import type { AtomLayoutOptions } from './atomLayout';
 
@@ -20,15 +21,19 @@ export interface CachedLayout { xy: Float32Array; seed: number; neighbors: numbe
 
 export function atomMapLayout(saeDirs: string[], opts: AtomLayoutOptions = {}): CachedLayout {
   if (saeDirs.length === 0) throw new InputError('atom map', 'no SAE given');
-  const saes = saeDirs.map((d) => loadSae(d));
-  const d = saes[0]!.cfg.dOut;
-  saes.forEach((s, i) => { if (s.cfg.dOut !== d) throw new InputError(saeDirs[i]!, `decoder width ${s.cfg.dOut} differs from ${saeDirs[0]}'s ${d}: atoms of different spaces cannot share a map`); });
-  const m = saes.reduce((a, s) => a + s.cfg.dSae, 0);
+  return atomMapLayoutOf(saeDirs.map((dir) => ({ dir, sae: loadSae(dir) })), opts);
+}
+
+/** The same, for SAEs the caller has loaded already (the report holds them); the cache sits beside the first. */
+export function atomMapLayoutOf(saes: { dir: string; sae: Sae }[], opts: AtomLayoutOptions = {}): CachedLayout {
+  const d = saes[0]!.sae.cfg.dOut;
+  for (const { dir, sae } of saes) if (sae.cfg.dOut !== d) throw new InputError(dir, `decoder width ${sae.cfg.dOut} differs from ${saes[0]!.dir}'s ${d}: atoms of different spaces cannot share a map`);
+  const m = saes.reduce((a, { sae }) => a + sae.cfg.dSae, 0);
   const seed = opts.seed ?? 0;
   const h = createHash('sha256').update(JSON.stringify({ v: LAYOUT_VERSION, seed, neighbors: opts.neighbors ?? null, epochs: opts.epochs ?? null, dims: opts.reducedDims ?? null }));
-  for (const s of saes) h.update(new Uint8Array(s.wDec.buffer, s.wDec.byteOffset, s.wDec.byteLength));
+  for (const { sae } of saes) h.update(new Uint8Array(sae.wDec.buffer, sae.wDec.byteOffset, sae.wDec.byteLength));
   const hash = h.digest('hex').slice(0, 16);
-  const file = join(saeDirs[0]!, `atom_map.${hash}.safetensors`);
+  const file = join(saes[0]!.dir, `atom_map.${hash}.safetensors`);
   // (./atomMap.ts ATOM_MAP_CACHE names these files, so that the workspace never offers them as activations)
   if (existsSync(file)) {
     try {
@@ -41,7 +46,7 @@ export function atomMapLayout(saeDirs: string[], opts: AtomLayoutOptions = {}): 
   }
   const w = new Float32Array(m * d);
   let off = 0;
-  for (const s of saes) { w.set(s.wDec.subarray(0, s.cfg.dSae * d), off * d); off += s.cfg.dSae; }
+  for (const { sae } of saes) { w.set(sae.wDec.subarray(0, sae.cfg.dSae * d), off * d); off += sae.cfg.dSae; }
   const layout = layoutAtoms(w, m, d, opts);
   try {
     writeSafetensors(file, { xy: { dtype: 'F32', shape: [m, 2], data: layout.xy } },

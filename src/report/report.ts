@@ -17,7 +17,7 @@ import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, DictionaryModel, ReportModel, SplitTreeModel } from './model';
 import { atomMapModel } from './atomMap';
 import type { AtomMapModel } from './atomMap';
-import { atomMapLayout } from './atomMapLayout';
+import { atomMapLayoutOf } from './atomMapLayout';
 import { markSplitLatents } from './splitTree';
 import { groundTruthModel, latentGroundTruth } from './groundTruth';
 import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
@@ -87,7 +87,7 @@ export function buildReport(o: ReportOptions): ReportModel {
     dictionary.notes.push(`feature pages: activity, examples and histograms over ${passCoverage(pass).describe}`);
     progress(`writing ${pages.length} feature pages`);
     const features = Array.from(pages, (l) => ({ ...featureModel(a, l, dictionary.latents.flags, pass, o.annotations?.get(l), diag), groundTruth: latentGroundTruth(dictionary.groundTruth, l) }));
-    const atomMap = reportAtomMap(o, dictionary, diagnostics, progress);
+    const atomMap = reportAtomMap(o, sae, dictionary, diagnostics, progress);
     return { title, createdAt, dictionary, features, diagnostics, splitTree: o.splitTree, training, atomMap };
   } finally {
     run.source.close();
@@ -101,7 +101,7 @@ export const ATOM_MAP_REPORT_LIMIT = 32768;
  * The report's atom map: this SAE, or every SAE of the split tree on one map (so a split family shows
  * as a group); only this SAE has density and diagnostics, the others their weights.
  */
-function reportAtomMap(o: ReportOptions, dictionary: DictionaryModel, diagnostics: DiagnosticsModel, progress: (what: string) => void): AtomMapModel | undefined {
+function reportAtomMap(o: ReportOptions, sae: Sae, dictionary: DictionaryModel, diagnostics: DiagnosticsModel, progress: (what: string) => void): AtomMapModel | undefined {
   const dirs = [o.saeDir, ...(o.splitTree?.saes.map((s) => s.path).filter((p) => resolve(p) !== resolve(o.saeDir)) ?? [])];
   // a tree written elsewhere may name folders that are not here: those SAEs are left off the map
   const others = dirs.slice(1).flatMap((d) => { try { return [{ dir: d, sae: loadSae(d) }]; } catch { return []; } })
@@ -109,7 +109,8 @@ function reportAtomMap(o: ReportOptions, dictionary: DictionaryModel, diagnostic
   const atoms = dictionary.latents.count + others.reduce((t, x) => t + x.sae.cfg.dSae, 0);
   if (o.atomMap === false || (o.atomMap === undefined && atoms > ATOM_MAP_REPORT_LIMIT)) return undefined;
   progress(`laying out the atom map (${atoms} atoms)`);
-  const layout = atomMapLayout([o.saeDir, ...others.map((x) => x.dir)]);
+  // the SAEs are loaded once here; the layout reuses them (and its cache sits beside the report's SAE)
+  const layout = atomMapLayoutOf([{ dir: o.saeDir, sae }, ...others]);
   return atomMapModel({
     saes: [{ name: basename(o.saeDir), dir: o.saeDir, dictionary, diagnostics },
       ...others.map(({ dir, sae }) => ({ name: basename(dir), dir, dictionary: weightsOnlyDictionary(sae, readAnnotations(dir)) }))],
