@@ -5,9 +5,10 @@ depends on the architecture — plus the rows themselves and a fixed reserve for
 
 # [B, d_sae] float32 tensors alive at the peak of a step (forward saves + backward buffers), per architecture:
 # relu: z, f, its mask, dF, dZ; topk: + the scattered codes and aux-k's masked z and codes; batchtopk: + the
-# positive part and its mask; jumprelu: + H and the kernel mask. Fitted to the peak RSS of CPU steps
-# (python/tests/test_memory.py checks it within 20% at two shapes).
-DENSE_TENSORS = {"relu": 5, "topk": 6, "batchtopk": 8, "jumprelu": 6}
+# positive part and its mask; jumprelu: + H and the kernel mask; gated: z, the gate path (pre-activation, ReLU,
+# mask), the magnitude path (e^r z, its ReLU), f and the auxiliary reconstruction's gradient. Fitted to the
+# peak RSS of CPU steps (python/tests/test_memory.py checks it within 20% at two shapes).
+DENSE_TENSORS = {"relu": 5, "topk": 6, "batchtopk": 8, "jumprelu": 6, "gated": 8}
 CUDA_RESERVE = 768 * 2**20
 GiB = 2**30
 
