@@ -15,7 +15,7 @@ GiB = 2**30
 
 def run_bytes(arch, d_in, d_sae, batch, d_out=None, skip=False, cuda=True) -> int:
     d_out = d_in if d_out is None else d_out
-    params = d_sae * (d_in + d_out) + d_sae * 2 + d_out + (d_out * d_in if skip else 0)
+    params = d_sae * (d_in + d_out) + d_sae * 2 + d_out + (d_out * d_in if skip else 0) + (2 * d_sae if arch == "gated" else 0)  # gated: b_mag, r_mag
     state = 16 * params
     dense = DENSE_TENSORS[arch] * batch * d_sae * 4
     rows = 4 * batch * (d_in + d_out) * 4
