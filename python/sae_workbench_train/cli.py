@@ -132,7 +132,24 @@ def options(a, dist):
             fail("--ground-truth: only used with --weighting oracle")
         a.arch_given = a.arch is not None
         a.arch = a.arch or "topk"
-        a.matryoshka_widths = [int(w) for w in a.matryoshka_widths.split(",")] if a.matryoshka_widths else None
+        # familyKind, familyArch and matryoshkaPrefixes in src/train/options.ts
+        kinds = [k for k, on in (("transcoder", a.target), ("crosscoder", a.crosscoder), ("Matryoshka", a.matryoshka_widths)) if on]
+        if len(kinds) > 1:
+            fail(f"--arch: choose one of transcoder (--target), crosscoder (--crosscoder) and Matryoshka (--matryoshka-widths), got {' and '.join(kinds)}")
+        if a.matryoshka_widths:
+            try:
+                widths = [int(w) for w in a.matryoshka_widths.split(",")]
+            except ValueError:
+                widths = []
+            if not widths or any(w <= 0 or (i and w <= widths[i - 1]) for i, w in enumerate(widths)):
+                fail(f"--matryoshka-widths: expected increasing positive integers, got {a.matryoshka_widths}")
+            if widths[-1] > a.width:
+                fail(f"--matryoshka-widths: the last prefix {widths[-1]} is larger than the width {a.width}")
+            if a.arch_given and a.arch != "batchtopk":
+                fail(f"--arch: Matryoshka SAEs are BatchTopK; got {a.arch}")
+            a.matryoshka_widths = widths
+        else:
+            a.matryoshka_widths = None
         if a.crosscoder and a.arch_given and a.arch != "relu":
             fail(f"--arch: the crosscoder format is ReLU (f = ReLU(sum_l x_l W_enc,l + b_enc)); got {a.arch}")
         if a.target and a.arch not in TRANSCODER_ARCHS:

@@ -103,6 +103,10 @@ def test_bad_input_gets_one_line_and_writes_nothing(acts, tmp_path):
     target = acts / "acts_target.npy"
     assert "no gated transcoder form" in bad(["--activations", acts / "acts.npy", "--target", target, "--arch", "gated", "--width", 8], tmp_path)
     assert "crosscoder format is ReLU" in bad(["--activations", acts / "acts.npy", acts / "acts.npy", "--crosscoder", "--arch", "topk", "--width", 8], tmp_path)
+    assert "choose one of transcoder" in bad(["--activations", acts / "acts.npy", "--target", target, "--matryoshka-widths", "4", "--width", 8], tmp_path)
+    assert "increasing positive integers" in bad(["--activations", acts / "acts.npy", "--matryoshka-widths", "4,2", "--width", 8], tmp_path)
+    assert "larger than the width" in bad(["--activations", acts / "acts.npy", "--matryoshka-widths", "4,16", "--width", 8], tmp_path)
+    assert "Matryoshka SAEs are BatchTopK" in bad(["--activations", acts / "acts.npy", "--matryoshka-widths", "4", "--arch", "relu", "--width", 8], tmp_path)
     assert "oracle weighting needs" in bad(["--activations", acts / "acts.npy", "--width", 8, "--weighting", "oracle"], tmp_path)
     assert "only used with --weighting oracle" in bad(["--activations", acts / "acts.npy", "--width", 8, "--ground-truth", tmp_path], tmp_path)
     assert "no such ground-truth file" in bad(["--activations", acts / "acts.npy", "--width", 8, "--weighting", "oracle", "--ground-truth", tmp_path], tmp_path)
@@ -208,3 +212,12 @@ def test_oracle_weighting_records_its_gamma(acts, tmp_path):
     from sae_workbench_train.init import oracle_weights
     assert training["reconstructionWeighting"] == {"mode": "oracle", "gamma": pytest.approx(oracle_weights(str(gt), 16).tolist())}
     assert training["lossConvention"] == "weighted_sum_of_squares" and "lambdaE" not in training
+
+
+def test_matryoshka_saves_its_prefix_widths(acts, tmp_path):
+    out = tmp_path / "mat"
+    r = run_backend(["--activations", acts / "acts.npy", "--out", out, "--matryoshka-widths", "16,32", "--k", 6, "--tokens", 2048, *COMMON])
+    assert r.returncode == 0, r.stderr
+    cfg = json.load(open(out / "cfg.json"))
+    assert cfg["matryoshka_widths"] == [16, 32, 64] and cfg["architecture"] == "jumprelu"
+    assert cfg["sae_workbench"]["training"]["matryoshkaPrefixLosses"] == "sum"
