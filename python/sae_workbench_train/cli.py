@@ -12,7 +12,8 @@ from sae_workbench_common.progress import emit, fail
 
 from .data import DataError, open_feed
 from .memory import GiB, largest_width, run_bytes
-from .objectives import ARCHS
+from .init import oracle_weights
+from .objectives import ARCHS, TRANSCODER_ARCHS
 from .step import Dist, TorchDist
 from .trainer import Cancelled, Run, now, read_checkpoint_meta, resolve
 
@@ -60,6 +61,11 @@ def parser():
     p.add_argument("--memory-budget", type=positive("memory-budget"), default=256 * 2**20)
     p.add_argument("--weighting", choices=("none", "variance", "oracle"), default="none")
     p.add_argument("--weight-alpha", type=float, default=-0.5)
+    p.add_argument("--ground-truth", help="oracle weighting: a synthetic folder or its ground_truth.safetensors (the mixing matrix)")
+    p.add_argument("--no-aux-k", dest="aux_k", action="store_false", help="topk/batchtopk: no aux-k loss on dead latents")
+    p.add_argument("--bandwidth", type=float, default=0.05, help="jumprelu: the straight-through estimators' bandwidth")
+    p.add_argument("--init-threshold", type=float, default=0.01, help="jumprelu: the initial threshold")
+    p.add_argument("--decoder-init-norm", type=float, help="norm of the initial decoder rows (default: the architecture's)")
     p.add_argument("--target", help="transcoder: target rows, row-aligned with the single --activations input")
     p.add_argument("--skip", action="store_true")
     p.add_argument("--crosscoder", action="store_true")
@@ -120,15 +126,34 @@ def options(a, dist):
             fail("--activations: required (.npy/.safetensors files or a capture folder)")
         if a.width is None:
             fail("--width: required (the number of latents)")
-        if a.weighting == "oracle":
-            fail("--weighting oracle: not available on the PyTorch backend (it needs the ground truth's mixing matrix); use the built-in engine or --weighting variance")
+        if a.weighting == "oracle" and not a.ground_truth:
+            fail("--ground-truth: oracle weighting needs the synthetic folder (or its ground_truth.safetensors) holding the mixing matrix")
+        if a.weighting != "oracle" and a.ground_truth:
+            fail("--ground-truth: only used with --weighting oracle")
         a.arch_given = a.arch is not None
         a.arch = a.arch or "topk"
-        a.matryoshka_widths = [int(w) for w in a.matryoshka_widths.split(",")] if a.matryoshka_widths else None
+        # familyKind, familyArch and matryoshkaPrefixes in src/train/options.ts
+        kinds = [k for k, on in (("transcoder", a.target), ("crosscoder", a.crosscoder), ("Matryoshka", a.matryoshka_widths)) if on]
+        if len(kinds) > 1:
+            fail(f"--arch: choose one of transcoder (--target), crosscoder (--crosscoder) and Matryoshka (--matryoshka-widths), got {' and '.join(kinds)}")
+        if a.matryoshka_widths:
+            try:
+                widths = [int(w) for w in a.matryoshka_widths.split(",")]
+            except ValueError:
+                widths = []
+            if not widths or any(w <= 0 or (i and w <= widths[i - 1]) for i, w in enumerate(widths)):
+                fail(f"--matryoshka-widths: expected increasing positive integers, got {a.matryoshka_widths}")
+            if widths[-1] > a.width:
+                fail(f"--matryoshka-widths: the last prefix {widths[-1]} is larger than the width {a.width}")
+            if a.arch_given and a.arch != "batchtopk":
+                fail(f"--arch: Matryoshka SAEs are BatchTopK; got {a.arch}")
+            a.matryoshka_widths = widths
+        else:
+            a.matryoshka_widths = None
         if a.crosscoder and a.arch_given and a.arch != "relu":
-            fail(f"--arch: the crosscoder format is ReLU; got {a.arch}")
-        if a.target and a.arch == "topk":
-            fail("--arch: SAELens has no TopK transcoder form; use batchtopk, relu or jumprelu")
+            fail(f"--arch: the crosscoder format is ReLU (f = ReLU(sum_l x_l W_enc,l + b_enc)); got {a.arch}")
+        if a.target and a.arch not in TRANSCODER_ARCHS:
+            fail(f"--arch: SAELens has no {a.arch} transcoder form; use one of {', '.join(TRANSCODER_ARCHS)}")
         if a.skip and (not a.target or a.arch != "relu"):
             fail("--skip: only ReLU transcoders (--target) have a skip connection")
         if a.batch % dist.world:
@@ -142,7 +167,16 @@ def options(a, dist):
             probe, facts = open_feed(probe_specs, a.tensor)
             o = resolve(a, probe.total_rows)
             if o.get("kind") == "crosscoder":
-                fail("--crosscoder: the crosscoder format is written by the built-in engine only; train crosscoders without --backend torch")
+                # crosscoderFeed in src/train/feeds.ts: L >= 2 sources of one width
+                if len(probe.streams) < 2:
+                    fail(f"--activations: a crosscoder needs at least 2 source files (one per layer or model), got {len(probe.streams)}")
+                for s in probe.streams[1:]:
+                    if s.d != probe.streams[0].d:
+                        fail(f"{s.name}: width {s.d}, but {probe.streams[0].name} has {probe.streams[0].d}: the crosscoder format needs one d_in for all sources")
+            if o["weighting"] == "oracle":
+                # from the ground truth alone, so a bad file is refused before anything is written
+                d_target = probe.streams[1].d if o.get("kind") == "transcoder" else sum(s.d for s in probe.streams)
+                o["reconWeights"] = oracle_weights(o["groundTruth"], d_target).tolist()
             if o["k"] > o["width"]:
                 fail(f"--k: k = {o['k']} is larger than the width {o['width']}")
             if o.get("kind") and o["batch"] > probe.total_rows:

@@ -49,3 +49,60 @@ def init_weights(p: dict, decoder_norm: float, encoder_norm: float, generator: t
     else:
         enc = torch.randn(d_sae, d_in, generator=generator)
         p["W_enc"].copy_((enc / enc.norm(dim=-1, keepdim=True) * encoder_norm).T)
+
+
+GROUND_TRUTH_FILE = "ground_truth.safetensors"
+
+
+def solve_nnls(h: np.ndarray, rhs: np.ndarray, max_sweeps=10_000, tol=1e-12) -> np.ndarray:
+    """min_{g >= 0} 1/2 g^T H g - rhs^T g for symmetric PSD H, by cyclic coordinate descent (solveNnls in
+    src/train/weighting.ts: the same sweeps in the same order, so both sides stop at the same iterate)."""
+    d = len(rhs)
+    g = np.zeros(d)
+    grad = -rhs.astype(np.float64)
+    for _ in range(max_sweeps):
+        max_step = 0.0
+        for i in range(d):
+            hii = h[i, i]
+            if hii <= 0:
+                continue
+            nxt = max(0.0, g[i] - grad[i] / hii)
+            step = nxt - g[i]
+            if step == 0:
+                continue
+            g[i] = nxt
+            grad += step * h[:, i]
+            max_step = max(max_step, abs(step))
+        if max_step <= tol:
+            break
+    return g
+
+
+def oracle_weights(path: str, d: int) -> np.ndarray:
+    """The oracle weighting (oracleWeights and computeReconWeights in src/train/weighting.ts): with the
+    ground truth's mixing W_p [d, F], gamma^2 = argmin_{g >= 0} ||sum_i g_i w_i w_i^T - I||_F^2 (w_i = row i
+    of W_p), gamma = sqrt(g) rescaled to mean gamma^2 = 1."""
+    import os
+
+    from sae_workbench_common.safetensors_io import load_file
+
+    from .data import DataError
+    file = os.path.join(path, GROUND_TRUTH_FILE) if os.path.isdir(path) else path
+    if not os.path.exists(file):
+        raise DataError(f"{file}: no such ground-truth file")
+    try:
+        features = load_file(file).get("features")
+    except (ValueError, OSError, KeyError) as e:
+        raise DataError(f"{file}: not a readable safetensors file ({e})") from None
+    if features is None or features.dim() != 2:
+        raise DataError(f"{file}: not a ground-truth file: no 2-D tensor 'features' [F, d]")
+    if features.shape[1] != d:
+        raise DataError(f"{file}: the ground truth's features have d = {features.shape[1]}, the activations d_in = {d}")
+    wp = features.to(torch.float32).double().numpy().T  # [d, F]
+    h = (wp @ wp.T) ** 2
+    rhs = (wp ** 2).sum(1)
+    gamma = np.sqrt(solve_nnls(h, rhs)).astype(np.float32)
+    ms = float((gamma.astype(np.float64) ** 2).mean())
+    if not ms > 0:
+        raise DataError(f"{path}: the oracle weights are all zero (the mixing matrix has no usable rows)")
+    return (gamma.astype(np.float64) * (1 / np.sqrt(ms))).astype(np.float32)

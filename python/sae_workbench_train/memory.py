@@ -5,16 +5,17 @@ depends on the architecture — plus the rows themselves and a fixed reserve for
 
 # [B, d_sae] float32 tensors alive at the peak of a step (forward saves + backward buffers), per architecture:
 # relu: z, f, its mask, dF, dZ; topk: + the scattered codes and aux-k's masked z and codes; batchtopk: + the
-# positive part and its mask; jumprelu: + H and the kernel mask. Fitted to the peak RSS of CPU steps
-# (python/tests/test_memory.py checks it within 20% at two shapes).
-DENSE_TENSORS = {"relu": 5, "topk": 6, "batchtopk": 8, "jumprelu": 6}
+# positive part and its mask; jumprelu: + H and the kernel mask; gated: z, the gate path (pre-activation, ReLU,
+# mask), the magnitude path (e^r z, its ReLU), f and the auxiliary reconstruction's gradient. Fitted to the
+# peak RSS of CPU steps (python/tests/test_memory.py checks it within 20% at two shapes).
+DENSE_TENSORS = {"relu": 5, "topk": 6, "batchtopk": 8, "jumprelu": 6, "gated": 8}
 CUDA_RESERVE = 768 * 2**20
 GiB = 2**30
 
 
 def run_bytes(arch, d_in, d_sae, batch, d_out=None, skip=False, cuda=True) -> int:
     d_out = d_in if d_out is None else d_out
-    params = d_sae * (d_in + d_out) + d_sae * 2 + d_out + (d_out * d_in if skip else 0)
+    params = d_sae * (d_in + d_out) + d_sae * 2 + d_out + (d_out * d_in if skip else 0) + (2 * d_sae if arch == "gated" else 0)  # gated: b_mag, r_mag
     state = 16 * params
     dense = DENSE_TENSORS[arch] * batch * d_sae * 4
     rows = 4 * batch * (d_in + d_out) * 4

@@ -15,6 +15,10 @@ One definition per architecture, used by the trainer, the parity test and nothin
              feeds an EMA threshold (rate 0.01) exported as a JumpReLU threshold.
 - jumprelu:  f = z H(z - theta), theta = exp(t); sparsity lambda * mean_n sum_i H(z_i - theta_i); rectangle
              kernel straight-through estimators with bandwidth eps (JumpReluFn, StepFn below).
+- gated:     z = x' W_enc (no bias); pi_gate = z + b_gate (stored in b_enc), pi_mag = e^{r_mag} z + b_mag,
+             f = 1[pi_gate > 0] ReLU(pi_mag); sparsity lambda * mean_n sum_i ReLU(pi_gate)_i ||d_i||; the
+             auxiliary reconstruction mean_n ||Gamma (ReLU(pi_gate) sg(W_dec) + sg(b_dec) - y)||^2 (weight 1) trains
+             the gate path only (src/sae/arch/gated.ts, the engine's `gate` mechanism).
 - aux-k (topk, batchtopk): the top min(k_aux, #dead) pre-activations of dead latents (no ReLU, no b_dec)
              reconstruct the residual y - y_hat (detached); coefficient 1/32 * min(#dead / k_aux, 1).
 
@@ -26,7 +30,9 @@ from typing import List, Optional
 
 import torch
 
-ARCHS = ("relu", "topk", "batchtopk", "jumprelu")
+ARCHS = ("relu", "topk", "batchtopk", "jumprelu", "gated")
+# SAELens has a transcoder form of these (the registry's saeLens.transcoder)
+TRANSCODER_ARCHS = ("relu", "batchtopk", "jumprelu")
 # float32's smallest positive (denormal) value: the BatchTopK cut when fewer than k*B values are positive
 MIN_POSITIVE = 5e-324
 
@@ -45,6 +51,7 @@ class ObjectiveConfig:
     aux_coef: float = 1 / 32
     threshold_lr: float = 0.01
     b_dec_input: bool = True
+    target: bool = False
     norm_groups: int = 1
     prefixes: List[int] = field(default_factory=list)
     skip: bool = False
@@ -70,6 +77,8 @@ def objective_config(arch, d_in, d_sae, k=None, unit_norm_decoder=False, bandwid
         arch=arch, d_in=d_in, d_sae=d_sae, d_out=d_out, k=(k or 32) if is_topk else 0,
         unit_norm_decoder=True if is_topk else (bool(unit_norm_decoder) if arch == "relu" else False),
         bandwidth=bandwidth, aux_k=is_topk and aux_k,
+        # aux-k's alpha; the gate's auxiliary reconstruction enters with weight 1 (Rajamanoharan et al. 2024)
+        aux_coef=1.0 if arch == "gated" else 1 / 32, target=bool(target),
         # half the reconstructed width (d_out for a transcoder)
         k_aux=max(1, min(d_sae, d_out // 2)), b_dec_input=b_dec_input, norm_groups=norm_groups,
         prefixes=prefixes, skip=skip, gamma2=gamma2,
@@ -133,6 +142,11 @@ def encode(cfg: ObjectiveConfig, p: dict, x: torch.Tensor, cut_of=None, kb=None)
     """(z, f, cut): pre-activations, codes, and the BatchTopK cut (None otherwise). `cut_of(pos, kb)` finds
     the cut over the whole batch across DDP ranks; kb is k times the whole batch's rows."""
     xin = x - p["b_dec"] if cfg.b_dec_input else x
+    if cfg.arch == "gated":
+        # z without a bias: the gate and magnitude paths add their own (b_gate is b_enc)
+        z = xin @ p["W_enc"]
+        gate_on = (z + p["b_enc"] > 0).to(z.dtype)
+        return z, gate_on * torch.relu(p["r_mag"].exp() * z + p["b_mag"]), None
     z = xin @ p["W_enc"] + p["b_enc"]
     cut = None
     if cfg.arch == "relu":
@@ -188,6 +202,9 @@ def loss_parts(cfg: ObjectiveConfig, p: dict, x: torch.Tensor, y: torch.Tensor, 
     if cfg.arch == "relu":
         w = decoder_weights(cfg, p["W_dec"]) if not cfg.unit_norm_decoder else None
         sparsity = sparsity_coef * ((f * w).sum() if w is not None else f.sum()) / n
+    elif cfg.arch == "gated":
+        gate = torch.relu(z + p["b_enc"])
+        sparsity = sparsity_coef * (gate * decoder_weights(cfg, p["W_dec"])).sum() / n
     elif cfg.arch == "jumprelu":
         sparsity = sparsity_coef * StepFn.apply(z, p["log_threshold"], cfg.bandwidth).sum() / n
     else:
@@ -202,6 +219,9 @@ def loss_parts(cfg: ObjectiveConfig, p: dict, x: torch.Tensor, y: torch.Tensor, 
         ea = f_aux @ p["W_dec"] + err.detach()
         scale = min(n_dead / cfg.k_aux, 1.0)
         auxk = cfg.aux_coef * scale * (((ea ** 2) * gamma2).sum() if weighted else (ea ** 2).sum()) / n
+    if cfg.arch == "gated":
+        ea = gate @ p["W_dec"].detach() + p["b_dec"].detach() - y
+        auxk = cfg.aux_coef * (((ea ** 2) * gamma2).sum() if weighted else (ea ** 2).sum()) / n
     yd = y.detach().double()
     fired = (f.detach() != 0).sum(0)
     return {

@@ -15,13 +15,16 @@ from .objectives import loss_parts, project_decoder_grad, renormalise_decoder, M
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 # parameter name -> which axis indexes latents (for resampling and Adam resets)
-LATENT_AXIS = {"W_enc": 1, "b_enc": 0, "W_dec": 0, "log_threshold": 0}
+LATENT_AXIS = {"W_enc": 1, "b_enc": 0, "W_dec": 0, "log_threshold": 0, "b_mag": 0, "r_mag": 0}
 
 
 def param_shapes(cfg) -> dict:
     shapes = {"W_enc": (cfg.d_in, cfg.d_sae), "b_enc": (cfg.d_sae,), "W_dec": (cfg.d_sae, cfg.d_out), "b_dec": (cfg.d_out,)}
     if cfg.arch == "jumprelu":
         shapes["log_threshold"] = (cfg.d_sae,)
+    if cfg.arch == "gated":
+        shapes["b_mag"] = (cfg.d_sae,)
+        shapes["r_mag"] = (cfg.d_sae,)
     if cfg.skip:
         shapes["W_skip"] = (cfg.d_out, cfg.d_in)
     return shapes

@@ -60,21 +60,23 @@ def resolve(a, rows):
     is_topk = arch in ("topk", "batchtopk")
     k = (a.k or min(32, width)) if is_topk else 0
     unit = True if is_topk else (bool(a.unit_norm_decoder) if arch == "relu" else False)
-    l1 = a.l1 if a.l1 is not None else (5.0 if arch == "relu" else 1.0 if arch == "jumprelu" else 0.0)
+    l1 = a.l1 if a.l1 is not None else (5.0 if arch in ("relu", "gated") else 1.0 if arch == "jumprelu" else 0.0)
+    # TopK/BatchTopK train at a constant lr, as SAELens does (resolveOptions in src/train/options.ts)
+    constant_lr = is_topk
     o = {
         "activations": a.activations, "tensorName": a.tensor, "outDir": a.out, "arch": arch, "width": width, "k": k,
         "sparsityCoef": l1, "tokens": tokens, "batch": batch, "lr": a.lr,
-        "lrWarmupSteps": a.lr_warmup if a.lr_warmup is not None else min(1000, int(total * 0.05)),
-        "lrDecaySteps": a.lr_decay if a.lr_decay is not None else int(total * 0.2),
+        "lrWarmupSteps": a.lr_warmup if a.lr_warmup is not None else (0 if constant_lr else min(1000, int(total * 0.05))),
+        "lrDecaySteps": a.lr_decay if a.lr_decay is not None else (0 if constant_lr else int(total * 0.2)),
         "sparsityWarmupSteps": a.l1_warmup if a.l1_warmup is not None else int(total * 0.05),
         "seed": a.seed, "checkpointEvery": a.checkpoint_every,
         "onNonFinite": "stop" if kind in ("transcoder", "crosscoder") else a.non_finite,
         "memoryBudget": a.memory_budget, "unitNormDecoder": unit,
-        "decoderInitNorm": 0.1 if (arch == "relu" and not unit) else 1.0,
+        "decoderInitNorm": a.decoder_init_norm if a.decoder_init_norm is not None else (0.1 if (arch in ("relu", "gated") and not unit) else 1.0),
         "normalize": False if kind else a.normalize,
         "deadTokens": a.dead_tokens if a.dead_tokens is not None else min(10_000_000, max(batch * 10, tokens // 5)),
-        "resampleEvery": a.resample_every, "bandwidth": 0.05, "initThreshold": 0.01, "auxK": True,
-        "weighting": a.weighting, "weightAlpha": a.weight_alpha, "runId": a.run_id or f"run-{int(time.time() * 1000):x}",
+        "resampleEvery": a.resample_every, "bandwidth": a.bandwidth, "initThreshold": a.init_threshold, "auxK": a.aux_k,
+        "weighting": a.weighting, "weightAlpha": a.weight_alpha, **({"groundTruth": a.ground_truth} if a.ground_truth else {}), "runId": a.run_id or f"run-{int(time.time() * 1000):x}",
         "device": a.device_name, "bf16": bool(a.bf16), "tf32": bool(a.tf32),
     }
     if kind:
@@ -229,11 +231,11 @@ class Run:
             now_t = time.perf_counter()
             tps = (self.step_no - start_step) * o["batch"] / max(now_t - t0, 1e-9)
             loss = {"total": last["loss"], "mse": last["mse"]}
-            if self.cfg.arch == "relu":
+            if self.cfg.arch in ("relu", "gated"):
                 loss["l1"] = last["sparsity"]
             if self.cfg.arch == "jumprelu":
                 loss["l0"] = last["sparsity"]
-            if self.cfg.aux_k:
+            if self.cfg.aux_k or self.cfg.arch == "gated":  # aux-k, or the gate's auxiliary reconstruction
                 loss["auxk"] = last["auxk"]
             progress = {"runId": o["runId"], "step": self.step_no, "totalSteps": self.total_steps, "tokens": self.tokens,
                         "totalTokens": self.total_steps * o["batch"], "loss": loss, "explainedVariance": last["explainedVariance"],
@@ -259,7 +261,9 @@ class Run:
                    "skippedRows": self.feed.state["skipped"], "activationScale": self.scale,
                    "resumedFrom": self.meta["step"] if self.meta else None}
         if self.main:
-            save_sae(o["outDir"], st, o, self.scale, self.tokens, self.engine, self.facts)
+            crosscoder = save_sae(o["outDir"], st, o, self.scale, self.tokens, self.engine, self.facts)
+            if crosscoder:
+                summary["crosscoder"] = crosscoder
             self.log({"type": "summary", **summary, "time": now()})
         return summary
 

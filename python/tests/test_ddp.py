@@ -26,7 +26,7 @@ def weights_differ(a_dir, b_dir):
     return max(float((a[n] - b[n]).abs().max()) for n in a)
 
 
-@pytest.mark.parametrize("arch", ["topk", "batchtopk", "relu"])
+@pytest.mark.parametrize("arch", ["topk", "batchtopk", "relu", "gated"])
 def test_two_ranks_equal_one_process_with_the_whole_batch(acts, tmp_path, arch):
     args = ["--activations", acts, "--arch", arch, "--width", 64, "--k", 6, "--batch", 256, "--tokens", 256 * 50, "--lr", 3e-3,
             "--dead-tokens", 512, "--l1", 0.3]

@@ -27,7 +27,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base)
 
 
 @pytest.mark.parametrize("shape", [(256, 8192, 1024), (512, 4096, 2048)])
-@pytest.mark.parametrize("arch", ["relu", "topk", "batchtopk", "jumprelu"])
+@pytest.mark.parametrize("arch", ["relu", "topk", "batchtopk", "jumprelu", "gated"])
 def test_the_memory_model_matches_measured_steps(arch, shape):
     from sae_workbench_train.memory import run_bytes
     d, m, b = shape
@@ -42,7 +42,7 @@ def test_the_memory_model_matches_measured_steps(arch, shape):
 
 def test_largest_width_is_the_model_inverted():
     from sae_workbench_train.memory import largest_width, run_bytes
-    for arch in ("relu", "topk", "batchtopk", "jumprelu"):
+    for arch in ("relu", "topk", "batchtopk", "jumprelu", "gated"):
         for gb in (16, 80):
             w = largest_width(arch, 2304, 4096, gb * 10**9)
             assert w > 0 and run_bytes(arch, 2304, w, 4096) <= 0.9 * gb * 10**9 < run_bytes(arch, 2304, w + 1024, 4096)

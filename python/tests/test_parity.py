@@ -29,6 +29,9 @@ CASES = {
     "transcoder-jumprelu": (dict(arch="jumprelu", d_out=12, target=True), dict(arch="jumprelu", target=True), 0.1),
     "transcoder-batchtopk": (dict(arch="batchtopk", k=6, d_out=12, target=True), dict(arch="batchtopk", k=6, target=True), 0.0),
     "crosscoder": (dict(arch="relu", norm_groups=2, b_dec_input=False), dict(arch="relu", normGroups=2, bDecInput=False), 0.05),
+    "crosscoder-4-sources": (dict(arch="relu", norm_groups=4, b_dec_input=False), dict(arch="relu", normGroups=4, bDecInput=False), 0.05),
+    "gated": (dict(arch="gated"), dict(arch="gated"), 0.05),
+    "weighted-gated": (dict(arch="gated", gamma2=True), dict(arch="gated"), 0.05),
 }
 
 
@@ -46,6 +49,10 @@ def make_case(name, steps, seed=0):
     params = {"W_enc": w_enc, "b_enc": torch.randn(D_SAE, generator=g) * 0.1, "W_dec": w_dec, "b_dec": torch.randn(d_out, generator=g) * 0.1}
     if cfg.arch == "jumprelu":
         params["log_threshold"] = torch.full((D_SAE,), 0.3).log()
+    if cfg.arch == "gated":
+        # a magnitude path away from its initial 0, so that both of its gradients are exercised
+        params["b_mag"] = torch.randn(D_SAE, generator=g) * 0.1
+        params["r_mag"] = torch.randn(D_SAE, generator=g) * 0.2
     if cfg.skip:
         params["W_skip"] = torch.randn(d_out, D_IN, generator=g) * 0.1
     n_batches = min(steps, 20)
@@ -117,7 +124,7 @@ def test_one_step_equals_our_engine(name):
     assert float((state.params["W_dec"].detach() - params["W_dec"]).abs().max()) > 1e-4
 
 
-@pytest.mark.parametrize("name", ["relu", "topk", "batchtopk", "jumprelu", "matryoshka", "transcoder-skip"])
+@pytest.mark.parametrize("name", ["relu", "topk", "batchtopk", "jumprelu", "matryoshka", "transcoder-skip", "crosscoder", "gated"])
 def test_200_step_curves_agree(name):
     cfg, params, data, config = make_case(name, steps=200, seed=1)
     config["lr"] = 3e-3
@@ -132,3 +139,27 @@ def test_200_step_curves_agree(name):
     # aux-k took part (dead latents appear after 2 batches without firing) where the architecture has it
     if cfg.aux_k:
         assert any(s["auxk"] > 0 for s in want)
+
+
+ORACLE_DRIVER = """
+import { computeReconWeights } from './src/train/weighting';
+const [gt, d] = process.argv.slice(-2);
+process.stdout.write(JSON.stringify(Array.from(computeReconWeights({ weighting: 'oracle', weightAlpha: 0, groundTruth: gt }, new Float32Array(0), 0, Number(d)))));
+"""
+
+
+def test_oracle_weights_equal_our_engine(tmp_path):
+    """--weighting oracle: Gamma from the ground truth's mixing matrix (the NNLS of src/train/weighting.ts) is our
+    engine's to 1e-5; the weighted step itself is the weighted-relu / weighted-gated cases above."""
+    from sae_workbench_train.init import oracle_weights
+    g = torch.Generator().manual_seed(3)
+    d, n_features = 12, 30
+    features = torch.randn(n_features, d, generator=g) * (torch.rand(d, generator=g) + 0.3)
+    features[:, 5] *= 3  # a dimension many features share strongly: its weight must come out smaller
+    save_file({"features": features}, str(tmp_path / "ground_truth.safetensors"), metadata={"kind": "g1"})
+    r = subprocess.run(["npx", "tsx", "-e", ORACLE_DRIVER, str(tmp_path), str(d)], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    want = torch.tensor(json.loads(r.stdout))
+    got = torch.from_numpy(oracle_weights(str(tmp_path), d))
+    close(got, want, 1e-5, "oracle gamma")
+    assert abs(float((got ** 2).mean()) - 1) < 1e-5 and float(got.std()) > 0.05  # rescaled, and not uniform

@@ -121,8 +121,6 @@ export function registerTrain(program: Command): void {
       if (o.backend !== 'torch' && (o.nproc ?? 1) > 1) throw new InputError('--nproc', 'runs several processes under torchrun: use it with --backend torch');
       if (o.resume && o.backend !== 'torch' && (readCheckpointMeta(o.out)?.meta as { backend?: string } | undefined)?.backend === 'torch') throw new InputError(checkpointPath(o.out), 'was written by the PyTorch backend: resume it with --backend torch');
       if (!isTrainable(o.arch)) throw new InputError('--arch', `'${o.arch}' is not one of ${TRAINABLE_ARCHS.join(', ')}`);
-      // the PyTorch backend mirrors the built-in objectives; gated is not among them yet
-      if (o.backend === 'torch' && trainFacts(o.arch).selection === 'gate') throw new InputError('--arch', `'${o.arch}' is not trained by the PyTorch backend yet (use the built-in engine)`);
       if (!o.resume && o.width === undefined) throw new InputError('--width', 'required (the number of latents)');
       if (o.nonFinite !== 'skip' && o.nonFinite !== 'stop') throw new InputError('--non-finite', `expected skip or stop, got '${String(o.nonFinite)}'`);
       if (!ENGINE_PREFERENCES.includes((o.engine ?? 'auto') as EnginePreference)) throw new InputError('--engine', `expected one of ${ENGINE_PREFERENCES.join(', ')}, got '${String(o.engine)}'`);

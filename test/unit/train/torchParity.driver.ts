@@ -1,6 +1,6 @@
 // Runs our engine's step from given weights and batches, for the PyTorch backend's parity test
 // (python/tests/test_parity.py): `npx tsx test/unit/train/torchParity.driver.ts in.safetensors out.safetensors`.
-// in: W_enc [d_in, d_sae], b_enc, W_dec [d_sae, d_out], b_dec, log_threshold?, W_skip?, gamma2?, X [steps, B, d_in],
+// in: W_enc [d_in, d_sae], b_enc, W_dec [d_sae, d_out], b_dec, log_threshold?, b_mag? and r_mag? (gated), W_skip?, gamma2?, X [steps, B, d_in],
 //     Y? [steps, B, d_out]; metadata "config" = {arch, k, unitNormDecoder, target, normGroups, prefixes, skip,
 //     lr, sparsityCoef, deadTokens, steps}.
 // out: the gradients of the first step (grad_*, as our engine captures them: after the unit-norm projection),
@@ -46,6 +46,7 @@ function engine(captureGrads: boolean): StepEngine {
   f.wEncT!.set(transpose(get('W_enc'), dIn, dSae));
   f.wDec!.set(get('W_dec')); f.bEnc!.set(get('b_enc')); f.bDec!.set(get('b_dec'));
   if (c.arch === 'jumprelu') f.logTheta!.set(get('log_threshold'));
+  if (tensors.has('b_mag')) { f.bMag!.set(get('b_mag')); f.rMag!.set(get('r_mag')); }
   if (c.skip) f.wSkip!.set(get('W_skip'));
   if (tensors.has('gamma2')) f.gamma2!.set(get('gamma2'));
   return eng;
@@ -67,6 +68,7 @@ cap.step(hyper);
 const g = cap.views.f32;
 out.push(['grad_W_enc', t([dIn, dSae], transpose(g.gradWEncT!, dSae, dIn))], ['grad_W_dec', t([dSae, dOut], g.gradWDec!)], ['grad_b_enc', t([dSae], g.gradBEnc!)], ['grad_b_dec', t([dOut], g.gradBDec!)]);
 if (c.arch === 'jumprelu') out.push(['grad_log_threshold', t([dSae], g.gradLogTheta!)]);
+if (tensors.has('b_mag')) out.push(['grad_b_mag', t([dSae], g.gradBMag!)], ['grad_r_mag', t([dSae], g.gradRMag!)]);
 if (c.skip) out.push(['grad_W_skip', t([dOut, dIn], g.gradWSkip!)]);
 
 const run = engine(false);
@@ -78,5 +80,6 @@ for (let s = 0; s < c.steps; s++) {
 const f = run.views.f32;
 out.push(['W_enc', t([dIn, dSae], transpose(f.wEncT!, dSae, dIn))], ['W_dec', t([dSae, dOut], f.wDec!)], ['b_enc', t([dSae], f.bEnc!)], ['b_dec', t([dOut], f.bDec!)]);
 if (c.arch === 'jumprelu') out.push(['log_threshold', t([dSae], f.logTheta!)]);
+if (tensors.has('b_mag')) out.push(['b_mag', t([dSae], f.bMag!)], ['r_mag', t([dSae], f.rMag!)]);
 if (c.skip) out.push(['W_skip', t([dOut, dIn], f.wSkip!)]);
 writeSafetensors(outPath, out, { stats: JSON.stringify(stats), threshold: String(run.views.f64.scalars![S.bTopkThreshold]) });
