@@ -46,11 +46,19 @@ export function nestingCandidates(codes: SparseCodes, cols: LatentRows, counts: 
   const live: number[] = [];
   for (let i = 0; i < codes.m; i++) if (counts[i]! >= minFirings) live.push(i);
   const near = closeAtoms(unitAtoms, live, d, NESTING.minCosine, NESTING.maxCandidates);
-  // ⟨x̂_r − b, d̂_l⟩ = Σ_k ã_k cos(d̂_k, d̂_l)
+  // ⟨x̂_r − b, d̂_l⟩ with x̂_r − b = Σ_k ã_k d̂_k, each sampled row's reconstruction built once
+  const recon = new Map<number, Float32Array>();
   const proj = (r: number, l: number): number => {
-    let s = 0;
-    for (let t = codes.rowPtr[r]!; t < codes.rowPtr[r + 1]!; t++) s += codes.val[t]! * dotAt(unitAtoms, codes.idx[t]! * d, unitAtoms, l * d, d);
-    return s;
+    let v = recon.get(r);
+    if (!v) {
+      v = new Float32Array(d);
+      for (let t = codes.rowPtr[r]!; t < codes.rowPtr[r + 1]!; t++) {
+        const a = codes.val[t]!, o = codes.idx[t]! * d;
+        for (let k = 0; k < d; k++) v[k]! += a * unitAtoms[o + k]!;
+      }
+      recon.set(r, v);
+    }
+    return dotAt(v, 0, unitAtoms, l * d, d);
   };
   const rowsOf = new Map<number, number[]>(), own = new Map<number, number>();
   const rowsFor = (l: number): number[] => {

@@ -47,11 +47,15 @@ export interface WidthLinks {
 /** Parents, confidences and labels of every live latent of L (liveL) among the live latents of S (liveS). */
 export function linkWidths(S: WidthSide, L: WidthSide, liveS: number[], liveL: number[]): WidthLinks {
   const cand = parentCandidates(S, L, liveS, liveL);
-  // Shared initialisation: two widths trained from one seed start with identical first atoms, and atoms that
-  // never moved are identical still. When most live narrower atoms have their identical twin at the same
-  // index, those same-index pairs say nothing about features and are not candidates.
+  // Shared initialisation: two widths trained from one seed (both record it) start with identical first
+  // atoms, and atoms that never moved are identical still. When most live narrower atoms have their
+  // identical twin at the same index, those same-index pairs say nothing about features and are not
+  // candidates. Without a common recorded seed identical atoms are kept (e.g. a narrower SAE cut from a
+  // wider one: the same features).
+  const seedS = S.sae.cfg.training?.seed, seedL = L.sae.cfg.training?.seed;
+  const sameSeed = seedS !== undefined && seedS !== null && seedS === seedL;
   const liveLSet = new Set(liveL);
-  const twins = liveS.filter((i) => liveLSet.has(i) && sideCosine(S, i, L, i) >= SPLIT_TREE.sharedInitCosine);
+  const twins = sameSeed ? liveS.filter((i) => liveLSet.has(i) && sideCosine(S, i, L, i) >= SPLIT_TREE.sharedInitCosine) : [];
   const sharedInit = liveS.length > 0 && twins.length >= 0.5 * liveS.length ? twins.length : 0;
   if (sharedInit) for (const i of twins) cand.set(i, (cand.get(i) ?? []).filter((c) => c.i !== i));
   const parents = new Map<number, WidthParent[]>(), bestRejected = new Map<number, WidthParent>();
