@@ -15,6 +15,7 @@ const seeds = Number(process.argv[2] ?? 5);
 
 async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
+  const missed: Record<string, unknown>[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
     const g1 = await trainOn(`g1-${seed}`, 'g1', { seed, tokens: 8192, dIn: 32, features: 32, sparsity: 0.95 }, { ...relu, width: 32, seed });
     const s1 = diagnose(g1).sections as unknown as Sections;
@@ -29,6 +30,10 @@ async function main(): Promise<void> {
       recovered++;
       const lat = m2.perFeature.bestLatent[grp.parent]!;
       if (s2.absorption.fullyAbsorbed.includes(lat) || s2.absorption.partiallyAbsorbed.includes(lat)) flagged++;
+      else {
+        const e = s2.absorption.parents.find((q) => q.latent === lat);
+        missed.push({ seed, latent: lat, rate: e?.rate, present: e?.presentRows, holes: e?.holes, reason: e?.reason, absorbers: e?.absorbers.map((a) => ({ c: a.latent, held: a.holesAttributed, nesting: +a.nesting.toFixed(2), excl: +a.exclusivity.toFixed(2), coRatio: +a.coFiringActivationRatio.toFixed(2) })) });
+      }
     }
     rows.push({ gen: 'G2', seed, parentsRecovered: recovered, parentsFlagged: flagged, fullAbs: s2.absorption.fullyAbsorbed.length, partialAbs: s2.absorption.partiallyAbsorbed.length, coactEdges: s2.coactivation.edges.length });
     const g3 = await trainOn(`g3-${seed}`, 'g3', { seed, tokens: 8192, dIn: 32, features: 32, sparsity: 0.95, denseScale: 0.5 }, { ...relu, width: 64, seed });
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
     rows.push({ gen: "G4", seed, denseAxesKurt: a4.denseAxes.map((a) => +a.kurtosis.toFixed(1)), dense: a4.dense.length, sparse: a4.sparse.length, coactive: a4.coactive.length, kurtosis: a4.sparse.map((p) => +p.kurtosis.toFixed(1)) });
   }
   for (const r of rows) console.log(JSON.stringify(r));
+  for (const r of missed) console.log(JSON.stringify({ missedG2Parent: r }));
   cleanup();
 }
 void main();

@@ -2,11 +2,14 @@
 // parent → child relations (test/unit/diagnostics/treeHierarchy.ts, treeFamily.ts). Per seed: generate, train
 // a family of ReLU and TopK SAEs (each width from its own seed), build the tree, score its edges against the
 // truth per label, and each SAE's within-dictionary co-activation DAG; then the pooled table. With a dump path, also every candidate parent's measurements and
-// truth (for choosing the rule). Run: npx tsx bench/calibrate-tree.ts [seeds=5] [dump.json].
+// truth (for choosing the rule). Run: npx tsx bench/calibrate-tree.ts [seeds=5] [firstSeed=1] [dump.json]
+// (thresholds are chosen on seeds 6–10, `5 6`; the figures quoted are seeds 1–5).
 // Results: docs/split-trees.md ("Calibration"). Not part of `npm run bench` (no *.bench.ts suffix).
 import { writeFileSync } from 'node:fs';
 import { buildSplitTree, treeInputFromSae } from '../src/diagnostics/splitTree';
 import { parentCandidates } from '../src/diagnostics/widthMeasures';
+import { nestingCandidates } from '../src/diagnostics/nesting';
+import { SPLIT_TREE } from '../src/diagnostics/thresholds';
 import { firingCounts, latentRows } from '../src/diagnostics/sparseCodes';
 import { generateHierarchy } from '../test/unit/diagnostics/treeHierarchy';
 import { TREE_SETTINGS, trainWidths } from '../test/unit/diagnostics/treeFamily';
@@ -14,11 +17,13 @@ import { addPR, scoreTree, scoreWithin, trueEdges } from '../test/unit/diagnosti
 import type { PR } from '../test/unit/diagnostics/treeScore';
 
 const seeds = Number(process.argv[2] ?? 5);
+const firstSeed = Number(process.argv[3] ?? 1);
+const dumpPath = process.argv[4];
 
 async function main(): Promise<void> {
   const dump: unknown[] = [];
   const pooled = new Map<string, Record<string, PR>>();
-  for (const s of TREE_SETTINGS) for (const arch of ['relu', 'topk'] as const) for (let seed = 1; seed <= seeds; seed++) {
+  for (const s of TREE_SETTINGS) for (const arch of ['relu', 'topk'] as const) for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const h = generateHierarchy({ ...s.spec, seed });
     const t0 = Date.now();
     const saes = await trainWidths(h, s.widths, arch, seed);
@@ -34,18 +39,24 @@ async function main(): Promise<void> {
     }
     const fmt = (p: PR): string => `${p.tp}/${p.predicted}/${p.truth}`;
     console.log(JSON.stringify({ setting: s.name, arch, seed, secs: (Date.now() - t0) / 1000, matched: score.matched.map((m) => `${m.feature.filter((v) => v >= 0).length}/${m.feature.length}`), pairs: score.perPair.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, fmt(v)]))) }));
-    if (!process.argv[3]) continue;
+    if (!dumpPath) continue;
     const sides = inputs.map((t) => ({ sae: t.sae, codes: t.codes, cols: latentRows(t.codes), counts: firingCounts(t.codes), unitAtoms: t.unitAtoms }));
     const live = (c: Int32Array): number[] => [...c.keys()].filter((i) => c[i]! > 0);
+    sides.forEach((sd, k) => {
+      const truth = new Set(trueEdges(score.matched[k]!, score.matched[k]!, h, true).map(([i, j]) => `${i}>${j}`));
+      for (const e of nestingCandidates(sd.codes, sd.cols, sd.counts, sd.unitAtoms, sd.sae.cfg.dOut, SPLIT_TREE.minFirings)) {
+        dump.push({ within: true, setting: s.name, arch, seed, sae: k, parent: e.parent, child: e.child, pm: score.matched[k]!.feature[e.parent], cm: score.matched[k]!.feature[e.child], cos: e.cosine, fwd: e.forward, rev: e.reverse, pc: sd.counts[e.parent], cc: sd.counts[e.child], truth: truth.has(`${e.parent}>${e.child}`) });
+      }
+    });
     for (let p = 0; p + 1 < sides.length; p++) {
       const cand = parentCandidates(sides[p]!, sides[p + 1]!, live(sides[p]!.counts), live(sides[p + 1]!.counts));
       const truth = new Set(trueEdges(score.matched[p]!, score.matched[p + 1]!, h).map(([i, j]) => `${i}>${j}`));
-      for (const [j, list] of cand) for (const c of list) dump.push({ setting: s.name, arch, seed, pair: p, j, i: c.i, jm: score.matched[p + 1]!.feature[j], im: score.matched[p]!.feature[c.i], cos: c.cosine, cont: c.containment, enc: c.encoder, truth: truth.has(`${c.i}>${j}`) });
+      for (const [j, list] of cand) for (const c of list) dump.push({ setting: s.name, arch, seed, pair: p, j, i: c.i, jm: score.matched[p + 1]!.feature[j], im: score.matched[p]!.feature[c.i], cos: c.cosine, cont: c.containment, enc: c.encoder, str: c.strength, truth: truth.has(`${c.i}>${j}`) });
     }
   }
   const cell = (p: PR | undefined): string => (p && p.predicted + p.truth > 0 ? `${p.predicted ? p.precision.toFixed(2) : '–'} / ${p.truth ? p.recall.toFixed(2) : '–'} (${p.tp}/${p.predicted}/${p.truth})` : '–');
   console.log('| setting | split P / R | merge P / R | refined P / R | novel P / R | any edge P / R | within-SAE DAG P / R |\n|---|---|---|---|---|---|---|');
   for (const [key, acc] of pooled) console.log(`| ${key} | ${['split', 'merge', 'refined', 'novel', 'edge', 'within'].map((l) => cell(acc[l])).join(' | ')} |`);
-  if (process.argv[3]) writeFileSync(process.argv[3], JSON.stringify(dump));
+  if (dumpPath) writeFileSync(dumpPath, JSON.stringify(dump));
 }
 void main();

@@ -74,7 +74,13 @@ export interface ParentAbsorption {
   rate: number;
   absorbers: Absorber[];
   full: boolean;
+  /**
+   * Weak co-firing with a more specific latent (an absorber's `partial`), or `partialHoles`: silent on
+   * AR_p ≥ ABSORPTION.fullRate of its present rows where nested absorbers take the rows, though no absorber
+   * is exclusive (the latent still fires at full strength on the rest of the child's rows).
+   */
   partial: boolean;
+  partialHoles?: boolean;
   reason?: string;
 }
 
@@ -274,7 +280,8 @@ export function absorptionSection(ctx: DiagnosticContext, opts: AbsorptionOption
     absorbers.sort((a1, a2) => a2.holesAbsorbed - a1.holesAbsorbed || a2.cosine - a1.cosine);
     entry.absorbers = absorbers.slice(0, opts.maxAbsorbers ?? 5);
     entry.full = entry.rate >= ABSORPTION.fullRate && absorbers.some((a) => a.holesAbsorbed > 0 && a.exclusivity >= ABSORPTION.fullExclusivity);
-    entry.partial = absorbers.some((a) => a.partial);
+    entry.partialHoles = !entry.full && entry.rate >= ABSORPTION.fullRate && absorbers.some((a) => a.holesAbsorbed > 0);
+    entry.partial = absorbers.some((a) => a.partial) || entry.partialHoles;
     report.push(entry);
   }
   const out: AbsorptionReport = {

@@ -14,6 +14,7 @@ import { coFiringCandidates, encodeSparse, firingCounts, latentRows, pairStats }
 import type { LatentRows, SparseCodes } from './sparseCodes';
 import { SPLIT_TREE } from './thresholds';
 import { linkWidths } from './widthEdges';
+import { nestingPairs } from './nesting';
 import type { WidthLabel } from './widthEdges';
 import type { WidthSide } from './widthMeasures';
 
@@ -59,6 +60,14 @@ export interface TreeEdge {
   label?: Exclude<WidthLabel, 'novel'>;
   /** Within one dictionary: P(child fires | parent fires). */
   reverseContainment?: number;
+  /**
+   * Within one dictionary, what found the edge: 'cofiring' (the parent fires on the child's rows) or
+   * 'direction' (the parent's direction is on the child's rows though the parent is silent: absorption;
+   * ./nesting.ts), with the two direction ratios.
+   */
+  basis?: 'cofiring' | 'direction';
+  directionForward?: number;
+  directionReverse?: number;
   /** Within one dictionary: V_ij with ρ = max‖r‖ (> 0 certifies non-stationarity) and with ρ = q₉₉‖r‖. */
   certificate?: number;
   certificateRobust?: number;
@@ -99,7 +108,7 @@ export interface SplitTreeReport {
   /** Large-latent node → its ≥ 2 small parents (node indices). */
   merges: { node: number; parents: number[] }[];
   /** Per consecutive width pair (small, large): the large latents without a parent. */
-  novel: { small: number; large: number; nodes: number[]; bestParents: NovelParent[] }[];
+  novel: { small: number; large: number; nodes: number[]; bestParents: NovelParent[]; sharedInit?: number; reason?: string }[];
   rows: number;
   /** Which rows, in one line (src/io/rowSample.ts), when read from a file. */
   sample?: string;
@@ -189,7 +198,8 @@ export function buildSplitTree(inputs: TreeInput[], opts: SplitTreeOptions = {})
     edges.push(...r.edges);
     splits.push(...r.splits);
     merges.push(...r.merges);
-    novel.push({ small: s, large: s + 1, nodes: r.novel, bestParents: r.unlinked });
+    novel.push({ small: s, large: s + 1, nodes: r.novel, bestParents: r.unlinked,
+      ...(r.sharedInit ? { sharedInit: r.sharedInit, reason: `${r.sharedInit} atoms of the wider SAE are identical to the narrower SAE's at the same index (one seed's initialisation, never trained away): those pairs are not edges` } : {}) });
   }
   return { saes, nodes, edges, splits, merges, novel, rows };
 }
@@ -198,7 +208,10 @@ function cosine(a: Prepared, i: number, b: Prepared, j: number): number {
   return dotAt(a.input.unitAtoms, i * a.d, b.input.unitAtoms, j * b.d, a.d);
 }
 
-/** Co-activation DAG with transitive reduction and the B3 certificate. */
+interface WithinParent { j: number; t: number; cos: number; basis: 'cofiring' | 'direction'; forward?: number; reverse?: number }
+const margin = (e: WithinParent): number => (e.forward ?? 1) - (e.reverse ?? 0);
+
+/** Co-activation DAG (co-firing and direction nestings) with transitive reduction and the B3 certificate. */
 function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitTreeReport['saes'][number]): TreeEdge[] {
   const { codes } = p.input;
   const cand = coFiringCandidates(codes, p.cols, SPLIT_TREE.dagParentGivenChild - 0.2);
@@ -208,7 +221,7 @@ function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitT
     for (const j of cand[i]!) if (p.counts[j]! >= p.counts[i]!) pairs.push(i, j);
   }
   const stats = pairStats(codes, p.cols, Int32Array.from(pairs));
-  const parentsOf = new Map<number, { j: number; t: number; cos: number }[]>();
+  const parentsOf = new Map<number, WithinParent[]>();
   for (let t = 0; t < pairs.length / 2; t++) {
     const i = pairs[2 * t]!, j = pairs[2 * t + 1]!;
     const both = stats.both[t]!;
@@ -217,31 +230,50 @@ function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitT
     if (c < SPLIT_TREE.dagMinCosine) continue;
     let list = parentsOf.get(i);
     if (!list) parentsOf.set(i, (list = []));
-    list.push({ j, t, cos: c });
+    list.push({ j, t, cos: c, basis: 'cofiring' });
   }
-  // Transitive reduction: drop j → i when j is an ancestor of another parent of i. The DAG is acyclic
-  // because an edge needs count_j ≥ 1.8 count_i.
+  // Nestings absorption hides from co-firing (./nesting.ts): the parent's direction on the child's rows.
+  const nested = nestingPairs(codes, p.cols, p.counts, p.input.unitAtoms, p.d, SPLIT_TREE.minFirings)
+    .filter((e) => !(parentsOf.get(e.child) ?? []).some((o) => o.j === e.parent));
+  const nestedStats = pairStats(codes, p.cols, Int32Array.from(nested.flatMap((e) => [e.child, e.parent])));
+  nested.forEach((e, u) => {
+    let list = parentsOf.get(e.child);
+    if (!list) parentsOf.set(e.child, (list = []));
+    list.push({ j: e.parent, t: u, cos: e.cosine, basis: 'direction', forward: e.forward, reverse: e.reverse });
+  });
+  // A pair found both ways round keeps the direction with the larger margin (the DAG must stay acyclic).
+  for (const [i, list] of parentsOf) {
+    for (let k = list.length - 1; k >= 0; k--) {
+      const { j } = list[k]!;
+      const back = parentsOf.get(j)?.find((o) => o.j === i);
+      if (back && margin(back) > margin(list[k]!)) list.splice(k, 1);
+    }
+  }
+  // Transitive reduction: drop j → i when j is an ancestor of another parent of i. Co-firing edges need
+  // count_j ≥ 1.8 count_i; direction edges need forward > reverse, and a pair found both ways keeps one.
   const ancestors = new Map<number, Set<number>>();
   const ancestorsOf = (i: number): Set<number> => {
     let a = ancestors.get(i);
     if (a) return a;
     a = new Set();
     ancestors.set(i, a);
-    for (const { j } of parentsOf.get(i) ?? []) { a.add(j); for (const g of ancestorsOf(j)) a.add(g); }
+    for (const { j } of parentsOf.get(i) ?? []) { if (a.has(j)) continue; a.add(j); for (const g of ancestorsOf(j)) a.add(g); }
     return a;
   };
   const out: TreeEdge[] = [];
   const rhoRatio = info.rho / p.input.lambdaE;
   const rhoRobustRatio = info.rhoRobust / p.input.lambdaE;
   for (const [i, list] of parentsOf) {
-    for (const { j, t, cos } of list) {
+    for (const { j, t, cos, basis, forward, reverse } of list) {
       if (list.some((o) => o.j !== j && ancestorsOf(o.j).has(j))) continue;
-      const pi = stats.sumFirst[t]! / p.mass[i]!; // π_{j|i} = E[a_i 1(a_j>0)]/E[a_i]
+      const st = basis === 'cofiring' ? stats : nestedStats;
+      const pi = st.sumFirst[t]! / p.mass[i]!; // π_{j|i} = E[a_i 1(a_j>0)]/E[a_i]
       const certificate = (1 - cos) - (1 - pi) * (1 + rhoRatio);
       const certificateRobust = (1 - cos) - (1 - pi) * (1 + rhoRobustRatio);
       out.push({
         kind: 'coactivation', from: nodeOf.get(j)!, to: nodeOf.get(i)!, cosine: cos,
-        containment: stats.both[t]! / p.counts[i]!, reverseContainment: stats.both[t]! / p.counts[j]!,
+        containment: st.both[t]! / p.counts[i]!, reverseContainment: st.both[t]! / p.counts[j]!, basis,
+        ...(forward !== undefined ? { directionForward: forward, directionReverse: reverse } : {}),
         certificate, certificateRobust, nonStationary: certificate > 0,
         ...(Number.isFinite(certificate) ? {} : { reason: info.reason ?? 'V_ij needs max‖r‖ and a positive λ_e' }),
       });
@@ -251,7 +283,7 @@ function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitT
 }
 
 function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, nodeL: Map<number, number>, nodes: TreeNode[], rows: number):
-  { edges: TreeEdge[]; splits: SplitRecord[]; merges: SplitTreeReport['merges']; novel: number[]; unlinked: NovelParent[] } {
+  { edges: TreeEdge[]; splits: SplitRecord[]; merges: SplitTreeReport['merges']; novel: number[]; unlinked: NovelParent[]; sharedInit: number } {
   if (S.d !== L.d) throw new Error(`SAEs of different d_out (${S.d} vs ${L.d}) cannot be compared`);
   const side = (p: Prepared): WidthSide => ({ sae: p.input.sae, codes: p.input.codes, cols: p.cols, counts: p.counts, unitAtoms: p.input.unitAtoms });
   const liveL = [...nodeL.keys()];
@@ -330,7 +362,7 @@ function acrossWidths(S: Prepared, L: Prepared, nodeS: Map<number, number>, node
     splits.push({ node, children: children.map((c) => nodeL.get(c.j)!), coverage, maxCoActivation: maxCo, maxCoFiring, centroidCosine, centroidOk, split, ...(notSplit ? { notSplit } : {}),
       ...(Number.isFinite(centroidCosine) ? {} : { reason: 'the children never fire with this latent: no centroid' }) });
   }
-  return { edges, splits, merges, novel, unlinked };
+  return { edges, splits, merges, novel, unlinked, sharedInit: links.sharedInit };
 }
 
 /** Matryoshka prefix levels: a later-level latent's parent is the earlier-level latent containing it most. */

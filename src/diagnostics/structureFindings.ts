@@ -25,13 +25,20 @@ function list(ids: number[], max = 8): string {
   return ids.slice(0, max).join(', ') + (ids.length > max ? `, … (${ids.length} in all)` : '');
 }
 
+const rangePct = (v: number[]): string => {
+  const lo = Math.min(...v), hi = Math.max(...v);
+  return lo === hi ? `${fmt(100 * lo)}%` : `${fmt(100 * lo)}–${fmt(100 * hi)}%`;
+};
+
 export function absorptionFindings(r: AbsorptionReport): StructureFinding[] {
   const out: StructureFinding[] = [];
   for (const p of r.parents.filter((e) => e.full).sort((a, b) => b.rate - a.rate).slice(0, 5)) {
     const top = p.absorbers.filter((a) => a.holesAbsorbed > 0).map((a) => `${a.latent} (cos ${fmt(a.cosine, 2)})`).slice(0, 3).join(', ');
     out.push({ section: 'absorption', severity: 'warning', message: `latent ${p.latent} is fully absorbed: it is silent on ${fmt(100 * p.rate)}% of the rows that carry its direction, where ${top} fire instead and never with it — the optimal response to a nested (child) feature, so this latent does not mean "${p.latent} absent" where it is off (C3).` });
   }
-  const partial = r.partiallyAbsorbed.filter((l) => !r.fullyAbsorbed.includes(l));
+  const holes = r.parents.filter((e) => e.partialHoles && !e.absorbers.some((a) => a.partial));
+  const partial = r.partiallyAbsorbed.filter((l) => !r.fullyAbsorbed.includes(l) && !holes.some((e) => e.latent === l));
+  if (holes.length) out.push({ section: 'absorption', severity: 'info', message: `latents ${list(holes.map((e) => e.latent))} are partly absorbed: each is silent on ${rangePct(holes.map((e) => e.rate))} of the rows that carry its direction, where more specific latents that carry it fire instead, and fires with them on the rest (C3).` });
   if (partial.length) out.push({ section: 'absorption', severity: 'info', message: `latents ${list(partial)} are partially absorbed: they fire weakly (below half their median activation) together with more specific latents that carry their direction, so their activation understates how present the feature is (C3).` });
   if (r.groundTruth) {
     for (const g of r.groundTruth.filter((e) => e.rate >= 0.5)) out.push({ section: 'absorption', severity: 'info', message: `ground truth: parent feature ${g.parentFeature} (matched to latent ${g.matchedLatent}, cos ${fmt(g.matchCosine, 2)}) is absorbed on ${fmt(100 * g.rate)}% of its child events (C3).` });

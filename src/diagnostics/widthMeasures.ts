@@ -21,6 +21,12 @@ export interface ParentCandidate {
   encoder: number;
   /** Σ ã^S_i over the rows where both fire (for B2's centroid check). */
   massS: number;
+  /**
+   * Mean ã^S_i on the rows where both fire over its mean on all its firings: ≈ 1 when j's rows are ordinary
+   * rows of i, well below 1 when i only leaks onto them (an amortised encoder fires a sibling's merged atom
+   * weakly on j's rows). NaN when they never co-fire.
+   */
+  strength: number;
 }
 
 /** Unit encoder rows [dSae, dIn] (W_enc is stored [dIn, dSae]); zero rows stay zero. */
@@ -50,6 +56,9 @@ export function parentCandidates(S: WidthSide, L: WidthSide, liveS: number[], li
   const slot = new Int32Array(S.sae.cfg.dSae).fill(-1);
   liveS.forEach((i, k) => { slot[i] = k; });
   const both = new Int32Array(liveS.length), mass = new Float64Array(liveS.length);
+  const meanS = new Float64Array(S.sae.cfg.dSae);
+  for (let t = 0; t < S.codes.idx.length; t++) meanS[S.codes.idx[t]!]! += S.codes.val[t]!;
+  for (let i = 0; i < meanS.length; i++) meanS[i] = S.counts[i]! > 0 ? meanS[i]! / S.counts[i]! : NaN;
   const touched: number[] = [];
   const out = new Map<number, ParentCandidate[]>();
   const block = Math.max(1, Math.floor(2_000_000 / Math.max(liveS.length, 1)));
@@ -76,6 +85,7 @@ export function parentCandidates(S: WidthSide, L: WidthSide, liveS: number[], li
       const list: ParentCandidate[] = touched.map((s) => ({
         i: liveS[s]!, cosine: C[k * liveS.length + s]!, containment: both[s]! / L.counts[j]!,
         encoder: E ? E[k * liveS.length + s]! : NaN, massS: mass[s]!,
+        strength: both[s]! > 0 ? mass[s]! / both[s]! / meanS[liveS[s]!]! : NaN,
       }));
       for (const s of touched) { both[s] = 0; mass[s] = 0; }
       touched.length = 0;

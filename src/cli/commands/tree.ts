@@ -92,12 +92,13 @@ export function formatTree(r: SplitTreeReport): string {
     for (const nv of r.novel) {
       if (!nv.nodes.length) continue;
       push(`  novel in SAE ${nv.large} (no parent in SAE ${nv.small} reaches confidence ${SPLIT_TREE.edgeConfidence}): ${nv.nodes.length} latents${nv.nodes.length <= 20 ? ': ' + nv.nodes.map(nodeName).join(', ') : ''}`);
+      if (nv.reason) push(`    ${nv.reason}`);
       for (const b of nv.bestParents.slice(0, 20)) push(`    ${nodeName(b.node)}: best candidate ${nodeName(b.parent)}, confidence ${fmt(b.confidence)} (cos ${fmt(b.cosine)}, containment ${fmt(b.containment)})`);
     }
   }
   const within = r.edges.filter((e) => e.kind === 'coactivation');
-  lines.push('', `within-dictionary co-activation edges: ${within.length} (${within.filter((e) => e.nonStationary).length} certified non-stationary by V_ij > 0)`);
-  for (const e of within) push(`  ${nodeName(e.from)} → ${nodeName(e.to)}  cos ${fmt(e.cosine)}  P(parent|child) ${fmt(e.containment)}  P(child|parent) ${fmt(e.reverseContainment ?? NaN)}  V ${fmt(e.certificate ?? NaN, 3)} (robust ${fmt(e.certificateRobust ?? NaN, 3)})`);
+  lines.push('', `within-dictionary co-activation edges: ${within.length} (${within.filter((e) => e.basis === 'direction').length} by the parent's direction on the child's rows, the parent silent there; ${within.filter((e) => e.nonStationary).length} certified non-stationary by V_ij > 0)`);
+  for (const e of within) push(`  ${nodeName(e.from)} → ${nodeName(e.to)}  cos ${fmt(e.cosine)}  P(parent|child) ${fmt(e.containment)}  P(child|parent) ${fmt(e.reverseContainment ?? NaN)}${e.basis === 'direction' ? `  direction ${fmt(e.directionForward ?? NaN)} / ${fmt(e.directionReverse ?? NaN)}` : ''}  V ${fmt(e.certificate ?? NaN, 3)} (robust ${fmt(e.certificateRobust ?? NaN, 3)})`);
   const mat = r.edges.filter((e) => e.kind === 'matryoshka');
   if (mat.length) {
     lines.push('', `Matryoshka prefix-level edges: ${mat.length}`);

@@ -77,6 +77,18 @@ test('C3: the no-absorption sentence never claims a latent fires where its numbe
   }
 });
 
+test('C3: a latent silent on part of the rows that carry its direction, the holes taken by nested absorbers, is "partly absorbed" with its rate; "fire weakly" is said only of weak co-firing', () => {
+  const absorber = (latent: number, partial: boolean) => ({ latent, holesAttributed: 50, holesAbsorbed: partial ? 0 : 50, nesting: 0.93, cosine: 0.7, exclusivity: 0.3, encoderSuppression: 0, encoderSuppressionRelative: 0, suppressed: false, pull: 0, coFiringActivationRatio: partial ? 0.3 : 0.94, partial });
+  const holes: ParentAbsorption = { latent: 3, firing: 300, threshold: 0.5, presentRows: 415, holes: 198, absorbed: 198, rate: 198 / 415, absorbers: [absorber(10, false)], full: false, partial: true, partialHoles: true };
+  const weak: ParentAbsorption = { latent: 5, firing: 300, threshold: 0.5, presentRows: 400, holes: 4, absorbed: 0, rate: 0, absorbers: [absorber(11, true)], full: false, partial: true };
+  const f = absorptionFindings({ rate: new Float32Array(12), nanReasons: ABSORPTION_NAN_REASONS, parents: [holes, weak], fullyAbsorbed: [], partiallyAbsorbed: [3, 5] });
+  const partly = f.find((x) => /partly absorbed/.test(x.message))!;
+  assert.match(partly.message, /latents 3 are partly absorbed: each is silent on 47\.7% of the rows that carry its direction/);
+  assert.doesNotMatch(partly.message, /weakly/);
+  const weakly = f.find((x) => /fire weakly/.test(x.message))!;
+  assert.match(weakly.message, /^latents 5 are partially absorbed/);
+});
+
 test('duplicated atoms: near-duplicate atoms are reported with their cosine and whether both fire; a dictionary without them has no such finding', () => {
   const data = g1({ seed: 9, n: 3000, d: 24, features: 12, p: 0.08 });
   const d = data.d, F = data.nFeatures;

@@ -2,7 +2,8 @@
 // (split, merge, refined, novel), precision and recall of the true parent → child relations. Also dumps every
 // candidate pair's measurements with its truth, for choosing the rule's thresholds.
 import type { SplitTreeReport, TreeInput } from '../../../src/diagnostics/splitTree';
-import { firingCounts } from '../../../src/diagnostics/sparseCodes';
+import { firingCounts, latentRows } from '../../../src/diagnostics/sparseCodes';
+import { quantile } from '../../../src/diagnostics/linalg';
 import type { SparseCodes } from '../../../src/diagnostics/sparseCodes';
 import type { HierarchyData } from './treeHierarchy';
 
@@ -10,36 +11,71 @@ export type EdgeLabel = 'split' | 'merge' | 'refined';
 export type ChildLabel = EdgeLabel | 'novel';
 
 export interface Matched {
-  /** Each latent's feature: the deepest feature present on ≥ minPurity of its firings (−1 when none). */
+  /** Each latent's feature: the feature whose event direction its atom matches (cos ≥ MATCH_COSINE; −1 when none, or fewer than 5 firings). */
   feature: Int32Array;
-  /** P(latent fires | feature active) [m, F]. */
-  coverage: Float32Array;
+  /** That cosine (NaN when unmatched). */
+  cosine: Float32Array;
 }
 
-export function matchLatents(codes: SparseCodes, h: HierarchyData, minPurity = 0.8): Matched {
-  const f = h.nFeatures, m = codes.m;
-  const both = new Float64Array(m * f);
-  const cnt = firingCounts(codes);
-  for (let r = 0; r < codes.n; r++) for (let t = codes.rowPtr[r]!; t < codes.rowPtr[r + 1]!; t++) {
-    const l = codes.idx[t]!;
-    for (let i = 0; i < f; i++) if (h.active[r * f + i]) both[l * f + i]!++;
+/** A latent represents a feature when its atom is at least this close to the feature's event direction. [H] */
+export const MATCH_COSINE = 0.8;
+
+/**
+ * Event directions: when feature f fires, its ancestors fire too (treeHierarchy.ts), so the mean input of f's
+ * event is ∝ the sum of the directions of f and its ancestors (equal mean magnitudes). That is the atom an SAE
+ * keeps for f at the absorbing optimum (docs/theory.md §C3: the merged atom ∝ E[x − b | child event]); a
+ * parent-only atom is the parent's own direction (its event has no child).
+ */
+export function eventDirections(h: HierarchyData): Float32Array {
+  const { d, nFeatures: f } = h;
+  const out = new Float32Array(f * d);
+  for (let i = 0; i < f; i++) {
+    for (let a = i; a >= 0; a = h.parent[a]!) for (let k = 0; k < d; k++) out[i * d + k]! += h.features[a * d + k]!;
+    let s = 0; for (let k = 0; k < d; k++) s += out[i * d + k]! ** 2;
+    for (let k = 0; k < d; k++) out[i * d + k]! /= Math.sqrt(s);
   }
-  const out = new Int32Array(m).fill(-1);
-  const fcnt = new Float64Array(f);
-  for (let r = 0; r < codes.n; r++) for (let i = 0; i < f; i++) fcnt[i]! += h.active[r * f + i]!;
-  const coverage = Float32Array.from(both, (b, t) => b / Math.max(1, fcnt[t % f]!));
+  return out;
+}
+
+/** … and at least this share of its strong firings (ã ≥ half its 90th-percentile ã) fall on rows where that feature is active. [H] */
+export const MATCH_PURITY = 0.5;
+
+/**
+ * Matches each live latent (≥ 5 firings) to the feature whose event direction its decoder atom is closest to
+ * (cos ≥ MATCH_COSINE), when its strong firings agree (≥ MATCH_PURITY of them on that feature's rows).
+ * Matching by firing purity alone ("the deepest feature present on ≥ 80% of its firings") calls an absorbing
+ * child atom w_P + w_c the parent P whenever an amortised encoder also fires it weakly on its siblings' rows,
+ * which made a narrower SAE of absorbed children look like several copies of the parent and invented merges.
+ * An atom between a parent's and a child's event direction that fires strongly on the siblings' rows too
+ * (partial absorption) is neither: it stays unmatched and unscored.
+ */
+export function matchLatents(codes: SparseCodes, unitAtoms: Float32Array, h: HierarchyData): Matched {
+  const f = h.nFeatures, m = codes.m, d = h.d;
+  const ev = eventDirections(h);
+  const cnt = firingCounts(codes);
+  const cols = latentRows(codes);
+  const feature = new Int32Array(m).fill(-1), cosine = new Float32Array(m).fill(NaN);
   for (let l = 0; l < m; l++) {
     if (cnt[l]! < 5) continue;
-    let best = -1, bestKey = -Infinity;
+    let best = -1, bestCos = -Infinity;
     for (let i = 0; i < f; i++) {
-      const p = both[l * f + i]! / cnt[l]!;
-      if (p < minPurity) continue;
-      const key = Math.max(0, h.level[i]!) * 10 + p;
-      if (key > bestKey) { bestKey = key; best = i; }
+      let c = 0; for (let k = 0; k < d; k++) c += unitAtoms[l * d + k]! * ev[i * d + k]!;
+      if (c > bestCos) { bestCos = c; best = i; }
     }
-    out[l] = best;
+    if (bestCos < MATCH_COSINE) continue;
+    const rows = Array.from(cols.rows.subarray(cols.colPtr[l]!, cols.colPtr[l + 1]!));
+    const vals = rows.map((r) => codeAt(codes, r, l));
+    const strong = 0.5 * quantile(Float32Array.from(vals), 0.9);
+    let nStrong = 0, on = 0;
+    rows.forEach((r, u) => { if (vals[u]! >= strong) { nStrong++; on += h.active[r * f + best]!; } });
+    if (on >= MATCH_PURITY * nStrong) { feature[l] = best; cosine[l] = bestCos; }
   }
-  return { feature: out, coverage };
+  return { feature, cosine };
+}
+
+function codeAt(codes: SparseCodes, r: number, l: number): number {
+  for (let t = codes.rowPtr[r]!; t < codes.rowPtr[r + 1]!; t++) if (codes.idx[t] === l) return codes.val[t]!;
+  return 0;
 }
 
 /** Labels every live child from a set of (parent, child) relations: merge (≥ 2 parents), split (its parent has ≥ 2 children), refined, novel. */
@@ -58,25 +94,25 @@ export interface PR { tp: number; predicted: number; truth: number; precision: n
 const pr = (tp: number, predicted: number, truth: number): PR => ({ tp, predicted, truth, precision: predicted ? tp / predicted : NaN, recall: truth ? tp / truth : NaN });
 
 /**
- * True relations S_i → L_j: S_i's feature is the nearest ancestor-or-self of L_j's feature among the features
- * the narrower SAE has latents for (a grandparent latent is not a parent when the parent has its own latent).
+ * True relations S_i → L_j. S_i's feature is the nearest ancestor-or-self of L_j's feature among the features
+ * the narrower SAE has latents for (a grandparent latent is not a parent when the parent has its own latent);
+ * every S latent of that feature is a parent (duplicates of one feature make a merge). When S has no
+ * ancestor-or-self of L_j's feature but has latents for its descendants (e.g. only absorbed children
+ * w_P + w_c, and L_j is the parent alone), those latents are L_j's parents: L_j merges them. strict (within one
+ * SAE): only proper ancestors, and no merges of descendants.
  */
-export function trueEdges(small: Matched, large: Matched, h: HierarchyData, minCoverage = 0.5, strict = false): [number, number][] {
+export function trueEdges(small: Matched, large: Matched, h: HierarchyData, strict = false): [number, number][] {
   const have = new Set([...small.feature].filter((f) => f >= 0));
   const out: [number, number][] = [];
-  const f = h.nFeatures;
+  const isDescendant = (x: number, of: number): boolean => { for (let a = h.parent[x]!; a >= 0; a = h.parent[a]!) if (a === of) return true; return false; };
   for (let j = 0; j < large.feature.length; j++) {
     const fj = large.feature[j]!;
     if (fj < 0) continue;
     let a = strict ? h.parent[fj]! : fj;
     while (a >= 0 && !have.has(a)) a = h.parent[a]!;
-    if (a < 0) continue;
-    const of = [...small.feature.keys()].filter((i) => small.feature[i] === a);
-    // a feature the narrower SAE spreads over several latents: the parents are those that fire on most of
-    // j's feature's rows (near the best of them)
-    const top = Math.max(...of.map((i) => small.coverage[i * f + fj]!));
-    const covering = of.filter((i) => small.coverage[i * f + fj]! >= Math.max(minCoverage, 0.75 * top));
-    for (const i of covering.length ? covering : of) out.push([i, j]);
+    const of = a >= 0 ? [...small.feature.keys()].filter((i) => small.feature[i] === a)
+      : strict ? [] : [...small.feature.keys()].filter((i) => small.feature[i]! >= 0 && isDescendant(small.feature[i]!, fj));
+    for (const i of of) if (!(strict && i === j)) out.push([i, j]);
   }
   return out;
 }
@@ -105,7 +141,7 @@ export function scorePair(predicted: [number, number][], sm: Matched, lg: Matche
 /** Scores the width edges of a tree over every consecutive width pair (inputs sorted by width, as in the tree). */
 export function scoreTree(tree: SplitTreeReport, inputs: TreeInput[], h: HierarchyData): { perPair: Record<ChildLabel | 'edge', PR>[]; matched: Matched[] } {
   const sorted = [...inputs].sort((a, b) => a.sae.cfg.dSae - b.sae.cfg.dSae);
-  const matched = sorted.map((t) => matchLatents(t.codes, h));
+  const matched = sorted.map((t) => matchLatents(t.codes, t.unitAtoms, h));
   const perPair: Record<ChildLabel | 'edge', PR>[] = [];
   for (let s = 0; s + 1 < sorted.length; s++) {
     const edges: [number, number][] = tree.edges.filter((e) => e.kind === 'width' && tree.nodes[e.from]!.sae === s).map((e) => [tree.nodes[e.from]!.latent, tree.nodes[e.to]!.latent]);
@@ -123,7 +159,7 @@ export function addPR(a: PR | undefined, b: PR): PR { return pr((a?.tp ?? 0) + b
  */
 export function scoreWithin(tree: SplitTreeReport, sae: number, matched: Matched, h: HierarchyData): PR {
   // strict: a latent's parent is a latent of a proper ancestor feature
-  const truth = trueEdges(matched, matched, h, 0.5, true).map(([i, j]) => [i, j] as [number, number]);
+  const truth = trueEdges(matched, matched, h, true);
   const key = (e: [number, number]): string => `${e[0]}>${e[1]}`;
   const t = new Set(truth.map(key));
   const pred: [number, number][] = tree.edges.filter((e) => e.kind === 'coactivation' && tree.nodes[e.from]!.sae === sae)
