@@ -16,7 +16,7 @@ import { diagnosticsModel, fileDiagnostics, panelDiagnostics, stationarityColumn
 import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, DictionaryModel, ReportModel, SplitTreeModel } from './model';
 import { atomMapModel } from './atomMap';
-import type { AtomMapModel } from './atomMap';
+import type { AtomMapModel } from './model';
 import { atomMapLayoutOf } from './atomMapLayout';
 import { markSplitLatents } from './splitTree';
 import { groundTruthModel, latentGroundTruth } from './groundTruth';
