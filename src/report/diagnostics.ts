@@ -4,7 +4,7 @@
  * (docs/panels.md "Mapping"). Nothing here computes a diagnostic itself; a section the module did not
  * compute keeps the module's reason, which the panel shows in its place.
  */
-import { buildContext } from '../diagnostics/context';
+import { buildContext, residualNorms } from '../diagnostics/context';
 import type { DiagnosticContext } from '../diagnostics/context';
 import { computed, copySection, notComputed, runDiagnostics, SECTIONS } from '../diagnostics/index';
 import type { DiagnosticReport, Finding, SectionName } from '../diagnostics/index';
@@ -100,17 +100,6 @@ export function fileDiagnostics(sae: Sae, activationsPath: string, onProgress?: 
     if (e instanceof Error && e.name === 'InputError') return { reason: e.message };
     throw e;
   }
-}
-
-function residualNorms(ctx: DiagnosticContext): Float32Array {
-  const d = ctx.sae.cfg.dOut;
-  const out = new Float32Array(ctx.n);
-  for (let r = 0; r < ctx.n; r++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += ctx.residual[r * d + j]! ** 2;
-    out[r] = Math.sqrt(s);
-  }
-  return out;
 }
 
 /** A section's own "why not" (skipped, too few rows, no λ_e …), or undefined when it computed. */
