@@ -2,6 +2,42 @@
 // (src/ never imports vscode; webviews never import Node modules; the layers inside src/ below).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from 'eslint-plugin-boundaries';
+
+// The layers of src/, bottom first (docs/architecture.md). A folder imports only folders of lower layers:
+// nothing points up, folders of one layer do not import each other, so the folders form no cycle.
+const LAYERS = [
+  ['runtime', 'util'],
+  ['compute', 'io'],
+  ['sae', 'tokens', 'annotations', 'capture'],
+  ['formats', 'synthetic', 'data'],
+  ['metrics'],
+  ['diagnostics'],
+  ['protocol'],
+  ['train'],
+  ['views'],
+  ['workers', 'cli'],
+];
+/** Files the layer rule does not classify: src/errors.ts (one error class every layer may throw, importing nothing). */
+const UNLAYERED = [
+  'src/errors.ts',
+  // BEGIN moved by layout-rename.sh (files the script moves to their layer; it drops this block)
+  'src/**/*.worker.ts', 'src/protocol/rpc.ts', 'src/report/model.ts', 'src/io/inspect.ts',
+  // END moved by layout-rename.sh
+];
+/** Folders named otherwise than src/<layer name>. */
+const FOLDER = {
+  // BEGIN moved by layout-rename.sh
+  views: 'src/report',
+  // END moved by layout-rename.sh
+};
+const layerOf = (name) => LAYERS.findIndex((l) => l.includes(name));
+const boundaryElements = LAYERS.flat().map((type) => ({ type, pattern: FOLDER[type] ?? `src/${type}`, partialMatch: false }));
+// (a folder imports itself too)
+const boundaryPolicies = LAYERS.flat().map((name) => ({
+  from: { element: { type: name } },
+  allow: [name, ...LAYERS.slice(0, layerOf(name)).flat()].map((type) => ({ to: { element: { type } } })),
+}));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'out/**', '.tools/**', '.test-artifacts/**', 'src/compute/assembly/**'] },
@@ -19,24 +55,19 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/ must not import vscode (DESIGN.md).' }] }],
     },
   },
-  // layers inside src/ (docs/architecture.md): the runtime is the bottom layer, and the diagnostics do not
-  // reach into the trainer (a later block replaces the src/** rule for these files, so vscode is repeated)
+  // the layers inside src/ (LAYERS above): one policy per folder, allowing the folders of lower layers
   {
-    files: ['src/runtime/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'src/ must not import vscode (DESIGN.md).' }],
-        patterns: [{ group: ['../*', '../**'], message: 'src/runtime is the bottom layer: it imports nothing else from src/ (docs/architecture.md).' }],
-      }],
+    files: ['src/**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'boundaries/elements': boundaryElements,
+      'boundaries/include': ['src/**/*.ts'],
+      'boundaries/ignore': UNLAYERED,
+      'import/resolver': { node: { extensions: ['.ts', '.js'] } },
     },
-  },
-  {
-    files: ['src/diagnostics/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'src/ must not import vscode (DESIGN.md).' }],
-        patterns: [{ group: ['../train', '../train/*'], message: 'the diagnostics sit beside the trainer, not above it: shared plumbing goes to src/runtime (docs/architecture.md).' }],
-      }],
+      'boundaries/dependencies': ['error', { default: 'disallow', policies: boundaryPolicies, message: 'src/{{from.element.type}} must not import src/{{to.element.type}}: imports point down the layers of docs/architecture.md (eslint.config.mjs LAYERS)' }],
+      'boundaries/no-unknown-files': 'error',
     },
   },
   {

@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
 import { layoutAtoms, pcaLayout } from '../src/report/atomLayout';
-import type { AtomMapModel } from '../src/report/atomMap';
+import type { AtomMapModel } from '../src/report/model';
 import { encodeModel } from '../src/report/codec';
 import { seededRandom } from '../src/util/random';
 import { launch, watchedPage } from '../test/webview/browser';

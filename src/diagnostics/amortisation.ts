@@ -6,7 +6,8 @@
  */
 import { archSpec } from '../sae/arch/registry';
 import type { CodeSet } from './codes';
-import { finishCodeSet, perRowObjective, quantile } from './codes';
+import { finishCodeSet, perRowObjective } from './codes';
+import { quantile } from './linalg';
 import { exactCodes } from './exactCodes';
 import type { ExactCodes } from './exactCodes';
 import { centredRows } from './context';

@@ -119,11 +119,3 @@ export function perRowObjective(c: CodeSet, lambdaE: number): Float64Array {
   }
   return out;
 }
-
-export function quantile(values: ArrayLike<number>, q: number): number {
-  const v = Array.from(values).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const pos = q * (v.length - 1);
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
-}

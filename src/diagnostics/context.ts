@@ -49,6 +49,18 @@ export function codeKindOfSae(sae: Sae): CodeKind {
   return archSpec(sae.cfg.activation).codeKind;
 }
 
+/** ‖r_n‖ per context row (the split tree's residual weights, the panel's residual histogram). */
+export function residualNorms(ctx: DiagnosticContext): Float32Array {
+  const d = ctx.sae.cfg.dOut;
+  const out = new Float32Array(ctx.n);
+  for (let r = 0; r < ctx.n; r++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += ctx.residual[r * d + j]! ** 2;
+    out[r] = Math.sqrt(s);
+  }
+  return out;
+}
+
 /** x − b_dec on the first n rows [n, d_out]: the targets of exact and reference codes (docs/theory.md §B5; SAEs only, d_in = d_out). */
 export function centredRows(ctx: DiagnosticContext, n: number): Float32Array {
   const d = ctx.sae.cfg.dOut, b = ctx.sae.bDec;

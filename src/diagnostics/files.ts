@@ -9,7 +9,6 @@ import { openRowReader, openRowSource } from '../io/rowReader';
 import { describeSample, readRowsAt, sampleRowIndices } from '../io/rowSample';
 import type { RowReader } from '../io/rowReader';
 import type { Sae } from '../sae/types';
-import type { DiagnoseFilesRequest } from '../protocol/diagnosticsWorker';
 import { buildContext } from './context';
 import type { DiagnosticContext } from './context';
 import { countFirings } from './sparseCodes';
@@ -22,6 +21,18 @@ import { THRESHOLDS } from './thresholds';
  * Opens activation rows in file order (.npy or .safetensors, any float dtype) through the streaming reader,
  * so only what is asked for is ever in memory. `dIn` (when given) must match; NaN/Inf stops with the row.
  */
+/** What the diagnose command and the diagnostics worker (src/protocol/diagnosticsWorker.ts) ask for. */
+export interface DiagnoseFilesRequest {
+  saePath: string;
+  activationsPath: string;
+  /** Rows read from the start of the activation file (default all). */
+  rows?: number;
+  sampleRows?: number;
+  exactRows?: number;
+  lambdaE?: number;
+  skip?: string[];
+}
+
 export function openActivationRows(path: string, dIn?: number): RowReader {
   const reader = openRowReader([path], { shuffle: false, loop: false, onNonFinite: 'stop' });
   if (dIn !== undefined && reader.dIn !== dIn) { reader.close(); throw new InputError(path, `activations have d_in ${reader.dIn} but the SAE expects d_in ${dIn}`); }

@@ -8,7 +8,8 @@
  */
 import type { CodeSet } from './codes';
 import type { AtomPairs } from './atomPairs';
-import { codeWeightedResidual, quantile } from './codes';
+import { codeWeightedResidual } from './codes';
+import { quantile } from './linalg';
 
 export interface IdentityReport {
   source: CodeSet['source'];

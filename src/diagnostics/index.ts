@@ -29,6 +29,17 @@ import { convexReferenceSection } from './convexReference';
 import { splitTreeSection } from './splitTree';
 import { absorptionFindings, residualFindings, convexReferenceFindings, splitTreeFindings, kktFindings } from './structureFindings';
 import type { CodeKind } from './thresholds';
+import type { KktReport } from './kkt';
+import type { IdentityReport } from './identity';
+import type { AmortisationReport } from './amortisation';
+import type { DeadDenseReport } from './deadDense';
+import type { AntipodalReport } from './antipodal';
+import type { DuplicatesReport } from './duplicates';
+import type { AbsorptionReport } from './absorption';
+import type { ResidualReport } from './residual';
+import type { SplitTreeReport } from './splitTree';
+import type { WideLimitReport } from './wideLimit';
+import type { ConvexReferenceReport } from './convexReference';
 
 export interface DiagnosticOptions {
   /** Firing counts over more rows than the context holds (C1 wants N ≥ 10⁵), and how many rows. */
@@ -47,16 +58,55 @@ export interface Finding {
   message: string;
 }
 
-export interface SectionResult {
-  report: unknown;
+/** A section (or part of one) that did not compute: why, keyed by the part's name (skipped, too few rows, no λ_e …). */
+export interface NotComputed { reason: Record<string, string> }
+/** A section computed on the SAE's codes and, where they exist, on the exact codes a*. */
+export interface OnBothCodes<T> { sae: T; exact: T | null; reason: Record<string, string> }
+
+/** Each section's report, as its producer returns it (the type beside the module that computes it). */
+export interface DiagnosticSections {
+  kkt: OnBothCodes<KktReport> | NotComputed;
+  identity: OnBothCodes<IdentityReport> | NotComputed;
+  amortisation: AmortisationReport | NotComputed;
+  deadDense: DeadDenseReport | NotComputed;
+  antipodal: AntipodalReport | NotComputed;
+  duplicates: DuplicatesReport | NotComputed;
+  absorption: AbsorptionReport | NotComputed;
+  residual: ResidualReport | NotComputed;
+  coactivation: SplitTreeReport | NotComputed;
+  wideLimit: WideLimitReport | NotComputed;
+  convexReference: ConvexReferenceReport | NotComputed;
+}
+export type SectionName = keyof DiagnosticSections;
+
+export interface SectionResult<R> {
+  report: R;
   findings?: Finding[];
 }
 
-export interface DiagnosticSection {
-  name: string;
+export interface DiagnosticSection<K extends SectionName = SectionName> {
+  name: K;
   /** What it computes, for help texts. */
   title: string;
-  run(run: DiagnosticRun): SectionResult;
+  run(run: DiagnosticRun): SectionResult<DiagnosticSections[K]>;
+}
+type AnySection = { [K in SectionName]: DiagnosticSection<K> }[SectionName];
+
+/** Puts section `name` of one report into another (the panel runs the costly sections on fewer rows). */
+export function copySection<K extends SectionName>(to: DiagnosticSections, from: DiagnosticSections, name: K): void {
+  to[name] = from[name];
+}
+
+/** Marks section `name` as not computed, and why. */
+export function notComputed<K extends SectionName>(sections: DiagnosticSections, name: K, why: string): void {
+  const not: NotComputed = { reason: { [name]: why } };
+  sections[name] = not;
+}
+
+/** A section's report when it computed (its own type), or undefined when it gave a reason instead. */
+export function computed<K extends SectionName, F extends string>(sections: DiagnosticSections, name: K, field: F): Extract<DiagnosticSections[K], Record<F, unknown>> | undefined {
+  const s = sections[name];
+  return s && field in s ? (s as Extract<DiagnosticSections[K], Record<F, unknown>>) : undefined;
 }
 
 /** Minimum rows for any statistic; below it a section reports a reason instead of numbers. */
@@ -145,10 +195,10 @@ function fmt(v: number, digits = 3): string {
 }
 
 /** The sections, in order. Add one line here to add a section. */
-export const SECTIONS: DiagnosticSection[] = [
+export const SECTIONS: AnySection[] = [
   {
     name: 'kkt', title: 'code-space KKT and dictionary stationarity (B1, B2, B4)',
-    run: (run) => {
+    run: (run): SectionResult<DiagnosticSections['kkt']> => {
       if (run.ctx.n < MIN_ROWS.kkt) return { report: { reason: { kkt: `KKT/stationarity needs at least ${MIN_ROWS.kkt} rows; the sample has ${run.ctx.n}` } } };
       const sae = kktStationarity(run.saeCodes, run.ctx.unitAtoms, run.ctx.lambdaE, run.offThreshold());
       const ex = run.exact;
@@ -159,7 +209,7 @@ export const SECTIONS: DiagnosticSection[] = [
   },
   {
     name: 'identity', title: 'pairwise identity residual (B3)',
-    run: (run) => {
+    run: (run): SectionResult<DiagnosticSections['identity']> => {
       if (run.ctx.n < MIN_ROWS.identity) return { report: { reason: { identity: `the identity residual needs at least ${MIN_ROWS.identity} rows; the sample has ${run.ctx.n}` } } };
       const sae = identityResidual(run.saeCodes, run.ctx.unitAtoms, run.ctx.lambdaE, run.pairs);
       const ex = run.exact;
@@ -245,7 +295,7 @@ export interface DiagnosticReport {
   /** Which rows the context was: one line from src/io/rowSample.ts (set by diagnoseFiles and the report). */
   sample?: string;
   lambdaE: { value: number; source: DiagnosticContext['lambdaSource']; estimate: number; ratio: number; reason?: string };
-  sections: Record<string, unknown>;
+  sections: DiagnosticSections;
   findings: Finding[];
   timings: Record<string, number>;
   reason: Record<string, string>;
@@ -266,10 +316,11 @@ export function runDiagnostics(ctx: DiagnosticContext, options: DiagnosticOption
   else if (ctx.lambdaSource !== 'estimated' && codeKindOf(ctx) === 'l1' && !(ratio > 0 && Math.abs(Math.log(ratio)) <= Math.log(1.25))) {
     findings.push({ section: 'lambda', severity: 'warning', message: `the ${ctx.lambdaSource} λ_e = ${fmt(ctx.lambdaE)} disagrees with the data's estimate ${fmt(ctx.lambdaEstimate)} (median ⟨d̂_i, r⟩ on active pairs): either the loss convention is recorded wrongly (docs/theory.md §1: λ/2, λd/2 or λ), which rescales every KKT value, or the encoder's codes are far from lasso codes (see the KKT figures), which biases the estimate.` });
   }
-  const sections: Record<string, unknown> = {};
+  // filled below, one entry per section of SECTIONS (each name once), so every field is set on return
+  const sections: Partial<Record<SectionName, unknown>> = {};
   const timings: Record<string, number> = {};
   for (const s of SECTIONS) {
-    if (options.skip?.includes(s.name)) { sections[s.name] = { reason: { [s.name]: 'skipped by request' } }; continue; }
+    if (options.skip?.includes(s.name)) { sections[s.name] = { reason: { [s.name]: 'skipped by request' } } satisfies NotComputed; continue; }
     options.onProgress?.(s.name);
     const t0 = performance.now();
     const res = s.run(run);
@@ -282,6 +333,6 @@ export function runDiagnostics(ctx: DiagnosticContext, options: DiagnosticOption
   return {
     sae: { activation: c.activation, dIn: c.dIn, dSae: c.dSae, dOut: c.dOut, transcoder: c.transcoder, codeKind: codeKindOf(ctx) },
     rows: { context: ctx.n, exact: run.exactRows, firing: run.firingCounts.rows },
-    lambdaE: lambda, sections, findings, timings, reason,
+    lambdaE: lambda, sections: sections as DiagnosticSections, findings, timings, reason,
   };
 }

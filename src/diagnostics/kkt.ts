@@ -8,7 +8,8 @@
  */
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
-import { codeWeightedResidual, forEachProjectionRow, quantile } from './codes';
+import { codeWeightedResidual, forEachProjectionRow } from './codes';
+import { quantile } from './linalg';
 import { statRule, THRESHOLDS } from './thresholds';
 import { stationarityBootstrap } from './kktBootstrap';
 import type { BootstrapOptions } from './bootstrap';

@@ -14,7 +14,7 @@
  */
 import { fastMatmul } from '../compute/fastMatmul';
 import type { CodeSet } from './codes';
-import { quantile } from './codes';
+import { quantile } from './linalg';
 import { BOOTSTRAP_DEFAULTS, resampleCounts, standardDeviation } from './bootstrap';
 import type { BootstrapOptions } from './bootstrap';
 import { statRule } from './thresholds';

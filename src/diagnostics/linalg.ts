@@ -262,10 +262,10 @@ export function median(values: ArrayLike<number>): number {
   return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
 }
 
-/** Linear-interpolated quantile q ∈ [0, 1] (NaN when empty). */
+/** Linear-interpolated quantile q ∈ [0, 1] of the finite values (NaN when there are none). */
 export function quantile(values: ArrayLike<number>, q: number): number {
-  if (values.length === 0) return NaN;
-  const s = Float64Array.from(values as ArrayLike<number>).sort();
+  const s = Float64Array.from(Array.prototype.filter.call(values, Number.isFinite) as number[]).sort();
+  if (s.length === 0) return NaN;
   const pos = q * (s.length - 1);
   const lo = Math.floor(pos), hi = Math.ceil(pos);
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);

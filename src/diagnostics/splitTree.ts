@@ -5,7 +5,7 @@
  * in the next smaller SAE, activation containment, split / merge / novel labels and B2's centroid check.
  * Matryoshka SAEs: parents across prefix levels of one SAE.
  */
-import { buildContext } from './context';
+import { buildContext, residualNorms } from './context';
 import type { DiagnosticContext } from './context';
 import { decoderNorms } from '../sae/forward';
 import type { Sae } from '../sae/types';
@@ -121,14 +121,7 @@ export interface SplitTreeOptions {
 
 /** Tree input from a shared diagnostic context. */
 export function treeInputFromContext(ctx: DiagnosticContext, name: string): TreeInput {
-  const d = ctx.sae.cfg.dOut;
-  const residualNorms = new Float32Array(ctx.n);
-  for (let r = 0; r < ctx.n; r++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += ctx.residual[r * d + j]! ** 2;
-    residualNorms[r] = Math.sqrt(s);
-  }
-  return { name, sae: ctx.sae, codes: ctx.codes, unitAtoms: ctx.unitAtoms, residualNorms, lambdaE: ctx.lambdaE };
+  return { name, sae: ctx.sae, codes: ctx.codes, unitAtoms: ctx.unitAtoms, residualNorms: residualNorms(ctx), lambdaE: ctx.lambdaE };
 }
 
 /** Tree input encoded chunk by chunk (never the dense [n, d_sae] codes); λ_e as stored, else estimated on ≤ 1024 rows. */

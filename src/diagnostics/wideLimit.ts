@@ -5,7 +5,8 @@
  * says how much a wider dictionary could still gain; per-sample gaps name the rows that "want their own atom".
  */
 import type { CodeSet } from './codes';
-import { perRowObjective, quantile } from './codes';
+import { perRowObjective } from './codes';
+import { quantile } from './linalg';
 
 export function phi(s: number, lambdaE: number): number {
   return s <= lambdaE ? 0.5 * s * s : lambdaE * s - 0.5 * lambdaE * lambdaE;

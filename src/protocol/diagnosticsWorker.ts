@@ -2,17 +2,9 @@
  * Messages between the extension host (or CLI) and the diagnostics worker. Type-only module.
  */
 import type { DiagnosticReport } from '../diagnostics';
+import type { DiagnoseFilesRequest } from '../diagnostics/files';
 
-export interface DiagnoseFilesRequest {
-  saePath: string;
-  activationsPath: string;
-  /** Rows read from the start of the activation file (default all). */
-  rows?: number;
-  sampleRows?: number;
-  exactRows?: number;
-  lambdaE?: number;
-  skip?: string[];
-}
+export type { DiagnoseFilesRequest } from '../diagnostics/files';
 
 /** host → worker requests: type → [payload, response]. */
 export interface DiagnosticsWorkerRequests {

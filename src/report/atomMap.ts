@@ -4,42 +4,14 @@
  * (drawn as lines), annotation tags, the split-tree family across widths, the ground-truth match — all
  * indexed by a global atom index (SAE s's latent i is atom saes[s].offset + i).
  */
-import type { DiagnosticsModel, DictionaryModel, LabelMap, SplitTreeModel } from './model';
-import { FLAG } from './model';
-
-export interface AtomMapSae { name: string; dir: string; width: number; offset: number }
-
-export interface AtomMapModel {
-  saes: AtomMapSae[];
-  count: number;
-  /** x, y per atom in [-1, 1]. */
-  xy: Float32Array;
-  /** Firing density per atom (NaN: not measured). */
-  density: Float32Array;
-  /** FLAG bits per atom, plus DUPLICATED. */
-  flags: Uint16Array;
-  /** Antipodal pairs to draw as lines (global atom indexes); `dense` marks dense pairs. */
-  pairs: { a: Int32Array; b: Int32Array; dense: Uint8Array };
-  /** Split-tree family per atom (a connected component of the cross-width edges), −1 for none. */
-  family: Int32Array;
-  /** Best cosine to a ground-truth feature (NaN: no ground truth). */
-  groundTruthCos: Float32Array;
-  /** Annotation labels (global indexes). */
-  labels: LabelMap;
-  /** Index into `tagNames` of each atom's first annotation tag, −1 for none. */
-  tag: Int16Array;
-  tagNames: string[];
-  /** What the layout is and what the colours were measured on, one line each. */
-  notes: string[];
-  layout: { seed: number; neighbors: number; epochs: number; cached: boolean };
-}
+import type { AtomMapModel, AtomMapSae, DiagnosticsModel, DictionaryModel, SplitTreeModel } from './model';
+import { DUPLICATED } from './model';
 
 /** The layout cache files' names beside an SAE (./atomMapLayout.ts writes them): `atom_map.<16 hex>.safetensors`. */
 export const ATOM_MAP_CACHE = /^atom_map\.[0-9a-f]{16}\.safetensors$/;
 
 /** Atoms whose max decoder cosine to another atom is above this are marked duplicated. */
 export const DUPLICATE_COSINE = 0.95;
-export const DUPLICATED = 1 << 8;
 
 export interface AtomMapInputs {
   saes: { name: string; dir: string; dictionary: DictionaryModel; diagnostics?: DiagnosticsModel; tags?: Map<number, string[]> }[];
@@ -113,5 +85,3 @@ function treeFamilies(tree: SplitTreeModel, saes: AtomMapSae[]): Int32Array {
     return id;
   });
 }
-
-export { FLAG };

@@ -4,17 +4,7 @@
  * of the sample that point most nearly along it (cosine of x − b_dec with the atom).
  */
 import type { Analysis } from './analyze';
-
-export interface AtomView {
-  /** The unit decoder direction d̂_i, [d_out]. */
-  decoder: Float32Array;
-  /** The largest components by magnitude. */
-  top: { dim: number; value: number }[];
-  /** cos(encoder row i, decoder atom i); NaN for transcoders (the two live in different spaces). */
-  encoderDecoderCos: number;
-  /** Sample rows nearest to the atom by cosine, with the row's token (or row label) when the data has them. */
-  nearestInputs: { row: number; cosine: number; token?: string }[];
-}
+import type { AtomView } from './model';
 
 export function atomView(a: Analysis, latent: number, tokenOf: (fileRow: number) => string | undefined, nearest = 8): AtomView {
   const { dIn, dSae, dOut, transcoder } = a.sae.cfg;

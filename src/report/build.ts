@@ -9,7 +9,9 @@ import type { Sae } from '../sae/types';
 import type { Analysis } from './analyze';
 import { atomView } from './atomView';
 import { basicFlags, maxDecoderCosine } from './analyze';
-import type { DictionaryModel, FeatureModel, LabelMap, Neighbours, SaeCard, TrainingModel } from './model';
+import type { DictionaryModel, FeatureModel, GroundTruthModel, LabelMap, Neighbours, SaeCard, SplitTreeModel, TrainingModel } from './model';
+import { markSplitLatents } from './splitTree';
+import { latentGroundTruth } from './groundTruth';
 import { passFields } from './featurePage';
 import type { FeaturePassData } from './featurePage';
 import { FLAG } from './model';
@@ -17,6 +19,26 @@ import { atomDiagnostics, diagnosticFlags, stationarityColumn } from './diagnost
 import type { PanelDiagnostics } from './diagnostics';
 
 export interface Annotation { label: string; note: string }
+
+/**
+ * What the panel worker and the HTML report both add to the sample's numbers: the split marks of a split
+ * tree built over this SAE (by folder), and the ground-truth card. One place, so the two cannot differ.
+ */
+export interface PanelContext { saeDir: string; splitTree?: SplitTreeModel; groundTruth?: GroundTruthModel }
+
+function withContext(m: DictionaryModel, ctx: PanelContext | undefined): DictionaryModel {
+  if (!ctx) return m;
+  markSplitLatents(m.latents.flags, ctx.splitTree, ctx.saeDir);
+  if (ctx.groundTruth) m.groundTruth = ctx.groundTruth;
+  return m;
+}
+
+/** A feature page's flags: the sample's, the diagnostics', and split from the tree. */
+export function featureFlags(a: Analysis, diag: PanelDiagnostics | undefined, ctx: PanelContext): Uint8Array {
+  const flags = latentFlags(a, diag);
+  markSplitLatents(flags, ctx.splitTree, ctx.saeDir);
+  return flags;
+}
 
 export function saeCard(sae: Sae): SaeCard {
   const c = sae.cfg;
@@ -45,7 +67,7 @@ export function latentFlags(a: Analysis, diag?: PanelDiagnostics): Uint8Array {
 }
 
 /** The overview + browser model from a full analysis (STAT and flags from the diagnostics, when given). */
-export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, Annotation>; training?: TrainingModel; pages?: Int32Array; diagnostics?: PanelDiagnostics } = {}): DictionaryModel {
+export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, Annotation>; training?: TrainingModel; pages?: Int32Array; diagnostics?: PanelDiagnostics; context?: PanelContext } = {}): DictionaryModel {
   const { dSae, dOut } = a.sae.cfg;
   const cos = maxDecoderCosine(a.unitAtoms, dSae, dOut);
   const notes: string[] = [];
@@ -53,18 +75,18 @@ export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, A
   if (a.sample.skippedNonFinite) notes.push(`${a.sample.skippedNonFinite} activation rows with NaN/Inf were left out`);
   if (a.metrics.note) notes.push(a.metrics.note);
   notes.push(`statistics over ${a.sample.description} of ${basename(a.sample.path)}; a latent with density 0 here is dead on this sample, not necessarily everywhere`);
-  return {
+  return withContext({
     card: saeCard(a.sae), metrics: a.metrics, activationsPath: a.sample.path, measuredOn: `${a.sample.description} of ${basename(a.sample.path)}`, l0PerToken: a.l0PerToken, training: opts.training, notes,
     latents: {
       count: dSae, density: a.density, meanActivation: a.meanActivation, maxActivation: a.maxActivation, decoderNorm: a.decoderNorm,
       maxDecoderCosine: cos.value, maxCosineExact: cos.exact, stationarity: stationarityColumn(opts.diagnostics, dSae),
       stationaritySource: opts.diagnostics ? 'diagnostics' : undefined, flags: latentFlags(a, opts.diagnostics), labels: labelMap(opts.annotations), pages: opts.pages,
     },
-  };
+  }, opts.context);
 }
 
 /** Weights-only overview (no activation file): decoder geometry, no firing statistics. */
-export function weightsOnlyDictionary(sae: Sae, annotations?: Map<number, Annotation>): DictionaryModel {
+export function weightsOnlyDictionary(sae: Sae, annotations?: Map<number, Annotation>, context?: PanelContext): DictionaryModel {
   const { dSae, dOut } = sae.cfg;
   const norms = decoderNorms(sae);
   const unit = new Float32Array(dSae * dOut);
@@ -72,7 +94,7 @@ export function weightsOnlyDictionary(sae: Sae, annotations?: Map<number, Annota
   const cos = maxDecoderCosine(unit, dSae, dOut);
   const nan = (): Float32Array => new Float32Array(dSae).fill(NaN);
   const density = sae.logDensity ? Float32Array.from(sae.logDensity, (v) => 10 ** v) : nan();
-  return {
+  return withContext({
     card: saeCard(sae), activationsPath: '', l0PerToken: new Float32Array(0),
     metrics: { tokens: 0, explainedVariance: NaN, l0: NaN, deadFraction: NaN, denseFraction: NaN, msePerElement: NaN, ssePerToken: NaN, note: 'no activation file: only the decoder geometry is shown' },
     notes: [sae.logDensity ? 'density from sparsity.safetensors (training-time estimate)' : 'no activation file was given: open the panel with an activation .npy to see firing statistics'],
@@ -80,7 +102,7 @@ export function weightsOnlyDictionary(sae: Sae, annotations?: Map<number, Annota
       count: dSae, density, meanActivation: nan(), maxActivation: nan(), decoderNorm: norms, maxDecoderCosine: cos.value, maxCosineExact: cos.exact,
       stationarity: nan(), flags: new Uint8Array(dSae), labels: labelMap(annotations),
     },
-  };
+  }, context);
 }
 
 function topK(values: Float32Array | Float64Array, k: number, exclude: number): Neighbours {
@@ -102,7 +124,7 @@ function rowToken(text: FeaturePassData['text'], row: number): string | undefine
  * The feature page of one latent: activity, histogram, examples and logit effects from the whole-data
  * pass (./featurePage.ts); neighbours and diagnostics from the analysis sample.
  */
-export function featureModel(a: Analysis, latent: number, flags: Uint8Array, pass: FeaturePassData, annotation?: Annotation, diag?: PanelDiagnostics): FeatureModel {
+export function featureModel(a: Analysis, latent: number, flags: Uint8Array, pass: FeaturePassData, annotation?: Annotation, diag?: PanelDiagnostics, groundTruth?: GroundTruthModel): FeatureModel {
   const { dSae, dOut } = a.sae.cfg;
   const { colPtr, rows } = a.codes;
   const start = colPtr[latent]!, end = colPtr[latent + 1]!;
@@ -133,6 +155,7 @@ export function featureModel(a: Analysis, latent: number, flags: Uint8Array, pas
     ...fields, decoderNorm: a.decoderNorm[latent]!,
     nearestByDecoder: topK(cosRow, 8, latent), nearestByCoactivation: topK(jac, 8, latent), diagnostics,
     atom: atomView(a, latent, (row) => rowToken(pass.text, row)),
+    ...(groundTruth ? { groundTruth: latentGroundTruth(groundTruth, latent) } : {}),
   };
 }
 

@@ -4,16 +4,10 @@
  * (docs/panels.md "Mapping"). Nothing here computes a diagnostic itself; a section the module did not
  * compute keeps the module's reason, which the panel shows in its place.
  */
-import { buildContext } from '../diagnostics/context';
+import { buildContext, residualNorms } from '../diagnostics/context';
 import type { DiagnosticContext } from '../diagnostics/context';
-import { runDiagnostics, SECTIONS } from '../diagnostics/index';
-import type { DiagnosticReport, Finding } from '../diagnostics/index';
-import type { KktReport } from '../diagnostics/kkt';
-import type { ResidualReport } from '../diagnostics/residual';
-import type { AmortisationReport } from '../diagnostics/amortisation';
-import type { WideLimitReport } from '../diagnostics/wideLimit';
-import type { AntipodalReport } from '../diagnostics/antipodal';
-import type { AbsorptionReport } from '../diagnostics/absorption';
+import { computed, copySection, notComputed, runDiagnostics, SECTIONS } from '../diagnostics/index';
+import type { DiagnosticReport, Finding, SectionName } from '../diagnostics/index';
 import type { Sae } from '../sae/types';
 import { diagnoseSample } from '../diagnostics/files';
 import type { AtomDiagnostics, DiagnosticsModel, FlagName, SaeCard } from './model';
@@ -45,7 +39,7 @@ export const TABLE_ROWS = 50;
  * → 12 s; d_sae 2,048, d 128 → 450 s), so a panel runs them on fewer rows: as many as this budget of
  * m²·d·rows allows (≈ 3 s), and not at all below HEAVY_MIN_ROWS, saying so.
  */
-export const HEAVY_SECTIONS = ['absorption', 'residual'];
+export const HEAVY_SECTIONS: SectionName[] = ['absorption', 'residual'];
 export const HEAVY_BUDGET = 8.5e9;
 export const HEAVY_MIN_ROWS = 256;
 
@@ -72,16 +66,16 @@ export function panelDiagnostics(sae: Sae, x: Float32Array, n: number, o: PanelD
         // Same SAE, the first heavyRows rows: λ_e comes from that context's own estimate unless stored.
         try {
           const small = runDiagnostics(buildContext(sae, x, heavyRows), { skip: SECTION_NAMES.filter((s) => !heavy.includes(s)), onProgress: o.onProgress });
-          for (const s of heavy) { report.sections[s] = small.sections[s]; report.timings[s] = small.timings[s] ?? 0; }
-          report.findings.push(...small.findings.filter((f) => heavy.includes(f.section)));
+          for (const s of heavy) { copySection(report.sections, small.sections, s); report.timings[s] = small.timings[s] ?? 0; }
+          report.findings.push(...small.findings.filter((f) => heavy.some((h) => h === f.section)));
           report.reason.heavyRows = `${heavy.join(' and ')} ran on the first ${heavyRows} rows (their cost grows as d_sae²·d per row)`;
         } catch (e) {
           if (!(e instanceof Error && e.name === 'InputError')) throw e;
-          for (const s of heavy) report.sections[s] = { reason: { [s]: `not computed on the first ${heavyRows} rows: ${e.message}` } };
+          for (const s of heavy) notComputed(report.sections, s, `not computed on the first ${heavyRows} rows: ${e.message}`);
         }
       } else {
         const why = `left out of the panel: at d_sae ${m} and d ${d} it costs too much for an interactive view (grows as d_sae²·d per row); run \`sae-workbench diagnose\` for it`;
-        for (const s of heavy) report.sections[s] = { reason: { [s]: why } };
+        for (const s of heavy) notComputed(report.sections, s, why);
       }
     }
     return { report, residualNorms: residualNorms(ctx), firing: ctx.firing };
@@ -108,27 +102,12 @@ export function fileDiagnostics(sae: Sae, activationsPath: string, onProgress?: 
   }
 }
 
-function residualNorms(ctx: DiagnosticContext): Float32Array {
-  const d = ctx.sae.cfg.dOut;
-  const out = new Float32Array(ctx.n);
-  for (let r = 0; r < ctx.n; r++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += ctx.residual[r * d + j]! ** 2;
-    out[r] = Math.sqrt(s);
-  }
-  return out;
-}
-
-type Reasoned = { reason?: Record<string, string> | string };
-
 /** A section's own "why not" (skipped, too few rows, no λ_e …), or undefined when it computed. */
-function sectionReason(report: DiagnosticReport, name: string): string | undefined {
-  const s = report.sections[name] as Reasoned | undefined;
+function sectionReason(report: DiagnosticReport, name: SectionName): string | undefined {
+  const s = report.sections[name];
   if (!s) return `the ${name} section did not run`;
-  const r = s.reason;
-  if (typeof r === 'string') return r;
-  if (r && typeof r[name] === 'string') return r[name];
-  return undefined;
+  const r = 'reason' in s ? s.reason : undefined;
+  return typeof r === 'string' ? r : r?.[name];
 }
 
 const f32 = (v: ArrayLike<number>): Float32Array => Float32Array.from(v);
@@ -147,7 +126,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
   if (report.reason.heavyRows) model.notes.push(report.reason.heavyRows);
 
   const kktWhy = sectionReason(report, 'kkt');
-  const kkt = (report.sections.kkt as { sae?: KktReport } | undefined)?.sae;
+  const kkt = computed(report.sections, 'kkt', 'sae')?.sae;
   if (kkt && !kktWhy) {
     const p = kkt.perLatent;
     model.perAtom = { kktOn: p.kktOn, kktOff: p.kktOff, stationarity: p.stat, flagged: p.flagged, density: pd.firing, source: 'diagnostics' };
@@ -155,7 +134,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
   } else reasons.perAtom = kktWhy ?? 'no KKT report';
 
   const resWhy = sectionReason(report, 'residual');
-  const res = report.sections.residual as ResidualReport | undefined;
+  const res = computed(report.sections, 'residual', 'spectrum');
   if (res && !resWhy) {
     const s = res.spectrum;
     if (s.reason) reasons.spectrum = reasons.topDirections = s.reason;
@@ -171,19 +150,19 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
   } else reasons.spectrum = reasons.topDirections = reasons.bestNewAtom = resWhy ?? 'no residual report';
 
   const amWhy = sectionReason(report, 'amortisation');
-  const am = report.sections.amortisation as AmortisationReport | undefined;
+  const am = computed(report.sections, 'amortisation', 'objectiveGap');
   if (am && !amWhy) model.amortisation = { objectiveGap: am.objectiveGap, supportJaccard: am.meanJaccard, encoderDead: am.encoderDead.length, dictionaryDead: am.dictionaryDead.length, source: 'diagnostics' };
   else reasons.amortisation = amWhy ?? 'no amortisation report';
 
   const wlWhy = sectionReason(report, 'wideLimit');
-  const wl = report.sections.wideLimit as WideLimitReport | undefined;
+  const wl = computed(report.sections, 'wideLimit', 'fInfinity');
   if (wl && !wlWhy) {
     model.widthGap = { objective: wl.fExact, wideLimit: wl.fInfinity, gap: wl.widthGap, source: 'diagnostics' };
     if (wl.reason.widthGap) reasons.widthGap = wl.reason.widthGap;
   } else reasons.widthGap = wlWhy ?? 'no wide-limit report';
 
   const apWhy = sectionReason(report, 'antipodal');
-  const ap = report.sections.antipodal as AntipodalReport | undefined;
+  const ap = computed(report.sections, 'antipodal', 'dense');
   if (ap && !apWhy) {
     const pairs = [...ap.dense, ...ap.sparse].slice(0, TABLE_ROWS);
     model.antipodal = {
@@ -194,7 +173,7 @@ export function diagnosticsModel(pd: PanelDiagnostics, card: SaeCard, notes: str
   } else reasons.antipodal = apWhy ?? 'no antipodal report';
 
   const abWhy = sectionReason(report, 'absorption');
-  const ab = report.sections.absorption as AbsorptionReport | undefined;
+  const ab = computed(report.sections, 'absorption', 'parents');
   if (ab && !abWhy) {
     const rows: { p: number; c: number; rate: number; cos: number; ex: number; full: boolean }[] = [];
     for (const p of ab.parents) {
@@ -221,11 +200,11 @@ export function unavailableDiagnostics(card: SaeCard, tokens: number, reason: st
 /** Flag bits the diagnostics module decides: non-stationary (B4), antipodal (C2), absorbed / absorber (C3). */
 export function diagnosticFlags(pd: PanelDiagnostics, m: number): Uint8Array {
   const flags = new Uint8Array(m);
-  const kkt = (pd.report.sections.kkt as { sae?: KktReport } | undefined)?.sae;
+  const kkt = computed(pd.report.sections, 'kkt', 'sae')?.sae;
   if (kkt) for (let i = 0; i < m; i++) if (kkt.perLatent.flagged[i]) flags[i]! |= FLAG.nonStationary;
-  const ap = pd.report.sections.antipodal as AntipodalReport | undefined;
+  const ap = computed(pd.report.sections, 'antipodal', 'dense');
   for (const p of [...(ap?.dense ?? []), ...(ap?.sparse ?? [])]) { flags[p.i]! |= FLAG.antipodal; flags[p.j]! |= FLAG.antipodal; }
-  const ab = pd.report.sections.absorption as AbsorptionReport | undefined;
+  const ab = computed(pd.report.sections, 'absorption', 'parents');
   for (const p of ab?.parents ?? []) {
     if (!p.full && !p.partial) continue;
     flags[p.latent]! |= FLAG.absorbed;
@@ -236,13 +215,13 @@ export function diagnosticFlags(pd: PanelDiagnostics, m: number): Uint8Array {
 
 /** STAT per latent from the module (NaN where it was not measured). */
 export function stationarityColumn(pd: PanelDiagnostics | undefined, m: number): Float32Array {
-  const kkt = pd && (pd.report.sections.kkt as { sae?: KktReport } | undefined)?.sae;
+  const kkt = pd && computed(pd.report.sections, 'kkt', 'sae')?.sae;
   return kkt ? kkt.perLatent.stat : new Float32Array(m).fill(NaN);
 }
 
 /** One atom's B4 numbers for its feature page, from the module's per-latent arrays. */
 export function atomDiagnostics(pd: PanelDiagnostics, latent: number, flags: number): AtomDiagnostics | undefined {
-  const kkt = (pd.report.sections.kkt as { sae?: KktReport } | undefined)?.sae;
+  const kkt = computed(pd.report.sections, 'kkt', 'sae')?.sae;
   if (!kkt) return undefined;
   const p = kkt.perLatent;
   const finite = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) ? v : undefined);

@@ -6,8 +6,6 @@
  * Diagnostic sections are optional and shaped after docs/theory.md; each carries a `source` saying whether
  * it came from the diagnostics module (src/diagnostics) or from this module's provisional estimate.
  */
-import type { AtomMapModel } from './atomMap';
-import type { AtomView } from './atomView';
 
 /** Where a number came from: the diagnostics module, or the panels' own provisional estimate. */
 export type Provenance = 'diagnostics' | 'provisional';
@@ -22,6 +20,8 @@ export const FLAG = {
   split: 32,
   nonStationary: 64,
 } as const;
+/** The atom map's flag bit beyond FLAG: the atom's max decoder cosine to another is above src/report/atomMap.ts DUPLICATE_COSINE. */
+export const DUPLICATED = 1 << 8;
 export type FlagName = keyof typeof FLAG;
 export const FLAG_NAMES = Object.keys(FLAG) as FlagName[];
 
@@ -308,4 +308,44 @@ export interface ReportModel {
   training?: TrainingModel;
   /** Every latent's decoder direction in 2-D (src/report/atomMap.ts). */
   atomMap?: AtomMapModel;
+}
+
+/** The atom map (src/report/atomMap.ts atomMapModel): one 2-D point per latent of one or more SAEs. */
+export interface AtomMapSae { name: string; dir: string; width: number; offset: number }
+
+export interface AtomMapModel {
+  saes: AtomMapSae[];
+  count: number;
+  /** x, y per atom in [-1, 1]. */
+  xy: Float32Array;
+  /** Firing density per atom (NaN: not measured). */
+  density: Float32Array;
+  /** FLAG bits per atom, plus DUPLICATED. */
+  flags: Uint16Array;
+  /** Antipodal pairs to draw as lines (global atom indexes); `dense` marks dense pairs. */
+  pairs: { a: Int32Array; b: Int32Array; dense: Uint8Array };
+  /** Split-tree family per atom (a connected component of the cross-width edges), −1 for none. */
+  family: Int32Array;
+  /** Best cosine to a ground-truth feature (NaN: no ground truth). */
+  groundTruthCos: Float32Array;
+  /** Annotation labels (global indexes). */
+  labels: LabelMap;
+  /** Index into `tagNames` of each atom's first annotation tag, −1 for none. */
+  tag: Int16Array;
+  tagNames: string[];
+  /** What the layout is and what the colours were measured on, one line each. */
+  notes: string[];
+  layout: { seed: number; neighbors: number; epochs: number; cached: boolean };
+}
+
+/** A feature page's view of the atom itself (src/report/atomView.ts). */
+export interface AtomView {
+  /** The unit decoder direction d̂_i, [d_out]. */
+  decoder: Float32Array;
+  /** The largest components by magnitude. */
+  top: { dim: number; value: number }[];
+  /** cos(encoder row i, decoder atom i); NaN for transcoders (the two live in different spaces). */
+  encoderDecoderCos: number;
+  /** Sample rows nearest to the atom by cosine, with the row's token (or row label) when the data has them. */
+  nearestInputs: { row: number; cosine: number; token?: string }[];
 }

@@ -9,12 +9,12 @@ import { MessageHandler } from '../protocol/rpc';
 import { readActivationSample } from './activations';
 import { analyse } from './analyze';
 import type { Analysis } from './analyze';
-import { dictionaryModel, featureModel, latentFlags, saeCard, weightsOnlyDictionary } from './build';
+import { dictionaryModel, featureFlags, featureModel, saeCard, weightsOnlyDictionary } from './build';
 import { diagnosticsModel, panelDiagnostics, unavailableDiagnostics } from './diagnostics';
 import type { PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from './model';
-import { markSplitLatents, splitTreeForSaes, treeColumnsOf } from './splitTree';
-import { groundTruthModel, latentGroundTruth } from './groundTruth';
+import { splitTreeForSaes, treeColumnsOf } from './splitTree';
+import { groundTruthModel } from './groundTruth';
 import type { GroundTruthModel } from './model';
 import { generate, parseKind, writeSynthetic } from '../synthetic';
 import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
@@ -109,13 +109,12 @@ if (parentPort) {
     let m: DictionaryModel;
     if (!activations) {
       const sae = loadSae(saeDir);
-      m = { ...weightsOnlyDictionary(sae, annotations), training, groundTruth: groundTruthModel(sae, saeDir) };
+      m = { ...weightsOnlyDictionary(sae, annotations, { saeDir, splitTree: treeFor(saeDir), groundTruth: groundTruthModel(sae, saeDir) }), training };
     } else {
       // start the feature-page pass now, so that pages are ready (or filling) when one is opened
       try { passData(saeDir, activations); } catch { /* the feature page reports it */ }
-      m = { ...dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)) }), groundTruth: groundTruthFor(saeDir, activations) };
+      m = dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)), context: { saeDir, splitTree: treeFor(saeDir), groundTruth: groundTruthFor(saeDir, activations) } });
     }
-    markSplitLatents(m.latents.flags, treeFor(saeDir), saeDir);
     return m;
   });
   // feature pages come from one pass over every row, run here a chunk per event-loop turn
@@ -126,9 +125,8 @@ if (parentPort) {
     if (!Number.isInteger(latent) || latent < 0 || latent >= a.sae.cfg.dSae) throw new InputError(saeDir, `latent ${latent} is out of range [0, ${a.sae.cfg.dSae})`);
     const pass = passData(saeDir, activations);
     const diag = ran(diagnosticsFor(saeDir, activations));
-    const flags = latentFlags(a, diag);
-    markSplitLatents(flags, treeFor(saeDir), saeDir);
-    return { ...featureModel(a, latent, flags, pass, readAnnotations(saeDir).get(latent), diag), groundTruth: latentGroundTruth(groundTruthFor(saeDir, activations), latent) };
+    const flags = featureFlags(a, diag, { saeDir, splitTree: treeFor(saeDir) });
+    return featureModel(a, latent, flags, pass, readAnnotations(saeDir).get(latent), diag, groundTruthFor(saeDir, activations));
   });
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features, splitTree: treeFor(saeDir) }));

@@ -16,10 +16,9 @@ import { diagnosticsModel, fileDiagnostics, panelDiagnostics, stationarityColumn
 import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnostics';
 import type { DiagnosticsModel, DictionaryModel, ReportModel, SplitTreeModel } from './model';
 import { atomMapModel } from './atomMap';
-import type { AtomMapModel } from './atomMap';
+import type { AtomMapModel } from './model';
 import { atomMapLayoutOf } from './atomMapLayout';
-import { markSplitLatents } from './splitTree';
-import { groundTruthModel, latentGroundTruth } from './groundTruth';
+import { groundTruthModel } from './groundTruth';
 import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
 import { readAnnotations } from './annotations';
 import { featurePass } from './featurePass';
@@ -55,10 +54,8 @@ export function buildReport(o: ReportOptions): ReportModel {
   const title = o.title ?? `SAE report: ${saeCard(sae).name}`;
   const createdAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   if (!o.activations) {
-    const dictionary = weightsOnlyDictionary(sae, o.annotations);
-    markSplitLatents(dictionary.latents.flags, o.splitTree, o.saeDir);
+    const dictionary = weightsOnlyDictionary(sae, o.annotations, { saeDir: o.saeDir, splitTree: o.splitTree, groundTruth: groundTruthModel(sae, o.saeDir) });
     dictionary.training = training;
-    dictionary.groundTruth = groundTruthModel(sae, o.saeDir);
     return { title, createdAt, dictionary, features: [], training, splitTree: o.splitTree };
   }
   progress(`reading ${o.activations}`);
@@ -72,11 +69,10 @@ export function buildReport(o: ReportOptions): ReportModel {
   const diag = 'report' in pd ? pd : undefined;
   const card = saeCard(sae);
   const diagnostics: DiagnosticsModel = diag ? diagnosticsModel(diag, card) : unavailableDiagnostics(card, sample.n, (pd as { reason: string }).reason);
-  progress('computing decoder geometry');
-  const dictionary = dictionaryModel(a, { annotations: o.annotations, training, diagnostics: diag });
-  markSplitLatents(dictionary.latents.flags, o.splitTree, o.saeDir);
   progress('comparing with the ground truth');
-  dictionary.groundTruth = groundTruthModel(sae, o.saeDir, o.activations);
+  const context = { saeDir: o.saeDir, splitTree: o.splitTree, groundTruth: groundTruthModel(sae, o.saeDir, o.activations) };
+  progress('computing decoder geometry');
+  const dictionary = dictionaryModel(a, { annotations: o.annotations, training, diagnostics: diag, context });
   progress('feature pages: one pass over every row');
   const run = featurePass(sae, o.activations, { saeDir: o.saeDir, onProgress: (done, rows) => progress(`feature pages: ${done} of ${rows} rows`) });
   try {
@@ -86,7 +82,7 @@ export function buildReport(o: ReportOptions): ReportModel {
     dictionary.latents.pages = pages;
     dictionary.notes.push(`feature pages: activity, examples and histograms over ${passCoverage(pass).describe}`);
     progress(`writing ${pages.length} feature pages`);
-    const features = Array.from(pages, (l) => ({ ...featureModel(a, l, dictionary.latents.flags, pass, o.annotations?.get(l), diag), groundTruth: latentGroundTruth(dictionary.groundTruth, l) }));
+    const features = Array.from(pages, (l) => featureModel(a, l, dictionary.latents.flags, pass, o.annotations?.get(l), diag, context.groundTruth));
     const atomMap = reportAtomMap(o, sae, dictionary, diagnostics, progress);
     return { title, createdAt, dictionary, features, diagnostics, splitTree: o.splitTree, training, atomMap };
   } finally {

@@ -13,11 +13,11 @@ import type { TransferListItem } from 'node:worker_threads';
 
 export type WorkerName = 'trainer' | 'kernel' | 'diagnosticsPool';
 
-/** Source folder of each worker relative to this file's (src/runtime): the worker entry points stay beside what they run. */
-const SOURCE_DIR: Record<WorkerName, string> = { trainer: '../train', kernel: '../train', diagnosticsPool: '../diagnostics' };
+/** Each worker's entry file from the repository root (when running from source). */
+const SOURCE: Record<WorkerName, string> = { trainer: 'src/train/trainer.worker.ts', kernel: 'src/train/kernel.worker.ts', diagnosticsPool: 'src/diagnostics/diagnosticsPool.worker.ts' };
 
 export function workerFile(name: WorkerName): { file: string; fromSource: boolean } {
-  if (__filename.endsWith('.ts')) return { file: join(__dirname, SOURCE_DIR[name], `${name}.worker.ts`), fromSource: true };
+  if (__filename.endsWith('.ts')) return { file: join(__dirname, '..', '..', SOURCE[name]), fromSource: true };
   const candidates = [join(__dirname, '..', 'workers', `${name}.worker.js`), join(__dirname, `${name}.worker.js`)];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`the ${name} worker bundle is missing (looked for ${candidates.join(', ')}); run npm run build`);

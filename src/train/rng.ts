@@ -1,12 +1,11 @@
+import { mulberry32, MULBERRY32_STEP } from '../util/random';
+
 /** A seeded generator whose whole state is one integer, so a checkpoint can carry it (mulberry32). */
 export class Rng {
   constructor(public state: number) { this.state = state >>> 0; }
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.state = (this.state + MULBERRY32_STEP) >>> 0;
+    return mulberry32(this.state);
   }
   /** Standard normal (Box–Muller, no cached spare so that the state stays one integer). */
   normal(): number {

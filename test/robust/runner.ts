@@ -15,17 +15,11 @@ import { AnnotationStore } from '../../src/annotations/store';
 import { writeTorchStateDict } from '../fixtures/torchWriter';
 import { constantSae } from '../helpers/sae';
 import { npzBytes } from '../helpers/hostile';
+import { seededRandom } from '../../src/util/random';
 
 const [format, seedText, countText] = process.argv.slice(2) as [string, string, string];
-let seed = Number(seedText) >>> 0 || 1;
 /** mulberry32: a small PRNG whose consecutive draws are independent enough to aim mutations. */
-function rand(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-}
+const rand = seededRandom(Number(seedText) >>> 0 || 1);
 
 /** A mutated copy: truncation, random bytes, a run of 0xff/0x00, an inserted or deleted span, or (JSON) a swapped value. */
 function mutate(bytes: Uint8Array, isJson: boolean): Uint8Array {

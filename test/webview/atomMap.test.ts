@@ -6,8 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import type { AtomMapModel } from '../../src/report/atomMap';
-import { DUPLICATED } from '../../src/report/atomMap';
+import type { AtomMapModel } from '../../src/report/model';
+import { DUPLICATED } from '../../src/report/model';
 import { FLAG } from '../../src/report/model';
 import { launch, watchedPage } from './browser';
 import { HOSTILE, rng } from './fixtures';

@@ -7,8 +7,8 @@
  */
 import { interpolateViridis, polygonContains, quadtree, rgb, schemeTableau10, select, zoom, zoomIdentity } from 'd3';
 import type { Quadtree, ZoomTransform } from 'd3';
-import type { AtomMapModel } from '../../src/report/atomMap';
-import { DUPLICATED } from '../../src/report/atomMap';
+import type { AtomMapModel } from '../../src/report/model';
+import { DUPLICATED } from '../../src/report/model';
 import { FLAG } from '../../src/report/model';
 import { button, clear, h } from '../shared/dom';
 import { fmt } from '../shared/format';

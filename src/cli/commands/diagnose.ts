@@ -5,8 +5,8 @@
  * same rows `tree` and the report use); firing rates count the first --rows rows (default: all).
  */
 import type { Command } from 'commander';
-import { SECTIONS } from '../../diagnostics';
-import type { DiagnosticReport } from '../../diagnostics';
+import { computed, SECTIONS } from '../../diagnostics';
+import type { DiagnosticReport, DiagnosticSections, SectionName } from '../../diagnostics';
 import { diagnoseFiles } from '../../diagnostics/files';
 import { THRESHOLDS } from '../../diagnostics/thresholds';
 import { action, emit, globals, intOption, numberOption } from '../common';
@@ -27,30 +27,26 @@ const int = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v)
 /** A value with its bootstrap SE when there is one: "0.574 ± 0.021". */
 const pm = (v: unknown, se: unknown): string => (typeof se === 'number' && Number.isFinite(se) ? `${f(v)} ± ${f(se, 2)}` : f(v));
 
-type Loose = Record<string, unknown> | undefined;
-const at = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((acc, k) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), o);
-
-/** One line per section with its headline numbers (n/a where the section gave a reason instead). */
+/** One line per section with its headline numbers (sections that gave a reason instead are left out here). */
 function keyFigures(r: DiagnosticReport): string[] {
-  const s = r.sections as Record<string, Loose>;
+  const s = r.sections;
   const out: string[] = [];
-  for (const src of ['sae', 'exact'] as const) {
-    const k = at(s.kkt, src);
+  const kkt = computed(s, 'kkt', 'sae');
+  for (const [label, k] of [['SAE codes  ', kkt?.sae], ['exact codes', kkt?.exact]] as const) {
     if (!k) continue;
-    const sum = at(k, 'summary');
-    const unresolved = Number(at(sum, 'unresolved'));
-    out.push(`${src === 'sae' ? 'SAE codes  ' : 'exact codes'}: KKT_on median ${pm(at(sum, 'kktOn', 'median'), at(sum, 'kktOn', 'se', 'median'))}, KKT_off median ${pm(at(sum, 'kktOff', 'median'), at(sum, 'kktOff', 'se', 'median'))}${at(sum, 'codeQuality') !== 'n/a' && at(sum, 'codeQuality') !== undefined ? ` (${String(at(sum, 'codeQuality'))}${at(k, 'kind') === 'l0' ? ', on the threshold scale θ' : ''})` : ''}, STAT median ${pm(at(sum, 'stat', 'median'), at(sum, 'stat', 'se', 'median'))} (p90 ${f(at(sum, 'stat', 'p90'))}; noise floor SE median ${f(at(sum, 'statSE', 'median'))} at ${int(at(sum, 'firings', 'median'))} firings per atom in ${int(at(k, 'rows'))} rows), non-stationary ${pm(100 * Number(at(sum, 'fractionFlagged')), 100 * Number(at(k, 'bootstrap', 'fractionFlaggedSE')))}%${unresolved > 0 ? `, ${unresolved} undecided (about ${int(at(sum, 'rowsToResolve'))} rows would decide them)` : ''}`);
+    const sum = k.summary;
+    out.push(`${label}: KKT_on median ${pm(sum.kktOn.median, sum.kktOn.se?.median)}, KKT_off median ${pm(sum.kktOff.median, sum.kktOff.se?.median)}${sum.codeQuality !== 'n/a' ? ` (${sum.codeQuality}${k.kind === 'l0' ? ', on the threshold scale θ' : ''})` : ''}, STAT median ${pm(sum.stat.median, sum.stat.se?.median)} (p90 ${f(sum.stat.p90)}; noise floor SE median ${f(sum.statSE.median)} at ${int(sum.firings.median)} firings per atom in ${int(k.rows)} rows), non-stationary ${pm(100 * sum.fractionFlagged, k.bootstrap ? 100 * k.bootstrap.fractionFlaggedSE : undefined)}%${sum.unresolved > 0 ? `, ${sum.unresolved} undecided (about ${int(sum.rowsToResolve)} rows would decide them)` : ''}`);
   }
-  const id = s.identity;
-  if (at(id, 'exact') || at(id, 'sae')) out.push(`identity |ID| p90: SAE codes ${f(at(id, 'sae', 'p90Abs'))}, exact codes ${f(at(id, 'exact', 'p90Abs'))}`);
-  const am = s.amortisation;
-  if (at(am, 'objectiveGap') !== undefined) out.push(`amortisation: objective gap ${f(100 * Number(at(am, 'objectiveGap')))}%, support Jaccard ${f(at(am, 'meanJaccard'))}, encoder-dead ${(at(am, 'encoderDead') as unknown[]).length}, dictionary-dead ${(at(am, 'dictionaryDead') as unknown[]).length}`);
-  const dd = s.deadDense;
-  if (at(dd, 'dead')) out.push(`latents: ${(at(dd, 'dead') as unknown[]).length} dead, ${(at(dd, 'dense') as unknown[]).length} dense (> 10%), ${(at(dd, 'ultraDense') as unknown[]).length} ultra-dense (> 50%)`);
-  const ap = s.antipodal;
-  if (at(ap, 'dense')) out.push(`antipodal pairs: ${(at(ap, 'dense') as unknown[]).length} dense on ${((at(ap, 'denseAxes') as unknown[] | undefined) ?? []).length} axes, ${(at(ap, 'sparse') as unknown[]).length} sparse, ${(at(ap, 'coactive') as unknown[]).length} co-active`);
-  const wl = s.wideLimit;
-  if (at(wl, 'fInfinity') !== undefined) out.push(`wide limit: F_∞ ${f(at(wl, 'fInfinity'))}, F(D) with exact codes ${f(at(wl, 'fExact'))}, width gap ${f(at(wl, 'widthGap'))} (SAE codes ${f(at(wl, 'widthGapSae'))})`);
+  const id = computed(s, 'identity', 'sae');
+  if (id) out.push(`identity |ID| p90: SAE codes ${f(id.sae.p90Abs)}, exact codes ${f(id.exact?.p90Abs)}`);
+  const am = computed(s, 'amortisation', 'objectiveGap');
+  if (am) out.push(`amortisation: objective gap ${f(100 * am.objectiveGap)}%, support Jaccard ${f(am.meanJaccard)}, encoder-dead ${am.encoderDead.length}, dictionary-dead ${am.dictionaryDead.length}`);
+  const dd = computed(s, 'deadDense', 'dead');
+  if (dd) out.push(`latents: ${dd.dead.length} dead, ${dd.dense.length} dense (> 10%), ${dd.ultraDense.length} ultra-dense (> 50%)`);
+  const ap = computed(s, 'antipodal', 'dense');
+  if (ap) out.push(`antipodal pairs: ${ap.dense.length} dense on ${ap.denseAxes.length} axes, ${ap.sparse.length} sparse, ${ap.coactive.length} co-active`);
+  const wl = computed(s, 'wideLimit', 'fInfinity');
+  if (wl) out.push(`wide limit: F_∞ ${f(wl.fInfinity)}, F(D) with exact codes ${f(wl.fExact)}, width gap ${f(wl.widthGap)} (SAE codes ${f(wl.widthGapSae)})`);
   return out;
 }
 
@@ -70,9 +66,9 @@ export function formatDiagnostics(r: DiagnosticReport): string {
   lines.push('');
   lines.push('Not computed:');
   let any = false;
-  for (const [name, sec] of Object.entries(r.sections)) {
+  for (const [name, sec] of Object.entries(r.sections) as [string, DiagnosticSections[SectionName]][]) {
     // Sections give either one reason string or a record of reasons per part.
-    const reasons = (sec as { reason?: string | Record<string, string> }).reason ?? {};
+    const reasons = ('reason' in sec ? sec.reason : undefined) ?? {};
     if (typeof reasons === 'string') { lines.push(`  ${name}: ${reasons}`); any = true; continue; }
     for (const [k, v] of Object.entries(reasons)) { lines.push(`  ${name}.${k}: ${v}`); any = true; }
   }

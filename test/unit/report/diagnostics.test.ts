@@ -3,7 +3,7 @@
 // hand-built module reports whose expected panel rows are written out here.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DiagnosticReport } from '../../../src/diagnostics/index';
+import type { DiagnosticReport, DiagnosticSections } from '../../../src/diagnostics/index';
 import type { SplitTreeReport } from '../../../src/diagnostics/splitTree';
 import { atomDiagnostics, diagnosticFlags, diagnosticsModel, panelDiagnostics, PANEL_SKIP } from '../../../src/report/diagnostics';
 import type { PanelDiagnostics } from '../../../src/report/diagnostics';
@@ -19,7 +19,8 @@ function fakeReport(sections: Record<string, unknown>): PanelDiagnostics {
     sae: { activation: 'relu', dIn: 8, dSae: 10, dOut: 8, transcoder: false, codeKind: 'l1' },
     rows: { context: 100, exact: 50, firing: 100 },
     lambdaE: { value: 0.5, source: 'stored', estimate: 0.5, ratio: 1 },
-    sections, findings: [{ section: 'kkt', severity: 'warning', message: 'a finding' }], timings: {}, reason: {},
+    // a fake with only the sections under test, shaped as their producers' types
+    sections: sections as unknown as DiagnosticSections, findings: [{ section: 'kkt', severity: 'warning', message: 'a finding' }], timings: {}, reason: {},
   };
   return { report, residualNorms: new Float32Array(100), firing: new Float32Array(10).fill(0.1) };
 }
