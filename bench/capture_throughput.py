@@ -1,8 +1,10 @@
 """Capture throughput (rows/s) for the test transformer (python/tests/toy_model.py) on CPU, against a plain
 forward pass of the same model over the same batches (the baseline: the least capture must do).
 
-Prints one JSON line per case. Medians over repeats, the two measured alternately so machine load hits
-both alike. Run by bench/capture.bench.ts; standalone: python3 bench/capture_throughput.py
+Capture writes a shard every SHARD_ROWS rows (several per run, with their fsyncs, as a real capture writes
+one per 128 MB), so the shard writes are in the figure. Prints one JSON line per case with the 1-minute load
+average before and after. Medians over repeats, the two measured alternately so machine load hits both
+alike. Run by bench/capture.bench.ts; standalone: python3 bench/capture_throughput.py
 """
 import io
 import json
@@ -24,7 +26,7 @@ from sae_workbench_capture.capture import BatchLayout, _batches, contexts  # noq
 from sae_workbench_capture.cli import main as capture_main  # noqa: E402
 from sae_workbench_capture.tokenizers import ByteTokenizer  # noqa: E402
 
-CONTEXT, BATCH, REPEATS = 128, 16, 3
+CONTEXT, BATCH, REPEATS, SHARD_ROWS = 128, 16, 5, 2048
 
 
 def plain_forward(model, docs):
@@ -44,7 +46,8 @@ def capture(corpus, out, factory, site, extra):
     buf = io.StringIO()
     with redirect_stdout(buf):
         capture_main(["--model", factory, "--site", site, "--corpus", corpus, "--out", out, "--overwrite",
-                      "--context-length", str(CONTEXT), "--batch-size", str(BATCH), "--progress-interval", "1e9", *extra])
+                      "--context-length", str(CONTEXT), "--batch-size", str(BATCH), "--shard-rows", str(SHARD_ROWS),
+                      "--progress-interval", "1e9", *extra])
     done = [json.loads(x) for x in buf.getvalue().splitlines() if x.strip()][-1]
     return done["rows_per_s"], done["rows"]
 
@@ -60,7 +63,7 @@ def main():
                                            ("toy d128 x4", "toy_model:make_wide", toy_model.make_wide, "blocks.3")]:
             model = make().eval()
             for mode, extra in [("full forward", ["--no-early-stop"]), ("early stop", [])]:
-                base, ours = [], []
+                base, ours, load = [], [], os.getloadavg()[0]
                 for _ in range(REPEATS):
                     b, rows = plain_forward(model, docs)
                     base.append(b)
@@ -71,7 +74,8 @@ def main():
                 print(json.dumps({"case": f"capture {name} at {site} ({mode}), CPU", "rows": rows, "rows_per_s": round(o),
                                   "baseline": "plain forward pass, same batches", "baseline_rows_per_s": round(b),
                                   "ratio": round(o / b, 3), "target": ">= 0.8", "torch_threads": torch.get_num_threads(),
-                                  "repeats": REPEATS}), flush=True)
+                                  "repeats": REPEATS, "shards": -(-rows // SHARD_ROWS),
+                                  "load_average_1m_before": load, "load_average_1m_after": os.getloadavg()[0]}), flush=True)
 
 
 if __name__ == "__main__":

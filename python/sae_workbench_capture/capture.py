@@ -1,9 +1,15 @@
-"""The capture loop: documents -> contexts -> batches -> forward with hooks -> kept rows -> shards."""
+"""The capture loop: documents -> contexts -> batches -> forward with hooks -> kept rows -> shards.
+
+The forward pass is the only work on the calling thread: the next batches are tokenised and laid out on a
+read-ahead thread, and shards are joined, written and listed in the manifest on a writer thread, in order
+(each a bounded queue of 2, so memory stays at a few batches plus two shards).
+"""
 import os
 import time
 
 import torch
 
+from sae_workbench_common.background import ReadAhead, SerialWorker
 from sae_workbench_common.progress import emit
 from sae_workbench_common.safetensors_io import save_file
 
@@ -120,16 +126,20 @@ def run_capture(loaded, sites, corpus, opts):
                 "d_vocab": getattr(tok, "vocab_size", None), "corpus": corpus.facts(last_doc),
                 "created_by": "sae_workbench_capture"}
 
-    def flush():
+    writer = SerialWorker(depth=2)
+
+    def write(rows, contexts_end):
         nonlocal last_doc
-        if buffer.rows == 0:
-            return
-        tensors = buffer.tensors()
+        tensors = rows.tensors()
         last_doc = max(last_doc, int(tensors["doc"].max()) + 1)
-        name = folder.write_shard(tensors, buffer.rows, contexts_done)
-        buffer.clear()
+        name = folder.write_shard(tensors, rows.rows, contexts_end)
         folder.write_manifest(facts(False), complete=False)
         emit("shard", file=name, rows=folder.shards[-1]["rows"], total_rows=folder.rows)
+
+    def flush():
+        if buffer.rows:
+            rows, end = buffer.take(), contexts_done
+            writer.submit(lambda: write(rows, end))
 
     stream = contexts(corpus.documents(), tok, opts.context_length, bos_id)
     for _ in range(contexts_done):  # skip what the listed shards already hold
@@ -137,9 +147,10 @@ def run_capture(loaded, sites, corpus, opts):
             break
     pad_id = bos_id if bos_id is not None else 0
     stop = False
+    layouts = ReadAhead((b, BatchLayout(b, bos_id, opts.keep_bos, opts.skip_positions, pad_id))
+                        for b in _batches(stream, opts.batch_size))
     try:
-        for batch in _batches(stream, opts.batch_size):
-            layout = BatchLayout(batch, bos_id, opts.keep_bos, opts.skip_positions, pad_id)
+        for batch, layout in layouts:
             acts = recorder.run(loaded, layout.ids.to(opts.device), layout.mask.to(opts.device))
             n = len(layout.flat)
             if opts.max_rows and rows_done + n >= opts.max_rows:
@@ -169,7 +180,11 @@ def run_capture(loaded, sites, corpus, opts):
                 break
         flush()
     finally:
-        recorder.close()
+        layouts.close()
+        try:
+            writer.close()  # the shards already queued are written, also on Ctrl-C: each is whole or absent
+        finally:
+            recorder.close()
     if folder.rows == 0:
         raise SpecError(f"corpus '{corpus.spec}': no rows to capture (the corpus has no text, or --skip-positions drops every token)")
     folder.write_manifest(facts(True), complete=True)

@@ -121,6 +121,13 @@ class ShardBuffer:
         self.pos.append(pos)
         self.rows += len(token_ids)
 
+    def take(self):
+        """The rows gathered so far, as a buffer of their own (for the writer thread); this one starts empty."""
+        rows = ShardBuffer(self.site_names)
+        rows.parts, rows.token_ids, rows.doc, rows.pos, rows.rows = self.parts, self.token_ids, self.doc, self.pos, self.rows
+        self.clear()
+        return rows
+
     def tensors(self):
         out = {name: torch.cat(self.parts[name]) for name in self.site_names}
         out["token_ids"] = torch.cat(self.token_ids).to(torch.int32)

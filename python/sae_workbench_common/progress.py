@@ -6,17 +6,21 @@ anything else a library prints must go to stderr (see `quiet_stdout`).
 import contextlib
 import json
 import sys
+import threading
 
 _real_stdout = []  # set while quiet_stdout() sends sys.stdout to stderr
+_emitting = threading.Lock()  # the capture's shard writer emits from its own thread: one whole line at a time
 
 
 def emit(event: str, **fields) -> None:
     """Print one JSON line {"event": event, ...fields} to stdout and flush it."""
     record = {"event": event}
     record.update(fields)
-    out = _real_stdout[-1] if _real_stdout else sys.stdout
-    out.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
-    out.flush()
+    line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
+    with _emitting:
+        out = _real_stdout[-1] if _real_stdout else sys.stdout
+        out.write(line)
+        out.flush()
 
 
 def fail(message: str, code: int = 2) -> "NoReturn":  # noqa: F821 - typing name only

@@ -103,9 +103,25 @@ export function contentHash(value: object): number {
   return h >>> 0;
 }
 
+/** Constants whose owner promised their contents stay as they are (sealConstant): hashed once, not per call. */
+const sealed = new WeakSet<object>();
+
+/**
+ * The caller promises that `value`'s typed arrays will not change from now on (e.g. an SAE loaded for a
+ * long read-only pass): the pool then hashes it once here instead of on every call — a 16k-latent SAE's
+ * weights are 100 MB, about a second of hashing on a loaded machine, per call.
+ */
+export function sealConstant(value: object): void {
+  if (sealed.has(value)) return;
+  constantIds.set(value, { id: nextId++, hash: contentHash(value) });
+  sealed.add(value);
+}
+
 function constantId(value: object): number {
+  const known = constantIds.get(value);
+  if (known && sealed.has(value)) return known.id;
   const hash = contentHash(value);
-  const rec = constantIds.get(value);
+  const rec = known;
   if (rec && rec.hash === hash) return rec.id;
   const id = nextId++;
   constantIds.set(value, { id, hash });

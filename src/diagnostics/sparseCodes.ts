@@ -6,8 +6,10 @@
  * (C4). encodeSparse encodes chunk by chunk, decodes from the active entries only, and splits the rows
  * across the diagnostics' worker threads (./pool.ts).
  */
+import { RowTopK } from '../compute/topk';
 import { archSpec } from '../sae/arch/registry';
-import { decode, decoderNorms, encode } from '../sae/forward';
+import { plainRowTopK } from '../sae/arch/topk';
+import { decode, decoderNorms, encode, normalizeInput, preActivations } from '../sae/forward';
 import type { NormState } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import { parallelRows } from './pool';
@@ -44,8 +46,11 @@ class Growable {
   }
 }
 
-/** What encodeSparse keeps besides the codes: full residuals, their norms only, or firing counts only (no CSR). */
-export type EncodeKeep = 'residual' | 'norms' | 'counts';
+/**
+ * What encodeSparse keeps besides the codes: full residuals, their norms only, nothing (the codes alone: no
+ * decode at all), or firing counts only (no CSR).
+ */
+export type EncodeKeep = 'residual' | 'norms' | 'codes' | 'counts';
 
 export interface EncodeOptions {
   /** Targets [n, dOut] for the residual; default x for SAEs, none for transcoders (residuals are then 0). */
@@ -66,7 +71,7 @@ export interface EncodedSample {
   residual?: Float32Array;
   /** ⟨d̂_i, r_n⟩ per CSR entry when keep = 'residual' with effective codes (what CodeSet.onProj holds). */
   onProj?: Float32Array;
-  /** ‖r_n‖ per row (zeros without a target, or when keep = 'counts'). */
+  /** ‖r_n‖ per row (zeros without a target, or when keep = 'codes' or 'counts'). */
   residualNorms: Float32Array;
   /** Σ_n ‖r_n‖² / n. */
   meanSquaredResidual: number;
@@ -106,8 +111,14 @@ export interface EncodedRange {
 
 export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefined, n: number, keep: EncodeKeep, chunkRows = 1024, values: EncodeOptions['values'] = 'effective'): EncodedRange {
   const { dIn, dSae, dOut } = sae.cfg;
-  const norms = decoderNorms(sae);
+  const decodes = (keep === 'residual' || keep === 'norms') && !!y;
+  // the decoder's norms cost a pass over W_dec per call: only when the values or the decode need them
+  const norms = values !== 'raw' || decodes ? decoderNorms(sae) : new Float32Array(0);
   const scale = values === 'raw' ? new Float32Array(dSae).fill(1) : norms;
+  // Without a decode the dense codes are not needed: a plain TopK SAE then adds b_enc, selects and writes the
+  // row's CSR in one pass over its pre-activations (the same selection as src/sae/arch/topk.ts topkRows).
+  const fusedK = decodes ? undefined : plainRowTopK(sae);
+  if (fusedK !== undefined) return encodeTopKRange(sae, x, n, keep, chunkRows, scale, fusedK);
   const rowPtr = new Int32Array(n + 1);
   const counts = new Int32Array(dSae);
   const g = new Growable();
@@ -139,7 +150,7 @@ export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefin
       }
       rowPtr[start + r + 1] = g.size;
     }
-    if (keep === 'counts' || !y) continue;
+    if (!decodes) continue;
     // Decode (src/sae/forward decode): from the active entries only while they are few (L0·d per row in
     // JS), else the reference dense decode (d_sae·d per row on the GEMM), which wins above ~1/10 active.
     const dense = (g.size - first) * DENSE_DECODE_SHARE > rows * dSae ? decode(sae, codes, rows, norm, xs) : undefined;
@@ -175,6 +186,39 @@ export function encodeRange(sae: Sae, x: Float32Array, y: Float32Array | undefin
     }
   }
   return { rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size), counts, residual, residualNorms, sumSquares, onProj: onProj?.slice(0, g.size) };
+}
+
+/** encodeRange without a decode for a plain TopK SAE: pre-activations on the GEMM, then one selection pass per row. */
+function encodeTopKRange(sae: Sae, x: Float32Array, n: number, keep: EncodeKeep, chunkRows: number, scale: Float32Array, k: number): EncodedRange {
+  const { dIn, dSae } = sae.cfg;
+  const rowPtr = new Int32Array(n + 1);
+  const counts = new Int32Array(dSae);
+  const g = new Growable();
+  const sel = new RowTopK(dSae, k), keptVal = new Float32Array(k), keptIdx = new Int32Array(k), order = new Int32Array(k);
+  for (let start = 0; start < n; start += chunkRows) {
+    const rows = Math.min(chunkRows, n - start);
+    const xNorm = x.slice(start * dIn, (start + rows) * dIn);
+    normalizeInput(sae, xNorm, rows);
+    const h = preActivations(sae, xNorm, rows, false);
+    for (let r = 0; r < rows; r++) {
+      sel.select(h, r * dSae, 0, dSae, sae.bEnc, k, keptVal, keptIdx, 0);
+      // the positive ones among the k best (as keepTopK keeps them), latents ascending (insertion sort of ≤ k)
+      let m = 0;
+      for (let j = 0; j < k; j++) {
+        if (!(keptVal[j]! * scale[keptIdx[j]!]! > 0)) continue;
+        let at = m++;
+        while (at > 0 && keptIdx[order[at - 1]!]! > keptIdx[j]!) { order[at] = order[at - 1]!; at--; }
+        order[at] = j;
+      }
+      for (let t = 0; t < m; t++) {
+        const i = keptIdx[order[t]!]!;
+        counts[i]!++;
+        if (keep !== 'counts') g.push(i, keptVal[order[t]!]! * scale[i]!);
+      }
+      rowPtr[start + r + 1] = g.size;
+    }
+  }
+  return { rowPtr, idx: g.idx.slice(0, g.size), val: g.val.slice(0, g.size), counts, residualNorms: new Float32Array(n), sumSquares: 0 };
 }
 
 /** The rest of src/sae/forward decode for one row: b_dec, the skip connection, and undoing input normalisation. */

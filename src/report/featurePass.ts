@@ -12,7 +12,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { contentHash } from '../diagnostics/pool';
+import { contentHash, sealConstant } from '../diagnostics/pool';
 import { encodeSparse } from '../diagnostics/sparseCodes';
 import { DTYPE_BYTES } from '../io/dtype';
 import type { DType } from '../io/dtype';
@@ -100,6 +100,8 @@ export function* featurePassSteps(sae: Sae, src: PassSource, shape: Omit<Feature
   const { dIn, dSae } = sae.cfg;
   if (src.dIn !== dIn) throw new InputError(src.path, `activation width ${src.dIn} does not match the SAE's d_in ${dIn}`);
   const stats = new FeatureStats({ ...shape, dSae });
+  // the pass only reads the SAE: the workers get its weights once, not hashed again for every chunk
+  sealConstant(sae);
   for (let lo = 0; lo < src.rows; lo += chunkRows) {
     const hi = Math.min(src.rows, lo + chunkRows);
     let x = src.read(lo, hi);
@@ -115,7 +117,7 @@ export function* featurePassSteps(sae: Sae, src: PassSource, shape: Omit<Feature
       x = kept;
     }
     if (keep.length) {
-      const codes = encodeSparse(sae, x, keep.length, { keep: 'norms', values: 'raw', chunkRows: Math.max(16, Math.min(512, Math.floor((8 << 20) / dSae))) }).codes;
+      const codes = encodeSparse(sae, x, keep.length, { keep: 'codes', values: 'raw', chunkRows: Math.max(16, Math.min(512, Math.floor((8 << 20) / dSae))) }).codes;
       stats.add(codes.rowPtr, codes.idx, codes.val, Int32Array.from(keep, (r) => lo + r));
     }
     stats.rowsSeen += keep.length;

@@ -7,10 +7,25 @@ import type { Sae } from '../types';
 import { defineArch } from './spec';
 import type { TrainFacts } from './spec';
 
+/** The SAE's k (SAELens's default 32 when its config names none). */
+export function topkOf(sae: Sae): number { return sae.cfg.k ?? 32; }
+
+/**
+ * k when the SAE's inference codes are plain per-row TopK — topk, or batchtopk without a learned threshold,
+ * not ranked by decoder norm: the k best of z + b_enc per row (ties to the lower latent), kept where
+ * positive. A caller may then select straight into sparse form (src/diagnostics/sparseCodes.ts).
+ */
+export function plainRowTopK(sae: Sae): number | undefined {
+  const { activation, rescaleActsByDecoderNorm, dSae } = sae.cfg;
+  const k = topkOf(sae);
+  const rowTopK = activation === 'topk' || (activation === 'batchtopk' && !sae.threshold);
+  return rowTopK && !rescaleActsByDecoderNorm && k > 0 && k < dSae ? k : undefined;
+}
+
 /** Per-row TopK codes, ranking by z·‖d‖ when the SAE says so (`norms` then holds the decoder norms). */
 export function topkRows(sae: Sae, h: Float32Array, n: number, norms?: Float32Array): void {
   const { dSae } = sae.cfg;
-  const k = sae.cfg.k ?? 32;
+  const k = topkOf(sae);
   // one selector for all rows: its threshold carries over from row to row (src/compute/topk.ts)
   const sel = new RowTopK(dSae, k), keptVal = new Float32Array(k), keptIdx = new Int32Array(k);
   for (let r = 0; r < n; r++) {

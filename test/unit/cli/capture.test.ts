@@ -56,6 +56,19 @@ test('a capture of the toy transformer trains, inspects and reports through the 
     // the feature pages carry token contexts read from the capture's token ids and tokenizer.json
     const page = readFileSync(html, 'utf8');
     assert.match(page, /"tokens":\["[^"]*"/);
+    // each example's context decodes to the corpus text (spaces and multi-byte characters as written), and
+    // its highlighted token is the row that fires: the context's value there is the example's activation
+    const text = docs.join('\n\n');
+    const examples = [...page.matchAll(/"activation":([^,]+),"tokens":(\[[^\]]*\]),"kinds":\{[^}]*\},"values":\{"\$typed":"Float32Array","b64":"([^"]+)"\},"focus":(\d+)/g)];
+    assert.ok(examples.length >= 4, `token contexts on the pages: ${examples.length}`);
+    for (const [, activation, tokens, b64, focus] of examples) {
+      const pieces = JSON.parse(tokens!) as string[];
+      const buf = Buffer.from(b64!, 'base64');
+      const values = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+      assert.ok(text.includes(pieces.join('')), `context ${JSON.stringify(pieces.join(''))} is corpus text`);
+      assert.equal(values.length, pieces.length);
+      assert.equal(values[Number(focus)], Math.fround(Number(activation)), 'the highlighted token carries the example\'s activation');
+    }
     // and logit effects: the top and bottom tokens of W_dec[i]·W_U, from the capture's W_U.safetensors
     assert.match(page, /"logits":\{"top":\{"tokens":\["/);
   } finally {
