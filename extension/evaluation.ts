@@ -28,7 +28,7 @@ export function keepEvaluated(context: vscode.ExtensionContext, index: Workspace
           const data = s.measuredOn ? undefined : links.resolve(s.dir);
           let stamp = '';
           try { stamp = String(statSync(join(s.dir, WEIGHTS_FILE)).mtimeMs); } catch { /* gone */ }
-          return data && { dir: s.dir, activations: data.activations, key: `${s.dir}\0${data.activations}\0${stamp}` };
+          return data && { dir: s.dir, activations: data.source, key: `${s.dir}\0${data.source}\0${stamp}` };
         }).find((t) => t && !tried.has(t.key));
         if (!todo) return;
         tried.add(todo.key);

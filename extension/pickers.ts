@@ -61,13 +61,13 @@ export async function browseSae(index: WorkspaceIndex): Promise<SaeFacts | undef
  * or when there is no second width to compare with (said why).
  */
 export async function pickSplitFamily(index: WorkspaceIndex, links: DataLinks, first: SaeFacts): Promise<SaeFacts[] | undefined> {
-  const data = links.resolve(first.dir)?.activations;
+  const data = links.resolve(first.dir)?.source;
   const others = index.healthySaes().filter((s) => s.dir !== first.dir && s.dIn === first.dIn && s.dSae !== first.dSae);
   if (others.length === 0) {
     void vscode.window.showInformationMessage(`SAE Workbench: a feature-split tree compares SAEs of different widths on the same activations; no other SAE with d_in ${first.dIn} is in the workspace. Train one of another width on the same file first.`);
     return undefined;
   }
-  const sameData = (s: SaeFacts) => data !== undefined && links.resolve(s.dir)?.activations === data;
+  const sameData = (s: SaeFacts) => data !== undefined && links.resolve(s.dir)?.source === data;
   const items = others.sort((a, b) => Number(sameData(b)) - Number(sameData(a)) || a.dSae - b.dSae)
     .map((s) => ({ label: s.name, description: `${s.dSae.toLocaleString('en-US')} latents${sameData(s) ? ' · same activations' : ''}`, detail: vscode.workspace.asRelativePath(s.dir), facts: s, picked: sameData(s) }));
   const chosen = await vscode.window.showQuickPick(items, { title: `Feature-split tree from ${first.name} (${first.dSae.toLocaleString('en-US')} latents)`, canPickMany: true, placeHolder: 'SAEs of other widths to split across' });
