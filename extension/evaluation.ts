@@ -32,6 +32,7 @@ export function keepEvaluated(context: vscode.ExtensionContext, index: Workspace
         }).find((t) => t && !tried.has(t.key));
         if (!todo) return;
         tried.add(todo.key);
+        const problemBefore = evaluationProblems.get(todo.dir);
         try {
           await panelData(context).evaluate(todo.dir, todo.activations);
           evaluationProblems.delete(todo.dir);
@@ -39,7 +40,9 @@ export function keepEvaluated(context: vscode.ExtensionContext, index: Workspace
           evaluationProblems.set(todo.dir, oneLine(e));
           log.appendLine(`evaluating ${todo.dir} on ${todo.activations}: ${oneLine(e)}`);
         }
+        // eval.json changes the SAE's facts (the index sees it); a problem is shown beside them
         await index.refresh();
+        if (evaluationProblems.get(todo.dir) !== problemBefore) index.announce();
       }
     } finally {
       running = false;

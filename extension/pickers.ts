@@ -23,6 +23,7 @@ export async function pickSae(index: WorkspaceIndex, arg: unknown, purpose: stri
     void vscode.window.showErrorMessage(`SAE Workbench: ${given}: ${f ? f.reason : 'not an SAE folder'}`);
     return undefined;
   }
+  await index.scanned();
   const items: SaeItem[] = index.healthySaes().map((s) => ({ label: s.name, description: vscode.workspace.asRelativePath(s.dir), detail: `${s.architecture}${s.k !== undefined ? ` k=${s.k}` : ''} · ${s.dSae.toLocaleString('en-US')} latents${s.hookName ? ` · ${s.hookName}` : ''}`, dir: s.dir }));
   items.push({ label: '$(folder-opened) Browse…', description: 'an SAE folder anywhere', browse: true, alwaysShow: true });
   const chosen = await vscode.window.showQuickPick(items, { title: purpose, placeHolder: items.length > 1 ? 'Which SAE?' : 'No SAE found in this workspace: browse for one' });
@@ -32,6 +33,7 @@ export async function pickSae(index: WorkspaceIndex, arg: unknown, purpose: stri
 }
 
 export async function pickSaes(index: WorkspaceIndex, purpose: string, min: number): Promise<SaeFacts[] | undefined> {
+  await index.scanned();
   const items = index.healthySaes().map((s) => ({ label: s.name, description: `${s.dSae.toLocaleString('en-US')} latents${s.hookName ? ` · ${s.hookName}` : ''}`, detail: vscode.workspace.asRelativePath(s.dir), facts: s }));
   if (items.length < min) {
     void vscode.window.showInformationMessage(`SAE Workbench: ${purpose} needs at least ${min} SAEs in the workspace; ${items.length} found. Open or train more first.`);
@@ -61,6 +63,7 @@ export async function browseSae(index: WorkspaceIndex): Promise<SaeFacts | undef
  * or when there is no second width to compare with (said why).
  */
 export async function pickSplitFamily(index: WorkspaceIndex, links: DataLinks, first: SaeFacts): Promise<SaeFacts[] | undefined> {
+  await index.scanned();
   const data = links.resolve(first.dir)?.source;
   const others = index.healthySaes().filter((s) => s.dir !== first.dir && s.dIn === first.dIn && s.dSae !== first.dSae);
   if (others.length === 0) {
