@@ -107,6 +107,10 @@ async function entryPoints(page, { shot, t, theme }) {
   });
 
   await t(`[${theme}] dictionary → Browse all latents → a latent → its feature page, in one editor group`, async () => {
+    // its own dictionary, not the one the previous flow may have left open
+    await closeEditors(page);
+    await runCommand(page, 'SAE: Show Dictionary');
+    await pickRow(page, 'tiny_topk');
     const dictionary = await panel(page, /Metrics on/);
     await dictionary.frame.locator('vscode-button', { hasText: 'Browse all latents' }).click();
     const browser = await panel(page, /\d+ of \d+ latents shown/);
@@ -146,7 +150,12 @@ async function entryPoints(page, { shot, t, theme }) {
     await closeEditors(page);
     const sae = await showSaeRow(page, 'tiny_topk');
     await sae.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Show Feature-Split Tree' }).first().click();
+    // A click right after the menu opened was seen to leave it open with the item highlighted and nothing
+    // run (under load); point at the item, wait until the menu has focused it, and run it with Enter.
+    const item = page.locator('.context-view .action-item', { has: page.locator('.action-label', { hasText: 'Show Feature-Split Tree' }) }).first();
+    await item.hover();
+    await page.locator('.context-view .action-item.focused', { hasText: 'Show Feature-Split Tree' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Enter');
     const offered = page.locator(ROW, { hasText: 'tiny_topk_128' }).first();
     await offered.waitFor({ state: 'visible', timeout: 15_000 });
     if (!/same activations/.test(await offered.innerText())) throw new Error(`the other width is not marked as on the same data: ${await offered.innerText()}`);

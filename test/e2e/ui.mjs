@@ -9,8 +9,14 @@ export const STATUSBAR = '#workbench\\.parts\\.statusbar';
 export const QUICK_INPUT = '.quick-input-widget';
 export const ROW = '.quick-input-list .monaco-list-row';
 
+/** Closes a quick input or a context menu that a previous step left open (Escape, until it is gone). */
 async function closeQuickInput(page) {
-  if (await page.locator(QUICK_INPUT).isVisible().catch(() => false)) await page.keyboard.press('Escape');
+  for (const sel of ['.context-view .monaco-menu', QUICK_INPUT]) {
+    const open = page.locator(sel).first();
+    if (!(await open.isVisible().catch(() => false))) continue;
+    await page.keyboard.press('Escape');
+    await open.waitFor({ state: 'hidden', timeout: 10_000 });
+  }
 }
 
 /**
