@@ -71,10 +71,25 @@ export async function pickSplitFamily(index: WorkspaceIndex, links: DataLinks, f
     return undefined;
   }
   const sameData = (s: SaeFacts) => data !== undefined && links.resolve(s.dir)?.source === data;
-  const items = others.sort((a, b) => Number(sameData(b)) - Number(sameData(a)) || a.dSae - b.dSae)
-    .map((s) => ({ label: s.name, description: `${s.dSae.toLocaleString('en-US')} latents${sameData(s) ? ' · same activations' : ''}`, detail: vscode.workspace.asRelativePath(s.dir), facts: s, picked: sameData(s) }));
-  const chosen = await vscode.window.showQuickPick(items, { title: `Feature-split tree from ${first.name} (${first.dSae.toLocaleString('en-US')} latents)`, canPickMany: true, placeHolder: 'SAEs of other widths to split across' });
+  // one SAE per width is preselected: a tree's columns are widths, so two SAEs of one width are no split
+  const preselected = new Set<number>();
+  const items = others.sort((a, b) => Number(sameData(b)) - Number(sameData(a)) || a.dSae - b.dSae || a.name.localeCompare(b.name))
+    .map((s) => {
+      const picked = sameData(s) && !preselected.has(s.dSae);
+      if (picked) preselected.add(s.dSae);
+      return { label: s.name, description: `${s.dSae.toLocaleString('en-US')} latents${sameData(s) ? ' · same activations' : ''}`, detail: vscode.workspace.asRelativePath(s.dir), facts: s, picked };
+    });
+  const chosen = await vscode.window.showQuickPick(items, { title: `Feature-split tree from ${first.name} (${first.dSae.toLocaleString('en-US')} latents)`, canPickMany: true, placeHolder: 'SAEs of other widths to split across (one per width)' });
   if (!chosen?.length) return undefined;
+  const widths = new Map<number, string>([[first.dSae, first.name]]);
+  for (const c of chosen) {
+    const same = widths.get(c.facts.dSae);
+    if (same) {
+      void vscode.window.showWarningMessage(`SAE Workbench: a feature-split tree takes one SAE per width; ${same} and ${c.facts.name} both have ${c.facts.dSae.toLocaleString('en-US')} latents. Pick one of them.`);
+      return undefined;
+    }
+    widths.set(c.facts.dSae, c.facts.name);
+  }
   // narrowest first, as the tree reads
   return [first, ...chosen.map((c) => c.facts)].sort((a, b) => a.dSae - b.dSae);
 }

@@ -189,7 +189,8 @@ async function entryPoints(page, { shot, t, theme }) {
     await lens.waitFor({ state: 'visible', timeout: 30_000 });
     await shot(`${theme}-codelens`);
     await lens.click();
-    await panelText(page, /Metrics on/);
+    const text = await panelText(page, /Metrics on/);
+    if (!/tiny_topk/.test(text)) throw new Error(`the lens opened another SAE: ${text.replace(/\s+/g, ' ').slice(0, 120)}`);
     await painted(page);
     await shot(`${theme}-codelens-dictionary`);
   });

@@ -67,7 +67,8 @@ export async function runCommand(page, text, rowText = text) {
 export async function quickOpen(page, query, rowText) {
   const input = await openQuickInput(page, 'Control+P');
   await input.fill(query);
-  await page.locator(ROW, { hasText: rowText ?? query }).first().waitFor({ state: 'visible', timeout: 20_000 });
+  // Enter opens the focused row: wait until it is the file asked for (a recently opened file may be first)
+  await page.locator(`${ROW}.focused`, { hasText: rowText ?? query }).first().waitFor({ state: 'visible', timeout: 20_000 });
   await page.keyboard.press('Enter');
 }
 
