@@ -60,7 +60,7 @@ export function registerCommands({ context, index, runs, annotations, links }: C
     if (!sae) return undefined;
     if (!index.get(sae.dir)) await index.addOpened(sae.dir);
     const data = await links.ensure(sae, 'Open SAE');
-    if (data) showDictionary(context, sae.dir, data.activations);
+    if (data) showDictionary(context, sae.dir, data.source);
     return sae.dir;
   });
 
@@ -73,7 +73,7 @@ export function registerCommands({ context, index, runs, annotations, links }: C
   reg('saeWorkbench.showDictionary', async (arg?: unknown) => {
     const sae = await pickSae(index, arg, 'Show Dictionary');
     const data = sae && await links.ensure(sae, 'Show Dictionary');
-    if (sae && data) showDictionary(context, sae.dir, data.activations);
+    if (sae && data) showDictionary(context, sae.dir, data.source);
   });
 
   reg('saeWorkbench.showFeature', async (arg?: unknown, latentArg?: unknown) => {
@@ -99,7 +99,7 @@ export function registerCommands({ context, index, runs, annotations, links }: C
       void vscode.window.showErrorMessage(`SAE Workbench: latent ${latent} is out of range for ${sae.name} (0 – ${sae.dSae - 1}).`);
       return;
     }
-    showFeature(context, sae.dir, latent, data.activations);
+    showFeature(context, sae.dir, latent, data.source);
   });
 
   reg('saeWorkbench.showSplitTree', async (arg?: unknown) => {
@@ -111,7 +111,7 @@ export function registerCommands({ context, index, runs, annotations, links }: C
     if (!saes) return;
     const data = await links.ensure(saes[0]!, 'Feature-split tree');
     if (!data) return;
-    showSplitTree(context, saes.map((s) => s.dir), data.activations);
+    showSplitTree(context, saes.map((s) => s.dir), data.source);
   });
 
   reg('saeWorkbench.linkActivations', async (arg?: unknown) => {
@@ -128,13 +128,13 @@ export function registerCommands({ context, index, runs, annotations, links }: C
     const saes = first ? [first] : await pickSaes(index, 'Show Atom Map', 1);
     if (!saes?.length) return;
     // density and flags come from the SAE's data when it has some; the map itself needs only the weights
-    showAtomMap(context, saes.map((s) => s.dir), links.resolve(saes[0]!.dir)?.activations);
+    showAtomMap(context, saes.map((s) => s.dir), links.resolve(saes[0]!.dir)?.source);
   });
 
   reg('saeWorkbench.runDiagnostics', async (arg?: unknown, actsArg?: unknown) => {
     const sae = await pickSae(index, arg, 'Run Diagnostics');
     if (!sae) return;
-    const acts = typeof actsArg === 'string' ? actsArg : (await links.ensure(sae, 'Run Diagnostics'))?.activations;
+    const acts = typeof actsArg === 'string' ? actsArg : (await links.ensure(sae, 'Run Diagnostics'))?.source;
     if (!acts) return;
     showDiagnostics(context, sae.dir, acts);
   });
@@ -148,7 +148,7 @@ export function registerCommands({ context, index, runs, annotations, links }: C
     if (saes.every((s) => s.dIn === saes[0]!.dIn) && new Set(saes.map((s) => s.dSae)).size > 1) {
       const pick = await vscode.window.showInformationMessage(`SAE Workbench: compared ${saes.length} SAEs.`, 'Show Feature-Split Tree');
       const data = pick && await links.ensure(saes[0]!, 'Feature-split tree');
-      if (data) showSplitTree(context, saes.map((s) => s.dir), data.activations);
+      if (data) showSplitTree(context, saes.map((s) => s.dir), data.source);
     }
   });
 
@@ -158,7 +158,7 @@ export function registerCommands({ context, index, runs, annotations, links }: C
     if (!sae) return undefined;
     // The command API with a target file never asks: it writes what it can (weights only without data).
     const acts = typeof activations === 'string' ? activations
-      : typeof target === 'string' ? links.resolve(sae.dir)?.activations : (await links.ensure(sae, 'Export Report'))?.activations;
+      : typeof target === 'string' ? links.resolve(sae.dir)?.source : (await links.ensure(sae, 'Export Report'))?.source;
     if (!acts && typeof target !== 'string') return undefined;
     const uri = typeof target === 'string' ? vscode.Uri.file(target)
       : await vscode.window.showSaveDialog({ title: 'Export SAE report (self-contained HTML)', defaultUri: vscode.Uri.file(join(sae.dir, 'report.html')), filters: { HTML: ['html'] } });

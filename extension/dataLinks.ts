@@ -62,6 +62,7 @@ export class DataLinks {
   /** Asks which file (and tensor) an SAE reads, stores the link, returns it resolved. */
   async choose(sae: SaeFacts, title: string): Promise<ResolvedSaeData | undefined> {
     const current = this.resolve(sae.dir);
+    await this.index.scanned();
     const ranked = rankCandidates(sae.dir, sae.dIn, this.index.activations());
     const items: FileItem[] = ranked.map((info) => ({
       label: vscode.workspace.asRelativePath(info.path),

@@ -28,10 +28,11 @@ export function keepEvaluated(context: vscode.ExtensionContext, index: Workspace
           const data = s.measuredOn ? undefined : links.resolve(s.dir);
           let stamp = '';
           try { stamp = String(statSync(join(s.dir, WEIGHTS_FILE)).mtimeMs); } catch { /* gone */ }
-          return data && { dir: s.dir, activations: data.activations, key: `${s.dir}\0${data.activations}\0${stamp}` };
+          return data && { dir: s.dir, activations: data.source, key: `${s.dir}\0${data.source}\0${stamp}` };
         }).find((t) => t && !tried.has(t.key));
         if (!todo) return;
         tried.add(todo.key);
+        const problemBefore = evaluationProblems.get(todo.dir);
         try {
           await panelData(context).evaluate(todo.dir, todo.activations);
           evaluationProblems.delete(todo.dir);
@@ -39,7 +40,9 @@ export function keepEvaluated(context: vscode.ExtensionContext, index: Workspace
           evaluationProblems.set(todo.dir, oneLine(e));
           log.appendLine(`evaluating ${todo.dir} on ${todo.activations}: ${oneLine(e)}`);
         }
+        // eval.json changes the SAE's facts (the index sees it); a problem is shown beside them
         await index.refresh();
+        if (evaluationProblems.get(todo.dir) !== problemBefore) index.announce();
       }
     } finally {
       running = false;

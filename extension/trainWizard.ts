@@ -156,6 +156,7 @@ export async function runTrainWizard(context: vscode.ExtensionContext, index: Wo
   // first: this machine, PyTorch (GPU if present), or a torchrun job elsewhere (./trainLocation.ts)
   const where = await pickWhereToTrain(context, title);
   if (!where) return undefined;
+  await index.scanned();
   const state: WizardState = {
     activations: (last.activations ?? []).filter((p) => index.activations().some((a) => a.path === p)),
     tensor: last.tensorName,

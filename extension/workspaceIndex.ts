@@ -75,6 +75,16 @@ export class WorkspaceIndex implements vscode.Disposable {
     this.timer = setTimeout(() => { this.timer = undefined; void this.refresh(); }, delayMs);
   }
 
+  private firstScan: Promise<void> | undefined;
+
+  /**
+   * Resolves once the workspace has been scanned at least once: a command run right after the window
+   * (re)loads lists the workspace's SAEs, not "no SAE found" from an index that has not looked yet.
+   */
+  scanned(): Promise<void> {
+    return this.firstScan ?? this.refresh();
+  }
+
   /** Rescans; concurrent calls coalesce into one more scan after the running one. */
   refresh(): Promise<void> {
     if (this.scanning) {
@@ -85,6 +95,7 @@ export class WorkspaceIndex implements vscode.Disposable {
       this.scanning = undefined;
       if (this.rescanRequested) { this.rescanRequested = false; void this.refresh(); }
     });
+    this.firstScan ??= this.scanning;
     return this.scanning;
   }
 
@@ -126,6 +137,17 @@ export class WorkspaceIndex implements vscode.Disposable {
       .concat([...captures].flatMap(captureEntries).map((c) => ({ ...this.classify(c.path), name: c.name, manifest: c.manifest })))
       .sort((a, b) => a.path.localeCompare(b.path));
     this.entries = entries;
+    // Views re-render on every change event, which closes a context menu opened on a row and moves rows
+    // under the mouse; the workbench writes files beside SAEs (eval.json, feature-page caches) that the
+    // watcher reports, so a scan that found nothing new says nothing.
+    const signature = JSON.stringify([[...entries.entries()].sort(([a], [b]) => a.localeCompare(b)), this.activationFiles]);
+    if (signature === this.signature) return;
+    this.signature = signature;
     this.changed.fire();
   }
+
+  private signature = '';
+
+  /** Tells the views that something they show beside the index changed (an evaluation's outcome). */
+  announce(): void { this.changed.fire(); }
 }

@@ -155,7 +155,7 @@ try {
     const results = await runUiTests(page, { artifacts, workspace, fixtures, log });
     const settingsFile = join(tmp, 'profile', 'user-data', 'User', 'settings.json');
     const setUserSetting = (key, value) => writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(readFileSync(settingsFile, 'utf8')), [key]: value }, null, 2));
-    if (!args.has('--no-flows')) results.push(...await runFlowTests(page, { artifacts, log, setUserSetting }));
+    if (!args.has('--no-flows')) results.push(...await runFlowTests(page, { artifacts, log, setUserSetting, workspace }));
     await page.close();
     stopServers();
     // Restricted Mode: a second server with workspace trust on; the same folder opens untrusted.

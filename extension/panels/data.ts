@@ -35,7 +35,7 @@ export interface PanelDataProvider {
 
 /** The SAE's recorded data (or activations.npy beside it) when the caller gave none (src/data/saeData.ts). */
 export function findActivations(saeDir: string): string | undefined {
-  return resolveSaeData(saeDir)?.activations;
+  return resolveSaeData(saeDir)?.source;
 }
 
 class WorkerDataProvider implements PanelDataProvider {

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
+import { tensorPath } from '../io/rowReader';
 import type { ActivationFileInfo } from './activationFiles';
 import { tokenFilesBeside } from '../tokens/rows';
 
@@ -33,6 +34,8 @@ export type DataOrigin = 'linked' | 'recorded' | 'beside';
 export interface ResolvedSaeData {
   activations: string;
   tensor?: string;
+  /** What every reader and the panels' worker take: the file, or `<file>#<tensor>` when a tensor is named. */
+  source: string;
   origin: DataOrigin;
 }
 
@@ -118,12 +121,13 @@ function besideSae(saeDir: string): string | undefined {
  * there: the caller offers `rankCandidates` and remembers the answer.
  */
 export function resolveSaeData(saeDir: string, link?: DataLink): ResolvedSaeData | undefined {
-  if (link && existsSync(link.activations)) return { activations: link.activations, tensor: link.tensor, origin: 'linked' };
+  const resolved = (activations: string, origin: DataOrigin, tensor?: string): ResolvedSaeData => ({ activations, tensor, source: tensorPath(activations, tensor), origin });
+  if (link && existsSync(link.activations)) return resolved(link.activations, 'linked', link.tensor);
   const rec = readSaeData(saeDir);
   const first = rec.activations[0];
-  if (first && existsSync(first)) return { activations: first, tensor: rec.tensor, origin: 'recorded' };
+  if (first && existsSync(first)) return resolved(first, 'recorded', rec.tensor);
   const beside = besideSae(saeDir);
-  return beside ? { activations: beside, origin: 'beside' } : undefined;
+  return beside ? resolved(beside, 'beside') : undefined;
 }
 
 /** Why resolveSaeData found nothing, in one line (names the recorded file when it has gone). */

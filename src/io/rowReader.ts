@@ -33,9 +33,30 @@ export interface RowSource {
 
 const ROW_DTYPES: DType[] = ['F32', 'F16', 'BF16', 'F64'];
 
-/** Reads only the header of an activation file and describes its rows. */
-export function openRowSource(path: string, tensorName?: string): RowSource {
-  if (isCapture(path)) return captureRowSource(path, tensorName);
+/**
+ * `<file>.safetensors#<tensor>` → the file and the tensor (how one string names a tensor of a
+ * multi-tensor file, as `<folder>#<site>` names a capture's site); any other path → itself.
+ */
+export function splitTensorPath(path: string): { path: string; tensor?: string } {
+  const hash = path.lastIndexOf('#');
+  if (hash > 0 && path.slice(0, hash).toLowerCase().endsWith('.safetensors') && hash < path.length - 1) return { path: path.slice(0, hash), tensor: path.slice(hash + 1) };
+  return { path };
+}
+
+/** The one string that names a file's tensor (`<file>#<tensor>`; the file alone when no tensor is named). */
+export function tensorPath(path: string, tensor?: string): string {
+  return tensor ? `${path}#${tensor}` : path;
+}
+
+/**
+ * Reads only the header of an activation file and describes its rows. A `.safetensors` path may name its
+ * tensor (`<file>#<tensor>`, splitTensorPath); `tensorName`, when given, wins.
+ */
+export function openRowSource(pathOrRef: string, tensorName?: string): RowSource {
+  if (isCapture(pathOrRef)) return captureRowSource(pathOrRef, tensorName);
+  const ref = splitTensorPath(pathOrRef);
+  const path = ref.path;
+  tensorName ??= ref.tensor;
   const ext = extname(path).toLowerCase();
   let dtype: DType, shape: number[], dataStart: number;
   if (ext === '.npy') {

@@ -7,7 +7,7 @@
 import { InputError } from '../errors';
 import { isFloatDType } from '../io/dtype';
 import { readNpyHeader } from '../io/npy';
-import { openRowSource } from '../io/rowReader';
+import { openRowSource, splitTensorPath } from '../io/rowReader';
 import type { RowSource } from '../io/rowReader';
 import { DEFAULT_ROW_SAMPLE, describeSample, readRowsAt, sampleRowIndices } from '../io/rowSample';
 import { isCapture } from '../io/shards';
@@ -32,7 +32,8 @@ export interface ActivationSample {
 /**
  * Reads the evaluation sample of an activation file: a uniform seeded sample of up to maxRows rows
  * (src/io/rowSample.ts — the same rows every panel, the report, diagnose and tree use), rows with NaN/Inf
- * left out and counted. `.npy` ([n, d] or [sequences, context, d]) or a 2-D `.safetensors` tensor.
+ * left out and counted. `.npy` ([n, d] or [sequences, context, d]) or a 2-D `.safetensors` tensor (the only
+ * one, or the one named by `<file>#<tensor>`).
  */
 export function readActivationSample(path: string, maxRows: number, expectDim?: number, seed = DEFAULT_ROW_SAMPLE.seed): ActivationSample {
   const { source, seqLen } = activationRowSource(path);
@@ -61,7 +62,8 @@ export function readActivationSample(path: string, maxRows: number, expectDim?: 
 
 /** The rows of an activation file as a row source; a 3-D .npy [sequences, context, d] is read as its rows. */
 export function activationRowSource(path: string): { source: RowSource; seqLen?: number } {
-  const lower = path.toLowerCase();
+  const lower = splitTensorPath(path).path.toLowerCase();
+  // a .safetensors path may name its tensor: `<file>#<tensor>` (src/io/rowReader.ts splitTensorPath)
   if (lower.endsWith('.safetensors') || isCapture(path)) return { source: openRowSource(path) };
   if (!lower.endsWith('.npy')) throw new InputError(path, 'activations must be a .npy ([tokens, d] or [sequences, context, d]) or .safetensors file, or a capture folder');
   const h = readNpyHeader(path);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic';
+import { splitTensorPath } from '../io/rowReader';
 import { WEIGHTS_FILE } from '../formats/saelens';
 import type { ReconstructionMetrics } from './model';
 
@@ -38,7 +39,7 @@ function weightsStat(saeDir: string): { size: number; mtimeMs: number } | undefi
 export function evalKey(saeDir: string, activations: string, sample: string): string {
   const h = createHash('sha256');
   h.update(readFileSync(join(saeDir, WEIGHTS_FILE)));
-  const a = statSync(activations);
+  const a = statSync(splitTensorPath(activations).path);
   h.update(`\0${resolve(activations)}\0${a.size}\0${a.mtimeMs}\0${sample}`);
   return h.digest('hex');
 }

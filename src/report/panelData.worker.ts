@@ -135,8 +135,9 @@ if (parentPort) {
   rpc.onRequest('evaluate', ({ saeDir, activations }) => {
     const have = readEvalRecord(saeDir);
     if (have && have.activations === resolve(activations)) return have;
-    entryFor(saeDir, activations);
-    return readEvalRecord(saeDir);
+    // an analysis cached from before (another data source was evaluated since) is written again
+    const { a } = entryFor(saeDir, activations);
+    return writeEvalRecord(saeDir, activations, a.sample.description, a.metrics);
   });
   rpc.onRequest('synthetic', ({ kind, outDir, tokens, seed }) => {
     const ds = generate(parseKind(kind), { tokens, seed });

@@ -43,7 +43,7 @@ export function writeActivationsNpy(path: string, rows: number, dIn: number, see
 }
 
 /** The workspace the end-to-end tests open. Returns the names of what it holds. */
-export function makeE2eWorkspace(root: string): { sae: string; wider: string; broken: string; activations: string; tensors: string; python: string } {
+export function makeE2eWorkspace(root: string): { sae: string; wider: string; broken: string; activations: string; tensors: string; python: string; trainedPython: string } {
   mkdirSync(root, { recursive: true });
   const sae = join(root, 'saes', 'tiny_topk');
   writeTinySae(sae, { explainedVariance: 0.87 });
@@ -63,8 +63,11 @@ export function makeE2eWorkspace(root: string): { sae: string; wider: string; br
   writeSafetensors(tensors, { 'probe.weight': { dtype: 'F32', shape: [8, 16], data: randomArray(128, rand, 1) }, 'probe.bias': { dtype: 'F32', shape: [8], data: new Float32Array([0, 1, 2, 3, 4, 5, 6, Number.NaN]) } }, { note: 'fixture' });
   const python = join(root, 'model.py');
   writeFileSync(python, 'from transformer_lens import HookedTransformer\n\nmodel = HookedTransformer.from_pretrained("tiny-model")\n_, cache = model.run_with_cache("hello")\nx = cache["blocks.8.hook_resid_pre"]\n');
+  // the hook the UI test's wizard run is given: its CodeLens appears once that SAE is trained
+  const trainedPython = join(root, 'trained.py');
+  writeFileSync(trainedPython, 'from transformer_lens import HookedTransformer\n\nmodel = HookedTransformer.from_pretrained("tiny-model")\n_, cache = model.run_with_cache("hello")\nx = cache["blocks.2.hook_resid_post"]\n');
   mkdirSync(join(root, '.vscode'), { recursive: true });
-  return { sae, wider, broken, activations, tensors, python };
+  return { sae, wider, broken, activations, tensors, python, trainedPython };
 }
 
 // `node fixtures.js <root>` (after bundling) builds the e2e workspace.

@@ -2,42 +2,98 @@
 // into a panel (palette, explorer, context menu, latent browser, split tree, diagnostics, CodeLens) on the
 // workspace's SAEs, each reaching a panel with data; monitors restored after a reload; the same flows again
 // in the light theme. Screenshots land in the artifacts folder as <theme>-<flow>.png.
-import { closeEditors, QUICK_INPUT, quickOpen, ROW, runCommand, runner, STATUSBAR, webview } from './ui.mjs';
+// page.evaluate and waitForFunction callbacks run in the browser: its globals.
+/* global window, document, requestAnimationFrame */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { closeEditors, QUICK_INPUT, quickOpen, ROW, runCommand, runner, webview } from './ui.mjs';
 
+/** Reloads the window and waits for the new document's workbench (a marker on the old window goes away). */
 async function reloadWindow(page) {
+  await page.evaluate(() => { window.__saeBeforeReload = true; });
   await runCommand(page, 'Developer: Reload Window', 'Reload Window');
-  await page.waitForTimeout(3000);
-  await page.waitForSelector(STATUSBAR, { timeout: 120_000 });
-  // the extension activates and indexes the workspace after the workbench draws
-  await page.waitForTimeout(8000);
+  await page.waitForFunction(() => !window.__saeBeforeReload && document.querySelector('#workbench\\.parts\\.statusbar'), undefined, { timeout: 120_000, polling: 250 });
 }
 
-/** The active panel's text once its data has arrived; fails on an error banner or an evaluation of 0 tokens. */
-async function panelText(page, want, timeout = 60_000) {
-  const frame = webview(page);
-  await frame.locator('#root').waitFor({ timeout: 30_000 });
-  const end = Date.now() + timeout;
-  let text = '';
-  while (Date.now() < end) {
-    if (await frame.locator('.error-bar').count()) throw new Error(`error banner: ${await frame.locator('.error-bar').innerText()}`);
-    text = (await frame.locator('body').innerText().catch(() => '')).trim();
-    if (want.test(text) && !/Computing: reading/.test(text)) break;
-    await page.waitForTimeout(400);
+/** The inner frame of every webview on the page (iframe.webview > iframe#active-frame). */
+async function panelFrames(page) {
+  const frames = [];
+  for (const f of page.frames()) {
+    if (f === page.mainFrame() || f.isDetached()) continue;
+    const id = await f.frameElement().then((e) => e.getAttribute('id')).catch(() => null);
+    if (id === 'active-frame') frames.push(f);
   }
-  if (!want.test(text)) throw new Error(`the panel never showed ${want}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
-  if (/Metrics on 0 tokens/.test(text)) throw new Error('the panel measured 0 tokens');
-  return text;
+  return frames;
+}
+
+/**
+ * The panel whose text matches `want`, once its data has arrived: found among the page's webviews by what
+ * it shows (a panel that replaces another in the same group has its own frame, and the old one may still be
+ * there for a moment). Fails on an error banner in any panel, or an evaluation of 0 tokens.
+ */
+async function panel(page, want, timeout = 60_000) {
+  const end = Date.now() + timeout;
+  let seen = '';
+  while (Date.now() < end) {
+    for (const frame of await panelFrames(page)) {
+      const banner = frame.locator('.error-bar');
+      if (await banner.count().catch(() => 0)) throw new Error(`error banner: ${await banner.first().innerText().catch(() => '?')}`);
+      const text = (await frame.locator('body').innerText({ timeout: 5000 }).catch(() => '')).trim();
+      if (!want.test(text) || /Computing: reading/.test(text)) { seen = text || seen; continue; }
+      if (/Metrics on 0 tokens/.test(text)) throw new Error('the panel measured 0 tokens');
+      return { frame, text };
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no panel showed ${want}: ${seen.replace(/\s+/g, ' ').slice(0, 200)}`);
+}
+const panelText = async (page, want, timeout) => (await panel(page, want, timeout)).text;
+
+/** Two animation frames of every panel: what its data drew is on screen before a screenshot. */
+async function painted(page) {
+  for (const f of await panelFrames(page)) await f.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))).catch(() => {});
 }
 
 /** Picks a row of the open quick pick by typing its label. */
 async function pickRow(page, label) {
   await page.locator(ROW, { hasText: label }).first().waitFor({ state: 'visible', timeout: 45_000 });
   await page.locator(`${QUICK_INPUT} input`).fill(label);
-  await page.waitForTimeout(300);
+  // Enter takes the focused row: wait until the filter has put this one first
+  await page.locator(`${ROW}.focused`, { hasText: label }).first().waitFor({ state: 'visible', timeout: 15_000 });
   await page.keyboard.press('Enter');
 }
 
 const explorerPane = (page) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'SAE Workbench' }) });
+
+/**
+ * The explorer's row of an SAE by its exact name, shown. The tree recycles its row elements, so DOM order
+ * is not screen order, and "tiny_topk" is also a prefix of "tiny_topk_128": match the label, never `.first()`.
+ */
+async function showSaeRow(page, name) {
+  await runCommand(page, 'Focus on SAE Workbench View', 'SAE Workbench');
+  const row = explorerPane(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) });
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  return row;
+}
+
+/** The description of the fact row `label` under the expanded SAE row `name` (found by the rows' data-index). */
+async function factOf(page, name, label, timeout = 15_000) {
+  const handle = await page.waitForFunction(({ name, label }) => {
+    const pane = [...document.querySelectorAll('.pane')].find((p) => p.querySelector('.pane-header')?.textContent?.includes('SAE Workbench'));
+    const rows = [...(pane?.querySelectorAll('.monaco-list-row') ?? [])];
+    const text = (r, sel) => r.querySelector(sel)?.textContent?.trim() ?? '';
+    const sae = rows.find((r) => text(r, '.label-name') === name);
+    if (!sae) return undefined;
+    const at = Number(sae.getAttribute('data-index')), level = Number(sae.getAttribute('aria-level'));
+    const facts = rows.filter((r) => Number(r.getAttribute('data-index')) > at && Number(r.getAttribute('aria-level')) === level + 1);
+    // the SAE's own facts: the rows below it up to the next row of its level
+    const next = rows.filter((r) => Number(r.getAttribute('data-index')) > at && Number(r.getAttribute('aria-level')) <= level).map((r) => Number(r.getAttribute('data-index')));
+    const end = next.length ? Math.min(...next) : Infinity;
+    const fact = facts.find((r) => Number(r.getAttribute('data-index')) < end && text(r, '.label-name') === label);
+    return fact ? text(fact, '.label-description') || ' ' : undefined;
+  }, { name, label }, { timeout, polling: 250 });
+  return String(await handle.jsonValue()).trim();
+}
 
 async function entryPoints(page, { shot, t, theme }) {
   await t(`[${theme}] palette: Show Dictionary reaches the overview, measured on the recorded data`, async () => {
@@ -45,19 +101,24 @@ async function entryPoints(page, { shot, t, theme }) {
     await runCommand(page, 'SAE: Show Dictionary');
     await pickRow(page, 'tiny_topk');
     const text = await panelText(page, /Metrics on (a uniform sample|all [\d,]+ rows)[^\n]* of acts\.npy/);
-    await page.waitForTimeout(800);
+    await painted(page);
     await shot(`${theme}-dictionary`);
     return { note: text.replace(/\s+/g, ' ').slice(0, 90) };
   });
 
   await t(`[${theme}] dictionary → Browse all latents → a latent → its feature page, in one editor group`, async () => {
-    await webview(page).locator('vscode-button', { hasText: 'Browse all latents' }).click();
-    await panelText(page, /latent/i);
-    await page.waitForTimeout(1000);
+    // its own dictionary, not the one the previous flow may have left open
+    await closeEditors(page);
+    await runCommand(page, 'SAE: Show Dictionary');
+    await pickRow(page, 'tiny_topk');
+    const dictionary = await panel(page, /Metrics on/);
+    await dictionary.frame.locator('vscode-button', { hasText: 'Browse all latents' }).click();
+    const browser = await panel(page, /\d+ of \d+ latents shown/);
     await shot(`${theme}-latent-browser`);
-    await webview(page).locator('.vtable-row', { hasText: '#3' }).first().locator('.vtable-cell').nth(2).click();
-    await panelText(page, /Latent #3/);
-    await page.waitForTimeout(800);
+    // the row whose latent cell is exactly #3 (not #30…#39); a click on its label cell opens the page
+    await browser.frame.locator('.vtable-row').filter({ has: browser.frame.locator('.vtable-cell', { hasText: /^#3$/ }) }).locator('.vtable-cell').nth(2).click();
+    await panelText(page, /Latent #3\b/);
+    await painted(page);
     await shot(`${theme}-feature-from-browser`);
     const groups = await page.locator('.editor-group-container').count();
     if (groups > 2) throw new Error(`the panels opened ${groups} editor groups; they should share one beside the code`);
@@ -72,7 +133,7 @@ async function entryPoints(page, { shot, t, theme }) {
     await page.locator(`${QUICK_INPUT} input`).fill('7');
     await page.keyboard.press('Enter');
     await panelText(page, /Latent #7/);
-    await page.waitForTimeout(800);
+    await painted(page);
     await shot(`${theme}-feature-palette`);
   });
 
@@ -81,16 +142,20 @@ async function entryPoints(page, { shot, t, theme }) {
     await runCommand(page, 'SAE: Run Diagnostics', 'Run Diagnostics');
     await pickRow(page, 'tiny_topk');
     await panelText(page, /Absorption/, 180_000);
-    await page.waitForTimeout(800);
+    await painted(page);
     await shot(`${theme}-diagnostics`);
   });
 
   await t(`[${theme}] context menu: Show Feature-Split Tree… offers the other width on the same data`, async () => {
     await closeEditors(page);
-    await runCommand(page, 'Focus on SAE Workbench View', 'SAE Workbench');
-    const sae = explorerPane(page).locator('.monaco-list-row[aria-label^="tiny_topk "], .monaco-list-row', { hasText: 'tiny_topk' }).first();
+    const sae = await showSaeRow(page, 'tiny_topk');
     await sae.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Show Feature-Split Tree' }).first().click();
+    // A click right after the menu opened was seen to leave it open with the item highlighted and nothing
+    // run (under load); point at the item, wait until the menu has focused it, and run it with Enter.
+    const item = page.locator('.context-view .action-item', { has: page.locator('.action-label', { hasText: 'Show Feature-Split Tree' }) }).first();
+    await item.hover();
+    await page.locator('.context-view .action-item.focused', { hasText: 'Show Feature-Split Tree' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Enter');
     const offered = page.locator(ROW, { hasText: 'tiny_topk_128' }).first();
     await offered.waitFor({ state: 'visible', timeout: 15_000 });
     if (!/same activations/.test(await offered.innerText())) throw new Error(`the other width is not marked as on the same data: ${await offered.innerText()}`);
@@ -98,22 +163,22 @@ async function entryPoints(page, { shot, t, theme }) {
     await page.keyboard.press('Enter');
     const text = await panelText(page, /Feature-split tree/, 180_000);
     if (/\((\d+)\) \(\1\)/.test(text)) throw new Error('the header repeats a width');
-    await page.waitForTimeout(1000);
+    await painted(page);
     await shot(`${theme}-split-tree`);
   });
 
   await t(`[${theme}] explorer: an SAE shows its data and evaluated EV; a click opens its dictionary`, async () => {
     await closeEditors(page);
-    const pane = explorerPane(page);
-    const data = pane.locator('.monaco-list-row', { hasText: /^data/ }).first();
+    const sae = await showSaeRow(page, 'tiny_topk');
     // a click on the row runs its command (the dictionary); the twistie expands it
-    if (!(await data.isVisible().catch(() => false))) await pane.locator('.monaco-list-row', { hasText: 'tiny_topk' }).first().locator('.monaco-tl-twistie').click();
-    await data.waitFor({ state: 'visible', timeout: 15_000 });
-    const dataText = await data.innerText();
+    if (await sae.getAttribute('aria-expanded') !== 'true') await sae.locator('.monaco-tl-twistie').click();
+    const dataText = await factOf(page, 'tiny_topk', 'data');
     if (!/acts\.npy/.test(dataText)) throw new Error(`data row reads '${dataText}'`);
-    await pane.locator('.monaco-list-row', { hasText: /^measured on/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    const measured = await factOf(page, 'tiny_topk', 'measured on', 60_000);
+    const ev = await factOf(page, 'tiny_topk', 'explained variance');
+    if (!/^-?\d\.\d{3}$/.test(ev)) throw new Error(`explained variance reads '${ev}' (measured on ${measured})`);
     await shot(`${theme}-explorer-data`);
-    await pane.locator('.monaco-list-row', { hasText: 'tiny_topk' }).first().click();
+    await sae.locator('.label-name').click();
     await panelText(page, /Metrics on/);
   });
 
@@ -124,9 +189,31 @@ async function entryPoints(page, { shot, t, theme }) {
     await lens.waitFor({ state: 'visible', timeout: 30_000 });
     await shot(`${theme}-codelens`);
     await lens.click();
-    await panelText(page, /Metrics on/);
-    await page.waitForTimeout(800);
+    const text = await panelText(page, /Metrics on/);
+    if (!/tiny_topk/.test(text)) throw new Error(`the lens opened another SAE: ${text.replace(/\s+/g, ' ').slice(0, 120)}`);
+    await painted(page);
     await shot(`${theme}-codelens-dictionary`);
+  });
+}
+
+/**
+ * The SAE ui.mjs trained through the wizard recorded the model and hook it was asked for; the workspace's
+ * trained.py (test/e2e/fixtures.ts), which reads that hook, gets the CodeLens, and its Dictionary reaches that SAE's panel with data.
+ */
+async function wizardCodeLens(page, { shot, t, workspace }) {
+  await t('CodeLens: the wizard\'s SAE recorded hook and model, and the lens appears on that hook in Python', async () => {
+    const cfg = JSON.parse(readFileSync(join(workspace, 'saes', 'ui_trained', 'cfg.json'), 'utf8'));
+    if (cfg.metadata?.hook_name !== 'blocks.2.hook_resid_post' || cfg.metadata?.model_name !== 'tiny-model') throw new Error(`cfg.json records hook ${cfg.metadata?.hook_name} and model ${cfg.metadata?.model_name}`);
+    await closeEditors(page);
+    await quickOpen(page, 'trained.py');
+    const lens = page.locator('.codelens-decoration a', { hasText: /SAE: 32 latents/ }).first();
+    await lens.waitFor({ state: 'visible', timeout: 30_000 });
+    await shot('wizard-codelens');
+    await page.locator('.codelens-decoration a', { hasText: 'Dictionary' }).first().click();
+    const text = await panelText(page, /Metrics on/);
+    if (!/ui_trained/.test(text)) throw new Error(`the lens opened another SAE: ${text.replace(/\s+/g, ' ').slice(0, 120)}`);
+    await painted(page);
+    await shot('wizard-codelens-dictionary');
   });
 }
 
@@ -151,17 +238,18 @@ async function reloadTests(page, { shot, t }) {
     }
     const frame = webview(page);
     await frame.locator('.status-line.state-running').waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(5000);
+    // cancel once the run has logged progress (so that the curves have something to restore)
+    await frame.locator('body', { hasText: /tokens\s*[1-9]/ }).waitFor({ timeout: 60_000 });
     await frame.locator('vscode-button', { hasText: 'Cancel' }).click();
     await frame.locator('.status-line.state-cancelled').waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(800);
+    await painted(page);
     const text = await frame.locator('body').innerText();
     if (/ETA\s+\d/.test(text)) throw new Error(`the ETA stays after a cancel: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
     await shot('monitor-cancelled');
     await reloadWindow(page);
     const restored = webview(page);
     await restored.locator('.status-line.state-cancelled').waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(800);
+    await painted(page);
     const after = await restored.locator('body').innerText();
     if (/nothing logged yet/.test(after)) throw new Error('the restored monitor lost its curves');
     if (await restored.locator('vscode-button', { hasText: 'Cancel' }).evaluate((b) => !b.disabled)) throw new Error('Cancel is enabled on a cancelled run');
@@ -177,7 +265,7 @@ async function finishedMonitorReload(page, { shot, t }) {
     await reloadWindow(page);
     const restored = webview(page);
     await restored.locator('.status-line.state-done').waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(800);
+    await painted(page);
     const text = await restored.locator('body').innerText();
     if (/nothing logged yet/.test(text)) throw new Error('the restored monitor lost its curves');
     if (await restored.locator('vscode-button', { hasText: 'Cancel' }).evaluate((b) => !b.disabled)) throw new Error('Cancel is enabled on a finished run');
@@ -186,16 +274,18 @@ async function finishedMonitorReload(page, { shot, t }) {
   });
 }
 
-export async function runFlowTests(page, { artifacts, log, setUserSetting }) {
+export async function runFlowTests(page, { artifacts, log, setUserSetting, workspace }) {
   const { shot, results, t } = runner(page, artifacts, log);
   await finishedMonitorReload(page, { shot, t });
   await entryPoints(page, { shot, t, theme: 'dark' });
+  await wizardCodeLens(page, { shot, t, workspace });
   await reloadTests(page, { shot, t });
   await t('light theme: switch and reload', async () => {
     // the user settings file, then a reload (a headless run keeps the old theme's paint otherwise)
     setUserSetting('workbench.colorTheme', 'Default Light Modern');
-    await page.waitForTimeout(1500);
+    // the reloaded window reads the settings file: the workbench is light once it has
     await reloadWindow(page);
+    await page.waitForFunction(() => document.querySelector('.monaco-workbench')?.classList.contains('vs') === true, undefined, { timeout: 60_000 });
   });
   await entryPoints(page, { shot, t, theme: 'light' });
   return results;

@@ -1,23 +1,56 @@
 // UI tests in a real VS Code, driven through the command palette with playwright-core (run by
 // scripts/e2e.mjs). Webviews are two nested iframes: iframe.webview.ready > iframe#active-frame.
 // Each test returns { name, ok, skipped?, note? }; screenshots land in the artifacts folder.
+// page.evaluate and waitForFunction callbacks run in the browser: its globals.
+/* global document, HTMLElement */
 import { join } from 'node:path';
 
 export const STATUSBAR = '#workbench\\.parts\\.statusbar';
 export const QUICK_INPUT = '.quick-input-widget';
 export const ROW = '.quick-input-list .monaco-list-row';
 
+/** Closes a quick input or a context menu that a previous step left open (Escape, until it is gone). */
 async function closeQuickInput(page) {
-  if (await page.locator(QUICK_INPUT).isVisible().catch(() => false)) await page.keyboard.press('Escape');
+  for (const sel of ['.context-view .monaco-menu', QUICK_INPUT]) {
+    const open = page.locator(sel).first();
+    if (!(await open.isVisible().catch(() => false))) continue;
+    await page.keyboard.press('Escape');
+    await open.waitFor({ state: 'hidden', timeout: 10_000 });
+  }
+}
+
+/**
+ * Moves the keyboard focus out of a webview into the workbench. A webview forwards the workbench's keys
+ * (F1, Ctrl+P) only once its own script runs: right after a reload, a restored panel holds the focus but
+ * drops them, and the palette never opens.
+ */
+export async function focusWorkbench(page) {
+  await page.evaluate(() => {
+    const a = document.activeElement;
+    if (a instanceof HTMLElement && a.tagName === 'IFRAME') a.blur();
+  });
+}
+
+/** Opens the quick input with a key (F1, Control+P), from wherever the focus is; returns its input box. */
+async function openQuickInput(page, key) {
+  const input = page.locator(`${QUICK_INPUT} input`);
+  for (let attempt = 0; ; attempt++) {
+    await closeQuickInput(page);
+    await focusWorkbench(page);
+    await page.keyboard.press(key);
+    try {
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      return input;
+    } catch (e) {
+      if (attempt === 2) throw new Error(`${key} did not open the quick input: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+    }
+  }
 }
 
 /** Runs a palette command. Contributed commands appear a moment after the workbench draws: retry. */
 export async function runCommand(page, text, rowText = text) {
   for (let attempt = 0; attempt < 15; attempt++) {
-    await closeQuickInput(page);
-    await page.keyboard.press('F1');
-    const input = page.locator(`${QUICK_INPUT} input`);
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    const input = await openQuickInput(page, 'F1');
     await input.fill(`>${text}`);
     const row = page.locator(ROW, { hasText: rowText }).first();
     try {
@@ -32,12 +65,10 @@ export async function runCommand(page, text, rowText = text) {
 }
 
 export async function quickOpen(page, query, rowText) {
-  await closeQuickInput(page);
-  await page.keyboard.press('Control+P');
-  const input = page.locator(`${QUICK_INPUT} input`);
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  const input = await openQuickInput(page, 'Control+P');
   await input.fill(query);
-  await page.locator(ROW, { hasText: rowText ?? query }).first().waitFor({ state: 'visible', timeout: 20_000 });
+  // Enter opens the focused row: wait until it is the file asked for (a recently opened file may be first)
+  await page.locator(`${ROW}.focused`, { hasText: rowText ?? query }).first().waitFor({ state: 'visible', timeout: 20_000 });
   await page.keyboard.press('Enter');
 }
 
@@ -45,9 +76,10 @@ export function webview(page) {
   return page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
 }
 
+/** Closes every editor and waits until no tab and no webview is left (the next flow starts from nothing). */
 export async function closeEditors(page) {
   await runCommand(page, 'View: Close All Editors', 'Close All Editors');
-  await page.waitForTimeout(500);
+  await page.waitForFunction(() => !document.querySelector('.editor-group-container .tab') && !document.querySelector('iframe.webview'), undefined, { timeout: 30_000 });
 }
 
 /** Text of the visible toasts, and of the notification centre (toasts may have hidden already). */

@@ -90,7 +90,7 @@ test('resolve: the workspace link, then the recorded file, then activations.npy 
   const sae = saeFolder(join(root, 'saes', 'a'));
   assert.equal(resolveSaeData(sae), undefined);
   recordSaeData(sae, { activations: [recorded] });
-  assert.deepEqual(resolveSaeData(sae), { activations: recorded, tensor: undefined, origin: 'recorded' });
+  assert.deepEqual(resolveSaeData(sae), { activations: recorded, tensor: undefined, source: recorded, origin: 'recorded' });
   assert.equal(resolveSaeData(sae, { activations: other })?.origin, 'linked');
   assert.equal(resolveSaeData(sae, { activations: join(root, 'gone.npy') })?.origin, 'recorded', 'a link to a file that is gone is passed over');
   const beside = saeFolder(join(root, 'besides', 'b'));
