@@ -19,6 +19,8 @@ export function activate(t: StepThread): void {
   const tau = v.f32.tau!, tauIdx = v.i32.tauIdx!, candVal = v.f32.candVal!, candIdx = v.i32.candIdx!;
   const auxTau = v.f32.auxTau, auxTauIdx = v.i32.auxTauIdx;
   const bTau = sc[S.bTopkTau]!;
+  const fromCands = sc[S.bTopkFromCands] === 1, C = t.batchCands;
+  let c = 0;
   const halfBand = cfg.bandwidth / 2;
   if (selection === 'threshold') {
     const lt = v.f32.logTheta!;
@@ -60,7 +62,9 @@ export function activate(t: StepThread): void {
       }
     } else if (selection === 'batch-topk') {
       const cut = Math.max(bTau, Number.MIN_VALUE);
-      for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val >= cut) A.push(i - l0, n, val); }
+      // the cut came from the candidates above the guess: they hold every value at or above it, in row order
+      if (fromCands) for (; c < C.size && C.row[c] === n; c++) { const val = C.val[c]!; if (val >= cut) A.push(C.lat[c]! - l0, n, val); }
+      else for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val >= cut) A.push(i - l0, n, val); }
     } else {
       // gate: f = 1[π_gate > 0]·ReLU(π_mag), π_gate = z + b_gate, π_mag = e^{r}·z + b_mag; the gate list holds ReLU(π_gate)
       for (let i = l0; i < l1; i++) {
