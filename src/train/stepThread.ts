@@ -48,6 +48,8 @@ export interface StepThread {
   segOf: Int32Array;
   /** Whether this step runs the dense decoder path on this thread's latents (decided in activate). */
   dense: boolean;
+  /** ReLU: whether encode found more positive values than the dense path's threshold (./activate.ts positiveFirstPass). */
+  positiveDense: boolean;
   /** Dense path: which (row, own latent) pairs are active, [B × own latents]; Σ_n f per own latent. */
   mask: Uint8Array;
   sumF: Float64Array;
@@ -91,7 +93,7 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
       z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * dIn, wSkip: at('wSkip'), skipOut: at('skipOut'), gradWSkip: at('gradWSkip'),
     },
     segs, segOf,
-    dense: false,
+    dense: false, positiveDense: false,
     mask: new Uint8Array(0),
     sumF: new Float64Array(0),
   };
