@@ -60,8 +60,8 @@ export function collectAbove(z: Float32Array, off: number, stride: number, rows:
 
 /**
  * BatchTopK's first pass (in encode): with a guess (S.bTopkGuess > 0), b_enc added and the candidates ≥ the
- * guess collected and histogrammed, their count in sums slot 7 (−∞ past the limit); without one, b_enc added in the pass that
- * histograms every value.
+ * guess collected and histogrammed, their count in sums slot 7 (−∞ past the limit); without one, b_enc
+ * added in the pass that histograms every value.
  */
 export function batchFirstPass(t: StepThread): void {
   const { cfg, l0, l1, worker } = t;
