@@ -12,14 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { blasGemm, loadBlas, openblasCore } from '../src/compute/blasGemm';
-import { histogramBits, RowTopK, TopHeap } from '../src/compute/topk';
+import { histogramBits, histogramValues, RowTopK, TopHeap } from '../src/compute/topk';
 import { chooseEngine, ENGINE_PREFERENCES, threadGemm } from '../src/compute/engine';
 import type { EngineChoice, EnginePreference } from '../src/compute/engine';
 import { instantiateWasmGemm, loadWasmGemm, wasmKernelPath } from '../src/compute/wasmGemm';
 import { jsGemm } from '../src/compute/gemm';
 import type { GemmProvider } from '../src/compute/gemm';
 import { modelConfig } from '../src/sae/objectives';
-import { buildLayout } from '../src/train/layout';
+import { buildLayout, S } from '../src/train/layout';
+import { FlatList } from '../src/train/lists';
+import { collectAbove } from '../src/train/select';
 import { StepEngine } from '../src/train/stepEngine';
 import { PYTHON, torchAvailable } from './torch';
 import { WorkerPool } from '../src/train/pool';
@@ -139,19 +141,31 @@ function setupOurs(engine: EngineChoice, arch: Arch, dIn: number, dSae: number, 
 
 /**
  * The top-k selection's share of a step, before and after src/compute/topk.ts, on the step's own
- * pre-activations (one thread's half of the latents: the threads select at the same time). Before: the bias
- * added in its own pass, then every entry through a k-heap (TopK) or a separate histogram pass (BatchTopK).
- * After: the bias added in the pass that selects (a carried threshold keeps a few candidates per row) or
- * that fills the histogram.
+ * pre-activations (one thread's half of the latents: the threads select at the same time). TopK, before:
+ * the bias added in its own pass, then every entry through a k-heap; after: the bias added in the pass that
+ * selects (a carried threshold keeps a few candidates per row). BatchTopK, before: the bias added in the
+ * pass of the level-1 histogram over every value, the level-2 histogram over every value, and the
+ * activation's scan of Z for the values at or above the cut; after: the bias added in the pass that keeps
+ * the values above the step's guess (the last cut less a margin), both histograms and the activation over
+ * those candidates only.
  */
 function selectionShare(eng: StepEngine, arch: 'topk' | 'batchtopk', k: number, stepSeconds: number): Record<string, number> {
   const { dSae, batch: B } = eng.cfg;
   const lo = 0, hi = Math.ceil(dSae / THREADS);
   const z0 = eng.views.f32.z!.slice(), bias = eng.views.f32.bEnc!.slice();
   const outV = new Float32Array(B * k), outI = new Int32Array(B * k), hist = new Int32Array(65536);
+  const guess = eng.views.f64.scalars![S.bTopkGuess]!, cut = eng.views.f64.scalars![S.bTopkTau]!;
+  const act = new FlatList(), cands = new FlatList();
   const before = (z: Float32Array): void => {
+    if (arch === 'batchtopk') {
+      const bits = new Uint32Array(z.buffer);
+      histogramBits(z, bits, 0, dSae, B, lo, hi, hist, 1, 0, bias);
+      histogramBits(z, bits, 0, dSae, B, lo, hi, hist, 2, new Uint32Array(new Float32Array([cut]).buffer)[0]! >>> 16);
+      act.size = 0;
+      for (let n = 0; n < B; n++) for (let i = lo; i < hi; i++) { const val = z[n * dSae + i]!; if (val >= cut) act.push(i, n, val); }
+      return;
+    }
     for (let n = 0; n < B; n++) for (let i = lo; i < hi; i++) z[n * dSae + i]! += bias[i]!;
-    if (arch === 'batchtopk') { histogramBits(z, new Uint32Array(z.buffer), 0, dSae, B, lo, hi, hist, 1, 0); return; }
     const heap = new TopHeap(k);
     for (let n = 0; n < B; n++) {
       heap.reset(k);
@@ -160,8 +174,17 @@ function selectionShare(eng: StepEngine, arch: 'topk' | 'batchtopk', k: number, 
     }
   };
   const sel = new RowTopK(hi - lo, k);
+  let candidates = 0;
   const after = (z: Float32Array): void => {
-    if (arch === 'batchtopk') { histogramBits(z, new Uint32Array(z.buffer), 0, dSae, B, lo, hi, hist, 1, 0, bias); return; }
+    if (arch === 'batchtopk') {
+      collectAbove(z, 0, dSae, B, lo, hi, bias, guess, cands);
+      candidates = cands.size;
+      histogramValues(cands.val, cands.size, hist, 1, 0);
+      histogramValues(cands.val, cands.size, hist, 2, new Uint32Array(new Float32Array([cut]).buffer)[0]! >>> 16);
+      act.size = 0;
+      for (let c = 0; c < cands.size; c++) { const val = cands.val[c]!; if (val >= cut) act.push(cands.lat[c]!, cands.row[c]!, val); }
+      return;
+    }
     for (let n = 0; n < B; n++) sel.select(z, n * dSae, lo, hi, bias, k, outV, outI, n * k);
   };
   const ts: Record<'before' | 'after', number[]> = { before: [], after: [] };
@@ -173,7 +196,9 @@ function selectionShare(eng: StepEngine, arch: 'topk' | 'batchtopk', k: number, 
   return {
     selectSecondsBefore: +b.toFixed(3), selectSecondsAfter: +a.toFixed(3), speedup: +(b / a).toFixed(2),
     shareBefore: +(b / (stepSeconds - a + b)).toFixed(3), shareAfter: +(a / stepSeconds).toFixed(3),
-    guessMissRate: +(sel.misses / Math.max(sel.rows, 1)).toFixed(3),
+    ...(arch === 'batchtopk'
+      ? { candidatesPerNeeded: +(candidates / ((k * B) / THREADS)).toFixed(2), guessMisses: eng.cutMisses, steps: eng.adamT }
+      : { guessMissRate: +(sel.misses / Math.max(sel.rows, 1)).toFixed(3) }),
   };
 }
 

@@ -14,7 +14,9 @@
  *
  * BatchTopK's cut over the whole batch is a radix select on the float bits: a histogram of the top 16 bits
  * of positive values, then of the low 16 bits within the chosen bin (positive floats' bit patterns sort as
- * their values do). The first histogram is filled in the bias-add pass.
+ * their values do). With a guess g below the cut (the last step's cut, lowered by a margin), the bias-add
+ * pass keeps only the values ≥ g as candidates and both histograms run over those few (histogramValues);
+ * without one, or when fewer than k·B values reach g, the histograms run over every value (histogramBits).
  */
 
 /** A bounded min-heap of (value, index) keeping the best k under (value desc, index asc). */
@@ -206,5 +208,20 @@ export function histogramBits(z: Float32Array, bits: Uint32Array, off: number, s
         else if (b >>> 16 === prefix) hist[b & 0xffff]!++;
       }
     }
+  }
+}
+
+/**
+ * BatchTopK's radix histogram (as histogramBits) over a list of candidate values vals[0..size): level 1 by
+ * the top 16 bits of the positive finite ones, level 2 by the low 16 bits within the level-1 bin `prefix`.
+ */
+export function histogramValues(vals: Float32Array, size: number, hist: Int32Array, level: 1 | 2, prefix: number): void {
+  hist.fill(0);
+  const bits = new Uint32Array(vals.buffer, vals.byteOffset, size);
+  for (let j = 0; j < size; j++) {
+    const b = bits[j]!;
+    if (b === 0 || b >= 0x7f800000) continue;
+    if (level === 1) hist[b >>> 16]!++;
+    else if (b >>> 16 === prefix) hist[b & 0xffff]!++;
   }
 }

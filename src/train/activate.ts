@@ -6,6 +6,27 @@ import { S } from './layout';
 import { decoderNorm } from './stepThread';
 import type { StepThread } from './stepThread';
 
+/**
+ * ReLU (the positive selection), in encode: adds b_enc to this thread's columns of Z and, in the same pass,
+ * collects the positive values as (latent, row, value) in row order into the active list — until there are
+ * more than the dense decoder path's threshold, past which activate takes the dense path (t.positiveDense)
+ * and the rest of the pass only adds the bias. Z is then read once before activate instead of three times.
+ */
+export function positiveFirstPass(t: StepThread): void {
+  const { cfg, l0, l1 } = t;
+  const { dSae, batch: B } = cfg;
+  const z = t.v.f32.z!, bEnc = t.v.f32.bEnc!, A = t.flatAct;
+  const limit = t.v.f32.denseGrad!.length > 0 ? cfg.denseThreshold * B * (l1 - l0) : Infinity;
+  A.size = 0;
+  let n = 0;
+  for (; n < B && A.size <= limit; n++) {
+    const row = n * dSae;
+    for (let i = l0; i < l1; i++) { const val = z[row + i]! + bEnc[i]!; z[row + i] = val; if (val > 0) A.push(i - l0, n, z[row + i]!); }
+  }
+  t.positiveDense = A.size > limit;
+  for (; n < B; n++) { const row = n * dSae; for (let i = l0; i < l1; i++) z[row + i]! += bEnc[i]!; }
+}
+
 /** Builds this thread's per-latent active lists and its partial reconstruction Σ f·d_i. */
 export function activate(t: StepThread): void {
   const { cfg, v, l0, l1, act, aux, ker, theta, worker } = t;
@@ -19,6 +40,8 @@ export function activate(t: StepThread): void {
   const tau = v.f32.tau!, tauIdx = v.i32.tauIdx!, candVal = v.f32.candVal!, candIdx = v.i32.candIdx!;
   const auxTau = v.f32.auxTau, auxTauIdx = v.i32.auxTauIdx;
   const bTau = sc[S.bTopkTau]!;
+  const fromCands = sc[S.bTopkFromCands] === 1, C = t.batchCands;
+  let c = 0;
   const halfBand = cfg.bandwidth / 2;
   if (selection === 'threshold') {
     const lt = v.f32.logTheta!;
@@ -27,24 +50,29 @@ export function activate(t: StepThread): void {
   // gate: theta holds the magnitude path's scale e^{r_mag}
   const bGate = v.f32.bEnc!, bMag = v.f32.bMag!;
   if (selection === 'gate') for (let i = l0; i < l1; i++) theta[i - l0] = Math.exp(v.f32.rMag![i]!);
-  // positive/threshold selections: count first; past the threshold the lists are not built at all (dense decoder path)
-  if (v.f32.denseGrad!.length > 0) {
+  // ReLU's active list was collected in encode (positiveFirstPass), with whether it passed the dense threshold;
+  // the threshold selection counts first. Past the threshold the lists are not built at all (dense decoder path)
+  const collected = selection === 'positive';
+  if (collected && v.f32.denseGrad!.length > 0) {
+    t.dense = t.positiveDense;
+    if (t.dense) { activateDense(t); return; }
+  } else if (v.f32.denseGrad!.length > 0) {
     let count = 0;
     for (let n = 0; n < B; n++) {
       const row = n * dSae;
-      if (selection === 'positive') { for (let i = l0; i < l1; i++) if (z[row + i]! > 0) count++; }
-      else for (let i = l0; i < l1; i++) if (z[row + i]! > theta[i - l0]!) count++;
+      for (let i = l0; i < l1; i++) if (z[row + i]! > theta[i - l0]!) count++;
     }
     t.dense = count > cfg.denseThreshold * B * nLat;
     if (t.dense) { activateDense(t); return; }
   } else t.dense = false;
   // one scan of Z, specialised per architecture, collects (latent, row, value) in row order ...
   const A = t.flatAct, X = t.flatAux, K = t.flatKer;
-  A.size = 0; X.size = 0; K.size = 0;
+  if (!collected) A.size = 0;
+  X.size = 0; K.size = 0;
   for (let n = 0; n < B; n++) {
     const row = n * dSae;
     if (selection === 'positive') {
-      for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val > 0) A.push(i - l0, n, val); }
+      // collected in encode
     } else if (selection === 'threshold') {
       for (let i = l0; i < l1; i++) {
         const val = z[row + i]!, th = theta[i - l0]!;
@@ -60,7 +88,9 @@ export function activate(t: StepThread): void {
       }
     } else if (selection === 'batch-topk') {
       const cut = Math.max(bTau, Number.MIN_VALUE);
-      for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val >= cut) A.push(i - l0, n, val); }
+      // the cut came from the candidates above the guess: they hold every value at or above it, in row order
+      if (fromCands) for (; c < C.size && C.row[c] === n; c++) { const val = C.val[c]!; if (val >= cut) A.push(C.lat[c]! - l0, n, val); }
+      else for (let i = l0; i < l1; i++) { const val = z[row + i]!; if (val >= cut) A.push(i - l0, n, val); }
     } else {
       // gate: f = 1[π_gate > 0]·ReLU(π_mag), π_gate = z + b_gate, π_mag = e^{r}·z + b_mag; the gate list holds ReLU(π_gate)
       for (let i = l0; i < l1; i++) {

@@ -138,4 +138,7 @@ export const S = {
   histPrefix: 13,
   tokens: 14,
   activationScale: 15,
+  /** BatchTopK: the guess below the cut (0: none), and whether this step's cut came from the candidates above it */
+  bTopkGuess: 16,
+  bTopkFromCands: 17,
 } as const;

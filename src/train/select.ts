@@ -1,10 +1,11 @@
 /**
  * Selection of the k-sparse codes: per row the best k of a thread's latents (TopK, and aux-k's dead
  * latents), merged across threads by the coordinator; BatchTopK's batch-wide cut from histograms of the
- * float bit patterns.
+ * float bit patterns, over the candidates above a guess carried from the last step's cut.
  */
-import { histogramBits } from '../compute/topk';
+import { histogramBits, histogramValues } from '../compute/topk';
 import { HIST_BINS, S } from './layout';
+import type { FlatList } from './lists';
 import type { StepThread } from './stepThread';
 
 /** Per row, the best k of this thread's latents (dead ones only, for aux-k; else with b_enc added first), written as candidates. */
@@ -35,11 +36,79 @@ export function mergeTopK(t: StepThread, k: number, kNow: number, candVal: Float
   }
 }
 
-/** BatchTopK: histogram of the bit patterns of positive pre-activations (level 1, with b_enc added in the same pass: top 16 bits; level 2: low 16 bits within the chosen top bin). */
-export function histogram(t: StepThread, level: 1 | 2): void {
+/**
+ * BatchTopK with a guess g > 0 below the batch's cut: adds b_enc to columns lo..hi of every row of Z and
+ * appends (latent, row, value) of the values ≥ g to `out`, in row order (the step's only full pass over Z).
+ * Past `limit` candidates (a guess far too low) it stops collecting and returns false; the bias is still added.
+ */
+export function collectAbove(z: Float32Array, off: number, stride: number, rows: number, lo: number, hi: number, bias: Float32Array, g: number, out: FlatList, limit = Infinity): boolean {
+  out.size = 0;
+  let n = 0;
+  for (; n < rows && out.size <= limit; n++) {
+    const row = off + n * stride;
+    for (let i = lo; i < hi; i++) {
+      const val = Math.fround(z[row + i]! + bias[i]!);
+      z[row + i] = val;
+      if (val >= g) out.push(i, n, val);
+    }
+  }
+  if (n === rows && out.size <= limit) return true;
+  for (; n < rows; n++) { const row = off + n * stride; for (let i = lo; i < hi; i++) z[row + i]! += bias[i]!; }
+  out.size = 0;
+  return false;
+}
+
+/**
+ * BatchTopK's first pass (in encode): with a guess (S.bTopkGuess > 0), b_enc added and the candidates ≥ the
+ * guess collected and histogrammed, their count in sums slot 7 (−∞ past the limit); without one, b_enc
+ * added in the pass that histograms every value.
+ */
+export function batchFirstPass(t: StepThread): void {
   const { cfg, l0, l1, worker } = t;
-  const hist = t.v.i32.hist!.subarray(worker * HIST_BINS, (worker + 1) * HIST_BINS);
-  histogramBits(t.mem, t.bits, t.off.z, cfg.dSae, cfg.batch, l0, l1, hist, level, t.v.f64.scalars![S.histPrefix]!, level === 1 ? t.v.f32.bEnc! : undefined);
+  const sc = t.v.f64.scalars!, g = sc[S.bTopkGuess]!;
+  if (!(g > 0)) { histogramBits(t.mem, t.bits, t.off.z, cfg.dSae, cfg.batch, l0, l1, histOf(t), 1, 0, t.v.f32.bEnc!); return; }
+  // more than 8 times this thread's share of k·B: the guess is far too low, and the full path is cheaper
+  const whole = collectAbove(t.mem, t.off.z, cfg.dSae, cfg.batch, l0, l1, t.v.f32.bEnc!, g, t.batchCands, (8 * cfg.k * cfg.batch) / t.threads);
+  histogramValues(t.batchCands.val, t.batchCands.size, histOf(t), 1, 0);
+  t.v.f64.sums![worker * 16 + 7] = whole ? t.batchCands.size : -Infinity;
+}
+
+const histOf = (t: StepThread): Int32Array => t.v.i32.hist!.subarray(t.worker * HIST_BINS, (t.worker + 1) * HIST_BINS);
+
+/**
+ * BatchTopK: histogram of the bit patterns of positive pre-activations (level 1: top 16 bits, after a
+ * guess that missed; level 2: low 16 bits within the chosen top bin), over this thread's
+ * candidates when the coordinator found enough of them (S.bTopkFromCands), else over its columns of Z.
+ */
+export function histogram(t: StepThread, level: 1 | 2): void {
+  const { cfg, l0, l1 } = t;
+  const sc = t.v.f64.scalars!;
+  if (sc[S.bTopkFromCands] === 1) { histogramValues(t.batchCands.val, t.batchCands.size, histOf(t), level, sc[S.histPrefix]!); return; }
+  histogramBits(t.mem, t.bits, t.off.z, cfg.dSae, cfg.batch, l0, l1, histOf(t), level, sc[S.histPrefix]!);
+}
+
+/** Coordinator, BatchTopK, after the first pass: the candidates found over all threads (sums slot 7; −∞: too many). */
+export function candidatesFound(t: StepThread): number {
+  const sums = t.v.f64.sums!;
+  let found = 0;
+  for (let w = 0; w < t.threads; w++) found += sums[w * 16 + 7]!;
+  return found;
+}
+
+/**
+ * The next step's guess from this step's cut: the cut lowered by a relative margin that widens after a
+ * miss (fewer than k·B candidates) and narrows while the candidates are more than 1.6 times what is needed
+ * (ratio −∞: far too many, collection stopped).
+ * Returns the new margin; a cut at the smallest float (fewer positive values than k·B) means no guess.
+ */
+export function nextGuess(sc: Float64Array, ratio: number, margin: number): number {
+  if (ratio === -Infinity) margin = Math.max(margin * 0.25, 0.005);
+  else if (ratio < 1) margin = Math.min(margin * 2, 0.9);
+  else if (ratio > 1.6) margin = Math.max(margin * 0.7, 0.005);
+  else if (ratio < 1.15) margin = Math.min(margin * 1.3, 0.9);
+  const tau = sc[S.bTopkTau]!;
+  sc[S.bTopkGuess] = Number.isFinite(tau) && tau > 1e-30 ? Math.fround(tau * (1 - margin)) : 0;
+  return margin;
 }
 
 /**

@@ -14,17 +14,18 @@
  * reconstructions) in ./activate.ts, gradients and Adam in ./backward.ts, a thread's state in
  * ./stepThread.ts; encode and the residual are here.
  */
-import { activate } from './activate';
+import { activate, positiveFirstPass } from './activate';
 import { backward } from './backward';
 import { S } from './layout';
-import { histogram, localTopK } from './select';
+import { batchFirstPass, histogram, localTopK } from './select';
 import type { StepThread } from './stepThread';
 
-export const enum Phase { Encode = 1, Hist2 = 2, Activate = 3, Residual = 4, Backward = 5 }
+export const enum Phase { Encode = 1, Hist2 = 2, Activate = 3, Residual = 4, Backward = 5, Hist1 = 6 }
 
 /** Runs one phase on this thread's range. */
 export function runPhase(t: StepThread, phase: Phase): void {
   if (phase === Phase.Encode) encode(t);
+  else if (phase === Phase.Hist1) histogram(t, 1);
   else if (phase === Phase.Hist2) histogram(t, 2);
   else if (phase === Phase.Activate) activate(t);
   else if (phase === Phase.Residual) residual(t);
@@ -37,10 +38,12 @@ function encode(t: StepThread): void {
   const z = v.f32.z!, bEnc = v.f32.bEnc!;
   const reg = t.layout.regions;
   t.gemm.abt(t.mem, B, l1 - l0, dIn, reg.get('xc')!.offset / 4, dIn, reg.get('wEncT')!.offset / 4 + l0 * dIn, dIn, reg.get('z')!.offset / 4 + l0, dSae);
-  // + b_enc, in the same pass as TopK's selection or BatchTopK's first histogram (src/compute/topk.ts);
+  // + b_enc, in the same pass as TopK's selection, BatchTopK's candidates or first histogram (src/compute/topk.ts)
+  // or ReLU's active list;
   // the gate mechanism keeps Z = x′W_enc without a bias: its gate and magnitude paths add their own
   if (cfg.selection === 'row-topk') localTopK(t, cfg.k, v.f32.candVal!, v.i32.candIdx!, false);
-  else if (cfg.selection === 'batch-topk') histogram(t, 1);
+  else if (cfg.selection === 'batch-topk') batchFirstPass(t);
+  else if (cfg.selection === 'positive') positiveFirstPass(t);
   else if (cfg.selection !== 'gate') for (let n = 0; n < B; n++) {
     const row = n * dSae;
     for (let i = l0; i < l1; i++) z[row + i]! += bEnc[i]!;

@@ -8,7 +8,7 @@ import type { ModelConfig } from '../sae/objectives';
 import { buildLayout, S, viewsOf } from './layout';
 import type { ArenaViews, Layout } from './layout';
 import { ADAM } from './backward';
-import { mergeTopK, pickHistogram } from './select';
+import { candidatesFound, mergeTopK, nextGuess, pickHistogram } from './select';
 import { Phase, runPhase } from './step';
 import { makeStepThread } from './stepThread';
 import type { StepThread } from './stepThread';
@@ -53,6 +53,23 @@ export class StepEngine {
     this.pool?.wait();
   }
 
+  /**
+   * BatchTopK's cut, after the first pass: from the candidates when there are at least k·B of them over all
+   * threads, else (no guess, or one that missed) from histograms over Z; then the next step's guess.
+   */
+  private batchCut(): void {
+    const sc = this.views.f64.scalars!, need = this.cfg.k * this.cfg.batch;
+    const guessed = sc[S.bTopkGuess]! > 0, found = guessed ? candidatesFound(this.thread0) : 0;
+    sc[S.bTopkFromCands] = guessed && found >= need ? 1 : 0;
+    if (guessed && found < need) { this.cutMisses++; this.all(Phase.Hist1); }
+    if (pickHistogram(this.thread0, 1)) { this.all(Phase.Hist2); pickHistogram(this.thread0, 2); }
+    this.cutMargin = nextGuess(sc, guessed ? found / need : 1, this.cutMargin);
+  }
+
+  /** BatchTopK: the relative margin of the next guess below the last cut, and the steps whose guess missed. */
+  cutMargin = 0.1;
+  cutMisses = 0;
+
   /** One step on the batch already in views.f32.x (and views.f32.y for a separate target; training units). */
   step(h: Hyper): StepStats {
     const { cfg, views: v } = this;
@@ -76,7 +93,7 @@ export class StepEngine {
     this.all(Phase.Encode);
     if (cfg.selection === 'row-topk') mergeTopK(this.thread0, cfg.k, cfg.k, f.candVal!, v.i32.candIdx!, f.tau!, v.i32.tauIdx!);
     if (cfg.auxK && nDead > 0) mergeTopK(this.thread0, cfg.kAux, sc[S.kAuxNow]!, f.auxVal!, v.i32.auxIdx!, f.auxTau!, v.i32.auxTauIdx!);
-    if (cfg.selection === 'batch-topk' && pickHistogram(this.thread0, 1)) { this.all(Phase.Hist2); pickHistogram(this.thread0, 2); }
+    if (cfg.selection === 'batch-topk') this.batchCut();
     this.all(Phase.Activate);
     this.all(Phase.Residual);
     this.all(Phase.Backward);

@@ -32,6 +32,8 @@ export interface StepThread {
   sel: RowTopK;
   auxSel: RowTopK;
   deadList: Int32Array;
+  /** BatchTopK: this thread's (latent, row, value) of the pre-activations at or above the step's guess, in row order. */
+  batchCands: FlatList;
   theta: Float32Array;
   dead: Uint8Array;
   /** This thread's gradient rows (views of the arena's scratch region) and their float offsets. */
@@ -46,6 +48,8 @@ export interface StepThread {
   segOf: Int32Array;
   /** Whether this step runs the dense decoder path on this thread's latents (decided in activate). */
   dense: boolean;
+  /** ReLU: whether encode found more positive values than the dense path's threshold (./activate.ts positiveFirstPass). */
+  positiveDense: boolean;
   /** Dense path: which (row, own latent) pairs are active, [B × own latents]; Σ_n f per own latent. */
   mask: Uint8Array;
   sumF: Float64Array;
@@ -78,7 +82,7 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     act: new LatentLists(n), aux: new LatentLists(n), ker: new LatentLists(n),
     flatAct: new FlatList(), flatAux: new FlatList(), flatKer: new FlatList(),
     heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
-    sel: new RowTopK(n, cfg.k), auxSel: new RowTopK(n, cfg.kAux), deadList: new Int32Array(n),
+    sel: new RowTopK(n, cfg.k), auxSel: new RowTopK(n, cfg.kAux), deadList: new Int32Array(n), batchCands: new FlatList(),
     theta: new Float32Array(n), dead: new Uint8Array(n),
     gradDec: v.f32.scratch!.subarray(scratch, scratch + dOut),
     gradEnc: v.f32.scratch!.subarray(scratch + dOut, scratch + dOut + dIn),
@@ -89,7 +93,7 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
       z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * dIn, wSkip: at('wSkip'), skipOut: at('skipOut'), gradWSkip: at('gradWSkip'),
     },
     segs, segOf,
-    dense: false,
+    dense: false, positiveDense: false,
     mask: new Uint8Array(0),
     sumF: new Float64Array(0),
   };

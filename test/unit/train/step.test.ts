@@ -12,6 +12,8 @@ import { exportSae } from '../../../src/train/export';
 import type { ResolvedOptions } from '../../../src/train/options';
 import { forward } from '../../../src/sae/forward';
 import { Rng } from '../../../src/train/rng';
+import { FlatList } from '../../../src/train/lists';
+import { collectAbove } from '../../../src/train/select';
 
 const D_IN = 24, D_SAE = 50, B = 33;
 
@@ -52,6 +54,15 @@ for (const arch of ['relu', 'topk', 'jumprelu'] as const) {
   });
 }
 
+function sameWeights(a: StepEngine, b: StepEngine): void {
+  for (const n of ['wEncT', 'wDec', 'bEnc', 'bDec']) {
+    const p = a.views.f32[n]!, q = b.views.f32[n]!;
+    let worst = 0;
+    for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i]! - q[i]!));
+    assert.ok(worst < 1e-5, `${n} differs by ${worst}`);
+  }
+}
+
 for (const arch of ['relu', 'topk', 'batchtopk', 'jumprelu'] as const) {
   test(`${arch}: two threads give the single-threaded step`, async () => {
     const one = engine(arch, 1, false), two = engine(arch, 2, false);
@@ -61,14 +72,51 @@ for (const arch of ['relu', 'topk', 'batchtopk', 'jumprelu'] as const) {
         const b = two.eng.step({ lr: 1e-2, sparsityCoef: 0.1, deadTokens: B * 2 });
         assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * Math.max(1, a.loss), `step ${s}: loss ${a.loss} vs ${b.loss}`);
       }
-      for (const n of ['wEncT', 'wDec', 'bEnc', 'bDec']) {
-        const p = one.eng.views.f32[n]!, q = two.eng.views.f32[n]!;
-        let worst = 0;
-        for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i]! - q[i]!));
-        assert.ok(worst < 1e-5, `${n} differs by ${worst}`);
-      }
+      sameWeights(one.eng, two.eng);
     } finally {
       await two.pool?.close();
     }
   });
 }
+
+test('batchtopk: the cut from the candidates above the carried guess gives the step of the full histograms, also when the guess misses or is far too low', async () => {
+  const full = engine('batchtopk', 1, false), guessed = engine('batchtopk', 2, false);
+  const sc = guessed.eng.views.f64.scalars!;
+  const GUESS = 16, FROM_CANDS = 17; // S.bTopkGuess, S.bTopkFromCands
+  const ways: string[] = [];
+  try {
+    for (let s = 0; s < 8; s++) {
+      // steps 3 and 5: a guess above every value (a miss); step 6: one far below the cut (every positive value
+      // is a candidate: under the limit at this size, see the collectAbove test)
+      if (s === 3 || s === 5) sc[GUESS] = 1e30;
+      if (s === 6) sc[GUESS] = 1e-20;
+      full.eng.views.f64.scalars![GUESS] = 0;
+      const a = full.eng.step({ lr: 1e-2, sparsityCoef: 0, deadTokens: B * 2 });
+      const b = guessed.eng.step({ lr: 1e-2, sparsityCoef: 0, deadTokens: B * 2 });
+      ways.push(sc[FROM_CANDS] === 1 ? 'candidates' : 'full');
+      assert.equal(b.l0, a.l0, `step ${s}: L0`);
+      assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * Math.max(1, a.loss), `step ${s}: loss ${a.loss} vs ${b.loss}`);
+    }
+    sameWeights(full.eng, guessed.eng);
+    assert.deepEqual(ways, ['full', 'candidates', 'candidates', 'full', 'candidates', 'full', 'candidates', 'candidates'], 'the guess was used from step 2 on, except where it was forced off');
+    assert.equal(guessed.eng.cutMisses, 2);
+  } finally {
+    await guessed.pool?.close();
+  }
+});
+
+test('collectAbove adds the bias everywhere and keeps the values at or above the guess in row order, or stops past its limit', () => {
+  const rows = 6, stride = 10, lo = 2, hi = 8, rng = new Rng(4);
+  const z0 = Float32Array.from({ length: rows * stride }, () => rng.normal()), bias = Float32Array.from({ length: stride }, () => rng.normal() * 0.1);
+  const want = z0.map((v, e) => Math.fround(v + (e % stride >= lo && e % stride < hi ? bias[e % stride]! : 0)));
+  const kept: [number, number, number][] = [];
+  for (let n = 0; n < rows; n++) for (let i = lo; i < hi; i++) if (want[n * stride + i]! >= 0.5) kept.push([i, n, want[n * stride + i]!]);
+  const list = new FlatList(), z = z0.slice();
+  assert.equal(collectAbove(z, 0, stride, rows, lo, hi, bias, 0.5, list), true);
+  assert.deepEqual(Array.from({ length: list.size }, (_, e) => [list.lat[e], list.row[e], list.val[e]]), kept);
+  assert.deepEqual(z, want);
+  const z2 = z0.slice();
+  assert.equal(collectAbove(z2, 0, stride, rows, lo, hi, bias, 0.5, list, kept.length - 2), false);
+  assert.equal(list.size, 0);
+  assert.deepEqual(z2, want, 'past the limit the bias is still added to every value');
+});
