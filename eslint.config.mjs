@@ -21,15 +21,9 @@ const LAYERS = [
 /** Files the layer rule does not classify: src/errors.ts (one error class every layer may throw, importing nothing). */
 const UNLAYERED = [
   'src/errors.ts',
-  // BEGIN moved by layout-rename.sh (files the script moves to their layer; it drops this block)
-  'src/**/*.worker.ts', 'src/protocol/rpc.ts', 'src/report/model.ts', 'src/io/inspect.ts',
-  // END moved by layout-rename.sh
 ];
 /** Folders named otherwise than src/<layer name>. */
 const FOLDER = {
-  // BEGIN moved by layout-rename.sh
-  views: 'src/report',
-  // END moved by layout-rename.sh
 };
 const layerOf = (name) => LAYERS.findIndex((l) => l.includes(name));
 const boundaryElements = LAYERS.flat().map((type) => ({ type, pattern: FOLDER[type] ?? `src/${type}`, partialMatch: false }));

@@ -8,9 +8,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';
-import { layoutAtoms, pcaLayout } from '../src/report/atomLayout';
-import type { AtomMapModel } from '../src/report/model';
-import { encodeModel } from '../src/report/codec';
+import { layoutAtoms, pcaLayout } from '../src/views/atomLayout';
+import type { AtomMapModel } from '../src/protocol/viewModels';
+import { encodeModel } from '../src/views/codec';
 import { seededRandom } from '../src/util/random';
 import { launch, watchedPage } from '../test/webview/browser';
 import { openPanel } from '../test/webview/harness';

@@ -3,10 +3,10 @@
 // quoted in docs/diagnostics.md.
 import { generate } from '../src/synthetic';
 import type { SyntheticDataset } from '../src/synthetic';
-import { exactCodes } from '../src/diagnostics/exactCodes';
-import { finishCodeSet } from '../src/diagnostics/codes';
+import { exactCodes } from '../src/diagnostics/lassoCodes';
+import { finishCodeSet } from '../src/diagnostics/codeResiduals';
 import { kktStationarity } from '../src/diagnostics/kkt';
-import { dictionarySae } from '../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../test/helpers/exactDictionary';
 import { buildContext } from '../src/diagnostics/context';
 import { runDiagnostics } from '../src/diagnostics';
 import type { AntipodalReport } from '../src/diagnostics/antipodal';

@@ -10,7 +10,7 @@ import { buildSplitTree, treeInputFromSae } from '../src/diagnostics/splitTree';
 import { parentCandidates } from '../src/diagnostics/widthMeasures';
 import { nestingCandidates } from '../src/diagnostics/nesting';
 import { SPLIT_TREE } from '../src/diagnostics/thresholds';
-import { firingCounts, latentRows } from '../src/diagnostics/sparseCodes';
+import { firingCounts, latentRows } from '../src/diagnostics/encoderCodes';
 import { generateHierarchy } from '../test/unit/diagnostics/treeHierarchy';
 import { TREE_SETTINGS, trainWidths } from '../test/unit/diagnostics/treeFamily';
 import { addPR, scoreTree, scoreWithin, trueEdges } from '../test/unit/diagnostics/treeScore';

@@ -1,5 +1,5 @@
 /**
- * The feature-page pass (src/report/featurePass.ts) over a whole activation file: wall time and peak RSS
+ * The feature-page pass (src/views/featurePass.ts) over a whole activation file: wall time and peak RSS
  * against reading the same file once (the baseline: the least any pass must do), against the encoder GEMM's
  * lower bound (2·d_in·d_sae flops per row at the GFLOP/s the engine's sgemm measures here, on every thread
  * the pass uses: no pass that encodes every row can be faster), and against the sparse encoder alone on the
@@ -15,13 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { npyHeaderBytes } from '../src/io/npy';
-import { encodeSparse } from '../src/diagnostics/sparseCodes';
+import { encodeSparse } from '../src/diagnostics/encoderCodes';
 import { diagnosticThreads } from '../src/diagnostics/pool';
 import { fastMatmul, fastMatmulEngine } from '../src/compute/fastMatmul';
-import { featurePassSteps, openPassSource, DEFAULT_PASS } from '../src/report/featurePass';
+import { featurePassSteps, openPassSource, DEFAULT_PASS } from '../src/views/featurePass';
 import { Rng } from '../src/synthetic/random';
 import type { Sae } from '../src/sae/types';
-import { dictionarySae } from '../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../test/helpers/exactDictionary';
 
 const rows = Number(process.env.FEATUREPASS_ROWS ?? 4000);
 const dIn = 768, latents = 16384, k = 32;

@@ -1,14 +1,14 @@
-// Times what the diagnostics panel waits for when it opens (src/report/panelData.worker.ts 'diagnostics'):
+// Times what the diagnostics panel waits for when it opens (src/workers/panelData.worker.ts 'diagnostics'):
 // the analysis pass over the panel's sample (analyse) and the diagnostics module at the panel budget
 // (panelDiagnostics), then the panel model. Issue #6: ~36 s at d_sae 4096. Sizes from PANEL_BENCH_LATENTS
 // (4096), PANEL_BENCH_DIN (768), PANEL_BENCH_TOKENS (4096, the worker's MAX_TOKENS). Baseline (same run):
 // one plain forward pass over the same rows.
 import { generate } from '../src/synthetic';
-import { dictionarySae } from '../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../test/helpers/exactDictionary';
 import { diagnosticThreads, diagnosticsPool } from '../src/diagnostics/pool';
-import { analyse } from '../src/report/analyze';
-import { diagnosticsModel, panelDiagnostics } from '../src/report/diagnostics';
-import { saeCard } from '../src/report/build';
+import { analyse } from '../src/views/sparsePass';
+import { diagnosticsModel, panelDiagnostics } from '../src/views/diagnosticsPanel';
+import { saeCard } from '../src/views/panelBuilders';
 import { forward } from '../src/sae/forward';
 import { Rng } from '../src/synthetic/random';
 import { fastMatmulEngine } from '../src/compute/fastMatmul';

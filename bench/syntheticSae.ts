@@ -3,7 +3,7 @@
 // the random atoms so that L0 is in the range of a trained SAE (tens, not hundreds). Not a bench itself.
 import { generate } from '../src/synthetic';
 import type { SyntheticDataset } from '../src/synthetic';
-import { dictionarySae } from '../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../test/helpers/exactDictionary';
 import { Rng } from '../src/synthetic/random';
 import type { Sae } from '../src/sae/types';
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Browser } from 'playwright-core';
-import { encodeModel } from '../src/report/codec';
+import { encodeModel } from '../src/views/codec';
 import { launch, watchedPage } from '../test/webview/browser';
 import { openPanel } from '../test/webview/harness';
 import { bigDictionary, splitTreeModel } from '../test/webview/models';

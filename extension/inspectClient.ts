@@ -1,13 +1,13 @@
 /**
- * Starts the statistics worker (src/io/inspect.worker.ts) for one file and returns its report. No vscode
+ * Starts the statistics worker (src/workers/inspect.worker.ts) for one file and returns its report. No vscode
  * import: unit tests run it in plain Node, which matters because the e2e extension host is plain Node while
  * desktop VS Code runs it in Electron's Node.
  */
 import { Worker } from 'node:worker_threads';
 import type { WorkerOptions } from 'node:worker_threads';
 import { oneLine } from '../src/errors';
-import type { InspectReport } from '../src/io/inspect';
-import { MessageHandler } from '../src/protocol/rpc';
+import type { InspectReport } from '../src/formats/inspect';
+import { MessageHandler } from '../src/runtime/rpc';
 import type { InspectWorkerRequests } from '../src/protocol/tensorEditor';
 
 type Empty = Record<string, never>;

@@ -1,6 +1,6 @@
 /**
  * "Compare SAEs…": a side-by-side Markdown comparison of several SAEs' facts (Export Report writes the
- * self-contained HTML report of src/report). Plain TypeScript over plain data: unit-tested without VS Code.
+ * self-contained HTML report of src/views). Plain TypeScript over plain data: unit-tested without VS Code.
  */
 import type { SaeFacts } from './saeFacts';
 

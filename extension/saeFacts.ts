@@ -10,7 +10,7 @@ import { oneLine } from '../src/errors';
 import { detectFormat } from '../src/formats';
 import { normalizeSaeLensConfig, CFG_FILE, WEIGHTS_FILE } from '../src/formats/saelens';
 import { readSafetensorsHeader } from '../src/io/safetensors';
-import { readEvalRecord } from '../src/report/evalCache';
+import { readEvalRecord } from '../src/views/evalCache';
 
 export interface SaeFacts {
   ok: true;

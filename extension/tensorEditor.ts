@@ -5,9 +5,9 @@
  */
 import * as vscode from 'vscode';
 import { basename, dirname, extname, join } from 'node:path';
-import { listTensors } from '../src/io/inspect';
-import type { InspectReport } from '../src/io/inspect';
-import { MessageHandler } from '../src/protocol/rpc';
+import { listTensors } from '../src/formats/inspect';
+import type { InspectReport } from '../src/formats/inspect';
+import { MessageHandler } from '../src/runtime/rpc';
 import type { SaeSummary, TensorEditorHostEvents, TensorEditorWebviewEvents } from '../src/protocol/tensorEditor';
 import { oneLine } from '../src/errors';
 import { readSaeFacts } from './saeFacts';

@@ -10,7 +10,7 @@ import { readSaeFacts } from './saeFacts';
 import type { SaeEntry, SaeFacts } from './saeFacts';
 import { CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE } from '../src/formats/saelens';
 import { captureEntries, isCapture } from '../src/io/shards';
-import { ATOM_MAP_CACHE } from '../src/report/atomMap';
+import { ATOM_MAP_CACHE } from '../src/views/atomMap';
 import { statSync } from 'node:fs';
 import { classifyActivationFile } from '../src/data/activationFiles';
 import type { ActivationFileInfo } from '../src/data/activationFiles';

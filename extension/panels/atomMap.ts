@@ -1,22 +1,22 @@
 /**
- * The atom map panel's controller: the layout runs in its own worker (src/report/atomMap.worker.ts,
+ * The atom map panel's controller: the layout runs in its own worker (src/workers/atomMap.worker.ts,
  * progress forwarded to the webview); the colour columns come from the panels' data provider (density
  * and flags of the dictionary model, antipodal pairs from the diagnostics, families from the split tree
- * when several SAEs share the map), composed by src/report/atomMap.ts.
+ * when several SAEs share the map), composed by src/views/atomMap.ts.
  */
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import { AnnotationStore } from '../../src/annotations/store';
-import { MessageHandler } from '../../src/protocol/rpc';
+import { MessageHandler } from '../../src/runtime/rpc';
 import type { AtomMapToHostEvents, HostToAtomMapEvents } from '../../src/protocol/atomMap';
 import { ATOM_MAP_VIEW_TYPE } from '../../src/protocol/atomMap';
 import type { PanelArgs } from '../../src/protocol/panels';
-import { atomMapModel } from '../../src/report/atomMap';
-import type { AtomMapInputs } from '../../src/report/atomMap';
-import type { AtomMapWorkerEvents, AtomMapWorkerRequests } from '../../src/report/atomMap.worker';
-import type { CachedLayout } from '../../src/report/atomMapLayout';
-import type { DiagnosticsModel, SplitTreeModel } from '../../src/report/model';
+import { atomMapModel } from '../../src/views/atomMap';
+import type { AtomMapInputs } from '../../src/views/atomMap';
+import type { AtomMapWorkerEvents, AtomMapWorkerRequests } from '../../src/workers/atomMap.worker';
+import type { CachedLayout } from '../../src/views/atomMapLayout';
+import type { DiagnosticsModel, SplitTreeModel } from '../../src/protocol/viewModels';
 import { bind, createPanel } from './base';
 import { featurePanel, featuresPanel } from './controllers';
 import { findActivations, panelData } from './data';

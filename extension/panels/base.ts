@@ -1,13 +1,13 @@
 /**
  * What every panel controller shares: creating the WebviewPanel beside the active editor, the HTML shell
  * (../webviewHtml.ts: strict CSP, nonce, resources only from dist/webviews and media), and the typed
- * channel (src/protocol/rpc.ts) with the ready handshake: the webview says `ready`, then the controller
+ * channel (src/runtime/rpc.ts) with the ready handshake: the webview says `ready`, then the controller
  * pushes its data. Restore after reload goes through the serializers in
  * index.ts, which call the same `bind` with the state the webview saved.
  */
 import * as vscode from 'vscode';
-import { MessageHandler } from '../../src/protocol/rpc';
-import type { EventMap, RequestMap } from '../../src/protocol/rpc';
+import { MessageHandler } from '../../src/runtime/rpc';
+import type { EventMap, RequestMap } from '../../src/runtime/rpc';
 import { oneLine } from '../../src/errors';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 

@@ -1,6 +1,6 @@
 /**
  * Where the panels get their data. The default provider runs the analysis, the diagnostics module and
- * split trees (src/report, src/diagnostics) in a worker thread, so the extension host thread only
+ * split trees (src/views, src/diagnostics) in a worker thread, so the extension host thread only
  * coordinates; results are cached per SAE + activation file.
  * The lead may replace it (setPanelDataProvider) with one that reads the diagnostics cache beside the
  * SAE and the annotation store.
@@ -10,12 +10,12 @@ import { resolveSaeData } from '../../src/data/saeData';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import { InputError } from '../../src/errors';
-import { MessageHandler } from '../../src/protocol/rpc';
+import { MessageHandler } from '../../src/runtime/rpc';
 import type { AnnotateRequest, AnnotateResponse } from '../../src/protocol/feature';
-import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from '../../src/report/model';
-import type { PanelDataRequests } from '../../src/report/panelData.worker';
-import type { PassProgress } from '../../src/report/featurePassRuns';
-import type { EvalRecord } from '../../src/report/evalCache';
+import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from '../../src/protocol/viewModels';
+import type { PanelDataRequests } from '../../src/workers/panelData.worker';
+import type { PassProgress } from '../../src/views/featurePassRuns';
+import type { EvalRecord } from '../../src/views/evalCache';
 
 export interface PanelDataProvider {
   dictionary(saeDir: string, activations?: string): Promise<DictionaryModel>;
@@ -23,7 +23,7 @@ export interface PanelDataProvider {
   diagnostics(saeDir: string, activations?: string): Promise<DiagnosticsModel>;
   splitTree(saeDirs: string[], activations?: string): Promise<SplitTreeModel>;
   annotate(req: AnnotateRequest): Promise<AnnotateResponse>;
-  /** The SAE's metrics on its data, cached beside it as eval.json (src/report/evalCache.ts). */
+  /** The SAE's metrics on its data, cached beside it as eval.json (src/views/evalCache.ts). */
   evaluate(saeDir: string, activations: string): Promise<EvalRecord | undefined>;
   /** Generates and writes a synthetic dataset (src/synthetic) in the worker. */
   synthetic(req: PanelDataRequests['synthetic'][0]): Promise<PanelDataRequests['synthetic'][1]>;

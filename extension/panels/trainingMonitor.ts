@@ -10,8 +10,8 @@ import type { PanelArgs } from '../../src/protocol/panels';
 import type { HostToTrainingEvents, RunState, TrainingToHostEvents } from '../../src/protocol/trainingPanel';
 import { TRAINING_VIEW_TYPE } from '../../src/protocol/trainingPanel';
 import type { TrainingProgress } from '../../src/protocol/training';
-import { readTrainingLog, trainingModelFrom, TRAINING_LOG_FILE } from '../../src/report/trainingLog';
-import type { TrainingModel } from '../../src/report/model';
+import { readTrainingLog, trainingModelFrom, TRAINING_LOG_FILE } from '../../src/views/trainingLog';
+import type { TrainingModel } from '../../src/protocol/viewModels';
 import { bind, createPanel } from './base';
 import type { Channel } from './base';
 

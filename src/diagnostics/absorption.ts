@@ -8,8 +8,8 @@
 import { parallelMatmulBT as matmulBT } from './linalg';
 import type { DiagnosticContext } from './context';
 import { dotAt, maxAssignment, median } from './linalg';
-import { coFiringCandidates, firesIn, firingCounts, latentRows, pairStats } from './sparseCodes';
-import type { LatentRows, SparseCodes } from './sparseCodes';
+import { coFiringCandidates, firesIn, firingCounts, latentRows, pairStats } from './encoderCodes';
+import type { LatentRows, SparseCodes } from './encoderCodes';
 import { ABSORPTION } from './thresholds';
 
 export interface AbsorptionGroundTruth {

@@ -5,15 +5,15 @@
  * only; dictionary-dead: dead under both).
  */
 import { archSpec } from '../sae/arch/registry';
-import type { CodeSet } from './codes';
-import { finishCodeSet, perRowObjective } from './codes';
+import type { CodeSet } from './codeResiduals';
+import { finishCodeSet, perRowObjective } from './codeResiduals';
 import { quantile } from './linalg';
-import { exactCodes } from './exactCodes';
-import type { ExactCodes } from './exactCodes';
+import { exactCodes } from './lassoCodes';
+import type { ExactCodes } from './lassoCodes';
 import { centredRows } from './context';
 import type { DiagnosticContext } from './context';
-import { REFERENCE_DESCRIPTION, ihtCodes, l0Objective, ompCodes } from './referenceCodes';
-import type { ReferenceKind } from './referenceCodes';
+import { REFERENCE_DESCRIPTION, ihtCodes, l0Objective, ompCodes } from './l0ReferenceCodes';
+import type { ReferenceKind } from './l0ReferenceCodes';
 
 export interface AmortisationReport {
   rows: number;

@@ -6,7 +6,7 @@
  */
 import { covariance } from '../compute/linalg';
 import { symmetricEigen } from './linalg';
-import type { CodeSet } from './codes';
+import type { CodeSet } from './codeResiduals';
 import type { AtomPairs } from './atomPairs';
 import { THRESHOLDS } from './thresholds';
 

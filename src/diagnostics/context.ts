@@ -8,9 +8,9 @@ import { InputError } from '../errors';
 import { archSpec } from '../sae/arch/registry';
 import { decoderNorms } from '../sae/forward';
 import type { Sae } from '../sae/types';
-import { finishCodeSet } from './codes';
-import type { CodeSet } from './codes';
-import { encodeSparse } from './sparseCodes';
+import { finishCodeSet } from './codeResiduals';
+import type { CodeSet } from './codeResiduals';
+import { encodeSparse } from './encoderCodes';
 import type { CodeKind } from './thresholds';
 
 export interface DiagnosticContext {

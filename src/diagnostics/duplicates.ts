@@ -6,8 +6,8 @@
  */
 import type { AtomPairs } from './atomPairs';
 import { median } from './linalg';
-import { firingCounts, latentRows, pairStats } from './sparseCodes';
-import type { SparseCodes } from './sparseCodes';
+import { firingCounts, latentRows, pairStats } from './encoderCodes';
+import type { SparseCodes } from './encoderCodes';
 import { DUPLICATES } from './thresholds';
 
 export interface DuplicatePair {

@@ -11,7 +11,7 @@ import type { RowReader } from '../io/rowReader';
 import type { Sae } from '../sae/types';
 import { buildContext } from './context';
 import type { DiagnosticContext } from './context';
-import { countFirings } from './sparseCodes';
+import { countFirings } from './encoderCodes';
 import { diagnosticsPool } from './pool';
 import { runDiagnostics, SECTIONS } from './index';
 import type { DiagnosticReport } from './index';

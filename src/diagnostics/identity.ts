@@ -6,9 +6,9 @@
  * Computed as ID_ij = cos_ij − π_{j|i} − (⟨d̂_j, g_i⟩ − X_ij)/(λ_e m_i), with X_ij = E[a_i⟨d̂_j, r⟩1(a_j>0)],
  * which needs no division by 1 − π (exact nesting, π = 1, is the interesting case).
  */
-import type { CodeSet } from './codes';
+import type { CodeSet } from './codeResiduals';
 import type { AtomPairs } from './atomPairs';
-import { codeWeightedResidual } from './codes';
+import { codeWeightedResidual } from './codeResiduals';
 import { quantile } from './linalg';
 
 export interface IdentityReport {

@@ -7,8 +7,8 @@
  * All sums run over the sparse codes; the one dense product (⟨d̂_i, r_n⟩ for every n, i) is one GEMM pass.
  */
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
-import type { CodeSet } from './codes';
-import { codeWeightedResidual, forEachProjectionRow } from './codes';
+import type { CodeSet } from './codeResiduals';
+import { codeWeightedResidual, forEachProjectionRow } from './codeResiduals';
 import { quantile } from './linalg';
 import { statRule, THRESHOLDS } from './thresholds';
 import { stationarityBootstrap } from './kktBootstrap';

@@ -13,7 +13,7 @@
  * multiply-adds in all.
  */
 import { fastMatmul } from '../compute/fastMatmul';
-import type { CodeSet } from './codes';
+import type { CodeSet } from './codeResiduals';
 import { quantile } from './linalg';
 import { BOOTSTRAP_DEFAULTS, resampleCounts, standardDeviation } from './bootstrap';
 import type { BootstrapOptions } from './bootstrap';

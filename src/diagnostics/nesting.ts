@@ -13,7 +13,7 @@
  * x̂ − b = Σ_k ã_k d̂_k from the sparse codes, so no activations are needed.
  */
 import { dotAt, median, parallelMatmulBT, spreadRows } from './linalg';
-import type { LatentRows, SparseCodes } from './sparseCodes';
+import type { LatentRows, SparseCodes } from './encoderCodes';
 import { DUPLICATES, NESTING } from './thresholds';
 
 export interface NestingPair { parent: number; child: number; cosine: number; forward: number; reverse: number }

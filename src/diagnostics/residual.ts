@@ -9,7 +9,7 @@ import { archSpec } from '../sae/arch/registry';
 import { fastMatmul as matmul, fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { DiagnosticContext } from './context';
 import { choleskySolve, dotAt, nearestRow, spreadRows, symmetricEigen } from './linalg';
-import { forEachProjectionRow } from './codes';
+import { forEachProjectionRow } from './codeResiduals';
 import { RESIDUAL } from './thresholds';
 
 export interface ResidualOptions {

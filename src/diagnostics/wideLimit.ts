@@ -4,8 +4,8 @@
  * equality iff an atom lies on the ray of x − b. F_∞ = mean φ(‖x − b‖); the width gap WG = (F(D) − F_∞)/F_∞
  * says how much a wider dictionary could still gain; per-sample gaps name the rows that "want their own atom".
  */
-import type { CodeSet } from './codes';
-import { perRowObjective } from './codes';
+import type { CodeSet } from './codeResiduals';
+import { perRowObjective } from './codeResiduals';
 import { quantile } from './linalg';
 
 export function phi(s: number, lambdaE: number): number {

@@ -7,7 +7,7 @@
  */
 import { fastMatmulBT as matmulBT } from '../compute/fastMatmul';
 import type { Sae } from '../sae/types';
-import type { LatentRows, SparseCodes } from './sparseCodes';
+import type { LatentRows, SparseCodes } from './encoderCodes';
 
 export interface WidthSide { sae: Sae; codes: SparseCodes; cols: LatentRows; counts: Int32Array; unitAtoms: Float32Array }
 

@@ -1,5 +1,5 @@
 /** Atom map panel protocol (type-only): every latent's decoder direction placed in 2-D, coloured by what the tool knows of it. */
-import type { AtomMapModel } from '../report/model';
+import type { AtomMapModel } from './viewModels';
 import type { ErrorEvent, OpenFeatureEvent, PanelArgs, ReadyEvent } from './panels';
 
 export const ATOM_MAP_VIEW_TYPE = 'saeWorkbench.atomMap';

@@ -1,5 +1,5 @@
 /** Residual diagnostics panel protocol (type-only). */
-import type { DiagnosticsModel } from '../report/model';
+import type { DiagnosticsModel } from './viewModels';
 import type { ErrorEvent, OpenFeatureEvent, PanelArgs, ReadyEvent } from './panels';
 
 export const DIAGNOSTICS_VIEW_TYPE = 'saeWorkbench.diagnostics';

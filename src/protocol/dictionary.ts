@@ -1,5 +1,5 @@
 /** Dictionary overview panel protocol (type-only). */
-import type { DictionaryModel } from '../report/model';
+import type { DictionaryModel } from './viewModels';
 import type { ErrorEvent, OpenFeatureEvent, PanelArgs, ReadyEvent } from './panels';
 
 export const DICTIONARY_VIEW_TYPE = 'saeWorkbench.dictionary';

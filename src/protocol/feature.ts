@@ -1,5 +1,5 @@
 /** Feature page panel protocol (type-only). */
-import type { FeatureModel } from '../report/model';
+import type { FeatureModel } from './viewModels';
 import type { ErrorEvent, OpenFeatureEvent, PanelArgs, ReadyEvent } from './panels';
 
 export const FEATURE_VIEW_TYPE = 'saeWorkbench.feature';

@@ -1,5 +1,5 @@
 /** Feature browser panel protocol (type-only). The model is the dictionary's per-latent columns. */
-import type { DictionaryModel } from '../report/model';
+import type { DictionaryModel } from './viewModels';
 import type { ErrorEvent, OpenFeatureEvent, PanelArgs, ReadyEvent } from './panels';
 
 export const FEATURES_VIEW_TYPE = 'saeWorkbench.features';

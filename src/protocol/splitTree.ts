@@ -1,5 +1,5 @@
 /** Feature-split tree panel protocol (type-only). */
-import type { SplitTreeModel } from '../report/model';
+import type { SplitTreeModel } from './viewModels';
 import type { ErrorEvent, OpenFeatureEvent, PanelArgs, ReadyEvent } from './panels';
 
 export const SPLIT_TREE_VIEW_TYPE = 'saeWorkbench.splitTree';

@@ -4,7 +4,7 @@
  * The webview says `ready`; the host answers with `listing` (header facts, at once), then `stats` (from a
  * worker) or `failed`. View state (sort, filter) stays in the webview via setState.
  */
-import type { InspectReport, TensorListing } from '../io/inspect';
+import type { InspectReport, TensorListing } from '../formats/inspect';
 
 export interface SaeSummary {
   dir: string;

@@ -1,5 +1,5 @@
 /** Training monitor panel protocol (type-only); progress payloads are src/protocol/training.ts's. */
-import type { TrainingModel } from '../report/model';
+import type { TrainingModel } from './viewModels';
 import type { ErrorEvent, PanelArgs, ReadyEvent } from './panels';
 import type { TrainingProgress } from './training';
 

@@ -14,7 +14,7 @@ import type { TransferListItem } from 'node:worker_threads';
 export type WorkerName = 'trainer' | 'kernel' | 'diagnosticsPool';
 
 /** Each worker's entry file from the repository root (when running from source). */
-const SOURCE: Record<WorkerName, string> = { trainer: 'src/train/trainer.worker.ts', kernel: 'src/train/kernel.worker.ts', diagnosticsPool: 'src/diagnostics/diagnosticsPool.worker.ts' };
+const SOURCE: Record<WorkerName, string> = { trainer: 'src/workers/trainer.worker.ts', kernel: 'src/workers/kernel.worker.ts', diagnosticsPool: 'src/workers/diagnosticsPool.worker.ts' };
 
 export function workerFile(name: WorkerName): { file: string; fromSource: boolean } {
   if (__filename.endsWith('.ts')) return { file: join(__dirname, '..', '..', SOURCE[name]), fromSource: true };

@@ -73,7 +73,7 @@ export function decoderNorms(sae: Sae): Float32Array {
 /**
  * Pre-activations h = x'·W_enc + b_enc for already-normalised rows x' (b_dec subtraction included here).
  * `withBias` false leaves b_enc out, for a caller that adds it in its own pass over h (the sparse encoder's
- * fused TopK selection, src/diagnostics/sparseCodes.ts).
+ * fused TopK selection, src/diagnostics/encoderCodes.ts).
  */
 export function preActivations(sae: Sae, xNorm: Float32Array, n: number, withBias = true): Float32Array {
   const { dIn, dSae } = sae.cfg;

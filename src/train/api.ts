@@ -1,12 +1,12 @@
 /**
  * The trainer's public API, used by the CLI and the extension host alike. Training runs in a worker
- * thread (src/train/trainer.worker.ts, which may start kernel workers of its own); the caller gets typed
+ * thread (src/workers/trainer.worker.ts, which may start kernel workers of its own); the caller gets typed
  * events and a handle to cancel. Cancellation is a shared flag the loop reads before every step, so it
  * lands within one step even while the worker is busy.
  */
 import { CancelledError, InputError } from '../errors';
 import type { TrainingEvent } from '../protocol/training';
-import { MessageHandler } from '../protocol/rpc';
+import { MessageHandler } from '../runtime/rpc';
 import { startWorker } from '../runtime/workerPath';
 import { probeCapabilities } from '../compute/engine';
 import type { Capabilities } from '../compute/engine';

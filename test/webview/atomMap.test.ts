@@ -6,9 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import type { AtomMapModel } from '../../src/report/model';
-import { DUPLICATED } from '../../src/report/model';
-import { FLAG } from '../../src/report/model';
+import type { AtomMapModel } from '../../src/protocol/viewModels';
+import { DUPLICATED } from '../../src/protocol/viewModels';
+import { FLAG } from '../../src/protocol/viewModels';
 import { launch, watchedPage } from './browser';
 import { HOSTILE, rng } from './fixtures';
 import { hostEvent, openPanel, posted, screenshot } from './harness';

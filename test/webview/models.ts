@@ -1,6 +1,6 @@
 /** Synthetic panel models (no SAE needed) for the browser, tree, diagnostics and training tests and the bench. */
-import type { DiagnosticsModel, DictionaryModel, GroundTruthModel, SaeCard, SplitTreeModel } from '../../src/report/model';
-import { EDGE_KIND, FLAG, NODE_KIND } from '../../src/report/model';
+import type { DiagnosticsModel, DictionaryModel, GroundTruthModel, SaeCard, SplitTreeModel } from '../../src/protocol/viewModels';
+import { EDGE_KIND, FLAG, NODE_KIND } from '../../src/protocol/viewModels';
 import type { TrainingProgress } from '../../src/protocol/training';
 import { HOSTILE, rng } from './fixtures';
 
@@ -94,7 +94,7 @@ export function progressEvents(count: number, runId = 'run-1'): TrainingProgress
   }));
 }
 
-/** A ground-truth card (src/report/groundTruth.ts shape) for `count` latents; the path is hostile. */
+/** A ground-truth card (src/views/groundTruth.ts shape) for `count` latents; the path is hostile. */
 export function groundTruthCard(count: number): GroundTruthModel {
   return {
     groundTruthPath: `/data/synth/${HOSTILE[2]}/ground_truth.safetensors`, activationsPath: '/data/synth/activations.npy', foundBy: 'training log',

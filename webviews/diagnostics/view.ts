@@ -3,7 +3,7 @@
  * per atom (flagged atoms clickable), amortisation gap, width gap against the wide limit, best-new-atom
  * gain, antipodal pairs and absorption. Sections the model lacks say what computes them.
  */
-import type { DiagnosticsModel } from '../../src/report/model';
+import type { DiagnosticsModel } from '../../src/protocol/viewModels';
 import { barChart, histogram, scatter } from '../shared/charts';
 import { clear, facts, h, latentLink, provenance, section } from '../shared/dom';
 import { fmt, int, pct } from '../shared/format';

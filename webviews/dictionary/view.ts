@@ -1,5 +1,5 @@
 /** The dictionary overview: the SAE's card, its metrics, the per-latent distributions, training curves. */
-import type { DictionaryModel, GroundTruthModel } from '../../src/report/model';
+import type { DictionaryModel, GroundTruthModel } from '../../src/protocol/viewModels';
 import { histogram } from '../shared/charts';
 import { button, clear, facts, h, section } from '../shared/dom';
 import { fmt, int, pct } from '../shared/format';
@@ -75,7 +75,7 @@ export function renderDictionary(root: HTMLElement, m: DictionaryModel, actions:
 }
 
 /**
- * The SAE against the synthetic ground truth it was trained on (src/report/groundTruth.ts): each metric
+ * The SAE against the synthetic ground truth it was trained on (src/views/groundTruth.ts): each metric
  * with what it measures, or the one-line reason there is none. Text goes through h(), which makes control
  * and bidi characters in the path visible.
  */

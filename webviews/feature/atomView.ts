@@ -4,7 +4,7 @@
  * cosine, and the sample inputs nearest to the atom by cosine.
  */
 import { interpolateRdBu, select } from 'd3';
-import type { AtomView } from '../../src/report/model';
+import type { AtomView } from '../../src/protocol/viewModels';
 import { facts, h, section, tokenText } from '../shared/dom';
 import { fmt } from '../shared/format';
 

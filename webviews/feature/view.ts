@@ -3,7 +3,7 @@
  * per-token shading, or row indices), nearest atoms, optimality diagnostics in plain sentences, and the
  * annotation editor.
  */
-import type { AtomDiagnostics, Example, FeatureModel, Neighbours } from '../../src/report/model';
+import type { AtomDiagnostics, Example, FeatureModel, Neighbours } from '../../src/protocol/viewModels';
 import { histogram } from '../shared/charts';
 import { button, clear, facts, h, latentLink, provenance, section, tokenText, visible } from '../shared/dom';
 import { fmt, pct } from '../shared/format';

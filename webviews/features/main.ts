@@ -8,7 +8,7 @@ import type { BrowserState } from './view';
 
 const root = document.getElementById('root')!;
 const ch = connect<FeaturesRequests, FeaturesToHostEvents, HostToFeaturesEvents>();
-ch.rpc.onEvent('load', ({ model, args }: { model: import('../../src/report/model').DictionaryModel; args: PanelArgs }) => {
+ch.rpc.onEvent('load', ({ model, args }: { model: import('../../src/protocol/viewModels').DictionaryModel; args: PanelArgs }) => {
   const previous = ch.state<BrowserState>();
   new FeatureBrowser(root, model, {
     openFeature: (latent) => ch.rpc.event('openFeature', { latent }),

@@ -2,8 +2,8 @@
  * The feature browser: every latent in a virtualised, sortable, filterable table; search by label or
  * #index; flag filters; multi-select with a side-by-side comparison.
  */
-import type { DictionaryModel, FlagName } from '../../src/report/model';
-import { FLAG, FLAG_NAMES } from '../../src/report/model';
+import type { DictionaryModel, FlagName } from '../../src/protocol/viewModels';
+import { FLAG, FLAG_NAMES } from '../../src/protocol/viewModels';
 import { button, clear, h, latentLink, section, visible } from '../shared/dom';
 import { fmt, int, pct } from '../shared/format';
 import { VirtualTable } from '../shared/virtualTable';

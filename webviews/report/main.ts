@@ -6,8 +6,8 @@
 import '@vscode/codicons/dist/codicon.css';
 import '../../media/panels.css';
 import '../../media/standalone.css';
-import { decodeModel } from '../../src/report/codec';
-import type { FeatureModel, ReportModel } from '../../src/report/model';
+import { decodeModel } from '../../src/views/codec';
+import type { FeatureModel, ReportModel } from '../../src/protocol/viewModels';
 import { renderDictionary } from '../dictionary/view';
 import { renderDiagnostics } from '../diagnostics/view';
 import { renderAtomMap } from '../atomMap/view';

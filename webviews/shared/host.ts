@@ -2,8 +2,8 @@
  * The webview end of a panel's channel: acquireVsCodeApi, the rpc.ts MessageHandler over postMessage,
  * the ready handshake, and setState/getState for view state and restore.
  */
-import { MessageHandler } from '../../src/protocol/rpc';
-import type { EventMap, RequestMap } from '../../src/protocol/rpc';
+import { MessageHandler } from '../../src/runtime/rpc';
+import type { EventMap, RequestMap } from '../../src/runtime/rpc';
 import type { PanelState } from '../../src/protocol/panels';
 
 interface VsCodeApi { postMessage(msg: unknown): void; getState(): unknown; setState(state: unknown): void }

@@ -6,8 +6,8 @@
  */
 import { hierarchy, linkHorizontal, select, tree as d3tree, zoom, zoomIdentity } from 'd3';
 import type { HierarchyPointNode, ZoomBehavior } from 'd3';
-import type { SplitTreeModel } from '../../src/report/model';
-import { EDGE_KIND, NODE_KIND } from '../../src/report/model';
+import type { SplitTreeModel } from '../../src/protocol/viewModels';
+import { EDGE_KIND, NODE_KIND } from '../../src/protocol/viewModels';
 import { button, clear, h, visible } from '../shared/dom';
 import { fmt } from '../shared/format';
 import { textField } from '../shared/elements';

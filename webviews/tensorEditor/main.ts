@@ -3,9 +3,9 @@
  * statistics). Everything from the file is rendered with textContent, never as HTML. View state (filter,
  * sort) is kept with setState so it survives the tab being hidden.
  */
-import { MessageHandler } from '../../src/protocol/rpc';
+import { MessageHandler } from '../../src/runtime/rpc';
 import type { TensorEditorHostEvents, TensorEditorWebviewEvents } from '../../src/protocol/tensorEditor';
-import type { InspectReport, TensorListing } from '../../src/io/inspect';
+import type { InspectReport, TensorListing } from '../../src/formats/inspect';
 
 interface VsCodeApi { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void }
 declare function acquireVsCodeApi(): VsCodeApi;

@@ -2,7 +2,7 @@
  * The training monitor: live loss parts, EV, L0, dead fraction, tokens/s and ETA from TrainingProgress
  * events, with Cancel and Resume. `trainingCharts` is also the overview's "training curves".
  */
-import type { TrainingModel } from '../../src/report/model';
+import type { TrainingModel } from '../../src/protocol/viewModels';
 import type { RunState } from '../../src/protocol/trainingPanel';
 import type { TrainingProgress } from '../../src/protocol/training';
 import { lineChart } from '../shared/charts';

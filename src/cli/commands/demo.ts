@@ -22,11 +22,11 @@ import { formatGroundTruthMetrics, groundTruthMetrics } from '../../metrics/grou
 import { generate, readGroundTruth, writeSynthetic } from '../../synthetic';
 import type { SyntheticDataset } from '../../synthetic';
 import { startTraining } from '../../train/api';
-import { writeReport } from '../../report/html';
-import type { SplitTreeModel } from '../../report/model';
-import { NODE_KIND } from '../../report/model';
-import { buildReport } from '../../report/report';
-import { splitTreeFromReport } from '../../report/splitTree';
+import { writeReport } from '../../views/html';
+import type { SplitTreeModel } from '../../protocol/viewModels';
+import { NODE_KIND } from '../../protocol/viewModels';
+import { buildReport } from '../../views/buildReport';
+import { splitTreeFromReport } from '../../views/splitTreePanel';
 import { action, emit, globals, intOption } from '../common';
 
 export interface DemoOptions {

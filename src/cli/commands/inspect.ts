@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { inspectPath } from '../../io/inspect';
-import type { InspectReport } from '../../io/inspect';
+import { inspectPath } from '../../formats/inspect';
+import type { InspectReport } from '../../formats/inspect';
 import { action, emit, globals, warn } from '../common';
 
-// The inspection itself lives in src/io/inspect.ts (the extension's tensor editor uses it too).
-export { inspectPath } from '../../io/inspect';
-export type { InspectReport, TensorReport } from '../../io/inspect';
+// The inspection itself lives in src/formats/inspect.ts (the extension's tensor editor uses it too).
+export { inspectPath } from '../../formats/inspect';
+export type { InspectReport, TensorReport } from '../../formats/inspect';
 
 function fmtNum(v: number): string {
   if (!Number.isFinite(v)) return String(v);

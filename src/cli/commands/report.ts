@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { buildReport } from '../../report/report';
-import { writeReport } from '../../report/html';
-import { neuronpediaBatch, writeNeuronpedia } from '../../report/neuronpedia';
-import { readSplitTree, splitTreeForSaes } from '../../report/splitTree';
+import { buildReport } from '../../views/buildReport';
+import { writeReport } from '../../views/html';
+import { neuronpediaBatch, writeNeuronpedia } from '../../views/neuronpedia';
+import { readSplitTree, splitTreeForSaes } from '../../views/splitTreePanel';
 import { action, emit, globals, intOption, InputError } from '../common';
 
 interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; title?: string; tree?: string; treeSae?: string[]; neuronpedia?: string }

@@ -13,7 +13,7 @@ export function topkOf(sae: Sae): number { return sae.cfg.k ?? 32; }
 /**
  * k when the SAE's inference codes are plain per-row TopK — topk, or batchtopk without a learned threshold,
  * not ranked by decoder norm: the k best of z + b_enc per row (ties to the lower latent), kept where
- * positive. A caller may then select straight into sparse form (src/diagnostics/sparseCodes.ts).
+ * positive. A caller may then select straight into sparse form (src/diagnostics/encoderCodes.ts).
  */
 export function plainRowTopK(sae: Sae): number | undefined {
   const { activation, rescaleActsByDecoderNorm, dSae } = sae.cfg;

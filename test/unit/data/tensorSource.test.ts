@@ -11,10 +11,10 @@ import { writeSafetensors } from '../../../src/io/safetensors';
 import { writeNpy } from '../../../src/io/npy';
 import { openRowSource, splitTensorPath } from '../../../src/io/rowReader';
 import { recordSaeData, resolveSaeData } from '../../../src/data/saeData';
-import { readActivationSample } from '../../../src/report/activations';
-import { openPassSource } from '../../../src/report/featurePass';
-import { MessageHandler } from '../../../src/protocol/rpc';
-import type { PanelDataRequests } from '../../../src/report/panelData.worker';
+import { readActivationSample } from '../../../src/views/activations';
+import { openPassSource } from '../../../src/views/featurePass';
+import { MessageHandler } from '../../../src/runtime/rpc';
+import type { PanelDataRequests } from '../../../src/workers/panelData.worker';
 import { seededRandom, writeTinySae } from '../../e2e/fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'sae-tensor-source-'));

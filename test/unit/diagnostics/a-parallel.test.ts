@@ -1,13 +1,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeSparse, countFirings } from '../../../src/diagnostics/sparseCodes';
-import { exactCodes } from '../../../src/diagnostics/exactCodes';
+import { encodeSparse, countFirings } from '../../../src/diagnostics/encoderCodes';
+import { exactCodes } from '../../../src/diagnostics/lassoCodes';
 import { parallelMatmulBT } from '../../../src/diagnostics/linalg';
 import { diagnosticsPool, setDiagnosticThreads } from '../../../src/diagnostics/pool';
 import { buildContext } from '../../../src/diagnostics/context';
-import { finishCodeSet } from '../../../src/diagnostics/codes';
+import { finishCodeSet } from '../../../src/diagnostics/codeResiduals';
 import { runDiagnostics } from '../../../src/diagnostics';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../../helpers/exactDictionary';
 import { fastMatmulBT } from '../../../src/compute/fastMatmul';
 import { forward } from '../../../src/sae/forward';
 import type { Sae } from '../../../src/sae/types';

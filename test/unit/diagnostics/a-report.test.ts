@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, writeSynthetic } from '../../../src/synthetic';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../../helpers/exactDictionary';
 import { buildContext } from '../../../src/diagnostics/context';
 import { runDiagnostics, SECTIONS } from '../../../src/diagnostics';
 import { deadDense } from '../../../src/diagnostics/deadDense';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from '../../../src/synthetic';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../../helpers/exactDictionary';
 import { buildContext } from '../../../src/diagnostics/context';
 import { runDiagnostics } from '../../../src/diagnostics';
 import type { AmortisationReport } from '../../../src/diagnostics/amortisation';
@@ -49,8 +49,8 @@ test('D1: data on the dictionary\'s rays reach the wide limit (WG = 0); other da
 });
 
 test('B4: STAT, RAD and the noise floor SE match a direct computation from their definitions', async () => {
-  const { exactCodes } = await import('../../../src/diagnostics/exactCodes');
-  const { finishCodeSet } = await import('../../../src/diagnostics/codes');
+  const { exactCodes } = await import('../../../src/diagnostics/lassoCodes');
+  const { finishCodeSet } = await import('../../../src/diagnostics/codeResiduals');
   const { kktStationarity } = await import('../../../src/diagnostics/kkt');
   const ds = generate('g2', { seed: 4, tokens: 400, dIn: 12, parents: 2, children: 1, parentRate: 0.4 });
   const { n, d, nFeatures: m } = ds;
@@ -86,8 +86,8 @@ test('B4: STAT, RAD and the noise floor SE match a direct computation from their
 });
 
 test('B3: the identity residual matches cos − [π + (1 − π)κ] computed from the definitions', async () => {
-  const { exactCodes } = await import('../../../src/diagnostics/exactCodes');
-  const { finishCodeSet } = await import('../../../src/diagnostics/codes');
+  const { exactCodes } = await import('../../../src/diagnostics/lassoCodes');
+  const { finishCodeSet } = await import('../../../src/diagnostics/codeResiduals');
   const { atomPairs } = await import('../../../src/diagnostics/atomPairs');
   const { identityResidual } = await import('../../../src/diagnostics/identity');
   const ds = generate('g6', { seed: 2, tokens: 500, dIn: 8, angleDeg: 60, distractors: 2, distractorRate: 0.2 });

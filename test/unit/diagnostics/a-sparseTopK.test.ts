@@ -1,9 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeSparse } from '../../../src/diagnostics/sparseCodes';
-import type { EncodeKeep } from '../../../src/diagnostics/sparseCodes';
+import { encodeSparse } from '../../../src/diagnostics/encoderCodes';
+import type { EncodeKeep } from '../../../src/diagnostics/encoderCodes';
 import { sealConstant, setDiagnosticThreads } from '../../../src/diagnostics/pool';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../../helpers/exactDictionary';
 import { decoderNorms, encode } from '../../../src/sae/forward';
 import type { Sae } from '../../../src/sae/types';
 import { seededRandom } from '../../../src/util/random';

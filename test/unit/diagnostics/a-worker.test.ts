@@ -4,17 +4,17 @@ import { Worker } from 'node:worker_threads';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MessageHandler } from '../../../src/protocol/rpc';
-import type { EventMap, RequestMap } from '../../../src/protocol/rpc';
+import { MessageHandler } from '../../../src/runtime/rpc';
+import type { EventMap, RequestMap } from '../../../src/runtime/rpc';
 import type { DiagnosticsWorkerEvents, DiagnosticsWorkerRequests } from '../../../src/protocol/diagnosticsWorker';
 import { generate, writeSynthetic } from '../../../src/synthetic';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../../helpers/exactDictionary';
 import { saveSaeLens } from '../../../src/formats/saelens';
 
 test('the diagnostics worker answers a diagnose request with progress events, and reports input errors', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'diag-worker-'));
   // the built worker is plain JS; in tests the TypeScript source runs through tsx's CommonJS hook
-  const entry = join(__dirname, '../../../src/diagnostics/diagnose.worker.ts');
+  const entry = join(__dirname, '../../../src/workers/diagnose.worker.ts');
   const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true });
   try {
     const ds = generate('g3', { seed: 1, tokens: 600, features: 16, dIn: 48 });

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { bootstrapSE, resampleCounts, standardDeviation } from '../../../src/diagnostics/bootstrap';
 import { seededRandom } from '../../../src/util/random';
 import { generate } from '../../../src/synthetic';
-import { exactCodes } from '../../../src/diagnostics/exactCodes';
-import { finishCodeSet } from '../../../src/diagnostics/codes';
-import type { CodeSet } from '../../../src/diagnostics/codes';
+import { exactCodes } from '../../../src/diagnostics/lassoCodes';
+import { finishCodeSet } from '../../../src/diagnostics/codeResiduals';
+import type { CodeSet } from '../../../src/diagnostics/codeResiduals';
 import { kktStationarity } from '../../../src/diagnostics/kkt';
 import { gaussian } from './b-data';
 

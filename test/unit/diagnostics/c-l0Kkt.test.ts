@@ -3,8 +3,8 @@
 // amortised encoder's misfit) are not; an L0 SAE's λ_e is "not applicable", never "estimated, then unavailable".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ompCodes } from '../../../src/diagnostics/referenceCodes';
-import { finishCodeSet } from '../../../src/diagnostics/codes';
+import { ompCodes } from '../../../src/diagnostics/l0ReferenceCodes';
+import { finishCodeSet } from '../../../src/diagnostics/codeResiduals';
 import { kktStationarity } from '../../../src/diagnostics/kkt';
 import { kktFindings } from '../../../src/diagnostics/structureFindings';
 import { buildContext } from '../../../src/diagnostics/context';

@@ -1,8 +1,8 @@
 // STAT for L0-type codes: the correlation of the code with the residual along the pull direction.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ompCodes } from '../../../src/diagnostics/referenceCodes';
-import { finishCodeSet } from '../../../src/diagnostics/codes';
+import { ompCodes } from '../../../src/diagnostics/l0ReferenceCodes';
+import { finishCodeSet } from '../../../src/diagnostics/codeResiduals';
 import { kktStationarity } from '../../../src/diagnostics/kkt';
 import { seededRandom } from '../../../src/util/random';
 import { kSparseRows } from './b-data';

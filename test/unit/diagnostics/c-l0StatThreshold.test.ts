@@ -3,8 +3,8 @@
 // each flag is exactly the rule STAT > max(σ·SE, floor) of statRule('l0').
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ompCodes } from '../../../src/diagnostics/referenceCodes';
-import { finishCodeSet } from '../../../src/diagnostics/codes';
+import { ompCodes } from '../../../src/diagnostics/l0ReferenceCodes';
+import { finishCodeSet } from '../../../src/diagnostics/codeResiduals';
 import { kktStationarity } from '../../../src/diagnostics/kkt';
 import { statRule, THRESHOLDS } from '../../../src/diagnostics/thresholds';
 import { seededRandom } from '../../../src/util/random';

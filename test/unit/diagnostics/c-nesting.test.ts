@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSplitTree } from '../../../src/diagnostics/splitTree';
 import { nestingCandidates } from '../../../src/diagnostics/nesting';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
-import { firingCounts, latentRows } from '../../../src/diagnostics/sparseCodes';
-import type { SparseCodes } from '../../../src/diagnostics/sparseCodes';
+import { dictionarySae } from '../../helpers/exactDictionary';
+import { firingCounts, latentRows } from '../../../src/diagnostics/encoderCodes';
+import type { SparseCodes } from '../../../src/diagnostics/encoderCodes';
 import { seededRandom } from '../../../src/util/random';
 import { orthonormalRows } from './b-data';
 

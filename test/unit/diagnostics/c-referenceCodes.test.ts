@@ -1,11 +1,11 @@
 // Reference codes for L0-type SAEs (docs/theory.md §B5): OMP with k atoms (TopK), IHT with per-atom thresholds (JumpReLU).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ihtCodes, l0Objective, ompCodes } from '../../../src/diagnostics/referenceCodes';
-import { finishCodeSet } from '../../../src/diagnostics/codes';
+import { ihtCodes, l0Objective, ompCodes } from '../../../src/diagnostics/l0ReferenceCodes';
+import { finishCodeSet } from '../../../src/diagnostics/codeResiduals';
 import { buildContext } from '../../../src/diagnostics/context';
 import { runDiagnostics } from '../../../src/diagnostics';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../../helpers/exactDictionary';
 import type { AmortisationReport } from '../../../src/diagnostics/amortisation';
 import type { Sae } from '../../../src/sae/types';
 import { seededRandom } from '../../../src/util/random';

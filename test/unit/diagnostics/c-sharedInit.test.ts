@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSplitTree, treeInputFromSae } from '../../../src/diagnostics/splitTree';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../../helpers/exactDictionary';
 import { seededRandom } from '../../../src/util/random';
 import { orthonormalRows } from './b-data';
 

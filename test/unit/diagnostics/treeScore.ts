@@ -2,9 +2,9 @@
 // (split, merge, refined, novel), precision and recall of the true parent → child relations. Also dumps every
 // candidate pair's measurements with its truth, for choosing the rule's thresholds.
 import type { SplitTreeReport, TreeInput } from '../../../src/diagnostics/splitTree';
-import { firingCounts, latentRows } from '../../../src/diagnostics/sparseCodes';
+import { firingCounts, latentRows } from '../../../src/diagnostics/encoderCodes';
 import { quantile } from '../../../src/diagnostics/linalg';
-import type { SparseCodes } from '../../../src/diagnostics/sparseCodes';
+import type { SparseCodes } from '../../../src/diagnostics/encoderCodes';
 import type { HierarchyData } from './treeHierarchy';
 
 export type EdgeLabel = 'split' | 'merge' | 'refined';

@@ -8,7 +8,7 @@ import { writeSafetensors } from '../../../src/io/safetensors';
 
 // The worker is the TypeScript source, loaded through tsx's require hook (the extension starts the bundle
 // in dist/workers; the protocol and the code are the same).
-const SOURCE = join(__dirname, '../../../src/io/inspect.worker.ts');
+const SOURCE = join(__dirname, '../../../src/workers/inspect.worker.ts');
 const WORKER = `require('tsx/cjs'); require(${JSON.stringify(SOURCE)});`;
 const opts = { eval: true };
 

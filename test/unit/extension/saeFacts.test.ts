@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSaeFacts, describeFacts, lensTitle } from '../../../extension/saeFacts';
 import { writeActivationsNpy, writeTinySae } from '../../e2e/fixtures';
-import { writeEvalRecord } from '../../../src/report/evalCache';
+import { writeEvalRecord } from '../../../src/views/evalCache';
 
 test('facts of a SAELens folder come from cfg.json and the weights header', () => {
   const root = mkdtempSync(join(tmpdir(), 'sae-facts-'));

@@ -8,7 +8,7 @@ import { writeSafetensors } from '../../../src/io/safetensors';
 import { fromFloat32 } from '../../../src/io/tensor';
 import { openRowSource } from '../../../src/io/rowReader';
 import { describeSample, readRowsAt, sampleRowIndices } from '../../../src/io/rowSample';
-import { readActivationSample } from '../../../src/report/activations';
+import { readActivationSample } from '../../../src/views/activations';
 
 const dir = mkdtempSync(join(tmpdir(), 'rowsample-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openRowReader, openRowSource } from '../../../src/io/rowReader';
 import { readRowsAt } from '../../../src/io/rowSample';
 import { captureCfgFacts, captureEntries, isCapture, openCapture, readRowTokens, readRowTokensAt } from '../../../src/io/shards';
-import { readActivationSample } from '../../../src/report/activations';
+import { readActivationSample } from '../../../src/views/activations';
 import { rowTextFor } from '../../../src/tokens/rows';
 import { writeFakeCapture } from '../../helpers/capture';
 

@@ -5,7 +5,7 @@ import { groundTruthMetrics } from '../../../src/metrics/groundTruth';
 import { generate } from '../../../src/synthetic';
 import type { GroundTruth } from '../../../src/synthetic';
 import { Rng } from '../../../src/synthetic/random';
-import { dictionarySae } from '../../../src/diagnostics/exactDictionary';
+import { dictionarySae } from '../../helpers/exactDictionary';
 
 function permutations(k: number, n: number): number[][] {
   if (k === 0) return [[]];

@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AnnotationStore } from '../../../src/annotations/store';
-import { buildReport } from '../../../src/report/report';
-import { readAnnotations } from '../../../src/report/annotations';
+import { buildReport } from '../../../src/views/buildReport';
+import { readAnnotations } from '../../../src/views/annotations';
 import { makeFixture, writeFixture } from '../../webview/fixtures';
 
 test('the report and the panels show the labels saved in the SAE\'s annotation store', () => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cosineNeighbours, layoutAtoms, unitRows } from '../../../src/report/atomLayout';
-import { atomMapLayout } from '../../../src/report/atomMapLayout';
+import { cosineNeighbours, layoutAtoms, unitRows } from '../../../src/views/atomLayout';
+import { atomMapLayout } from '../../../src/views/atomMapLayout';
 import { seededRandom } from '../../../src/util/random';
 import { saveSaeLens } from '../../../src/formats/saelens';
 import { makeFixture } from '../../webview/fixtures';
@@ -80,9 +80,9 @@ test('atomMapLayout caches the map beside the SAE by content hash, and a changed
 });
 
 test('a feature page\'s atom view: unit decoder, encoder agreement, and the sample inputs nearest by cosine', async () => {
-  const { readActivationSample } = await import('../../../src/report/activations');
-  const { analyse } = await import('../../../src/report/analyze');
-  const { atomView } = await import('../../../src/report/atomView');
+  const { readActivationSample } = await import('../../../src/views/activations');
+  const { analyse } = await import('../../../src/views/sparsePass');
+  const { atomView } = await import('../../../src/views/atomView');
   const { writeNpy } = await import('../../../src/io/npy');
   const f = makeFixture(16, 24, 300, 12, 4);
   const dir = mkdtempSync(join(tmpdir(), 'atomview-'));

@@ -5,11 +5,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DiagnosticReport, DiagnosticSections } from '../../../src/diagnostics/index';
 import type { SplitTreeReport } from '../../../src/diagnostics/splitTree';
-import { atomDiagnostics, diagnosticFlags, diagnosticsModel, panelDiagnostics, PANEL_SKIP } from '../../../src/report/diagnostics';
-import type { PanelDiagnostics } from '../../../src/report/diagnostics';
-import { saeCard } from '../../../src/report/build';
-import { EDGE_KIND, FLAG, NODE_KIND } from '../../../src/report/model';
-import { splitTreeFromReport } from '../../../src/report/splitTree';
+import { atomDiagnostics, diagnosticFlags, diagnosticsModel, panelDiagnostics, PANEL_SKIP } from '../../../src/views/diagnosticsPanel';
+import type { PanelDiagnostics } from '../../../src/views/diagnosticsPanel';
+import { saeCard } from '../../../src/views/panelBuilders';
+import { EDGE_KIND, FLAG, NODE_KIND } from '../../../src/protocol/viewModels';
+import { splitTreeFromReport } from '../../../src/views/splitTreePanel';
 import { makeFixture } from '../../webview/fixtures';
 
 const card = saeCard(makeFixture(8, 8, 16, 4).sae);

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { encode } from '../../../src/sae/forward';
 import { writeNpy } from '../../../src/io/npy';
 import { loadSae } from '../../../src/formats';
-import { featurePass, featurePassSteps, openPassSource } from '../../../src/report/featurePass';
-import { FeatureStats } from '../../../src/report/featureStats';
+import { featurePass, featurePassSteps, openPassSource } from '../../../src/views/featurePass';
+import { FeatureStats } from '../../../src/views/featureStats';
 import { makeFixture, writeFixture } from '../../webview/fixtures';
 
 /** Every row's codes, densely, with the reference encoder. */

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { featurePass } from '../../../src/report/featurePass';
-import { passCoverage } from '../../../src/report/featurePage';
-import { finishedPassData, passDataFor } from '../../../src/report/featurePassRuns';
-import type { PassProgress } from '../../../src/report/featurePassRuns';
+import { featurePass } from '../../../src/views/featurePass';
+import { passCoverage } from '../../../src/views/featurePage';
+import { finishedPassData, passDataFor } from '../../../src/views/featurePassRuns';
+import type { PassProgress } from '../../../src/views/featurePassRuns';
 import { makeFixture, writeFixture } from '../../webview/fixtures';
 
 test('the worker\'s pass answers pages before it ends, reports its end, and leaves the same statistics as a whole pass in the cache', async () => {

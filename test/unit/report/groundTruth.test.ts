@@ -6,11 +6,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveSaeLens } from '../../../src/formats/saelens';
-import { findGroundTruth, groundTruthModel, latentGroundTruth } from '../../../src/report/groundTruth';
-import { EDGE_KIND, FLAG, NODE_KIND } from '../../../src/report/model';
-import type { SplitTreeModel } from '../../../src/report/model';
-import { buildReport } from '../../../src/report/report';
-import { markSplitLatents, splitLatentsOf } from '../../../src/report/splitTree';
+import { findGroundTruth, groundTruthModel, latentGroundTruth } from '../../../src/views/groundTruth';
+import { EDGE_KIND, FLAG, NODE_KIND } from '../../../src/protocol/viewModels';
+import type { SplitTreeModel } from '../../../src/protocol/viewModels';
+import { buildReport } from '../../../src/views/buildReport';
+import { markSplitLatents, splitLatentsOf } from '../../../src/views/splitTreePanel';
 import type { Sae } from '../../../src/sae/types';
 import { generate, writeSynthetic } from '../../../src/synthetic';
 

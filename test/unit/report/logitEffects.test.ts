@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../../../src/io/npy';
 import { writeSafetensors } from '../../../src/io/safetensors';
-import { latentLogits, logitEffects, readUnembedding } from '../../../src/report/logitEffects';
+import { latentLogits, logitEffects, readUnembedding } from '../../../src/views/logitEffects';
 import { readTokenizer } from '../../../src/tokens/decode';
 import { makeFixture } from '../../webview/fixtures';
 

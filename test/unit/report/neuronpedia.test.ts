@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSafetensors } from '../../../src/io/safetensors';
-import { readActivationSample } from '../../../src/report/activations';
-import { analyse, basicFlags } from '../../../src/report/analyze';
-import { featureModel } from '../../../src/report/build';
-import { neuronpediaBatch, writeNeuronpedia } from '../../../src/report/neuronpedia';
+import { readActivationSample } from '../../../src/views/activations';
+import { analyse, basicFlags } from '../../../src/views/sparsePass';
+import { featureModel } from '../../../src/views/panelBuilders';
+import { neuronpediaBatch, writeNeuronpedia } from '../../../src/views/neuronpedia';
 import { passOf } from '../../helpers/featurePass';
 import { makeFixture, writeFixture } from '../../webview/fixtures';
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { featurePass } from '../../../src/report/featurePass';
-import { exampleLabel, pageData } from '../../../src/report/featurePage';
-import type { SplitTreeModel } from '../../../src/report/model';
-import { labelTreeNodes } from '../../../src/report/treeLabels';
+import { featurePass } from '../../../src/views/featurePass';
+import { exampleLabel, pageData } from '../../../src/views/featurePage';
+import type { SplitTreeModel } from '../../../src/protocol/viewModels';
+import { labelTreeNodes } from '../../../src/views/treeLabels';
 import { HOSTILE, makeFixture, writeFixture } from '../../webview/fixtures';
 
 test('split-tree nodes are named by annotation, else by the tokens their top examples fire on, else keep their label', () => {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../../../src/io/npy';
 import { loadSae } from '../../../src/formats';
-import { featurePass } from '../../../src/report/featurePass';
-import { pageData, passFields } from '../../../src/report/featurePage';
+import { featurePass } from '../../../src/views/featurePass';
+import { pageData, passFields } from '../../../src/views/featurePage';
 import { rowTextFor } from '../../../src/tokens/rows';
 import { makeFixture, writeFixture } from '../../webview/fixtures';
 

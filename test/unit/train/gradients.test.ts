@@ -2,7 +2,7 @@
 // decoder paths) against TensorFlow.js autodiff of the same loss written with tf ops (custom gradients for
 // JumpReLU's STE) — plain, and for the weighted SAE (WSAE, docs/theory.md §A7) with the reconstruction terms
 // weighted per input dimension by Γ (loss mean‖Γ(x − x̂)‖² + sparsity, aux-k likewise weighted) — and the
-// family through the same engine (src/sae/familyObjective.ts is the dense reference of these losses):
+// family through the same engine (test/helpers/familyObjective.ts is the dense reference of these losses):
 // transcoders (input x, target y of another width, optional skip W_skip), crosscoders (group lasso over
 // the sources' decoder blocks, no b_dec on the input) and Matryoshka (summed prefix losses), on 1 and 2
 // threads (kernel workers over the shared arena). The family cases run on the native BLAS engine too when
@@ -15,8 +15,8 @@ import { loadBlas } from '../../../src/compute/blasGemm';
 import { threadGemm } from '../../../src/compute/engine';
 import { jsGemm } from '../../../src/compute/gemm';
 import { loadWasmGemm } from '../../../src/compute/wasmGemm';
-import { familyLossAndGrads } from '../../../src/sae/familyObjective';
-import type { FamilyParams } from '../../../src/sae/familyObjective';
+import { familyLossAndGrads } from '../../helpers/familyObjective';
+import type { FamilyParams } from '../../helpers/familyObjective';
 import { modelConfig } from '../../../src/sae/objectives';
 import type { ModelConfig } from '../../../src/sae/objectives';
 import type { ArchName as TrainArch } from '../../../src/sae/arch/registry';
@@ -227,7 +227,7 @@ function checkEngine(c: Case, eng: StepEngine, cfg: ModelConfig): void {
   if (!(cfg.auxK && (c.dead ?? 0) > 0)) checkDenseReference(c, eng, cfg, expected, expectedLoss);
 }
 
-/** src/sae/familyObjective.ts (W_enc as [d_in, d_sae]) on the engine's parameters and batch. */
+/** test/helpers/familyObjective.ts (W_enc as [d_in, d_sae]) on the engine's parameters and batch. */
 function checkDenseReference(c: Case, eng: StepEngine, cfg: ModelConfig, expected: Record<string, Float32Array>, expectedLoss: number): void {
   const f = eng.views.f32;
   const wEnc = new Float32Array(D_IN * D_SAE);

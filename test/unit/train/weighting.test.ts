@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { oracleWeights, solveNnls, varianceWeights } from '../../../src/train/weighting';
-import { tiedCodes, tiedGroundTruthLoss, tiedReconstruct } from '../../../src/sae/tied';
+import { tiedCodes, tiedGroundTruthLoss, tiedReconstruct } from '../../helpers/tied';
 
 test("Cui et al.'s Example 1: s = (.5, 1, .8), W_p = [[1,0,0],[0,1,-1]] is recovered as (.5, .2, 0) by the tied model at W = W_pᵀ", () => {
   const s = Float32Array.from([0.5, 1, 0.8]);
