@@ -13,9 +13,9 @@ import { InputError } from '../../src/errors';
 import { MessageHandler } from '../../src/runtime/rpc';
 import type { AnnotateRequest, AnnotateResponse } from '../../src/protocol/feature';
 import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from '../../src/protocol/viewModels';
-import type { PanelDataRequests } from '../../src/workers/panelData.worker';
-import type { PassProgress } from '../../src/views/featurePassRuns';
-import type { EvalRecord } from '../../src/views/evalCache';
+import type { PanelDataRequests } from '../../src/protocol/panelData';
+import type { PassProgress } from '../../src/protocol/viewModels';
+import type { EvalRecord } from '../../src/protocol/viewModels';
 
 export interface PanelDataProvider {
   dictionary(saeDir: string, activations?: string): Promise<DictionaryModel>;

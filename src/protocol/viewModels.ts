@@ -349,3 +349,31 @@ export interface AtomView {
   /** Sample rows nearest to the atom by cosine, with the row's token (or row label) when the data has them. */
   nearestInputs: { row: number; cosine: number; token?: string }[];
 }
+
+/** An SAE's metrics on its data, cached beside it as eval.json (src/views/evalCache.ts). */
+export interface EvalRecord {
+  format: 'sae-workbench.eval';
+  key: string;
+  /** The weights file's size and mtime when evaluated: a cheap check that the record still applies. */
+  weights: { size: number; mtimeMs: number };
+  activations: string;
+  /** What the metrics were measured on ("a uniform sample of 4,096 of 32,768 rows (seed 0)"). */
+  sample: string;
+  tokens: number;
+  explained_variance: number;
+  l0: number;
+  dead_fraction: number;
+  dense_fraction: number;
+  mse_per_element: number;
+}
+
+/** How far a feature-page pass has got (throttled events of the panel-data worker). */
+export interface PassProgress extends PassCoverage {
+  saeDir: string;
+  activations: string;
+  /** Set when the pass failed (one line). */
+  error?: string;
+}
+
+/** An atom map's 2-D layout and how it was made (cached beside the SAE). */
+export interface CachedLayout { xy: Float32Array; seed: number; neighbors: number; epochs: number; cached: boolean; file: string }

@@ -5,7 +5,7 @@
  * lands within one step even while the worker is busy.
  */
 import { CancelledError, InputError } from '../errors';
-import type { TrainingEvent } from '../protocol/training';
+import type { TrainerWorkerData, TrainerWorkerEvents, TrainingEvent } from '../protocol/training';
 import { MessageHandler } from '../runtime/rpc';
 import { startWorker } from '../runtime/workerPath';
 import { probeCapabilities } from '../compute/engine';
@@ -23,16 +23,6 @@ export interface TrainHandle {
   done: Promise<Record<string, unknown>>;
   /** Asks the run to stop within one step; `done` then rejects with CancelledError. */
   cancel(): void;
-}
-
-/** What the trainer worker starts with. */
-export interface TrainerWorkerData { opts: TrainOptions; cancelFlag: Int32Array }
-
-/** Events the trainer worker sends (MessageHandler event envelopes). */
-export interface TrainerWorkerEvents extends Record<string, unknown> {
-  training: TrainingEvent;
-  result: Record<string, unknown>;
-  failure: { name: string; source?: string; problem?: string; message: string; stack?: string };
 }
 
 export function startTraining(opts: TrainOptions, onEvent: (e: TrainingEvent) => void): TrainHandle {

@@ -3,6 +3,7 @@
  * `atom_map.<hash>.safetensors` holds `xy` [atoms, 2] and the layout's parameters; the hash covers every
  * SAE's decoder and the parameters, so a retrained SAE or another seed never reads a stale map.
  */
+import type { CachedLayout } from '../protocol/viewModels';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,8 +17,6 @@ import type { AtomLayoutOptions } from './atomLayout';
 
 /** Bumped when the layout algorithm changes, so older cache files are not reused. */
 const LAYOUT_VERSION = 1;
-
-export interface CachedLayout { xy: Float32Array; seed: number; neighbors: number; epochs: number; cached: boolean; file: string }
 
 export function atomMapLayout(saeDirs: string[], opts: AtomLayoutOptions = {}): CachedLayout {
   if (saeDirs.length === 0) throw new InputError('atom map', 'no SAE given');

@@ -4,6 +4,7 @@
  * (src/io/rowSample.ts). The panels' worker writes it whenever it analyses an SAE; the explorer and the
  * CodeLens read it (eval.json's metrics only count while the weights file is the one it was written for).
  */
+import type { EvalRecord } from '../protocol/viewModels';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,23 +14,7 @@ import { WEIGHTS_FILE } from '../formats/saelens';
 import type { ReconstructionMetrics } from '../protocol/viewModels';
 
 export const EVAL_FILE = 'eval.json';
-const FORMAT = 'sae-workbench.eval';
-
-export interface EvalRecord {
-  format: typeof FORMAT;
-  key: string;
-  /** The weights file's size and mtime when evaluated: a cheap check that the record still applies. */
-  weights: { size: number; mtimeMs: number };
-  activations: string;
-  /** What the metrics were measured on ("a uniform sample of 4,096 of 32,768 rows (seed 0)"). */
-  sample: string;
-  tokens: number;
-  explained_variance: number;
-  l0: number;
-  dead_fraction: number;
-  dense_fraction: number;
-  mse_per_element: number;
-}
+const FORMAT: EvalRecord['format'] = 'sae-workbench.eval';
 
 function weightsStat(saeDir: string): { size: number; mtimeMs: number } | undefined {
   try { const s = statSync(join(saeDir, WEIGHTS_FILE)); return { size: s.size, mtimeMs: s.mtimeMs }; } catch { return undefined; }

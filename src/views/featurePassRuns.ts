@@ -10,14 +10,7 @@ import { featurePassCachePath, featurePassSteps, openPassSource, readFeatureStat
 import { pageData, passCoverage } from './featurePage';
 import type { FeaturePassData } from './featurePage';
 import type { FeatureStats } from './featureStats';
-import type { PassCoverage } from '../protocol/viewModels';
-
-export interface PassProgress extends PassCoverage {
-  saeDir: string;
-  activations: string;
-  /** Set when the pass failed (one line). */
-  error?: string;
-}
+import type { PassProgress } from '../protocol/viewModels';
 
 /** The cache is a convenience: a folder we may not write to (read-only, untrusted) leaves the pages working. */
 function saveQuietly(path: string, stats: FeatureStats, activations: string, rows: number): void {

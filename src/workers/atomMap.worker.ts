@@ -5,10 +5,8 @@
 import { parentPort } from 'node:worker_threads';
 import { MessageHandler } from '../runtime/rpc';
 import { atomMapLayout } from '../views/atomMapLayout';
-import type { CachedLayout } from '../views/atomMapLayout';
+import type { AtomMapWorkerEvents, AtomMapWorkerRequests } from '../protocol/atomMap';
 
-export type AtomMapWorkerRequests = { layout: [{ saeDirs: string[]; seed?: number }, CachedLayout] };
-export type AtomMapWorkerEvents = { progress: { stage: string; fraction: number } };
 
 if (parentPort) {
   const port = parentPort;

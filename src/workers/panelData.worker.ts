@@ -12,7 +12,7 @@ import type { Analysis } from '../views/sparsePass';
 import { dictionaryModel, featureFlags, featureModel, saeCard, weightsOnlyDictionary } from '../views/panelBuilders';
 import { diagnosticsModel, panelDiagnostics, unavailableDiagnostics } from '../views/diagnosticsPanel';
 import type { PanelDiagnostics } from '../views/diagnosticsPanel';
-import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } from '../protocol/viewModels';
+import type { DictionaryModel, SplitTreeModel } from '../protocol/viewModels';
 import { splitTreeForSaes, treeColumnsOf } from '../views/splitTreePanel';
 import { groundTruthModel } from '../views/groundTruth';
 import type { GroundTruthModel } from '../protocol/viewModels';
@@ -22,31 +22,13 @@ import { buildReport } from '../views/buildReport';
 import { writeReport } from '../views/html';
 import { join, resolve } from 'node:path';
 import { readEvalRecord, writeEvalRecord } from '../views/evalCache';
-import type { EvalRecord } from '../views/evalCache';
+import type { PanelDataEvents, PanelDataRequests } from '../protocol/panelData';
 import { InputError } from '../errors';
 import { readAnnotations } from '../views/annotations';
 import { diagnosticsPool } from '../diagnostics/pool';
 import { finishedPassData, passDataFor } from '../views/featurePassRuns';
 import { labelTreeNodes } from '../views/treeLabels';
-import type { PassProgress } from '../views/featurePassRuns';
 import type { FeaturePassData } from '../views/featurePage';
-
-/** Worker → host events: how far a feature-page pass has got (throttled), and its end. */
-export type PanelDataEvents = { featurePass: PassProgress };
-
-export type PanelDataRequests = {
-  dictionary: [{ saeDir: string; activations?: string }, DictionaryModel];
-  feature: [{ saeDir: string; latent: number; activations?: string }, FeatureModel];
-  diagnostics: [{ saeDir: string; activations?: string }, DiagnosticsModel];
-  /** Writes a synthetic dataset (src/synthetic generate + writeSynthetic); `kind` is g1..g7 or an alias. */
-  synthetic: [{ kind: string; outDir: string; tokens?: number; seed?: number }, { activations: string; groundTruth: string; rows: number; d: number; features: number }];
-  /** buildSplitTree over 2+ SAEs of different widths (or one Matryoshka SAE) on the same activations. */
-  splitTree: [{ saeDirs: string[]; activations?: string }, SplitTreeModel];
-  /** The SAE's metrics on its data (the cached eval.json when it still applies), written beside it. */
-  evaluate: [{ saeDir: string; activations: string }, EvalRecord | undefined];
-  /** Writes the self-contained HTML report; answers with its size in bytes. */
-  report: [{ saeDir: string; activations?: string; out: string; features?: number }, { out: string; bytes: number }];
-};
 
 const MAX_TOKENS = 4096;
 interface Entry { a: Analysis; diag?: PanelDiagnostics | { reason: string }; groundTruth?: GroundTruthModel }

@@ -1,7 +1,7 @@
 /** The trainer worker: runs one training run (./trainer.ts) and reports events, the summary or the failure. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { MessageHandler } from '../runtime/rpc';
-import type { TrainerWorkerData, TrainerWorkerEvents } from '../train/api';
+import type { TrainerWorkerData, TrainerWorkerEvents } from '../protocol/training';
 import { runTraining } from '../train/trainer';
 
 const data = workerData as TrainerWorkerData;

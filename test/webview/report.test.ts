@@ -25,7 +25,7 @@ import { readTrainingLog } from '../../src/views/trainingLog';
 import { splitLatentsOf, splitTreeModel } from '../../src/views/splitTreePanel';
 import { Worker } from 'node:worker_threads';
 import { MessageHandler } from '../../src/runtime/rpc';
-import type { PanelDataRequests } from '../../src/workers/panelData.worker';
+import type { PanelDataRequests } from '../../src/protocol/panelData';
 import type { DictionaryModel, ReportModel } from '../../src/protocol/viewModels';
 import { FLAG } from '../../src/protocol/viewModels';
 import { launch, watchedPage } from './browser';

@@ -14,7 +14,7 @@ import { recordSaeData, resolveSaeData } from '../../../src/data/saeData';
 import { readActivationSample } from '../../../src/views/activations';
 import { openPassSource } from '../../../src/views/featurePass';
 import { MessageHandler } from '../../../src/runtime/rpc';
-import type { PanelDataRequests } from '../../../src/workers/panelData.worker';
+import type { PanelDataRequests } from '../../../src/protocol/panelData';
 import { seededRandom, writeTinySae } from '../../e2e/fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'sae-tensor-source-'));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { featurePass } from '../../../src/views/featurePass';
 import { passCoverage } from '../../../src/views/featurePage';
 import { finishedPassData, passDataFor } from '../../../src/views/featurePassRuns';
-import type { PassProgress } from '../../../src/views/featurePassRuns';
+import type { PassProgress } from '../../../src/protocol/viewModels';
 import { makeFixture, writeFixture } from '../../webview/fixtures';
 
 test('the worker\'s pass answers pages before it ends, reports its end, and leaves the same statistics as a whole pass in the cache', async () => {
