@@ -10,6 +10,7 @@ import { buildSplitTree, treeInputFromSae } from '../src/diagnostics/splitTree';
 import { parentCandidates } from '../src/diagnostics/widthMeasures';
 import { nestingCandidates } from '../src/diagnostics/nesting';
 import { SPLIT_TREE } from '../src/diagnostics/thresholds';
+import { dotAt } from '../src/diagnostics/linalg';
 import { firingCounts, latentRows } from '../src/diagnostics/encoderCodes';
 import { generateHierarchy } from '../test/unit/diagnostics/treeHierarchy';
 import { TREE_SETTINGS, trainWidths } from '../test/unit/diagnostics/treeFamily';
@@ -42,6 +43,26 @@ async function main(): Promise<void> {
     if (!dumpPath) continue;
     const sides = inputs.map((t) => ({ sae: t.sae, codes: t.codes, cols: latentRows(t.codes), counts: firingCounts(t.codes), unitAtoms: t.unitAtoms }));
     const live = (c: Int32Array): number[] => [...c.keys()].filter((i) => c[i]! > 0);
+    // the within-SAE DAG as kept (each edge with its truth and what found it) and the true relations it missed
+    const rel = (a: number, b: number): string => {
+      if (a < 0 || b < 0) return 'unmatched';
+      if (a === b) return 'same';
+      let g = 0;
+      for (let x = h.parent[b]!; x >= 0; x = h.parent[x]!) { g++; if (x === a) return g === 1 ? 'parent' : `ancestor${g}`; }
+      for (let x = h.parent[a]!; x >= 0; x = h.parent[x]!) if (x === b) return 'descendant';
+      return h.parent[a]! === h.parent[b]! && h.parent[a]! >= 0 ? 'sibling' : 'other';
+    };
+    score.matched.forEach((m, k) => {
+      const truth = new Set(trueEdges(m, m, h, true).map(([i, j]) => `${i}>${j}`));
+      const kept = new Set<string>();
+      for (const e of tree.edges) {
+        if (e.kind !== 'coactivation' || tree.nodes[e.from]!.sae !== k) continue;
+        const i = tree.nodes[e.from]!.latent, j = tree.nodes[e.to]!.latent;
+        kept.add(`${i}>${j}`);
+        dump.push({ dag: 'kept', setting: s.name, arch, seed, sae: k, parent: i, child: j, pm: m.feature[i], cm: m.feature[j], rel: rel(m.feature[i]!, m.feature[j]!), basis: e.basis, cos: e.cosine, cont: e.containment, rcont: e.reverseContainment, fwd: e.directionForward, rev: e.directionReverse, truth: truth.has(`${i}>${j}`) });
+      }
+      for (const key of truth) if (!kept.has(key)) { const [i, j] = key.split('>').map(Number) as [number, number]; dump.push({ dag: 'missed', setting: s.name, arch, seed, sae: k, parent: i, child: j, pm: m.feature[i], cm: m.feature[j], cos: dotAt(inputs[k]!.unitAtoms, i * h.d, inputs[k]!.unitAtoms, j * h.d, h.d) }); }
+    });
     sides.forEach((sd, k) => {
       const truth = new Set(trueEdges(score.matched[k]!, score.matched[k]!, h, true).map(([i, j]) => `${i}>${j}`));
       for (const e of nestingCandidates(sd.codes, sd.cols, sd.counts, sd.unitAtoms, sd.sae.cfg.dOut, SPLIT_TREE.minFirings)) {

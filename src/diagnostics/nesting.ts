@@ -36,10 +36,8 @@ export function closeAtoms(unitAtoms: Float32Array, live: number[], d: number, m
   return out;
 }
 
-/** Nesting pairs (parent j → child i) among latents with ≥ minFirings firings. */
-export function nestingPairs(codes: SparseCodes, cols: LatentRows, counts: Int32Array, unitAtoms: Float32Array, d: number, minFirings: number): NestingPair[] {
-  return nestingCandidates(codes, cols, counts, unitAtoms, d, minFirings).filter((e) => e.forward >= NESTING.minForward && e.forward - e.reverse >= NESTING.minMargin);
-}
+/** The nesting rule: forward ≥ NESTING.minForward and forward − reverse ≥ NESTING.minMargin. */
+export const isNesting = (e: NestingPair): boolean => e.forward >= NESTING.minForward && e.forward - e.reverse >= NESTING.minMargin;
 
 /** Every candidate pair (cos ≥ NESTING.minCosine, both directions) with its two ratios, for calibration. */
 export function nestingCandidates(codes: SparseCodes, cols: LatentRows, counts: Int32Array, unitAtoms: Float32Array, d: number, minFirings: number): NestingPair[] {

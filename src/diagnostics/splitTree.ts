@@ -12,9 +12,10 @@ import type { Sae } from '../sae/types';
 import { dotAt, quantile } from './linalg';
 import { coFiringCandidates, encodeSparse, firingCounts, latentRows, pairStats } from './encoderCodes';
 import type { LatentRows, SparseCodes } from './encoderCodes';
-import { SPLIT_TREE } from './thresholds';
+import { NESTING, SPLIT_TREE } from './thresholds';
 import { linkWidths } from './widthEdges';
-import { nestingPairs } from './nesting';
+import { isNesting, nestingCandidates } from './nesting';
+import type { NestingPair } from './nesting';
 import type { WidthLabel } from './widthEdges';
 import type { WidthSide } from './widthMeasures';
 
@@ -220,14 +221,24 @@ function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitT
     const both = stats.both[t]!;
     if (both / p.counts[i]! < SPLIT_TREE.dagParentGivenChild || both / p.counts[j]! > SPLIT_TREE.dagChildGivenParent) continue;
     const c = cosine(p, i, p, j);
-    if (c < SPLIT_TREE.dagMinCosine) continue;
+    if (c < SPLIT_TREE.dagMinCosine || c >= SPLIT_TREE.dagMaxCosine) continue;
     let list = parentsOf.get(i);
     if (!list) parentsOf.set(i, (list = []));
     list.push({ j, t, cos: c, basis: 'cofiring' });
   }
   // Nestings absorption hides from co-firing (./nesting.ts): the parent's direction on the child's rows.
-  const nested = nestingPairs(codes, p.cols, p.counts, p.input.unitAtoms, p.d, SPLIT_TREE.minFirings)
-    .filter((e) => !(parentsOf.get(e.child) ?? []).some((o) => o.j === e.parent));
+  const candidates = nestingCandidates(codes, p.cols, p.counts, p.input.unitAtoms, p.d, SPLIT_TREE.minFirings)
+    .filter((e) => e.cosine < SPLIT_TREE.dagMaxCosine);
+  const nested = candidates.filter((e) => isNesting(e) && !(parentsOf.get(e.child) ?? []).some((o) => o.j === e.parent));
+  // A latent left with no parent takes its best direction candidate at a smaller margin (NESTING.orphanMargin):
+  // a parent's rows carry its other children too, which raises the reverse ratio below the root level.
+  const orphanOf = new Map<number, NestingPair>();
+  for (const e of candidates) {
+    if (parentsOf.has(e.child) || e.forward < NESTING.minForward || e.forward - e.reverse < NESTING.orphanMargin) continue;
+    const best = orphanOf.get(e.child);
+    if (!best || e.forward - e.reverse > best.forward - best.reverse) orphanOf.set(e.child, e);
+  }
+  for (const e of orphanOf.values()) if (!nested.some((o) => o.child === e.child)) nested.push(e);
   const nestedStats = pairStats(codes, p.cols, Int32Array.from(nested.flatMap((e) => [e.child, e.parent])));
   nested.forEach((e, u) => {
     let list = parentsOf.get(e.child);

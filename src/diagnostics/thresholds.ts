@@ -134,6 +134,12 @@ export const SPLIT_TREE = {
   /** … and cos_ij ≥ this. [H] */
   dagMinCosine: 0.2,
   /**
+   * No within-dictionary edge (co-firing or direction) between atoms at cos ≥ this: they are one feature split
+   * in two, not parent and child (a child k levels down sits at cos k/√(k(k+1)) to its parent, 0.82 at depth 2;
+   * on seeds 6–10 true edges reach 0.76, same-feature pairs 0.67–0.94).
+   */
+  dagMaxCosine: 0.85,
+  /**
    * Across widths (./widthEdges.ts): a parent is kept when its confidence — the mean of decoder cosine and
    * encoder agreement — reaches this … [H, calibrated: bench/calibrate-tree.ts on seeds 6–10 (trained ReLU
    * and TopK SAEs on three synthetic hierarchies), a grid over τ 0.2–0.6 × ρ 0.4–0.9 and nine forms of the
@@ -186,6 +192,12 @@ export const NESTING = {
   minForward: 0.85,
   /** … and forward − reverse ≥ this (siblings and duplicates are symmetric; a child at depth k gives 1 − k/(k+1)). */
   minMargin: 0.25,
+  /**
+   * A latent with no parent by the rule above (co-firing or direction) takes its candidate of largest margin
+   * when forward ≥ minForward and forward − reverse ≥ this: below the root level the reverse ratio is raised by
+   * the parent's other children on its rows, so a true nesting can sit under minMargin (seeds 6–10).
+   */
+  orphanMargin: 0.2,
   /** Rows per latent for the medians (spread evenly over its firings). */
   maxRows: 256,
 };

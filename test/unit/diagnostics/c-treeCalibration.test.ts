@@ -32,8 +32,8 @@ test('C4 on trained SAEs over three hierarchies (relu and topk, seed 1): every l
     assert.ok(p.precision >= 0.65 && p.recall >= 0.65, `${label}: ${show(p)}`);
   }
   assert.ok(pooled.edge!.precision >= 0.9 && pooled.edge!.recall >= 0.9, `any edge: ${show(pooled.edge!)}`);
-  // Within one SAE the target is not met (docs/split-trees.md: 0.78 / 0.73 over seeds 1–5); this holds what
-  // the direction nestings bought over co-firing alone (recall 0.16).
+  // Within one SAE the target is not met (docs/split-trees.md: 0.79 / 0.76 over seeds 1–5; seed 1 alone
+  // 0.77 / 0.72, 48/62/67); this holds what the direction nestings bought over co-firing alone (recall 0.16).
   const w = pooled.within!;
-  assert.ok(w.truth >= 20 && w.precision >= 0.6 && w.recall >= 0.6, `within: ${show(w)}`);
+  assert.ok(w.truth >= 20 && w.precision >= 0.7 && w.recall >= 0.7, `within: ${show(w)}`);
 });
