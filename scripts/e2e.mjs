@@ -7,9 +7,11 @@
 //      what runs is the installed copy, not the repository, and drives it with playwright-core:
 //      (a) the integration suite inside the extension host (exit code through codeAutomationExit),
 //      (b) UI tests through the command palette and the webviews' iframes, screenshots in .test-artifacts/e2e.
-//      (c) a capture cancelled from its progress notification (test/e2e/capture.mjs).
+//      (c) the entry points again on the demo's output (`sae-workbench demo`, made while (a) runs),
+//      (d) a capture cancelled from its progress notification (test/e2e/capture.mjs).
 // Exit code 0 only when all pass. `--keep` leaves the temp folders; `--ui-only` / `--integration-only`;
-// `--no-flows` skips the entry-point flows; `--capture-only` runs only (c).
+// `--no-flows` skips the entry-point flows; `--capture-only` runs only (d);
+// `--demo-only` only (c).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -20,7 +22,7 @@ import { format } from 'node:util';
 import { chromium } from 'playwright-core';
 import { runRestrictedModeTests, runUiTests } from '../test/e2e/ui.mjs';
 import { buildE2eTests, makeWorkspace } from './build-e2e-tests.mjs';
-import { runFlowTests } from '../test/e2e/flows.mjs';
+import { runDemoFlowTests, runFlowTests } from '../test/e2e/flows.mjs';
 import { captureKeybinding, runCaptureTests, torchPython } from '../test/e2e/capture.mjs';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -51,6 +53,14 @@ log('bundled the tests');
 const tmp = mkdtempSync(join(tmpdir(), 'sae-e2e-'));
 const workspace = join(tmp, 'workspace');
 const fixtures = makeWorkspace(out, workspace);
+// the demo's output, made in the background by the CLI just packaged (about 1.5 min on a loaded 2-core machine)
+const demoDir = join(tmp, 'demo');
+const demoRun = new Promise((resolve) => {
+  const child = spawn(process.execPath, [join(root, 'bin', 'sae-workbench.js'), 'demo', '--out', demoDir, '--tokens', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => { err += String(d); });
+  child.on('close', (code) => resolve(code === 0 ? undefined : `sae-workbench demo exited ${code}: ${err.slice(-1000)}`));
+});
 // the capture test's model and corpus, and the keybinding that runs it with arguments (none without torch)
 const capturePython = torchPython();
 const captureBinding = capturePython ? captureKeybinding(root, workspace, capturePython) : undefined;
@@ -117,7 +127,7 @@ async function startServer({ trusted }) {
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
   return {
     extDir,
-    url: (payload) => `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}${payload.length ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`,
+    url: (payload, folder = workspace) => `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}${payload.length ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`,
     remote,
   };
 }
@@ -132,7 +142,7 @@ const NOISE = /Creating a socket|connection token|authentication provider|\[(Acc
 let failed = false;
 const counts = { passed: 0, failed: 0, skipped: 0 };
 try {
-  if (!args.has('--ui-only') && !args.has('--capture-only')) {
+  if (!args.has('--ui-only') && !args.has('--capture-only') && !args.has('--demo-only')) {
     log('integration suite (mocha in the extension host)...');
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     let resolveExit;
@@ -160,17 +170,26 @@ try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => { if (!NOISE.test(String(e))) console.log(`  page error: ${String(e).split('\n')[0]}`); });
     await page.goto(main.url([]));
-    const capture = args.has('--capture-only');
-    const results = capture ? [] : await runUiTests(page, { artifacts, workspace, fixtures, log });
+    const capture = args.has('--capture-only'), demoOnly = args.has('--demo-only');
+    const results = capture || demoOnly ? [] : await runUiTests(page, { artifacts, workspace, fixtures, log });
     const settingsFile = join(tmp, 'profile', 'user-data', 'User', 'settings.json');
     const setUserSetting = (key, value) => writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(readFileSync(settingsFile, 'utf8')), [key]: value }, null, 2));
-    if (!args.has('--no-flows') && !capture) results.push(...await runFlowTests(page, { artifacts, log, setUserSetting, workspace }));
-    if (capture) await page.waitForSelector('#workbench\\.parts\\.statusbar', { timeout: 180_000 });
-    results.push(...await runCaptureTests(page, { artifacts, log, binding: captureBinding }));
+    if (!args.has('--no-flows') && !capture && !demoOnly) results.push(...await runFlowTests(page, { artifacts, log, setUserSetting, workspace }));
+    // the capture runs in the fixture workspace (its model module is there); the demo's flows move the page to the demo's folder
+    if (!demoOnly) {
+      if (capture) await page.waitForSelector('#workbench\\.parts\\.statusbar', { timeout: 180_000 });
+      results.push(...await runCaptureTests(page, { artifacts, log, binding: captureBinding }));
+    }
+    if (!capture) {
+      log('waiting for the demo\'s output...');
+      const demoFailed = await demoRun;
+      if (demoFailed) results.push({ name: 'the demo\'s output for the flows', ok: false, note: demoFailed });
+      else results.push(...await runDemoFlowTests(page, { artifacts, log, setUserSetting, url: main.url([], demoDir) }));
+    }
     await page.close();
     stopServers();
     // Restricted Mode: a second server with workspace trust on; the same folder opens untrusted.
-    if (!capture) {
+    if (!capture && !demoOnly) {
       const restricted = await startServer({ trusted: false });
       const page2 = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       await page2.goto(restricted.url([]));
