@@ -113,7 +113,8 @@ async function entryPoints(page, { shot: shotAs, t, theme, ws = FIXTURE }) {
     await pickRow(page, ws.sae);
     const text = await panelText(page, /Metrics on (a uniform sample|all [\d,]+ rows)[^\n]* of /);
     if (!ws.data.test(text.split('\n').find((l) => /Metrics on/.test(l)) ?? '')) throw new Error(`measured on other data: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
-    if (/Explained variance\s*—/i.test(text)) throw new Error('explained variance reads —');
+    // a measured number above each metric's name, not "—"
+    if (!/\d\s*\n\s*explained variance/i.test(text)) throw new Error(`explained variance has no number: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
     await painted(page);
     await shot(`${theme}-dictionary`);
     return { note: text.replace(/\s+/g, ' ').slice(0, 90) };
