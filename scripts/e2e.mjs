@@ -7,7 +7,11 @@
 //      what runs is the installed copy, not the repository, and drives it with playwright-core:
 //      (a) the integration suite inside the extension host (exit code through codeAutomationExit),
 //      (b) UI tests through the command palette and the webviews' iframes, screenshots in .test-artifacts/e2e.
-// Exit code 0 only when both pass. `--keep` leaves the temp folders; `--ui-only` / `--integration-only`.
+//      (c) the entry points again on the demo's output (`sae-workbench demo`, made while (a) runs),
+//      (d) a capture cancelled from its progress notification (test/e2e/capture.mjs).
+// Exit code 0 only when all pass. `--keep` leaves the temp folders; `--ui-only` / `--integration-only`;
+// `--no-flows` skips the entry-point flows; `--capture-only` runs only (d);
+// `--demo-only` only (c).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,7 +22,8 @@ import { format } from 'node:util';
 import { chromium } from 'playwright-core';
 import { runRestrictedModeTests, runUiTests } from '../test/e2e/ui.mjs';
 import { buildE2eTests, makeWorkspace } from './build-e2e-tests.mjs';
-import { runFlowTests } from '../test/e2e/flows.mjs';
+import { runDemoFlowTests, runFlowTests } from '../test/e2e/flows.mjs';
+import { captureKeybinding, runCaptureTests, torchPython } from '../test/e2e/capture.mjs';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const args = new Set(process.argv.slice(2));
@@ -48,7 +53,18 @@ log('bundled the tests');
 const tmp = mkdtempSync(join(tmpdir(), 'sae-e2e-'));
 const workspace = join(tmp, 'workspace');
 const fixtures = makeWorkspace(out, workspace);
-function profile(name, extraSettings) {
+// the demo's output, made in the background by the CLI just packaged (about 1.5 min on a loaded 2-core machine)
+const demoDir = join(tmp, 'demo');
+const demoRun = new Promise((resolve) => {
+  const child = spawn(process.execPath, [join(root, 'bin', 'sae-workbench.js'), 'demo', '--out', demoDir, '--tokens', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => { err += String(d); });
+  child.on('close', (code) => resolve(code === 0 ? undefined : `sae-workbench demo exited ${code}: ${err.slice(-1000)}`));
+});
+// the capture test's model and corpus, and the keybinding that runs it with arguments (none without torch)
+const capturePython = torchPython();
+const captureBinding = capturePython ? captureKeybinding(root, workspace, capturePython) : undefined;
+function profile(name, extraSettings, keybindings = []) {
   const dir = join(tmp, name);
   mkdirSync(join(dir, 'user-data', 'User'), { recursive: true });
   const settings = {
@@ -58,6 +74,7 @@ function profile(name, extraSettings) {
     ...extraSettings,
   };
   writeFileSync(join(dir, 'user-data', 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  writeFileSync(join(dir, 'user-data', 'User', 'keybindings.json'), JSON.stringify(keybindings, null, 2));
   for (const d of ['extensions', 'server-data', 'xdg-config', 'xdg-data']) mkdirSync(join(dir, d), { recursive: true });
   return dir;
 }
@@ -78,7 +95,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopServers(); 
 
 /** Starts a VS Code server; `trusted: false` keeps workspace trust on, so the folder opens in Restricted Mode. */
 async function startServer({ trusted }) {
-  const dir = profile(trusted ? 'profile' : 'profile-untrusted', trusted ? {} : { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' });
+  const dir = profile(trusted ? 'profile' : 'profile-untrusted', trusted ? {} : { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' },
+    trusted && captureBinding ? [captureBinding] : []);
   // the package as a user installs it; the extension then runs from the server's extensions folder
   const inst = spawnSync(node24, [serverMain, '--install-extension', vsix, '--accept-server-license-terms', '--extensions-dir', join(dir, 'extensions'),
     '--user-data-dir', join(dir, 'user-data'), '--server-data-dir', join(dir, 'server-data')], { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg-config'), XDG_DATA_HOME: join(dir, 'xdg-data') } });
@@ -109,7 +127,7 @@ async function startServer({ trusted }) {
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
   return {
     extDir,
-    url: (payload) => `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}${payload.length ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`,
+    url: (payload, folder = workspace) => `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}${payload.length ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`,
     remote,
   };
 }
@@ -124,7 +142,7 @@ const NOISE = /Creating a socket|connection token|authentication provider|\[(Acc
 let failed = false;
 const counts = { passed: 0, failed: 0, skipped: 0 };
 try {
-  if (!args.has('--ui-only')) {
+  if (!args.has('--ui-only') && !args.has('--capture-only') && !args.has('--demo-only')) {
     log('integration suite (mocha in the extension host)...');
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     let resolveExit;
@@ -152,18 +170,32 @@ try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => { if (!NOISE.test(String(e))) console.log(`  page error: ${String(e).split('\n')[0]}`); });
     await page.goto(main.url([]));
-    const results = await runUiTests(page, { artifacts, workspace, fixtures, log });
+    const capture = args.has('--capture-only'), demoOnly = args.has('--demo-only');
+    const results = capture || demoOnly ? [] : await runUiTests(page, { artifacts, workspace, fixtures, log });
     const settingsFile = join(tmp, 'profile', 'user-data', 'User', 'settings.json');
     const setUserSetting = (key, value) => writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(readFileSync(settingsFile, 'utf8')), [key]: value }, null, 2));
-    if (!args.has('--no-flows')) results.push(...await runFlowTests(page, { artifacts, log, setUserSetting, workspace }));
+    if (!args.has('--no-flows') && !capture && !demoOnly) results.push(...await runFlowTests(page, { artifacts, log, setUserSetting, workspace }));
+    // the capture runs in the fixture workspace (its model module is there); the demo's flows move the page to the demo's folder
+    if (!demoOnly) {
+      if (capture) await page.waitForSelector('#workbench\\.parts\\.statusbar', { timeout: 180_000 });
+      results.push(...await runCaptureTests(page, { artifacts, log, binding: captureBinding }));
+    }
+    if (!capture) {
+      log('waiting for the demo\'s output...');
+      const demoFailed = await demoRun;
+      if (demoFailed) results.push({ name: 'the demo\'s output for the flows', ok: false, note: demoFailed });
+      else results.push(...await runDemoFlowTests(page, { artifacts, log, setUserSetting, url: main.url([], demoDir) }));
+    }
     await page.close();
     stopServers();
     // Restricted Mode: a second server with workspace trust on; the same folder opens untrusted.
-    const restricted = await startServer({ trusted: false });
-    const page2 = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page2.goto(restricted.url([]));
-    results.push(...await runRestrictedModeTests(page2, { artifacts, log }));
-    await page2.close();
+    if (!capture && !demoOnly) {
+      const restricted = await startServer({ trusted: false });
+      const page2 = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page2.goto(restricted.url([]));
+      results.push(...await runRestrictedModeTests(page2, { artifacts, log }));
+      await page2.close();
+    }
     for (const r of results) console.log(`  ${r.ok ? (r.skipped ? '-' : '✔') : '✖'} ${r.name}${r.note ? ` — ${r.note}` : ''}`);
     for (const r of results) counts[!r.ok ? 'failed' : r.skipped ? 'skipped' : 'passed']++;
     if (results.some((r) => !r.ok)) failed = true;

@@ -95,28 +95,43 @@ async function factOf(page, name, label, timeout = 15_000) {
   return String(await handle.jsonValue()).trim();
 }
 
-async function entryPoints(page, { shot, t, theme }) {
-  await t(`[${theme}] palette: Show Dictionary reaches the overview, measured on the recorded data`, async () => {
+/** The fixture workspace's SAEs (test/e2e/fixtures.ts): one, another width on the same data, the data's file name. */
+const FIXTURE = { name: 'fixtures', sae: 'tiny_topk', others: ['tiny_topk_128'], data: /acts\.npy/, all: true };
+/** The demo's output (sae-workbench demo): a family of three widths on data/activations.npy, recorded in each cfg.json. */
+const DEMO = { name: 'demo', sae: 'width-48', others: ['width-12', 'width-128'], data: /activations\.npy/, all: false };
+
+/**
+ * The entry points on the workspace `ws` (FIXTURE or DEMO): palette, latent browser, context menu, and on
+ * the fixtures (`ws.all`) also diagnostics, the explorer and CodeLens. Screenshots: <theme>[-demo]-<flow>.png.
+ */
+async function entryPoints(page, { shot: shotAs, t, theme, ws = FIXTURE }) {
+  const tag = ws === FIXTURE ? theme : `${theme} ${ws.name}`;
+  const shot = (name) => shotAs(ws === FIXTURE ? name : name.replace(theme, `${theme}-${ws.name}`));
+  await t(`[${tag}] palette: Show Dictionary reaches the overview, measured on the recorded data`, async () => {
     await closeEditors(page);
     await runCommand(page, 'SAE: Show Dictionary');
-    await pickRow(page, 'tiny_topk');
-    const text = await panelText(page, /Metrics on (a uniform sample|all [\d,]+ rows)[^\n]* of acts\.npy/);
+    await pickRow(page, ws.sae);
+    const text = await panelText(page, /Metrics on (a uniform sample|all [\d,]+ rows)[^\n]* of /);
+    if (!ws.data.test(text.split('\n').find((l) => /Metrics on/.test(l)) ?? '')) throw new Error(`measured on other data: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+    // a measured number above each metric's name, not "—"
+    if (!/\d\s*\n\s*explained variance/i.test(text)) throw new Error(`explained variance has no number: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
     await painted(page);
     await shot(`${theme}-dictionary`);
     return { note: text.replace(/\s+/g, ' ').slice(0, 90) };
   });
 
-  await t(`[${theme}] dictionary → Browse all latents → a latent → its feature page, in one editor group`, async () => {
+  await t(`[${tag}] dictionary → Browse all latents → a latent → its feature page, in one editor group`, async () => {
     // its own dictionary, not the one the previous flow may have left open
     await closeEditors(page);
     await runCommand(page, 'SAE: Show Dictionary');
-    await pickRow(page, 'tiny_topk');
+    await pickRow(page, ws.sae);
     const dictionary = await panel(page, /Metrics on/);
     await dictionary.frame.locator('vscode-button', { hasText: 'Browse all latents' }).click();
     const browser = await panel(page, /\d+ of \d+ latents shown/);
     await shot(`${theme}-latent-browser`);
-    // the row whose latent cell is exactly #3 (not #30…#39); a click on its label cell opens the page
-    await browser.frame.locator('.vtable-row').filter({ has: browser.frame.locator('.vtable-cell', { hasText: /^#3$/ }) }).locator('.vtable-cell').nth(2).click();
+    // the latent cell that is exactly #3 (not #30…#39); a click on a row outside its select box opens the page
+    // (not the label cell: the demo's latents have no labels, and an empty cell has no box to click)
+    await browser.frame.locator('.vtable-row .vtable-cell', { hasText: /^#3$/ }).first().click();
     await panelText(page, /Latent #3\b/);
     await painted(page);
     await shot(`${theme}-feature-from-browser`);
@@ -124,10 +139,10 @@ async function entryPoints(page, { shot, t, theme }) {
     if (groups > 2) throw new Error(`the panels opened ${groups} editor groups; they should share one beside the code`);
   });
 
-  await t(`[${theme}] palette: Show Feature… asks the latent, not the activations`, async () => {
+  await t(`[${tag}] palette: Show Feature… asks the latent, not the activations`, async () => {
     await closeEditors(page);
     await runCommand(page, 'SAE: Show Feature…', 'Show Feature');
-    await pickRow(page, 'tiny_topk');
+    await pickRow(page, ws.sae);
     await page.locator(ROW, { hasText: 'Type a latent index' }).first().waitFor({ state: 'visible', timeout: 10_000 });
     await page.keyboard.press('Enter');
     await page.locator(`${QUICK_INPUT} input`).fill('7');
@@ -137,7 +152,7 @@ async function entryPoints(page, { shot, t, theme }) {
     await shot(`${theme}-feature-palette`);
   });
 
-  await t(`[${theme}] palette: Run Diagnostics reaches the diagnostics page`, async () => {
+  if (ws.all) await t(`[${tag}] palette: Run Diagnostics reaches the diagnostics page`, async () => {
     await closeEditors(page);
     await runCommand(page, 'SAE: Run Diagnostics', 'Run Diagnostics');
     await pickRow(page, 'tiny_topk');
@@ -146,9 +161,9 @@ async function entryPoints(page, { shot, t, theme }) {
     await shot(`${theme}-diagnostics`);
   });
 
-  await t(`[${theme}] context menu: Show Feature-Split Tree… offers the other width on the same data`, async () => {
+  await t(`[${tag}] context menu: Show Feature-Split Tree… offers the other width on the same data`, async () => {
     await closeEditors(page);
-    const sae = await showSaeRow(page, 'tiny_topk');
+    const sae = await showSaeRow(page, ws.sae);
     await sae.click({ button: 'right' });
     // A click right after the menu opened was seen to leave it open with the item highlighted and nothing
     // run (under load); point at the item, wait until the menu has focused it, and run it with Enter.
@@ -156,9 +171,12 @@ async function entryPoints(page, { shot, t, theme }) {
     await item.hover();
     await page.locator('.context-view .action-item.focused', { hasText: 'Show Feature-Split Tree' }).waitFor({ state: 'visible', timeout: 10_000 });
     await page.keyboard.press('Enter');
-    const offered = page.locator(ROW, { hasText: 'tiny_topk_128' }).first();
-    await offered.waitFor({ state: 'visible', timeout: 15_000 });
-    if (!/same activations/.test(await offered.innerText())) throw new Error(`the other width is not marked as on the same data: ${await offered.innerText()}`);
+    for (const other of ws.others) {
+      // the row of exactly that SAE ("width-12" is also a prefix of "width-128")
+      const offered = page.locator(ROW).filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${other}$`) }) }).first();
+      await offered.waitFor({ state: 'visible', timeout: 15_000 });
+      if (!/same activations/.test(await offered.innerText())) throw new Error(`${other} is not marked as on the same data: ${await offered.innerText()}`);
+    }
     await shot(`${theme}-split-offer`);
     await page.keyboard.press('Enter');
     const text = await panelText(page, /Feature-split tree/, 180_000);
@@ -167,7 +185,8 @@ async function entryPoints(page, { shot, t, theme }) {
     await shot(`${theme}-split-tree`);
   });
 
-  await t(`[${theme}] explorer: an SAE shows its data and evaluated EV; a click opens its dictionary`, async () => {
+  if (!ws.all) return;
+  await t(`[${tag}] explorer: an SAE shows its data and evaluated EV; a click opens its dictionary`, async () => {
     await closeEditors(page);
     const sae = await showSaeRow(page, 'tiny_topk');
     // a click on the row runs its command (the dictionary); the twistie expands it
@@ -182,7 +201,7 @@ async function entryPoints(page, { shot, t, theme }) {
     await panelText(page, /Metrics on/);
   });
 
-  await t(`[${theme}] CodeLens: Dictionary on a hook string in Python`, async () => {
+  await t(`[${tag}] CodeLens: Dictionary on a hook string in Python`, async () => {
     await closeEditors(page);
     await quickOpen(page, 'model.py');
     const lens = page.locator('.codelens-decoration a', { hasText: 'Dictionary' }).first();
@@ -272,6 +291,17 @@ async function finishedMonitorReload(page, { shot, t }) {
     if (await restored.locator('vscode-button', { hasText: 'Resume' }).evaluate((b) => !b.disabled)) throw new Error('Resume is enabled on a finished run');
     await shot('monitor-done-restored');
   });
+}
+
+/** The entry points again with the demo's output as the workspace (the page is navigated to `url`). */
+export async function runDemoFlowTests(page, { artifacts, log, setUserSetting, url }) {
+  const { shot, results, t } = runner(page, artifacts, log);
+  // dark again (the fixture flows end in the light theme); the new page reads the settings file
+  setUserSetting('workbench.colorTheme', 'Default Dark Modern');
+  await page.goto(url);
+  await page.waitForFunction(() => document.querySelector('#workbench\\.parts\\.statusbar') && document.querySelector('.monaco-workbench')?.classList.contains('vs-dark'), undefined, { timeout: 180_000, polling: 250 });
+  await entryPoints(page, { shot, t, theme: 'dark', ws: DEMO });
+  return results;
 }
 
 export async function runFlowTests(page, { artifacts, log, setUserSetting, workspace }) {
