@@ -11,7 +11,7 @@ import { readActivationSample } from './activations';
 import { analyse } from './sparsePass';
 import type { Analysis } from './sparsePass';
 import type { Annotation } from './panelBuilders';
-import { dictionaryModel, featureModel, pickReportLatents, saeCard, weightsOnlyDictionary } from './panelBuilders';
+import { dictionaryModel, featureModel, pickReportLatents, saeCard, weightsOnlyDictionary, withPassStats } from './panelBuilders';
 import { diagnosticsModel, fileDiagnostics, panelDiagnostics, stationarityColumn, unavailableDiagnostics } from './diagnosticsPanel';
 import type { PanelDiagnosticOptions, PanelDiagnostics } from './diagnosticsPanel';
 import type { DiagnosticsModel, DictionaryModel, ReportModel, SplitTreeModel } from '../protocol/viewModels';
@@ -72,13 +72,13 @@ export function buildReport(o: ReportOptions): ReportModel {
   progress('comparing with the ground truth');
   const context = { saeDir: o.saeDir, splitTree: o.splitTree, groundTruth: groundTruthModel(sae, o.saeDir, o.activations) };
   progress('computing decoder geometry');
-  const dictionary = dictionaryModel(a, { annotations: o.annotations, training, diagnostics: diag, context });
+  let dictionary = dictionaryModel(a, { annotations: o.annotations, training, diagnostics: diag, context });
   progress('feature pages: one pass over every row');
   const run = featurePass(sae, o.activations, { saeDir: o.saeDir, onProgress: (done, rows) => progress(`feature pages: ${done} of ${rows} rows`) });
   try {
     const pass = pageData(sae, run.stats, run.source);
-    const density = Float32Array.from({ length: sae.cfg.dSae }, (_, i) => run.stats.density(i));
-    const pages = pickReportLatents(density, dictionary.latents.flags, o.features ?? 48, o.annotations, stationarityColumn(diag, sae.cfg.dSae));
+    dictionary = withPassStats(dictionary, pass);
+    const pages = pickReportLatents(dictionary.latents.density, dictionary.latents.flags, o.features ?? 48, o.annotations, stationarityColumn(diag, sae.cfg.dSae));
     dictionary.latents.pages = pages;
     dictionary.notes.push(`feature pages: activity, examples and histograms over ${passCoverage(pass).describe}`);
     progress(`writing ${pages.length} feature pages`);

@@ -12,7 +12,7 @@ import { basicFlags, maxDecoderCosine } from './sparsePass';
 import type { DictionaryModel, FeatureModel, GroundTruthModel, LabelMap, Neighbours, SaeCard, SplitTreeModel, TrainingModel } from '../protocol/viewModels';
 import { markSplitLatents } from './splitTreePanel';
 import { latentGroundTruth } from './groundTruth';
-import { passFields } from './featurePage';
+import { passCoverage, passFields } from './featurePage';
 import type { FeaturePassData } from './featurePage';
 import { FLAG } from '../protocol/viewModels';
 import { atomDiagnostics, diagnosticFlags, stationarityColumn } from './diagnosticsPanel';
@@ -83,6 +83,26 @@ export function dictionaryModel(a: Analysis, opts: { annotations?: Map<number, A
       stationaritySource: opts.diagnostics ? 'diagnostics' : undefined, flags: latentFlags(a, opts.diagnostics), labels: labelMap(opts.annotations), pages: opts.pages,
     },
   }, opts.context);
+}
+
+/**
+ * The browser's firing columns from a feature-page pass that has read every row: density, mean and max
+ * activation are then the figures the feature pages show (one definition for both panels), and dead/dense
+ * are the pass's verdict, not the sample's. The reconstruction metrics stay the sample's, as stated.
+ */
+export function withPassStats(m: DictionaryModel, pass: FeaturePassData): DictionaryModel {
+  const coverage = passCoverage(pass);
+  if (!coverage.complete) return m;
+  const s = pass.stats, n = m.latents.count;
+  const density = new Float32Array(n), meanActivation = new Float32Array(n), maxActivation = new Float32Array(n);
+  const flags = Uint8Array.from(m.latents.flags);
+  for (let i = 0; i < n; i++) {
+    density[i] = s.density(i); meanActivation[i] = s.meanActivation(i); maxActivation[i] = s.max[i]!;
+    flags[i] = (flags[i]! & ~(FLAG.dead | FLAG.dense)) | (density[i] === 0 ? FLAG.dead : 0) | (density[i]! > 0.1 ? FLAG.dense : 0);
+  }
+  const notes = m.notes.filter((x) => !x.startsWith('statistics over '));
+  notes.push(`latent density, mean and max activation over ${coverage.describe} (the feature pages' pass); the metrics above over ${m.measuredOn ?? 'the evaluation sample'}`);
+  return { ...m, notes, latents: { ...m.latents, density, meanActivation, maxActivation, flags } };
 }
 
 /** Weights-only overview (no activation file): decoder geometry, no firing statistics. */

@@ -9,7 +9,7 @@ import { MessageHandler } from '../runtime/rpc';
 import { readActivationSample } from '../views/activations';
 import { analyse } from '../views/sparsePass';
 import type { Analysis } from '../views/sparsePass';
-import { dictionaryModel, featureFlags, featureModel, saeCard, weightsOnlyDictionary } from '../views/panelBuilders';
+import { dictionaryModel, featureFlags, featureModel, saeCard, weightsOnlyDictionary, withPassStats } from '../views/panelBuilders';
 import { diagnosticsModel, panelDiagnostics, unavailableDiagnostics } from '../views/diagnosticsPanel';
 import type { PanelDiagnostics } from '../views/diagnosticsPanel';
 import type { DictionaryModel, SplitTreeModel } from '../protocol/viewModels';
@@ -95,7 +95,11 @@ if (parentPort) {
     } else {
       // start the feature-page pass now, so that pages are ready (or filling) when one is opened
       try { passData(saeDir, activations); } catch { /* the feature page reports it */ }
-      m = dictionaryModel(analysisFor(saeDir, activations), { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)), context: { saeDir, splitTree: treeFor(saeDir), groundTruth: groundTruthFor(saeDir, activations) } });
+      const a = analysisFor(saeDir, activations);
+      m = dictionaryModel(a, { training, annotations, diagnostics: ran(diagnosticsFor(saeDir, activations)), context: { saeDir, splitTree: treeFor(saeDir), groundTruth: groundTruthFor(saeDir, activations) } });
+      // once a pass has read every row (here or cached beside the SAE), the browser shows its figures
+      const full = finishedPassData(a.sae, saeDir, activations);
+      if (full) m = withPassStats(m, full);
     }
     return m;
   });

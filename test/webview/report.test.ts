@@ -303,6 +303,17 @@ describe('panel data worker', () => {
       assert.equal(dict.latents.count, f.dSae);
       const page = await rpc.request('feature', { saeDir: p.saeDir, latent: 2, activations: p.activations });
       assert.equal(page.latent, 2);
+      // once the feature pages' pass has read every row, the browser shows its density: one figure per latent in both panels
+      let full = page;
+      for (let tries = 0; !full.pass?.complete && tries < 600; tries++) {
+        await new Promise((res) => setTimeout(res, 50));
+        full = await rpc.request('feature', { saeDir: p.saeDir, latent: 2, activations: p.activations });
+      }
+      assert.ok(full.pass?.complete, `the pass has read every row: ${JSON.stringify(full.pass)}`);
+      const again = await rpc.request('dictionary', { saeDir: p.saeDir, activations: p.activations });
+      assert.equal(again.latents.density[2], Math.fround(full.density));
+      assert.equal(again.latents.maxActivation[2], Math.fround(full.maxActivation));
+      assert.ok(again.notes.some((n) => /over all .* rows .*feature pages' pass/.test(n)), again.notes.join(' | '));
       await assert.rejects(rpc.request('feature', { saeDir: p.saeDir, latent: f.dSae, activations: p.activations }), /latent 48 is out of range/);
       const synth = await rpc.request('synthetic', { kind: 'hierarchy', outDir: join(dir, 'synth'), tokens: 300, seed: 2 });
       assert.equal(readGroundTruth(join(dir, 'synth')).hierarchy?.length, 4, 'G2 written by the worker, read back');
