@@ -8,7 +8,7 @@ import { decoderNorms } from '../sae/forward';
 import type { Sae } from '../sae/types';
 import type { Analysis } from './sparsePass';
 import { atomView } from './atomView';
-import { basicFlags, maxDecoderCosine } from './sparsePass';
+import { basicFlags, densityFlags, maxDecoderCosine } from './sparsePass';
 import type { DictionaryModel, FeatureModel, GroundTruthModel, LabelMap, Neighbours, SaeCard, SplitTreeModel, TrainingModel } from '../protocol/viewModels';
 import { markSplitLatents } from './splitTreePanel';
 import { latentGroundTruth } from './groundTruth';
@@ -98,7 +98,7 @@ export function withPassStats(m: DictionaryModel, pass: FeaturePassData): Dictio
   const flags = Uint8Array.from(m.latents.flags);
   for (let i = 0; i < n; i++) {
     density[i] = s.density(i); meanActivation[i] = s.meanActivation(i); maxActivation[i] = s.max[i]!;
-    flags[i] = (flags[i]! & ~(FLAG.dead | FLAG.dense)) | (density[i] === 0 ? FLAG.dead : 0) | (density[i]! > 0.1 ? FLAG.dense : 0);
+    flags[i] = densityFlags(flags[i]!, density[i]!);
   }
   const notes = m.notes.filter((x) => !x.startsWith('statistics over '));
   notes.push(`latent density, mean and max activation over ${coverage.describe} (the feature pages' pass); the metrics above over ${m.measuredOn ?? 'the evaluation sample'}`);
@@ -168,7 +168,7 @@ export function featureModel(a: Analysis, latent: number, flags: Uint8Array, pas
   let f = flags[latent]!;
   const fields = passFields(a.sae, pass, latent);
   // once the pass has read every row, dead and dense are its verdict, not the sample's
-  if (fields.pass?.complete) f = (f & ~(FLAG.dead | FLAG.dense)) | (fields.density === 0 ? FLAG.dead : 0) | (fields.density > 0.1 ? FLAG.dense : 0);
+  if (fields.pass?.complete) f = densityFlags(f, fields.density);
   const diagnostics = diag ? atomDiagnostics(diag, latent, f) : undefined;
   return {
     latent, sae: saeCard(a.sae), label: annotation?.label ?? '', note: annotation?.note ?? '',

@@ -154,10 +154,10 @@ export function maxDecoderCosine(unit: Float32Array, dSae: number, d: number, bu
 
 /** Flags computable from density alone; the rest (non-stationary, antipodal, absorbed, absorber) come from diagnostics. */
 export function basicFlags(a: Analysis): Uint8Array {
-  const flags = new Uint8Array(a.sae.cfg.dSae);
-  for (let i = 0; i < flags.length; i++) {
-    if (a.density[i] === 0) flags[i]! |= FLAG.dead;
-    if (a.density[i]! > 0.1) flags[i]! |= FLAG.dense;
-  }
-  return flags;
+  return Uint8Array.from(a.density, (d) => densityFlags(0, d));
+}
+
+/** `flags` with its dead and dense marks set from `density` (dead: never fires; dense: fires on > 10% of rows). */
+export function densityFlags(flags: number, density: number): number {
+  return (flags & ~(FLAG.dead | FLAG.dense)) | (density === 0 ? FLAG.dead : 0) | (density > 0.1 ? FLAG.dense : 0);
 }
