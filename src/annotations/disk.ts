@@ -117,14 +117,22 @@ export class EntryHistory {
 
   /**
    * The merge base for `theirs`: the closest remembered version with its `updatedAt`; failing that, the
-   * file-level base when `theirs` is not older than it, else `theirs` itself (an older copy we never saw:
-   * its differences from what we hold are taken as staleness, not edits — a revert would lose updates).
+   * file-level base when `theirs` descends from it (created at the same time and not older). Otherwise we
+   * do not know what `theirs` started from — a stale copy we never saw, or an entry another writer created
+   * without having seen ours (an editor's stale save can hide a version from it) — and the base is what
+   * loses nothing: for a stale copy its own text fields (its differences are staleness, not edits — a
+   * revert would lose updates), for an independent entry empty ones (its empty fields are fields it never
+   * had, not fields it cleared); no tags, so a tag on either side is kept.
    */
   ancestorOf(theirs: LatentAnnotation, base: AnnotationsFile | undefined): LatentAnnotation | undefined {
     const same = (this.versions.get(theirs.index) ?? []).filter((v) => v.updatedAt === theirs.updatedAt);
     if (same.length) return same.reduce((best, v) => (differingFields(v, theirs) < differingFields(best, theirs) ? v : best));
     const be = base?.annotations.find((a) => a.index === theirs.index);
-    if (be && theirs.updatedAt < be.updatedAt) return theirs;
-    return be;
+    if (!be) return undefined;
+    const stale = theirs.updatedAt < be.updatedAt;
+    if (!stale && theirs.createdAt === be.createdAt) return be;
+    const unknown: LatentAnnotation = { ...theirs, tags: [] };
+    if (!stale) for (const f of TEXT_FIELDS) unknown[f] = '';
+    return unknown;
   }
 }

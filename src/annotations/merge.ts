@@ -40,7 +40,8 @@ function mergeEntry(base: LatentAnnotation | undefined, ours: LatentAnnotation, 
   const alternatives = [...(ours.alternatives ?? [])];
   for (const alt of theirs.alternatives ?? []) if (!alternatives.some((a) => JSON.stringify(a) === JSON.stringify(alt))) alternatives.push(alt);
   for (const field of TEXT_FIELDS) {
-    const b = base?.[field], o = ours[field], t = theirs[field];
+    // No base: neither side descends from the other, and an empty field is one the side never set.
+    const b = base?.[field] ?? '', o = ours[field], t = theirs[field];
     if (o === t) out[field] = o;
     else if (o === b) out[field] = t;
     else if (t === b) out[field] = o;

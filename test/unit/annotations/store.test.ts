@@ -165,3 +165,44 @@ test('a writer killed between moving the file aside and placing the new one lose
   assert.deepEqual(readdirSync(dir), ['annotations.json']);
   rmSync(dir, { recursive: true });
 });
+
+test('a writer that never saw a field (a stale external save hid it) does not clear it: an entry created independently has an empty ancestor', () => {
+  // The interleaving the concurrent test met once in ~7 runs: A labels latent 17; an editor saves a copy it
+  // loaded before that, hiding the label; B, which never saw the label, describes latent 17 (a new entry,
+  // label ''); A folds B's file. B's empty label is not an edit of A's: the two entries share no version.
+  const dir = tmp();
+  const a = new AnnotationStore(dir, { dSae: 64 }, clock());
+  a.update(1, { label: 'one' });
+  const editorCopy = readFileSync(a.path, 'utf8');
+  a.update(17, { label: 'label-17' });
+  writeFileSync(a.path, editorCopy);
+  const b = new AnnotationStore(dir, { dSae: 64 }, () => '2026-03-01T00:00:00.000Z');
+  b.update(17, { description: 'description-17' });
+  a.sync();
+  b.sync();
+  for (const [who, store] of [['a', a], ['b', b]] as const) {
+    const e = store.get(17)!;
+    assert.equal(e.label, 'label-17', `${who} kept the label`);
+    assert.equal(e.description, 'description-17', `${who} kept the description`);
+  }
+  const onDisk = parseAnnotations(readFileSync(a.path, 'utf8'), a.path).annotations.find((e) => e.index === 17)!;
+  assert.deepEqual([onDisk.label, onDisk.description, onDisk.alternatives], ['label-17', 'description-17', undefined]);
+  rmSync(dir, { recursive: true });
+});
+
+test('a tag an external editor added to a stale copy we never saw is kept (its older fields are staleness, its extra tag is an edit)', () => {
+  const dir = tmp();
+  const a = new AnnotationStore(dir, { dSae: 64 }, clock());
+  const b = new AnnotationStore(dir, { dSae: 64 }, () => '2026-03-01T00:00:00.000Z');
+  a.update(4, { label: 'first' });
+  // the editor loads this version (b never reads it), tags it, and saves after b has rewritten latent 4
+  const stale = parseAnnotations(readFileSync(a.path, 'utf8'), a.path);
+  stale.annotations[0]!.tags = ['hand-tag'];
+  a.update(4, { label: 'second' });
+  b.update(4, { description: 'from b' });
+  writeFileSync(b.path, serializeAnnotations(stale));
+  b.sync();
+  const e = b.get(4)!;
+  assert.deepEqual([e.label, e.description, e.tags], ['second', 'from b', ['hand-tag']]);
+  rmSync(dir, { recursive: true });
+});

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 function scenario(kind: string): { error: string; rebuilt: boolean; after: string } {
   const script = join(__dirname, 'poolDeathScenario.ts');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script, kind], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, SAE_WORKBENCH_DIAG_THREADS: '2' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, kind], { encoding: 'utf8', timeout: 180_000, env: { ...process.env, SAE_WORKBENCH_DIAG_THREADS: '2' } });
   assert.ok(!r.error && r.status === 0, `scenario ${kind} did not finish (hung or crashed): ${r.error?.message ?? ''} status ${r.status} ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { error: string; rebuilt: boolean; after: string };
 }
