@@ -87,9 +87,14 @@ function fileFingerprint(path: string, size: number, salt: number): number {
   }
 }
 
-/** Rows per encoded chunk: about 2·10^10 multiply-adds of encoder GEMM, so a chunk takes well under a second. */
+/**
+ * Rows per encoded chunk: about 5·10^10 multiply-adds of encoder GEMM (4,096 rows of a 768 × 16,384 SAE),
+ * at most 4,096. Each thread then runs several full GEMM blocks on one pre-activation buffer, and the
+ * per-chunk costs (the hand-off to the worker, joining the codes) are spread over many rows; a chunk is
+ * still about a second of work, the longest the panels' worker leaves a request waiting.
+ */
 function chunkRowsFor(sae: Sae): number {
-  return Math.max(256, Math.min(8192, Math.floor(2e10 / (sae.cfg.dIn * sae.cfg.dSae))));
+  return Math.max(256, Math.min(4096, Math.floor(5.2e10 / (sae.cfg.dIn * sae.cfg.dSae))));
 }
 
 /**
