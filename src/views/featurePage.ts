@@ -38,7 +38,7 @@ export type PassFields = Pick<FeatureModel, 'density' | 'meanActivation' | 'maxA
 
 /**
  * How far the pass has got, in one line for the page, the report and the CLI. Over a sample the line names
- * it ("a uniform sample of 65,536 of 1,000,000 rows (seed 0)") and what that makes of the figures.
+ * it ("a uniform sample of 16,384 of 1,000,000 rows (seed 0)") and what that makes of the figures.
  */
 export function passCoverage(d: FeaturePassData): PassCoverage {
   const { stats, source } = d;

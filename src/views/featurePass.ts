@@ -41,12 +41,12 @@ export interface PassRows {
 }
 
 /**
- * The default cap: 65,536 rows. At the issue's size (1,000,000 rows × 768, a 16,384-latent SAE) the encoder
- * alone is ~25 MFLOP a row, so the whole file takes minutes where one read of it takes seconds; 65,536 rows
- * keep the pass within about 3× one read of that file (docs/capture.md has the figures), and give a latent
- * firing on 1 row in 10,000 some 6 examples.
+ * The default cap: 16,384 rows. At the issue's size (1,000,000 rows × 768, a 16,384-latent SAE) the encoder
+ * is 25 MFLOP a row, so the whole file is minutes of GEMM on two cores where one read of it takes about a
+ * second (from the page cache); 16,384 rows are about 2.5 s of pass there, within 3× that read
+ * (docs/feature-pages.md has the figures). A file of up to 16,384 rows is read whole.
  */
-export const DEFAULT_PASS_ROWS: PassRows = { maxRows: 65536, seed: 0 };
+export const DEFAULT_PASS_ROWS: PassRows = { maxRows: 16384, seed: 0 };
 /** Every row, whatever the file's size. */
 export const ALL_PASS_ROWS: PassRows = { maxRows: 0, seed: 0 };
 
@@ -82,7 +82,7 @@ export function passRowCount(src: PassSource): number {
   return src.sample ? src.sample.indices.length : src.rows;
 }
 
-/** The rows the pass over this source reads, in one line: "all 20,000 rows" or "a uniform sample of 65,536 of 1,000,000 rows (seed 0)". */
+/** The rows the pass over this source reads, in one line: "all 20,000 rows" or "a uniform sample of 16,384 of 1,000,000 rows (seed 0)". */
 export function describePassRows(src: PassSource): string {
   return describeSample(src.rows, passRowCount(src), src.sample?.seed ?? 0);
 }
