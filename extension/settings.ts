@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { DEFAULT_ARCH, isTrainable } from '../src/sae/arch/registry';
 import type { Activation } from '../src/sae/types';
 import type { TrainOptions } from '../src/train/api';
+import { DEFAULT_PASS_ROWS, parsePassRows } from '../src/views/featurePass';
 
 export const SECTION = 'saeWorkbench';
 
@@ -19,6 +20,8 @@ export interface Settings {
   annotationAuthor: string;
   /** Interpreter for capture when the Python extension has none selected ('' = python3). */
   pythonPath: string;
+  /** Row cap of the feature pages' pass (0 = every row); a uniform sample of this many rows above it. */
+  featurePagesMaxRows: number;
 }
 
 export function readSettings(): Settings {
@@ -35,7 +38,14 @@ export function readSettings(): Settings {
     codeLensLanguages: c.get<string[]>('codeLens.languages', ['python']),
     annotationAuthor: c.get<string>('annotations.author', ''),
     pythonPath: c.get<string>('pythonPath', ''),
+    featurePagesMaxRows: rowCapOr(c.get<unknown>('featurePages.maxRows'), DEFAULT_PASS_ROWS.maxRows),
   };
+}
+
+/** The feature pages' row cap when the setting holds one (a count, 0 or "all"); the default otherwise. */
+function rowCapOr(value: unknown, fallback: number): number {
+  if (typeof value !== 'number' && typeof value !== 'string') return fallback;
+  try { return parsePassRows(value, `${SECTION}.featurePages.maxRows`); } catch { return fallback; }
 }
 
 /** A setting's architecture when the engine trains it; the default otherwise (a value from an older enum). */

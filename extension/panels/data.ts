@@ -16,6 +16,7 @@ import type { DiagnosticsModel, DictionaryModel, FeatureModel, SplitTreeModel } 
 import type { PanelDataRequests } from '../../src/protocol/panelData';
 import type { PassProgress } from '../../src/protocol/viewModels';
 import type { EvalRecord } from '../../src/protocol/viewModels';
+import { readSettings, SECTION } from '../settings';
 
 export interface PanelDataProvider {
   dictionary(saeDir: string, activations?: string): Promise<DictionaryModel>;
@@ -43,7 +44,16 @@ class WorkerDataProvider implements PanelDataProvider {
 
   private readonly passListeners = new Set<(p: PassProgress) => void>();
 
-  constructor(private readonly context: vscode.ExtensionContext) {}
+  constructor(private readonly context: vscode.ExtensionContext) {
+    // the feature pages' row cap goes to the worker now and whenever the setting changes (passes started after use it)
+    context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (this.rpc && e.affectsConfiguration(`${SECTION}.featurePages.maxRows`)) this.sendPassRows(this.rpc);
+    }));
+  }
+
+  private sendPassRows(rpc: NonNullable<WorkerDataProvider['rpc']>): void {
+    rpc.request('passRows', { maxRows: readSettings().featurePagesMaxRows, seed: 0 }).catch(() => undefined);
+  }
 
   onFeaturePass(listener: (p: PassProgress) => void): vscode.Disposable {
     this.passListeners.add(listener);
@@ -60,6 +70,7 @@ class WorkerDataProvider implements PanelDataProvider {
     worker.on('exit', () => { rpc.dispose('analysis worker exited'); this.rpc = undefined; });
     this.context.subscriptions.push({ dispose: () => { void worker.terminate(); } });
     this.rpc = rpc;
+    this.sendPassRows(rpc);
     return rpc;
   }
 

@@ -195,11 +195,13 @@ function encodeTopKRange(sae: Sae, x: Float32Array, n: number, keep: EncodeKeep,
   const counts = new Int32Array(dSae);
   const g = new Growable();
   const sel = new RowTopK(dSae, k), keptVal = new Float32Array(k), keptIdx = new Int32Array(k), order = new Int32Array(k);
+  // one pre-activation buffer for every block: a fresh [chunkRows, d_sae] array per block costs its page faults
+  const hAll = new Float32Array(Math.min(chunkRows, n) * dSae);
   for (let start = 0; start < n; start += chunkRows) {
     const rows = Math.min(chunkRows, n - start);
     const xNorm = x.slice(start * dIn, (start + rows) * dIn);
     normalizeInput(sae, xNorm, rows);
-    const h = preActivations(sae, xNorm, rows, false);
+    const h = preActivations(sae, xNorm, rows, false, hAll.subarray(0, rows * dSae));
     for (let r = 0; r < rows; r++) {
       sel.select(h, r * dSae, 0, dSae, sae.bEnc, k, keptVal, keptIdx, 0);
       // the positive ones among the k best (as keepTopK keeps them), latents ascending (insertion sort of ≤ k)

@@ -73,16 +73,17 @@ export function decoderNorms(sae: Sae): Float32Array {
 /**
  * Pre-activations h = x'·W_enc + b_enc for already-normalised rows x' (b_dec subtraction included here).
  * `withBias` false leaves b_enc out, for a caller that adds it in its own pass over h (the sparse encoder's
- * fused TopK selection, src/diagnostics/encoderCodes.ts).
+ * fused TopK selection, src/diagnostics/encoderCodes.ts). `out` ([n, dSae], overwritten) lets a caller that
+ * encodes block after block reuse one buffer instead of faulting in a fresh one per block.
  */
-export function preActivations(sae: Sae, xNorm: Float32Array, n: number, withBias = true): Float32Array {
+export function preActivations(sae: Sae, xNorm: Float32Array, n: number, withBias = true, out?: Float32Array): Float32Array {
   const { dIn, dSae } = sae.cfg;
   let input = xNorm;
   if (sae.cfg.applyBDecToInput && !sae.cfg.transcoder) {
     input = new Float32Array(xNorm.length);
     for (let r = 0; r < n; r++) for (let j = 0; j < dIn; j++) input[r * dIn + j] = xNorm[r * dIn + j]! - sae.bDec[j]!;
   }
-  const h = matmul(input, sae.wEnc, n, dIn, dSae);
+  const h = matmul(input, sae.wEnc, n, dIn, dSae, out);
   if (!withBias || !archSpec(sae.cfg.activation).addsEncoderBias) return h; // the activation applies its own biases
   for (let r = 0; r < n; r++) for (let i = 0; i < dSae; i++) h[r * dSae + i]! += sae.bEnc[i]!;
   return h;

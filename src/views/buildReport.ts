@@ -22,6 +22,7 @@ import { groundTruthModel } from './groundTruth';
 import { readTrainingLog, TRAINING_LOG_FILE } from './trainingLog';
 import { readAnnotations } from './annotations';
 import { featurePass } from './featurePass';
+import type { PassRows } from './featurePass';
 import { pageData, passCoverage } from './featurePage';
 
 export interface ReportOptions {
@@ -40,6 +41,8 @@ export interface ReportOptions {
   title?: string;
   /** Include the atom map tab (default: when all the mapped SAEs hold at most ATOM_MAP_REPORT_LIMIT atoms). */
   atomMap?: boolean;
+  /** Rows the feature pages' pass reads (default DEFAULT_PASS_ROWS: every row up to its cap, a uniform sample above). */
+  pageRows?: PassRows;
   /** Reports progress in words (the CLI prints it to stderr). */
   onProgress?: (what: string) => void;
 }
@@ -73,8 +76,8 @@ export function buildReport(o: ReportOptions): ReportModel {
   const context = { saeDir: o.saeDir, splitTree: o.splitTree, groundTruth: groundTruthModel(sae, o.saeDir, o.activations) };
   progress('computing decoder geometry');
   let dictionary = dictionaryModel(a, { annotations: o.annotations, training, diagnostics: diag, context });
-  progress('feature pages: one pass over every row');
-  const run = featurePass(sae, o.activations, { saeDir: o.saeDir, onProgress: (done, rows) => progress(`feature pages: ${done} of ${rows} rows`) });
+  progress('feature pages: one pass over the rows');
+  const run = featurePass(sae, o.activations, { saeDir: o.saeDir, rows: o.pageRows, onProgress: (done, rows) => progress(`feature pages: ${done} of ${rows} rows`) });
   try {
     const pass = pageData(sae, run.stats, run.source);
     dictionary = withPassStats(dictionary, pass);

@@ -14,6 +14,7 @@ import { oneLine } from '../errors';
 import { rowTextFor } from '../tokens/rows';
 import type { RowText } from '../tokens/rows';
 import type { FeatureStats } from './featureStats';
+import { describePassRows, passRowCount } from './featurePass';
 import type { PassSource } from './featurePass';
 import { logitEffects, readUnembedding } from './logitEffects';
 import type { Unembedding } from './logitEffects';
@@ -35,16 +36,25 @@ export const TOP_EXAMPLES = 10, BANDS = 5, BAND_EXAMPLES = 4;
 
 export type PassFields = Pick<FeatureModel, 'density' | 'meanActivation' | 'maxActivation' | 'histogram' | 'top' | 'quantiles' | 'hasTokens' | 'noTokens' | 'pass' | 'logits' | 'noLogits'>;
 
+/**
+ * How far the pass has got, in one line for the page, the report and the CLI. Over a sample the line names
+ * it ("a uniform sample of 16,384 of 1,000,000 rows (seed 0)") and what that makes of the figures.
+ */
 export function passCoverage(d: FeaturePassData): PassCoverage {
   const { stats, source } = d;
+  const rows = passRowCount(source);
   const rowsRead = stats.rowsSeen + stats.skippedNonFinite;
-  const complete = rowsRead >= source.rows;
+  const complete = rowsRead >= rows;
   const n = (v: number): string => v.toLocaleString('en-US');
   const skipped = stats.skippedNonFinite ? `; ${n(stats.skippedNonFinite)} rows with NaN/Inf left out` : '';
+  const file = basename(source.path);
+  const sampled = source.sample ? ': density, mean, max and histogram are estimates from the sample, top examples the top within it' : '';
   const describe = complete
-    ? `all ${n(source.rows)} rows of ${basename(source.path)} (one pass)${skipped}`
-    : `the first ${n(rowsRead)} of ${n(source.rows)} rows of ${basename(source.path)} so far — the pass is still running${skipped}`;
-  return { rowsRead, rows: source.rows, complete, describe };
+    ? `${describePassRows(source)} of ${file} (one pass)${sampled}${skipped}`
+    : source.sample
+      ? `the first ${n(rowsRead)} rows of ${describePassRows(source)} of ${file} so far — the pass is still running${skipped}`
+      : `the first ${n(rowsRead)} of ${n(rows)} rows of ${file} so far — the pass is still running${skipped}`;
+  return { rowsRead, rows, complete, describe };
 }
 
 /** The window [lo, hi) around a row, inside its document when tokens tell documents apart. */

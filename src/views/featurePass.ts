@@ -3,11 +3,17 @@
  * (src/diagnostics/encoderCodes.ts encodeSparse over src/sae/forward.ts), into FeatureStats. Memory is the
  * statistics plus one chunk of rows and its codes, whatever the file's size.
  *
+ * Above a row cap (PassRows.maxRows: the setting saeWorkbench.featurePages.maxRows, the CLI's --page-rows)
+ * the pass reads a seeded uniform sample of that many rows instead — the one sample definition,
+ * src/io/rowSample.ts — and says so: density, mean, max and the histogram are then estimates from the
+ * sample, and the top examples are the top within it. Sampled rows keep their row numbers in the file, so
+ * token contexts and row labels are those of the same rows.
+ *
  * The pass is a generator that yields after each chunk, so a caller can run it to the end at once (the
  * report, the CLI) or between event-loop turns while it answers pages from the statistics so far (the
  * panels' worker). Results are cached beside the SAE in `.feature-pass/<key>.safetensors`, the key a hash
- * of the SAE's weights and config, the pass's settings and a fingerprint of the data file (its size, shape
- * and a hash of sampled blocks of its bytes).
+ * of the SAE's weights and config, the pass's settings, the sample (its size and seed, when it is one) and
+ * a fingerprint of the data file (its size, shape and a hash of sampled blocks of its bytes).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +22,7 @@ import { contentHash, sealConstant } from '../diagnostics/pool';
 import { encodeSparse } from '../diagnostics/encoderCodes';
 import { DTYPE_BYTES } from '../io/dtype';
 import type { DType } from '../io/dtype';
-import { readRowsAt } from '../io/rowSample';
+import { describeSample, readRowsAt, sampleRowIndices } from '../io/rowSample';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { Tensor } from '../io/tensor';
 import type { Sae } from '../sae/types';
@@ -27,6 +33,31 @@ import type { FeatureStatsShape } from './featureStats';
 /** Bump when the statistics change meaning: older cache files are then ignored. */
 const PASS_VERSION = 1;
 export const DEFAULT_PASS: Omit<FeatureStatsShape, 'dSae'> = { topK: 20, perBin: 4, seed: 0 };
+
+/** Which rows the pass reads: every row (maxRows 0), or above maxRows a uniform sample of maxRows drawn from `seed`. */
+export interface PassRows {
+  maxRows: number;
+  seed: number;
+}
+
+/**
+ * The default cap: 16,384 rows. At the issue's size (1,000,000 rows × 768, a 16,384-latent SAE) the encoder
+ * is 25 MFLOP a row, so the whole file is minutes of GEMM on two cores where one read of it takes about a
+ * second (from the page cache); 16,384 rows are about 2.5 s of pass there, within 3× that read
+ * (docs/feature-pages.md has the figures). A file of up to 16,384 rows is read whole.
+ */
+export const DEFAULT_PASS_ROWS: PassRows = { maxRows: 16384, seed: 0 };
+/** Every row, whatever the file's size. */
+export const ALL_PASS_ROWS: PassRows = { maxRows: 0, seed: 0 };
+
+/** A row cap as the user writes it (the CLI flag, the setting): a positive integer, or 0 / "all" for every row. */
+export function parsePassRows(value: string | number, where: string): number {
+  const v = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  if (v === 'all') return 0;
+  const n = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InputError(where, `the feature pages' row cap must be a whole number of rows, 0 or "all" (every row), got ${JSON.stringify(value)}`);
+  return n;
+}
 
 /** The rows of an activation file as the pass reads them. Shards plug in here. */
 export interface PassSource {
@@ -39,17 +70,33 @@ export interface PassSource {
   read(lo: number, hi: number): Float32Array;
   /** Identifies the data's contents (size, shape and sampled bytes). */
   fingerprint(): string;
+  /** The rows the pass reads when they are a uniform sample (ascending row numbers of the file), else undefined. */
+  sample?: { indices: Int32Array; seed: number };
+  /** The rows at these (ascending) row numbers, as float32. */
+  readAt(indices: Int32Array): Float32Array;
   close(): void;
+}
+
+/** How many rows the pass over this source reads: the sample's size, else every row. */
+export function passRowCount(src: PassSource): number {
+  return src.sample ? src.sample.indices.length : src.rows;
+}
+
+/** The rows the pass over this source reads, in one line: "all 20,000 rows" or "a uniform sample of 16,384 of 1,000,000 rows (seed 0)". */
+export function describePassRows(src: PassSource): string {
+  return describeSample(src.rows, passRowCount(src), src.sample?.seed ?? 0);
 }
 
 /**
  * An activation .npy ([rows, d] or [sequences, context, d]), a .safetensors with one 2-D tensor, or a
- * capture folder (its shards read one after another).
+ * capture folder (its shards read one after another). With more rows than `rows.maxRows` (0: no cap), the
+ * pass reads the uniform sample of maxRows rows that `rows.seed` draws.
  */
-export function openPassSource(path: string): PassSource {
+export function openPassSource(path: string, rows: PassRows = DEFAULT_PASS_ROWS): PassSource {
   const { source, seqLen } = activationRowSource(path);
-  const { rows, dIn } = source;
-  if (rows === 0) throw new InputError(path, 'the activation file has no rows');
+  const { dIn } = source;
+  const total = source.rows;
+  if (total === 0) throw new InputError(path, 'the activation file has no rows');
   const files = source.parts ?? [source];
   const sizes = files.map((f) => {
     const need = f.dataStart + f.rows * dIn * DTYPE_BYTES[f.dtype];
@@ -58,11 +105,14 @@ export function openPassSource(path: string): PassSource {
     if (size < need) throw new InputError(f.path, `truncated: ${f.rows} rows of ${dIn} need ${need} bytes, the file has ${size}`);
     return size;
   });
+  const sampled = rows.maxRows > 0 && total > rows.maxRows;
   return {
-    path, rows, dIn, seqLen,
+    path, rows: total, dIn, seqLen,
+    sample: sampled ? { indices: sampleRowIndices(total, { rows: rows.maxRows, seed: rows.seed }), seed: rows.seed } : undefined,
     read: (lo, hi) => readRowsAt(source, Int32Array.from({ length: hi - lo }, (_, t) => lo + t)),
+    readAt: (indices) => readRowsAt(source, indices),
     fingerprint: () => {
-      let h = contentHash(Float64Array.of(rows, dIn, files.length));
+      let h = contentHash(Float64Array.of(total, dIn, files.length));
       files.forEach((f, i) => { h = (Math.imul(h, 31) + fileFingerprint(f.path, sizes[i]!, DTYPE_BYTES[f.dtype])) >>> 0; });
       return `${h.toString(16)}-${sizes.reduce((a, b) => a + b, 0)}`;
     },
@@ -87,14 +137,20 @@ function fileFingerprint(path: string, size: number, salt: number): number {
   }
 }
 
-/** Rows per encoded chunk: about 2·10^10 multiply-adds of encoder GEMM, so a chunk takes well under a second. */
+/**
+ * Rows per encoded chunk: about 5·10^10 multiply-adds of encoder GEMM (4,096 rows of a 768 × 16,384 SAE),
+ * at most 4,096. Each thread then runs several full GEMM blocks on one pre-activation buffer, and the
+ * per-chunk costs (the hand-off to the worker, joining the codes) are spread over many rows; a chunk is
+ * still about a second of work, the longest the panels' worker leaves a request waiting.
+ */
 function chunkRowsFor(sae: Sae): number {
-  return Math.max(256, Math.min(8192, Math.floor(2e10 / (sae.cfg.dIn * sae.cfg.dSae))));
+  return Math.max(256, Math.min(4096, Math.floor(5.2e10 / (sae.cfg.dIn * sae.cfg.dSae))));
 }
 
 /**
- * The pass: yields the statistics after each chunk (rowsSeen + skippedNonFinite rows read so far).
- * Rows holding NaN or Inf are left out and counted.
+ * The pass: yields the statistics after each chunk (rowsSeen + skippedNonFinite rows read so far). Rows
+ * holding NaN or Inf are left out and counted. Over a sampled source it reads the sample's rows, and the
+ * statistics name them by their row numbers in the file.
  */
 export function* featurePassSteps(sae: Sae, src: PassSource, shape: Omit<FeatureStatsShape, 'dSae'> = DEFAULT_PASS, chunkRows = chunkRowsFor(sae)): Generator<FeatureStats, FeatureStats> {
   const { dIn, dSae } = sae.cfg;
@@ -102,9 +158,11 @@ export function* featurePassSteps(sae: Sae, src: PassSource, shape: Omit<Feature
   const stats = new FeatureStats({ ...shape, dSae });
   // the pass only reads the SAE: the workers get its weights once, not hashed again for every chunk
   sealConstant(sae);
-  for (let lo = 0; lo < src.rows; lo += chunkRows) {
-    const hi = Math.min(src.rows, lo + chunkRows);
-    let x = src.read(lo, hi);
+  const sample = src.sample?.indices, total = passRowCount(src);
+  for (let lo = 0; lo < total; lo += chunkRows) {
+    const hi = Math.min(total, lo + chunkRows);
+    let x = sample ? src.readAt(sample.subarray(lo, hi)) : src.read(lo, hi);
+    const rowOf = (r: number): number => (sample ? sample[lo + r]! : lo + r);
     const keep: number[] = [];
     for (let r = 0; r < hi - lo; r++) {
       let ok = true;
@@ -118,20 +176,25 @@ export function* featurePassSteps(sae: Sae, src: PassSource, shape: Omit<Feature
     }
     if (keep.length) {
       const codes = encodeSparse(sae, x, keep.length, { keep: 'codes', values: 'raw', chunkRows: Math.max(16, Math.min(512, Math.floor((8 << 20) / dSae))) }).codes;
-      stats.add(codes.rowPtr, codes.idx, codes.val, Int32Array.from(keep, (r) => lo + r));
+      stats.add(codes.rowPtr, codes.idx, codes.val, Int32Array.from(keep, rowOf));
     }
     stats.rowsSeen += keep.length;
     stats.skippedNonFinite += hi - lo - keep.length;
-    if (hi < src.rows) yield stats;
+    if (hi < total) yield stats;
   }
-  if (stats.rowsSeen === 0) throw new InputError(src.path, `none of the ${src.rows} rows is finite (all contain NaN or Inf)`);
+  if (stats.rowsSeen === 0) throw new InputError(src.path, `none of the ${total} rows read is finite (all contain NaN or Inf)`);
   return stats;
 }
 
-/** The cache file for this SAE + data + settings. */
+/**
+ * The cache file for this SAE + data + settings. A sampled pass's key holds the sample (its size and seed;
+ * the file's row count is in the fingerprint), so a full pass is never read as a sample or a sample as the
+ * full pass; a cap at or above the file's rows reads every row, the full pass's key.
+ */
 export function featurePassCachePath(saeDir: string, sae: Sae, src: PassSource, shape: Omit<FeatureStatsShape, 'dSae'> = DEFAULT_PASS): string {
   const { source: _source, ...cfg } = sae.cfg;
-  const cfgHash = contentHash(new TextEncoder().encode(JSON.stringify({ cfg, shape, version: PASS_VERSION, grid: GRID_BINS })));
+  const sample = src.sample ? { rows: src.sample.indices.length, seed: src.sample.seed } : undefined;
+  const cfgHash = contentHash(new TextEncoder().encode(JSON.stringify({ cfg, shape, version: PASS_VERSION, grid: GRID_BINS, sample })));
   const key = `${contentHash(sae).toString(16)}-${cfgHash.toString(16)}-${src.fingerprint()}`;
   return join(saeDir, '.feature-pass', `${key}.safetensors`);
 }
@@ -143,12 +206,13 @@ function tensorOf(a: Float64Array | Float32Array | Int32Array): Tensor {
   return { dtype, shape: [a.length], data: a };
 }
 
-export function writeFeatureStats(path: string, s: FeatureStats, about: { rows: number; activations: string }): void {
+export function writeFeatureStats(path: string, s: FeatureStats, about: { source: PassSource; activations: string }): void {
   mkdirSync(join(path, '..'), { recursive: true });
   const tensors = Object.fromEntries(FIELDS.map((f) => [f, tensorOf(s[f])]));
   writeSafetensors(path, tensors, {
     format: 'sae-workbench-feature-pass', version: String(PASS_VERSION), dSae: String(s.dSae), topK: String(s.topK), perBin: String(s.perBin), seed: String(s.seed),
-    rowsSeen: String(s.rowsSeen), skippedNonFinite: String(s.skippedNonFinite), rows: String(about.rows), activations: about.activations,
+    rowsSeen: String(s.rowsSeen), skippedNonFinite: String(s.skippedNonFinite), rows: String(about.source.rows), activations: about.activations,
+    over: describePassRows(about.source),
   });
 }
 
@@ -173,18 +237,21 @@ export function readFeatureStats(path: string): FeatureStats | undefined {
   }
 }
 
-/** Runs the whole pass now (or reads it from the cache beside the SAE when `saeDir` is given). */
-export function featurePass(sae: Sae, activations: string, opts: { saeDir?: string; shape?: Omit<FeatureStatsShape, 'dSae'>; onProgress?: (rowsDone: number, rows: number) => void } = {}): { stats: FeatureStats; source: PassSource; cached: boolean } {
-  const source = openPassSource(activations);
+/**
+ * Runs the whole pass now (or reads it from the cache beside the SAE when `saeDir` is given), over the
+ * rows `rows` chooses (default: every row up to DEFAULT_PASS_ROWS.maxRows, a uniform sample above it).
+ */
+export function featurePass(sae: Sae, activations: string, opts: { saeDir?: string; shape?: Omit<FeatureStatsShape, 'dSae'>; rows?: PassRows; onProgress?: (rowsDone: number, rows: number) => void } = {}): { stats: FeatureStats; source: PassSource; cached: boolean } {
+  const source = openPassSource(activations, opts.rows);
   const shape = opts.shape ?? DEFAULT_PASS;
   const cachePath = opts.saeDir ? featurePassCachePath(opts.saeDir, sae, source, shape) : undefined;
   const hit = cachePath ? readFeatureStats(cachePath) : undefined;
   if (hit) return { stats: hit, source, cached: true };
   const steps = featurePassSteps(sae, source, shape);
   let step = steps.next();
-  while (!step.done) { opts.onProgress?.(step.value.rowsSeen + step.value.skippedNonFinite, source.rows); step = steps.next(); }
+  while (!step.done) { opts.onProgress?.(step.value.rowsSeen + step.value.skippedNonFinite, passRowCount(source)); step = steps.next(); }
   if (cachePath) {
-    try { writeFeatureStats(cachePath, step.value, { rows: source.rows, activations }); } catch { /* a folder we may not write to: no cache */ }
+    try { writeFeatureStats(cachePath, step.value, { source, activations }); } catch { /* a folder we may not write to: no cache */ }
   }
   return { stats: step.value, source, cached: false };
 }

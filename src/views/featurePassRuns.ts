@@ -6,15 +6,29 @@
  */
 import { oneLine } from '../errors';
 import type { Sae } from '../sae/types';
-import { featurePassCachePath, featurePassSteps, openPassSource, readFeatureStats, writeFeatureStats, DEFAULT_PASS } from './featurePass';
+import { featurePassCachePath, featurePassSteps, openPassSource, readFeatureStats, writeFeatureStats, DEFAULT_PASS, DEFAULT_PASS_ROWS } from './featurePass';
+import type { PassRows, PassSource } from './featurePass';
 import { pageData, passCoverage } from './featurePage';
 import type { FeaturePassData } from './featurePage';
 import type { FeatureStats } from './featureStats';
 import type { PassProgress } from '../protocol/viewModels';
 
 /** The cache is a convenience: a folder we may not write to (read-only, untrusted) leaves the pages working. */
-function saveQuietly(path: string, stats: FeatureStats, activations: string, rows: number): void {
-  try { writeFeatureStats(path, stats, { rows, activations }); } catch { /* the pass runs again next time */ }
+function saveQuietly(path: string, stats: FeatureStats, activations: string, source: PassSource): void {
+  try { writeFeatureStats(path, stats, { source, activations }); } catch { /* the pass runs again next time */ }
+}
+
+/** The rows the worker's passes read (the setting saeWorkbench.featurePages.maxRows, sent by the host). */
+let passRows: PassRows = DEFAULT_PASS_ROWS;
+
+/** Sets the row cap of the passes started from now on (a pass already running keeps its own). */
+export function setPassRows(rows: PassRows): void {
+  passRows = rows;
+}
+
+/** One run per SAE + file + rows read. */
+function runKey(saeDir: string, activations: string): string {
+  return `${saeDir}\0${activations}\0${passRows.maxRows}\0${passRows.seed}`;
 }
 
 interface Run { data: FeaturePassData; stop: boolean }
@@ -29,10 +43,10 @@ const REPORT_MS = 1000;
  * `report` hears about progress (throttled) and about the end of the pass. `chunkRows` is for tests.
  */
 export function passDataFor(sae: Sae, saeDir: string, activations: string, report: (p: PassProgress) => void, chunkRows?: number): FeaturePassData {
-  const key = `${saeDir}\0${activations}`;
+  const key = runKey(saeDir, activations);
   const known = runs.get(key);
   if (known) return known.data;
-  const source = openPassSource(activations);
+  const source = openPassSource(activations, passRows);
   const cachePath = featurePassCachePath(saeDir, sae, source);
   const cached = readFeatureStats(cachePath);
   const steps = cached ? undefined : featurePassSteps(sae, source, DEFAULT_PASS, chunkRows);
@@ -48,7 +62,7 @@ export function passDataFor(sae: Sae, saeDir: string, activations: string, repor
   }
   runs.set(key, run);
   if (!steps || first!.done) {
-    if (steps) saveQuietly(cachePath, stats, activations, source.rows);
+    if (steps) saveQuietly(cachePath, stats, activations, source);
     return run.data;
   }
   let last = Date.now();
@@ -58,7 +72,7 @@ export function passDataFor(sae: Sae, saeDir: string, activations: string, repor
     try {
       const next = steps.next();
       if (next.done) {
-        saveQuietly(cachePath, next.value, activations, source.rows);
+        saveQuietly(cachePath, next.value, activations, source);
         tell();
         return;
       }
@@ -75,14 +89,14 @@ export function passDataFor(sae: Sae, saeDir: string, activations: string, repor
 }
 
 /**
- * The page data of a pass that has read every row — run in this worker or cached beside the SAE — or
- * undefined (no pass is started for it).
+ * The page data of a pass that has read all its rows (every row, or the sample the cap asks for) — run in
+ * this worker or cached beside the SAE — or undefined (no pass is started for it).
  */
 export function finishedPassData(sae: Sae, saeDir: string, activations: string): FeaturePassData | undefined {
-  const known = runs.get(`${saeDir}\0${activations}`);
+  const known = runs.get(runKey(saeDir, activations));
   if (known) return passCoverage(known.data).complete ? known.data : undefined;
   try {
-    const source = openPassSource(activations);
+    const source = openPassSource(activations, passRows);
     const stats = readFeatureStats(featurePassCachePath(saeDir, sae, source));
     return stats ? pageData(sae, stats, source) : undefined;
   } catch {

@@ -26,7 +26,7 @@ import type { PanelDataEvents, PanelDataRequests } from '../protocol/panelData';
 import { InputError } from '../errors';
 import { readAnnotations } from '../views/annotations';
 import { diagnosticsPool } from '../diagnostics/pool';
-import { finishedPassData, passDataFor } from '../views/featurePassRuns';
+import { finishedPassData, passDataFor, setPassRows } from '../views/featurePassRuns';
 import { labelTreeNodes } from '../views/treeLabels';
 import type { FeaturePassData } from '../views/featurePage';
 
@@ -114,6 +114,7 @@ if (parentPort) {
     const flags = featureFlags(a, diag, { saeDir, splitTree: treeFor(saeDir) });
     return featureModel(a, latent, flags, pass, readAnnotations(saeDir).get(latent), diag, groundTruthFor(saeDir, activations));
   });
+  rpc.onRequest('passRows', (rows) => { setPassRows(rows); });
   rpc.onRequest('report', ({ saeDir, activations, out, features }) => {
     const bytes = writeReport(out, buildReport({ saeDir, activations, features, splitTree: treeFor(saeDir) }));
     return { out, bytes };

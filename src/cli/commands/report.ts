@@ -4,9 +4,10 @@ import { buildReport } from '../../views/buildReport';
 import { writeReport } from '../../views/html';
 import { neuronpediaBatch, writeNeuronpedia } from '../../views/neuronpedia';
 import { readSplitTree, splitTreeForSaes } from '../../views/splitTreePanel';
+import { DEFAULT_PASS_ROWS, parsePassRows } from '../../views/featurePass';
 import { action, emit, globals, intOption, InputError } from '../common';
 
-interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; title?: string; tree?: string; treeSae?: string[]; neuronpedia?: string }
+interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; pageRows: number; pageSeed: number; title?: string; tree?: string; treeSae?: string[]; neuronpedia?: string }
 
 /** `sae-workbench report`: one self-contained HTML file with the panels' views of an SAE. */
 export function registerReport(program: Command): void {
@@ -18,6 +19,8 @@ export function registerReport(program: Command): void {
     .requiredOption('--out <file>', 'output .html file')
     .option('--max-tokens <n>', 'tokens of the activation file to evaluate on', intOption('max-tokens', 1, 1 << 22), 4096)
     .option('--features <n>', 'feature pages to include', intOption('features', 0, 10000), 48)
+    .option('--page-rows <n|all>', 'rows the feature pages\' pass reads: every row up to n, above it a seeded uniform sample of n rows (all or 0: every row)', (v: string) => parsePassRows(v, '--page-rows'), DEFAULT_PASS_ROWS.maxRows)
+    .option('--page-seed <n>', 'seed of the feature pages\' sample', intOption('page-seed', 0), DEFAULT_PASS_ROWS.seed)
     .option('--title <text>', 'report title')
     .option('--tree <file>', 'a split tree JSON to show: `sae-workbench tree --json` output, or {saes, nodes, edges}')
     .option('--neuronpedia <file>', 'also write the feature pages as Neuronpedia feature dashboards (JSON)')
@@ -32,7 +35,7 @@ export function registerReport(program: Command): void {
       const splitTree = o.tree ? readSplitTree(o.tree) : o.treeSae ? splitTreeForSaes([o.sae, ...o.treeSae], o.activations!) : undefined;
       const model = buildReport({
         saeDir: o.sae, activations: o.activations, maxTokens: o.maxTokens, features: o.features, title: o.title,
-        splitTree, onProgress: progress,
+        splitTree, onProgress: progress, pageRows: { maxRows: o.pageRows, seed: o.pageSeed },
       });
       const bytes = writeReport(o.out, model);
       if (o.neuronpedia) {
@@ -42,6 +45,8 @@ export function registerReport(program: Command): void {
         progress?.(`wrote ${resolve(o.neuronpedia)} (${model.features.length} feature dashboards, Neuronpedia's shape)`);
       }
       const out = resolve(o.out);
-      emit(g, { out, bytes, features: model.features.length, tokens: model.dictionary.metrics.tokens }, () => `wrote ${out} (${(bytes / 1e6).toFixed(1)} MB, ${model.features.length} feature pages) — open it in any browser`);
+      const pagesOver = model.features[0]?.pass?.describe;
+      emit(g, { out, bytes, features: model.features.length, tokens: model.dictionary.metrics.tokens, pagesOver },
+        () => `wrote ${out} (${(bytes / 1e6).toFixed(1)} MB, ${model.features.length} feature pages) — open it in any browser${pagesOver ? `\nfeature pages over ${pagesOver}` : ''}`);
     }));
 }
