@@ -24,7 +24,7 @@ import { npyHeaderBytes } from '../src/io/npy';
 import { encodeSparse } from '../src/diagnostics/encoderCodes';
 import { diagnosticsPool, diagnosticThreads } from '../src/diagnostics/pool';
 import { fastMatmul, fastMatmulEngine } from '../src/compute/fastMatmul';
-import { describePassRows, featurePassSteps, openPassSource, passRowCount, ALL_PASS_ROWS, DEFAULT_PASS, DEFAULT_PASS_ROWS } from '../src/views/featurePass';
+import { describePassRows, featurePassSteps, openPassSource, passRowCount, resolveRowCap, ALL_PASS_ROWS, DEFAULT_PASS, DEFAULT_PASS_ROWS } from '../src/views/featurePass';
 import type { PassRows } from '../src/views/featurePass';
 import { Rng } from '../src/synthetic/random';
 import type { Sae } from '../src/sae/types';
@@ -121,7 +121,7 @@ try {
 
   /** One pass as the report and the panels run it (its own chunk size), over the rows `pick` picks. */
   const pass = (name: string, pick: PassRows): { rowsPerS: number } => {
-    const source = openPassSource(path, pick);
+    const source = openPassSource(path, pick, latents);
     const n = passRowCount(source);
     const loadBefore = loadavg()[0]!;
     const t = process.hrtime.bigint(), c = cpuSeconds();
@@ -149,7 +149,7 @@ try {
   };
 
   let fullEstimate: number | undefined;
-  if (rows > DEFAULT_PASS_ROWS.maxRows) fullEstimate = rows / pass('featurepass-sampled', DEFAULT_PASS_ROWS).rowsPerS;
+  if (rows > resolveRowCap(DEFAULT_PASS_ROWS.maxRows, dIn, latents)) fullEstimate = rows / pass('featurepass-sampled', DEFAULT_PASS_ROWS).rowsPerS;
   const wantFull = process.env.FEATUREPASS_FULL;
   if (wantFull === '1' || (wantFull !== '0' && (fullEstimate === undefined || fullEstimate <= fullMaxSeconds))) pass('featurepass', ALL_PASS_ROWS);
   else console.log(JSON.stringify({ case: 'featurepass', rows, skipped: wantFull === '0' ? 'FEATUREPASS_FULL=0' : `the full pass would take about ${Math.round(fullEstimate!)} s at the sampled pass's rate (over ${fullMaxSeconds} s; FEATUREPASS_FULL=1 runs it)`, load_average_1m: loadavg()[0]! }));

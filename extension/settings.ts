@@ -21,7 +21,7 @@ export interface Settings {
   /** Interpreter for capture when the Python extension has none selected ('' = python3). */
   pythonPath: string;
   /** Row cap of the feature pages' pass (0 = every row); a uniform sample of this many rows above it. */
-  featurePagesMaxRows: number;
+  featurePagesMaxRows: number | 'auto';
 }
 
 export function readSettings(): Settings {
@@ -42,8 +42,8 @@ export function readSettings(): Settings {
   };
 }
 
-/** The feature pages' row cap when the setting holds one (a count, 0 or "all"); the default otherwise. */
-function rowCapOr(value: unknown, fallback: number): number {
+/** The feature pages' row cap when the setting holds one (a count, 0, "all" or "auto"); the default otherwise. */
+function rowCapOr(value: unknown, fallback: number | 'auto'): number | 'auto' {
   if (typeof value !== 'number' && typeof value !== 'string') return fallback;
   try { return parsePassRows(value, `${SECTION}.featurePages.maxRows`); } catch { return fallback; }
 }

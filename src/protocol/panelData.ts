@@ -18,6 +18,6 @@ export type PanelDataRequests = {
   evaluate: [{ saeDir: string; activations: string }, EvalRecord | undefined];
   /** Writes the self-contained HTML report; answers with its size in bytes. */
   report: [{ saeDir: string; activations?: string; out: string; features?: number }, { out: string; bytes: number }];
-  /** The rows the feature pages' passes read from now on (the setting saeWorkbench.featurePages.maxRows; 0 = every row). */
-  passRows: [{ maxRows: number; seed: number }, void];
+  /** The rows the feature pages' passes read from now on (the setting saeWorkbench.featurePages.maxRows; 0 = every row, 'auto' = the cap the SAE's size pays for). */
+  passRows: [{ maxRows: number | 'auto'; seed: number }, void];
 };

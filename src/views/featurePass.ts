@@ -34,28 +34,49 @@ import type { FeatureStatsShape } from './featureStats';
 const PASS_VERSION = 1;
 export const DEFAULT_PASS: Omit<FeatureStatsShape, 'dSae'> = { topK: 20, perBin: 4, seed: 0 };
 
-/** Which rows the pass reads: every row (maxRows 0), or above maxRows a uniform sample of maxRows drawn from `seed`. */
+/**
+ * Which rows the pass reads: every row (maxRows 0), above a cap of maxRows a uniform sample of that many
+ * drawn from `seed`, or ('auto', the default) a cap set by the pass's work, resolveRowCap below.
+ */
 export interface PassRows {
-  maxRows: number;
+  maxRows: number | 'auto';
   seed: number;
 }
 
 /**
- * The default cap: 16,384 rows. At the issue's size (1,000,000 rows × 768, a 16,384-latent SAE) the encoder
- * is 25 MFLOP a row, so the whole file is minutes of GEMM on two cores where one read of it takes about a
- * second (from the page cache); 16,384 rows are about 2.5 s of pass there, within 3× that read
- * (docs/feature-pages.md has the figures). A file of up to 16,384 rows is read whole.
+ * The work the automatic cap allows: 16,384 rows of the issue's large case (d_in 768, a 16,384-latent SAE),
+ * in multiply-adds of the encoder. There the encoder is 12.6 M multiply-adds a row, so the whole of a
+ * 1,000,000-row file is minutes of GEMM on two cores where one read of it takes about a second (from the
+ * page cache); 16,384 rows are a few seconds, about 3x that read (docs/feature-pages.md has the figures).
  */
-export const DEFAULT_PASS_ROWS: PassRows = { maxRows: 16384, seed: 0 };
+export const AUTO_PASS_WORK = 16384 * 768 * 16384;
+/** The automatic cap never samples fewer rows than this, however wide the SAE. */
+export const AUTO_PASS_MIN_ROWS = 16384;
+
+/**
+ * The row cap a pass uses: the given count, or for 'auto' as many rows as AUTO_PASS_WORK pays for at this
+ * SAE's size (never fewer than AUTO_PASS_MIN_ROWS) — a small SAE reads every row of a large file, a wide one a
+ * sample. 0 is every row.
+ */
+export function resolveRowCap(maxRows: PassRows['maxRows'], dIn: number, dSae: number): number {
+  if (maxRows !== 'auto') return maxRows;
+  return Math.max(AUTO_PASS_MIN_ROWS, Math.floor(AUTO_PASS_WORK / Math.max(1, dIn * dSae)));
+}
+
+export const DEFAULT_PASS_ROWS: PassRows = { maxRows: 'auto', seed: 0 };
 /** Every row, whatever the file's size. */
 export const ALL_PASS_ROWS: PassRows = { maxRows: 0, seed: 0 };
 
-/** A row cap as the user writes it (the CLI flag, the setting): a positive integer, or 0 / "all" for every row. */
-export function parsePassRows(value: string | number, where: string): number {
+/**
+ * A row cap as the user writes it (the CLI flag, the setting): a positive integer, 0 / "all" for every row,
+ * or "auto" (the default: the cap the SAE's size pays for, resolveRowCap).
+ */
+export function parsePassRows(value: string | number, where: string): PassRows['maxRows'] {
   const v = typeof value === 'string' ? value.trim().toLowerCase() : value;
   if (v === 'all') return 0;
+  if (v === 'auto') return 'auto';
   const n = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InputError(where, `the feature pages' row cap must be a whole number of rows, 0 or "all" (every row), got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InputError(where, `the feature pages' row cap must be a whole number of rows, 0 or "all" (every row), or "auto", got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -89,10 +110,11 @@ export function describePassRows(src: PassSource): string {
 
 /**
  * An activation .npy ([rows, d] or [sequences, context, d]), a .safetensors with one 2-D tensor, or a
- * capture folder (its shards read one after another). With more rows than `rows.maxRows` (0: no cap), the
- * pass reads the uniform sample of maxRows rows that `rows.seed` draws.
+ * capture folder (its shards read one after another). With more rows than the cap (`rows.maxRows`, 0: no
+ * cap; 'auto': resolveRowCap for an SAE of `dSae` latents), the pass reads the uniform sample of that many
+ * rows that `rows.seed` draws.
  */
-export function openPassSource(path: string, rows: PassRows = DEFAULT_PASS_ROWS): PassSource {
+export function openPassSource(path: string, rows: PassRows = DEFAULT_PASS_ROWS, dSae = AUTO_PASS_MIN_ROWS): PassSource {
   const { source, seqLen } = activationRowSource(path);
   const { dIn } = source;
   const total = source.rows;
@@ -105,10 +127,11 @@ export function openPassSource(path: string, rows: PassRows = DEFAULT_PASS_ROWS)
     if (size < need) throw new InputError(f.path, `truncated: ${f.rows} rows of ${dIn} need ${need} bytes, the file has ${size}`);
     return size;
   });
-  const sampled = rows.maxRows > 0 && total > rows.maxRows;
+  const cap = resolveRowCap(rows.maxRows, dIn, dSae);
+  const sampled = cap > 0 && total > cap;
   return {
     path, rows: total, dIn, seqLen,
-    sample: sampled ? { indices: sampleRowIndices(total, { rows: rows.maxRows, seed: rows.seed }), seed: rows.seed } : undefined,
+    sample: sampled ? { indices: sampleRowIndices(total, { rows: cap, seed: rows.seed }), seed: rows.seed } : undefined,
     read: (lo, hi) => readRowsAt(source, Int32Array.from({ length: hi - lo }, (_, t) => lo + t)),
     readAt: (indices) => readRowsAt(source, indices),
     fingerprint: () => {
@@ -239,10 +262,10 @@ export function readFeatureStats(path: string): FeatureStats | undefined {
 
 /**
  * Runs the whole pass now (or reads it from the cache beside the SAE when `saeDir` is given), over the
- * rows `rows` chooses (default: every row up to DEFAULT_PASS_ROWS.maxRows, a uniform sample above it).
+ * rows `rows` chooses (default: every row up to the cap the SAE's size pays for, a uniform sample above it).
  */
 export function featurePass(sae: Sae, activations: string, opts: { saeDir?: string; shape?: Omit<FeatureStatsShape, 'dSae'>; rows?: PassRows; onProgress?: (rowsDone: number, rows: number) => void } = {}): { stats: FeatureStats; source: PassSource; cached: boolean } {
-  const source = openPassSource(activations, opts.rows);
+  const source = openPassSource(activations, opts.rows, sae.cfg.dSae);
   const shape = opts.shape ?? DEFAULT_PASS;
   const cachePath = opts.saeDir ? featurePassCachePath(opts.saeDir, sae, source, shape) : undefined;
   const hit = cachePath ? readFeatureStats(cachePath) : undefined;

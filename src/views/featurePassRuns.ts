@@ -46,7 +46,7 @@ export function passDataFor(sae: Sae, saeDir: string, activations: string, repor
   const key = runKey(saeDir, activations);
   const known = runs.get(key);
   if (known) return known.data;
-  const source = openPassSource(activations, passRows);
+  const source = openPassSource(activations, passRows, sae.cfg.dSae);
   const cachePath = featurePassCachePath(saeDir, sae, source);
   const cached = readFeatureStats(cachePath);
   const steps = cached ? undefined : featurePassSteps(sae, source, DEFAULT_PASS, chunkRows);
@@ -96,7 +96,7 @@ export function finishedPassData(sae: Sae, saeDir: string, activations: string):
   const known = runs.get(runKey(saeDir, activations));
   if (known) return passCoverage(known.data).complete ? known.data : undefined;
   try {
-    const source = openPassSource(activations, passRows);
+    const source = openPassSource(activations, passRows, sae.cfg.dSae);
     const stats = readFeatureStats(featurePassCachePath(saeDir, sae, source));
     return stats ? pageData(sae, stats, source) : undefined;
   } catch {

@@ -7,7 +7,7 @@ import { readSplitTree, splitTreeForSaes } from '../../views/splitTreePanel';
 import { DEFAULT_PASS_ROWS, parsePassRows } from '../../views/featurePass';
 import { action, emit, globals, intOption, InputError } from '../common';
 
-interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; pageRows: number; pageSeed: number; title?: string; tree?: string; treeSae?: string[]; neuronpedia?: string }
+interface ReportCliOptions { sae: string; activations?: string; out: string; maxTokens: number; features: number; pageRows: number | 'auto'; pageSeed: number; title?: string; tree?: string; treeSae?: string[]; neuronpedia?: string }
 
 /** `sae-workbench report`: one self-contained HTML file with the panels' views of an SAE. */
 export function registerReport(program: Command): void {
@@ -19,7 +19,7 @@ export function registerReport(program: Command): void {
     .requiredOption('--out <file>', 'output .html file')
     .option('--max-tokens <n>', 'tokens of the activation file to evaluate on', intOption('max-tokens', 1, 1 << 22), 4096)
     .option('--features <n>', 'feature pages to include', intOption('features', 0, 10000), 48)
-    .option('--page-rows <n|all>', 'rows the feature pages\' pass reads: every row up to n, above it a seeded uniform sample of n rows (all or 0: every row)', (v: string) => parsePassRows(v, '--page-rows'), DEFAULT_PASS_ROWS.maxRows)
+    .option('--page-rows <n|all|auto>', 'rows the feature pages\' pass reads: every row up to n, above it a seeded uniform sample of n rows (all or 0: every row; auto: a cap scaled to the SAE\'s size, at least 16,384)', (v: string) => parsePassRows(v, '--page-rows'), DEFAULT_PASS_ROWS.maxRows)
     .option('--page-seed <n>', 'seed of the feature pages\' sample', intOption('page-seed', 0), DEFAULT_PASS_ROWS.seed)
     .option('--title <text>', 'report title')
     .option('--tree <file>', 'a split tree JSON to show: `sae-workbench tree --json` output, or {saes, nodes, edges}')

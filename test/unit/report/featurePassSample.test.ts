@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { encode } from '../../../src/sae/forward';
 import { loadSae } from '../../../src/formats';
 import { sampleRowIndices } from '../../../src/io/rowSample';
-import { ALL_PASS_ROWS, DEFAULT_PASS_ROWS, featurePass, featurePassCachePath, openPassSource, parsePassRows, passRowCount } from '../../../src/views/featurePass';
+import { ALL_PASS_ROWS, DEFAULT_PASS_ROWS, featurePass, featurePassCachePath, openPassSource, parsePassRows, passRowCount, resolveRowCap } from '../../../src/views/featurePass';
 import { pageData, passCoverage, passFields } from '../../../src/views/featurePage';
 import { finishedPassData, passDataFor, setPassRows } from '../../../src/views/featurePassRuns';
 import type { PassProgress } from '../../../src/protocol/viewModels';
@@ -116,7 +116,28 @@ test('a sampled pass over a sharded capture folder reads the sampled rows themse
   run.source.close();
 });
 
-test('the row cap is a whole number, 0 or "all"; anything else is one line naming where it came from', () => {
+test('the default cap is scaled to the SAE: a narrow SAE reads every row of a file a wide one samples, never below 16,384 rows', () => {
+  assert.equal(DEFAULT_PASS_ROWS.maxRows, 'auto');
+  assert.equal(resolveRowCap('auto', 768, 16384), 16384, 'the large case: 16,384 rows');
+  assert.equal(resolveRowCap('auto', 768, 4096), 65536, 'a quarter of the latents, four times the rows');
+  assert.equal(resolveRowCap('auto', 768, 1 << 20), 16384, 'never fewer than 16,384 rows');
+  assert.equal(resolveRowCap(500, 768, 16), 500, 'a number is the cap, whatever the SAE');
+  assert.equal(resolveRowCap(0, 768, 16), 0);
+  const dir = mkdtempSync(join(tmpdir(), 'saewb-autocap-'));
+  const fx = makeFixture(4, 6, 20000, 4, 5);
+  const { activations } = writeFixture(dir, fx, false);
+  const narrow = openPassSource(activations, DEFAULT_PASS_ROWS, 6);
+  assert.equal(narrow.sample, undefined, 'a 6-latent SAE at d_in 4: every one of the 20,000 rows');
+  assert.equal(passRowCount(narrow), 20000);
+  const wide = openPassSource(activations, DEFAULT_PASS_ROWS, 1 << 24);
+  assert.equal(passRowCount(wide), 16384, 'a very wide SAE on the same file: the 16,384-row floor, sampled');
+  assert.deepEqual(wide.sample?.indices, sampleRowIndices(20000, { rows: 16384, seed: 0 }));
+  [narrow, wide].forEach((s) => s.close());
+});
+
+test('the row cap is a whole number, 0, "all" or "auto"; anything else is one line naming where it came from', () => {
+  assert.equal(parsePassRows('auto', '--page-rows'), 'auto');
+  assert.equal(parsePassRows(' Auto ', 'saeWorkbench.featurePages.maxRows'), 'auto');
   assert.equal(parsePassRows('all', '--page-rows'), 0);
   assert.equal(parsePassRows('ALL', '--page-rows'), 0);
   assert.equal(parsePassRows('0', '--page-rows'), 0);
