@@ -24,22 +24,38 @@ export interface NestingPair {
   cofiring: number; reverseCofiring: number;
 }
 
-/** Up to `k` closest live atoms b ≠ a with cos ≥ minCos, per live latent a (blocked D̂·D̂ᵀ, never the m×m matrix). */
+/**
+ * Up to `k` closest live atoms b ≠ a with cos ≥ minCos, per live latent a: one blocked pass over the upper
+ * triangle of D̂·D̂ᵀ through the GEMM (each block's product starts at its own first column, as in
+ * ./atomPairs.ts), each pair offered to both latents' bounded lists; never the m×m matrix.
+ */
 export function closeAtoms(unitAtoms: Float32Array, live: number[], d: number, minCos: number, k: number, blockRows = 512): Map<number, { j: number; cos: number }[]> {
   const l = live.length;
   const atoms = new Float32Array(l * d);
   live.forEach((id, t) => atoms.set(unitAtoms.subarray(id * d, (id + 1) * d), t * d));
-  const out = new Map<number, { j: number; cos: number }[]>();
+  const lists: { j: number; cos: number }[][] = Array.from({ length: l }, () => []);
+  const offer = (list: { j: number; cos: number }[], j: number, cos: number): void => {
+    if (list.length === k && cos <= list[k - 1]!.cos) return;
+    let at = list.length;
+    while (at > 0 && list[at - 1]!.cos < cos) at--;
+    list.splice(at, 0, { j, cos });
+    if (list.length > k) list.pop();
+  };
+  const out = new Float32Array(Math.min(blockRows, Math.max(l, 1)) * l);
   for (let b0 = 0; b0 < l; b0 += blockRows) {
-    const br = Math.min(blockRows, l - b0);
-    const C = parallelMatmulBT(atoms.subarray(b0 * d, (b0 + br) * d), atoms, br, d, l);
+    const br = Math.min(blockRows, l - b0), w = l - b0;
+    const C = parallelMatmulBT(atoms.subarray(b0 * d, (b0 + br) * d), atoms, br, d, w, out.subarray(0, br * w), b0);
     for (let t = 0; t < br; t++) {
-      const list: { j: number; cos: number }[] = [];
-      for (let u = 0; u < l; u++) if (u !== b0 + t && C[t * l + u]! >= minCos) list.push({ j: live[u]!, cos: C[t * l + u]! });
-      if (list.length) out.set(live[b0 + t]!, list.sort((x, y) => y.cos - x.cos).slice(0, k));
+      const a = b0 + t;
+      for (let u = t + 1; u < w; u++) {
+        const c = C[t * w + u]!;
+        if (c >= minCos) { offer(lists[a]!, live[b0 + u]!, c); offer(lists[b0 + u]!, live[a]!, c); }
+      }
     }
   }
-  return out;
+  const res = new Map<number, { j: number; cos: number }[]>();
+  lists.forEach((list, t) => { if (list.length) res.set(live[t]!, list); });
+  return res;
 }
 
 /** The nesting rule: NESTING.minForward ≤ forward ≤ NESTING.maxForward and forward − reverse ≥ `margin` (NESTING.minMargin; NESTING.orphanMargin for a latent with no other parent). */
