@@ -1,7 +1,8 @@
 // Calibration of the cross-width split tree (C4) on trained SAEs over synthetic hierarchies with known
 // parent → child relations (test/unit/diagnostics/treeHierarchy.ts, treeFamily.ts). Per seed: generate, train
 // a family of ReLU and TopK SAEs (each width from its own seed), build the tree, score its edges against the
-// truth per label, and each SAE's within-dictionary co-activation DAG; then the pooled table. With a dump path, also every candidate parent's measurements and
+// truth per label, and each SAE's within-dictionary co-activation DAG (against the firing-checked truth,
+// WITHIN_FIRING_SHARE, and at shares 0, 0.3, 0.5 beside it; each SAE counted once); then the pooled table. With a dump path, also every candidate parent's measurements and
 // truth (for choosing the rule). Run: npx tsx bench/calibrate-tree.ts [seeds=5] [firstSeed=1] [dump.json]
 // (thresholds are chosen on seeds 6–10, `5 6`; the figures quoted are seeds 1–5).
 // Results: docs/split-trees.md ("Calibration"). Not part of `npm run bench` (no *.bench.ts suffix).
