@@ -10,6 +10,12 @@ export const THRESHOLDS = {
   kktOnPoor: 0.5,
   kktOffGood: 0.01,
   kktOffPoor: 0.05,
+  /**
+   * B4, TopK: a kept code counts toward the row's θ (l0RowScale) when it is at least this fraction of the RMS
+   * of the row's kept codes (a quarter of their mean energy); below it the code is one the row does not need
+   * (k above the row's features). [H] docs/diagnostics.md "KKT for L0 codes" (bench/calibrate-findings.ts).
+   */
+  l0MaterialCode: 0.5,
   /** B4: exact-solver sanity (acceptance test 1). */
   kktOnSolver: 1e-3,
   /** B4: flag non-stationary if STAT > max(statSigmas·SE, statFloor) (L1 codes: G1 true dictionary 0/320 flagged, G2 children 100%). */
