@@ -1,7 +1,8 @@
 // Calibration of the cross-width split tree (C4) on trained SAEs over synthetic hierarchies with known
 // parent → child relations (test/unit/diagnostics/treeHierarchy.ts, treeFamily.ts). Per seed: generate, train
 // a family of ReLU and TopK SAEs (each width from its own seed), build the tree, score its edges against the
-// truth per label, and each SAE's within-dictionary co-activation DAG; then the pooled table. With a dump path, also every candidate parent's measurements and
+// truth per label, and each SAE's within-dictionary co-activation DAG (against the firing-checked truth,
+// WITHIN_FIRING_SHARE, and at shares 0, 0.3, 0.5 beside it; each SAE counted once); then the pooled table. With a dump path, also every candidate parent's measurements and
 // truth (for choosing the rule). Run: npx tsx bench/calibrate-tree.ts [seeds=5] [firstSeed=1] [dump.json]
 // (thresholds are chosen on seeds 6–10, `5 6`; the figures quoted are seeds 1–5).
 // Results: docs/split-trees.md ("Calibration"). Not part of `npm run bench` (no *.bench.ts suffix).
@@ -14,16 +15,18 @@ import { dotAt } from '../src/diagnostics/linalg';
 import { firingCounts, latentRows } from '../src/diagnostics/encoderCodes';
 import { generateHierarchy } from '../test/unit/diagnostics/treeHierarchy';
 import { TREE_SETTINGS, trainWidths } from '../test/unit/diagnostics/treeFamily';
-import { addPR, scoreTree, scoreWithin, trueEdges } from '../test/unit/diagnostics/treeScore';
+import { WITHIN_FIRING_SHARE, addPR, firingConsistent, scoreTree, scoreWithin, trueEdges } from '../test/unit/diagnostics/treeScore';
 import type { PR } from '../test/unit/diagnostics/treeScore';
 
 const seeds = Number(process.argv[2] ?? 5);
 const firstSeed = Number(process.argv[3] ?? 1);
 const dumpPath = process.argv[4];
+const WITHIN_SHARES = [0, 0.3, WITHIN_FIRING_SHARE, 0.5];
 
 async function main(): Promise<void> {
   const dump: unknown[] = [];
   const pooled = new Map<string, Record<string, PR>>();
+  const seenSae = new Set<string>();
   for (const s of TREE_SETTINGS) for (const arch of ['relu', 'topk'] as const) for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const h = generateHierarchy({ ...s.spec, seed });
     const t0 = Date.now();
@@ -31,11 +34,17 @@ async function main(): Promise<void> {
     const inputs = saes.map((sae) => treeInputFromSae(sae, h.x, h.n, `w${sae.cfg.dSae}`));
     const tree = buildSplitTree(inputs);
     const score = scoreTree(tree, inputs, h);
-    const within = score.matched.map((m, k) => scoreWithin(tree, k, m, h));
+    // Within each SAE, at the truth's firing check (WITHIN_FIRING_SHARE) and at 0 (the match alone), 0.3 and 0.5.
+    // An SAE trained from the same seed on the same rows as an earlier setting's (g2-wide's width 24 is g2's)
+    // is counted once.
+    const saeKey = (k: number): string => `${seed} ${arch} ${JSON.stringify(s.spec)} ${k} ${s.widths[k]}`; // trainWidths' seed and data
+    const within = score.matched.map((m, k) => (seenSae.has(saeKey(k)) ? undefined
+      : Object.fromEntries(WITHIN_SHARES.map((q) => [q === WITHIN_FIRING_SHARE ? 'within' : `within@${q}`, scoreWithin(tree, k, m, h, q)]))));
+    score.matched.forEach((_, k) => seenSae.add(saeKey(k)));
     for (const key of [`${s.name} ${arch}`, 'all']) {
       const acc = pooled.get(key) ?? {};
       for (const pp of score.perPair) for (const [label, v] of Object.entries(pp)) acc[label] = addPR(acc[label], v);
-      for (const w of within) acc.within = addPR(acc.within, w);
+      for (const w of within) if (w) for (const [label, v] of Object.entries(w)) acc[label] = addPR(acc[label], v);
       pooled.set(key, acc);
     }
     const fmt = (p: PR): string => `${p.tp}/${p.predicted}/${p.truth}`;
@@ -53,7 +62,8 @@ async function main(): Promise<void> {
       return h.parent[a]! === h.parent[b]! && h.parent[a]! >= 0 ? 'sibling' : 'other';
     };
     score.matched.forEach((m, k) => {
-      const truth = new Set(trueEdges(m, m, h, true).map(([i, j]) => `${i}>${j}`));
+      const fc = firingConsistent(m, WITHIN_FIRING_SHARE);
+      const truth = new Set(trueEdges(fc, fc, h, true).map(([i, j]) => `${i}>${j}`));
       const kept = new Set<string>();
       for (const e of tree.edges) {
         if (e.kind !== 'coactivation' || tree.nodes[e.from]!.sae !== k) continue;
@@ -64,9 +74,10 @@ async function main(): Promise<void> {
       for (const key of truth) if (!kept.has(key)) { const [i, j] = key.split('>').map(Number) as [number, number]; dump.push({ dag: 'missed', setting: s.name, arch, seed, sae: k, parent: i, child: j, pm: m.feature[i], cm: m.feature[j], cos: dotAt(inputs[k]!.unitAtoms, i * h.d, inputs[k]!.unitAtoms, j * h.d, h.d) }); }
     });
     sides.forEach((sd, k) => {
-      const truth = new Set(trueEdges(score.matched[k]!, score.matched[k]!, h, true).map(([i, j]) => `${i}>${j}`));
+      const fc = firingConsistent(score.matched[k]!, WITHIN_FIRING_SHARE);
+      const truth = new Set(trueEdges(fc, fc, h, true).map(([i, j]) => `${i}>${j}`));
       for (const e of nestingCandidates(sd.codes, sd.cols, sd.counts, sd.unitAtoms, sd.sae.cfg.dOut, SPLIT_TREE.minFirings)) {
-        dump.push({ within: true, setting: s.name, arch, seed, sae: k, parent: e.parent, child: e.child, pm: score.matched[k]!.feature[e.parent], cm: score.matched[k]!.feature[e.child], cos: e.cosine, fwd: e.forward, rev: e.reverse, pc: sd.counts[e.parent], cc: sd.counts[e.child], truth: truth.has(`${e.parent}>${e.child}`) });
+        dump.push({ within: true, setting: s.name, arch, seed, sae: k, parent: e.parent, child: e.child, pm: score.matched[k]!.feature[e.parent], cm: score.matched[k]!.feature[e.child], cos: e.cosine, fwd: e.forward, rev: e.reverse, cof: e.cofiring, rcof: e.reverseCofiring, pc: sd.counts[e.parent], cc: sd.counts[e.child], truth: truth.has(`${e.parent}>${e.child}`) });
       }
     });
     for (let p = 0; p + 1 < sides.length; p++) {
@@ -76,8 +87,9 @@ async function main(): Promise<void> {
     }
   }
   const cell = (p: PR | undefined): string => (p && p.predicted + p.truth > 0 ? `${p.predicted ? p.precision.toFixed(2) : '–'} / ${p.truth ? p.recall.toFixed(2) : '–'} (${p.tp}/${p.predicted}/${p.truth})` : '–');
-  console.log('| setting | split P / R | merge P / R | refined P / R | novel P / R | any edge P / R | within-SAE DAG P / R |\n|---|---|---|---|---|---|---|');
-  for (const [key, acc] of pooled) console.log(`| ${key} | ${['split', 'merge', 'refined', 'novel', 'edge', 'within'].map((l) => cell(acc[l])).join(' | ')} |`);
+  const cols = ['split', 'merge', 'refined', 'novel', 'edge', 'within', ...WITHIN_SHARES.filter((q) => q !== WITHIN_FIRING_SHARE).map((q) => `within@${q}`)];
+  console.log(`| setting | ${cols.map((c) => (c === 'within' ? `within-SAE DAG (firing share ≥ ${WITHIN_FIRING_SHARE})` : c)).join(' | ')} |\n|${cols.map(() => '---|').join('')}---|`);
+  for (const [key, acc] of [...pooled].sort(([a], [b]) => (a === 'all' ? 1 : b === 'all' ? -1 : 0))) console.log(`| ${key} | ${cols.map((l) => cell(acc[l])).join(' | ')} |`);
   if (dumpPath) writeFileSync(dumpPath, JSON.stringify(dump));
 }
 void main();

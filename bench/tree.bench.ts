@@ -5,6 +5,7 @@
 // src/compute/matmul.ts, so the engine's GEMM speeds every case up behind the same call.
 // Baselines (same run): `tree` against the reference forward pass of both SAEs on the same rows (the
 // encoding it cannot avoid); `residual` against buildContext (the shared encoding every section reuses).
+import { loadavg } from 'node:os';
 import { buildContext } from '../src/diagnostics/context';
 import { seededRandom } from '../src/diagnostics/linalg';
 import { residualSection } from '../src/diagnostics/residual';
@@ -91,6 +92,7 @@ console.log(JSON.stringify({
   case: 'tree.two-widths', ...sizes, largeL0: +l0.toFixed(1), edges, splits,
   ms: Math.round(median(treeMs)), baseline: 'reference forward pass of both SAEs on the same rows', baselineMs: Math.round(median(encodeMs)),
   ratio: +(median(treeMs) / median(encodeMs)).toFixed(2),
+  peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), loadAverage: loadavg().map((v) => +v.toFixed(2)),
 }));
 
 // residual section (the context is capped at 16384 rows: the dense [n, d_sae] codes of buildContext)

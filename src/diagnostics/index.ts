@@ -281,7 +281,7 @@ export const SECTIONS: AnySection[] = [
 ];
 
 /** Why an L0-type SAE has no λ_e (its estimate is reported only as the median ⟨d̂_i, r⟩ on active pairs). */
-export const L0_LAMBDA_NOTE = 'λ_e does not apply to L0-type codes (TopK, BatchTopK, JumpReLU): their penalty counts active latents, so there is no L1 threshold; the estimate beside it is only the median ⟨d̂_i, r⟩ on active pairs (≈ 0 when magnitudes fit). Their KKT scale is the encoder\'s threshold θ — the row\'s k-th code (TopK) or the latent\'s threshold (BatchTopK, JumpReLU) — see the KKT line';
+export const L0_LAMBDA_NOTE = 'λ_e does not apply to L0-type codes (TopK, BatchTopK, JumpReLU): their penalty counts active latents, so there is no L1 threshold; the estimate beside it is only the median ⟨d̂_i, r⟩ on active pairs (≈ 0 when magnitudes fit). Their KKT scale is the encoder\'s threshold θ — the row\'s smallest material code (TopK: its smallest kept code at least half the RMS of the row\'s kept codes) or the latent\'s threshold (BatchTopK, JumpReLU) — see the KKT line';
 
 /** The dense-axis finding: one axis, how many latents carry it on each side and which most, its variance share. */
 export function denseAxisSentence(ax: DenseAxis): string {

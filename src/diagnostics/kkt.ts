@@ -16,9 +16,14 @@ import type { BootstrapOptions } from './bootstrap';
 import { BOOTSTRAP_DEFAULTS } from './bootstrap';
 
 export interface OffThreshold {
-  /** 'lambda': λ_e (L1 codes); 'row-min': the row's smallest active code (TopK swap condition); 'per-latent': given per latent (JumpReLU ‖d_i‖θ_i). */
+  /**
+   * 'lambda': λ_e (L1 codes); 'row-min': the row's smallest material code (TopK swap condition, l0RowScale);
+   * 'per-latent': given per latent (JumpReLU ‖d_i‖θ_i).
+   */
   mode: 'lambda' | 'row-min' | 'per-latent';
   perLatent?: Float32Array;
+  /** 'row-min' only: the fraction of the row's RMS kept code a code must reach to count (THRESHOLDS.l0MaterialCode). */
+  materialCode?: number;
 }
 
 export interface Aggregate {
@@ -128,15 +133,40 @@ function l0StatScale(cs: CodeSet, unitAtoms: Float32Array, g: Float64Array, radi
 }
 
 /**
+ * TopK's θ per row: the smallest kept code at least `fraction` of the RMS of the row's kept codes (NaN on an
+ * empty row). The TopK objective min ‖r‖² s.t. ‖a‖₀ ≤ k is stationary when ⟨d̂_i, r⟩ = 0 on the support and
+ * ⟨d̂_j, r⟩ ≤ a_(k) off it (swapping j in for the k-th code changes the loss by a_(k)² − ⟨d̂_j, r⟩²;
+ * docs/theory.md §B1), so a_(k) is the row's multiplier. On a row that carries fewer features than k the
+ * constraint is slack: the optimal k-th code is a noise code, the multiplier is ≈ 0, and a misfit or a swap
+ * read against it puts only a noise code's loss at stake. The codes below the fraction are those slack codes;
+ * the smallest code above it is the multiplier of the constraint the row actually meets (‖a‖₀ ≤ k', its k'
+ * material codes), and equals a_(k) whenever the row's codes are all of one size. Shrinking every code by one
+ * factor leaves the material set unchanged, so a shrunk encoder's misfit reads on the same codes.
+ */
+export function l0RowScale(cs: Pick<CodeSet, 'n' | 'rowPtr' | 'val'>, fraction: number = THRESHOLDS.l0MaterialCode): Float32Array {
+  const { n, rowPtr, val } = cs;
+  const theta = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    let energy = 0;
+    for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) energy += val[k] * val[k];
+    const floor = fraction * Math.sqrt(energy / Math.max(rowPtr[r + 1] - rowPtr[r], 1));
+    let lo = Infinity;
+    for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) if (val[k] > 0 && val[k] >= floor) lo = Math.min(lo, val[k]);
+    theta[r] = Number.isFinite(lo) ? lo : NaN;
+  }
+  return theta;
+}
+
+/**
  * The scale of L0-type KKT_on, per active entry: the threshold θ the encoder's codes sit at — for TopK the
- * row's k-th (smallest kept) code, for JumpReLU and BatchTopK the latent's threshold (×‖d_i‖). It plays λ_e's
- * part: the off-support condition is ⟨d̂_i, r⟩ ≤ θ (the TopK swap condition, docs/theory.md §B1), and on the
- * support |⟨d̂_i, r⟩| ≥ θ means the code could be moved by more than the smallest code the encoder keeps.
+ * row's smallest material code (l0RowScale), for JumpReLU and BatchTopK the latent's threshold (×‖d_i‖). It
+ * plays λ_e's part: the off-support condition is ⟨d̂_i, r⟩ ≤ θ (the TopK swap condition, docs/theory.md §B1),
+ * and on the support |⟨d̂_i, r⟩| ≥ θ means the code could be moved by more than the smallest code the row needs.
  * So the L1 bands of docs/theory.md §B4 read the same on this scale (docs/diagnostics.md "KKT for L0 codes").
  * Codes without a threshold (reference codes of an L0 SAE) fall back to σ_r = √(E‖r‖²/d), with no band.
  */
-export function l0OnScale(cs: CodeSet, off: OffThreshold): { perEntry: Float32Array; unit: 'θ' | 'σ_r' } {
-  const { n, d, rowPtr, idx, val, residual } = cs;
+export function l0OnScale(cs: CodeSet, off: OffThreshold, rowTheta?: Float32Array): { perEntry: Float32Array; unit: 'θ' | 'σ_r' } {
+  const { n, d, rowPtr, idx, residual } = cs;
   const perEntry = new Float32Array(idx.length);
   if (off.mode === 'per-latent' && off.perLatent) {
     const per = off.perLatent;
@@ -144,11 +174,8 @@ export function l0OnScale(cs: CodeSet, off: OffThreshold): { perEntry: Float32Ar
     return { perEntry, unit: 'θ' };
   }
   if (off.mode === 'row-min') {
-    for (let r = 0; r < n; r++) {
-      let lo = Infinity;
-      for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) lo = Math.min(lo, val[k]);
-      for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) perEntry[k] = lo;
-    }
+    const theta = rowTheta ?? l0RowScale(cs, off.materialCode);
+    for (let r = 0; r < n; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) perEntry[k] = theta[r];
     return { perEntry, unit: 'θ' };
   }
   let rr = 0;
@@ -172,7 +199,8 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   const l1 = cs.kind === 'l1';
   const lambdaOk = Number.isFinite(lambdaE) && lambdaE > 0;
   // L0-type KKT_on is in units of the encoder's threshold θ (l0OnScale)
-  const onScale = l1 ? undefined : l0OnScale(cs, off);
+  const rowTheta = off.mode === 'row-min' ? l0RowScale(cs, off.materialCode) : undefined;
+  const onScale = l1 ? undefined : l0OnScale(cs, off, rowTheta);
   const firing = new Float32Array(m), kktOn = new Float32Array(m).fill(NaN), kktOff = new Float32Array(m).fill(NaN);
   const meanExcess = new Float32Array(m).fill(NaN), stat = new Float32Array(m).fill(NaN), rad = new Float32Array(m).fill(NaN);
   const statSE = new Float32Array(m).fill(NaN), flagged = new Uint8Array(m);
@@ -234,9 +262,8 @@ export function kktStationarity(cs: CodeSet, unitAtoms: Float32Array, lambdaE: n
   if (offOk) {
     forEachProjectionRow(residual, unitAtoms, n, m, d, (r, proj, o) => {
       let rowThr = lambdaE;
-      if (off.mode === 'row-min') {
-        rowThr = Infinity;
-        for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) rowThr = Math.min(rowThr, value[k]);
+      if (rowTheta) {
+        rowThr = rowTheta[r];
         if (!Number.isFinite(rowThr)) return;
       }
       validRow[r] = 1;

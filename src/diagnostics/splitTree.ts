@@ -234,7 +234,7 @@ function withinDictionary(p: Prepared, nodeOf: Map<number, number>, info: SplitT
   // a parent's rows carry its other children too, which raises the reverse ratio below the root level.
   const orphanOf = new Map<number, NestingPair>();
   for (const e of candidates) {
-    if (parentsOf.has(e.child) || e.forward < NESTING.minForward || e.forward - e.reverse < NESTING.orphanMargin) continue;
+    if (parentsOf.has(e.child) || !isNesting(e, NESTING.orphanMargin)) continue;
     const best = orphanOf.get(e.child);
     if (!best || e.forward - e.reverse > best.forward - best.reverse) orphanOf.set(e.child, e);
   }

@@ -10,6 +10,12 @@ export const THRESHOLDS = {
   kktOnPoor: 0.5,
   kktOffGood: 0.01,
   kktOffPoor: 0.05,
+  /**
+   * B4, TopK: a kept code counts toward the row's θ (l0RowScale) when it is at least this fraction of the RMS
+   * of the row's kept codes (a quarter of their mean energy); below it the code is one the row does not need
+   * (k above the row's features). [H] docs/diagnostics.md "KKT for L0 codes" (bench/calibrate-findings.ts).
+   */
+  l0MaterialCode: 0.5,
   /** B4: exact-solver sanity (acceptance test 1). */
   kktOnSolver: 1e-3,
   /** B4: flag non-stationary if STAT > max(statSigmas·SE, statFloor) (L1 codes: G1 true dictionary 0/320 flagged, G2 children 100%). */
@@ -189,7 +195,13 @@ export const NESTING = {
   /** … at most this many per latent, closest first. */
   maxCandidates: 8,
   /** forward = median ⟨x̂, d̂_j⟩ on i's rows / median on j's own rows ≥ this (≈ 1 for a parent) … */
-  minForward: 0.85,
+  minForward: 0.8,
+  /**
+   * … and ≤ this: far above 1, j's own rows carry its direction more weakly than i's rows do, so j is not a
+   * parent but a latent doing another's work too (a TopK child atom firing on its parent's rows, whose
+   * sibling then looks nested under it; seeds 6–10: 0.75 → 0.79 precision at the same recall).
+   */
+  maxForward: 1.3,
   /** … and forward − reverse ≥ this (siblings and duplicates are symmetric; a child at depth k gives 1 − k/(k+1)). */
   minMargin: 0.25,
   /**

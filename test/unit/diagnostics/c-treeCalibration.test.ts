@@ -13,6 +13,7 @@ import type { PR } from './treeScore';
 
 test('C4 on trained SAEs over three hierarchies (relu and topk, seed 1): every label and the within-SAE DAG near their 5-seed figures', async () => {
   const pooled: Record<string, PR> = {};
+  const seen = new Set<string>();
   for (const s of TREE_SETTINGS) for (const arch of ['relu', 'topk'] as const) {
     const h = generateHierarchy({ ...s.spec, seed: 1 });
     const saes = await trainWidths(h, s.widths, arch, 1);
@@ -20,7 +21,12 @@ test('C4 on trained SAEs over three hierarchies (relu and topk, seed 1): every l
     const tree = buildSplitTree(inputs);
     const score = scoreTree(tree, inputs, h);
     for (const pp of score.perPair) for (const [label, v] of Object.entries(pp)) pooled[label] = addPR(pooled[label], v);
-    score.matched.forEach((m, k) => { pooled.within = addPR(pooled.within, scoreWithin(tree, k, m, h)); });
+    // g2-wide's width-24 SAE is g2's (same seed, same rows): each SAE counted once
+    score.matched.forEach((m, k) => {
+      const key = `${arch} ${JSON.stringify(s.spec)} ${k} ${s.widths[k]}`;
+      if (!seen.has(key)) pooled.within = addPR(pooled.within, scoreWithin(tree, k, m, h));
+      seen.add(key);
+    });
   }
   const show = (p: PR): string => `precision ${p.precision.toFixed(2)}, recall ${p.recall.toFixed(2)} (${p.tp}/${p.predicted}/${p.truth})`;
   // One seed holds 8–70 true relations per label, too few for the 5-seed target itself (precision and recall
@@ -32,8 +38,9 @@ test('C4 on trained SAEs over three hierarchies (relu and topk, seed 1): every l
     assert.ok(p.precision >= 0.65 && p.recall >= 0.65, `${label}: ${show(p)}`);
   }
   assert.ok(pooled.edge!.precision >= 0.9 && pooled.edge!.recall >= 0.9, `any edge: ${show(pooled.edge!)}`);
-  // Within one SAE the target is not met (docs/split-trees.md: 0.79 / 0.76 over seeds 1–5; seed 1 alone
-  // 0.77 / 0.72, 48/62/67); this holds what the direction nestings bought over co-firing alone (recall 0.16).
+  // Within one SAE (docs/split-trees.md: 0.86 / 0.83 over seeds 1–5 against the firing-checked truth,
+  // each SAE counted once; seed 1 alone 0.88 / 0.88, 42/48/48). The rule and truth before this round scored 0.72 /
+  // 0.68 on seed 1, and co-firing alone had recall 0.16.
   const w = pooled.within!;
-  assert.ok(w.truth >= 20 && w.precision >= 0.7 && w.recall >= 0.7, `within: ${show(w)}`);
+  assert.ok(w.truth >= 20 && w.precision >= 0.8 && w.recall >= 0.8, `within: ${show(w)}`);
 });
