@@ -3,6 +3,7 @@
  * applied by Adam as soon as they are complete; the skip transcoder's W_skip.
  */
 import { DENSE_BLOCK, S } from './layout';
+import { now, Slot } from './profile';
 import { decoderNorm, rangeOf, rowNorm } from './stepThread';
 import type { StepThread } from './stepThread';
 
@@ -49,12 +50,16 @@ function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32
   }
   // b_dec enters through x − b_dec: its gradient gets −Σ_n dz_{n,i} w_enc,i (with the pre-update W_enc)
   // (gu: Σ_n ∂L/∂z_{n,i}, which is b_enc's gradient except for the gate, whose b_gate sees only the gate path)
+  const prof = t.prof;
+  let t0 = prof ? now() : 0;
   if (gu !== 0 && cfg.bDecInput) for (let q = 0; q < dIn; q++) c.bDecPart[q]! -= gu * wEncT[e + q]!;
+  if (prof) { const t1 = now(); prof[Slot.BDecPart]! += t1 - t0; t0 = t1; }
   if (cfg.unitNormDecoder) {
     let par = 0;
     for (let q = 0; q < dOut; q++) par += gradDec[q]! * wDec[d + q]!;
     for (let q = 0; q < dOut; q++) gradDec[q]! -= par * wDec[d + q]!;
   }
+  if (prof) { const t1 = now(); prof[Slot.Norm]! += t1 - t0; t0 = t1; }
   if (c.capture) {
     f.gradWDec!.set(gradDec, d); f.gradWEncT!.set(gradEnc, e); f.gradBEnc![i] = gb;
     if (learnsThreshold) f.gradLogTheta![i] = gTheta;
@@ -64,12 +69,14 @@ function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32
     scalarGrad[0] = gb;
     adamRow(f.bEnc!, f.m_bEnc!, f.v_bEnc!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
     if (learnsThreshold) { scalarGrad[0] = gTheta; adamRow(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2); }
+    if (prof) { const t1 = now(); prof[Slot.Adam]! += t1 - t0; t0 = t1; }
     if (cfg.unitNormDecoder) {
       let s = 0;
       for (let q = 0; q < dOut; q++) s += wDec[d + q]! ** 2;
       const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
       for (let q = 0; q < dOut; q++) wDec[d + q]! *= inv;
     }
+    if (prof) prof[Slot.Norm]! += now() - t0;
   }
   const fired = t.act.ptr[j + 1]! - t.act.ptr[j]!;
   const since = v.f64.tokensSinceFired!, fires = v.f64.windowFires!;

@@ -6,6 +6,7 @@
  */
 import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
+import { TIMING_SLOTS } from './profile';
 
 type Kind = 'f32' | 'f64' | 'i32';
 export interface Region { offset: number; length: number; kind: Kind }
@@ -70,6 +71,8 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('xauxPart', aux ? threads * B * dOut : 0);
   add('bDecPart', threads * dOut);
   add('sums', threads * 16, 'f64');
+  // per-thread seconds of the step's parts, when profiling (./profile.ts)
+  add('timing', threads * TIMING_SLOTS, 'f64');
   // per-thread gradient rows of one latent (decoder d_out, encoder d_in), where the kernels can reach them
   add('scratch', threads * (dIn + dOut));
   // dense decoder path (positive/threshold selections): W_dec's gradient while dF is computed, and encoder-gradient blocks
@@ -141,4 +144,6 @@ export const S = {
   /** BatchTopK: the guess below the cut (0: none), and whether this step's cut came from the candidates above it */
   bTopkGuess: 16,
   bTopkFromCands: 17,
+  /** 1: the threads time their parts of the step into the timing region (./profile.ts) */
+  profile: 18,
 } as const;

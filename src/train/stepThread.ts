@@ -8,6 +8,7 @@ import { DENSE_BLOCK } from './layout';
 import type { ArenaViews, Layout } from './layout';
 import { RowTopK, TopHeap } from '../compute/topk';
 import { FlatList, LatentLists } from './lists';
+import { TIMING_SLOTS } from './profile';
 
 export interface StepThread {
   cfg: ModelConfig;
@@ -53,6 +54,9 @@ export interface StepThread {
   /** Dense path: which (row, own latent) pairs are active, [B × own latents]; Σ_n f per own latent. */
   mask: Uint8Array;
   sumF: Float64Array;
+  /** This thread's timing slots (./profile.ts) while the step is profiled, else undefined. */
+  prof: Float64Array | undefined;
+  timing: Float64Array;
 }
 
 export function rangeOf(total: number, parts: number, p: number): [number, number] {
@@ -96,6 +100,8 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     dense: false, positiveDense: false,
     mask: new Uint8Array(0),
     sumF: new Float64Array(0),
+    prof: undefined,
+    timing: v.f64.timing!.subarray(worker * TIMING_SLOTS, (worker + 1) * TIMING_SLOTS),
   };
 }
 

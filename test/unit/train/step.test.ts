@@ -120,3 +120,31 @@ test('collectAbove adds the bias everywhere and keeps the values at or above the
   assert.equal(list.size, 0);
   assert.deepEqual(z2, want, 'past the limit the bias is still added to every value');
 });
+
+test('a profiled step (StepEngine.profile) computes what an unprofiled one does and accounts for its time per thread', async () => {
+  const plain = engine('topk', 2, false), profiled = engine('topk', 2, false);
+  try {
+    profiled.eng.profile = true;
+    for (let s = 0; s < 2; s++) {
+      const a = plain.eng.step({ lr: 1e-2, sparsityCoef: 0, deadTokens: B * 2 });
+      const b = profiled.eng.step({ lr: 1e-2, sparsityCoef: 0, deadTokens: B * 2 });
+      assert.equal(b.loss, a.loss);
+    }
+    sameWeights(plain.eng, profiled.eng);
+    assert.equal(plain.eng.lastProfile, undefined);
+    const p = profiled.eng.lastProfile!;
+    assert.equal(p.threads.length, 2);
+    const inPhases = p.phases.encode + p.phases.hist + p.phases.activate + p.phases.residual + p.phases.backward;
+    const serial = p.serial.prepare + p.serial.merge + p.serial.cut + p.serial.finish;
+    assert.ok(inPhases > 0 && inPhases + serial <= p.seconds + 1e-9, `phases ${inPhases} + serial ${serial} within the step's ${p.seconds} s`);
+    for (const t of p.threads) {
+      const parts = t.encodeGemm + t.select + t.hist + t.activate + t.residual + t.grad + t.bDecPart + t.adam + t.norm;
+      assert.ok(t.busy > 0 && Math.abs(parts - t.busy) <= 1e-6, `the parts (${parts} s) add up to the busy time (${t.busy} s)`);
+      assert.ok(t.waiting >= -1e-9 && Math.abs(t.busy + t.waiting - inPhases) <= 1e-9);
+      assert.ok(t.encodeGemm > 0 && t.adam > 0 && t.norm > 0, 'TopK times its encoder GEMM, Adam and unit-norm decoder');
+    }
+  } finally {
+    await plain.pool?.close();
+    await profiled.pool?.close();
+  }
+});
