@@ -6,8 +6,8 @@
  * (each kernel worker) loads it for itself. OpenBLAS runs one thread per call: each worker already owns a
  * share of the latents.
  *
- * Only the GEMMs go native. dot and axpy over one row (d_in floats) stay on the thread's wasm or JS
- * kernel: a Node-API call costs more than a 768-float wasm dot product.
+ * Only the GEMMs go native. dot, axpy, Adam and scale over one row (d_in floats) stay on the thread's wasm
+ * or JS kernel: a Node-API call costs more than a 768-float wasm dot product.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,6 +78,8 @@ export function blasGemm(addon: BlasAddon, base: GemmProvider): GemmProvider {
     name: 'blas',
     dot: base.dot,
     axpy: base.axpy,
+    adam: base.adam,
+    scale: base.scale,
     abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
       addon.sgemm(0, 1, m, n, k, mem, aOff, lda, mem, bOff, ldb, mem, cOff, ldc, 0);
     },

@@ -19,6 +19,38 @@ export interface GemmProvider {
   dot(mem: Float32Array, x: number, y: number, k: number): number;
   /** mem[y+p] += alpha·mem[x+p] for p < k. */
   axpy(mem: Float32Array, alpha: number, x: number, y: number, k: number): void;
+  /**
+   * Adam (ADAM's β1, β2, eps) on the k parameters at p, moments at m and v, gradient at g; step = lr/(1 − β1^t),
+   * sbc2 = √(1 − β2^t). Returns Σ p² after the update.
+   */
+  adam(mem: Float32Array, p: number, m: number, v: number, g: number, k: number, step: number, sbc2: number): number;
+  /** mem[x+p] *= alpha for p < k. */
+  scale(mem: Float32Array, alpha: number, x: number, k: number): void;
+}
+
+/** torch.optim.Adam's defaults, which the step uses for every parameter. */
+export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
+/**
+ * Adam over k entries that may live in different arrays (p, m, v at their offsets, the gradient at g[go..]):
+ * the JS kernel, and the step's scalars and b_dec. Returns Σ p² after the update.
+ */
+export function jsAdam(pa: Float32Array, po: number, ma: Float32Array, mo: number, va: Float32Array, vo: number, ga: ArrayLike<number>, go: number, k: number, step: number, sbc2: number): number {
+  const { beta1, beta2, eps } = ADAM;
+  let s = 0;
+  for (let q = 0; q < k; q++) {
+    const gq = ga[go + q]!;
+    const mq = beta1 * ma[mo + q]! + (1 - beta1) * gq;
+    const vq = beta2 * va[vo + q]! + (1 - beta2) * gq * gq;
+    ma[mo + q] = mq; va[vo + q] = vq;
+    const pq = (pa[po + q]! -= (step * mq) / (Math.sqrt(vq) / sbc2 + eps));
+    s += pq * pq;
+  }
+  return s;
+}
+
+export function jsScale(mem: Float32Array, alpha: number, x: number, k: number): void {
+  for (let p = 0; p < k; p++) mem[x + p]! *= alpha;
 }
 
 export function jsDot(mem: Float32Array, x: number, y: number, k: number): number {
@@ -49,6 +81,8 @@ export const jsGemm: GemmProvider = {
   name: 'js',
   dot: jsDot,
   axpy: jsAxpy,
+  adam: (mem, p, m, v, g, k, step, sbc2) => jsAdam(mem, p, mem, m, mem, v, mem, g, k, step, sbc2),
+  scale: jsScale,
   ab: jsAb,
   abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
     let i = 0;

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADAM } from './gemm';
 import type { GemmProvider } from './gemm';
 
 export interface WasmGemm { gemm: GemmProvider; module: WebAssembly.Module; makeMemory: (bytes: number) => WebAssembly.Memory }
@@ -14,6 +15,8 @@ interface KernelExports {
   gemmAB(m: number, n: number, k: number, a: number, sI: number, sP: number, b: number, ldb: number, c: number, ldc: number): void;
   dot(x: number, y: number, k: number): number;
   axpy(alpha: number, x: number, y: number, k: number): void;
+  adam(p: number, m: number, v: number, g: number, k: number, step: number, sbc2: number, b1: number, c1: number, b2: number, c2: number, eps: number): number;
+  scale(x: number, alpha: number, k: number): void;
 }
 
 /** dist/kernels/gemm.wasm seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
@@ -37,7 +40,7 @@ export function loadWasmGemm(): WasmGemm | { error: string } {
     // instantiate once on a small memory to prove the module links here
     instantiateWasmGemm(module, makeMemory(65536));
     const unbound = (): never => { throw new Error('the wasm GEMM is bound to a memory: use instantiateWasmGemm'); };
-    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, ab: unbound, dot: unbound, axpy: unbound }, module, makeMemory });
+    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, ab: unbound, dot: unbound, axpy: unbound, adam: unbound, scale: unbound }, module, makeMemory });
   } catch (e) {
     return (cached = { error: `the WebAssembly kernel does not load here (${(e as Error).message})` });
   }
@@ -55,5 +58,7 @@ export function instantiateWasmGemm(module: WebAssembly.Module, memory: WebAssem
     ab: (_mem, m, n, kk, aOff, sI, sP, bOff, ldb, cOff, ldc) => k.gemmAB(m, n, kk, aOff * 4, sI, sP, bOff * 4, ldb, cOff * 4, ldc),
     dot: (_mem, x, y, kk) => k.dot(x * 4, y * 4, kk),
     axpy: (_mem, alpha, x, y, kk) => k.axpy(alpha, x * 4, y * 4, kk),
+    adam: (_mem, p, m, v, g, kk, step, sbc2) => k.adam(p * 4, m * 4, v * 4, g * 4, kk, step, sbc2, ADAM.beta1, 1 - ADAM.beta1, ADAM.beta2, 1 - ADAM.beta2, ADAM.eps),
+    scale: (_mem, alpha, x, kk) => k.scale(x * 4, alpha, kk),
   };
 }

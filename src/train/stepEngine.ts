@@ -7,7 +7,7 @@ import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
 import { buildLayout, S, viewsOf } from './layout';
 import type { ArenaViews, Layout } from './layout';
-import { ADAM } from './backward';
+import { ADAM, jsAdam } from '../compute/gemm';
 import { candidatesFound, mergeTopK, nextGuess, pickHistogram } from './select';
 import { Phase, runPhase } from './step';
 import { makeStepThread } from './stepThread';
@@ -124,14 +124,7 @@ export class StepEngine {
     for (let w = 0; w < T; w++) for (let q = 0; q < dOut; q++) grad[q]! += part[w * dOut + q]!;
     if (cfg.captureGrads) f.gradBDec!.set(grad);
     else {
-      const bc1 = 1 - ADAM.beta1 ** this.adamT, bc2 = 1 - ADAM.beta2 ** this.adamT;
-      const m = f.m_bDec!, vv = f.v_bDec!;
-      for (let q = 0; q < dOut; q++) {
-        const gq = grad[q]!;
-        m[q] = ADAM.beta1 * m[q]! + (1 - ADAM.beta1) * gq;
-        vv[q] = ADAM.beta2 * vv[q]! + (1 - ADAM.beta2) * gq * gq;
-        bDec[q]! -= ((h.lr / bc1) * m[q]!) / (Math.sqrt(vv[q]!) / Math.sqrt(bc2) + ADAM.eps);
-      }
+      jsAdam(bDec, 0, f.m_bDec!, 0, f.v_bDec!, 0, grad, 0, dOut, h.lr / (1 - ADAM.beta1 ** this.adamT), Math.sqrt(1 - ADAM.beta2 ** this.adamT));
     }
     if (cfg.selection === 'batch-topk') {
       const tau = sc[S.bTopkTau]!;

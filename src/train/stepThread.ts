@@ -43,7 +43,11 @@ export interface StepThread {
   gradDecOff: number;
   gradEncOff: number;
   /** Float offsets of the arena regions the sparse loops address through the kernels (part: this thread's segment 0). */
-  off: { g: number; gAux: number; x: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number; wSkip: number; skipOut: number; gradWSkip: number };
+  off: {
+    g: number; gAux: number; x: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number; wSkip: number; skipOut: number; gradWSkip: number;
+    /** the weights' Adam moments and this thread's b_dec input-path part (backward's per-row kernels) */
+    wEncT: number; mWDec: number; vWDec: number; mWEncT: number; vWEncT: number; bDecPart: number;
+  };
   /** Matryoshka segments of own latents: [segment, first latent, end latent]; segOf[j] for own latent l0 + j. */
   segs: [number, number, number][];
   segOf: Int32Array;
@@ -95,6 +99,7 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     off: {
       g: at('g'), gAux: at('gAux'), x: at('x'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * P * B * dOut, xaux: at('xauxPart') + worker * B * dOut,
       z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * dIn, wSkip: at('wSkip'), skipOut: at('skipOut'), gradWSkip: at('gradWSkip'),
+      wEncT: at('wEncT'), mWDec: at('m_wDec'), vWDec: at('v_wDec'), mWEncT: at('m_wEncT'), vWEncT: at('v_wEncT'), bDecPart: at('bDecPart') + worker * dOut,
     },
     segs, segOf,
     dense: false, positiveDense: false,

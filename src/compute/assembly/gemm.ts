@@ -153,3 +153,44 @@ export function gemmAB(m: i32, n: i32, k: i32, a: usize, sI: i32, sP: i32, b: us
     }
   }
 }
+
+// Adam on k parameters p with moments m, v and gradient g, as torch.optim.Adam (float32 throughout):
+// m ← β1·m + c1·g, v ← β2·v + c2·g² (c = 1 − β), p ← p − step·m / (√v / sbc2 + eps), with step = lr / (1 − β1^t)
+// and sbc2 = √(1 − β2^t). One pass over the four rows. Returns Σ p² after the update (the unit-norm
+// decoder renormalises the row with it).
+export function adam(p: usize, m: usize, v: usize, g: usize, k: i32, step: f32, sbc2: f32, b1: f32, c1: f32, b2: f32, c2: f32, eps: f32): f32 {
+  const k4 = k & ~3;
+  const vb1 = f32x4.splat(b1), vc1 = f32x4.splat(c1), vb2 = f32x4.splat(b2), vc2 = f32x4.splat(c2);
+  const vstep = f32x4.splat(step), vs = f32x4.splat(sbc2), veps = f32x4.splat(eps);
+  let ss = f32x4.splat(0);
+  for (let q = 0; q < k4; q += 4) {
+    const o = <usize>q << 2;
+    const gq = v128.load(g + o);
+    const mq = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vc1, gq));
+    const vq = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vc2, gq), gq));
+    v128.store(m + o, mq); v128.store(v + o, vq);
+    const pq = f32x4.sub(v128.load(p + o), f32x4.div(f32x4.mul(vstep, mq), f32x4.add(f32x4.div(f32x4.sqrt(vq), vs), veps)));
+    v128.store(p + o, pq);
+    ss = f32x4.add(ss, f32x4.mul(pq, pq));
+  }
+  let s = hsum(ss);
+  for (let q = k4; q < k; q++) {
+    const o = <usize>q << 2;
+    const gq = load<f32>(g + o);
+    const mq = b1 * load<f32>(m + o) + c1 * gq;
+    const vq = b2 * load<f32>(v + o) + c2 * gq * gq;
+    store<f32>(m + o, mq); store<f32>(v + o, vq);
+    const pq = load<f32>(p + o) - (step * mq) / (sqrt<f32>(vq) / sbc2 + eps);
+    store<f32>(p + o, pq);
+    s += pq * pq;
+  }
+  return s;
+}
+
+/** x[p] *= alpha over k floats. */
+export function scale(x: usize, alpha: f32, k: i32): void {
+  const k4 = k & ~3;
+  const av = f32x4.splat(alpha);
+  for (let p = 0; p < k4; p += 4) { const o = <usize>p << 2; v128.store(x + o, f32x4.mul(av, v128.load(x + o))); }
+  for (let p = k4; p < k; p++) { const o = <usize>p << 2; store<f32>(x + o, alpha * load<f32>(x + o)); }
+}

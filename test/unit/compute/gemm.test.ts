@@ -30,7 +30,7 @@ test('asking for tfjs-node when it is not installed falls back with a message', 
   assert.equal(chooseEngine('js').gemm.name, 'js');
 });
 
-test('wasm gemmABt, gemmAB, dot and axpy equal the JS reference', () => {
+test('wasm gemmABt, gemmAB, dot, axpy, scale and adam equal the JS reference', () => {
   const w = loadWasmGemm();
   assert.ok(!('error' in w), 'error' in w ? w.error : '');
   if ('error' in w) return;
@@ -63,6 +63,20 @@ test('wasm gemmABt, gemmAB, dot and axpy equal the JS reference', () => {
     assert.ok(Math.abs(g.dot(f, a, b, k) - jsGemm.dot(ref, a, b, k)) < 1e-4);
     g.axpy(f, 0.5, a, b, k); jsGemm.axpy(ref, 0.5, a, b, k);
     for (let p = 0; p < k; p++) assert.ok(Math.abs(f[b + p]! - ref[b + p]!) < 1e-5);
+    g.scale(f, -0.75, b, k); jsGemm.scale(ref, -0.75, b, k);
+    for (let p = 0; p < k; p++) assert.ok(Math.abs(f[b + p]! - ref[b + p]!) < 1e-5);
+    // Adam on k parameters (the rows after b as p, m, v, g; v made positive), as at step 3 with lr 1e-2
+    const mv = b + k, vv = mv + k, gv = vv + k;
+    for (let p = 0; p < k; p++) { f[vv + p] = ref[vv + p] = Math.abs(f[vv + p]!) * 1e-3; f[mv + p] = ref[mv + p] = f[mv + p]! * 1e-2; }
+    const step = 1e-2 / (1 - 0.9 ** 3), sbc2 = Math.sqrt(1 - 0.999 ** 3);
+    const before = ref[b]!;
+    const sq = g.adam(f, b, mv, vv, gv, k, step, sbc2), sqRef = jsGemm.adam(ref, b, mv, vv, gv, k, step, sbc2);
+    assert.ok(Math.abs(sq - sqRef) <= 1e-5 * sqRef, `Σp² ${sq} vs ${sqRef}`);
+    for (let p = 0; p < k; p++) for (const o of [b, mv, vv]) {
+      const got = f[o + p]!, exp = ref[o + p]!;
+      assert.ok(Math.abs(got - exp) <= 1e-6 * Math.max(1, Math.abs(exp)), `adam [${k}] ${o === b ? 'p' : o === mv ? 'm' : 'v'}[${p}] = ${got}, expected ${exp}`);
+    }
+    assert.ok(Math.abs(ref[b]! - before) > 1e-4, 'the update moved p');
   }
 });
 
