@@ -26,6 +26,12 @@ export interface GemmProvider {
   adam(mem: Float32Array, p: number, m: number, v: number, g: number, k: number, step: number, sbc2: number): number;
   /** mem[x+p] *= alpha for p < k. */
   scale(mem: Float32Array, alpha: number, x: number, k: number): void;
+  /**
+   * The selection's pass over one row: adds mem[bias..+n) to mem[z..+n) in place (bias < 0: none) and writes
+   * the values above g (strict) or at or above it (g as a float32), with their indices idx0 + i, to
+   * mem[outVal..] and, as Int32, to the same buffer at outIdx, in index order. Returns how many.
+   */
+  biasFilter(mem: Float32Array, z: number, bias: number, n: number, g: number, strict: boolean, outVal: number, outIdx: number, idx0: number): number;
 }
 
 /** torch.optim.Adam's defaults, which the step uses for every parameter. */
@@ -47,6 +53,21 @@ export function jsAdam(pa: Float32Array, po: number, ma: Float32Array, mo: numbe
     s += pq * pq;
   }
   return s;
+}
+
+const int32Views = new WeakMap<Float32Array, Int32Array>();
+
+export function jsBiasFilter(mem: Float32Array, z: number, bias: number, n: number, g: number, strict: boolean, outVal: number, outIdx: number, idx0: number): number {
+  let idx = int32Views.get(mem);
+  if (!idx) int32Views.set(mem, (idx = new Int32Array(mem.buffer, mem.byteOffset, mem.length)));
+  const gf = Math.fround(g);
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    let x = mem[z + i]!;
+    if (bias >= 0) { x = Math.fround(x + mem[bias + i]!); mem[z + i] = x; }
+    if (strict ? x > gf : x >= gf) { mem[outVal + c] = x; idx[outIdx + c] = idx0 + i; c++; }
+  }
+  return c;
 }
 
 export function jsScale(mem: Float32Array, alpha: number, x: number, k: number): void {
@@ -83,6 +104,7 @@ export const jsGemm: GemmProvider = {
   axpy: jsAxpy,
   adam: (mem, p, m, v, g, k, step, sbc2) => jsAdam(mem, p, mem, m, mem, v, mem, g, k, step, sbc2),
   scale: jsScale,
+  biasFilter: jsBiasFilter,
   ab: jsAb,
   abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
     let i = 0;

@@ -3,6 +3,7 @@
  * per-latent lists (sparse path) or a mask over Z (dense path), and this thread's partial reconstruction.
  */
 import { S } from './layout';
+import { collectRows } from './select';
 import { decoderNorm } from './stepThread';
 import type { StepThread } from './stepThread';
 
@@ -15,16 +16,9 @@ import type { StepThread } from './stepThread';
 export function positiveFirstPass(t: StepThread): void {
   const { cfg, l0, l1 } = t;
   const { dSae, batch: B } = cfg;
-  const z = t.v.f32.z!, bEnc = t.v.f32.bEnc!, A = t.flatAct;
   const limit = t.v.f32.denseGrad!.length > 0 ? cfg.denseThreshold * B * (l1 - l0) : Infinity;
-  A.size = 0;
-  let n = 0;
-  for (; n < B && A.size <= limit; n++) {
-    const row = n * dSae;
-    for (let i = l0; i < l1; i++) { const val = z[row + i]! + bEnc[i]!; z[row + i] = val; if (val > 0) A.push(i - l0, n, z[row + i]!); }
-  }
-  t.positiveDense = A.size > limit;
-  for (; n < B; n++) { const row = n * dSae; for (let i = l0; i < l1; i++) z[row + i]! += bEnc[i]!; }
+  collectRows(t.filter, t.off.z + l0, dSae, B, l1 - l0, t.off.bEnc + l0, 0, true, 0, t.flatAct, limit);
+  t.positiveDense = t.flatAct.size > limit;
 }
 
 /** Builds this thread's per-latent active lists and its partial reconstruction Σ f·d_i. */

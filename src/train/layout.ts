@@ -79,6 +79,9 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   const dense = (cfg.selection === 'positive' || cfg.selection === 'threshold') && cfg.denseThreshold !== Infinity && dIn % 4 === 0 && dOut % 4 === 0;
   add('denseGrad', dense ? dSae * dOut : 0);
   add('denseEnc', dense ? threads * DENSE_BLOCK * dIn : 0);
+  // each thread's selection pass writes one row segment's candidates here (./select.ts RowFilter)
+  add('selVal', threads * Math.ceil(dSae / threads));
+  add('selIdx', threads * Math.ceil(dSae / threads), 'i32');
   const topk = cfg.selection === 'row-topk';
   add('candVal', topk ? threads * B * cfg.k : 0);
   add('candIdx', topk ? threads * B * cfg.k : 0, 'i32');

@@ -8,6 +8,7 @@ import { DENSE_BLOCK } from './layout';
 import type { ArenaViews, Layout } from './layout';
 import { RowTopK, TopHeap } from '../compute/topk';
 import { FlatList, LatentLists } from './lists';
+import { ArenaRowTopK, RowFilter } from './select';
 import { TIMING_SLOTS } from './profile';
 
 export interface StepThread {
@@ -29,7 +30,9 @@ export interface StepThread {
   flatAux: FlatList;
   flatKer: FlatList;
   heap: TopHeap;
-  /** Row-wise top-k of own latents: TopK's codes, and aux-k over the dead ones (each keeps its own guess). */
+  /** The selection's pass over a row segment, on this thread's kernel into its arena buffers. */
+  filter: RowFilter;
+  /** Row-wise top-k of own latents: TopK's codes (its pass on `filter`), and aux-k over the dead ones (each keeps its own guess). */
   sel: RowTopK;
   auxSel: RowTopK;
   deadList: Int32Array;
@@ -46,7 +49,7 @@ export interface StepThread {
   off: {
     g: number; gAux: number; x: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number; wSkip: number; skipOut: number; gradWSkip: number;
     /** the weights' Adam moments and this thread's b_dec input-path part (backward's per-row kernels) */
-    wEncT: number; mWDec: number; vWDec: number; mWEncT: number; vWEncT: number; bDecPart: number;
+    wEncT: number; bEnc: number; mWDec: number; vWDec: number; mWEncT: number; vWEncT: number; bDecPart: number;
   };
   /** Matryoshka segments of own latents: [segment, first latent, end latent]; segOf[j] for own latent l0 + j. */
   segs: [number, number, number][];
@@ -84,13 +87,16 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     if (a < b) { segs.push([s, a, b]); segOf.fill(s, a - l0, b - l0); }
   });
   const scratch = worker * (dIn + dOut);
+  const span = Math.ceil(cfg.dSae / T);
+  const mem = new Float32Array(buffer);
+  const filter = new RowFilter(gemm, mem, at('selVal') + worker * span, at('selIdx') + worker * span, span);
   return {
     cfg, layout, worker, threads: T,
-    mem: new Float32Array(buffer), bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
+    mem, bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
     act: new LatentLists(n), aux: new LatentLists(n), ker: new LatentLists(n),
     flatAct: new FlatList(), flatAux: new FlatList(), flatKer: new FlatList(),
     heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
-    sel: new RowTopK(n, cfg.k), auxSel: new RowTopK(n, cfg.kAux), deadList: new Int32Array(n), batchCands: new FlatList(),
+    filter, sel: new ArenaRowTopK(filter, cfg.k, at('z'), at('bEnc')), auxSel: new RowTopK(n, cfg.kAux), deadList: new Int32Array(n), batchCands: new FlatList(),
     theta: new Float32Array(n), dead: new Uint8Array(n),
     gradDec: v.f32.scratch!.subarray(scratch, scratch + dOut),
     gradEnc: v.f32.scratch!.subarray(scratch + dOut, scratch + dOut + dIn),
@@ -99,7 +105,7 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     off: {
       g: at('g'), gAux: at('gAux'), x: at('x'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * P * B * dOut, xaux: at('xauxPart') + worker * B * dOut,
       z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * dIn, wSkip: at('wSkip'), skipOut: at('skipOut'), gradWSkip: at('gradWSkip'),
-      wEncT: at('wEncT'), mWDec: at('m_wDec'), vWDec: at('v_wDec'), mWEncT: at('m_wEncT'), vWEncT: at('v_wEncT'), bDecPart: at('bDecPart') + worker * dOut,
+      wEncT: at('wEncT'), bEnc: at('bEnc'), mWDec: at('m_wDec'), vWDec: at('v_wDec'), mWEncT: at('m_wEncT'), vWEncT: at('v_wEncT'), bDecPart: at('bDecPart') + worker * dOut,
     },
     segs, segOf,
     dense: false, positiveDense: false,

@@ -194,3 +194,32 @@ export function scale(x: usize, alpha: f32, k: i32): void {
   for (let p = 0; p < k4; p += 4) { const o = <usize>p << 2; v128.store(x + o, f32x4.mul(av, v128.load(x + o))); }
   for (let p = k4; p < k; p++) { const o = <usize>p << 2; store<f32>(x + o, alpha * load<f32>(x + o)); }
 }
+
+// The selection's pass over one row's pre-activations z[0..n): adds bias[0..n) to them in place (bias 0:
+// none), and writes each value above g (strict ≠ 0) or at or above it (strict = 0), with its index idx0 + i,
+// to outVal/outIdx in index order. Returns how many. Most values fall below g: four are added and
+// compared per instruction, and only a group with one above looks at its lanes.
+export function biasFilter(z: usize, bias: usize, n: i32, g: f32, strict: i32, outVal: usize, outIdx: usize, idx0: i32): i32 {
+  const gv = f32x4.splat(g);
+  const n4 = n & ~3;
+  let c = 0;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    let v = v128.load(z + o);
+    if (bias) { v = f32x4.add(v, v128.load(bias + o)); v128.store(z + o, v); }
+    const bits = i32x4.bitmask(strict ? f32x4.gt(v, gv) : f32x4.ge(v, gv));
+    if (bits) {
+      if (bits & 1) { store<f32>(outVal + (<usize>c << 2), f32x4.extract_lane(v, 0)); store<i32>(outIdx + (<usize>c << 2), idx0 + i); c++; }
+      if (bits & 2) { store<f32>(outVal + (<usize>c << 2), f32x4.extract_lane(v, 1)); store<i32>(outIdx + (<usize>c << 2), idx0 + i + 1); c++; }
+      if (bits & 4) { store<f32>(outVal + (<usize>c << 2), f32x4.extract_lane(v, 2)); store<i32>(outIdx + (<usize>c << 2), idx0 + i + 2); c++; }
+      if (bits & 8) { store<f32>(outVal + (<usize>c << 2), f32x4.extract_lane(v, 3)); store<i32>(outIdx + (<usize>c << 2), idx0 + i + 3); c++; }
+    }
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    let x = load<f32>(z + o);
+    if (bias) { x += load<f32>(bias + o); store<f32>(z + o, x); }
+    if (strict ? x > g : x >= g) { store<f32>(outVal + (<usize>c << 2), x); store<i32>(outIdx + (<usize>c << 2), idx0 + i); c++; }
+  }
+  return c;
+}

@@ -30,7 +30,7 @@ test('asking for tfjs-node when it is not installed falls back with a message', 
   assert.equal(chooseEngine('js').gemm.name, 'js');
 });
 
-test('wasm gemmABt, gemmAB, dot, axpy, scale and adam equal the JS reference', () => {
+test('wasm gemmABt, gemmAB, dot, axpy, scale, adam and biasFilter equal the JS reference', () => {
   const w = loadWasmGemm();
   assert.ok(!('error' in w), 'error' in w ? w.error : '');
   if ('error' in w) return;
@@ -77,6 +77,18 @@ test('wasm gemmABt, gemmAB, dot, axpy, scale and adam equal the JS reference', (
       assert.ok(Math.abs(got - exp) <= 1e-6 * Math.max(1, Math.abs(exp)), `adam [${k}] ${o === b ? 'p' : o === mv ? 'm' : 'v'}[${p}] = ${got}, expected ${exp}`);
     }
     assert.ok(Math.abs(ref[b]! - before) > 1e-4, 'the update moved p');
+    // the selection's pass: bias added, values above (or at or above) a threshold kept with their indices
+    const zr = c, br = zr + k, ov = br + k, oi = ov + k;
+    for (const [bias, thr, strict, n] of [[br, 0.3, true, k], [-1, 0, false, k - 1], [br, -Infinity, true, k]] as const) {
+      for (let p = 0; p < 2 * k; p++) ref[zr + p] = f[zr + p] = rng.normal();
+      const at = thr === 0 ? f[zr + (k >> 1)]! : thr; // a threshold equal to one of the values: ≥ keeps it
+      const got = g.biasFilter(f, zr, bias, n, at, strict, ov, oi, 7), exp = jsGemm.biasFilter(ref, zr, bias, n, at, strict, ov, oi, 7);
+      assert.equal(got, exp, `biasFilter [${n}] count`);
+      assert.deepEqual(f.subarray(zr, zr + n), ref.subarray(zr, zr + n), 'the bias added in place');
+      assert.deepEqual(f.subarray(ov, ov + got), ref.subarray(ov, ov + got));
+      assert.deepEqual(new Int32Array(f.buffer, oi * 4, got), new Int32Array(ref.buffer, oi * 4, got));
+      if (thr === -Infinity) assert.equal(got, n, 'everything is above −∞');
+    }
   }
 });
 
