@@ -33,14 +33,13 @@ function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: number,
   const { dIn, dOut, batch: B } = cfg;
   const learnsThreshold = cfg.selection === 'threshold';
   const f = v.f32;
-  const wDec = f.wDec!;
   const d = i * dOut, e = i * dIn, j = i - t.l0;
   const dOff = off.wDec + d, eOff = off.wEncT + e;
   if (c.weighted && sumF !== 0) {
     // ∂/∂d_i of λ/B Σ_n f_i Σ_g ‖d_i^g‖ = λ/B · Σ_n f_i · d_i^g/‖d_i^g‖, block by block
     const G = cfg.normGroups, w = dOut / G;
     for (let g = 0; g < G; g++) {
-      const norm = rowNorm(wDec, d + g * w, w);
+      const norm = rowNorm(t, dOff + g * w, w);
       gemm.axpy(mem, ((c.lambda / B) * sumF) / (norm || 1), dOff + g * w, gradDec + g * w, w);
     }
   }
@@ -115,7 +114,6 @@ function backwardSkip(t: StepThread, c: BackwardCtx): void {
 function backwardSparse(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, act, aux, ker, theta, gradDec, gradEnc, gemm, mem, off } = t;
   const { dIn, dOut, batch: B, selection } = cfg;
-  const wDec = t.v.f32.wDec!;
   let fired = 0;
   for (let i = l0; i < l1; i++) {
     const j = i - l0, d = i * dOut;
@@ -123,7 +121,7 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
     const gOff = off.g + t.segOf[j]! * B * dOut;
     gradDec.fill(0); gradEnc.fill(0);
     let gb = 0, gTheta = 0;
-    const norm = c.weighted ? decoderNorm(wDec, d, dOut, cfg.normGroups) : 1;
+    const norm = c.weighted ? decoderNorm(t, off.wDec + d, dOut, cfg.normGroups) : 1;
     const l1Grad = cfg.penalty === 'l1' ? (c.lambda / B) * norm : 0;
     let sumF = 0;
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
@@ -163,7 +161,7 @@ function backwardGate(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, act, aux, theta, gradDec, gradEnc, gemm, mem, off } = t;
   const { dIn, dOut, batch: B } = cfg;
   const f = t.v.f32;
-  const wDec = f.wDec!, bMag = f.bMag!;
+  const bMag = f.bMag!;
   let fired = 0;
   for (let i = l0; i < l1; i++) {
     const j = i - l0, d = i * dOut, er = theta[j]!;
@@ -176,7 +174,7 @@ function backwardGate(t: StepThread, c: BackwardCtx): number {
       gemm.axpy(mem, dMag * er, off.xc + n * dIn, t.gradEncOff, dIn);
       gMag += dMag; gR += dMag * (fv - bMag[i]!); gu += dMag * er;
     }
-    const l1Grad = (c.lambda / B) * (c.weighted ? decoderNorm(wDec, d, dOut, cfg.normGroups) : 1);
+    const l1Grad = (c.lambda / B) * (c.weighted ? decoderNorm(t, off.wDec + d, dOut, cfg.normGroups) : 1);
     for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
       const n = aux.row[p]!;
       const dGate = l1Grad + gemm.dot(mem, off.gAux + n * dOut, off.wDec + d, dOut);
@@ -199,11 +197,11 @@ function backwardDense(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, ker, theta, gemm, mem, off, mask } = t;
   const { dIn, dOut, dSae, batch: B, selection } = cfg;
   const f = t.v.f32;
-  const z = f.z!, wDec = f.wDec!;
+  const z = f.z!;
   const nLat = l1 - l0;
   const norms = new Float64Array(nLat);
   const sumF = t.sumF;
-  for (let j = 0; j < nLat; j++) norms[j] = c.weighted ? decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups) : 1;
+  for (let j = 0; j < nLat; j++) norms[j] = c.weighted ? decoderNorm(t, off.wDec + (l0 + j) * dOut, dOut, cfg.normGroups) : 1;
   for (const [s, a, b] of t.segs) {
     const gOff = off.g + s * B * dOut;
     gemm.ab(mem, b - a, dOut, B, off.z + a, 1, dSae, gOff, dOut, off.denseGrad + a * dOut, dOut);

@@ -116,16 +116,15 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
   };
 }
 
-export function rowNorm(a: Float32Array, off: number, len: number): number {
-  let s = 0;
-  for (let q = 0; q < len; q++) s += a[off + q]! ** 2;
-  return Math.sqrt(s);
+/** ‖mem[off..off+len)‖ on the thread's dot kernel. */
+export function rowNorm(t: StepThread, off: number, len: number): number {
+  return Math.sqrt(t.gemm.dot(t.mem, off, off, len));
 }
 
-/** A latent's decoder-norm weight Σ_g ‖d_i^g‖ over G equal blocks of its row (G = 1: ‖d_i‖; crosscoder: per source). */
-export function decoderNorm(wDec: Float32Array, off: number, len: number, groups: number): number {
+/** A latent's decoder-norm weight Σ_g ‖d_i^g‖ over G equal blocks of its row at arena offset `off` (G = 1: ‖d_i‖; crosscoder: per source). */
+export function decoderNorm(t: StepThread, off: number, len: number, groups: number): number {
   const w = len / groups;
   let total = 0;
-  for (let g = 0; g < groups; g++) total += rowNorm(wDec, off + g * w, w);
+  for (let g = 0; g < groups; g++) total += rowNorm(t, off + g * w, w);
   return total;
 }
