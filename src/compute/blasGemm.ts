@@ -81,6 +81,7 @@ export function blasGemm(addon: BlasAddon, base: GemmProvider): GemmProvider {
     adam: base.adam,
     scale: base.scale,
     biasFilter: base.biasFilter,
+    pairGrad: base.pairGrad,
     abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
       addon.sgemm(0, 1, m, n, k, mem, aOff, lda, mem, bOff, ldb, mem, cOff, ldc, 0);
     },

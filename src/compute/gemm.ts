@@ -32,6 +32,11 @@ export interface GemmProvider {
    * mem[outVal..] and, as Int32, to the same buffer at outIdx, in index order. Returns how many.
    */
   biasFilter(mem: Float32Array, z: number, bias: number, n: number, g: number, strict: boolean, outVal: number, outIdx: number, idx0: number): number;
+  /**
+   * One active (row, latent) pair of the sparse backward pass: df = base + Σ mem[g+p]·mem[d+p] (p < dOut), with
+   * mem[gradDec+p] += f·mem[g+p] and then mem[gradEnc+q] += df·mem[xc+q] (q < dIn); returns df. As dot, axpy, axpy.
+   */
+  pairGrad(mem: Float32Array, g: number, d: number, gradDec: number, f: number, base: number, dOut: number, xc: number, gradEnc: number, dIn: number): number;
 }
 
 /** torch.optim.Adam's defaults, which the step uses for every parameter. */
@@ -70,6 +75,13 @@ export function jsBiasFilter(mem: Float32Array, z: number, bias: number, n: numb
   return c;
 }
 
+export function jsPairGrad(mem: Float32Array, g: number, d: number, gradDec: number, f: number, base: number, dOut: number, xc: number, gradEnc: number, dIn: number): number {
+  const df = base + jsDot(mem, g, d, dOut);
+  jsAxpy(mem, f, g, gradDec, dOut);
+  jsAxpy(mem, df, xc, gradEnc, dIn);
+  return df;
+}
+
 export function jsScale(mem: Float32Array, alpha: number, x: number, k: number): void {
   for (let p = 0; p < k; p++) mem[x + p]! *= alpha;
 }
@@ -105,6 +117,7 @@ export const jsGemm: GemmProvider = {
   adam: (mem, p, m, v, g, k, step, sbc2) => jsAdam(mem, p, mem, m, mem, v, mem, g, k, step, sbc2),
   scale: jsScale,
   biasFilter: jsBiasFilter,
+  pairGrad: jsPairGrad,
   ab: jsAb,
   abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
     let i = 0;

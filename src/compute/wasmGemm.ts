@@ -18,6 +18,7 @@ interface KernelExports {
   adam(p: number, m: number, v: number, g: number, k: number, step: number, sbc2: number, b1: number, c1: number, b2: number, c2: number, eps: number): number;
   scale(x: number, alpha: number, k: number): void;
   biasFilter(z: number, bias: number, n: number, g: number, strict: number, outVal: number, outIdx: number, idx0: number): number;
+  pairGrad(g: number, d: number, gradDec: number, f: number, base: number, dOut: number, xc: number, gradEnc: number, dIn: number): number;
 }
 
 /** dist/kernels/gemm.wasm seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
@@ -41,7 +42,7 @@ export function loadWasmGemm(): WasmGemm | { error: string } {
     // instantiate once on a small memory to prove the module links here
     instantiateWasmGemm(module, makeMemory(65536));
     const unbound = (): never => { throw new Error('the wasm GEMM is bound to a memory: use instantiateWasmGemm'); };
-    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, ab: unbound, dot: unbound, axpy: unbound, adam: unbound, scale: unbound, biasFilter: unbound }, module, makeMemory });
+    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, ab: unbound, dot: unbound, axpy: unbound, adam: unbound, scale: unbound, biasFilter: unbound, pairGrad: unbound }, module, makeMemory });
   } catch (e) {
     return (cached = { error: `the WebAssembly kernel does not load here (${(e as Error).message})` });
   }
@@ -61,6 +62,7 @@ export function instantiateWasmGemm(module: WebAssembly.Module, memory: WebAssem
     axpy: (_mem, alpha, x, y, kk) => k.axpy(alpha, x * 4, y * 4, kk),
     adam: (_mem, p, m, v, g, kk, step, sbc2) => k.adam(p * 4, m * 4, v * 4, g * 4, kk, step, sbc2, ADAM.beta1, 1 - ADAM.beta1, ADAM.beta2, 1 - ADAM.beta2, ADAM.eps),
     scale: (_mem, alpha, x, kk) => k.scale(x * 4, alpha, kk),
+    pairGrad: (_mem, g, d, gradDec, f, base, dOut, xc, gradEnc, dIn) => k.pairGrad(g * 4, d * 4, gradDec * 4, f, base, dOut, xc * 4, gradEnc * 4, dIn),
     biasFilter: (_mem, z, bias, n, g, strict, outVal, outIdx, idx0) => k.biasFilter(z * 4, bias < 0 ? 0 : bias * 4, n, g, strict ? 1 : 0, outVal * 4, outIdx * 4, idx0),
   };
 }

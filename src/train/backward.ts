@@ -124,20 +124,15 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
     const norm = c.weighted ? decoderNorm(t, off.wDec + d, dOut, cfg.normGroups) : 1;
     const l1Grad = cfg.penalty === 'l1' ? (c.lambda / B) * norm : 0;
     let sumF = 0;
+    // per pair: df = λ/B·‖d_i‖ + g_n·d_i, d_i's gradient += f·g_n, e_i's += df·x′_n (one kernel call)
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
       const fv = act.val[p]!, n = act.row[p]!;
-      const df = l1Grad + gemm.dot(mem, gOff + n * dOut, off.wDec + d, dOut);
-      gemm.axpy(mem, fv, gOff + n * dOut, t.gradDecOff, dOut);
-      gemm.axpy(mem, df, off.xc + n * dIn, t.gradEncOff, dIn);
-      gb += df;
+      gb += gemm.pairGrad(mem, gOff + n * dOut, off.wDec + d, t.gradDecOff, fv, l1Grad, dOut, off.xc + n * dIn, t.gradEncOff, dIn);
       sumF += fv;
     }
     for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
-      const za = aux.val[p]!, n = aux.row[p]!;
-      const dz = gemm.dot(mem, off.gAux + n * dOut, off.wDec + d, dOut);
-      gemm.axpy(mem, za, off.gAux + n * dOut, t.gradDecOff, dOut);
-      gemm.axpy(mem, dz, off.xc + n * dIn, t.gradEncOff, dIn);
-      gb += dz;
+      const n = aux.row[p]!;
+      gb += gemm.pairGrad(mem, off.gAux + n * dOut, off.wDec + d, t.gradDecOff, aux.val[p]!, 0, dOut, off.xc + n * dIn, t.gradEncOff, dIn);
     }
     if (selection === 'threshold') {
       const th = theta[j]!, eps = cfg.bandwidth;

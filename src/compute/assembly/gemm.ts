@@ -223,3 +223,28 @@ export function biasFilter(z: usize, bias: usize, n: i32, g: f32, strict: i32, o
   }
   return c;
 }
+
+// One active (row n, latent i) pair of the sparse backward pass, in one call: df = base + g·d (g: row n's
+// ∂L/∂x̂, d: latent i's decoder row, dOut long) with gradDec += f·g in the same pass over g, then
+// gradEnc += df·xc (row n's encoder input, dIn long). The same operations in the same order as dot, then
+// axpy, then axpy. Returns df.
+export function pairGrad(g: usize, d: usize, gradDec: usize, f: f32, base: f64, dOut: i32, xc: usize, gradEnc: usize, dIn: i32): f64 {
+  const k4 = dOut & ~3;
+  const fv = f32x4.splat(f);
+  let s = f32x4.splat(0);
+  for (let p = 0; p < k4; p += 4) {
+    const o = <usize>p << 2;
+    const gv = v128.load(g + o);
+    s = f32x4.add(s, f32x4.mul(gv, v128.load(d + o)));
+    v128.store(gradDec + o, f32x4.add(v128.load(gradDec + o), f32x4.mul(fv, gv)));
+  }
+  let r = hsum(s);
+  for (let p = k4; p < dOut; p++) r += load<f32>(g + (<usize>p << 2)) * load<f32>(d + (<usize>p << 2));
+  for (let p = k4; p < dOut; p++) {
+    const o = <usize>p << 2;
+    store<f32>(gradDec + o, load<f32>(gradDec + o) + f * load<f32>(g + o));
+  }
+  const df = base + <f64>r;
+  axpy(<f32>df, xc, gradEnc, dIn);
+  return df;
+}

@@ -30,7 +30,7 @@ test('asking for tfjs-node when it is not installed falls back with a message', 
   assert.equal(chooseEngine('js').gemm.name, 'js');
 });
 
-test('wasm gemmABt, gemmAB, dot, axpy, scale, adam and biasFilter equal the JS reference', () => {
+test('wasm gemmABt, gemmAB, dot, axpy, scale, adam, biasFilter and pairGrad equal the JS reference', () => {
   const w = loadWasmGemm();
   assert.ok(!('error' in w), 'error' in w ? w.error : '');
   if ('error' in w) return;
@@ -77,6 +77,25 @@ test('wasm gemmABt, gemmAB, dot, axpy, scale, adam and biasFilter equal the JS r
       assert.ok(Math.abs(got - exp) <= 1e-6 * Math.max(1, Math.abs(exp)), `adam [${k}] ${o === b ? 'p' : o === mv ? 'm' : 'v'}[${p}] = ${got}, expected ${exp}`);
     }
     assert.ok(Math.abs(ref[b]! - before) > 1e-4, 'the update moved p');
+    // one pair of the sparse backward pass: df = base + g·d, gradDec += f·g, gradEnc += df·xc (xc k + 2 long)
+    const pg = c, pd = pg + k, pgd = pd + k, pxc = pgd + k, pge = pxc + k + 2;
+    for (let p = pg; p < pge + k + 2; p++) ref[p] = f[p] = rng.normal();
+    const df = g.pairGrad(f, pg, pd, pgd, 0.7, 0.25, k, pxc, pge, k + 2), dfRef = jsGemm.pairGrad(ref, pg, pd, pgd, 0.7, 0.25, k, pxc, pge, k + 2);
+    assert.ok(Math.abs(df - dfRef) <= 1e-5 * Math.max(1, Math.abs(dfRef)), `pairGrad [${k}] df ${df} vs ${dfRef}`);
+    assert.ok(Math.abs(dfRef - 0.25 - jsGemm.dot(ref, pg, pd, k)) < 1e-12, 'df is base + g·d');
+    for (let p = 0; p < k + 2; p++) for (const o of p < k ? [pgd, pge] : [pge]) {
+      assert.ok(Math.abs(f[o + p]! - ref[o + p]!) <= 1e-5 * Math.max(1, Math.abs(ref[o + p]!)), `pairGrad [${k}] ${o === pgd ? 'gradDec' : 'gradEnc'}[${p}] = ${f[o + p]}, expected ${ref[o + p]}`);
+    }
+    // and on the wasm kernel, bit for bit the dot, axpy and axpy it replaces in the step
+    const twin = f.slice(pgd, pge + k + 2);
+    for (let p = pg; p < pgd; p++) f[p] = ref[p]!;
+    f.set(twin, pgd);
+    const dfSep = 0.25 + g.dot(f, pg, pd, k);
+    g.axpy(f, 0.7, pg, pgd, k); g.axpy(f, dfSep, pxc, pge, k + 2);
+    const sep = f.slice(pgd, pge + k + 2);
+    f.set(twin, pgd);
+    assert.equal(g.pairGrad(f, pg, pd, pgd, 0.7, 0.25, k, pxc, pge, k + 2), dfSep);
+    assert.deepEqual(f.slice(pgd, pge + k + 2), sep);
     // the selection's pass: bias added, values above (or at or above) a threshold kept with their indices
     const zr = c, br = zr + k, ov = br + k, oi = ov + k;
     for (const [bias, thr, strict, n] of [[br, 0.3, true, k], [-1, 0, false, k - 1], [br, -Infinity, true, k]] as const) {
