@@ -16,7 +16,7 @@ import { blasGemm, loadBlas, openblasCore } from '../src/compute/blasGemm';
 import { histogramBits, histogramValues, TopHeap } from '../src/compute/topk';
 import { chooseEngine, ENGINE_PREFERENCES, threadGemm } from '../src/compute/engine';
 import type { EngineChoice, EnginePreference } from '../src/compute/engine';
-import { instantiateWasmGemm, loadWasmGemm, wasmKernelPath } from '../src/compute/wasmGemm';
+import { instantiateWasmGemm, loadWasmGemm } from '../src/compute/wasmGemm';
 import { jsGemm } from '../src/compute/gemm';
 import type { GemmProvider } from '../src/compute/gemm';
 import { modelConfig } from '../src/sae/objectives';
@@ -278,7 +278,8 @@ function jsAbtGflops(n: number, k: number): number {
 }
 
 async function main(): Promise<void> {
-  if (!wasmKernelPath()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'wasm-kernels.mjs')], { stdio: 'inherit' });
+  // (the build script rebuilds a kernel older than its source, so an old dist/ is not what is measured)
+  spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'wasm-kernels.mjs')], { stdio: 'inherit' });
   if ('error' in loadBlas()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'native-blas.mjs')], { stdio: 'inherit' });
   const engine = chooseEngine(ENGINE);
   for (const note of engine.notes) console.error(`bench: ${note}`);

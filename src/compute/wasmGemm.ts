@@ -21,6 +21,9 @@ interface KernelExports {
   pairGrad(g: number, d: number, gradDec: number, f: number, base: number, dOut: number, xc: number, gradEnc: number, dIn: number): number;
 }
 
+/** The exports every thread's provider binds (instantiateWasmGemm). */
+const KERNELS: readonly (keyof KernelExports)[] = ['gemmABt', 'gemmAB', 'dot', 'axpy', 'adam', 'scale', 'biasFilter', 'pairGrad'];
+
 /** dist/kernels/gemm.wasm seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
 export function wasmKernelPath(): string | undefined {
   const candidates = [join(__dirname, '..', '..', 'dist', 'kernels', 'gemm.wasm'), join(__dirname, '..', 'kernels', 'gemm.wasm')];
@@ -35,6 +38,10 @@ export function loadWasmGemm(): WasmGemm | { error: string } {
   if (!path) return (cached = { error: 'the WebAssembly kernel (dist/kernels/gemm.wasm) is not built: run npm run build' });
   try {
     const module = new WebAssembly.Module(readFileSync(path));
+    // a kernel built from an older source lacks the newer row kernels: say so instead of failing mid-step
+    const have = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+    const missing = KERNELS.filter((name) => !have.has(name));
+    if (missing.length) return (cached = { error: `${path} is from an older build (no ${missing.join(', ')}): run npm run build` });
     const makeMemory = (bytes: number): WebAssembly.Memory => {
       const pages = Math.ceil(bytes / 65536);
       return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
