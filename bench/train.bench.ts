@@ -3,7 +3,8 @@
 // threads, interleaved in one run. Also the dense GEMMs' GFLOP/s (BLAS with 1 and 2 threads per call, wasm
 // SIMD, against torch.mm), and peak RSS. Prints one JSON line per case; quote medians.
 //   BENCH_STEPS=3 (timed steps per case and side), BENCH_SHAPES=large,small, BENCH_NO_TORCH=1 to skip torch,
-//   BENCH_ENGINE=auto|blas|wasm|js (the step's engine).
+//   BENCH_ENGINE=auto|blas|wasm|js (the step's engine), BENCH_PROFILE_STEPS=3 (profiled steps after the timed
+//   ones: the `.phases` line, where each step's time goes), BENCH_CASES=topk,relu (a subset by architecture).
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -12,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { blasGemm, loadBlas, openblasCore } from '../src/compute/blasGemm';
-import { histogramBits, histogramValues, RowTopK, TopHeap } from '../src/compute/topk';
+import { histogramBits, histogramValues, TopHeap } from '../src/compute/topk';
 import { chooseEngine, ENGINE_PREFERENCES, threadGemm } from '../src/compute/engine';
 import type { EngineChoice, EnginePreference } from '../src/compute/engine';
-import { instantiateWasmGemm, loadWasmGemm, wasmKernelPath } from '../src/compute/wasmGemm';
+import { instantiateWasmGemm, loadWasmGemm } from '../src/compute/wasmGemm';
 import { jsGemm } from '../src/compute/gemm';
 import type { GemmProvider } from '../src/compute/gemm';
 import { modelConfig } from '../src/sae/objectives';
@@ -23,11 +24,13 @@ import { buildLayout, S } from '../src/train/layout';
 import { FlatList } from '../src/train/lists';
 import { collectAbove } from '../src/train/select';
 import { StepEngine } from '../src/train/stepEngine';
+import type { StepProfile } from '../src/train/profile';
 import { PYTHON, torchAvailable } from './torch';
 import { WorkerPool } from '../src/train/pool';
 import { Rng } from '../src/train/rng';
 
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
+const PROFILE_STEPS = Number(process.env.BENCH_PROFILE_STEPS ?? 3);
 const THREADS = 2;
 const shapes = (process.env.BENCH_SHAPES ?? 'large,small').split(',');
 const ENGINE = (process.env.BENCH_ENGINE ?? 'auto') as EnginePreference;
@@ -147,7 +150,7 @@ function setupOurs(engine: EngineChoice, arch: Arch, dIn: number, dSae: number, 
  * pass of the level-1 histogram over every value, the level-2 histogram over every value, and the
  * activation's scan of Z for the values at or above the cut; after: the bias added in the pass that keeps
  * the values above the step's guess (the last cut less a margin), both histograms and the activation over
- * those candidates only.
+ * those candidates only. "After" is the step's own code on thread 0's kernel (wasm SIMD when there is one).
  */
 function selectionShare(eng: StepEngine, arch: 'topk' | 'batchtopk', k: number, stepSeconds: number): Record<string, number> {
   const { dSae, batch: B } = eng.cfg;
@@ -173,11 +176,13 @@ function selectionShare(eng: StepEngine, arch: 'topk' | 'batchtopk', k: number, 
       for (let j = 0; j < k; j++) { outV[n * k + j] = heap.v[j]!; outI[n * k + j] = heap.i[j]!; }
     }
   };
-  const sel = new RowTopK(hi - lo, k);
+  // after: the step's own code on thread 0's kernel, over the arena's Z (thread 0's latents are lo..hi)
+  const t0 = eng.thread0, sel = t0.sel;
+  if (t0.l0 !== lo || t0.l1 !== hi) throw new Error('thread 0 is expected to own the first half of the latents');
   let candidates = 0;
   const after = (z: Float32Array): void => {
     if (arch === 'batchtopk') {
-      collectAbove(z, 0, dSae, B, lo, hi, bias, guess, cands);
+      collectAbove(t0, guess, cands);
       candidates = cands.size;
       histogramValues(cands.val, cands.size, hist, 1, 0);
       histogramValues(cands.val, cands.size, hist, 2, new Uint32Array(new Float32Array([cut]).buffer)[0]! >>> 16);
@@ -188,8 +193,10 @@ function selectionShare(eng: StepEngine, arch: 'topk' | 'batchtopk', k: number, 
     for (let n = 0; n < B; n++) sel.select(z, n * dSae, lo, hi, bias, k, outV, outI, n * k);
   };
   const ts: Record<'before' | 'after', number[]> = { before: [], after: [] };
+  const arenaZ = eng.views.f32.z!;
   for (let r = 0; r < 3; r++) for (const [name, run] of [['before', before], ['after', after]] as const) {
-    const z = z0.slice();
+    const z = name === 'after' ? arenaZ : z0.slice();
+    if (name === 'after') arenaZ.set(z0);
     const t = performance.now(); run(z); ts[name].push((performance.now() - t) / 1000);
   }
   const b = median(ts.before), a = median(ts.after);
@@ -199,6 +206,39 @@ function selectionShare(eng: StepEngine, arch: 'topk' | 'batchtopk', k: number, 
     ...(arch === 'batchtopk'
       ? { candidatesPerNeeded: +(candidates / ((k * B) / THREADS)).toFixed(2), guessMisses: eng.cutMisses, steps: eng.adamT }
       : { guessMissRate: +(sel.misses / Math.max(sel.rows, 1)).toFixed(3) }),
+  };
+}
+
+/**
+ * Where our step's time goes: PROFILE_STEPS more steps with the engine's profile on (src/train/profile.ts),
+ * each field the median over them (seconds). `phases` are the barrier-delimited phases end to end, `serial`
+ * the coordinator's work between them, `threads[w]` each thread's own parts and its waiting (the phases'
+ * wall time less its busy time). `shares` divides the profiled step by what it was spent on; `profiledSeconds`
+ * against `secondsPerStep` (the timed steps, unprofiled) shows the clock's own cost.
+ */
+function phaseBreakdown(eng: StepEngine, arch: Arch, stepSeconds: number): Record<string, unknown> {
+  const profiles: StepProfile[] = [];
+  eng.profile = true;
+  try {
+    for (let s = 0; s < PROFILE_STEPS; s++) { eng.step({ lr: 3e-4, sparsityCoef: arch === 'relu' ? 5 : 0, deadTokens: 1e12 }); profiles.push(eng.lastProfile!); }
+  } finally { eng.profile = false; }
+  const med = (get: (p: StepProfile) => number): number => +median(profiles.map(get)).toFixed(4);
+  const group = <K extends string>(keys: readonly K[], get: (p: StepProfile, k: K) => number): Record<K, number> =>
+    Object.fromEntries(keys.map((k) => [k, med((p) => get(p, k))])) as Record<K, number>;
+  const threadKeys = Object.keys(profiles[0]!.threads[0]!) as (keyof StepProfile['threads'][number])[];
+  const seconds = med((p) => p.seconds);
+  const serial = group(['prepare', 'merge', 'cut', 'finish'] as const, (p, k) => p.serial[k]);
+  const phases = group(['encode', 'hist', 'activate', 'residual', 'backward'] as const, (p, k) => p.phases[k]);
+  const threads = profiles[0]!.threads.map((_, w) => group(threadKeys, (p, k) => p.threads[w]![k]));
+  // thread 0's parts as shares of the step (the threads run the same parts over halves of the latents)
+  const t0 = threads[0]!;
+  const share = (x: number): number => +(x / seconds).toFixed(3);
+  return {
+    steps: PROFILE_STEPS, secondsPerStep: +stepSeconds.toFixed(3), profiledSeconds: seconds, serial, phases, threads,
+    shares: {
+      encodeGemm: share(t0.encodeGemm), select: share(t0.select + t0.hist), activate: share(t0.activate), residual: share(t0.residual),
+      grad: share(t0.grad + t0.bDecPart), adam: share(t0.adam), norm: share(t0.norm), serial: share(serial.prepare + serial.merge + serial.cut + serial.finish), waiting: share(t0.waiting),
+    },
   };
 }
 
@@ -238,7 +278,8 @@ function jsAbtGflops(n: number, k: number): number {
 }
 
 async function main(): Promise<void> {
-  if (!wasmKernelPath()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'wasm-kernels.mjs')], { stdio: 'inherit' });
+  // (the build script rebuilds a kernel older than its source, so an old dist/ is not what is measured)
+  spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'wasm-kernels.mjs')], { stdio: 'inherit' });
   if ('error' in loadBlas()) spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'prebuild', 'native-blas.mjs')], { stdio: 'inherit' });
   const engine = chooseEngine(ENGINE);
   for (const note of engine.notes) console.error(`bench: ${note}`);
@@ -269,7 +310,8 @@ async function main(): Promise<void> {
     cases.push({ name: 'train.step.relu.512x4096.b4096.l0≈2048(dense path)', arch: 'relu', dIn: 512, dSae: 4096, B: 4096, k: 0, l0: 2048 });
   }
   try {
-    for (const c of cases) {
+    const only = process.env.BENCH_CASES?.split(',');
+    for (const c of cases.filter((c) => !only || only.includes(c.arch))) {
       const ours = setupOurs(engine, c.arch, c.dIn, c.dSae, c.B, c.k, c.l0);
       if (torch) await torch.call({ op: 'setup', arch: c.arch, d_in: c.dIn, d_sae: c.dSae, B: c.B, k: c.k, l0: c.l0 });
       const ourTimes: number[] = [], torchTimes: number[] = [];
@@ -284,6 +326,8 @@ async function main(): Promise<void> {
           torchTimes.push(r.seconds!); torchL0 = r.l0!; torchRss = r.maxrss_mb!;
         }
       }
+      console.log(JSON.stringify({ case: `${c.name}.phases`, ...phaseBreakdown(ours.eng, c.arch, median(ourTimes)) }));
+      // last: it runs thread 0's selector on a copy of Z, which moves its carried guess
       if (c.arch !== 'relu') console.log(JSON.stringify({ case: `${c.name}.selection`, ...selectionShare(ours.eng, c.arch, c.k, median(ourTimes)) }));
       await ours.pool?.close();
       const oursTps = c.B / median(ourTimes);

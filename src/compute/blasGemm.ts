@@ -6,8 +6,8 @@
  * (each kernel worker) loads it for itself. OpenBLAS runs one thread per call: each worker already owns a
  * share of the latents.
  *
- * Only the GEMMs go native. dot and axpy over one row (d_in floats) stay on the thread's wasm or JS
- * kernel: a Node-API call costs more than a 768-float wasm dot product.
+ * Only the GEMMs go native. The row kernels (dot, axpy, Adam, scale, the selection's filter) stay on the
+ * thread's wasm or JS kernel: a Node-API call costs more than a 768-float wasm dot product.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,7 +70,7 @@ export function openblasCore(addon: BlasAddon): string | undefined {
 }
 
 /**
- * The provider on this thread: abt and ab on sgemm, dot and axpy (and ab's rare odd strides) on `base`,
+ * The provider on this thread: abt and ab on sgemm, the row kernels (and ab's rare odd strides) on `base`,
  * the thread's wasm or JS provider over the same memory.
  */
 export function blasGemm(addon: BlasAddon, base: GemmProvider): GemmProvider {
@@ -78,6 +78,10 @@ export function blasGemm(addon: BlasAddon, base: GemmProvider): GemmProvider {
     name: 'blas',
     dot: base.dot,
     axpy: base.axpy,
+    adam: base.adam,
+    scale: base.scale,
+    biasFilter: base.biasFilter,
+    pairGrad: base.pairGrad,
     abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
       addon.sgemm(0, 1, m, n, k, mem, aOff, lda, mem, bOff, ldb, mem, cOff, ldc, 0);
     },

@@ -19,6 +19,71 @@ export interface GemmProvider {
   dot(mem: Float32Array, x: number, y: number, k: number): number;
   /** mem[y+p] += alpha·mem[x+p] for p < k. */
   axpy(mem: Float32Array, alpha: number, x: number, y: number, k: number): void;
+  /**
+   * Adam (ADAM's β1, β2, eps) on the k parameters at p, moments at m and v, gradient at g; step = lr/(1 − β1^t),
+   * sbc2 = √(1 − β2^t). Returns Σ p² after the update.
+   */
+  adam(mem: Float32Array, p: number, m: number, v: number, g: number, k: number, step: number, sbc2: number): number;
+  /** mem[x+p] *= alpha for p < k. */
+  scale(mem: Float32Array, alpha: number, x: number, k: number): void;
+  /**
+   * The selection's pass over one row: adds mem[bias..+n) to mem[z..+n) in place (bias < 0: none) and writes
+   * the values above g (strict) or at or above it (g as a float32), with their indices idx0 + i, to
+   * mem[outVal..] and, as Int32, to the same buffer at outIdx, in index order. Returns how many.
+   */
+  biasFilter(mem: Float32Array, z: number, bias: number, n: number, g: number, strict: boolean, outVal: number, outIdx: number, idx0: number): number;
+  /**
+   * One active (row, latent) pair of the sparse backward pass: df = base + Σ mem[g+p]·mem[d+p] (p < dOut), with
+   * mem[gradDec+p] += f·mem[g+p] and then mem[gradEnc+q] += df·mem[xc+q] (q < dIn); returns df. As dot, axpy, axpy.
+   */
+  pairGrad(mem: Float32Array, g: number, d: number, gradDec: number, f: number, base: number, dOut: number, xc: number, gradEnc: number, dIn: number): number;
+}
+
+/** torch.optim.Adam's defaults, which the step uses for every parameter. */
+export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
+/**
+ * Adam over k entries that may live in different arrays (p, m, v at their offsets, the gradient at g[go..]):
+ * the JS kernel, and the step's scalars and b_dec. Returns Σ p² after the update.
+ */
+export function jsAdam(pa: Float32Array, po: number, ma: Float32Array, mo: number, va: Float32Array, vo: number, ga: ArrayLike<number>, go: number, k: number, step: number, sbc2: number): number {
+  const { beta1, beta2, eps } = ADAM;
+  let s = 0;
+  for (let q = 0; q < k; q++) {
+    const gq = ga[go + q]!;
+    const mq = beta1 * ma[mo + q]! + (1 - beta1) * gq;
+    const vq = beta2 * va[vo + q]! + (1 - beta2) * gq * gq;
+    ma[mo + q] = mq; va[vo + q] = vq;
+    const pq = (pa[po + q]! -= (step * mq) / (Math.sqrt(vq) / sbc2 + eps));
+    s += pq * pq;
+  }
+  return s;
+}
+
+const int32Views = new WeakMap<Float32Array, Int32Array>();
+
+export function jsBiasFilter(mem: Float32Array, z: number, bias: number, n: number, g: number, strict: boolean, outVal: number, outIdx: number, idx0: number): number {
+  let idx = int32Views.get(mem);
+  if (!idx) int32Views.set(mem, (idx = new Int32Array(mem.buffer, mem.byteOffset, mem.length)));
+  const gf = Math.fround(g);
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    let x = mem[z + i]!;
+    if (bias >= 0) { x = Math.fround(x + mem[bias + i]!); mem[z + i] = x; }
+    if (strict ? x > gf : x >= gf) { mem[outVal + c] = x; idx[outIdx + c] = idx0 + i; c++; }
+  }
+  return c;
+}
+
+export function jsPairGrad(mem: Float32Array, g: number, d: number, gradDec: number, f: number, base: number, dOut: number, xc: number, gradEnc: number, dIn: number): number {
+  const df = base + jsDot(mem, g, d, dOut);
+  jsAxpy(mem, f, g, gradDec, dOut);
+  jsAxpy(mem, df, xc, gradEnc, dIn);
+  return df;
+}
+
+export function jsScale(mem: Float32Array, alpha: number, x: number, k: number): void {
+  for (let p = 0; p < k; p++) mem[x + p]! *= alpha;
 }
 
 export function jsDot(mem: Float32Array, x: number, y: number, k: number): number {
@@ -49,6 +114,10 @@ export const jsGemm: GemmProvider = {
   name: 'js',
   dot: jsDot,
   axpy: jsAxpy,
+  adam: (mem, p, m, v, g, k, step, sbc2) => jsAdam(mem, p, mem, m, mem, v, mem, g, k, step, sbc2),
+  scale: jsScale,
+  biasFilter: jsBiasFilter,
+  pairGrad: jsPairGrad,
   ab: jsAb,
   abt(mem, m, n, k, aOff, lda, bOff, ldb, cOff, ldc) {
     let i = 0;

@@ -64,8 +64,8 @@ export const NO_INDEX = 0x7fffffff;
  * step: a guess that is off costs time, never exactness).
  */
 export class RowTopK {
-  private cv: Float32Array;
-  private ci: Int32Array;
+  protected cv: Float32Array;
+  protected ci: Int32Array;
   readonly heap: TopHeap;
   /** running mean and mean absolute deviation of the rows' k-th values; NaN before the first row */
   private mean = NaN;
@@ -74,9 +74,10 @@ export class RowTopK {
   misses = 0;
   rows = 0;
 
-  constructor(capacity: number, k = 1) {
-    this.cv = new Float32Array(Math.max(capacity, 1));
-    this.ci = new Int32Array(Math.max(capacity, 1));
+  /** `buffers`: where the candidates go (at least `capacity` long), e.g. arena memory a kernel can write. */
+  constructor(capacity: number, k = 1, buffers?: { val: Float32Array; idx: Int32Array }) {
+    this.cv = buffers?.val ?? new Float32Array(Math.max(capacity, 1));
+    this.ci = buffers?.idx ?? new Int32Array(Math.max(capacity, 1));
     this.heap = new TopHeap(Math.max(k, 1));
   }
 
@@ -102,15 +103,12 @@ export class RowTopK {
   }
 
   /**
-   * Adds bias[lo..hi) to z[off + lo .. off + hi) (no bias: leaves z alone), then writes the k best of those
-   * entries (index i, not i − lo) to outVal/outIdx[outBase ..+k), padded with −Infinity / NO_INDEX.
-   * Returns the k-th value (−Infinity when the range holds fewer than k).
+   * The candidates pass: adds bias[lo..hi) to z[off + lo .. off + hi) (no bias: leaves z alone) and keeps the
+   * values above g, with their indices, in cv/ci. Returns how many. The training step's threads run it on
+   * their kernel instead (src/train/select.ts).
    */
-  select(z: Float32Array, off: number, lo: number, hi: number, bias: Float32Array | undefined, k: number,
-    outVal: Float32Array, outIdx: Int32Array, outBase: number): number {
-    this.room(hi - lo);
+  protected filter(z: Float32Array, off: number, lo: number, hi: number, bias: Float32Array | undefined, g: number): number {
     const cv = this.cv, ci = this.ci;
-    const g = hi - lo <= k ? -Infinity : this.guess();
     let c = 0;
     if (bias) {
       for (let i = lo; i < hi; i++) {
@@ -121,13 +119,25 @@ export class RowTopK {
     } else {
       for (let i = lo; i < hi; i++) { const val = z[off + i]!; if (val > g) { cv[c] = val; ci[c] = i; c++; } }
     }
+    return c;
+  }
+
+  /**
+   * Adds bias[lo..hi) to z[off + lo .. off + hi) (no bias: leaves z alone), then writes the k best of those
+   * entries (index i, not i − lo) to outVal/outIdx[outBase ..+k), padded with −Infinity / NO_INDEX.
+   * Returns the k-th value (−Infinity when the range holds fewer than k).
+   */
+  select(z: Float32Array, off: number, lo: number, hi: number, bias: Float32Array | undefined, k: number,
+    outVal: Float32Array, outIdx: Int32Array, outBase: number): number {
+    this.room(hi - lo);
+    const g = hi - lo <= k ? -Infinity : this.guess();
+    let c = this.filter(z, off, lo, hi, bias, g);
     this.rows++;
     // the guess was above this row's k-th value: filter again, lower each time (the last time, everything)
     for (let steps = 1; c < k && g !== -Infinity; steps++) {
       this.misses++;
       const g2 = this.guess(steps);
-      c = 0;
-      for (let i = lo; i < hi; i++) { const val = z[off + i]!; if (val > g2) { cv[c] = val; ci[c] = i; c++; } }
+      c = this.filter(z, off, lo, hi, undefined, g2);
       if (g2 === -Infinity) break;
     }
     return this.pick(c, k, outVal, outIdx, outBase);

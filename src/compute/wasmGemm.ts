@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADAM } from './gemm';
 import type { GemmProvider } from './gemm';
 
 export interface WasmGemm { gemm: GemmProvider; module: WebAssembly.Module; makeMemory: (bytes: number) => WebAssembly.Memory }
@@ -14,7 +15,14 @@ interface KernelExports {
   gemmAB(m: number, n: number, k: number, a: number, sI: number, sP: number, b: number, ldb: number, c: number, ldc: number): void;
   dot(x: number, y: number, k: number): number;
   axpy(alpha: number, x: number, y: number, k: number): void;
+  adam(p: number, m: number, v: number, g: number, k: number, step: number, sbc2: number, b1: number, c1: number, b2: number, c2: number, eps: number): number;
+  scale(x: number, alpha: number, k: number): void;
+  biasFilter(z: number, bias: number, n: number, g: number, strict: number, outVal: number, outIdx: number, idx0: number): number;
+  pairGrad(g: number, d: number, gradDec: number, f: number, base: number, dOut: number, xc: number, gradEnc: number, dIn: number): number;
 }
+
+/** The exports every thread's provider binds (instantiateWasmGemm). */
+const KERNELS: readonly (keyof KernelExports)[] = ['gemmABt', 'gemmAB', 'dot', 'axpy', 'adam', 'scale', 'biasFilter', 'pairGrad'];
 
 /** dist/kernels/gemm.wasm seen from src/compute (tests, tsx) or from any dist/<bundle> folder. */
 export function wasmKernelPath(): string | undefined {
@@ -30,6 +38,10 @@ export function loadWasmGemm(): WasmGemm | { error: string } {
   if (!path) return (cached = { error: 'the WebAssembly kernel (dist/kernels/gemm.wasm) is not built: run npm run build' });
   try {
     const module = new WebAssembly.Module(readFileSync(path));
+    // a kernel built from an older source lacks the newer row kernels: say so instead of failing mid-step
+    const have = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+    const missing = KERNELS.filter((name) => !have.has(name));
+    if (missing.length) return (cached = { error: `${path} is from an older build (no ${missing.join(', ')}): run npm run build` });
     const makeMemory = (bytes: number): WebAssembly.Memory => {
       const pages = Math.ceil(bytes / 65536);
       return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -37,7 +49,7 @@ export function loadWasmGemm(): WasmGemm | { error: string } {
     // instantiate once on a small memory to prove the module links here
     instantiateWasmGemm(module, makeMemory(65536));
     const unbound = (): never => { throw new Error('the wasm GEMM is bound to a memory: use instantiateWasmGemm'); };
-    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, ab: unbound, dot: unbound, axpy: unbound }, module, makeMemory });
+    return (cached = { gemm: { name: 'wasm-simd', abt: unbound, ab: unbound, dot: unbound, axpy: unbound, adam: unbound, scale: unbound, biasFilter: unbound, pairGrad: unbound }, module, makeMemory });
   } catch (e) {
     return (cached = { error: `the WebAssembly kernel does not load here (${(e as Error).message})` });
   }
@@ -55,5 +67,9 @@ export function instantiateWasmGemm(module: WebAssembly.Module, memory: WebAssem
     ab: (_mem, m, n, kk, aOff, sI, sP, bOff, ldb, cOff, ldc) => k.gemmAB(m, n, kk, aOff * 4, sI, sP, bOff * 4, ldb, cOff * 4, ldc),
     dot: (_mem, x, y, kk) => k.dot(x * 4, y * 4, kk),
     axpy: (_mem, alpha, x, y, kk) => k.axpy(alpha, x * 4, y * 4, kk),
+    adam: (_mem, p, m, v, g, kk, step, sbc2) => k.adam(p * 4, m * 4, v * 4, g * 4, kk, step, sbc2, ADAM.beta1, 1 - ADAM.beta1, ADAM.beta2, 1 - ADAM.beta2, ADAM.eps),
+    scale: (_mem, alpha, x, kk) => k.scale(x * 4, alpha, kk),
+    pairGrad: (_mem, g, d, gradDec, f, base, dOut, xc, gradEnc, dIn) => k.pairGrad(g * 4, d * 4, gradDec * 4, f, base, dOut, xc * 4, gradEnc * 4, dIn),
+    biasFilter: (_mem, z, bias, n, g, strict, outVal, outIdx, idx0) => k.biasFilter(z * 4, bias < 0 ? 0 : bias * 4, n, g, strict ? 1 : 0, outVal * 4, outIdx * 4, idx0),
   };
 }

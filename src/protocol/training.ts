@@ -66,6 +66,8 @@ export interface TrainOptions {
   /** relu: unit-norm decoder variant (docs/theory.md §A2) instead of the decoder-norm-weighted L1 (A1). */
   unitNormDecoder?: boolean;
   decoderInitNorm?: number;
+  /** Where b_dec starts (SAELens b_dec_init_method): the geometric median of a sample (default), its mean, or zeros. */
+  bDecInit?: 'geometric-median' | 'mean' | 'zeros';
   /** Scale activations to mean norm √d_in while training (expected_average_only_in), folded into the saved weights. */
   normalize?: boolean;
   /** A latent is dead after this many tokens without firing. */

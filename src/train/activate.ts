@@ -3,6 +3,7 @@
  * per-latent lists (sparse path) or a mask over Z (dense path), and this thread's partial reconstruction.
  */
 import { S } from './layout';
+import { collectRows } from './select';
 import { decoderNorm } from './stepThread';
 import type { StepThread } from './stepThread';
 
@@ -15,16 +16,9 @@ import type { StepThread } from './stepThread';
 export function positiveFirstPass(t: StepThread): void {
   const { cfg, l0, l1 } = t;
   const { dSae, batch: B } = cfg;
-  const z = t.v.f32.z!, bEnc = t.v.f32.bEnc!, A = t.flatAct;
   const limit = t.v.f32.denseGrad!.length > 0 ? cfg.denseThreshold * B * (l1 - l0) : Infinity;
-  A.size = 0;
-  let n = 0;
-  for (; n < B && A.size <= limit; n++) {
-    const row = n * dSae;
-    for (let i = l0; i < l1; i++) { const val = z[row + i]! + bEnc[i]!; z[row + i] = val; if (val > 0) A.push(i - l0, n, z[row + i]!); }
-  }
-  t.positiveDense = A.size > limit;
-  for (; n < B; n++) { const row = n * dSae; for (let i = l0; i < l1; i++) z[row + i]! += bEnc[i]!; }
+  collectRows(t.filter, t.off.z + l0, dSae, B, l1 - l0, t.off.bEnc + l0, 0, true, 0, t.flatAct, limit);
+  t.positiveDense = t.flatAct.size > limit;
 }
 
 /** Builds this thread's per-latent active lists and its partial reconstruction Σ f·d_i. */
@@ -113,12 +107,11 @@ export function activate(t: StepThread): void {
   // ... then a counting sort by latent (rows stay ascending within each latent, so sums run in a fixed order)
   act.sortFrom(A, nLat); aux.sortFrom(X, nLat); ker.sortFrom(K, nLat);
   let l1sum = 0;
-  const wDec = v.f32.wDec!;
   const weightedL1 = cfg.penalty === 'l1' && !cfg.unitNormDecoder;
   // the gate mechanism's L1 is on ReLU(π_gate) (the gate list), not on the codes
   const penalised = selection === 'gate' ? aux : act;
   for (let j = 0; j < nLat && weightedL1; j++) {
-    const norm = decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups);
+    const norm = decoderNorm(t, t.off.wDec + (l0 + j) * dOut, dOut, cfg.normGroups);
     for (let p = penalised.ptr[j]!; p < penalised.ptr[j + 1]!; p++) l1sum += penalised.val[p]! * norm;
   }
   if (!weightedL1) for (let p = 0; p < penalised.ptr[nLat]!; p++) l1sum += penalised.val[p]!;
@@ -149,7 +142,7 @@ export function activate(t: StepThread): void {
 function activateDense(t: StepThread): void {
   const { cfg, v, l0, l1, act, aux, ker, theta, worker } = t;
   const { dSae, dOut, batch: B, selection } = cfg;
-  const z = v.f32.z!, wDec = v.f32.wDec!;
+  const z = v.f32.z!;
   const nLat = l1 - l0;
   const halfBand = cfg.bandwidth / 2;
   if (t.mask.length < B * nLat) t.mask = new Uint8Array(B * nLat);
@@ -178,7 +171,7 @@ function activateDense(t: StepThread): void {
   ker.sortFrom(K, nLat);
   let l1sum = 0;
   const weighted = cfg.penalty === 'l1' && !cfg.unitNormDecoder;
-  for (let j = 0; j < nLat; j++) l1sum += sumF[j]! * (weighted ? decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups) : 1);
+  for (let j = 0; j < nLat; j++) l1sum += sumF[j]! * (weighted ? decoderNorm(t, t.off.wDec + (l0 + j) * dOut, dOut, cfg.normGroups) : 1);
   for (const [s, a, b] of t.segs) t.gemm.ab(t.mem, B, dOut, b - a, t.off.z + a, dSae, 1, t.off.wDec + a * dOut, dOut, t.off.part + s * B * dOut, dOut);
   // segments without own latents still hold last step's sums
   for (let s = 0; s < cfg.prefixes.length; s++) if (!t.segs.some(([q]) => q === s)) v.f32.xhatPart!.fill(0, (worker * cfg.prefixes.length + s) * B * dOut, (worker * cfg.prefixes.length + s + 1) * B * dOut);

@@ -2,74 +2,68 @@
  * The backward phase: each own latent's gradients (sparse lists, the dense path, or the gate mechanism),
  * applied by Adam as soon as they are complete; the skip transcoder's W_skip.
  */
+import { ADAM, jsAdam } from '../compute/gemm';
 import { DENSE_BLOCK, S } from './layout';
+import { now, Slot } from './profile';
 import { decoderNorm, rangeOf, rowNorm } from './stepThread';
 import type { StepThread } from './stepThread';
 
-export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+interface BackwardCtx {
+  lambda: number; capture: boolean; weighted: boolean; bDecPart: Float32Array;
+  /** lr/(1 − β1^t) and √(1 − β2^t), Adam's bias corrections as its kernel takes them; b_dec's input-path part's float offset */
+  step: number; sbc2: number; bDecPartOff: number;
+}
 
-function adamRow(p: Float32Array, m: Float32Array, vv: Float32Array, off: number, grad: Float32Array, len: number, lr: number, bc1: number, bc2: number): void {
-  const { beta1, beta2, eps } = ADAM;
-  const step = lr / bc1, sbc2 = Math.sqrt(bc2);
-  for (let q = 0; q < len; q++) {
-    const gq = grad[q]!;
-    const mq = beta1 * m[off + q]! + (1 - beta1) * gq;
-    const vq = beta2 * vv[off + q]! + (1 - beta2) * gq * gq;
-    m[off + q] = mq; vv[off + q] = vq;
-    p[off + q]! -= (step * mq) / (Math.sqrt(vq) / sbc2 + eps);
-  }
+/** Adam on one scalar parameter p[i] (b_enc, log θ, the gate's b_mag and r_mag). */
+function adamScalar(p: Float32Array, m: Float32Array, v: Float32Array, i: number, grad: number, c: BackwardCtx): void {
+  scalarGrad[0] = grad;
+  jsAdam(p, i, m, i, v, i, scalarGrad, 0, 1, c.step, c.sbc2);
 }
 
 const scalarGrad = new Float32Array(1);
 
-interface BackwardCtx {
-  lambda: number; lr: number; bc1: number; bc2: number; capture: boolean; weighted: boolean; bDecPart: Float32Array;
-}
-
 /**
- * The end of one latent's backward pass, shared by the sparse and dense paths: the L1 term of the decoder
- * row, b_dec's input-path part, the unit-norm projection, Adam (or capture), renormalisation, statistics.
- * Returns how many rows the latent fired on.
+ * The end of one latent's backward pass, shared by the sparse and dense paths, on its gradient rows in the
+ * arena (float offsets gradDec, d_out long, and gradEnc, d_in long): the L1 term of the decoder row, b_dec's
+ * input-path part, the unit-norm projection, Adam (or capture), renormalisation, statistics — each a
+ * kernel call over the row (./compute/gemm.ts). Returns how many rows the latent fired on.
  */
-function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: Float32Array, gradEnc: Float32Array, gb: number, gTheta: number, sumF: number, gu = gb): number {
-  const { cfg, v } = t;
+function finishLatent(t: StepThread, c: BackwardCtx, i: number, gradDec: number, gradEnc: number, gb: number, gTheta: number, sumF: number, gu = gb): number {
+  const { cfg, v, gemm, mem, off } = t;
   const { dIn, dOut, batch: B } = cfg;
   const learnsThreshold = cfg.selection === 'threshold';
   const f = v.f32;
-  const wDec = f.wDec!, wEncT = f.wEncT!;
   const d = i * dOut, e = i * dIn, j = i - t.l0;
+  const dOff = off.wDec + d, eOff = off.wEncT + e;
   if (c.weighted && sumF !== 0) {
     // ∂/∂d_i of λ/B Σ_n f_i Σ_g ‖d_i^g‖ = λ/B · Σ_n f_i · d_i^g/‖d_i^g‖, block by block
     const G = cfg.normGroups, w = dOut / G;
     for (let g = 0; g < G; g++) {
-      const norm = rowNorm(wDec, d + g * w, w);
-      const k = ((c.lambda / B) * sumF) / (norm || 1);
-      for (let q = g * w; q < (g + 1) * w; q++) gradDec[q]! += k * wDec[d + q]!;
+      const norm = rowNorm(t, dOff + g * w, w);
+      gemm.axpy(mem, ((c.lambda / B) * sumF) / (norm || 1), dOff + g * w, gradDec + g * w, w);
     }
   }
   // b_dec enters through x − b_dec: its gradient gets −Σ_n dz_{n,i} w_enc,i (with the pre-update W_enc)
   // (gu: Σ_n ∂L/∂z_{n,i}, which is b_enc's gradient except for the gate, whose b_gate sees only the gate path)
-  if (gu !== 0 && cfg.bDecInput) for (let q = 0; q < dIn; q++) c.bDecPart[q]! -= gu * wEncT[e + q]!;
-  if (cfg.unitNormDecoder) {
-    let par = 0;
-    for (let q = 0; q < dOut; q++) par += gradDec[q]! * wDec[d + q]!;
-    for (let q = 0; q < dOut; q++) gradDec[q]! -= par * wDec[d + q]!;
-  }
+  const prof = t.prof;
+  let t0 = prof ? now() : 0;
+  if (gu !== 0 && cfg.bDecInput) gemm.axpy(mem, -gu, eOff, c.bDecPartOff, dIn);
+  if (prof) { const t1 = now(); prof[Slot.BDecPart]! += t1 - t0; t0 = t1; }
+  // the unit-norm decoder: the gradient's component along the row is removed
+  if (cfg.unitNormDecoder) gemm.axpy(mem, -gemm.dot(mem, gradDec, dOff, dOut), dOff, gradDec, dOut);
+  if (prof) { const t1 = now(); prof[Slot.Norm]! += t1 - t0; t0 = t1; }
   if (c.capture) {
-    f.gradWDec!.set(gradDec, d); f.gradWEncT!.set(gradEnc, e); f.gradBEnc![i] = gb;
+    f.gradWDec!.set(mem.subarray(gradDec, gradDec + dOut), d); f.gradWEncT!.set(mem.subarray(gradEnc, gradEnc + dIn), e); f.gradBEnc![i] = gb;
     if (learnsThreshold) f.gradLogTheta![i] = gTheta;
   } else {
-    adamRow(wDec, f.m_wDec!, f.v_wDec!, d, gradDec, dOut, c.lr, c.bc1, c.bc2);
-    adamRow(wEncT, f.m_wEncT!, f.v_wEncT!, e, gradEnc, dIn, c.lr, c.bc1, c.bc2);
-    scalarGrad[0] = gb;
-    adamRow(f.bEnc!, f.m_bEnc!, f.v_bEnc!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
-    if (learnsThreshold) { scalarGrad[0] = gTheta; adamRow(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2); }
-    if (cfg.unitNormDecoder) {
-      let s = 0;
-      for (let q = 0; q < dOut; q++) s += wDec[d + q]! ** 2;
-      const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-      for (let q = 0; q < dOut; q++) wDec[d + q]! *= inv;
-    }
+    const sq = gemm.adam(mem, dOff, off.mWDec + d, off.vWDec + d, gradDec, dOut, c.step, c.sbc2);
+    gemm.adam(mem, eOff, off.mWEncT + e, off.vWEncT + e, gradEnc, dIn, c.step, c.sbc2);
+    adamScalar(f.bEnc!, f.m_bEnc!, f.v_bEnc!, i, gb, c);
+    if (learnsThreshold) adamScalar(f.logTheta!, f.m_logTheta!, f.v_logTheta!, i, gTheta, c);
+    if (prof) { const t1 = now(); prof[Slot.Adam]! += t1 - t0; t0 = t1; }
+    // and renormalised after the update (Adam returned the row's squared norm)
+    if (cfg.unitNormDecoder) gemm.scale(mem, 1 / Math.max(Math.sqrt(sq), 1e-12), dOff, dOut);
+    if (prof) prof[Slot.Norm]! += now() - t0;
   }
   const fired = t.act.ptr[j + 1]! - t.act.ptr[j]!;
   const since = v.f64.tokensSinceFired!, fires = v.f64.windowFires!;
@@ -85,9 +79,10 @@ export function backward(t: StepThread): void {
   const sc = v.f64.scalars!;
   const adamT = sc[S.adamT]!;
   const c: BackwardCtx = {
-    lambda: sc[S.sparsityCoef]!, lr: sc[S.lr]!, bc1: 1 - ADAM.beta1 ** adamT, bc2: 1 - ADAM.beta2 ** adamT,
+    lambda: sc[S.sparsityCoef]!,
     capture: !!cfg.captureGrads, weighted: cfg.penalty === 'l1' && !cfg.unitNormDecoder,
     bDecPart: v.f32.bDecPart!.subarray(worker * dOut, (worker + 1) * dOut),
+    step: sc[S.lr]! / (1 - ADAM.beta1 ** adamT), sbc2: Math.sqrt(1 - ADAM.beta2 ** adamT), bDecPartOff: t.off.bDecPart,
   };
   c.bDecPart.fill(0);
   const penalty = cfg.selection === 'gate' ? backwardGate(t, c) : t.dense ? backwardDense(t, c) : backwardSparse(t, c);
@@ -112,14 +107,13 @@ function backwardSkip(t: StepThread, c: BackwardCtx): void {
     const g = f.g!;
     for (let n = 0; n < B; n++) for (let o = o0; o < o1; o++) gemm.axpy(mem, g[n * dOut + o]!, off.x + n * dIn, off.gradWSkip + o * dIn, dIn);
   }
-  if (!c.capture) adamRow(f.wSkip!, f.m_wSkip!, f.v_wSkip!, o0 * dIn, grad.subarray(o0 * dIn, o1 * dIn), (o1 - o0) * dIn, c.lr, c.bc1, c.bc2);
+  if (!c.capture) jsAdam(f.wSkip!, o0 * dIn, f.m_wSkip!, o0 * dIn, f.v_wSkip!, o0 * dIn, grad, o0 * dIn, (o1 - o0) * dIn, c.step, c.sbc2);
 }
 
 /** Per latent, over its active rows only (three kernel calls per active pair). */
 function backwardSparse(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, act, aux, ker, theta, gradDec, gradEnc, gemm, mem, off } = t;
   const { dIn, dOut, batch: B, selection } = cfg;
-  const wDec = t.v.f32.wDec!;
   let fired = 0;
   for (let i = l0; i < l1; i++) {
     const j = i - l0, d = i * dOut;
@@ -127,23 +121,18 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
     const gOff = off.g + t.segOf[j]! * B * dOut;
     gradDec.fill(0); gradEnc.fill(0);
     let gb = 0, gTheta = 0;
-    const norm = c.weighted ? decoderNorm(wDec, d, dOut, cfg.normGroups) : 1;
+    const norm = c.weighted ? decoderNorm(t, off.wDec + d, dOut, cfg.normGroups) : 1;
     const l1Grad = cfg.penalty === 'l1' ? (c.lambda / B) * norm : 0;
     let sumF = 0;
+    // per pair: df = λ/B·‖d_i‖ + g_n·d_i, d_i's gradient += f·g_n, e_i's += df·x′_n (one kernel call)
     for (let p = act.ptr[j]!; p < act.ptr[j + 1]!; p++) {
       const fv = act.val[p]!, n = act.row[p]!;
-      const df = l1Grad + gemm.dot(mem, gOff + n * dOut, off.wDec + d, dOut);
-      gemm.axpy(mem, fv, gOff + n * dOut, t.gradDecOff, dOut);
-      gemm.axpy(mem, df, off.xc + n * dIn, t.gradEncOff, dIn);
-      gb += df;
+      gb += gemm.pairGrad(mem, gOff + n * dOut, off.wDec + d, t.gradDecOff, fv, l1Grad, dOut, off.xc + n * dIn, t.gradEncOff, dIn);
       sumF += fv;
     }
     for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
-      const za = aux.val[p]!, n = aux.row[p]!;
-      const dz = gemm.dot(mem, off.gAux + n * dOut, off.wDec + d, dOut);
-      gemm.axpy(mem, za, off.gAux + n * dOut, t.gradDecOff, dOut);
-      gemm.axpy(mem, dz, off.xc + n * dIn, t.gradEncOff, dIn);
-      gb += dz;
+      const n = aux.row[p]!;
+      gb += gemm.pairGrad(mem, off.gAux + n * dOut, off.wDec + d, t.gradDecOff, aux.val[p]!, 0, dOut, off.xc + n * dIn, t.gradEncOff, dIn);
     }
     if (selection === 'threshold') {
       const th = theta[j]!, eps = cfg.bandwidth;
@@ -153,7 +142,7 @@ function backwardSparse(t: StepThread, c: BackwardCtx): number {
       }
       gTheta *= th; // d/dt with θ = exp(t)
     }
-    fired += finishLatent(t, c, i, gradDec, gradEnc, gb, gTheta, sumF);
+    fired += finishLatent(t, c, i, t.gradDecOff, t.gradEncOff, gb, gTheta, sumF);
   }
   return fired;
 }
@@ -167,7 +156,7 @@ function backwardGate(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, act, aux, theta, gradDec, gradEnc, gemm, mem, off } = t;
   const { dIn, dOut, batch: B } = cfg;
   const f = t.v.f32;
-  const wDec = f.wDec!, bMag = f.bMag!;
+  const bMag = f.bMag!;
   let fired = 0;
   for (let i = l0; i < l1; i++) {
     const j = i - l0, d = i * dOut, er = theta[j]!;
@@ -180,7 +169,7 @@ function backwardGate(t: StepThread, c: BackwardCtx): number {
       gemm.axpy(mem, dMag * er, off.xc + n * dIn, t.gradEncOff, dIn);
       gMag += dMag; gR += dMag * (fv - bMag[i]!); gu += dMag * er;
     }
-    const l1Grad = (c.lambda / B) * (c.weighted ? decoderNorm(wDec, d, dOut, cfg.normGroups) : 1);
+    const l1Grad = (c.lambda / B) * (c.weighted ? decoderNorm(t, off.wDec + d, dOut, cfg.normGroups) : 1);
     for (let p = aux.ptr[j]!; p < aux.ptr[j + 1]!; p++) {
       const n = aux.row[p]!;
       const dGate = l1Grad + gemm.dot(mem, off.gAux + n * dOut, off.wDec + d, dOut);
@@ -188,11 +177,8 @@ function backwardGate(t: StepThread, c: BackwardCtx): number {
       gGate += dGate; gu += dGate; sumA += aux.val[p]!;
     }
     if (c.capture) { f.gradBMag![i] = gMag; f.gradRMag![i] = gR; }
-    else {
-      scalarGrad[0] = gMag; adamRow(f.bMag!, f.m_bMag!, f.v_bMag!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
-      scalarGrad[0] = gR; adamRow(f.rMag!, f.m_rMag!, f.v_rMag!, i, scalarGrad, 1, c.lr, c.bc1, c.bc2);
-    }
-    fired += finishLatent(t, c, i, gradDec, gradEnc, gGate, 0, sumA, gu);
+    else { adamScalar(f.bMag!, f.m_bMag!, f.v_bMag!, i, gMag, c); adamScalar(f.rMag!, f.m_rMag!, f.v_rMag!, i, gR, c); }
+    fired += finishLatent(t, c, i, t.gradDecOff, t.gradEncOff, gGate, 0, sumA, gu);
   }
   return fired;
 }
@@ -206,11 +192,11 @@ function backwardDense(t: StepThread, c: BackwardCtx): number {
   const { cfg, l0, l1, ker, theta, gemm, mem, off, mask } = t;
   const { dIn, dOut, dSae, batch: B, selection } = cfg;
   const f = t.v.f32;
-  const z = f.z!, wDec = f.wDec!, denseGrad = f.denseGrad!;
+  const z = f.z!;
   const nLat = l1 - l0;
   const norms = new Float64Array(nLat);
   const sumF = t.sumF;
-  for (let j = 0; j < nLat; j++) norms[j] = c.weighted ? decoderNorm(wDec, (l0 + j) * dOut, dOut, cfg.normGroups) : 1;
+  for (let j = 0; j < nLat; j++) norms[j] = c.weighted ? decoderNorm(t, off.wDec + (l0 + j) * dOut, dOut, cfg.normGroups) : 1;
   for (const [s, a, b] of t.segs) {
     const gOff = off.g + s * B * dOut;
     gemm.ab(mem, b - a, dOut, B, off.z + a, 1, dSae, gOff, dOut, off.denseGrad + a * dOut, dOut);
@@ -236,14 +222,13 @@ function backwardDense(t: StepThread, c: BackwardCtx): number {
       } else z[row + j] = 0;
     }
   }
-  const encBlock = f.denseEnc!.subarray(t.worker * DENSE_BLOCK * dIn, (t.worker + 1) * DENSE_BLOCK * dIn);
   let fired = 0;
   for (let b0 = 0; b0 < nLat; b0 += DENSE_BLOCK) {
     const nb = Math.min(DENSE_BLOCK, nLat - b0);
     gemm.ab(mem, nb, dIn, B, off.z + l0 + b0, 1, dSae, off.xc, dIn, off.denseEnc, dIn);
     for (let j = b0; j < b0 + nb; j++) {
       const i = l0 + j;
-      fired += finishLatent(t, c, i, denseGrad.subarray(i * dOut, (i + 1) * dOut), encBlock.subarray((j - b0) * dIn, (j - b0 + 1) * dIn), gb[j]!, gTheta[j]!, sumF[j]!);
+      fired += finishLatent(t, c, i, off.denseGrad + i * dOut, off.denseEnc + (j - b0) * dIn, gb[j]!, gTheta[j]!, sumF[j]!);
     }
   }
   return fired;

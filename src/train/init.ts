@@ -1,6 +1,6 @@
 /**
  * Initialisation of a run: the activation scale (SAELens expected_average_only_in), b_dec at the
- * geometric median of a sample, decoder rows at a chosen norm with W_enc = W_decᵀ.
+ * geometric median of a sample (or its mean, or zeros), decoder rows at a chosen norm with W_enc = W_decᵀ.
  */
 import type { Rng } from './rng';
 
@@ -14,6 +14,17 @@ export function activationScale(sample: Float32Array, n: number, dIn: number): n
   }
   const mean = s / n;
   return mean > 0 ? Math.sqrt(dIn) / mean : 1;
+}
+
+/** b_dec's starting point over n sample rows of width d: their geometric median (SAELens's default), mean, or zeros. */
+export function bDecStart(method: 'geometric-median' | 'mean' | 'zeros', rows: Float32Array, n: number, d: number): Float32Array {
+  if (method === 'geometric-median') return geometricMedian(rows, n, d);
+  const out = new Float32Array(d);
+  if (method === 'zeros') return out;
+  const sum = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) sum[j]! += rows[r * d + j]!;
+  for (let j = 0; j < d; j++) out[j] = sum[j]! / n;
+  return out;
 }
 
 /** Weiszfeld's iteration for the point minimising the summed distances to the rows. */

@@ -6,6 +6,7 @@
  */
 import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
+import { TIMING_SLOTS } from './profile';
 
 type Kind = 'f32' | 'f64' | 'i32';
 export interface Region { offset: number; length: number; kind: Kind }
@@ -70,12 +71,17 @@ export function buildLayout(cfg: ModelConfig, threads: number): Layout {
   add('xauxPart', aux ? threads * B * dOut : 0);
   add('bDecPart', threads * dOut);
   add('sums', threads * 16, 'f64');
+  // per-thread seconds of the step's parts, when profiling (./profile.ts)
+  add('timing', threads * TIMING_SLOTS, 'f64');
   // per-thread gradient rows of one latent (decoder d_out, encoder d_in), where the kernels can reach them
   add('scratch', threads * (dIn + dOut));
   // dense decoder path (positive/threshold selections): W_dec's gradient while dF is computed, and encoder-gradient blocks
   const dense = (cfg.selection === 'positive' || cfg.selection === 'threshold') && cfg.denseThreshold !== Infinity && dIn % 4 === 0 && dOut % 4 === 0;
   add('denseGrad', dense ? dSae * dOut : 0);
   add('denseEnc', dense ? threads * DENSE_BLOCK * dIn : 0);
+  // each thread's selection pass writes one row segment's candidates here (./select.ts RowFilter)
+  add('selVal', threads * Math.ceil(dSae / threads));
+  add('selIdx', threads * Math.ceil(dSae / threads), 'i32');
   const topk = cfg.selection === 'row-topk';
   add('candVal', topk ? threads * B * cfg.k : 0);
   add('candIdx', topk ? threads * B * cfg.k : 0, 'i32');
@@ -141,4 +147,6 @@ export const S = {
   /** BatchTopK: the guess below the cut (0: none), and whether this step's cut came from the candidates above it */
   bTopkGuess: 16,
   bTopkFromCands: 17,
+  /** 1: the threads time their parts of the step into the timing region (./profile.ts) */
+  profile: 18,
 } as const;

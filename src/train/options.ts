@@ -40,6 +40,7 @@ export interface ResolvedOptions {
   memoryBudget: number;
   unitNormDecoder: boolean;
   decoderInitNorm: number;
+  bDecInit: BDecInit;
   normalize: boolean;
   deadTokens: number;
   resampleEvery: number;
@@ -62,6 +63,16 @@ export interface ResolvedOptions {
 }
 
 export type FamilyKind = 'transcoder' | 'crosscoder' | 'matryoshka';
+
+/** Where b_dec starts (SAELens's b_dec_init_method), over the start-up sample in the target space. */
+export type BDecInit = NonNullable<TrainOptions['bDecInit']>;
+export const B_DEC_INITS: readonly BDecInit[] = ['geometric-median', 'mean', 'zeros'];
+
+export function resolveBDecInit(v: string | undefined): BDecInit {
+  const init = v ?? 'geometric-median';
+  if (!(B_DEC_INITS as readonly string[]).includes(init)) throw new InputError('--b-dec-init', `expected one of ${B_DEC_INITS.join(', ')}, got '${init}'`);
+  return init as BDecInit;
+}
 
 export type WeightingMode = 'none' | 'variance' | 'oracle';
 export const WEIGHTING_MODES: readonly WeightingMode[] = ['none', 'variance', 'oracle'];
@@ -163,6 +174,7 @@ export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
     memoryBudget: o.memoryBudget ?? 256 * 2 ** 20,
     unitNormDecoder,
     decoderInitNorm: o.decoderInitNorm ?? facts.decoderInitNorm(unitNormDecoder),
+    bDecInit: resolveBDecInit(o.bDecInit),
     // the family trains on activations as they are: the transcoder and crosscoder formats have no scale to fold
     normalize: kind ? false : (o.normalize ?? true),
     deadTokens: o.deadTokens ?? Math.min(10_000_000, Math.max(batch * 10, Math.floor(tokens / 5))),

@@ -3,7 +3,8 @@
  * latents), merged across threads by the coordinator; BatchTopK's batch-wide cut from histograms of the
  * float bit patterns, over the candidates above a guess carried from the last step's cut.
  */
-import { histogramBits, histogramValues } from '../compute/topk';
+import { histogramBits, histogramValues, RowTopK } from '../compute/topk';
+import type { GemmProvider } from '../compute/gemm';
 import { HIST_BINS, S } from './layout';
 import type { FlatList } from './lists';
 import type { StepThread } from './stepThread';
@@ -37,25 +38,62 @@ export function mergeTopK(t: StepThread, k: number, kNow: number, candVal: Float
 }
 
 /**
- * BatchTopK with a guess g > 0 below the batch's cut: adds b_enc to columns lo..hi of every row of Z and
- * appends (latent, row, value) of the values ≥ g to `out`, in row order (the step's only full pass over Z).
+ * One thread's selection pass over rows of the arena, on its kernel (wasm SIMD when there is one): each
+ * call adds the bias to a row segment in place and writes the values above (or at or above) a threshold,
+ * with their indices, to this thread's candidate buffers in the arena (regions selVal/selIdx).
+ */
+export class RowFilter {
+  readonly val: Float32Array;
+  readonly idx: Int32Array;
+  constructor(private readonly gemm: GemmProvider, private readonly mem: Float32Array, private readonly valOff: number, private readonly idxOff: number, capacity: number) {
+    this.val = mem.subarray(valOff, valOff + capacity);
+    this.idx = new Int32Array(mem.buffer, mem.byteOffset + idxOff * 4, capacity);
+  }
+  /** mem[z..+n) += mem[bias..+n) (bias < 0: none); returns how many values are > g (strict) or ≥ g, now in val/idx as (value, idx0 + i). */
+  run(z: number, bias: number, n: number, g: number, strict: boolean, idx0: number): number {
+    return this.gemm.biasFilter(this.mem, z, bias, n, g, strict, this.valOff, this.idxOff, idx0);
+  }
+}
+
+/** Row-wise top-k whose candidates pass runs on the thread's RowFilter; its bias, when given, is b_enc at `biasOff`. */
+export class ArenaRowTopK extends RowTopK {
+  constructor(private readonly rf: RowFilter, k: number, private readonly zOff: number, private readonly biasOff: number) {
+    super(rf.val.length, k, rf);
+  }
+  protected override filter(_z: Float32Array, off: number, lo: number, hi: number, bias: Float32Array | undefined, g: number): number {
+    return this.rf.run(this.zOff + off + lo, bias ? this.biasOff + lo : -1, hi - lo, g, true, lo);
+  }
+}
+
+/**
+ * A pass over rows 0..rows of the arena (row n's segment at z + n·stride, `n` values; bias at `bias`, < 0:
+ * none) that appends (idx0 + i, n, value) of the values > g (strict) or ≥ g to `out`, in row order. Past
+ * `limit` entries it stops collecting and returns the rows it collected (the bias is still added to every
+ * row); else `rows`.
+ */
+export function collectRows(rf: RowFilter, z: number, stride: number, rows: number, n: number, bias: number, g: number, strict: boolean, idx0: number, out: FlatList, limit = Infinity): number {
+  out.size = 0;
+  let r = 0;
+  for (; r < rows && out.size <= limit; r++) {
+    const c = rf.run(z + r * stride, bias, n, g, strict, idx0);
+    for (let e = 0; e < c; e++) out.push(rf.idx[e]!, r, rf.val[e]!);
+  }
+  const collected = r;
+  // past the limit: the bias still goes on (g = +∞ keeps nothing)
+  for (; r < rows; r++) rf.run(z + r * stride, bias, n, Infinity, true, idx0);
+  return collected;
+}
+
+/**
+ * BatchTopK with a guess g > 0 below the batch's cut: adds b_enc to this thread's columns of every row of Z
+ * and appends (latent, row, value) of the values ≥ g to `out`, in row order (the step's only full pass over Z).
  * Past `limit` candidates (a guess far too low) it stops collecting and returns false; the bias is still added.
  */
-export function collectAbove(z: Float32Array, off: number, stride: number, rows: number, lo: number, hi: number, bias: Float32Array, g: number, out: FlatList, limit = Infinity): boolean {
-  out.size = 0;
-  let n = 0;
-  for (; n < rows && out.size <= limit; n++) {
-    const row = off + n * stride;
-    for (let i = lo; i < hi; i++) {
-      const val = Math.fround(z[row + i]! + bias[i]!);
-      z[row + i] = val;
-      if (val >= g) out.push(i, n, val);
-    }
-  }
-  if (n === rows && out.size <= limit) return true;
-  for (; n < rows; n++) { const row = off + n * stride; for (let i = lo; i < hi; i++) z[row + i]! += bias[i]!; }
-  out.size = 0;
-  return false;
+export function collectAbove(t: StepThread, g: number, out: FlatList, limit = Infinity): boolean {
+  const { cfg, l0, l1, off } = t;
+  const whole = collectRows(t.filter, off.z + l0, cfg.dSae, cfg.batch, l1 - l0, off.bEnc + l0, g, false, l0, out, limit) === cfg.batch && out.size <= limit;
+  if (!whole) out.size = 0;
+  return whole;
 }
 
 /**
@@ -68,7 +106,7 @@ export function batchFirstPass(t: StepThread): void {
   const sc = t.v.f64.scalars!, g = sc[S.bTopkGuess]!;
   if (!(g > 0)) { histogramBits(t.mem, t.bits, t.off.z, cfg.dSae, cfg.batch, l0, l1, histOf(t), 1, 0, t.v.f32.bEnc!); return; }
   // more than 8 times this thread's share of k·B: the guess is far too low, and the full path is cheaper
-  const whole = collectAbove(t.mem, t.off.z, cfg.dSae, cfg.batch, l0, l1, t.v.f32.bEnc!, g, t.batchCands, (8 * cfg.k * cfg.batch) / t.threads);
+  const whole = collectAbove(t, g, t.batchCands, (8 * cfg.k * cfg.batch) / t.threads);
   histogramValues(t.batchCands.val, t.batchCands.size, histOf(t), 1, 0);
   t.v.f64.sums![worker * 16 + 7] = whole ? t.batchCands.size : -Infinity;
 }

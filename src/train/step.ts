@@ -17,6 +17,7 @@
 import { activate, positiveFirstPass } from './activate';
 import { backward } from './backward';
 import { S } from './layout';
+import { now, Slot } from './profile';
 import { batchFirstPass, histogram, localTopK } from './select';
 import type { StepThread } from './stepThread';
 
@@ -24,6 +25,22 @@ export const enum Phase { Encode = 1, Hist2 = 2, Activate = 3, Residual = 4, Bac
 
 /** Runs one phase on this thread's range. */
 export function runPhase(t: StepThread, phase: Phase): void {
+  t.prof = t.v.f64.scalars![S.profile] === 1 ? t.timing : undefined;
+  const t0 = t.prof ? now() : 0;
+  runOne(t, phase);
+  if (t.prof) {
+    const dt = now() - t0;
+    t.prof[Slot.Busy]! += dt;
+    if (phase === Phase.Hist1 || phase === Phase.Hist2) t.prof[Slot.Hist]! += dt;
+    else if (phase === Phase.Activate) t.prof[Slot.Activate]! += dt;
+    else if (phase === Phase.Residual) t.prof[Slot.Residual]! += dt;
+    else if (phase === Phase.Encode) t.prof[Slot.Select]! += dt - t.prof[Slot.EncodeGemm]!;
+    // backward's own slots hold its Adam, norm and b_dec parts; the rest is the gradients
+    else t.prof[Slot.Grad]! += dt - t.prof[Slot.Adam]! - t.prof[Slot.Norm]! - t.prof[Slot.BDecPart]!;
+  }
+}
+
+function runOne(t: StepThread, phase: Phase): void {
   if (phase === Phase.Encode) encode(t);
   else if (phase === Phase.Hist1) histogram(t, 1);
   else if (phase === Phase.Hist2) histogram(t, 2);
@@ -37,7 +54,9 @@ function encode(t: StepThread): void {
   const { dIn, dSae, batch: B } = cfg;
   const z = v.f32.z!, bEnc = v.f32.bEnc!;
   const reg = t.layout.regions;
+  const t0 = t.prof ? now() : 0;
   t.gemm.abt(t.mem, B, l1 - l0, dIn, reg.get('xc')!.offset / 4, dIn, reg.get('wEncT')!.offset / 4 + l0 * dIn, dIn, reg.get('z')!.offset / 4 + l0, dSae);
+  if (t.prof) t.prof[Slot.EncodeGemm]! += now() - t0;
   // + b_enc, in the same pass as TopK's selection, BatchTopK's candidates or first histogram (src/compute/topk.ts)
   // or ReLU's active list;
   // the gate mechanism keeps Z = x′W_enc without a bias: its gate and magnitude paths add their own

@@ -7,10 +7,12 @@ import { hasAuxReconstruction } from '../sae/objectives';
 import type { ModelConfig } from '../sae/objectives';
 import { buildLayout, S, viewsOf } from './layout';
 import type { ArenaViews, Layout } from './layout';
-import { ADAM } from './backward';
+import { ADAM, jsAdam } from '../compute/gemm';
 import { candidatesFound, mergeTopK, nextGuess, pickHistogram } from './select';
 import { Phase, runPhase } from './step';
 import { makeStepThread } from './stepThread';
+import { now, threadProfiles } from './profile';
+import type { StepProfile } from './profile';
 import type { StepThread } from './stepThread';
 
 /** Runs a phase on threads 1..T−1 while the caller runs thread 0; `wait` returns when they are done. */
@@ -47,10 +49,17 @@ export class StepEngine {
     this.thread0 = makeStepThread(cfg, this.layout, buffer, this.views, gemm, 0);
   }
 
+  /** Time the step's parts (./profile.ts) into lastProfile; off by default (the speed bench turns it on). */
+  profile = false;
+  lastProfile: StepProfile | undefined;
+  private phaseWall = new Float64Array(Phase.Hist1 + 1);
+
   private all(phase: Phase): void {
+    const t0 = this.profile ? now() : 0;
     this.pool?.start(phase);
     runPhase(this.thread0, phase);
     this.pool?.wait();
+    if (this.profile) this.phaseWall[phase]! += now() - t0;
   }
 
   /**
@@ -77,6 +86,10 @@ export class StepEngine {
     const f = v.f32, sc = v.f64.scalars!;
     const x = f.x!, xc = f.xc!, bDec = f.bDec!, mean = f.xMean!;
     const y = cfg.target ? f.y! : x;
+    const prof = this.profile, wall = this.phaseWall;
+    const tStart = prof ? now() : 0;
+    sc[S.profile] = prof ? 1 : 0;
+    if (prof) { v.f64.timing!.fill(0); wall.fill(0); }
     mean.fill(0);
     for (let n = 0; n < B; n++) for (let q = 0; q < dOut; q++) mean[q]! += y[n * dOut + q]!;
     for (let q = 0; q < dOut; q++) mean[q]! /= B;
@@ -90,13 +103,18 @@ export class StepEngine {
     sc[S.kAuxNow] = Math.min(cfg.kAux, nDead);
     sc[S.auxScale] = cfg.selection === 'gate' ? 1 : Math.min(nDead / cfg.kAux, 1);
 
+    const tEncode = prof ? now() : 0;
     this.all(Phase.Encode);
+    const tMerge = prof ? now() : 0;
     if (cfg.selection === 'row-topk') mergeTopK(this.thread0, cfg.k, cfg.k, f.candVal!, v.i32.candIdx!, f.tau!, v.i32.tauIdx!);
     if (cfg.auxK && nDead > 0) mergeTopK(this.thread0, cfg.kAux, sc[S.kAuxNow]!, f.auxVal!, v.i32.auxIdx!, f.auxTau!, v.i32.auxTauIdx!);
+    const tCut = prof ? now() : 0;
     if (cfg.selection === 'batch-topk') this.batchCut();
+    const tActivate = prof ? now() : 0;
     this.all(Phase.Activate);
     this.all(Phase.Residual);
     this.all(Phase.Backward);
+    const tFinish = prof ? now() : 0;
 
     // b_dec: Σ_n Σ_p ∂L/∂ŷ_p,n (segment 0 of g) plus each thread's input-path part
     const T = this.layout.threads;
@@ -106,14 +124,7 @@ export class StepEngine {
     for (let w = 0; w < T; w++) for (let q = 0; q < dOut; q++) grad[q]! += part[w * dOut + q]!;
     if (cfg.captureGrads) f.gradBDec!.set(grad);
     else {
-      const bc1 = 1 - ADAM.beta1 ** this.adamT, bc2 = 1 - ADAM.beta2 ** this.adamT;
-      const m = f.m_bDec!, vv = f.v_bDec!;
-      for (let q = 0; q < dOut; q++) {
-        const gq = grad[q]!;
-        m[q] = ADAM.beta1 * m[q]! + (1 - ADAM.beta1) * gq;
-        vv[q] = ADAM.beta2 * vv[q]! + (1 - ADAM.beta2) * gq * gq;
-        bDec[q]! -= ((h.lr / bc1) * m[q]!) / (Math.sqrt(vv[q]!) / Math.sqrt(bc2) + ADAM.eps);
-      }
+      jsAdam(bDec, 0, f.m_bDec!, 0, f.v_bDec!, 0, grad, 0, dOut, h.lr / (1 - ADAM.beta1 ** this.adamT), Math.sqrt(1 - ADAM.beta2 ** this.adamT));
     }
     if (cfg.selection === 'batch-topk') {
       const tau = sc[S.bTopkTau]!;
@@ -132,6 +143,17 @@ export class StepEngine {
     const auxk = auxOn ? (cfg.auxCoef * sc[S.auxScale]! * aux) / B : 0;
     // weighted or Matryoshka: the loss's reconstruction term is Σ_p ‖Γ(ŷ_p − y)‖², not the plain full-width one
     const recon = cfg.reconWeighted || cfg.prefixes.length > 1 ? wsse / B : mse;
+    if (prof) {
+      const tEnd = now();
+      const hist = wall[Phase.Hist1]! + wall[Phase.Hist2]!;
+      const phases = { encode: wall[Phase.Encode]!, hist, activate: wall[Phase.Activate]!, residual: wall[Phase.Residual]!, backward: wall[Phase.Backward]! };
+      const inPhases = phases.encode + hist + phases.activate + phases.residual + phases.backward;
+      this.lastProfile = {
+        seconds: tEnd - tStart,
+        serial: { prepare: tEncode - tStart, merge: tCut - tMerge, cut: tActivate - tCut - hist, finish: tEnd - tFinish },
+        phases, threads: threadProfiles(v.f64.timing!, T, inPhases),
+      };
+    }
     return { mse, sparsity, auxk, loss: recon + sparsity + auxk, explainedVariance: tot > 0 ? 1 - sse / tot : NaN, l0: nnz / B };
   }
 }

@@ -8,6 +8,8 @@ import { DENSE_BLOCK } from './layout';
 import type { ArenaViews, Layout } from './layout';
 import { RowTopK, TopHeap } from '../compute/topk';
 import { FlatList, LatentLists } from './lists';
+import { ArenaRowTopK, RowFilter } from './select';
+import { TIMING_SLOTS } from './profile';
 
 export interface StepThread {
   cfg: ModelConfig;
@@ -28,7 +30,9 @@ export interface StepThread {
   flatAux: FlatList;
   flatKer: FlatList;
   heap: TopHeap;
-  /** Row-wise top-k of own latents: TopK's codes, and aux-k over the dead ones (each keeps its own guess). */
+  /** The selection's pass over a row segment, on this thread's kernel into its arena buffers. */
+  filter: RowFilter;
+  /** Row-wise top-k of own latents: TopK's codes (its pass on `filter`), and aux-k over the dead ones (each keeps its own guess). */
   sel: RowTopK;
   auxSel: RowTopK;
   deadList: Int32Array;
@@ -42,7 +46,11 @@ export interface StepThread {
   gradDecOff: number;
   gradEncOff: number;
   /** Float offsets of the arena regions the sparse loops address through the kernels (part: this thread's segment 0). */
-  off: { g: number; gAux: number; x: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number; wSkip: number; skipOut: number; gradWSkip: number };
+  off: {
+    g: number; gAux: number; x: number; xc: number; wDec: number; part: number; xaux: number; z: number; denseGrad: number; denseEnc: number; wSkip: number; skipOut: number; gradWSkip: number;
+    /** the weights' Adam moments and this thread's b_dec input-path part (backward's per-row kernels) */
+    wEncT: number; bEnc: number; mWDec: number; vWDec: number; mWEncT: number; vWEncT: number; bDecPart: number;
+  };
   /** Matryoshka segments of own latents: [segment, first latent, end latent]; segOf[j] for own latent l0 + j. */
   segs: [number, number, number][];
   segOf: Int32Array;
@@ -53,6 +61,9 @@ export interface StepThread {
   /** Dense path: which (row, own latent) pairs are active, [B × own latents]; Σ_n f per own latent. */
   mask: Uint8Array;
   sumF: Float64Array;
+  /** This thread's timing slots (./profile.ts) while the step is profiled, else undefined. */
+  prof: Float64Array | undefined;
+  timing: Float64Array;
 }
 
 export function rangeOf(total: number, parts: number, p: number): [number, number] {
@@ -76,13 +87,16 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     if (a < b) { segs.push([s, a, b]); segOf.fill(s, a - l0, b - l0); }
   });
   const scratch = worker * (dIn + dOut);
+  const span = Math.ceil(cfg.dSae / T);
+  const mem = new Float32Array(buffer);
+  const filter = new RowFilter(gemm, mem, at('selVal') + worker * span, at('selIdx') + worker * span, span);
   return {
     cfg, layout, worker, threads: T,
-    mem: new Float32Array(buffer), bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
+    mem, bits: new Uint32Array(buffer), v, gemm, l0, l1, r0, r1,
     act: new LatentLists(n), aux: new LatentLists(n), ker: new LatentLists(n),
     flatAct: new FlatList(), flatAux: new FlatList(), flatKer: new FlatList(),
     heap: new TopHeap(Math.max(cfg.k, cfg.kAux, 1) * Math.max(T, 1)),
-    sel: new RowTopK(n, cfg.k), auxSel: new RowTopK(n, cfg.kAux), deadList: new Int32Array(n), batchCands: new FlatList(),
+    filter, sel: new ArenaRowTopK(filter, cfg.k, at('z'), at('bEnc')), auxSel: new RowTopK(n, cfg.kAux), deadList: new Int32Array(n), batchCands: new FlatList(),
     theta: new Float32Array(n), dead: new Uint8Array(n),
     gradDec: v.f32.scratch!.subarray(scratch, scratch + dOut),
     gradEnc: v.f32.scratch!.subarray(scratch + dOut, scratch + dOut + dIn),
@@ -91,24 +105,26 @@ export function makeStepThread(cfg: ModelConfig, layout: Layout, buffer: ArrayBu
     off: {
       g: at('g'), gAux: at('gAux'), x: at('x'), xc: at('xc'), wDec: at('wDec'), part: at('xhatPart') + worker * P * B * dOut, xaux: at('xauxPart') + worker * B * dOut,
       z: at('z'), denseGrad: at('denseGrad'), denseEnc: at('denseEnc') + worker * DENSE_BLOCK * dIn, wSkip: at('wSkip'), skipOut: at('skipOut'), gradWSkip: at('gradWSkip'),
+      wEncT: at('wEncT'), bEnc: at('bEnc'), mWDec: at('m_wDec'), vWDec: at('v_wDec'), mWEncT: at('m_wEncT'), vWEncT: at('v_wEncT'), bDecPart: at('bDecPart') + worker * dOut,
     },
     segs, segOf,
     dense: false, positiveDense: false,
     mask: new Uint8Array(0),
     sumF: new Float64Array(0),
+    prof: undefined,
+    timing: v.f64.timing!.subarray(worker * TIMING_SLOTS, (worker + 1) * TIMING_SLOTS),
   };
 }
 
-export function rowNorm(a: Float32Array, off: number, len: number): number {
-  let s = 0;
-  for (let q = 0; q < len; q++) s += a[off + q]! ** 2;
-  return Math.sqrt(s);
+/** ‖mem[off..off+len)‖ on the thread's dot kernel. */
+export function rowNorm(t: StepThread, off: number, len: number): number {
+  return Math.sqrt(t.gemm.dot(t.mem, off, off, len));
 }
 
-/** A latent's decoder-norm weight Σ_g ‖d_i^g‖ over G equal blocks of its row (G = 1: ‖d_i‖; crosscoder: per source). */
-export function decoderNorm(wDec: Float32Array, off: number, len: number, groups: number): number {
+/** A latent's decoder-norm weight Σ_g ‖d_i^g‖ over G equal blocks of its row at arena offset `off` (G = 1: ‖d_i‖; crosscoder: per source). */
+export function decoderNorm(t: StepThread, off: number, len: number, groups: number): number {
   const w = len / groups;
   let total = 0;
-  for (let g = 0; g < groups; g++) total += rowNorm(wDec, off + g * w, w);
+  for (let g = 0; g < groups; g++) total += rowNorm(t, off + g * w, w);
   return total;
 }

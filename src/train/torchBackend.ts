@@ -41,6 +41,7 @@ export function pythonPackageRoot(): string {
 
 /** The backend's command-line arguments for a run's options (the same option names as `sae-workbench train`). */
 export function torchArgs(o: TrainOptions, t: TorchOptions = {}): string[] {
+  if (o.bDecInit !== undefined && o.bDecInit !== 'geometric-median') throw new InputError('--b-dec-init', `the PyTorch backend starts b_dec at the geometric median; '${o.bDecInit}' is the builtin backend's`);
   const a: string[] = [];
   const add = (flag: string, v: unknown): void => { if (v !== undefined && v !== null && v !== false) a.push(flag, ...(v === true ? [] : [String(v)])); };
   if (o.activations.length) a.push('--activations', ...o.activations);

@@ -153,3 +153,98 @@ export function gemmAB(m: i32, n: i32, k: i32, a: usize, sI: i32, sP: i32, b: us
     }
   }
 }
+
+// Adam on k parameters p with moments m, v and gradient g, as torch.optim.Adam (float32 throughout):
+// m ← β1·m + c1·g, v ← β2·v + c2·g² (c = 1 − β), p ← p − step·m / (√v / sbc2 + eps), with step = lr / (1 − β1^t)
+// and sbc2 = √(1 − β2^t). One pass over the four rows. Returns Σ p² after the update (the unit-norm
+// decoder renormalises the row with it).
+export function adam(p: usize, m: usize, v: usize, g: usize, k: i32, step: f32, sbc2: f32, b1: f32, c1: f32, b2: f32, c2: f32, eps: f32): f32 {
+  const k4 = k & ~3;
+  const vb1 = f32x4.splat(b1), vc1 = f32x4.splat(c1), vb2 = f32x4.splat(b2), vc2 = f32x4.splat(c2);
+  const vstep = f32x4.splat(step), vs = f32x4.splat(sbc2), veps = f32x4.splat(eps);
+  let ss = f32x4.splat(0);
+  for (let q = 0; q < k4; q += 4) {
+    const o = <usize>q << 2;
+    const gq = v128.load(g + o);
+    const mq = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vc1, gq));
+    const vq = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vc2, gq), gq));
+    v128.store(m + o, mq); v128.store(v + o, vq);
+    const pq = f32x4.sub(v128.load(p + o), f32x4.div(f32x4.mul(vstep, mq), f32x4.add(f32x4.div(f32x4.sqrt(vq), vs), veps)));
+    v128.store(p + o, pq);
+    ss = f32x4.add(ss, f32x4.mul(pq, pq));
+  }
+  let s = hsum(ss);
+  for (let q = k4; q < k; q++) {
+    const o = <usize>q << 2;
+    const gq = load<f32>(g + o);
+    const mq = b1 * load<f32>(m + o) + c1 * gq;
+    const vq = b2 * load<f32>(v + o) + c2 * gq * gq;
+    store<f32>(m + o, mq); store<f32>(v + o, vq);
+    const pq = load<f32>(p + o) - (step * mq) / (sqrt<f32>(vq) / sbc2 + eps);
+    store<f32>(p + o, pq);
+    s += pq * pq;
+  }
+  return s;
+}
+
+/** x[p] *= alpha over k floats. */
+export function scale(x: usize, alpha: f32, k: i32): void {
+  const k4 = k & ~3;
+  const av = f32x4.splat(alpha);
+  for (let p = 0; p < k4; p += 4) { const o = <usize>p << 2; v128.store(x + o, f32x4.mul(av, v128.load(x + o))); }
+  for (let p = k4; p < k; p++) { const o = <usize>p << 2; store<f32>(x + o, alpha * load<f32>(x + o)); }
+}
+
+// The selection's pass over one row's pre-activations z[0..n): adds bias[0..n) to them in place (bias 0:
+// none), and writes each value above g (strict ≠ 0) or at or above it (strict = 0), with its index idx0 + i,
+// to outVal/outIdx in index order. Returns how many. Most values fall below g: four are added and
+// compared per instruction, and only a group with one above looks at its lanes.
+export function biasFilter(z: usize, bias: usize, n: i32, g: f32, strict: i32, outVal: usize, outIdx: usize, idx0: i32): i32 {
+  const gv = f32x4.splat(g);
+  const n4 = n & ~3;
+  let c = 0;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    let v = v128.load(z + o);
+    if (bias) { v = f32x4.add(v, v128.load(bias + o)); v128.store(z + o, v); }
+    const bits = i32x4.bitmask(strict ? f32x4.gt(v, gv) : f32x4.ge(v, gv));
+    if (bits) {
+      if (bits & 1) { store<f32>(outVal + (<usize>c << 2), f32x4.extract_lane(v, 0)); store<i32>(outIdx + (<usize>c << 2), idx0 + i); c++; }
+      if (bits & 2) { store<f32>(outVal + (<usize>c << 2), f32x4.extract_lane(v, 1)); store<i32>(outIdx + (<usize>c << 2), idx0 + i + 1); c++; }
+      if (bits & 4) { store<f32>(outVal + (<usize>c << 2), f32x4.extract_lane(v, 2)); store<i32>(outIdx + (<usize>c << 2), idx0 + i + 2); c++; }
+      if (bits & 8) { store<f32>(outVal + (<usize>c << 2), f32x4.extract_lane(v, 3)); store<i32>(outIdx + (<usize>c << 2), idx0 + i + 3); c++; }
+    }
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    let x = load<f32>(z + o);
+    if (bias) { x += load<f32>(bias + o); store<f32>(z + o, x); }
+    if (strict ? x > g : x >= g) { store<f32>(outVal + (<usize>c << 2), x); store<i32>(outIdx + (<usize>c << 2), idx0 + i); c++; }
+  }
+  return c;
+}
+
+// One active (row n, latent i) pair of the sparse backward pass, in one call: df = base + g·d (g: row n's
+// ∂L/∂x̂, d: latent i's decoder row, dOut long) with gradDec += f·g in the same pass over g, then
+// gradEnc += df·xc (row n's encoder input, dIn long). The same operations in the same order as dot, then
+// axpy, then axpy. Returns df.
+export function pairGrad(g: usize, d: usize, gradDec: usize, f: f32, base: f64, dOut: i32, xc: usize, gradEnc: usize, dIn: i32): f64 {
+  const k4 = dOut & ~3;
+  const fv = f32x4.splat(f);
+  let s = f32x4.splat(0);
+  for (let p = 0; p < k4; p += 4) {
+    const o = <usize>p << 2;
+    const gv = v128.load(g + o);
+    s = f32x4.add(s, f32x4.mul(gv, v128.load(d + o)));
+    v128.store(gradDec + o, f32x4.add(v128.load(gradDec + o), f32x4.mul(fv, gv)));
+  }
+  let r = hsum(s);
+  for (let p = k4; p < dOut; p++) r += load<f32>(g + (<usize>p << 2)) * load<f32>(d + (<usize>p << 2));
+  for (let p = k4; p < dOut; p++) {
+    const o = <usize>p << 2;
+    store<f32>(gradDec + o, load<f32>(gradDec + o) + f * load<f32>(g + o));
+  }
+  const df = base + <f64>r;
+  axpy(<f32>df, xc, gradEnc, dIn);
+  return df;
+}

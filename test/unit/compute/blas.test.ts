@@ -17,7 +17,7 @@ import { fastMatmul, fastMatmulBT, fastMatmulEngine, useFastMatmul } from '../..
 import { jsGemm } from '../../../src/compute/gemm';
 import type { GemmProvider } from '../../../src/compute/gemm';
 import { matmul, matmulBT } from '../../../src/compute/matmul';
-import { loadWasmGemm, wasmKernelPath } from '../../../src/compute/wasmGemm';
+import { loadWasmGemm } from '../../../src/compute/wasmGemm';
 import { modelConfig } from '../../../src/sae/objectives';
 import type { ArchName as TrainArch } from '../../../src/sae/arch/registry';
 import { buildLayout } from '../../../src/train/layout';
@@ -27,7 +27,8 @@ import { StepEngine } from '../../../src/train/stepEngine';
 
 // tests run from source: build what `npm run build` builds if it is not there yet (each step is optional)
 const root = join(__dirname, '../../..');
-if (!wasmKernelPath()) spawnSync(process.execPath, [join(root, 'scripts/prebuild/wasm-kernels.mjs')], { stdio: 'inherit' });
+// (the build script rebuilds a kernel older than its source, so an old dist/ does not test old kernels)
+spawnSync(process.execPath, [join(root, 'scripts/prebuild/wasm-kernels.mjs')], { stdio: 'inherit' });
 if ('error' in loadBlas()) spawnSync(process.execPath, [join(root, 'scripts/prebuild/native-blas.mjs')], { stdio: 'inherit' });
 const loaded = loadBlas();
 const skip = 'error' in loaded ? `the BLAS addon is not available: ${loaded.error}` : false;

@@ -13,7 +13,7 @@ import type { ResolvedOptions } from '../../../src/train/options';
 import { forward } from '../../../src/sae/forward';
 import { Rng } from '../../../src/train/rng';
 import { FlatList } from '../../../src/train/lists';
-import { collectAbove } from '../../../src/train/select';
+import { collectRows, RowFilter } from '../../../src/train/select';
 
 const D_IN = 24, D_SAE = 50, B = 33;
 
@@ -87,7 +87,7 @@ test('batchtopk: the cut from the candidates above the carried guess gives the s
   try {
     for (let s = 0; s < 8; s++) {
       // steps 3 and 5: a guess above every value (a miss); step 6: one far below the cut (every positive value
-      // is a candidate: under the limit at this size, see the collectAbove test)
+      // is a candidate: under the limit at this size, see the collectRows test)
       if (s === 3 || s === 5) sc[GUESS] = 1e30;
       if (s === 6) sc[GUESS] = 1e-20;
       full.eng.views.f64.scalars![GUESS] = 0;
@@ -105,18 +105,56 @@ test('batchtopk: the cut from the candidates above the carried guess gives the s
   }
 });
 
-test('collectAbove adds the bias everywhere and keeps the values at or above the guess in row order, or stops past its limit', () => {
+test('collectRows adds the bias everywhere and keeps the values at or above the guess in row order, or stops past its limit', () => {
   const rows = 6, stride = 10, lo = 2, hi = 8, rng = new Rng(4);
+  // a memory as the arena holds them: Z's rows, the bias, the filter's candidate buffers
+  const Z = 0, BIAS = rows * stride, VAL = BIAS + stride, IDX = VAL + stride;
+  const mem = new Float32Array(IDX + stride);
   const z0 = Float32Array.from({ length: rows * stride }, () => rng.normal()), bias = Float32Array.from({ length: stride }, () => rng.normal() * 0.1);
+  mem.set(bias, BIAS);
   const want = z0.map((v, e) => Math.fround(v + (e % stride >= lo && e % stride < hi ? bias[e % stride]! : 0)));
   const kept: [number, number, number][] = [];
   for (let n = 0; n < rows; n++) for (let i = lo; i < hi; i++) if (want[n * stride + i]! >= 0.5) kept.push([i, n, want[n * stride + i]!]);
-  const list = new FlatList(), z = z0.slice();
-  assert.equal(collectAbove(z, 0, stride, rows, lo, hi, bias, 0.5, list), true);
+  const rf = new RowFilter(jsGemm, mem, VAL, IDX, hi - lo), list = new FlatList();
+  mem.set(z0, Z);
+  assert.equal(collectRows(rf, Z + lo, stride, rows, hi - lo, BIAS + lo, 0.5, false, lo, list), rows);
   assert.deepEqual(Array.from({ length: list.size }, (_, e) => [list.lat[e], list.row[e], list.val[e]]), kept);
-  assert.deepEqual(z, want);
-  const z2 = z0.slice();
-  assert.equal(collectAbove(z2, 0, stride, rows, lo, hi, bias, 0.5, list, kept.length - 2), false);
-  assert.equal(list.size, 0);
-  assert.deepEqual(z2, want, 'past the limit the bias is still added to every value');
+  assert.deepEqual(mem.subarray(Z, Z + rows * stride), want);
+  mem.set(z0, Z);
+  const stopped = collectRows(rf, Z + lo, stride, rows, hi - lo, BIAS + lo, 0.5, false, lo, list, kept.length - 2);
+  assert.ok(stopped < rows && list.size > kept.length - 2, `stopped after ${stopped} rows with ${list.size} entries`);
+  assert.deepEqual(mem.subarray(Z, Z + rows * stride), want, 'past the limit the bias is still added to every value');
+  // strict: above the guess, not at it
+  mem.set(want, Z);
+  const at = want[lo]!;
+  collectRows(rf, Z + lo, stride, 1, hi - lo, -1, at, true, lo, list);
+  assert.ok(list.size === Array.from(want.subarray(lo, hi)).filter((v) => v > at).length && !Array.from(list.val.subarray(0, list.size)).includes(at));
+});
+
+test('a profiled step (StepEngine.profile) computes what an unprofiled one does and accounts for its time per thread', async () => {
+  const plain = engine('topk', 2, false), profiled = engine('topk', 2, false);
+  try {
+    profiled.eng.profile = true;
+    for (let s = 0; s < 2; s++) {
+      const a = plain.eng.step({ lr: 1e-2, sparsityCoef: 0, deadTokens: B * 2 });
+      const b = profiled.eng.step({ lr: 1e-2, sparsityCoef: 0, deadTokens: B * 2 });
+      assert.equal(b.loss, a.loss);
+    }
+    sameWeights(plain.eng, profiled.eng);
+    assert.equal(plain.eng.lastProfile, undefined);
+    const p = profiled.eng.lastProfile!;
+    assert.equal(p.threads.length, 2);
+    const inPhases = p.phases.encode + p.phases.hist + p.phases.activate + p.phases.residual + p.phases.backward;
+    const serial = p.serial.prepare + p.serial.merge + p.serial.cut + p.serial.finish;
+    assert.ok(inPhases > 0 && inPhases + serial <= p.seconds + 1e-9, `phases ${inPhases} + serial ${serial} within the step's ${p.seconds} s`);
+    for (const t of p.threads) {
+      const parts = t.encodeGemm + t.select + t.hist + t.activate + t.residual + t.grad + t.bDecPart + t.adam + t.norm;
+      assert.ok(t.busy > 0 && Math.abs(parts - t.busy) <= 1e-6, `the parts (${parts} s) add up to the busy time (${t.busy} s)`);
+      assert.ok(t.waiting >= -1e-9 && Math.abs(t.busy + t.waiting - inPhases) <= 1e-9);
+      assert.ok(t.encodeGemm > 0 && t.adam > 0 && t.norm > 0, 'TopK times its encoder GEMM, Adam and unit-norm decoder');
+    }
+  } finally {
+    await plain.pool?.close();
+    await profiled.pool?.close();
+  }
 });

@@ -6,6 +6,7 @@ import fs, { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTraining } from '../../../src/train/trainer';
+import { torchArgs } from '../../../src/train/torchBackend';
 import { startTraining } from '../../../src/train/api';
 import type { TrainOptions } from '../../../src/train/api';
 import { checkpointPath, readCheckpointMeta } from '../../../src/train/checkpoint';
@@ -135,4 +136,31 @@ test('bad input: NaN rows skipped and counted or stopped; d_in mismatch on resum
   await assert.rejects(runTraining({ ...base, outDir: join(dir, 'huge'), width: 400_000_000 }, noHooks), (e) => isInputError(e) && /needs about [\d.]+ GiB/.test((e as Error).message));
   await assert.rejects(runTraining({ ...base, outDir: join(dir, 'k'), arch: 'topk', k: 40 }, noHooks), (e) => isInputError(e) && /k = 40 is larger than the width 16/.test((e as Error).message));
   assert.ok(!existsSync(checkpointPath(join(dir, 'huge'))));
+});
+
+test('--b-dec-init: b_dec starts at the sample\'s geometric median (default), mean or zeros; other values and the PyTorch backend are refused', async () => {
+  // 1024 rows (the whole file is the start-up sample), skewed so that the median and the mean differ
+  const d = 8, n = 1024, rows = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) rows[r * d + j] = 2 + j + (r % 10 === 0 ? 40 : 0) + Math.sin(r * 7 + j);
+  const file = join(dir, 'skewed.npy');
+  writeNpy(file, { dtype: 'F32', shape: [n, d], data: rows });
+  const mean = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mean[j]! += rows[r * d + j]! / n;
+  // one step at a negligible lr: the saved b_dec (raw units) is where it started
+  const start = async (bDecInit?: TrainOptions['bDecInit']): Promise<Float32Array> => {
+    const out = join(dir, `bdec-${bDecInit ?? 'default'}`);
+    await runTraining({ activations: [file], outDir: out, arch: 'topk', width: 16, k: 2, batch: 256, tokens: 256, lr: 1e-12, seed: 1, ...(bDecInit ? { bDecInit } : {}) }, noHooks);
+    return loadSae(out).bDec;
+  };
+  const [median, meanStart, zeros, explicitMedian] = [await start(), await start('mean'), await start('zeros'), await start('geometric-median')];
+  for (let j = 0; j < d; j++) {
+    assert.ok(Math.abs(meanStart[j]! - mean[j]!) < 1e-4 * Math.abs(mean[j]!), `mean: b_dec[${j}] = ${meanStart[j]}, expected ${mean[j]}`);
+    assert.ok(Math.abs(zeros[j]!) < 1e-6, `zeros: b_dec[${j}] = ${zeros[j]}`);
+    assert.ok(mean[j]! - median[j]! > 3, `the geometric median stays below the outliers' pull: ${median[j]} against the mean ${mean[j]}`);
+    assert.equal(explicitMedian[j], median[j]);
+  }
+  await assert.rejects(runTraining({ activations: [file], outDir: join(dir, 'bdec-bad'), arch: 'topk', width: 16, k: 2, bDecInit: 'median' as TrainOptions['bDecInit'] }, noHooks),
+    (e) => isInputError(e) && /--b-dec-init.*geometric-median, mean, zeros.*'median'/.test((e as Error).message));
+  assert.throws(() => torchArgs({ activations: [file], outDir: 'o', arch: 'topk', width: 16, bDecInit: 'mean' }), /PyTorch backend starts b_dec at the geometric median/);
+  assert.ok(torchArgs({ activations: [file], outDir: 'o', arch: 'topk', width: 16, bDecInit: 'geometric-median' }).length > 0);
 });
