@@ -25,6 +25,15 @@ def geometric_median(rows: np.ndarray, max_iter=100, tol=1e-5) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def b_dec_start(how: str, rows: np.ndarray) -> np.ndarray:
+    """b_dec's starting point from a sample of rows (SAELens b_dec_init_method; b_dec_start in src/train/init.ts)."""
+    if how == "geometric_median":
+        return geometric_median(rows)
+    if how == "mean":
+        return rows.astype(np.float64).mean(0).astype(np.float32)
+    return np.zeros(rows.shape[1], dtype=np.float32)
+
+
 def variance_weights(sample: np.ndarray, alpha: float) -> np.ndarray:
     """gamma_i = Var(x_i)^alpha (0 where the variance is 0), rescaled to mean gamma^2 = 1."""
     if sample.shape[0] < 2:

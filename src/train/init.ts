@@ -1,7 +1,8 @@
 /**
  * Initialisation of a run: the activation scale (SAELens expected_average_only_in), b_dec at the
- * geometric median of a sample, decoder rows at a chosen norm with W_enc = W_decᵀ.
+ * geometric median (or mean, or 0) of a sample, decoder rows at a chosen norm with W_enc = W_decᵀ.
  */
+import type { BDecInit } from '../protocol/training';
 import type { Rng } from './rng';
 
 /** scale = √d_in / E‖x‖, so that scaled rows have mean norm √d_in. */
@@ -16,10 +17,15 @@ export function activationScale(sample: Float32Array, n: number, dIn: number): n
   return mean > 0 ? Math.sqrt(dIn) / mean : 1;
 }
 
-/** Weiszfeld's iteration for the point minimising the summed distances to the rows. */
-export function geometricMedian(rows: Float32Array, n: number, d: number, maxIter = 100, tol = 1e-5): Float32Array {
+function meanRow(rows: Float32Array, n: number, d: number): Float64Array {
   const y = new Float64Array(d);
   for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) y[j]! += rows[r * d + j]! / n;
+  return y;
+}
+
+/** Weiszfeld's iteration for the point minimising the summed distances to the rows. */
+export function geometricMedian(rows: Float32Array, n: number, d: number, maxIter = 100, tol = 1e-5): Float32Array {
+  const y = meanRow(rows, n, d);
   const next = new Float64Array(d);
   for (let it = 0; it < maxIter; it++) {
     next.fill(0);
@@ -36,6 +42,11 @@ export function geometricMedian(rows: Float32Array, n: number, d: number, maxIte
     if (Math.sqrt(move) <= tol * Math.max(1, Math.sqrt(norm))) break;
   }
   return Float32Array.from(y);
+}
+
+/** b_dec's starting point from a sample of `n` rows (SAELens b_dec_init_method). */
+export function bDecStart(how: BDecInit, rows: Float32Array, n: number, d: number): Float32Array {
+  return how === 'geometric_median' ? geometricMedian(rows, n, d) : how === 'mean' ? Float32Array.from(meanRow(rows, n, d)) : new Float32Array(d);
 }
 
 /**

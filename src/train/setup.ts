@@ -15,7 +15,7 @@ import { CHECKPOINT_DIR, readCheckpointMeta, restoreCheckpoint } from './checkpo
 import type { CheckpointMeta } from './checkpoint';
 import { openFeed } from './feeds';
 import type { RowFeed } from './feeds';
-import { activationScale, geometricMedian, initWeights } from './init';
+import { activationScale, bDecStart, initWeights } from './init';
 import { buildLayout, S } from './layout';
 import { familyArch, familyKind, resolveOptions, resumedOptions, runModelConfig } from './options';
 import type { ResolvedOptions, TrainOptions } from './options';
@@ -121,7 +121,7 @@ export async function openRun(plan: RunPlan): Promise<Run> {
 }
 
 /**
- * Step 0 of a new run — the activation scale and b_dec (geometric median) from a sample read by a separate
+ * Step 0 of a new run — the activation scale and b_dec (geometric median by default) from a sample read by a separate
  * reader (the training stream is untouched), the weights, the thresholds, Γ — or the checkpoint's state.
  */
 export function startState(run: Run): RunState {
@@ -148,7 +148,7 @@ export function startState(run: Run): RunState {
     state.scale = o.normalize ? activationScale(sample, got, dIn) : 1;
     for (let i = 0; i < got * dIn; i++) sample[i]! *= state.scale;
     // b_dec and Γ live in the target space
-    v.f32.bDec!.set(geometricMedian(targetSample, got, dOut));
+    v.f32.bDec!.set(bDecStart(o.bDecInit ?? 'geometric_median', targetSample, got, dOut));
     // the family's encoder rows start at unit norm (transcoders: random, as their input is another space)
     initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, dOut, o.decoderInitNorm, o.kind ? 1 : o.decoderInitNorm, rng);
     if (cfg.selection === 'threshold') v.f32.logTheta!.fill(Math.log(o.initThreshold));

@@ -49,6 +49,25 @@ test('topk recovers the ground-truth directions (max cosine ≥ 0.95 for ≥ 90%
   assert.ok(existsSync(join(out, 'sparsity.safetensors')));
 });
 
+test('topk decoder rows: free by default (their norms move off 1), kept at unit norm with unitNormDecoder', async () => {
+  const spread = async (name: string, unitNormDecoder?: boolean): Promise<number> => {
+    const out = join(dir, name);
+    // normalize off: the saved rows are the trained ones (no activation scale folded into them)
+    await runTraining({ activations: [acts], outDir: out, arch: 'topk', width: 64, k: 4, batch: 256, tokens: 256 * 60, lr: 4e-3, seed: 3, normalize: false, unitNormDecoder }, noHooks);
+    const sae = loadSae(out);
+    let worst = 0;
+    for (let i = 0; i < sae.cfg.dSae; i++) {
+      let s = 0;
+      for (let j = 0; j < sae.cfg.dIn; j++) s += sae.wDec[i * sae.cfg.dIn + j]! ** 2;
+      worst = Math.max(worst, Math.abs(Math.sqrt(s) - 1));
+    }
+    return worst;
+  };
+  const free = await spread('topk-free'), unit = await spread('topk-unit', true);
+  assert.ok(free > 0.01, `free rows stayed within ${free} of unit norm`);
+  assert.ok(unit < 1e-5, `unit rows moved ${unit} off unit norm`);
+});
+
 test('relu (decoder-norm-weighted L1) reaches explained variance ≥ 0.9 and stores λ_e', async () => {
   const out = join(dir, 'relu');
   const summary = await runTraining({ activations: [acts], outDir: out, arch: 'relu', width: 96, l1: 0.5, batch: 256, tokens: 256 * 300, lr: 4e-3, seed: 2 }, noHooks);
