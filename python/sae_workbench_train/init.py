@@ -45,19 +45,21 @@ def variance_weights(sample: np.ndarray, alpha: float) -> np.ndarray:
 
 
 @torch.no_grad()
-def init_weights(p: dict, decoder_norm: float, encoder_norm: float, generator: torch.Generator) -> None:
+def init_weights(p: dict, decoder_norm: float, encoder_norm: float, generator: torch.Generator, uniform: bool = False) -> None:
     """Random decoder rows of norm decoder_norm; W_enc = W_dec^T at encoder_norm when input and target are
-    one space, else (transcoders) independent random columns at encoder_norm. Entries uniform before the
-    rows are scaled, as SAELens's Kaiming-uniform W_dec (initWeights in src/train/init.ts says why)."""
+    one space, else (transcoders) independent random columns at encoder_norm. With uniform (topk),
+    entries uniform before the rows are scaled, as SAELens's Kaiming-uniform W_dec (initWeights in
+    src/train/init.ts says why); else Gaussian."""
     d_sae, d_out = p["W_dec"].shape
     d_in = p["W_enc"].shape[0]
-    dec = torch.rand(d_sae, d_out, generator=generator) * 2 - 1
+    draw = (lambda *shape: torch.rand(*shape, generator=generator) * 2 - 1) if uniform else (lambda *shape: torch.randn(*shape, generator=generator))
+    dec = draw(d_sae, d_out)
     dec = dec / dec.norm(dim=-1, keepdim=True) * decoder_norm
     p["W_dec"].copy_(dec)
     if d_in == d_out:
         p["W_enc"].copy_(dec.T * (encoder_norm / decoder_norm))
     else:
-        enc = torch.rand(d_sae, d_in, generator=generator) * 2 - 1
+        enc = draw(d_sae, d_in)
         p["W_enc"].copy_((enc / enc.norm(dim=-1, keepdim=True) * encoder_norm).T)
 
 

@@ -171,7 +171,7 @@ class Run:
         p = self.state.params
         with torch.no_grad():
             p["b_dec"].copy_(torch.from_numpy(b_dec_start(o.get("bDecInit", "geometric_median"), tsample)))
-            init_weights(p, o["decoderInitNorm"], 1.0 if kind else o["decoderInitNorm"], self.gen)
+            init_weights(p, o["decoderInitNorm"], 1.0 if kind else o["decoderInitNorm"], self.gen, uniform=o["arch"] == "topk")
             if self.cfg.arch == "jumprelu":
                 p["log_threshold"].fill_(math.log(o["initThreshold"]))
         self.state = self._move(self.state)

@@ -52,15 +52,16 @@ export function bDecStart(how: BDecInit, rows: Float32Array, n: number, d: numbe
 /**
  * Random decoder rows (length d_out) of norm `decoderNorm`. When input and target are one space the encoder
  * starts as the decoder's transpose at norm `encoderNorm`; otherwise (transcoders) its rows are random at
- * that norm. Entries are uniform before the rows are scaled, as SAELens draws W_dec (Kaiming-uniform, then
- * normalised): Adam moves each entry by about lr per step, so a row reaches its feature in about
+ * that norm. With `uniform` (TopK) entries are uniform before the rows are scaled, as SAELens draws W_dec
+ * (Kaiming-uniform, then normalised), else Gaussian: Adam moves each entry by about lr per step, so a row reaches its feature in about
  * max_j |Δ_j| / lr steps, and uniform entries have a smaller largest entry than Gaussian ones at the same
  * norm (MMCS 0.982/0.984 against 0.981/0.981 for a Gaussian start in the reference loop, docs/training.md).
  */
-export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: number, dIn: number, dOut: number, decoderNorm: number, encoderNorm: number, rng: Rng): void {
+export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: number, dIn: number, dOut: number, decoderNorm: number, encoderNorm: number, rng: Rng, uniform = false): void {
+  const draw = (): number => (uniform ? 2 * rng.next() - 1 : rng.normal());
   for (let i = 0; i < dSae; i++) {
     let s = 0;
-    for (let j = 0; j < dOut; j++) { const v = 2 * rng.next() - 1; wDec[i * dOut + j] = v; s += v * v; }
+    for (let j = 0; j < dOut; j++) { const v = draw(); wDec[i * dOut + j] = v; s += v * v; }
     const f = decoderNorm / Math.sqrt(s);
     for (let j = 0; j < dOut; j++) wDec[i * dOut + j]! *= f;
     if (dIn === dOut) {
@@ -68,7 +69,7 @@ export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: numbe
       for (let j = 0; j < dIn; j++) wEncT[i * dIn + j] = e === 1 ? wDec[i * dOut + j]! : wDec[i * dOut + j]! * e;
     } else {
       let t = 0;
-      for (let j = 0; j < dIn; j++) { const v = 2 * rng.next() - 1; wEncT[i * dIn + j] = v; t += v * v; }
+      for (let j = 0; j < dIn; j++) { const v = draw(); wEncT[i * dIn + j] = v; t += v * v; }
       for (let j = 0; j < dIn; j++) wEncT[i * dIn + j]! *= encoderNorm / Math.sqrt(t);
     }
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { chooseEngine, threadGemm } from '../compute/engine';
 import { InputError } from '../errors';
 import type { ModelConfig } from '../sae/objectives';
+import { trainFacts } from '../sae/arch/registry';
 import { CHECKPOINT_DIR, readCheckpointMeta, restoreCheckpoint } from './checkpoint';
 import type { CheckpointMeta } from './checkpoint';
 import { openFeed } from './feeds';
@@ -150,7 +151,7 @@ export function startState(run: Run): RunState {
     // b_dec and Γ live in the target space
     v.f32.bDec!.set(bDecStart(o.bDecInit ?? 'geometric_median', targetSample, got, dOut));
     // the family's encoder rows start at unit norm (transcoders: random, as their input is another space)
-    initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, dOut, o.decoderInitNorm, o.kind ? 1 : o.decoderInitNorm, rng);
+    initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, dOut, o.decoderInitNorm, o.kind ? 1 : o.decoderInitNorm, rng, !!trainFacts(o.arch).uniformInit);
     if (cfg.selection === 'threshold') v.f32.logTheta!.fill(Math.log(o.initThreshold));
     if (cfg.reconWeighted) o.reconWeights = Array.from(computeReconWeights(o, targetSample, got, dOut));
     const totalSteps = Math.ceil(o.tokens / o.batch);

@@ -53,6 +53,8 @@ export interface TrainFacts {
   defaultSparsityCoef: number;
   /** The stored name of the penalty in cfg.training.sparsityPenalty, given the decoder-norm choice. */
   penaltyName(unitNormDecoder: boolean): string;
+  /** Initial decoder rows from uniform entries (SAELens's Kaiming-uniform, normalised) instead of Gaussian ones. */
+  uniformInit?: boolean;
   /** Default norm of the initial decoder rows, given the decoder-norm choice. */
   decoderInitNorm(unitNormDecoder: boolean): number;
 }

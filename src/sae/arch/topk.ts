@@ -42,11 +42,12 @@ export function kConfigFields(sae: Sae): Record<string, unknown> {
 
 /**
  * Training facts of the k-sparse architectures: no penalty, aux-k on dead latents, decoder rows starting at
- * unit norm and then free (TopK, as SAELens; --unit-norm-decoder keeps them unit) or always unit (BatchTopK).
+ * unit norm and then free (TopK, as SAELens, from uniform entries; --unit-norm-decoder keeps them unit) or
+ * always unit (BatchTopK, Gaussian entries as before: neither change was measured for it).
  */
 export function kSparseTrainFacts(selection: 'row-topk' | 'batch-topk', decoderNorm: 'option' | 'unit'): TrainFacts {
   return {
-    selection, penalty: 'none', decoderNorm, auxK: true, densePath: false, defaultSparsityCoef: 0,
+    selection, penalty: 'none', decoderNorm, auxK: true, densePath: false, defaultSparsityCoef: 0, uniformInit: decoderNorm === 'option',
     penaltyName: () => 'none', decoderInitNorm: () => 1,
   };
 }
