@@ -1,6 +1,7 @@
 // Training quality against a reference: our trainer (src/train, with its defaults) and a plain PyTorch loop
-// written here the way SAELens trains a TopK SAE (W_enc = W_decᵀ with unit decoder rows, b_dec at the data
-// mean, b_enc 0, Adam at a constant lr, MSE summed over dimensions and averaged over the batch, no aux-k),
+// written here the way SAELens trains a TopK SAE (Kaiming-uniform decoder rows normalised to unit norm and
+// then free, W_enc = W_decᵀ, b_dec at the data mean, b_enc 0, Adam at a constant lr, MSE summed over
+// dimensions and averaged over the batch, no aux-k, no activation scaling),
 // on the same synthetic activation files with the same width, k, tokens, batch and lr, over several seeds
 // (the seed sets initialisation and batch order; each set's data are fixed). The reference holds the set in
 // memory and runs on one thread (what it learns does not depend on the thread count). Both are scored by

@@ -53,6 +53,7 @@ def parser():
     p.add_argument("--checkpoint-every", type=positive("checkpoint-every"), default=1000)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--unit-norm-decoder", action="store_true")
+    p.add_argument("--b-dec-init", choices=("geometric_median", "mean", "zeros"), default="geometric_median")
     p.add_argument("--no-normalize", dest="normalize", action="store_false")
     p.add_argument("--dead-tokens", type=positive("dead-tokens"))
     p.add_argument("--resample-every", type=int, default=0)

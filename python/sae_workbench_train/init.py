@@ -25,6 +25,15 @@ def geometric_median(rows: np.ndarray, max_iter=100, tol=1e-5) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def b_dec_start(how: str, rows: np.ndarray) -> np.ndarray:
+    """b_dec's starting point from a sample of rows (SAELens b_dec_init_method; b_dec_start in src/train/init.ts)."""
+    if how == "geometric_median":
+        return geometric_median(rows)
+    if how == "mean":
+        return rows.astype(np.float64).mean(0).astype(np.float32)
+    return np.zeros(rows.shape[1], dtype=np.float32)
+
+
 def variance_weights(sample: np.ndarray, alpha: float) -> np.ndarray:
     """gamma_i = Var(x_i)^alpha (0 where the variance is 0), rescaled to mean gamma^2 = 1."""
     if sample.shape[0] < 2:
@@ -36,18 +45,21 @@ def variance_weights(sample: np.ndarray, alpha: float) -> np.ndarray:
 
 
 @torch.no_grad()
-def init_weights(p: dict, decoder_norm: float, encoder_norm: float, generator: torch.Generator) -> None:
+def init_weights(p: dict, decoder_norm: float, encoder_norm: float, generator: torch.Generator, uniform: bool = False) -> None:
     """Random decoder rows of norm decoder_norm; W_enc = W_dec^T at encoder_norm when input and target are
-    one space, else (transcoders) independent random columns at encoder_norm."""
+    one space, else (transcoders) independent random columns at encoder_norm. With uniform (topk),
+    entries uniform before the rows are scaled, as SAELens's Kaiming-uniform W_dec (initWeights in
+    src/train/init.ts says why); else Gaussian."""
     d_sae, d_out = p["W_dec"].shape
     d_in = p["W_enc"].shape[0]
-    dec = torch.randn(d_sae, d_out, generator=generator)
+    draw = (lambda *shape: torch.rand(*shape, generator=generator) * 2 - 1) if uniform else (lambda *shape: torch.randn(*shape, generator=generator))
+    dec = draw(d_sae, d_out)
     dec = dec / dec.norm(dim=-1, keepdim=True) * decoder_norm
     p["W_dec"].copy_(dec)
     if d_in == d_out:
         p["W_enc"].copy_(dec.T * (encoder_norm / decoder_norm))
     else:
-        enc = torch.randn(d_sae, d_in, generator=generator)
+        enc = draw(d_sae, d_in)
         p["W_enc"].copy_((enc / enc.norm(dim=-1, keepdim=True) * encoder_norm).T)
 
 

@@ -10,7 +10,7 @@ One definition per architecture, used by the trainer, the parity test and nothin
 
 - relu:      sparsity lambda * mean_n sum_i f_i * w_i, w_i = sum_g ||d_i^g|| (A1; G groups: crosscoders), or
              w_i = 1 with the unit-norm decoder (A2).
-- topk:      f = ReLU(TopK_k(z)); unit-norm decoder.
+- topk:      f = ReLU(TopK_k(z)); decoder rows free (unit-norm with unit_norm_decoder).
 - batchtopk: the k*B largest ReLU(z) of the batch (ties with the cut kept); unit-norm decoder; the cut
              feeds an EMA threshold (rate 0.01) exported as a JumpReLU threshold.
 - jumprelu:  f = z H(z - theta), theta = exp(t); sparsity lambda * mean_n sum_i H(z_i - theta_i); rectangle
@@ -75,7 +75,7 @@ def objective_config(arch, d_in, d_sae, k=None, unit_norm_decoder=False, bandwid
         raise ValueError(f"prefixes {prefixes} must increase to d_sae {d_sae}")
     return ObjectiveConfig(
         arch=arch, d_in=d_in, d_sae=d_sae, d_out=d_out, k=(k or 32) if is_topk else 0,
-        unit_norm_decoder=True if is_topk else (bool(unit_norm_decoder) if arch == "relu" else False),
+        unit_norm_decoder=True if arch == "batchtopk" else (bool(unit_norm_decoder) if arch in ("relu", "topk") else False),
         bandwidth=bandwidth, aux_k=is_topk and aux_k,
         # aux-k's alpha; the gate's auxiliary reconstruction enters with weight 1 (Rajamanoharan et al. 2024)
         aux_coef=1.0 if arch == "gated" else 1 / 32, target=bool(target),

@@ -19,7 +19,7 @@ from sae_workbench_common.progress import emit
 from sae_workbench_common.safetensors_io import load_file, read_metadata, save_file
 
 from .data import open_feed
-from .init import activation_scale, geometric_median, init_weights, variance_weights
+from .init import activation_scale, b_dec_start, init_weights, variance_weights
 from .objectives import objective_config
 from .output import save_sae
 from .step import TrainState
@@ -59,7 +59,8 @@ def resolve(a, rows):
     total = math.ceil(tokens / batch)
     is_topk = arch in ("topk", "batchtopk")
     k = (a.k or min(32, width)) if is_topk else 0
-    unit = True if is_topk else (bool(a.unit_norm_decoder) if arch == "relu" else False)
+    # relu and topk: the caller's choice, free by default; batchtopk: always unit (unitNormDecoderOf in src/sae/arch/spec.ts)
+    unit = True if arch == "batchtopk" else (bool(a.unit_norm_decoder) if arch in ("relu", "topk") else False)
     l1 = a.l1 if a.l1 is not None else (5.0 if arch in ("relu", "gated") else 1.0 if arch == "jumprelu" else 0.0)
     # TopK/BatchTopK train at a constant lr, as SAELens does (resolveOptions in src/train/options.ts)
     constant_lr = is_topk
@@ -71,7 +72,7 @@ def resolve(a, rows):
         "sparsityWarmupSteps": a.l1_warmup if a.l1_warmup is not None else int(total * 0.05),
         "seed": a.seed, "checkpointEvery": a.checkpoint_every,
         "onNonFinite": "stop" if kind in ("transcoder", "crosscoder") else a.non_finite,
-        "memoryBudget": a.memory_budget, "unitNormDecoder": unit,
+        "memoryBudget": a.memory_budget, "unitNormDecoder": unit, "bDecInit": a.b_dec_init,
         "decoderInitNorm": a.decoder_init_norm if a.decoder_init_norm is not None else (0.1 if (arch in ("relu", "gated") and not unit) else 1.0),
         "normalize": False if kind else a.normalize,
         "deadTokens": a.dead_tokens if a.dead_tokens is not None else min(10_000_000, max(batch * 10, tokens // 5)),
@@ -169,8 +170,8 @@ class Run:
         self.gen = torch.Generator().manual_seed(o["seed"] ^ 0x5EED)
         p = self.state.params
         with torch.no_grad():
-            p["b_dec"].copy_(torch.from_numpy(geometric_median(tsample)))
-            init_weights(p, o["decoderInitNorm"], 1.0 if kind else o["decoderInitNorm"], self.gen)
+            p["b_dec"].copy_(torch.from_numpy(b_dec_start(o.get("bDecInit", "geometric_median"), tsample)))
+            init_weights(p, o["decoderInitNorm"], 1.0 if kind else o["decoderInitNorm"], self.gen, uniform=o["arch"] == "topk")
             if self.cfg.arch == "jumprelu":
                 p["log_threshold"].fill_(math.log(o["initThreshold"]))
         self.state = self._move(self.state)

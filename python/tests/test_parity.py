@@ -21,6 +21,7 @@ CASES = {
     "relu": (dict(arch="relu"), dict(arch="relu"), 0.05),
     "relu-unit-norm": (dict(arch="relu", unit_norm_decoder=True), dict(arch="relu", unitNormDecoder=True), 0.05),
     "topk": (dict(arch="topk", k=6), dict(arch="topk", k=6), 0.0),
+    "topk-unit-norm": (dict(arch="topk", k=6, unit_norm_decoder=True), dict(arch="topk", k=6, unitNormDecoder=True), 0.0),
     "batchtopk": (dict(arch="batchtopk", k=6), dict(arch="batchtopk", k=6), 0.0),
     "jumprelu": (dict(arch="jumprelu"), dict(arch="jumprelu"), 0.1),
     "weighted-relu": (dict(arch="relu", gamma2=True), dict(arch="relu"), 0.05),

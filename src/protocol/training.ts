@@ -29,6 +29,9 @@ export type TrainingEvent =
   | { type: 'error'; runId: string; message: string; lastCheckpoint?: string }
   | { type: 'cancelled'; runId: string; lastCheckpoint?: string };
 
+/** b_dec's starting point (SAELens b_dec_init_method): the geometric median or the mean of a sample of rows, or 0. */
+export type BDecInit = 'geometric_median' | 'mean' | 'zeros';
+
 /** A training run's options as the caller gives them (CLI, extension, tests); src/train/options.ts resolves them. */
 export interface TrainOptions {
   /** Activation file(s): .npy or .safetensors holding [tokens, d_in] float rows. */
@@ -63,11 +66,11 @@ export interface TrainOptions {
   lrDecaySteps?: number;
   /** Linear warm-up of the sparsity coefficient over the first N steps. */
   sparsityWarmupSteps?: number;
-  /** relu: unit-norm decoder variant (docs/theory.md §A2) instead of the decoder-norm-weighted L1 (A1). */
+  /** relu: unit-norm decoder variant (docs/theory.md §A2) instead of the decoder-norm-weighted L1 (A1); topk: unit-norm decoder rows throughout instead of free ones. */
   unitNormDecoder?: boolean;
   decoderInitNorm?: number;
-  /** Where b_dec starts (SAELens b_dec_init_method): the geometric median of a sample (default), its mean, or zeros. */
-  bDecInit?: 'geometric-median' | 'mean' | 'zeros';
+  /** Where b_dec starts: the geometric median (default) or the mean of a sample of rows, or zeros (SAELens b_dec_init_method). */
+  bDecInit?: BDecInit;
   /** Scale activations to mean norm √d_in while training (expected_average_only_in), folded into the saved weights. */
   normalize?: boolean;
   /** A latent is dead after this many tokens without firing. */

@@ -22,6 +22,7 @@
  */
 import { trainFacts } from './arch/registry';
 import type { ArchName } from './arch/registry';
+import { unitNormDecoderOf } from './arch/spec';
 import type { TrainFacts } from './arch/spec';
 
 export interface ModelConfig {
@@ -90,7 +91,7 @@ export function modelConfig(arch: ArchName, dIn: number, dSae: number, batch: nu
   return {
     arch, selection: t.selection, penalty: t.penalty, dIn, dSae, batch, dOut, target: !!o.target, bDecInput, normGroups, prefixes, skip: !!o.skip,
     k: isTopk ? (o.k ?? 32) : 0,
-    unitNormDecoder: t.decoderNorm === 'unit' ? true : t.decoderNorm === 'option' ? (o.unitNormDecoder ?? false) : false,
+    unitNormDecoder: unitNormDecoderOf(t, o.unitNormDecoder),
     bandwidth: o.bandwidth ?? 0.05,
     auxK: t.auxK && (o.auxK ?? true),
     // half the reconstructed width: d_in for an SAE, the target's d_out for a transcoder

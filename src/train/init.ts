@@ -1,7 +1,8 @@
 /**
  * Initialisation of a run: the activation scale (SAELens expected_average_only_in), b_dec at the
- * geometric median of a sample (or its mean, or zeros), decoder rows at a chosen norm with W_enc = W_decᵀ.
+ * geometric median (or mean, or 0) of a sample, decoder rows at a chosen norm with W_enc = W_decᵀ.
  */
+import type { BDecInit } from '../protocol/training';
 import type { Rng } from './rng';
 
 /** scale = √d_in / E‖x‖, so that scaled rows have mean norm √d_in. */
@@ -16,21 +17,15 @@ export function activationScale(sample: Float32Array, n: number, dIn: number): n
   return mean > 0 ? Math.sqrt(dIn) / mean : 1;
 }
 
-/** b_dec's starting point over n sample rows of width d: their geometric median (SAELens's default), mean, or zeros. */
-export function bDecStart(method: 'geometric-median' | 'mean' | 'zeros', rows: Float32Array, n: number, d: number): Float32Array {
-  if (method === 'geometric-median') return geometricMedian(rows, n, d);
-  const out = new Float32Array(d);
-  if (method === 'zeros') return out;
-  const sum = new Float64Array(d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) sum[j]! += rows[r * d + j]!;
-  for (let j = 0; j < d; j++) out[j] = sum[j]! / n;
-  return out;
+function meanRow(rows: Float32Array, n: number, d: number): Float64Array {
+  const y = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) y[j]! += rows[r * d + j]! / n;
+  return y;
 }
 
 /** Weiszfeld's iteration for the point minimising the summed distances to the rows. */
 export function geometricMedian(rows: Float32Array, n: number, d: number, maxIter = 100, tol = 1e-5): Float32Array {
-  const y = new Float64Array(d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) y[j]! += rows[r * d + j]! / n;
+  const y = meanRow(rows, n, d);
   const next = new Float64Array(d);
   for (let it = 0; it < maxIter; it++) {
     next.fill(0);
@@ -49,15 +44,24 @@ export function geometricMedian(rows: Float32Array, n: number, d: number, maxIte
   return Float32Array.from(y);
 }
 
+/** b_dec's starting point from a sample of `n` rows (SAELens b_dec_init_method). */
+export function bDecStart(how: BDecInit, rows: Float32Array, n: number, d: number): Float32Array {
+  return how === 'geometric_median' ? geometricMedian(rows, n, d) : how === 'mean' ? Float32Array.from(meanRow(rows, n, d)) : new Float32Array(d);
+}
+
 /**
  * Random decoder rows (length d_out) of norm `decoderNorm`. When input and target are one space the encoder
  * starts as the decoder's transpose at norm `encoderNorm`; otherwise (transcoders) its rows are random at
- * that norm.
+ * that norm. With `uniform` (TopK) entries are uniform before the rows are scaled, as SAELens draws W_dec
+ * (Kaiming-uniform, then normalised), else Gaussian: Adam moves each entry by about lr per step, so a row reaches its feature in about
+ * max_j |Δ_j| / lr steps, and uniform entries have a smaller largest entry than Gaussian ones at the same
+ * norm (MMCS 0.982/0.984 against 0.981/0.981 for a Gaussian start in the reference loop, docs/training.md).
  */
-export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: number, dIn: number, dOut: number, decoderNorm: number, encoderNorm: number, rng: Rng): void {
+export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: number, dIn: number, dOut: number, decoderNorm: number, encoderNorm: number, rng: Rng, uniform = false): void {
+  const draw = (): number => (uniform ? 2 * rng.next() - 1 : rng.normal());
   for (let i = 0; i < dSae; i++) {
     let s = 0;
-    for (let j = 0; j < dOut; j++) { const v = rng.normal(); wDec[i * dOut + j] = v; s += v * v; }
+    for (let j = 0; j < dOut; j++) { const v = draw(); wDec[i * dOut + j] = v; s += v * v; }
     const f = decoderNorm / Math.sqrt(s);
     for (let j = 0; j < dOut; j++) wDec[i * dOut + j]! *= f;
     if (dIn === dOut) {
@@ -65,7 +69,7 @@ export function initWeights(wDec: Float32Array, wEncT: Float32Array, dSae: numbe
       for (let j = 0; j < dIn; j++) wEncT[i * dIn + j] = e === 1 ? wDec[i * dOut + j]! : wDec[i * dOut + j]! * e;
     } else {
       let t = 0;
-      for (let j = 0; j < dIn; j++) { const v = rng.normal(); wEncT[i * dIn + j] = v; t += v * v; }
+      for (let j = 0; j < dIn; j++) { const v = draw(); wEncT[i * dIn + j] = v; t += v * v; }
       for (let j = 0; j < dIn; j++) wEncT[i * dIn + j]! *= encoderNorm / Math.sqrt(t);
     }
   }

@@ -8,11 +8,12 @@ import { InputError } from '../errors';
 import type { EnginePreference } from '../compute/engine';
 import { batchtopk } from '../sae/arch/batchtopk';
 import { archSpec, isTrainable, trainFacts, TRAINABLE_ARCHS } from '../sae/arch/registry';
+import { unitNormDecoderOf } from '../sae/arch/spec';
 import type { ArchName } from '../sae/arch/registry';
 import { relu } from '../sae/arch/relu';
 import { modelConfig } from '../sae/objectives';
 import type { FamilyShape, ModelConfig } from '../sae/objectives';
-import type { TrainOptions } from '../protocol/training';
+import type { BDecInit, TrainOptions } from '../protocol/training';
 
 export type { TrainOptions };
 
@@ -40,6 +41,7 @@ export interface ResolvedOptions {
   memoryBudget: number;
   unitNormDecoder: boolean;
   decoderInitNorm: number;
+  /** Where b_dec starts (SAELens b_dec_init_method); absent in checkpoints written before it existed (it only acts at step 0). */
   bDecInit: BDecInit;
   normalize: boolean;
   deadTokens: number;
@@ -64,15 +66,7 @@ export interface ResolvedOptions {
 
 export type FamilyKind = 'transcoder' | 'crosscoder' | 'matryoshka';
 
-/** Where b_dec starts (SAELens's b_dec_init_method), over the start-up sample in the target space. */
-export type BDecInit = NonNullable<TrainOptions['bDecInit']>;
-export const B_DEC_INITS: readonly BDecInit[] = ['geometric-median', 'mean', 'zeros'];
-
-export function resolveBDecInit(v: string | undefined): BDecInit {
-  const init = v ?? 'geometric-median';
-  if (!(B_DEC_INITS as readonly string[]).includes(init)) throw new InputError('--b-dec-init', `expected one of ${B_DEC_INITS.join(', ')}, got '${init}'`);
-  return init as BDecInit;
-}
+export const B_DEC_INITS: readonly BDecInit[] = ['geometric_median', 'mean', 'zeros'];
 
 export type WeightingMode = 'none' | 'variance' | 'oracle';
 export const WEIGHTING_MODES: readonly WeightingMode[] = ['none', 'variance', 'oracle'];
@@ -155,7 +149,13 @@ export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
   if (!(lr > 0 && Number.isFinite(lr))) throw new InputError('--lr', `expected a positive number, got ${lr}`);
   const sparsityCoef = o.l1 ?? facts.defaultSparsityCoef;
   if (!(sparsityCoef >= 0 && Number.isFinite(sparsityCoef))) throw new InputError('--l1', `expected a non-negative number, got ${sparsityCoef}`);
-  const unitNormDecoder = facts.decoderNorm === 'unit' ? true : facts.decoderNorm === 'option' ? !!o.unitNormDecoder : false;
+  if (o.unitNormDecoder !== undefined && facts.decoderNorm !== 'option') {
+    const takes = TRAINABLE_ARCHS.filter((a) => trainFacts(a).decoderNorm === 'option');
+    throw new InputError('--unit-norm-decoder', `${arch}'s decoder rows are always ${facts.decoderNorm === 'unit' ? 'unit-norm' : 'free'} (the choice is ${takes.join(' and ')}'s)`);
+  }
+  const unitNormDecoder = unitNormDecoderOf(facts, o.unitNormDecoder);
+  const bDecInit = o.bDecInit ?? 'geometric_median';
+  if (!B_DEC_INITS.includes(bDecInit)) throw new InputError('--b-dec-init', `expected one of ${B_DEC_INITS.join(', ')}, got '${String(bDecInit)}'`);
   if (kind && batch > rows) throw new InputError('--batch', `batch ${batch} is larger than the ${rows} rows`);
   return {
     ...(kind ? { kind, target: o.target, skip: !!o.skip, ...(kind === 'matryoshka' ? { prefixes: matryoshkaPrefixes(o.matryoshkaWidths!, width) } : {}) } : {}),
@@ -174,7 +174,7 @@ export function resolveOptions(o: TrainOptions, rows: number): ResolvedOptions {
     memoryBudget: o.memoryBudget ?? 256 * 2 ** 20,
     unitNormDecoder,
     decoderInitNorm: o.decoderInitNorm ?? facts.decoderInitNorm(unitNormDecoder),
-    bDecInit: resolveBDecInit(o.bDecInit),
+    bDecInit,
     // the family trains on activations as they are: the transcoder and crosscoder formats have no scale to fold
     normalize: kind ? false : (o.normalize ?? true),
     deadTokens: o.deadTokens ?? Math.min(10_000_000, Math.max(batch * 10, Math.floor(tokens / 5))),

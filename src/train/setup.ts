@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { chooseEngine, threadGemm } from '../compute/engine';
 import { InputError } from '../errors';
 import type { ModelConfig } from '../sae/objectives';
+import { trainFacts } from '../sae/arch/registry';
 import { CHECKPOINT_DIR, readCheckpointMeta, restoreCheckpoint } from './checkpoint';
 import type { CheckpointMeta } from './checkpoint';
 import { openFeed } from './feeds';
@@ -121,7 +122,7 @@ export async function openRun(plan: RunPlan): Promise<Run> {
 }
 
 /**
- * Step 0 of a new run — the activation scale and b_dec (--b-dec-init: geometric median, mean or zeros) from a sample read by a separate
+ * Step 0 of a new run — the activation scale and b_dec (geometric median by default) from a sample read by a separate
  * reader (the training stream is untouched), the weights, the thresholds, Γ — or the checkpoint's state.
  */
 export function startState(run: Run): RunState {
@@ -148,9 +149,9 @@ export function startState(run: Run): RunState {
     state.scale = o.normalize ? activationScale(sample, got, dIn) : 1;
     for (let i = 0; i < got * dIn; i++) sample[i]! *= state.scale;
     // b_dec and Γ live in the target space
-    v.f32.bDec!.set(bDecStart(o.bDecInit, targetSample, got, dOut));
+    v.f32.bDec!.set(bDecStart(o.bDecInit ?? 'geometric_median', targetSample, got, dOut));
     // the family's encoder rows start at unit norm (transcoders: random, as their input is another space)
-    initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, dOut, o.decoderInitNorm, o.kind ? 1 : o.decoderInitNorm, rng);
+    initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, dOut, o.decoderInitNorm, o.kind ? 1 : o.decoderInitNorm, rng, !!trainFacts(o.arch).uniformInit);
     if (cfg.selection === 'threshold') v.f32.logTheta!.fill(Math.log(o.initThreshold));
     if (cfg.reconWeighted) o.reconWeights = Array.from(computeReconWeights(o, targetSample, got, dOut));
     const totalSteps = Math.ceil(o.tokens / o.batch);

@@ -41,7 +41,6 @@ export function pythonPackageRoot(): string {
 
 /** The backend's command-line arguments for a run's options (the same option names as `sae-workbench train`). */
 export function torchArgs(o: TrainOptions, t: TorchOptions = {}): string[] {
-  if (o.bDecInit !== undefined && o.bDecInit !== 'geometric-median') throw new InputError('--b-dec-init', `the PyTorch backend starts b_dec at the geometric median; '${o.bDecInit}' is the builtin backend's`);
   const a: string[] = [];
   const add = (flag: string, v: unknown): void => { if (v !== undefined && v !== null && v !== false) a.push(flag, ...(v === true ? [] : [String(v)])); };
   if (o.activations.length) a.push('--activations', ...o.activations);
@@ -53,7 +52,7 @@ export function torchArgs(o: TrainOptions, t: TorchOptions = {}): string[] {
   add('--memory-budget', o.memoryBudget); add('--lr-warmup', o.lrWarmupSteps); add('--lr-decay', o.lrDecaySteps); add('--l1-warmup', o.sparsityWarmupSteps);
   add('--unit-norm-decoder', o.unitNormDecoder); add('--no-normalize', o.normalize === false); add('--dead-tokens', o.deadTokens);
   add('--resample-every', o.resampleEvery); add('--weighting', o.weighting); add('--weight-alpha', o.weightAlpha); add('--ground-truth', o.groundTruth);
-  add('--no-aux-k', o.auxK === false); add('--bandwidth', o.bandwidth); add('--init-threshold', o.initThreshold); add('--decoder-init-norm', o.decoderInitNorm);
+  add('--no-aux-k', o.auxK === false); add('--bandwidth', o.bandwidth); add('--init-threshold', o.initThreshold); add('--decoder-init-norm', o.decoderInitNorm); add('--b-dec-init', o.bDecInit);
   add('--target', o.target); add('--skip', o.skip); add('--crosscoder', o.crosscoder); add('--matryoshka-widths', o.matryoshkaWidths?.join(','));
   add('--run-id', o.runId); add('--device', t.device); add('--bf16', t.bf16); add('--tf32', t.tf32);
   if ((t.nproc ?? 1) === 1) add('--threads', o.threads);

@@ -9,7 +9,7 @@ import { batchtopk } from '../../sae/arch/batchtopk';
 import { archSpec, DEFAULT_ARCH, isTrainable, trainFacts, TRAINABLE_ARCHS } from '../../sae/arch/registry';
 import type { ArchName } from '../../sae/arch/registry';
 import { relu } from '../../sae/arch/relu';
-import { B_DEC_INITS, DEFAULT_WEIGHT_ALPHA, resolveBDecInit, WEIGHTING_MODES } from '../../train/options';
+import { B_DEC_INITS, DEFAULT_WEIGHT_ALPHA, WEIGHTING_MODES } from '../../train/options';
 import type { WeightingMode } from '../../train/options';
 import { ENGINE_PREFERENCES } from '../../compute/engine';
 import type { EnginePreference } from '../../compute/engine';
@@ -22,7 +22,7 @@ import { action, emit, globals, InputError, intOption, numberOption, warn } from
 interface TrainCliOptions {
   activations?: string[]; out: string; arch: string; width?: number; k?: number; l1?: number; tokens?: number; batch?: number;
   lr?: number; seed?: number; threads?: number; resume?: boolean; engine?: TrainOptions['engine']; checkpointEvery?: number;
-  nonFinite?: 'skip' | 'stop'; tensor?: string; unitNormDecoder?: boolean; normalize?: boolean; resampleEvery?: number; bDecInit?: string;
+  nonFinite?: 'skip' | 'stop'; tensor?: string; unitNormDecoder?: boolean; bDecInit?: string; normalize?: boolean; resampleEvery?: number;
   deadTokens?: number; lrWarmup?: number; lrDecay?: number; l1Warmup?: number; memoryBudget?: number;
   weighting?: string; weightAlpha?: number; groundTruth?: string;
   source?: string; target?: string; skip?: boolean; crosscoder?: boolean; matryoshkaWidths?: string;
@@ -93,9 +93,9 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-every <steps>', 'steps between checkpoints', intOption('checkpoint-every'), 1000)
     .option('--non-finite <mode>', 'rows with NaN/Inf: skip (and count) or stop', 'skip')
     .option('--tensor <name>', 'which 2-D tensor of a .safetensors file (or which site of a capture folder) holds the activations')
-    .option('--unit-norm-decoder', 'relu: unit-norm decoder variant instead of decoder-norm-weighted L1')
+    .option('--unit-norm-decoder', 'relu: unit-norm decoder variant instead of decoder-norm-weighted L1; topk: decoder rows kept at unit norm (default: free after a unit-norm start)')
+    .option('--b-dec-init <how>', `where b_dec starts: ${B_DEC_INITS.join('|')} of a sample of rows (zeros: 0)`, 'geometric_median')
     .option('--no-normalize', 'do not scale activations to mean norm √d_in while training')
-    .option('--b-dec-init <method>', `where b_dec starts, over a sample of the activations: ${B_DEC_INITS.join('|')} (default geometric-median)`)
     .option('--resample-every <steps>', 'resample dead latents every N steps (0: never)', intOption('resample-every', 0))
     .option('--dead-tokens <n>', 'tokens without firing after which a latent is dead', intOption('dead-tokens'))
     .option('--lr-warmup <steps>', 'linear learning-rate warm-up steps', intOption('lr-warmup', 0))
@@ -144,7 +144,7 @@ export function registerTrain(program: Command): void {
         activations, outDir: o.out, arch: o.arch as ArchName, width: o.width ?? 0,
         k: o.k, l1: o.l1, tokens: o.tokens, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads ?? 2,
         engine: o.engine, resume: !!o.resume, checkpointEvery: o.checkpointEvery, onNonFinite: o.nonFinite, tensorName: o.tensor,
-        unitNormDecoder: o.unitNormDecoder, normalize: o.normalize, resampleEvery: o.resampleEvery, deadTokens: o.deadTokens, bDecInit: o.bDecInit === undefined ? undefined : resolveBDecInit(o.bDecInit),
+        unitNormDecoder: o.unitNormDecoder, bDecInit: o.bDecInit as TrainOptions['bDecInit'], normalize: o.normalize, resampleEvery: o.resampleEvery, deadTokens: o.deadTokens,
         lrWarmupSteps: o.lrWarmup, lrDecaySteps: o.lrDecay, sparsityWarmupSteps: o.l1Warmup, memoryBudget: o.memoryBudget,
         weighting: o.weighting as WeightingMode, weightAlpha: o.weightAlpha, groundTruth: o.groundTruth,
         target: o.target, skip: o.skip, crosscoder: o.crosscoder, matryoshkaWidths,

@@ -25,5 +25,5 @@ export const batchtopk = defineArch({
     // SAELens saves a BatchTopK transcoder as a JumpReLU transcoder with the global threshold
     transcoder: { reads: [], architecture: () => 'jumprelu_transcoder' },
   },
-  train: kSparseTrainFacts('batch-topk'),
+  train: kSparseTrainFacts('batch-topk', 'unit'),
 });

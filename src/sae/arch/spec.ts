@@ -41,7 +41,7 @@ export interface TrainFacts {
   selection: 'positive' | 'threshold' | 'row-topk' | 'batch-topk' | 'gate';
   /** The sparsity term: λ·Σ f‖d‖ (L1, decoder-norm weighted unless unit-norm), λ·Σ H(z − θ) (L0 step), or none. */
   penalty: 'l1' | 'l0-step' | 'none';
-  /** Decoder rows: free norms, unit norm always, or the user's choice (unitNormDecoder, free by default). */
+  /** Decoder rows: free norms, unit norm always, or the user's choice (unitNormDecoder, free by default; unitNormDecoderOf). */
   decoderNorm: 'free' | 'unit' | 'option';
   /** The aux-k loss on dead latents (on by default, --no-aux-k turns it off). */
   auxK: boolean;
@@ -53,6 +53,8 @@ export interface TrainFacts {
   defaultSparsityCoef: number;
   /** The stored name of the penalty in cfg.training.sparsityPenalty, given the decoder-norm choice. */
   penaltyName(unitNormDecoder: boolean): string;
+  /** Initial decoder rows from uniform entries (SAELens's Kaiming-uniform, normalised) instead of Gaussian ones. */
+  uniformInit?: boolean;
   /** Default norm of the initial decoder rows, given the decoder-norm choice. */
   decoderInitNorm(unitNormDecoder: boolean): number;
 }
@@ -100,4 +102,9 @@ export function thresholdInPlace(h: Float32Array, n: number, threshold: Float32A
     const v = h[r * m + i]!;
     if (!(v > threshold[i]! && v > 0)) h[r * m + i] = 0;
   }
+}
+
+/** Whether an architecture trains with unit-norm decoder rows, given the caller's choice (undefined: its default). */
+export function unitNormDecoderOf(t: TrainFacts, given: boolean | undefined): boolean {
+  return t.decoderNorm === 'unit' || (t.decoderNorm === 'option' && !!given);
 }

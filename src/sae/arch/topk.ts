@@ -1,6 +1,6 @@
 /**
- * TopK SAE (docs/theory.md §A3; SAELens `topk`): f = ReLU(TopK_k(z)), unit-norm decoder rows, aux-k on dead
- * latents. SAELens's rescale_acts_by_decoder_norm ranks z·‖d‖ instead of z.
+ * TopK SAE (docs/theory.md §A3; SAELens `topk`): f = ReLU(TopK_k(z)), decoder rows free (unit-norm with
+ * --unit-norm-decoder), aux-k on dead latents. SAELens's rescale_acts_by_decoder_norm ranks z·‖d‖ instead of z.
  */
 import { keepTopK, RowTopK } from '../../compute/topk';
 import type { Sae } from '../types';
@@ -40,10 +40,14 @@ export function kConfigFields(sae: Sae): Record<string, unknown> {
   return { ...(sae.cfg.k !== undefined ? { k: sae.cfg.k } : {}), rescale_acts_by_decoder_norm: sae.cfg.rescaleActsByDecoderNorm };
 }
 
-/** Training facts of the k-sparse architectures: unit-norm decoder, no penalty, aux-k on dead latents. */
-export function kSparseTrainFacts(selection: 'row-topk' | 'batch-topk'): TrainFacts {
+/**
+ * Training facts of the k-sparse architectures: no penalty, aux-k on dead latents, decoder rows starting at
+ * unit norm and then free (TopK, as SAELens, from uniform entries; --unit-norm-decoder keeps them unit) or
+ * always unit (BatchTopK, Gaussian entries as before: neither change was measured for it).
+ */
+export function kSparseTrainFacts(selection: 'row-topk' | 'batch-topk', decoderNorm: 'option' | 'unit'): TrainFacts {
   return {
-    selection, penalty: 'none', decoderNorm: 'unit', auxK: true, densePath: false, defaultSparsityCoef: 0,
+    selection, penalty: 'none', decoderNorm, auxK: true, densePath: false, defaultSparsityCoef: 0, uniformInit: decoderNorm === 'option',
     penaltyName: () => 'none', decoderInitNorm: () => 1,
   };
 }
@@ -64,5 +68,6 @@ export const topk = defineArch({
     latentTensors: [],
     configFields: kConfigFields,
   },
-  train: kSparseTrainFacts('row-topk'),
+  // free decoder rows by default: unit rows learn the directions more slowly (docs/training.md, Quality)
+  train: kSparseTrainFacts('row-topk', 'option'),
 });

@@ -293,6 +293,7 @@ for (const weighted of [false, true]) {
     test(`${w}jumprelu with rectangle-kernel STE and L0 penalty, ${path}: gradients match autodiff`, () => check({ arch: 'jumprelu', dense, weighted }));
   }
   test(`${w}topk without dead latents: gradients match autodiff`, () => check({ arch: 'topk', weighted }));
+  test(`${w}topk with unit-norm decoder rows (parallel component removed): gradients match autodiff`, () => check({ arch: 'topk', unitNormDecoder: true, weighted }));
   test(`${w}topk with aux-k on 6 dead latents (k_aux = 4, scale 1): gradients match autodiff`, () => check({ arch: 'topk', dead: 6, weighted }));
   test(`${w}topk with aux-k on 2 dead latents (k_aux = 2, scale 1/2): gradients match autodiff`, () => check({ arch: 'topk', dead: 2, weighted }));
   test(`${w}batchtopk with aux-k: gradients match autodiff`, () => check({ arch: 'batchtopk', dead: 5, weighted }));

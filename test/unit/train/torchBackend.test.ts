@@ -24,8 +24,8 @@ const dir = mkdtempSync(join(tmpdir(), 'torch-backend-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('torchArgs passes the run options under the names of `sae-workbench train`', () => {
-  const a = torchArgs({ activations: ['a.npy'], outDir: 'out', arch: 'topk', width: 64, k: 8, batch: 128, normalize: false, matryoshkaWidths: [16, 32], threads: 2 }, { device: 'cpu' });
-  assert.deepEqual(a, ['--activations', 'a.npy', '--out', 'out', '--arch', 'topk', '--width', '64', '--k', '8', '--batch', '128', '--no-normalize', '--matryoshka-widths', '16,32', '--device', 'cpu', '--threads', '2']);
+  const a = torchArgs({ activations: ['a.npy'], outDir: 'out', arch: 'topk', width: 64, k: 8, batch: 128, normalize: false, unitNormDecoder: true, bDecInit: 'mean', matryoshkaWidths: [16, 32], threads: 2 }, { device: 'cpu' });
+  assert.deepEqual(a, ['--activations', 'a.npy', '--out', 'out', '--arch', 'topk', '--width', '64', '--k', '8', '--batch', '128', '--unit-norm-decoder', '--no-normalize', '--b-dec-init', 'mean', '--matryoshka-widths', '16,32', '--device', 'cpu', '--threads', '2']);
   assert.ok(!torchArgs({ activations: ['a.npy'], outDir: 'o', arch: 'relu', width: 8, threads: 2 }, { nproc: 2 }).includes('--threads'));
 });
 

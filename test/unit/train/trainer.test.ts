@@ -50,6 +50,25 @@ test('topk recovers the ground-truth directions (max cosine ≥ 0.95 for ≥ 90%
   assert.ok(existsSync(join(out, 'sparsity.safetensors')));
 });
 
+test('topk decoder rows: free by default (their norms move off 1), kept at unit norm with unitNormDecoder', async () => {
+  const spread = async (name: string, unitNormDecoder?: boolean): Promise<number> => {
+    const out = join(dir, name);
+    // normalize off: the saved rows are the trained ones (no activation scale folded into them)
+    await runTraining({ activations: [acts], outDir: out, arch: 'topk', width: 64, k: 4, batch: 256, tokens: 256 * 60, lr: 4e-3, seed: 3, normalize: false, unitNormDecoder }, noHooks);
+    const sae = loadSae(out);
+    let worst = 0;
+    for (let i = 0; i < sae.cfg.dSae; i++) {
+      let s = 0;
+      for (let j = 0; j < sae.cfg.dIn; j++) s += sae.wDec[i * sae.cfg.dIn + j]! ** 2;
+      worst = Math.max(worst, Math.abs(Math.sqrt(s) - 1));
+    }
+    return worst;
+  };
+  const free = await spread('topk-free'), unit = await spread('topk-unit', true);
+  assert.ok(free > 0.01, `free rows stayed within ${free} of unit norm`);
+  assert.ok(unit < 1e-5, `unit rows moved ${unit} off unit norm`);
+});
+
 test('relu (decoder-norm-weighted L1) reaches explained variance ≥ 0.9 and stores λ_e', async () => {
   const out = join(dir, 'relu');
   const summary = await runTraining({ activations: [acts], outDir: out, arch: 'relu', width: 96, l1: 0.5, batch: 256, tokens: 256 * 300, lr: 4e-3, seed: 2 }, noHooks);
@@ -138,7 +157,7 @@ test('bad input: NaN rows skipped and counted or stopped; d_in mismatch on resum
   assert.ok(!existsSync(checkpointPath(join(dir, 'huge'))));
 });
 
-test('--b-dec-init: b_dec starts at the sample\'s geometric median (default), mean or zeros; other values and the PyTorch backend are refused', async () => {
+test('--b-dec-init: b_dec starts at the sample\'s geometric median (default), mean or zeros; other values are refused; the PyTorch backend is passed the choice', async () => {
   // 1024 rows (the whole file is the start-up sample), skewed so that the median and the mean differ
   const d = 8, n = 1024, rows = new Float32Array(n * d);
   for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) rows[r * d + j] = 2 + j + (r % 10 === 0 ? 40 : 0) + Math.sin(r * 7 + j);
@@ -152,7 +171,7 @@ test('--b-dec-init: b_dec starts at the sample\'s geometric median (default), me
     await runTraining({ activations: [file], outDir: out, arch: 'topk', width: 16, k: 2, batch: 256, tokens: 256, lr: 1e-12, seed: 1, ...(bDecInit ? { bDecInit } : {}) }, noHooks);
     return loadSae(out).bDec;
   };
-  const [median, meanStart, zeros, explicitMedian] = [await start(), await start('mean'), await start('zeros'), await start('geometric-median')];
+  const [median, meanStart, zeros, explicitMedian] = [await start(), await start('mean'), await start('zeros'), await start('geometric_median')];
   for (let j = 0; j < d; j++) {
     assert.ok(Math.abs(meanStart[j]! - mean[j]!) < 1e-4 * Math.abs(mean[j]!), `mean: b_dec[${j}] = ${meanStart[j]}, expected ${mean[j]}`);
     assert.ok(Math.abs(zeros[j]!) < 1e-6, `zeros: b_dec[${j}] = ${zeros[j]}`);
@@ -160,7 +179,7 @@ test('--b-dec-init: b_dec starts at the sample\'s geometric median (default), me
     assert.equal(explicitMedian[j], median[j]);
   }
   await assert.rejects(runTraining({ activations: [file], outDir: join(dir, 'bdec-bad'), arch: 'topk', width: 16, k: 2, bDecInit: 'median' as TrainOptions['bDecInit'] }, noHooks),
-    (e) => isInputError(e) && /--b-dec-init.*geometric-median, mean, zeros.*'median'/.test((e as Error).message));
-  assert.throws(() => torchArgs({ activations: [file], outDir: 'o', arch: 'topk', width: 16, bDecInit: 'mean' }), /PyTorch backend starts b_dec at the geometric median/);
-  assert.ok(torchArgs({ activations: [file], outDir: 'o', arch: 'topk', width: 16, bDecInit: 'geometric-median' }).length > 0);
+    (e) => isInputError(e) && /--b-dec-init.*geometric_median, mean, zeros.*'median'/.test((e as Error).message));
+  const args = torchArgs({ activations: [file], outDir: 'o', arch: 'topk', width: 16, bDecInit: 'mean' });
+  assert.deepEqual(args.slice(args.indexOf('--b-dec-init'), args.indexOf('--b-dec-init') + 2), ['--b-dec-init', 'mean']);
 });
