@@ -154,8 +154,12 @@ export const SPLIT_TREE = {
    * seeds 1–5 in docs/split-trees.md "Calibration"]
    */
   edgeConfidence: 0.3,
-  /** … and at least this × the best candidate's confidence (a second parent makes a merge). [H, same grid] */
-  mergeRelative: 0.55,
+  /**
+   * … and at least this × the best candidate's confidence (a second parent makes a merge; when the best is
+   * j's own feature, at decoder cos ≥ DUPLICATES.cosine, only its duplicates are further parents). [H, same grid;
+   * re-chosen on seeds 6–10 with that same-feature rule after TopK's free decoder rows: 0.45]
+   */
+  mergeRelative: 0.45,
   /** Same-index atoms this close across widths are the shared initialisation of one seed (./widthEdges.ts). [D] */
   sharedInitCosine: 0.99999,
   /** A split needs coverage P(some child fires | ã^S_i > 0) ≥ this … [H] */

@@ -3,13 +3,15 @@
  * narrower SAE with a confidence, and a label. The candidates are the narrower latents that co-fire with j
  * (containment P(ã^S_i > 0 | ã^L_j > 0) > 0) and j's best decoder-cosine match; the confidence is the mean of
  * decoder cosine and encoder agreement (./widthMeasures.ts; negative cosines count as 0). j's parents are the candidates whose confidence reaches
- * SPLIT_TREE.edgeConfidence and is at least SPLIT_TREE.mergeRelative × the best candidate's; a latent with
+ * SPLIT_TREE.edgeConfidence and is at least SPLIT_TREE.mergeRelative × the best candidate's; when the best
+ * candidate is j's own feature (decoder cos ≥ DUPLICATES.cosine), only its duplicates (also at that cosine) are
+ * further parents — a sibling's merged atom (cos ≈ 0.5–0.75 to j) is not; a latent with
  * none is novel (its best candidate and confidence are still reported). Labels: merge (≥ 2 parents), split
  * (its parent has ≥ 2 children), refined (one parent with one child), novel. The rule and both thresholds
  * were chosen on trained SAEs over synthetic hierarchies with known relations (bench/calibrate-tree.ts).
  * The strict split test (coverage, children's co-activation, B2's centroid) is then a mark on each split.
  */
-import { SPLIT_TREE } from './thresholds';
+import { DUPLICATES, SPLIT_TREE } from './thresholds';
 import { parentCandidates } from './widthMeasures';
 import type { ParentCandidate, WidthSide } from './widthMeasures';
 import { dotAt } from './linalg';
@@ -64,7 +66,12 @@ export function linkWidths(S: WidthSide, L: WidthSide, liveS: number[], liveL: n
     const scored = (cand.get(j) ?? []).map((c) => ({ ...c, confidence: edgeConfidence(c) })).sort((a, b) => b.confidence - a.confidence);
     if (!scored.length) continue;
     const best = scored[0]!.confidence;
-    const kept = scored.filter((c) => c.confidence >= SPLIT_TREE.edgeConfidence && c.confidence >= SPLIT_TREE.mergeRelative * best);
+    // A second parent makes j a merge. When the best candidate is j's own feature (an atom as close as a
+    // duplicate), j merges only that feature's duplicates: a sibling's merged atom w_P + w_s sits at cos
+    // 0.5–0.75 to j and, with an encoder that reads j's direction only in part (TopK), reaches mergeRelative × best.
+    const sameFeature = scored[0]!.cosine >= DUPLICATES.cosine;
+    const kept = scored.filter((c) => c.confidence >= SPLIT_TREE.edgeConfidence && c.confidence >= SPLIT_TREE.mergeRelative * best
+      && (!sameFeature || c.cosine >= DUPLICATES.cosine));
     if (!kept.length) { bestRejected.set(j, scored[0]!); continue; }
     parents.set(j, kept);
     for (const p of kept) (children.get(p.i) ?? children.set(p.i, []).get(p.i)!).push(j);
