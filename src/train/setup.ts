@@ -149,7 +149,7 @@ export function startState(run: Run): RunState {
     state.scale = o.normalize ? activationScale(sample, got, dIn) : 1;
     for (let i = 0; i < got * dIn; i++) sample[i]! *= state.scale;
     // b_dec and Γ live in the target space
-    v.f32.bDec!.set(bDecStart(o.bDecInit ?? 'geometric_median', targetSample, got, dOut));
+    v.f32.bDec!.set(bDecStart(o.bDecInit, targetSample, got, dOut));
     // the family's encoder rows start at unit norm (transcoders: random, as their input is another space)
     initWeights(v.f32.wDec!, v.f32.wEncT!, o.width, dIn, dOut, o.decoderInitNorm, o.kind ? 1 : o.decoderInitNorm, rng, !!trainFacts(o.arch).uniformInit);
     if (cfg.selection === 'threshold') v.f32.logTheta!.fill(Math.log(o.initThreshold));

@@ -49,9 +49,11 @@ export interface PassRows {
  * 1,000,000-row file is minutes of GEMM on two cores where one read of it takes about a second (from the
  * page cache); 16,384 rows are a few seconds, about 3x that read (docs/feature-pages.md has the figures).
  */
-export const AUTO_PASS_WORK = 16384 * 768 * 16384;
 /** The automatic cap never samples fewer rows than this, however wide the SAE. */
 export const AUTO_PASS_MIN_ROWS = 16384;
+/** The large case's width: the SAE size `openPassSource` assumes when its caller does not say. */
+const AUTO_PASS_LATENTS = 16384;
+export const AUTO_PASS_WORK = AUTO_PASS_MIN_ROWS * 768 * AUTO_PASS_LATENTS;
 
 /**
  * The row cap a pass uses: the given count, or for 'auto' as many rows as AUTO_PASS_WORK pays for at this
@@ -114,7 +116,7 @@ export function describePassRows(src: PassSource): string {
  * cap; 'auto': resolveRowCap for an SAE of `dSae` latents), the pass reads the uniform sample of that many
  * rows that `rows.seed` draws.
  */
-export function openPassSource(path: string, rows: PassRows = DEFAULT_PASS_ROWS, dSae = AUTO_PASS_MIN_ROWS): PassSource {
+export function openPassSource(path: string, rows: PassRows = DEFAULT_PASS_ROWS, dSae = AUTO_PASS_LATENTS): PassSource {
   const { source, seqLen } = activationRowSource(path);
   const { dIn } = source;
   const total = source.rows;

@@ -8,8 +8,7 @@
 import { interpolateViridis, polygonContains, quadtree, rgb, schemeTableau10, select, zoom, zoomIdentity } from 'd3';
 import type { Quadtree, ZoomTransform } from 'd3';
 import type { AtomMapModel } from '../../src/protocol/viewModels';
-import { DUPLICATED } from '../../src/protocol/viewModels';
-import { FLAG } from '../../src/protocol/viewModels';
+import { DUPLICATED, FLAG } from '../../src/protocol/viewModels';
 import { button, clear, h } from '../shared/dom';
 import { fmt } from '../shared/format';
 

@@ -26,7 +26,6 @@ import { writeReport } from '../../views/html';
 import type { SplitTreeModel } from '../../protocol/viewModels';
 import { NODE_KIND } from '../../protocol/viewModels';
 import { buildReport } from '../../views/buildReport';
-import { ALL_PASS_ROWS } from '../../views/featurePass';
 import { splitTreeFromReport } from '../../views/splitTreePanel';
 import { action, emit, globals, intOption } from '../common';
 
@@ -134,8 +133,8 @@ export async function runDemo(o: DemoOptions, steps: DemoSteps = DEFAULT_DEMO_ST
   const { splitTree, tree } = await steps.diagnose(saeDirs, activations, o);
   say('diagnosing the widest SAE and writing the report');
   const widest = saeDirs[saeDirs.length - 1]!;
-  // the demo's SAEs are small (at most 128 latents over d 64): every row of its data costs little, so its pages read them all
-  const model = buildReport({ saeDir: widest, activations, splitTree, maxTokens: o.tokens, title: 'SAE Workbench demo', onProgress: say, pageRows: ALL_PASS_ROWS });
+  // the pages' default row cap scales with the SAE: the demo's (at most 128 latents over d 64) read every row
+  const model = buildReport({ saeDir: widest, activations, splitTree, maxTokens: o.tokens, title: 'SAE Workbench demo', onProgress: say });
   const summary: string[] = [];
   // Ground truth: how well each width recovered the generating features (src/metrics/groundTruth).
   try {
