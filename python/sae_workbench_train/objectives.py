@@ -58,6 +58,12 @@ class ObjectiveConfig:
     gamma2: Optional[torch.Tensor] = None
 
 
+def unit_norm_decoder_of(arch, given) -> bool:
+    """Whether an architecture trains unit-norm decoder rows: batchtopk always; relu and topk the caller's
+    choice (free by default); the others never (unitNormDecoderOf in src/sae/arch/spec.ts)."""
+    return True if arch == "batchtopk" else (bool(given) if arch in ("relu", "topk") else False)
+
+
 def objective_config(arch, d_in, d_sae, k=None, unit_norm_decoder=False, bandwidth=0.05, aux_k=True, d_out=None,
                      target=False, norm_groups=1, prefixes=None, skip=False, gamma2=None, b_dec_input=None) -> ObjectiveConfig:
     """The same defaults as modelConfig in src/sae/objectives.ts (crosscoders pass b_dec_input=False)."""
@@ -75,7 +81,7 @@ def objective_config(arch, d_in, d_sae, k=None, unit_norm_decoder=False, bandwid
         raise ValueError(f"prefixes {prefixes} must increase to d_sae {d_sae}")
     return ObjectiveConfig(
         arch=arch, d_in=d_in, d_sae=d_sae, d_out=d_out, k=(k or 32) if is_topk else 0,
-        unit_norm_decoder=True if arch == "batchtopk" else (bool(unit_norm_decoder) if arch in ("relu", "topk") else False),
+        unit_norm_decoder=unit_norm_decoder_of(arch, unit_norm_decoder),
         bandwidth=bandwidth, aux_k=is_topk and aux_k,
         # aux-k's alpha; the gate's auxiliary reconstruction enters with weight 1 (Rajamanoharan et al. 2024)
         aux_coef=1.0 if arch == "gated" else 1 / 32, target=bool(target),

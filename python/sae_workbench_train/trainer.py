@@ -20,7 +20,7 @@ from sae_workbench_common.safetensors_io import load_file, read_metadata, save_f
 
 from .data import open_feed
 from .init import activation_scale, b_dec_start, init_weights, variance_weights
-from .objectives import objective_config
+from .objectives import objective_config, unit_norm_decoder_of
 from .output import save_sae
 from .step import TrainState
 
@@ -59,8 +59,7 @@ def resolve(a, rows):
     total = math.ceil(tokens / batch)
     is_topk = arch in ("topk", "batchtopk")
     k = (a.k or min(32, width)) if is_topk else 0
-    # relu and topk: the caller's choice, free by default; batchtopk: always unit (unitNormDecoderOf in src/sae/arch/spec.ts)
-    unit = True if arch == "batchtopk" else (bool(a.unit_norm_decoder) if arch in ("relu", "topk") else False)
+    unit = unit_norm_decoder_of(arch, a.unit_norm_decoder)
     l1 = a.l1 if a.l1 is not None else (5.0 if arch in ("relu", "gated") else 1.0 if arch == "jumprelu" else 0.0)
     # TopK/BatchTopK train at a constant lr, as SAELens does (resolveOptions in src/train/options.ts)
     constant_lr = is_topk
